@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Builds and installs recpromo, then runs the demo (demo/demo.sql) on a
+# throwaway cluster made by pg_virtualenv and prints its results.
+set -eu
+cd "$(dirname "$0")/.."
+test/install_deps.sh
+make -s with_llvm=no
+make -s with_llvm=no install
+pg_virtualenv -v 15 psql -X -v ON_ERROR_STOP=1 -f demo/demo.sql

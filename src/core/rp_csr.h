@@ -1,0 +1,51 @@
+/*
+ * rp_csr.h
+ *	  Compressed sparse row matrices of interactions (users x items).
+ *
+ * The one sparse format of the core.  Row r's entries are
+ * indices[indptr[r] .. indptr[r+1]) with values in the same positions;
+ * within a row, column indices are strictly increasing (duplicates summed).
+ * Row and column indices are int32 (PostgreSQL keys are mapped to dense
+ * indices by the glue), positions are int64 so a matrix may hold more than
+ * 2^31 non-zeros.  Storage is owned by whoever allocated it: the core never
+ * frees caller memory.
+ */
+#ifndef RP_CSR_H
+#define RP_CSR_H
+
+#include "rp_core.h"
+
+typedef struct rp_csr
+{
+	int32_t		n_rows;
+	int32_t		n_cols;
+	int64_t		nnz;
+	int64_t    *indptr;			/* n_rows + 1 */
+	int32_t    *indices;		/* nnz */
+	double	   *values;			/* nnz */
+} rp_csr;
+
+/*
+ * Builds a CSR from coordinate triplets, summing duplicate (row, col) pairs.
+ *
+ * rows/cols/vals: n triplets, 0 <= rows[i] < n_rows, 0 <= cols[i] < n_cols
+ * out: indptr (n_rows + 1), indices and values (n each, at least) allocated
+ *   by the caller; on return out->nnz <= n is the number of distinct pairs.
+ * work: scratch of rp_csr_from_coo_workspace(n_rows) bytes.
+ * Stable: the result depends only on the multiset of triplets.
+ */
+extern size_t rp_csr_from_coo_workspace(int32_t n_rows);
+extern rp_status rp_csr_from_coo(int32_t n_rows, int32_t n_cols, int64_t n,
+								 const int32_t *rows, const int32_t *cols,
+								 const double *vals, rp_csr *out, void *work);
+
+/*
+ * Transposes a (cols x rows); out arrays allocated by the caller with
+ * n_cols + 1 and nnz entries.  Rows of the result stay sorted.
+ */
+extern rp_status rp_csr_transpose(const rp_csr *a, rp_csr *out);
+
+/* Looks up a(r, c); returns 0.0 when absent.  Binary search in row r. */
+extern double rp_csr_get(const rp_csr *a, int32_t r, int32_t c);
+
+#endif							/* RP_CSR_H */

@@ -1,0 +1,35 @@
+/*
+ * recpromo.h
+ *	  Shared declarations of the PostgreSQL glue: GUC variables and the
+ *	  helpers every SQL entry point uses.
+ */
+#ifndef RECPROMO_H
+#define RECPROMO_H
+
+#include "postgres.h"
+
+#include "rp_core.h"
+
+/* GUCs (recpromo.c) */
+extern int	recpromo_max_threads;
+extern int	recpromo_memory_limit_kb;
+
+/* Threads to use for a core call: recpromo.max_threads, at least 1. */
+extern int	RecpromoThreads(void);
+
+/* Cancel hook for the core: true when an interrupt is pending (recpromo.c). */
+extern rp_cancel RecpromoCancelHook(void);
+
+/*
+ * errors.c: raise the ereport matching a core status; `what` names the
+ * operation ("ALS training").  Returns only for RP_OK.
+ */
+extern void RecpromoCheckStatus(rp_status st, const char *what);
+
+/*
+ * Refuse an allocation plan over recpromo.memory_limit with both numbers.
+ * `bytes` is the estimate, `what` names the operation.
+ */
+extern void RecpromoCheckMemory(double bytes, const char *what);
+
+#endif							/* RECPROMO_H */

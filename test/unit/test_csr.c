@@ -1,0 +1,106 @@
+/*
+ * test_csr.c
+ *	  CSR building sums duplicates and sorts rows; transpose round-trips.
+ */
+#include "unit.h"
+#include "rp_csr.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void
+test_from_coo_sums_duplicates(void)
+{
+	int32_t		rows[] = {1, 0, 1, 1, 0, 2};
+	int32_t		cols[] = {2, 1, 0, 2, 1, 3};
+	double		vals[] = {1, 2, 3, 4, 5, 6};
+	int64_t		indptr[4];
+	int32_t		idx[6];
+	double		val[6];
+	int64_t		work[4];
+	rp_csr		m = {0, 0, 0, indptr, idx, val};
+
+	CHECK(rp_csr_from_coo(3, 4, 6, rows, cols, vals, &m, work) == RP_OK);
+	CHECK(m.nnz == 4);
+	CHECK(indptr[0] == 0 && indptr[1] == 1 && indptr[2] == 3 && indptr[3] == 4);
+	CHECK(idx[0] == 1 && val[0] == 7.0);
+	CHECK(idx[1] == 0 && val[1] == 3.0);
+	CHECK(idx[2] == 2 && val[2] == 5.0);
+	CHECK(idx[3] == 3 && val[3] == 6.0);
+	CHECK(rp_csr_get(&m, 1, 2) == 5.0);
+	CHECK(rp_csr_get(&m, 1, 1) == 0.0);
+	CHECK(rp_csr_get(&m, 0, 3) == 0.0);
+}
+
+static void
+test_bad_index(void)
+{
+	int32_t		rows[] = {3};
+	int32_t		cols[] = {0};
+	double		vals[] = {1};
+	int64_t		indptr[4];
+	int32_t		idx[1];
+	double		val[1];
+	int64_t		work[4];
+	rp_csr		m = {0, 0, 0, indptr, idx, val};
+
+	CHECK(rp_csr_from_coo(3, 4, 1, rows, cols, vals, &m, work) == RP_EINVAL);
+}
+
+static void
+test_long_rows_and_transpose(void)
+{
+	enum
+	{
+	N = 5000, R = 7, C = 300};
+	int32_t    *rows = malloc(N * sizeof(int32_t));
+	int32_t    *cols = malloc(N * sizeof(int32_t));
+	double	   *vals = malloc(N * sizeof(double));
+	double		dense[R][C];
+	int64_t		ip[R + 1], ipt[C + 1], ip2[R + 1];
+	int32_t    *idx = malloc(N * sizeof(int32_t)), *idxt = malloc(N * sizeof(int32_t)), *idx2 = malloc(N * sizeof(int32_t));
+	double	   *val = malloc(N * sizeof(double)), *valt = malloc(N * sizeof(double)), *val2 = malloc(N * sizeof(double));
+	int64_t		work[R + 1];
+	rp_csr		m = {0, 0, 0, ip, idx, val};
+	rp_csr		t = {0, 0, 0, ipt, idxt, valt};
+	rp_csr		b = {0, 0, 0, ip2, idx2, val2};
+	unsigned	s = 12345;
+
+	memset(dense, 0, sizeof(dense));
+	for (int i = 0; i < N; i++)
+	{
+		s = s * 1103515245u + 12345u;
+		rows[i] = (int32_t) ((s >> 8) % R);
+		s = s * 1103515245u + 12345u;
+		cols[i] = (int32_t) ((s >> 8) % C);
+		vals[i] = (double) (i % 13) - 6.0;
+		dense[rows[i]][cols[i]] += vals[i];
+	}
+	CHECK(rp_csr_from_coo(R, C, N, rows, cols, vals, &m, work) == RP_OK);
+	for (int r = 0; r < R; r++)
+	{
+		for (int64_t i = ip[r] + 1; i < ip[r + 1]; i++)
+			CHECK(idx[i - 1] < idx[i]);
+		for (int c = 0; c < C; c++)
+			CHECK(rp_csr_get(&m, r, c) == dense[r][c]);
+	}
+	CHECK(rp_csr_transpose(&m, &t) == RP_OK);
+	CHECK(t.n_rows == C && t.n_cols == R && t.nnz == m.nnz);
+	for (int c = 0; c < C; c++)
+		for (int r = 0; r < R; r++)
+			CHECK(rp_csr_get(&t, c, r) == dense[r][c]);
+	CHECK(rp_csr_transpose(&t, &b) == RP_OK);
+	CHECK(memcmp(ip, ip2, sizeof(ip)) == 0);
+	CHECK(memcmp(idx, idx2, (size_t) m.nnz * sizeof(int32_t)) == 0);
+	free(rows); free(cols); free(vals); free(idx); free(idxt); free(idx2);
+	free(val); free(valt); free(val2);
+}
+
+int
+main(void)
+{
+	RUN(test_from_coo_sums_duplicates);
+	RUN(test_bad_index);
+	RUN(test_long_rows_and_transpose);
+	UNIT_DONE();
+}
