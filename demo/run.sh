@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 test/install_deps.sh
 make -s with_llvm=no
 make -s with_llvm=no install
-pg_virtualenv -v 15 psql -X -v ON_ERROR_STOP=1 -f demo/demo.sql
+pg_virtualenv -t -v 15 psql -X -v ON_ERROR_STOP=1 -f demo/demo.sql

@@ -34,7 +34,7 @@ read -r p f < <(echo "$out" | grep '^unit:' | count_line); add "${p:-0}" "${f:-1
 
 # 4. Everything that needs a server runs inside one throwaway cluster.
 export RECPROMO_ROOT=$root
-pg_virtualenv -v 15 test/run_server_suites.sh > server.log 2>&1
+pg_virtualenv -t -v 15 test/run_server_suites.sh > server.log 2>&1
 rc=$?
 cat server.log
 read -r p f < <(grep '^server suites:' server.log | count_line)
