@@ -70,6 +70,8 @@
 /* CG stops a row when r.r falls below this */
 #define RP_ALS_CG_TINY 1e-20
 #define RP_ALS_MAX_CG_STEPS 1000
+/* how many interactions ahead the sparse kernels prefetch factor rows */
+#define RP_ALS_PREFETCH 6
 
 typedef double v4d __attribute__((vector_size(32)));
 
