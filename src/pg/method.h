@@ -49,7 +49,23 @@ typedef struct RecpromoModel
 	rp_csr		seen;			/* users x items at training time */
 	double	   *item_pop;		/* users who interacted with each item */
 	void	   *state;			/* the method's own state */
+	void	   *serving_cache;	/* derived data serve code builds lazily (in cxt) */
 } RecpromoModel;
+
+/*
+ * A factor model's matrices, for batch scoring by matrix products:
+ * score(u, i) = global + user_bias[u] + item_bias[i] + U[u,:] . V[i,:]
+ * (bias pointers NULL when the model has none).  Row-major, float64.
+ */
+typedef struct RecpromoFactors
+{
+	int32		factors;
+	const double *U;			/* n_users x factors */
+	const double *V;			/* n_items x factors */
+	const double *user_bias;
+	const double *item_bias;
+	double		global;
+} RecpromoFactors;
 
 /* What a method's train callback works with. */
 typedef struct RecpromoTrainState
@@ -100,6 +116,14 @@ typedef struct RecpromoMethod
 	 */
 	void		(*explain) (const RecpromoModel *m, int32 u, const int32 *hist,
 							const double *vals, int32 nhist, int32 item, double *contrib);
+
+	/*
+	 * Optional: the model's factor matrices (see RecpromoFactors), so batch
+	 * scoring (recommend_all, evaluate) can use blocked matrix products;
+	 * returns false when the model has none.  Users known to the model are
+	 * scored exactly as `score` would score them.
+	 */
+	bool		(*factors) (const RecpromoModel *m, RecpromoFactors *out);
 } RecpromoMethod;
 
 /* methods.c */
