@@ -3,16 +3,17 @@
  *	  Times rp_als_iterate on one data set and one configuration, and the
  *	  DGEMM rate of the same process, for bench/bench_als.sh.
  *
- *	  als_bench (--file TRIPLETS | --synthetic) [--factors 64] [--reg 0.05]
+ *	  als_bench (--file TRIPLETS | --synthetic U,I,N) [--factors 64] [--reg 0.05]
  *				[--alpha 1] [--iters 5] [--solver cg|chol] [--threads 1]
  *				[--cg-steps 3] [--loss 0|1] [--gemm 1]
  *
  * TRIPLETS is a binary file: int64 n, int32 n_users, int32 n_items, then
  * n int32 users, n int32 items, n float64 values (bench_als.sh writes it
- * from the Online Retail CSV).  --synthetic generates the issue's set (b):
- * 100,000 users x 20,000 items x 5,000,000 distinct interactions, item
- * popularity Zipf with exponent 1 (p(rank r) ~ 1/r), user activity
- * log-normal (sigma 1), values 1 + floor(Exp(1)), all from rp_rng seed 1.
+ * from the Online Retail CSV).  --synthetic U,I,N generates U users x I
+ * items x N distinct interactions (the issue's set (b) is
+ * 100000,20000,5000000): item popularity Zipf with exponent 1
+ * (p(rank r) ~ 1/r), user activity log-normal (sigma 1, at most I/4 items
+ * each), values 1 + floor(Exp(1)), all from rp_rng seed 1.
  * Prints one line of key=value pairs.  The first iteration is a warm-up;
  * seconds per iteration is the mean of the others (min_sec: the fastest,
  * less disturbed by other work on a shared machine).
@@ -86,11 +87,8 @@ read_file(const char *path, coo *c)
 }
 
 static void
-synthetic(coo *c)
+synthetic(coo *c, int32_t nu, int32_t ni, int64_t total)
 {
-	const int32_t nu = 100000,
-				ni = 20000;
-	const int64_t total = 5000000;
 	rp_rng		rng;
 	double	   *cdf = xmalloc(sizeof(double) * ni);
 	double	   *w = xmalloc(sizeof(double) * nu);
@@ -218,6 +216,9 @@ main(int argc, char **argv)
 {
 	const char *file = NULL;
 	int			synth = 0;
+	int			snu = 0,
+				sni = 0;
+	long long	snn = 0;
 	rp_als_params p;
 	int			iters = 5;
 	int			do_gemm = 1;
@@ -252,7 +253,16 @@ main(int argc, char **argv)
 		if (strcmp(argv[a], "--file") == 0)
 			file = v, a++;
 		else if (strcmp(argv[a], "--synthetic") == 0)
+		{
+			if (sscanf(v, "%d,%d,%lld", &snu, &sni, &snn) != 3 || snu < 1 ||
+				sni < 4 || snn < snu || snn > (long long) snu * (sni / 4))
+			{
+				fprintf(stderr, "--synthetic wants USERS,ITEMS,INTERACTIONS\n");
+				return 2;
+			}
 			synth = 1;
+			a++;
+		}
 		else if (strcmp(argv[a], "--factors") == 0)
 			p.factors = atoi(v), a++;
 		else if (strcmp(argv[a], "--reg") == 0)
@@ -282,7 +292,7 @@ main(int argc, char **argv)
 	}
 	openblas_set_num_threads(1);
 	if (synth)
-		synthetic(&c);
+		synthetic(&c, snu, sni, snn);
 	else if (file)
 		read_file(file, &c);
 	else
