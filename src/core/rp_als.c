@@ -74,10 +74,15 @@
 #define RP_ALS_PREFETCH 6
 
 typedef double v4d __attribute__((vector_size(32)));
+typedef double v8d __attribute__((vector_size(64)));
 
-/* unaligned loads and stores of four doubles (memcpy keeps aliasing legal) */
-#define LD4(p) ({ v4d _v; memcpy(&_v, (p), sizeof(_v)); _v; })
-#define ST4(p, v) do { v4d _v = (v); memcpy((p), &_v, sizeof(_v)); } while (0)
+/* unaligned vector loads and stores (memcpy keeps aliasing legal) */
+#define LDV(p) ({ VT _v; memcpy(&_v, (p), sizeof(_v)); _v; })
+#define STV(p, v) do { VT _v = (v); memcpy((p), &_v, sizeof(_v)); } while (0)
+#define VZERO ((VT) {0})
+#define HSUM4(s) (((s)[0] + (s)[1]) + ((s)[2] + (s)[3]))
+#define HSUM8(s) ((((s)[0] + (s)[1]) + ((s)[2] + (s)[3])) + \
+				  (((s)[4] + (s)[5]) + ((s)[6] + (s)[7])))
 
 typedef struct als_kernels
 {
@@ -110,6 +115,9 @@ typedef struct als_kernels
 
 #define KSUFFIX base
 #define KATTR
+#define VT v4d
+#define VW 4
+#define VHSUM HSUM4
 #include "rp_als_kern.inc"
 #undef KSUFFIX
 #undef KATTR
@@ -119,21 +127,44 @@ typedef struct als_kernels
 #include "rp_als_kern.inc"
 #undef KSUFFIX
 #undef KATTR
+#undef VT
+#undef VW
+#undef VHSUM
+
+#define KSUFFIX avx512
+#define KATTR __attribute__((target("avx512f,avx2,fma")))
+#define VT v8d
+#define VW 8
+#define VHSUM HSUM8
+#include "rp_als_kern.inc"
+#undef KSUFFIX
+#undef KATTR
+#undef VT
+#undef VW
+#undef VHSUM
 
 /*
  * The kernel set for this CPU.  __builtin_cpu_supports reads data that
  * glibc/libgcc initialise before main, so this is safe from any thread and
- * the answer never changes; RP_ALS_KERNELS=base forces the baseline (tests).
+ * the answer never changes.  RP_ALS_KERNELS=base|avx2 caps the choice (tests
+ * and benchmarks compare the sets).
  */
 static const als_kernels *
 als_select_kernels(void)
 {
 	const char *force = getenv("RP_ALS_KERNELS");
+	int			cap = 2;
 
 	if (force != NULL && strcmp(force, "base") == 0)
-		return &kernels_base;
+		cap = 0;
+	else if (force != NULL && strcmp(force, "avx2") == 0)
+		cap = 1;
 	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+	if (cap >= 2 && __builtin_cpu_supports("avx512f") &&
+		__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		return &kernels_avx512;
+	if (cap >= 1 && __builtin_cpu_supports("avx2") &&
+		__builtin_cpu_supports("fma"))
 		return &kernels_avx2;
 	return &kernels_base;
 }
