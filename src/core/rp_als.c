@@ -36,8 +36,10 @@
  * where F^T F is one DSYRK per half-step shared by all rows and only the
  * row's stored cells add to it (the trick that makes implicit ALS linear in
  * the non-zeros).  Two solvers:
- *	- Cholesky: the row's matrix is built as Gram + lambda I plus a DSYRK
- *	  of its weighted rows gathered RP_ALS_CHUNK at a time, then LAPACK dposv
+ *	- Cholesky: the row's matrix is built as Gram + lambda I plus the
+ *	  rank-one terms of its weighted rows, gathered RP_ALS_CHUNK at a time
+ *	  and added four at a time by our own kernel (a DSYRK call per row
+ *	  costs more than its arithmetic at k = 64), then LAPACK dposv
  *	  (info > 0, not positive definite, is reported as RP_ENUMERIC).
  *	- Conjugate gradient (Takacs, Pilaszy and Tikk, "Applications of the
  *	  conjugate gradient method for implicit feedback collaborative
@@ -65,7 +67,7 @@
 #include "rp_parallel.h"
 #include "rp_rng.h"
 
-/* weighted rows gathered per DSYRK call in the Cholesky path */
+/* weighted rows gathered per rank-update sweep in the Cholesky path */
 #define RP_ALS_CHUNK 128
 /* CG stops a row when r.r falls below this */
 #define RP_ALS_CG_TINY 1e-20
@@ -105,6 +107,8 @@ typedef struct als_kernels
 	double		(*row_loss) (int implicit, int k, int ld, const double *F,
 							 const int32_t *idx, const double *val, int64_t n,
 							 double alpha, double mu, const double *y);
+	void		(*syrk_upd) (int d, const double *const *rows, const double *w,
+							 int cnt, double *A);
 } als_kernels;
 
 /*
@@ -255,13 +259,20 @@ al8(size_t n)
 	return (n + 7) & ~(size_t) 7;
 }
 
+/* scratch of als_build(), in doubles: row copies, row pointers, weights */
+static size_t
+als_build_doubles(size_t d)
+{
+	return al8((size_t) RP_ALS_CHUNK * d) + 2 * al8(RP_ALS_CHUNK);
+}
+
 /* per-thread scratch, in doubles */
 static size_t
 als_thread_doubles(const rp_als_params *p)
 {
 	size_t		d = (size_t) als_unknowns(p);
 
-	return al8(d * d) + 4 * al8(d) + al8((size_t) RP_ALS_CHUNK * d);
+	return al8(d * d) + 4 * al8(d) + als_build_doubles(d);
 }
 
 size_t
@@ -418,7 +429,9 @@ typedef struct als_side
 
 /*
  * Builds A (d x d, upper triangle valid in column-major) and b (d) of one
- * row from its n cells; buf holds RP_ALS_CHUNK * d doubles.
+ * row from its n cells; buf holds als_build_doubles(d) doubles.  Implicit
+ * rows use the factor rows in place with weights alpha * r; explicit rows
+ * are copied with their constant 1 appended, weight 1.
  */
 static void
 als_build(const als_side *s, const als_kernels *kern, int64_t n,
@@ -427,6 +440,8 @@ als_build(const als_side *s, const als_kernels *kern, int64_t n,
 {
 	int32_t		k = s->k;
 	int32_t		d = s->method == RP_ALS_EXPLICIT ? k + 1 : k;
+	const double **rows = (const double **) (buf + al8((size_t) RP_ALS_CHUNK * d));
+	double	   *w = (double *) rows + al8(RP_ALS_CHUNK);
 	int			m = 0;
 
 	if (s->method == RP_ALS_IMPLICIT)
@@ -441,30 +456,27 @@ als_build(const als_side *s, const als_kernels *kern, int64_t n,
 	for (int64_t i = 0; i < n; i++)
 	{
 		const double *f = s->F + (size_t) idx[i] * s->ld;
-		double	   *row = buf + (size_t) m * d;
 
 		if (s->method == RP_ALS_IMPLICIT)
 		{
-			double		w = s->alpha * val[i];
-			double		sw = sqrt(w);
-
-			for (int32_t j = 0; j < k; j++)
-				row[j] = sw * f[j];
+			rows[m] = f;
+			w[m] = s->alpha * val[i];
 			if (val[i] > 0)
-				kern->axpy(1.0 + w, f, b, k);
+				kern->axpy(1.0 + w[m], f, b, k);
 		}
 		else
 		{
-			double		t = val[i] - s->mu - f[s->off];
+			double	   *row = buf + (size_t) m * d;
 
 			memcpy(row, f, sizeof(double) * (size_t) k);
 			row[k] = 1.0;
-			kern->axpy(t, row, b, d);
+			rows[m] = row;
+			w[m] = 1.0;
+			kern->axpy(val[i] - s->mu - f[s->off], row, b, d);
 		}
 		if (++m == RP_ALS_CHUNK || i == n - 1)
 		{
-			cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, d, m, 1.0,
-						buf, d, 1.0, A, d);
+			kern->syrk_upd(d, rows, w, m, A);
 			m = 0;
 		}
 	}
@@ -861,8 +873,7 @@ rp_als_foldin_workspace_size(const rp_als_params *p)
 	if (als_check_params(p) != RP_OK)
 		return 0;
 	d = (size_t) als_unknowns(p);
-	return sizeof(double) * (al8(d * d) + 2 * al8(d) +
-							 al8((size_t) RP_ALS_CHUNK * d)) + 64;
+	return sizeof(double) * (al8(d * d) + 2 * al8(d) + als_build_doubles(d)) + 64;
 }
 
 static rp_status
