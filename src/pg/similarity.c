@@ -161,7 +161,7 @@ CheckSameLength(const DenseArg *a, const DenseArg *b)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("arrays must have the same length"),
-				 errdetail("The first array has %d elements and the second has %d.",
+				 errdetail("The arrays have %d and %d elements.",
 						   a->n, b->n),
 				 errhint("Both vectors must list the same coordinates in the same order.")));
 }
@@ -319,7 +319,7 @@ CosineAggState(ArrayType *state)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid cosine_agg state"),
-				 errdetail("Scales and sums must be finite and non-negative.")));
+				 errdetail("Scales and sums must be finite, non-negative and consistent.")));
 	return v;
 }
 

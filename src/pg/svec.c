@@ -399,7 +399,7 @@ recpromo_svec(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("arrays must have the same length"),
-				 errdetail("\"indices\" has %d elements and \"vals\" has %d.", n, nv),
+				 errdetail("The arrays have %d and %d elements.", n, nv),
 				 errhint("Give one value per index.")));
 	CheckNnz(n);
 	pairs = palloc(sizeof(IdxVal) * Max(n, 1));
