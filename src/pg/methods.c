@@ -8,10 +8,14 @@
 
 #include "method.h"
 
+extern const RecpromoMethod RecpromoMethodAls;
+extern const RecpromoMethod RecpromoMethodAlsExplicit;
 extern const RecpromoMethod RecpromoMethodPopularity;
 extern const RecpromoMethod RecpromoMethodUserKnn;
 
 static const RecpromoMethod *const methods[] = {
+	&RecpromoMethodAls,
+	&RecpromoMethodAlsExplicit,
 	&RecpromoMethodPopularity,
 	&RecpromoMethodUserKnn,
 };
