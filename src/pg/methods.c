@@ -10,10 +10,14 @@
 
 extern const RecpromoMethod RecpromoMethodPopularity;
 extern const RecpromoMethod RecpromoMethodUserKnn;
+extern const RecpromoMethod RecpromoMethodItemKnn;
+extern const RecpromoMethod RecpromoMethodEase;
 
 static const RecpromoMethod *const methods[] = {
 	&RecpromoMethodPopularity,
 	&RecpromoMethodUserKnn,
+	&RecpromoMethodItemKnn,
+	&RecpromoMethodEase,
 };
 
 const RecpromoMethod *
