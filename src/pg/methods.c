@@ -12,12 +12,16 @@ extern const RecpromoMethod RecpromoMethodAls;
 extern const RecpromoMethod RecpromoMethodAlsExplicit;
 extern const RecpromoMethod RecpromoMethodPopularity;
 extern const RecpromoMethod RecpromoMethodUserKnn;
+extern const RecpromoMethod RecpromoMethodItemKnn;
+extern const RecpromoMethod RecpromoMethodEase;
 
 static const RecpromoMethod *const methods[] = {
 	&RecpromoMethodAls,
 	&RecpromoMethodAlsExplicit,
 	&RecpromoMethodPopularity,
 	&RecpromoMethodUserKnn,
+	&RecpromoMethodItemKnn,
+	&RecpromoMethodEase,
 };
 
 const RecpromoMethod *
