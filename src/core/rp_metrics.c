@@ -297,3 +297,24 @@ rp_error_acc_result(const rp_error_acc *acc, double *rmse, double *mae)
 	*mae = acc->sum_abs / (double) acc->n;
 	return RP_OK;
 }
+
+double
+rp_split_position(const char *user, size_t user_len, const char *item,
+				  size_t item_len, int64_t seed)
+{
+	const uint64_t prime = UINT64_C(0x100000001b3);
+	uint64_t	h = UINT64_C(0xcbf29ce484222325);
+
+	for (size_t i = 0; i < user_len; i++)
+		h = (h ^ (unsigned char) user[i]) * prime;
+	h = (h ^ 0x00) * prime;		/* separator: "1","23" differs from "12","3" */
+	for (size_t i = 0; i < item_len; i++)
+		h = (h ^ (unsigned char) item[i]) * prime;
+	h ^= (uint64_t) seed * UINT64_C(0x9E3779B97F4A7C15);
+	h ^= h >> 30;
+	h *= UINT64_C(0xbf58476d1ce4e5b9);
+	h ^= h >> 27;
+	h *= UINT64_C(0x94d049bb133111eb);
+	h ^= h >> 31;
+	return (double) (h >> 11) * (1.0 / 9007199254740992.0);
+}

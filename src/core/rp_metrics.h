@@ -127,4 +127,20 @@ extern rp_status rp_error_acc_add(rp_error_acc *acc, double prediction,
 extern rp_status rp_error_acc_result(const rp_error_acc *acc, double *rmse,
 									 double *mae);
 
+/*
+ * Deterministic split position of a (user, item) pair, in [0, 1).
+ *
+ * The keys' text forms (decimal for integers) are hashed with 64-bit FNV-1a
+ * over user bytes, one 0x00 byte, item bytes; the seed is then folded in
+ * (h ^= seed * 0x9E3779B97F4A7C15, seed as a two's-complement 64-bit
+ * integer) and the result scrambled with the SplitMix64 finalizer (Steele,
+ * Lea and Flood, "Fast splittable pseudorandom number generators", OOPSLA
+ * 2014).  The position is (h >> 11) / 2^53.  Everything is defined on bytes
+ * and unsigned 64-bit arithmetic, so every machine gives the same answer,
+ * and an integer key hashes like its decimal text.
+ */
+extern double rp_split_position(const char *user, size_t user_len,
+								 const char *item, size_t item_len,
+								 int64_t seed);
+
 #endif							/* RP_METRICS_H */

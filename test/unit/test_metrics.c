@@ -259,6 +259,34 @@ test_accumulators(void)
 	CHECK(rp_catalogue_metrics_compute(0, exposure, pop, &c) == RP_EINVAL);
 }
 
+/* values from an independent Python implementation of the documented hash */
+static void
+test_split_position(void)
+{
+	int			below = 0;
+
+	CHECK(rp_split_position("1", 1, "2", 1, 0) == 0.15228039500711454);
+	CHECK(rp_split_position("42", 2, "SKU-7", 5, 0) == 0.46846792307539387);
+	CHECK(rp_split_position("42", 2, "SKU-7", 5, 7) == 0.6389392583553064);
+	CHECK(rp_split_position("abc", 3, "", 0, -3) == 0.7159445749456573);
+	/* the separator keeps ("1", "23") apart from ("12", "3") */
+	CHECK(rp_split_position("1", 1, "23", 2, 0) != rp_split_position("12", 2, "3", 1, 0));
+	for (int u = 0; u < 200; u++)
+		for (int i = 0; i < 100; i++)
+		{
+			char		a[16],
+						b[16];
+			int			la = snprintf(a, sizeof(a), "%d", u),
+						lb = snprintf(b, sizeof(b), "%d", i);
+			double		p = rp_split_position(a, la, b, lb, 1);
+
+			CHECK(p >= 0.0 && p < 1.0);
+			below += p < 0.2;
+		}
+	/* 20,000 pairs at 20 %: 4000 expected, sd about 57 */
+	CHECK(below > 3800 && below < 4200);
+}
+
 int
 main(void)
 {
@@ -268,5 +296,6 @@ main(void)
 	RUN(test_empty_and_errors);
 	RUN(test_random_ties);
 	RUN(test_accumulators);
+	RUN(test_split_position);
 	UNIT_DONE();
 }
