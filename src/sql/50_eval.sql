@@ -267,6 +267,13 @@ BEGIN
                      WHERE r.%1$I IS NOT NULL AND r.%2$I IS NOT NULL AND r.%4$I IS NOT NULL
                      GROUP BY r.%1$I, r.%2$I HAVING count(*) > 1 LIMIT 1',
                    user_col, item_col, recommendations, rank_col) INTO dup;
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s r WHERE r.%I::float8 IN (''NaN'', ''Infinity'', ''-Infinity''))',
+                   recommendations, rank_col) INTO bad;
+    IF bad THEN
+        RAISE EXCEPTION 'rank column "%" of % contains NaN or infinite values', rank_col, recommendations
+            USING ERRCODE = 'data_exception',
+                  HINT = 'Ranks must be finite; filter those rows out with a view.';
+    END IF;
     IF dup.u IS NOT NULL THEN
         RAISE EXCEPTION 'item % appears more than once in the ranking of user %', dup.i, dup.u
             USING ERRCODE = 'data_exception',
