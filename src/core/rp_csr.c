@@ -9,6 +9,7 @@
  */
 #include "rp_csr.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -200,4 +201,31 @@ rp_csr_get(const rp_csr *a, int32_t r, int32_t c)
 			hi = mid;
 	}
 	return (lo < a->indptr[r + 1] && a->indices[lo] == c) ? a->values[lo] : 0.0;
+}
+
+void
+rp_csr_spmv_sparse(const rp_csr *At, const int32_t *idx, const double *vals,
+				   int32_t n, double *out)
+{
+	for (int32_t k = 0; k < n; k++)
+	{
+		int32_t		j = idx[k];
+		double		q = vals[k];
+
+		for (int64_t p = At->indptr[j]; p < At->indptr[j + 1]; p++)
+			out[At->indices[p]] += q * At->values[p];
+	}
+}
+
+void
+rp_csr_row_norms(const rp_csr *a, double *out)
+{
+	for (int32_t r = 0; r < a->n_rows; r++)
+	{
+		double		s = 0.0;
+
+		for (int64_t p = a->indptr[r]; p < a->indptr[r + 1]; p++)
+			s += a->values[p] * a->values[p];
+		out[r] = sqrt(s);
+	}
 }
