@@ -335,3 +335,36 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.evaluate_rankings(regclass, regclass, name, name, name, integer, name, float8, regclass) IS
 'scores any table of ranked lists (user, item, rank) against a test table at k: precision, recall, F1, NDCG, MAP, hit rate, MRR, and with train given coverage and popularity bias; one row';
+
+-- Scoring a trained model against held-out interactions --------------------------
+CREATE FUNCTION @extschema@.evaluate(
+    model text,
+    test_source regclass,
+    user_col name DEFAULT 'user_id',
+    item_col name DEFAULT 'item_id',
+    rating_col name DEFAULT NULL,
+    k integer DEFAULT 10,
+    relevance_threshold float8 DEFAULT NULL,
+    exclude_seen boolean DEFAULT true)
+RETURNS TABLE (
+    model_name text,
+    users_evaluated bigint,
+    users_skipped_no_test bigint,
+    users_skipped_unknown bigint,
+    precision_at_k float8,
+    recall_at_k float8,
+    f1_at_k float8,
+    ndcg_at_k float8,
+    map_at_k float8,
+    hit_rate_at_k float8,
+    mrr_at_k float8,
+    coverage float8,
+    popularity_recommended float8,
+    popularity_catalogue float8,
+    popularity_bias float8,
+    rmse float8,
+    mae float8)
+AS 'MODULE_PATHNAME', 'recpromo_evaluate'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 1;
+COMMENT ON FUNCTION @extschema@.evaluate(text, regclass, name, name, name, integer, float8, boolean) IS
+'scores a trained model (NULL: the default) against a test table: each test user''s top k as recommend() serves it (training items excluded), ranking metrics, coverage, popularity bias, and RMSE/MAE for models trained on ratings; one row';
