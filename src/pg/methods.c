@@ -8,12 +8,20 @@
 
 #include "method.h"
 
+extern const RecpromoMethod RecpromoMethodAls;
+extern const RecpromoMethod RecpromoMethodAlsExplicit;
 extern const RecpromoMethod RecpromoMethodPopularity;
 extern const RecpromoMethod RecpromoMethodUserKnn;
+extern const RecpromoMethod RecpromoMethodItemKnn;
+extern const RecpromoMethod RecpromoMethodEase;
 
 static const RecpromoMethod *const methods[] = {
+	&RecpromoMethodAls,
+	&RecpromoMethodAlsExplicit,
 	&RecpromoMethodPopularity,
 	&RecpromoMethodUserKnn,
+	&RecpromoMethodItemKnn,
+	&RecpromoMethodEase,
 };
 
 const RecpromoMethod *
