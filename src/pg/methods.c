@@ -12,12 +12,14 @@ extern const RecpromoMethod RecpromoMethodPopularity;
 extern const RecpromoMethod RecpromoMethodUserKnn;
 extern const RecpromoMethod RecpromoMethodItemKnn;
 extern const RecpromoMethod RecpromoMethodEase;
+extern const RecpromoMethod RecpromoMethodContent;
 
 static const RecpromoMethod *const methods[] = {
 	&RecpromoMethodPopularity,
 	&RecpromoMethodUserKnn,
 	&RecpromoMethodItemKnn,
 	&RecpromoMethodEase,
+	&RecpromoMethodContent,
 };
 
 const RecpromoMethod *
