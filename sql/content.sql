@@ -40,7 +40,9 @@ SELECT item, round(score::numeric, 4) AS score, rank FROM recommend_for_items(AR
 -- words of multi-word text values and price bands (ntile 2: 10, 20 -> band 1; 30, 40 -> band 2)
 SELECT params->'attribute_columns' AS cols, params->'n_tokens' AS n_tokens
 FROM train_content('c2', 'ct_orders', 'customer', 'sku', 'ct_products', '{title,price}', buckets => 2);
--- 1 'red toy car', band 1 vs 2 'blue toy car', band 1: share title:toy, title:car, price#1
+-- 1 'red toy car', band 1 vs 2 'blue toy car', band 1: share title:toy, title:car, price#1.
+-- Item 5 has neither a title nor a price, so this model has N = 4 items and 14 tokens;
+-- numpy on the same tokens gives cos(1,2) = 0.5080, cos(1,3) = 0.1693 (title:red).
 SELECT item, round(similarity::numeric, 4) AS sim, rank FROM similar_items(1, 5, 'c2');
 -- without words only whole titles and bands are tokens: 1 and 2 share the band only
 SELECT params->'n_tokens' AS n_tokens
