@@ -8,6 +8,8 @@
 
 #include "method.h"
 
+extern const RecpromoMethod RecpromoMethodAls;
+extern const RecpromoMethod RecpromoMethodAlsExplicit;
 extern const RecpromoMethod RecpromoMethodPopularity;
 extern const RecpromoMethod RecpromoMethodUserKnn;
 extern const RecpromoMethod RecpromoMethodItemKnn;
@@ -15,6 +17,8 @@ extern const RecpromoMethod RecpromoMethodEase;
 extern const RecpromoMethod RecpromoMethodContent;
 
 static const RecpromoMethod *const methods[] = {
+	&RecpromoMethodAls,
+	&RecpromoMethodAlsExplicit,
 	&RecpromoMethodPopularity,
 	&RecpromoMethodUserKnn,
 	&RecpromoMethodItemKnn,
