@@ -15,6 +15,7 @@ extern const RecpromoMethod RecpromoMethodUserKnn;
 extern const RecpromoMethod RecpromoMethodItemKnn;
 extern const RecpromoMethod RecpromoMethodEase;
 extern const RecpromoMethod RecpromoMethodContent;
+extern const RecpromoMethod RecpromoMethodHybrid;
 
 static const RecpromoMethod *const methods[] = {
 	&RecpromoMethodAls,
@@ -24,6 +25,7 @@ static const RecpromoMethod *const methods[] = {
 	&RecpromoMethodItemKnn,
 	&RecpromoMethodEase,
 	&RecpromoMethodContent,
+	&RecpromoMethodHybrid,
 };
 
 const RecpromoMethod *
