@@ -92,3 +92,6 @@ SELECT * FROM evaluate('evm_pop', 'evm_test_nan', 'user_id', 'item_id', 'rating'
 CREATE TABLE evm_test_empty (user_id int, item_id int);
 SELECT users_evaluated, users_skipped_no_test, precision_at_k, coverage
   FROM evaluate('evm_pop', 'evm_test_empty', 'user_id', 'item_id');
+
+-- leave the catalogue empty for the next test
+SELECT count(*) AS dropped FROM (SELECT drop_model(name) FROM models) d;
