@@ -14,6 +14,8 @@ extern const RecpromoMethod RecpromoMethodPopularity;
 extern const RecpromoMethod RecpromoMethodUserKnn;
 extern const RecpromoMethod RecpromoMethodItemKnn;
 extern const RecpromoMethod RecpromoMethodEase;
+extern const RecpromoMethod RecpromoMethodContent;
+extern const RecpromoMethod RecpromoMethodHybrid;
 
 static const RecpromoMethod *const methods[] = {
 	&RecpromoMethodAls,
@@ -22,6 +24,8 @@ static const RecpromoMethod *const methods[] = {
 	&RecpromoMethodUserKnn,
 	&RecpromoMethodItemKnn,
 	&RecpromoMethodEase,
+	&RecpromoMethodContent,
+	&RecpromoMethodHybrid,
 };
 
 const RecpromoMethod *
