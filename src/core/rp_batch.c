@@ -4,16 +4,22 @@
  *
  * Algorithm.  Users are cut into blocks of RP_MB rows, one block per
  * rp_parallel_for task, so a user's whole selection happens on one thread
- * and needs no synchronisation.  For a block, the items are visited in
- * tiles of RP_NB: a score tile (RP_MB x RP_NB floats, per-thread scratch)
- * is filled by one matrix product, then each user's row of the tile gets
- * the user's excluded items overwritten with -infinity (a cursor walks the
- * sorted exclusion row alongside the ascending tiles) and is scanned
- * against the worst candidate kept so far.  The scan tests 16 scores at a
- * time and touches the candidate heap only when one of them beats that
- * threshold, so after the first tile it costs about one compare per score,
- * against 2 * factors flops for computing it: the selection is fused with
- * the product and the full users x items score matrix never exists.  This
+ * and needs no synchronisation.  Each user keeps a small heap of float
+ * candidates whose worst entry is the user's threshold.
+ *	- SGEMM path: the items are visited in tiles of RP_NB; a score tile
+ *	  (RP_MB x RP_NB floats, per-thread scratch) is filled by one
+ *	  cblas_sgemm, each user's row of the tile gets the user's excluded
+ *	  items overwritten with -infinity (a cursor walks the sorted exclusion
+ *	  row alongside the ascending tiles) and is scanned 16 scores at a time
+ *	  against the threshold, touching the heap only for a score above it.
+ *	- AVX-512 path: the scores of 6 users x 64 items stay in registers and
+ *	  are compared there with the 6 thresholds; only the few that beat a
+ *	  threshold are looked at (their exclusion is then a binary search in
+ *	  the user's row), so no tile is ever written.
+ * After the first items, a score beats the threshold rarely (about
+ * k ln(n/k) times per user in random order), so selection costs about one
+ * compare per score against 2 * factors flops for computing it: it is fused
+ * with the product and the users x items score matrix never exists.  This
  * is the GEMM-plus-partial-sort scheme of batch recommenders (e.g. the
  * `implicit` library's recommend_all), made exact as follows.
  *
@@ -187,7 +193,7 @@ fbetter(float sa, int32_t ia, float sb, int32_t ib)
 	return sa > sb || (sa == sb && ia < ib);
 }
 
-static void
+static inline __attribute__((always_inline)) void
 fheap_offer(float *hs, int32_t *hi, int32_t *m, int32_t cap, float s, int32_t i)
 {
 	int32_t		pos;
@@ -367,94 +373,6 @@ tile_sgemm(const batch_ctx *cx, const float *Ub, int32_t mb, int32_t j0, int32_t
 				Ub, cx->fa, cx->Vf + (size_t) j0 * cx->fa, cx->fa, 0.0f, tile, RP_NB);
 }
 
-#ifdef RP_HAVE_X86
-/*
- * tile[r][j] = Ub[r] . V[j0 + j] over whole panels (the tile's tail past nb
- * holds the zero padding's scores, never read).
- */
-__attribute__((target("avx512f")))
-static void
-tile_avx512(const batch_ctx *cx, const float *Ub, int32_t mb, int32_t j0, int32_t nb,
-			float *tile)
-{
-	int32_t		fa = cx->fa;
-	int32_t		np = (nb + RP_PANEL - 1) / RP_PANEL;
-
-	for (int32_t p = 0; p < np; p++)
-	{
-		const float *P = cx->Vf + ((size_t) j0 / RP_PANEL + p) * RP_PANEL * fa;
-		float	   *T = tile + (size_t) p * RP_PANEL;
-		int32_t		r = 0;
-
-		for (; r + 6 <= mb; r += 6)
-		{
-			const float *a = Ub + (size_t) r * fa;
-			__m512		c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00;
-			__m512		c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-			__m512		c20 = c00, c21 = c00, c22 = c00, c23 = c00;
-			__m512		c30 = c00, c31 = c00, c32 = c00, c33 = c00;
-			__m512		c40 = c00, c41 = c00, c42 = c00, c43 = c00;
-			__m512		c50 = c00, c51 = c00, c52 = c00, c53 = c00;
-
-			for (int32_t f = 0; f < fa; f++)
-			{
-				const float *row = P + (size_t) f * RP_PANEL;
-				__m512		b0 = _mm512_loadu_ps(row);
-				__m512		b1 = _mm512_loadu_ps(row + 16);
-				__m512		b2 = _mm512_loadu_ps(row + 32);
-				__m512		b3 = _mm512_loadu_ps(row + 48);
-				__m512		x;
-
-#define RP_ROW(R) \
-				x = _mm512_set1_ps(a[(size_t) (R) * fa + f]); \
-				c##R##0 = _mm512_fmadd_ps(x, b0, c##R##0); \
-				c##R##1 = _mm512_fmadd_ps(x, b1, c##R##1); \
-				c##R##2 = _mm512_fmadd_ps(x, b2, c##R##2); \
-				c##R##3 = _mm512_fmadd_ps(x, b3, c##R##3)
-				RP_ROW(0);
-				RP_ROW(1);
-				RP_ROW(2);
-				RP_ROW(3);
-				RP_ROW(4);
-				RP_ROW(5);
-#undef RP_ROW
-			}
-#define RP_STORE(R) \
-			_mm512_storeu_ps(T + (size_t) (r + R) * RP_NB, c##R##0); \
-			_mm512_storeu_ps(T + (size_t) (r + R) * RP_NB + 16, c##R##1); \
-			_mm512_storeu_ps(T + (size_t) (r + R) * RP_NB + 32, c##R##2); \
-			_mm512_storeu_ps(T + (size_t) (r + R) * RP_NB + 48, c##R##3)
-			RP_STORE(0);
-			RP_STORE(1);
-			RP_STORE(2);
-			RP_STORE(3);
-			RP_STORE(4);
-			RP_STORE(5);
-#undef RP_STORE
-		}
-		for (; r < mb; r++)
-		{
-			const float *a = Ub + (size_t) r * fa;
-			__m512		c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-
-			for (int32_t f = 0; f < fa; f++)
-			{
-				const float *row = P + (size_t) f * RP_PANEL;
-				__m512		x = _mm512_set1_ps(a[f]);
-
-				c0 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row), c0);
-				c1 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 16), c1);
-				c2 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 32), c2);
-				c3 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 48), c3);
-			}
-			_mm512_storeu_ps(T + (size_t) r * RP_NB, c0);
-			_mm512_storeu_ps(T + (size_t) r * RP_NB + 16, c1);
-			_mm512_storeu_ps(T + (size_t) r * RP_NB + 32, c2);
-			_mm512_storeu_ps(T + (size_t) r * RP_NB + 48, c3);
-		}
-	}
-}
-#endif
 
 /* ---------- the per-block work ---------- */
 
@@ -495,6 +413,176 @@ scan_row(const batch_ctx *cx, float *t, int32_t j0, int32_t nb,
 	*hn = m;
 }
 
+#ifdef RP_HAVE_X86
+/* True when item j is in user u's exclusion row (binary search). */
+static inline int
+excluded(const rp_batch_input *in, int32_t u, int32_t j)
+{
+	int64_t		lo;
+	int64_t		hi;
+
+	if (in->excl_indptr == NULL)
+		return 0;
+	lo = in->excl_indptr[u];
+	hi = in->excl_indptr[u + 1];
+	while (lo < hi)
+	{
+		int64_t		mid = lo + (hi - lo) / 2;
+
+		if (in->excl_indices[mid] < j)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < in->excl_indptr[u + 1] && in->excl_indices[lo] == j;
+}
+
+/*
+ * Offers the scores of one user and one panel whose bits are set in `hits`
+ * (those that beat the user's threshold when the panel was computed);
+ * exclusions and the allow-list are checked only for those few.
+ */
+static void
+offer_panel(const batch_ctx *cx, const float *sc, uint64_t hits, int32_t j0, int32_t u,
+			float *hs, int32_t *hi, int32_t *hn, float *thr)
+{
+	const rp_batch_input *in = cx->in;
+	int32_t		kc = cx->kc;
+	int32_t		m = *hn;
+	float		t = *thr;
+
+	while (hits != 0)
+	{
+		int32_t		i = __builtin_ctzll(hits);
+		int32_t		j = j0 + i;
+
+		hits &= hits - 1;
+		/* the padding past n_items never enters */
+		if (j >= in->n_items || !(sc[i] > t) ||
+			(in->allowed != NULL && !in->allowed[j]) || excluded(in, u, j))
+			continue;
+		fheap_offer(hs, hi, &m, kc, sc[i], j);
+		t = m == kc ? hs[0] : -INFINITY;
+	}
+	*hn = m;
+	*thr = t;
+}
+
+/*
+ * The AVX-512 path: for each panel of 64 items, 6 users at a time, the
+ * scores stay in 24 registers and are compared there with each user's
+ * threshold; only a panel with a score above it is stored (to a 64-float
+ * buffer) and offered.  No score tile is written.
+ */
+__attribute__((target("avx512f")))
+static void
+block_avx512(const batch_ctx *cx, batch_scratch *s, const int32_t *users, int32_t mb,
+			 float *thr)
+{
+	int32_t		fa = cx->fa;
+	int32_t		kc = cx->kc;
+	int32_t		np = cx->n_pad / RP_PANEL;
+	float		buf[RP_PANEL] __attribute__((aligned(64)));
+
+	for (int32_t p = 0; p < np; p++)
+	{
+		const float *P = cx->Vf + (size_t) p * RP_PANEL * fa;
+		int32_t		j0 = p * RP_PANEL;
+		int32_t		r = 0;
+
+		for (; r + 6 <= mb; r += 6)
+		{
+			const float *a = s->Ub + (size_t) r * fa;
+			__m512		c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00;
+			__m512		c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+			__m512		c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+			__m512		c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+			__m512		c40 = c00, c41 = c00, c42 = c00, c43 = c00;
+			__m512		c50 = c00, c51 = c00, c52 = c00, c53 = c00;
+
+			for (int32_t f = 0; f < fa; f++)
+			{
+				const float *row = P + (size_t) f * RP_PANEL;
+				__m512		b0 = _mm512_loadu_ps(row);
+				__m512		b1 = _mm512_loadu_ps(row + 16);
+				__m512		b2 = _mm512_loadu_ps(row + 32);
+				__m512		b3 = _mm512_loadu_ps(row + 48);
+				__m512		x;
+
+#define RP_ROW(R) \
+				x = _mm512_set1_ps(a[(size_t) (R) * fa + f]); \
+				c##R##0 = _mm512_fmadd_ps(x, b0, c##R##0); \
+				c##R##1 = _mm512_fmadd_ps(x, b1, c##R##1); \
+				c##R##2 = _mm512_fmadd_ps(x, b2, c##R##2); \
+				c##R##3 = _mm512_fmadd_ps(x, b3, c##R##3)
+				RP_ROW(0);
+				RP_ROW(1);
+				RP_ROW(2);
+				RP_ROW(3);
+				RP_ROW(4);
+				RP_ROW(5);
+#undef RP_ROW
+			}
+#define RP_CHECK(R) \
+			do { \
+				__m512		vt = _mm512_set1_ps(thr[r + R]); \
+				uint64_t	hits = (uint64_t) _mm512_cmp_ps_mask(c##R##0, vt, _CMP_GT_OQ) | \
+					((uint64_t) _mm512_cmp_ps_mask(c##R##1, vt, _CMP_GT_OQ) << 16) | \
+					((uint64_t) _mm512_cmp_ps_mask(c##R##2, vt, _CMP_GT_OQ) << 32) | \
+					((uint64_t) _mm512_cmp_ps_mask(c##R##3, vt, _CMP_GT_OQ) << 48); \
+				if (hits != 0) \
+				{ \
+					_mm512_store_ps(buf, c##R##0); \
+					_mm512_store_ps(buf + 16, c##R##1); \
+					_mm512_store_ps(buf + 32, c##R##2); \
+					_mm512_store_ps(buf + 48, c##R##3); \
+					offer_panel(cx, buf, hits, j0, users[r + R], s->hs + (size_t) (r + R) * kc, \
+								s->hi + (size_t) (r + R) * kc, &s->hn[r + R], &thr[r + R]); \
+				} \
+			} while (0)
+			RP_CHECK(0);
+			RP_CHECK(1);
+			RP_CHECK(2);
+			RP_CHECK(3);
+			RP_CHECK(4);
+			RP_CHECK(5);
+#undef RP_CHECK
+		}
+		for (; r < mb; r++)
+		{
+			const float *a = s->Ub + (size_t) r * fa;
+			__m512		c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+			__m512		vt = _mm512_set1_ps(thr[r]);
+
+			for (int32_t f = 0; f < fa; f++)
+			{
+				const float *row = P + (size_t) f * RP_PANEL;
+				__m512		x = _mm512_set1_ps(a[f]);
+
+				c0 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row), c0);
+				c1 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 16), c1);
+				c2 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 32), c2);
+				c3 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 48), c3);
+			}
+			uint64_t	hits = (uint64_t) _mm512_cmp_ps_mask(c0, vt, _CMP_GT_OQ) |
+				((uint64_t) _mm512_cmp_ps_mask(c1, vt, _CMP_GT_OQ) << 16) |
+				((uint64_t) _mm512_cmp_ps_mask(c2, vt, _CMP_GT_OQ) << 32) |
+				((uint64_t) _mm512_cmp_ps_mask(c3, vt, _CMP_GT_OQ) << 48);
+
+			if (hits != 0)
+			{
+				_mm512_store_ps(buf, c0);
+				_mm512_store_ps(buf + 16, c1);
+				_mm512_store_ps(buf + 32, c2);
+				_mm512_store_ps(buf + 48, c3);
+				offer_panel(cx, buf, hits, j0, users[r], s->hs + (size_t) r * kc,
+							s->hi + (size_t) r * kc, &s->hn[r], &thr[r]);
+			}
+		}
+	}
+}
+#endif
+
 static void
 batch_block(void *arg, int thread, int64_t begin, int64_t end)
 {
@@ -504,7 +592,7 @@ batch_block(void *arg, int thread, int64_t begin, int64_t end)
 	int32_t		mb = (int32_t) (end - begin);
 	int32_t		fa = cx->fa;
 	int32_t		kc = cx->kc;
-	int32_t		users[RP_MB];
+	int32_t		users[RP_MB] = {0};
 
 	carve(cx->thread_base + (size_t) thread * cx->thread_bytes, fa, kc, &s);
 
@@ -524,39 +612,45 @@ batch_block(void *arg, int thread, int64_t begin, int64_t end)
 		s.hn[r] = 0;
 	}
 
-	for (int32_t j0 = 0; j0 < in->n_items; j0 += RP_NB)
-	{
-		int32_t		nb = in->n_items - j0 < RP_NB ? in->n_items - j0 : RP_NB;
-
 #ifdef RP_HAVE_X86
-		if (cx->avx512)
-			tile_avx512(cx, s.Ub, mb, j0, nb, s.tile);
-		else
-#endif
-			tile_sgemm(cx, s.Ub, mb, j0, nb, s.tile);
+	if (cx->avx512)
+	{
+		float		thr[RP_MB];
 
 		for (int32_t r = 0; r < mb; r++)
-		{
-			float	   *t = s.tile + (size_t) r * RP_NB;
-
-			if (in->excl_indptr != NULL)
-			{
-				int64_t		c = s.cursor[r];
-				int64_t		e = in->excl_indptr[users[r] + 1];
-
-				while (c < e && in->excl_indices[c] < j0 + nb)
-				{
-					int32_t		j = in->excl_indices[c];
-
-					if (j >= j0)
-						t[j - j0] = -INFINITY;
-					c++;
-				}
-				s.cursor[r] = c;
-			}
-			scan_row(cx, t, j0, nb, s.hs + (size_t) r * kc, s.hi + (size_t) r * kc, &s.hn[r]);
-		}
+			thr[r] = -INFINITY;
+		block_avx512(cx, &s, users, mb, thr);
 	}
+	else
+#endif
+		for (int32_t j0 = 0; j0 < in->n_items; j0 += RP_NB)
+		{
+			int32_t		nb = in->n_items - j0 < RP_NB ? in->n_items - j0 : RP_NB;
+
+			tile_sgemm(cx, s.Ub, mb, j0, nb, s.tile);
+			for (int32_t r = 0; r < mb; r++)
+			{
+				float	   *t = s.tile + (size_t) r * RP_NB;
+
+				if (in->excl_indptr != NULL)
+				{
+					int64_t		c = s.cursor[r];
+					int64_t		e = in->excl_indptr[users[r] + 1];
+
+					while (c < e && in->excl_indices[c] < j0 + nb)
+					{
+						int32_t		j = in->excl_indices[c];
+
+						if (j >= j0)
+							t[j - j0] = -INFINITY;
+						c++;
+					}
+					s.cursor[r] = c;
+				}
+				scan_row(cx, t, j0, nb, s.hs + (size_t) r * kc,
+						 s.hi + (size_t) r * kc, &s.hn[r]);
+			}
+		}
 
 	/* rescore the candidates in double; check the screening was safe */
 	for (int32_t r = 0; r < mb; r++)
