@@ -553,6 +553,7 @@ block_avx512(const batch_ctx *cx, batch_scratch *s, const int32_t *users, int32_
 			const float *a = s->Ub + (size_t) r * fa;
 			__m512		c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
 			__m512		vt = _mm512_set1_ps(thr[r]);
+			uint64_t	hits;
 
 			for (int32_t f = 0; f < fa; f++)
 			{
@@ -564,7 +565,7 @@ block_avx512(const batch_ctx *cx, batch_scratch *s, const int32_t *users, int32_
 				c2 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 32), c2);
 				c3 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 48), c3);
 			}
-			uint64_t	hits = (uint64_t) _mm512_cmp_ps_mask(c0, vt, _CMP_GT_OQ) |
+			hits = (uint64_t) _mm512_cmp_ps_mask(c0, vt, _CMP_GT_OQ) |
 				((uint64_t) _mm512_cmp_ps_mask(c1, vt, _CMP_GT_OQ) << 16) |
 				((uint64_t) _mm512_cmp_ps_mask(c2, vt, _CMP_GT_OQ) << 32) |
 				((uint64_t) _mm512_cmp_ps_mask(c3, vt, _CMP_GT_OQ) << 48);

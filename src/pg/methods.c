@@ -10,10 +10,12 @@
 
 extern const RecpromoMethod RecpromoMethodPopularity;
 extern const RecpromoMethod RecpromoMethodUserKnn;
+extern const RecpromoMethod RecpromoMethodFactors;
 
 static const RecpromoMethod *const methods[] = {
 	&RecpromoMethodPopularity,
 	&RecpromoMethodUserKnn,
+	&RecpromoMethodFactors,
 };
 
 const RecpromoMethod *
