@@ -8,13 +8,21 @@
 
 #include "method.h"
 
+extern const RecpromoMethod RecpromoMethodAls;
+extern const RecpromoMethod RecpromoMethodAlsExplicit;
 extern const RecpromoMethod RecpromoMethodPopularity;
 extern const RecpromoMethod RecpromoMethodUserKnn;
+extern const RecpromoMethod RecpromoMethodItemKnn;
+extern const RecpromoMethod RecpromoMethodEase;
 extern const RecpromoMethod RecpromoMethodFactors;
 
 static const RecpromoMethod *const methods[] = {
+	&RecpromoMethodAls,
+	&RecpromoMethodAlsExplicit,
 	&RecpromoMethodPopularity,
 	&RecpromoMethodUserKnn,
+	&RecpromoMethodItemKnn,
+	&RecpromoMethodEase,
 	&RecpromoMethodFactors,
 };
 
