@@ -88,6 +88,7 @@ typedef struct batch_ctx
 	double		vmax;			/* largest ||v_i|| including the bias column */
 	char	   *thread_base;
 	size_t		thread_bytes;
+	int32_t		rows;			/* users per block (<= RP_MB) */
 	int64_t		fallback[RP_MAX_THREADS];
 	int32_t    *out_idx;
 	double	   *out_score;
@@ -119,34 +120,39 @@ keep_count(int32_t k)
 	return k + k / 4 + 8;
 }
 
+/*
+ * Scratch of one thread for blocks of up to `rows` users (a single-user
+ * call needs a few KB, not a full block's); the tile only for SGEMM.
+ */
 static size_t
-thread_bytes(int32_t fa, int32_t kc)
+thread_bytes(int32_t fa, int32_t kc, int32_t rows, int sgemm)
 {
-	return align_up((size_t) RP_MB * fa * sizeof(float)) +
-		align_up((size_t) RP_MB * RP_NB * sizeof(float)) +
-		align_up((size_t) RP_MB * sizeof(int64_t)) +
-		align_up((size_t) RP_MB * kc * sizeof(float)) +
-		align_up((size_t) RP_MB * kc * sizeof(int32_t)) +
-		align_up((size_t) RP_MB * sizeof(int32_t)) +
+	return align_up((size_t) rows * fa * sizeof(float)) +
+		(sgemm ? align_up((size_t) rows * RP_NB * sizeof(float)) : 0) +
+		align_up((size_t) rows * sizeof(int64_t)) +
+		align_up((size_t) rows * kc * sizeof(float)) +
+		align_up((size_t) rows * kc * sizeof(int32_t)) +
+		align_up((size_t) rows * sizeof(int32_t)) +
 		align_up((size_t) kc * sizeof(double)) +
 		align_up((size_t) kc * sizeof(int32_t));
 }
 
 static void
-carve(char *p, int32_t fa, int32_t kc, batch_scratch *s)
+carve(char *p, int32_t fa, int32_t kc, int32_t rows, int sgemm, batch_scratch *s)
 {
 	s->Ub = (float *) p;
-	p += align_up((size_t) RP_MB * fa * sizeof(float));
+	p += align_up((size_t) rows * fa * sizeof(float));
 	s->tile = (float *) p;
-	p += align_up((size_t) RP_MB * RP_NB * sizeof(float));
+	if (sgemm)
+		p += align_up((size_t) rows * RP_NB * sizeof(float));
 	s->cursor = (int64_t *) p;
-	p += align_up((size_t) RP_MB * sizeof(int64_t));
+	p += align_up((size_t) rows * sizeof(int64_t));
 	s->hs = (float *) p;
-	p += align_up((size_t) RP_MB * kc * sizeof(float));
+	p += align_up((size_t) rows * kc * sizeof(float));
 	s->hi = (int32_t *) p;
-	p += align_up((size_t) RP_MB * kc * sizeof(int32_t));
+	p += align_up((size_t) rows * kc * sizeof(int32_t));
 	s->hn = (int32_t *) p;
-	p += align_up((size_t) RP_MB * sizeof(int32_t));
+	p += align_up((size_t) rows * sizeof(int32_t));
 	s->cd = (double *) p;
 	p += align_up((size_t) kc * sizeof(double));
 	s->ci = (int32_t *) p;
@@ -162,27 +168,62 @@ rp_batch_have_avx512(void)
 #endif
 }
 
+/* Rows per block for a selection of n_sel users. */
+static int32_t
+block_rows(int64_t n_sel)
+{
+	return n_sel < RP_MB ? (n_sel < 1 ? 1 : (int32_t) n_sel) : RP_MB;
+}
+
+static int
+use_avx512(rp_batch_kernel kernel)
+{
+	return kernel == RP_BATCH_AVX512 || (kernel == RP_BATCH_AUTO && rp_batch_have_avx512());
+}
+
 size_t
-rp_batch_workspace_size(const rp_batch_input *in, int32_t k, int nthreads)
+rp_batch_items_size(const rp_batch_input *in, rp_batch_kernel kernel)
 {
 	int32_t		fa;
 	size_t		n_pad;
-	size_t		total;
 
-	if (in == NULL || in->n_items < 0 || in->factors < 1 || k < 1 || k > RP_BATCH_MAX_K)
+	if (in == NULL || in->n_items < 0 || in->factors < 1)
+		return 0;
+	fa = in->factors + (in->item_bias != NULL ? 1 : 0);
+	n_pad = ((size_t) in->n_items + RP_PANEL - 1) / RP_PANEL * RP_PANEL;
+	if (n_pad == 0)
+		n_pad = RP_PANEL;
+	(void) kernel;				/* both layouts take the same room */
+	/* n_items < 2^31 and fa < 2^31: far below SIZE_MAX */
+	return RP_ALIGN + align_up(n_pad * (size_t) fa * sizeof(float));
+}
+
+size_t
+rp_batch_run_size(const rp_batch_input *in, int32_t k, int nthreads, rp_batch_kernel kernel)
+{
+	int32_t		fa;
+	int64_t		n_sel;
+
+	if (in == NULL || in->factors < 1 || k < 1 || k > RP_BATCH_MAX_K)
 		return 0;
 	if (nthreads < 1)
 		nthreads = 1;
 	if (nthreads > RP_MAX_THREADS)
 		nthreads = RP_MAX_THREADS;
 	fa = in->factors + (in->item_bias != NULL ? 1 : 0);
-	n_pad = ((size_t) in->n_items + RP_PANEL - 1) / RP_PANEL * RP_PANEL;
-	if (n_pad == 0)
-		n_pad = RP_PANEL;
-	/* sizes stay far below SIZE_MAX: n_items < 2^31 and fa < 2^31 */
-	total = RP_ALIGN + align_up(n_pad * (size_t) fa * sizeof(float)) +
-		(size_t) nthreads * thread_bytes(fa, keep_count(k));
-	return total;
+	n_sel = in->users != NULL ? in->n_sel : in->n_users;
+	return RP_ALIGN + (size_t) nthreads *
+		thread_bytes(fa, keep_count(k), block_rows(n_sel), !use_avx512(kernel));
+}
+
+size_t
+rp_batch_workspace_size(const rp_batch_input *in, int32_t k, int nthreads)
+{
+	size_t		a = rp_batch_items_size(in, RP_BATCH_AUTO);
+	size_t		b = rp_batch_run_size(in, k, nthreads, RP_BATCH_SGEMM);
+
+	/* room for either kernel (the SGEMM scratch is the larger) */
+	return a == 0 || b == 0 ? 0 : a + b;
 }
 
 /* ---------- heaps (root = worst kept; order: score desc, index asc) ---------- */
@@ -595,7 +636,7 @@ batch_block(void *arg, int thread, int64_t begin, int64_t end)
 	int32_t		kc = cx->kc;
 	int32_t		users[RP_MB] = {0};
 
-	carve(cx->thread_base + (size_t) thread * cx->thread_bytes, fa, kc, &s);
+	carve(cx->thread_base + (size_t) thread * cx->thread_bytes, fa, kc, cx->rows, !cx->avx512, &s);
 
 	/* the block's users, as float rows (plus 1 for the bias column) */
 	for (int32_t r = 0; r < mb; r++)
@@ -701,26 +742,42 @@ batch_block(void *arg, int thread, int64_t begin, int64_t end)
 }
 
 /* Packs V (and the item bias column) as float, for the chosen kernel. */
-static void
-pack_items(batch_ctx *cx, float *Vf)
+rp_status
+rp_batch_prepare(const rp_batch_input *in, rp_batch_kernel kernel, void *buf, size_t size,
+				 rp_batch_items *out)
 {
-	const rp_batch_input *in = cx->in;
-	int32_t		fa = cx->fa;
+	size_t		need = rp_batch_items_size(in, kernel);
+	int32_t		fa;
 	double		vmax = 0.0;
+	float	   *Vf;
 
-	memset(Vf, 0, (size_t) cx->n_pad * fa * sizeof(float));
+	if (need == 0 || buf == NULL || size < need || out == NULL ||
+		(in->n_items > 0 && in->V == NULL))
+		return RP_EINVAL;
+	if (kernel == RP_BATCH_AVX512 && !rp_batch_have_avx512())
+		return RP_EINVAL;
+	fa = in->factors + (in->item_bias != NULL ? 1 : 0);
+	out->n_items = in->n_items;
+	out->factors = in->factors;
+	out->fa = fa;
+	out->n_pad = (in->n_items + RP_PANEL - 1) / RP_PANEL * RP_PANEL;
+	if (out->n_pad == 0)
+		out->n_pad = RP_PANEL;
+	out->avx512 = use_avx512(kernel);
+	Vf = (float *) align_up((size_t) buf);
+	memset(Vf, 0, (size_t) out->n_pad * fa * sizeof(float));
 	for (int32_t i = 0; i < in->n_items; i++)
 	{
 		const double *v = in->V + (size_t) i * in->factors;
 		double		nn = 0.0;
 
-		for (int32_t f = 0; f <= fa - 1; f++)
+		for (int32_t f = 0; f < fa; f++)
 		{
 			double		x = f < in->factors ? v[f] : in->item_bias[i];
 			size_t		pos;
 
 			nn += x * x;
-			if (cx->avx512)
+			if (out->avx512)
 				pos = ((size_t) (i / RP_PANEL) * fa + f) * RP_PANEL + i % RP_PANEL;
 			else
 				pos = (size_t) i * fa + f;
@@ -729,26 +786,27 @@ pack_items(batch_ctx *cx, float *Vf)
 		if (nn > vmax)
 			vmax = nn;
 	}
-	cx->vmax = sqrt(vmax);
-	cx->Vf = Vf;
+	out->vmax = sqrt(vmax);
+	out->Vf = Vf;
+	return RP_OK;
 }
 
 rp_status
-rp_batch_topk(const rp_batch_input *in, int32_t k, int nthreads,
-			  rp_batch_kernel kernel, void *work, size_t work_size,
-			  int32_t *out_idx, double *out_score, int32_t *out_count,
-			  const rp_cancel *cancel, rp_batch_stats *stats)
+rp_batch_topk_prepared(const rp_batch_input *in, const rp_batch_items *items, int32_t k,
+					   int nthreads, void *work, size_t work_size,
+					   int32_t *out_idx, double *out_score, int32_t *out_count,
+					   const rp_cancel *cancel, rp_batch_stats *stats)
 {
 	batch_ctx	cx;
-	size_t		need = rp_batch_workspace_size(in, k, nthreads);
+	rp_batch_kernel kern = items != NULL && items->avx512 ? RP_BATCH_AVX512 : RP_BATCH_SGEMM;
+	size_t		need = rp_batch_run_size(in, k, nthreads, kern);
 	int64_t		n_sel;
-	char	   *base;
 	rp_status	st;
 
-	if (need == 0 || work == NULL || work_size < need || in->n_users < 0 ||
-		(in->n_users > 0 && in->U == NULL) || (in->n_items > 0 && in->V == NULL))
-		return RP_EINVAL;
-	if (kernel == RP_BATCH_AVX512 && !rp_batch_have_avx512())
+	if (need == 0 || items == NULL || work == NULL || work_size < need || in->n_users < 0 ||
+		(in->n_users > 0 && in->U == NULL) || (in->n_items > 0 && in->V == NULL) ||
+		items->n_items != in->n_items || items->factors != in->factors ||
+		items->fa != in->factors + (in->item_bias != NULL ? 1 : 0))
 		return RP_EINVAL;
 	n_sel = in->users != NULL ? in->n_sel : in->n_users;
 	if (n_sel < 0 || (n_sel > 0 && (out_idx == NULL || out_score == NULL || out_count == NULL)))
@@ -766,20 +824,17 @@ rp_batch_topk(const rp_batch_input *in, int32_t k, int nthreads,
 	cx.in = in;
 	cx.k = k;
 	cx.kc = keep_count(k);
-	cx.fa = in->factors + (in->item_bias != NULL ? 1 : 0);
-	cx.n_pad = (in->n_items + RP_PANEL - 1) / RP_PANEL * RP_PANEL;
-	if (cx.n_pad == 0)
-		cx.n_pad = RP_PANEL;
-	cx.avx512 = kernel == RP_BATCH_AVX512 ||
-		(kernel == RP_BATCH_AUTO && rp_batch_have_avx512());
+	cx.fa = items->fa;
+	cx.n_pad = items->n_pad;
+	cx.avx512 = items->avx512;
+	cx.Vf = items->Vf;
+	cx.vmax = items->vmax;
 	cx.out_idx = out_idx;
 	cx.out_score = out_score;
 	cx.out_count = out_count;
-
-	base = (char *) align_up((size_t) work);
-	pack_items(&cx, (float *) base);
-	cx.thread_base = base + align_up((size_t) cx.n_pad * cx.fa * sizeof(float));
-	cx.thread_bytes = thread_bytes(cx.fa, cx.kc);
+	cx.rows = block_rows(n_sel);
+	cx.thread_base = (char *) align_up((size_t) work);
+	cx.thread_bytes = thread_bytes(cx.fa, cx.kc, cx.rows, !cx.avx512);
 
 	if (in->n_items == 0)
 	{
@@ -787,8 +842,15 @@ rp_batch_topk(const rp_batch_input *in, int32_t k, int nthreads,
 			out_count[r] = 0;
 		st = rp_should_stop(cancel) ? RP_ECANCELED : RP_OK;
 	}
+	else if (nthreads == 1 && n_sel <= cx.rows)
+	{
+		/* one block: no thread machinery (the single-user serving path) */
+		st = rp_should_stop(cancel) ? RP_ECANCELED : RP_OK;
+		if (st == RP_OK && n_sel > 0)
+			batch_block(&cx, 0, 0, n_sel);
+	}
 	else
-		st = rp_parallel_for(nthreads, n_sel, RP_MB, batch_block, &cx, cancel);
+		st = rp_parallel_for(nthreads, n_sel, cx.rows, batch_block, &cx, cancel);
 
 	if (stats != NULL)
 	{
@@ -800,4 +862,24 @@ rp_batch_topk(const rp_batch_input *in, int32_t k, int nthreads,
 		stats->kernel = cx.avx512 ? "avx512" : "sgemm";
 	}
 	return st;
+}
+
+rp_status
+rp_batch_topk(const rp_batch_input *in, int32_t k, int nthreads,
+			  rp_batch_kernel kernel, void *work, size_t work_size,
+			  int32_t *out_idx, double *out_score, int32_t *out_count,
+			  const rp_cancel *cancel, rp_batch_stats *stats)
+{
+	size_t		need = rp_batch_workspace_size(in, k, nthreads);
+	size_t		isz = rp_batch_items_size(in, kernel);
+	rp_batch_items items;
+	rp_status	st;
+
+	if (need == 0 || work == NULL || work_size < need)
+		return RP_EINVAL;
+	st = rp_batch_prepare(in, kernel, work, isz, &items);
+	if (st != RP_OK)
+		return st;
+	return rp_batch_topk_prepared(in, &items, k, nthreads, (char *) work + isz, work_size - isz,
+								  out_idx, out_score, out_count, cancel, stats);
 }
