@@ -87,6 +87,7 @@ typedef struct RecpromoMethod
 	const char *name;
 	const char *description;
 	bool		nonneg;			/* interactions must be non-negative */
+	bool		history_free;	/* scores do not depend on the user (popularity) */
 
 	/* Required: fits the model from ts->data, adds parts to ts->parts. */
 	void		(*train) (RecpromoTrainState *ts);

@@ -54,6 +54,7 @@ const RecpromoMethod RecpromoMethodPopularity = {
 	.name = "popularity",
 	.description = "most popular items (distinct users, or summed values)",
 	.nonneg = false,
+	.history_free = true,
 	.train = PopTrain,
 	.load = PopLoad,
 	.score = PopScore,

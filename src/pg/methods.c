@@ -12,12 +12,22 @@ extern const RecpromoMethod RecpromoMethodAls;
 extern const RecpromoMethod RecpromoMethodAlsExplicit;
 extern const RecpromoMethod RecpromoMethodPopularity;
 extern const RecpromoMethod RecpromoMethodUserKnn;
+extern const RecpromoMethod RecpromoMethodItemKnn;
+extern const RecpromoMethod RecpromoMethodEase;
+extern const RecpromoMethod RecpromoMethodContent;
+extern const RecpromoMethod RecpromoMethodHybrid;
+extern const RecpromoMethod RecpromoMethodFactors;
 
 static const RecpromoMethod *const methods[] = {
 	&RecpromoMethodAls,
 	&RecpromoMethodAlsExplicit,
 	&RecpromoMethodPopularity,
 	&RecpromoMethodUserKnn,
+	&RecpromoMethodItemKnn,
+	&RecpromoMethodEase,
+	&RecpromoMethodContent,
+	&RecpromoMethodHybrid,
+	&RecpromoMethodFactors,
 };
 
 const RecpromoMethod *

@@ -155,10 +155,10 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 
 	/* upsert the row */
 	{
-		Oid			types[15] = {TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-			TEXTOID, OIDOID, OIDOID, INT4OID, INT4OID, INT8OID, FLOAT8OID, FLOAT8OID};
-		Datum		values[15];
-		char		nulls[16] = "               ";
+		Oid			types[17] = {TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+			TEXTOID, OIDOID, OIDOID, INT4OID, INT4OID, INT8OID, FLOAT8OID, FLOAT8OID, INT8OID, INT8OID};
+		Datum		values[17];
+		char		nulls[18] = "                 ";
 
 		values[0] = CStringGetTextDatum(row->name);
 		values[1] = Int64GetDatum(id);
@@ -181,10 +181,12 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 		values[14] = Float8GetDatum(row->final_loss);
 		if (isnan(row->final_loss))
 			nulls[14] = 'n';
+		values[15] = Int64GetDatum(row->rows_read);
+		values[16] = Int64GetDatum(row->rows_skipped);
 		if (SPI_execute_with_args(
 								  "INSERT INTO recpromo.model AS m (name, id, method, params, source, user_col, item_col, rating_col, "
-								  "  user_type, item_type, n_users, n_items, nnz, train_seconds, final_loss, is_default) "
-								  "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9::regtype, $10::regtype, $11, $12, $13, $14, $15, "
+								  "  user_type, item_type, n_users, n_items, nnz, train_seconds, final_loss, rows_read, rows_skipped, is_default) "
+								  "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9::regtype, $10::regtype, $11, $12, $13, $14, $15, $16, $17, "
 								  "  NOT EXISTS (SELECT 1 FROM recpromo.model WHERE is_default)) "
 								  "ON CONFLICT (name) DO UPDATE SET id = EXCLUDED.id, method = EXCLUDED.method, "
 								  "  params = EXCLUDED.params, source = EXCLUDED.source, user_col = EXCLUDED.user_col, "
@@ -192,8 +194,9 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 								  "  user_type = EXCLUDED.user_type, item_type = EXCLUDED.item_type, "
 								  "  n_users = EXCLUDED.n_users, n_items = EXCLUDED.n_items, nnz = EXCLUDED.nnz, "
 								  "  train_seconds = EXCLUDED.train_seconds, final_loss = EXCLUDED.final_loss, "
+								  "  rows_read = EXCLUDED.rows_read, rows_skipped = EXCLUDED.rows_skipped, "
 								  "  metrics = '{}', trained_by = current_user, trained_at = now()",
-								  15, types, values, nulls, false, 0) != SPI_OK_INSERT)
+								  17, types, values, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not write recpromo.model");
 	}
 

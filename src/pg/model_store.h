@@ -49,6 +49,8 @@ typedef struct RecpromoModelRow
 	int32		n_users;
 	int32		n_items;
 	int64		nnz;
+	int64		rows_read;		/* source rows used */
+	int64		rows_skipped;	/* source rows with a NULL key or rating */
 	double		train_seconds;
 	double		final_loss;		/* NaN when the method has no loss */
 } RecpromoModelRow;

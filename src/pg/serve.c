@@ -107,7 +107,7 @@ ScoreUser(RecpromoModel *m, const UserView *uv)
 {
 	double	   *scores = palloc_extended(Max((Size) m->items.n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
 
-	if (uv->u < 0 && uv->nhist == 0)
+	if (uv->u < 0 && uv->nhist == 0 && !m->method->history_free)
 		memcpy(scores, m->item_pop, (Size) m->items.n * sizeof(double));
 	else
 		m->method->score(m, uv->u, uv->hist, uv->vals, uv->nhist, scores);

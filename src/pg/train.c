@@ -307,6 +307,8 @@ recpromo_train(PG_FUNCTION_ARGS)
 	row.n_users = ts->data.users.n;
 	row.n_items = ts->data.items.n;
 	row.nnz = ts->data.R.nnz;
+	row.rows_read = ts->data.rows_read;
+	row.rows_skipped = ts->data.rows_skipped;
 	row.train_seconds = INSTR_TIME_GET_DOUBLE(dur);
 	row.final_loss = ts->final_loss;
 	RecpromoModelSave(&row, &ts->parts);

@@ -4,7 +4,7 @@
 -- ---------------------------------------------------------------------------
 CREATE VIEW @extschema@.models AS
 SELECT m.name, m.method, m.is_default, m.params, m.source, m.user_col, m.item_col, m.rating_col,
-       m.user_type, m.item_type, m.n_users, m.n_items, m.nnz, m.train_seconds, m.final_loss,
+       m.user_type, m.item_type, m.n_users, m.n_items, m.nnz, m.rows_read, m.rows_skipped, m.train_seconds, m.final_loss,
        m.metrics,
        (SELECT coalesce(sum(octet_length(p.data)), 0) FROM @extschema@.model_part p
          WHERE p.model_id = m.id)::bigint AS size_bytes,
