@@ -121,7 +121,7 @@ BEGIN
     END IF;
     RAISE EXCEPTION 'column "%" of % has type %, expected a number or boolean', col, source::text, t
         USING ERRCODE = 'datatype_mismatch',
-              HINT = format('The %s must be numeric; list text columns as categorical.', role);
+              HINT = format('The %s must be a number or boolean column.', role);
 END
 $$;
 COMMENT ON FUNCTION @extschema@._promo_num(regclass, name, text) IS
@@ -990,7 +990,7 @@ DECLARE
 BEGIN
     IF budgets IS NULL AND (budget IS NULL OR budget < 0 OR budget IN ('NaN', 'Infinity')) THEN
         RAISE EXCEPTION 'budget must be a finite number >= 0'
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The budget given is %s.', budget);
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The budget given is %s.', coalesce(budget::text, 'NULL'));
     END IF;
     EXECUTE format('SELECT count(*) FILTER (WHERE cu IS NULL OR o IS NULL OR v IS NULL OR k IS NULL), array_agg(DISTINCT o) FROM (%s) c(cu, o, v, k)', q)
        INTO nbad, offers;
