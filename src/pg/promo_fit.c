@@ -147,3 +147,15 @@ recpromo__promo_fit(PG_FUNCTION_ARGS)
 	values[3] = Float8GetDatum(info.loss);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
+
+/*
+ * recpromo.sigmoid(t): the logistic function used by every stored linear
+ * model's scoring expression; C so that it costs a function call, not a
+ * SQL-function evaluation, per row.  NaN in, NaN out.
+ */
+PG_FUNCTION_INFO_V1(recpromo_sigmoid);
+Datum
+recpromo_sigmoid(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(rp_sigmoid(PG_GETARG_FLOAT8(0)));
+}

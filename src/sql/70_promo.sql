@@ -68,11 +68,10 @@ COMMENT ON FUNCTION @extschema@._assign_curve(integer[], integer[], float8[], fl
 
 -- Small helpers -------------------------------------------------------------
 
--- Logistic function, clamped so that exp() never overflows or underflows.
+-- Logistic function, computed without overflow (C: rp_sigmoid).
 CREATE FUNCTION @extschema@.sigmoid(t float8) RETURNS float8
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN CASE WHEN t >= 0 THEN 1.0 / (1.0 + exp(-least(t, 700.0)))
-            ELSE exp(greatest(t, -700.0)) / (1.0 + exp(greatest(t, -700.0))) END;
+AS 'MODULE_PATHNAME', 'recpromo_sigmoid'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.sigmoid(float8) IS
 'logistic function 1 / (1 + exp(-t)), computed without overflow';
 
@@ -825,9 +824,12 @@ DECLARE
     p jsonb := @extschema@._promo_params(model, 'uplift');
 BEGIN
     PERFORM @extschema@._promo_coltype(source, key_col, 'key column');
-    RETURN QUERY EXECUTE format('SELECT (%I)::text, v.t, v.u FROM %s CROSS JOIN LATERAL (VALUES %s) v(t, u)',
+    -- unnest of two arrays, not a LATERAL VALUES list: a Values Scan would
+    -- compile its expressions again for every row
+    RETURN QUERY EXECUTE format('SELECT (%I)::text, v.t, v.u FROM %s CROSS JOIN LATERAL unnest(%L::text[], ARRAY[%s]) v(t, u)',
         key_col, source,
-        (SELECT string_agg(format('(%L, %s)', a->>'treatment', @extschema@._uplift_expr(p, a)), ', ' ORDER BY i)
+        (SELECT array_agg(a->>'treatment' ORDER BY i) FROM jsonb_array_elements(p->'arms') WITH ORDINALITY e(a, i)),
+        (SELECT string_agg(@extschema@._uplift_expr(p, a), ', ' ORDER BY i)
            FROM jsonb_array_elements(p->'arms') WITH ORDINALITY e(a, i)));
 END
 $$;
