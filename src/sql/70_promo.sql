@@ -49,21 +49,21 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._uplift_curve(float8[], boolean[], float8[], integer) IS
 'internal: the Qini and uplift curves sampled at points equally spaced fractions';
 
-CREATE FUNCTION @extschema@._assign_run(customer integer[], offer integer[], value float8[],
-    cost float8[], limits bigint[], budget float8,
-    OUT chosen integer[], OUT customers bigint, OUT spent float8, OUT profit float8,
-    OUT upper_bound float8)
+CREATE FUNCTION @extschema@._assign_run(customer text[], offer text[], value float8[],
+    cost float8[], limit_offers text[], limit_counts bigint[], budget float8)
+RETURNS TABLE (customer text, offer text, value float8, cost float8, profit float8,
+               total_customers bigint, total_spent float8, total_profit float8, upper_bound float8)
 AS 'MODULE_PATHNAME', 'recpromo__assign_run'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._assign_run(integer[], integer[], float8[], float8[], bigint[], float8) IS
-'internal: greedy offer assignment for one budget; chosen holds 1-based candidate positions';
+COMMENT ON FUNCTION @extschema@._assign_run(text[], text[], float8[], float8[], text[], bigint[], float8) IS
+'internal: greedy offer assignment for one budget over candidate columns';
 
-CREATE FUNCTION @extschema@._assign_curve(customer integer[], offer integer[], value float8[],
-    cost float8[], limits bigint[], budgets float8[])
+CREATE FUNCTION @extschema@._assign_curve(customer text[], offer text[], value float8[],
+    cost float8[], limit_offers text[], limit_counts bigint[], budgets float8[])
 RETURNS TABLE (budget float8, customers bigint, spent float8, profit float8, upper_bound float8)
 AS 'MODULE_PATHNAME', 'recpromo__assign_curve'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._assign_curve(integer[], integer[], float8[], float8[], bigint[], float8[]) IS
+COMMENT ON FUNCTION @extschema@._assign_curve(text[], text[], float8[], float8[], text[], bigint[], float8[]) IS
 'internal: greedy offer assignment for each budget of a list';
 
 -- Small helpers -------------------------------------------------------------
@@ -972,67 +972,54 @@ COMMENT ON FUNCTION @extschema@.uplift_balance(regclass, name, name[], text) IS
 
 -- Assignment --------------------------------------------------------------------------
 
--- Solves an assignment over the candidate rows of query q (cu, o, v, k);
--- with budgets given, returns the curve instead (assignment rows empty).
+-- Solves an assignment over the candidate rows of query q (cu, o, v, k),
+-- read in one scan; with budgets given, returns the curve instead
+-- (assignment columns NULL).
 CREATE FUNCTION @extschema@._assign_solve(q text, budget float8, budgets float8[], offer_limits jsonb)
 RETURNS TABLE (customer text, offer text, value float8, cost float8, profit float8,
                c_budget float8, c_customers bigint, c_spent float8, c_profit float8, c_bound float8)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    ranked text;
-    nbad bigint;
-    offers text[];
-    limits bigint[];
-    ci int[];
-    oi int[];
+    cu text[];
+    o text[];
     v float8[];
     k float8[];
-    r record;
-    unknown text;
+    lo text[];
+    lc bigint[];
+    bad text;
 BEGIN
     IF budgets IS NULL AND (budget IS NULL OR budget < 0 OR budget IN ('NaN', 'Infinity')) THEN
         RAISE EXCEPTION 'budget must be a finite number >= 0'
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The budget given is %s.', coalesce(budget::text, 'NULL'));
-    END IF;
-    EXECUTE format('SELECT count(*) FILTER (WHERE cu IS NULL OR o IS NULL OR v IS NULL OR k IS NULL), array_agg(DISTINCT o) FROM (%s) c(cu, o, v, k)', q)
-       INTO nbad, offers;
-    IF nbad > 0 THEN
-        RAISE EXCEPTION 'candidates have % rows with missing values', nbad
-            USING ERRCODE = 'null_value_not_allowed', HINT = 'Filter the NULL rows with a view first.';
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The budget given is %s.', coalesce(budget::text, 'NULL'));
     END IF;
     IF offer_limits IS NOT NULL THEN
         IF jsonb_typeof(offer_limits) <> 'object' THEN
             RAISE EXCEPTION 'offer_limits must be a json object of offer: count'
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        SELECT string_agg(e.ek, ', ') INTO unknown FROM jsonb_each(offer_limits) AS e(ek, ev)
-         WHERE NOT e.ek = ANY (coalesce(offers, '{}'))
-            OR jsonb_typeof(e.ev) <> 'number' OR (e.ev::text)::numeric < 0
+        SELECT string_agg(e.ek, ', ') INTO bad FROM jsonb_each(offer_limits) AS e(ek, ev)
+         WHERE jsonb_typeof(e.ev) <> 'number' OR (e.ev::text)::numeric < 0
             OR (e.ev::text)::numeric <> trunc((e.ev::text)::numeric);
-        IF unknown IS NOT NULL THEN
-            RAISE EXCEPTION 'invalid offer limits for %', unknown
+        IF bad IS NOT NULL THEN
+            RAISE EXCEPTION 'invalid offer limits for %', bad
                 USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'Limits name offers of the candidates and are integers >= 0.';
+                      HINT = 'Limits are integers >= 0.';
         END IF;
-        SELECT array_agg(coalesce((offer_limits->>o)::bigint, -1) ORDER BY o) INTO limits FROM unnest(offers) o;
+        SELECT array_agg(e.ek ORDER BY e.ek), array_agg((e.ev::text)::bigint ORDER BY e.ek) INTO lo, lc
+          FROM jsonb_each(offer_limits) AS e(ek, ev);
     END IF;
-    ranked := format('SELECT cu, o, v, k, row_number() OVER (ORDER BY cu, o, v, k) AS rn,
-                             dense_rank() OVER (ORDER BY cu) AS ci, dense_rank() OVER (ORDER BY o) AS oi
-                        FROM (%s) c(cu, o, v, k)', q);
-    EXECUTE format('SELECT array_agg(ci::int ORDER BY rn), array_agg(oi::int ORDER BY rn), array_agg(v ORDER BY rn), array_agg(k ORDER BY rn) FROM (%s) r', ranked)
-       INTO ci, oi, v, k;
-    ci := coalesce(ci, '{}'); oi := coalesce(oi, '{}'); v := coalesce(v, '{}'); k := coalesce(k, '{}');
+    EXECUTE format('SELECT array_agg(cu), array_agg(o), array_agg(v), array_agg(k) FROM (%s) c(cu, o, v, k)', q)
+       INTO cu, o, v, k;
     IF budgets IS NOT NULL THEN
         RETURN QUERY SELECT NULL::text, NULL::text, NULL::float8, NULL::float8, NULL::float8,
                             c.budget, c.customers, c.spent, c.profit, c.upper_bound
-                       FROM @extschema@._assign_curve(ci, oi, v, k, limits, budgets) c;
+                       FROM @extschema@._assign_curve(cu, o, v, k, lo, lc, budgets) c;
         RETURN;
     END IF;
-    r := @extschema@._assign_run(ci, oi, v, k, limits, budget);
-    RETURN QUERY EXECUTE format('SELECT r.cu, r.o, r.v, r.k, r.v - r.k, $2, $3, $4, $5, $6
-                                   FROM (%s) r JOIN unnest($1) AS ch(i) ON ch.i = r.rn ORDER BY r.cu',
-                                ranked)
-        USING r.chosen, budget, r.customers, r.spent, r.profit, r.upper_bound;
+    RETURN QUERY SELECT r.customer, r.offer, r.value, r.cost, r.profit, budget, r.total_customers,
+                        r.total_spent, r.total_profit, r.upper_bound
+                   FROM @extschema@._assign_run(cu, o, v, k, lo, lc, budget) r;
 END
 $$;
 COMMENT ON FUNCTION @extschema@._assign_solve(text, float8, float8[], jsonb) IS
