@@ -414,7 +414,7 @@ COMMENT ON FUNCTION @extschema@.rfm(regclass, name, name, name, timestamptz, nam
 'recency (days since the last purchase), frequency (purchase orders), monetary value, quintile scores 1-5 and named segments per customer';
 
 CREATE FUNCTION @extschema@._promo_raise_missing(what text, n bigint) RETURNS boolean
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     RAISE EXCEPTION '% has % missing or non-finite values', what, n
         USING ERRCODE = 'null_value_not_allowed',
