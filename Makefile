@@ -41,3 +41,6 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 .PHONY: unit
 unit:
 	test/unit/run.sh
+
+# Every object depends on every header (PGXS has no automatic dependencies).
+$(OBJS): $(wildcard src/core/*.h src/pg/*.h)

@@ -9,6 +9,7 @@
  */
 #include "rp_csr.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,54 +34,16 @@ colval_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* sorts one row's (col, val) pairs by col; small rows by insertion */
-static void
-sort_row(int32_t *cols, double *vals, int64_t len)
+void
+rp_sort_pairs(int32_t *cols, double *vals, int64_t len)
 {
-	if (len <= 32)
+	colval	   *tmp = NULL;
+
+	/* long rows: pack into pairs and use qsort (ties are summed by callers) */
+	if (len > 32)
+		tmp = malloc((size_t) len * sizeof(colval));
+	if (tmp != NULL)
 	{
-		for (int64_t i = 1; i < len; i++)
-		{
-			int32_t		c = cols[i];
-			double		v = vals[i];
-			int64_t		j = i - 1;
-
-			while (j >= 0 && cols[j] > c)
-			{
-				cols[j + 1] = cols[j];
-				vals[j + 1] = vals[j];
-				j--;
-			}
-			cols[j + 1] = c;
-			vals[j + 1] = v;
-		}
-		return;
-	}
-	else
-	{
-		/* longer rows: pack into pairs and use qsort (stable enough: ties are summed) */
-		colval	   *tmp = malloc((size_t) len * sizeof(colval));
-
-		if (tmp == NULL)
-		{
-			/* fall back to insertion sort rather than fail */
-			for (int64_t i = 1; i < len; i++)
-			{
-				int32_t		c = cols[i];
-				double		v = vals[i];
-				int64_t		j = i - 1;
-
-				while (j >= 0 && cols[j] > c)
-				{
-					cols[j + 1] = cols[j];
-					vals[j + 1] = vals[j];
-					j--;
-				}
-				cols[j + 1] = c;
-				vals[j + 1] = v;
-			}
-			return;
-		}
 		for (int64_t i = 0; i < len; i++)
 		{
 			tmp[i].col = cols[i];
@@ -93,6 +56,23 @@ sort_row(int32_t *cols, double *vals, int64_t len)
 			vals[i] = tmp[i].val;
 		}
 		free(tmp);
+		return;
+	}
+	/* short rows (or no memory for the pairs): insertion sort in place */
+	for (int64_t i = 1; i < len; i++)
+	{
+		int32_t		c = cols[i];
+		double		v = vals[i];
+		int64_t		j = i - 1;
+
+		while (j >= 0 && cols[j] > c)
+		{
+			cols[j + 1] = cols[j];
+			vals[j + 1] = vals[j];
+			j--;
+		}
+		cols[j + 1] = c;
+		vals[j + 1] = v;
 	}
 }
 
@@ -133,7 +113,7 @@ rp_csr_from_coo(int32_t n_rows, int32_t n_cols, int64_t n,
 		int64_t		b = indptr[r];
 		int64_t		e = indptr[r + 1];
 
-		sort_row(out->indices + b, out->values + b, e - b);
+		rp_sort_pairs(out->indices + b, out->values + b, e - b);
 		indptr[r] = w;
 		for (int64_t i = b; i < e; i++)
 		{
@@ -200,4 +180,31 @@ rp_csr_get(const rp_csr *a, int32_t r, int32_t c)
 			hi = mid;
 	}
 	return (lo < a->indptr[r + 1] && a->indices[lo] == c) ? a->values[lo] : 0.0;
+}
+
+void
+rp_csr_spmv_sparse(const rp_csr *At, const int32_t *idx, const double *vals,
+				   int32_t n, double *out)
+{
+	for (int32_t k = 0; k < n; k++)
+	{
+		int32_t		j = idx[k];
+		double		q = vals[k];
+
+		for (int64_t p = At->indptr[j]; p < At->indptr[j + 1]; p++)
+			out[At->indices[p]] += q * At->values[p];
+	}
+}
+
+void
+rp_csr_row_norms(const rp_csr *a, double *out)
+{
+	for (int32_t r = 0; r < a->n_rows; r++)
+	{
+		double		s = 0.0;
+
+		for (int64_t p = a->indptr[r]; p < a->indptr[r + 1]; p++)
+			s += a->values[p] * a->values[p];
+		out[r] = sqrt(s);
+	}
 }

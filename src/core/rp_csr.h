@@ -48,4 +48,22 @@ extern rp_status rp_csr_transpose(const rp_csr *a, rp_csr *out);
 /* Looks up a(r, c); returns 0.0 when absent.  Binary search in row r. */
 extern double rp_csr_get(const rp_csr *a, int32_t r, int32_t c);
 
+/*
+ * out[r] += sum_j A[r, j] * q_j for a sparse q given as (idx, vals, n),
+ * computed through At = A transposed (the rows of At are A's columns), so
+ * the cost is the number of non-zeros in the columns q touches.  out has
+ * A's row count and is not cleared.
+ */
+extern void rp_csr_spmv_sparse(const rp_csr *At, const int32_t *idx, const double *vals,
+							   int32_t n, double *out);
+
+/*
+ * Sorts (index, value) pairs by index, in place.  Called on the main
+ * thread (it may allocate a scratch array for long inputs).
+ */
+extern void rp_sort_pairs(int32_t *idx, double *vals, int64_t len);
+
+/* Euclidean norm of each row: out[r] = sqrt(sum_j A[r, j]^2). */
+extern void rp_csr_row_norms(const rp_csr *a, double *out);
+
 #endif							/* RP_CSR_H */

@@ -24,6 +24,8 @@ CREATE TABLE @extschema@.model (
     n_users       integer NOT NULL DEFAULT 0,
     n_items       integer NOT NULL DEFAULT 0,
     nnz           bigint NOT NULL DEFAULT 0,
+    rows_read     bigint NOT NULL DEFAULT 0,
+    rows_skipped  bigint NOT NULL DEFAULT 0,
     train_seconds float8,
     final_loss    float8,
     metrics       jsonb NOT NULL DEFAULT '{}',

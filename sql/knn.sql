@@ -1,0 +1,108 @@
+-- item_knn and user_knn: hand-checked neighbours on a tiny shop.
+SET search_path = recpromo, public;
+SET client_min_messages = warning;
+
+-- Products a = 1, b = 2, c = 3, d = 4; customers 11..14.  Product vectors over customers:
+--   a = (1,1,0,0)  b = (1,1,1,0)  c = (0,0,1,1)  d = (0,0,0,1)
+-- cos(a,b) = 2/sqrt(6) = 0.8165, cos(b,c) = 1/sqrt(6) = 0.4082, cos(c,d) = 1/sqrt(2) = 0.7071,
+-- every other pair 0.
+CREATE TABLE knn_orders (customer int, sku int, qty numeric);
+INSERT INTO knn_orders VALUES
+  (11, 1, 1), (11, 2, 1), (12, 1, 1), (12, 2, 1),
+  (13, 2, 1), (13, 3, 1), (14, 3, 1), (14, 4, 1);
+
+SELECT name, method, n_users, n_items, nnz, params
+FROM train('k', 'knn_orders', 'customer', 'sku', method => 'item_knn', neighbours => 2);
+
+SELECT item, round(similarity::numeric, 4) AS sim, rank FROM similar_items(1, 5, 'k');
+SELECT item, round(similarity::numeric, 4) AS sim, rank FROM similar_items(2, 5, 'k');
+SELECT item, round(similarity::numeric, 4) AS sim, rank FROM similar_items(3, 5, 'k');
+SELECT item, round(similarity::numeric, 4) AS sim, rank FROM similar_items(4, 1, 'k');
+-- unknown item: no rows
+SELECT count(*) FROM similar_items(99, 5, 'k');
+
+-- customer 13 (b, c): a gets 0.8165 from b, d gets 0.7071 from c; b and c are seen
+SELECT item, round(score::numeric, 4) AS score, rank FROM recommend(13, 2, 'k');
+SELECT item, round(score::numeric, 4) AS score, rank FROM recommend(13, 4, 'k', exclude_seen => false);
+SELECT round(predict(13, 1, 'k')::numeric, 4) AS a, round(predict(11, 3, 'k')::numeric, 4) AS c;
+-- why a for customer 13: only b points at a
+SELECT history_item, round(contribution::numeric, 4) AS contribution, rank
+FROM explain_recommendation(13, 1, 'k');
+-- a new customer with two rows of b (summed: 2) and one of c: a scores 2 * 0.8165, d 0.7071
+INSERT INTO knn_orders VALUES (19, 2, 1), (19, 2, 1), (19, 3, 1);
+SELECT item, round(score::numeric, 4) AS score, rank FROM recommend(19, 5, 'k');
+SELECT history_item, round(contribution::numeric, 4) AS contribution, rank
+FROM explain_recommendation(19, 1, 'k');
+DELETE FROM knn_orders WHERE customer = 19;
+-- a basket: items no history item points to score 0 and come last, in key order
+SELECT item, round(score::numeric, 4) AS score, rank FROM recommend_for_items(ARRAY[4], 3, 'k');
+
+-- shrinkage 1: s = cos * n / (n + 1) with n common customers: a-b 0.8165 * 2/3, b-c 0.4082 / 2, c-d 0.7071 / 2
+SELECT params FROM train('k', 'knn_orders', 'customer', 'sku', method => 'item_knn', neighbours => 2,
+                         params => '{"shrink": 1}');
+SELECT item, round(similarity::numeric, 4) AS sim, rank FROM similar_items(2, 5, 'k');
+SELECT item, round(similarity::numeric, 4) AS sim, rank FROM similar_items(3, 5, 'k');
+
+-- every customer buys the same number of items and every item has equal entries, so TF-IDF and
+-- BM25 scale each item vector uniformly: the cosines do not change (weighted values are checked
+-- against numpy in test/ref/test_knn.py)
+SELECT params->>'weighting' AS w FROM train('k', 'knn_orders', 'customer', 'sku', method => 'item_knn',
+                         neighbours => 2, params => '{"weighting": "bm25"}');
+SELECT item, round(similarity::numeric, 4) AS sim, rank FROM similar_items(2, 5, 'k');
+SELECT params->>'weighting' AS w FROM train('k', 'knn_orders', 'customer', 'sku', method => 'item_knn',
+                         neighbours => 2, params => '{"weighting": "tfidf"}');
+SELECT item, round(similarity::numeric, 4) AS sim, rank FROM similar_items(3, 5, 'k');
+
+-- neighbours = 1 keeps only the best
+SELECT n_items FROM train('k1', 'knn_orders', 'customer', 'sku', method => 'item_knn', neighbours => 1);
+SELECT item, round(similarity::numeric, 4) AS sim, rank FROM similar_items(2, 5, 'k1');
+
+-- the same neighbours on two threads (results do not depend on the thread count)
+SET recpromo.max_threads = 2;
+SELECT n_items FROM train('k2', 'knn_orders', 'customer', 'sku', method => 'item_knn', neighbours => 2);
+RESET recpromo.max_threads;
+SELECT item, round(similarity::numeric, 4) AS sim, rank FROM similar_items(2, 5, 'k2');
+
+-- a customer unknown at training time is folded in from the live table
+INSERT INTO knn_orders VALUES (15, 1, 1);
+SELECT item, round(score::numeric, 4) AS score, rank FROM recommend(15, 3, 'k2');
+-- a customer with no history at all gets the most popular items
+SELECT item, rank FROM recommend(77, 2, 'k2');
+
+-- bad input
+SELECT * FROM train('bad', 'knn_orders', 'customer', 'sku', method => 'item_knn', neighbours => 0);
+SELECT * FROM train('bad', 'knn_orders', 'customer', 'sku', method => 'item_knn', params => '{"shrink": -1}');
+SELECT * FROM train('bad', 'knn_orders', 'customer', 'sku', method => 'item_knn', params => '{"shrink": "x"}');
+SELECT * FROM train('bad', 'knn_orders', 'customer', 'sku', method => 'item_knn', params => '{"weighting": "idf"}');
+SELECT * FROM train('bad', 'knn_orders', 'customer', 'sku', method => 'item_knn', params => '{"bm25_b": 2}');
+SELECT * FROM train('bad', 'knn_orders', 'customer', 'sku', method => 'item_knn', params => '{"bm25_k1": 0}');
+SELECT * FROM train('bad', 'knn_orders', 'customer', 'sku', method => 'item_knn', params => '{"lambda": 1}');
+SELECT * FROM train('bad', 'knn_orders', 'customer', 'nope', method => 'item_knn');
+CREATE TABLE knn_bad (customer int, sku int, qty float8);
+SELECT * FROM train('bad', 'knn_bad', 'customer', 'sku', 'qty', method => 'item_knn');
+INSERT INTO knn_bad VALUES (11, 1, 'NaN');
+SELECT * FROM train('bad', 'knn_bad', 'customer', 'sku', 'qty', method => 'item_knn');
+UPDATE knn_bad SET qty = 'Infinity';
+SELECT * FROM train('bad', 'knn_bad', 'customer', 'sku', 'qty', method => 'item_knn');
+UPDATE knn_bad SET qty = -1;
+SELECT * FROM train('bad', 'knn_bad', 'customer', 'sku', 'qty', method => 'item_knn');
+SELECT count(*) FROM models WHERE name = 'bad';
+SELECT * FROM similar_items(NULL::int, 5, 'k');
+SELECT * FROM similar_items(1, -1, 'k');
+SELECT * FROM similar_items(1, 5, 'no_such_model');
+SELECT * FROM similar_users(11, 5, 'k');
+SELECT * FROM explain_recommendation(NULL::int, 1, 'k');
+-- tiny memory limit: refused with the numbers
+SET recpromo.memory_limit = '1MB';
+CREATE TABLE knn_big AS SELECT g % 5000 AS customer, g AS item FROM generate_series(1, 20000) g;
+SELECT * FROM train('bad', 'knn_big', 'customer', 'item', method => 'item_knn', neighbours => 50);
+RESET recpromo.memory_limit;
+
+-- user_knn on the same shop: customers 11 and 12 are identical (cos 1); 15 bought a only
+-- (cos 1/sqrt(2)); 13 shares b with 11 (cos 1/2)
+SELECT n_users FROM train('u', 'knn_orders', 'customer', 'sku', method => 'user_knn', neighbours => 2);
+SELECT neighbour, round(similarity::numeric, 4) AS sim, rank FROM similar_users(11, 3, 'u');
+
+SELECT name FROM models ORDER BY name;
+SELECT drop_model(name) FROM models ORDER BY name;
+DROP TABLE knn_orders, knn_bad, knn_big;

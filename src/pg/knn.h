@@ -1,0 +1,35 @@
+/*
+ * knn.h
+ *	  Helpers shared by the neighbourhood methods (method_item_knn.c,
+ *	  method_user_knn.c, method_content.c).
+ */
+#ifndef RECPROMO_KNN_H
+#define RECPROMO_KNN_H
+
+#include "postgres.h"
+
+#include "model_store.h"
+#include "rp_knn.h"
+
+/* The accepted values of the `weighting` hyper-parameter, NULL-terminated. */
+extern const char *const RecpromoKnnWeightings[];
+
+/* Maps a weighting name (one of RecpromoKnnWeightings) to the core's enum. */
+extern rp_knn_weighting RecpromoKnnWeighting(const char *name);
+
+/*
+ * Top-k neighbours of the rows of A (n x d, unweighted): weights A's values
+ * in place (w, k1, b as rp_knn_weight), builds the transpose, checks the
+ * memory plan against recpromo.memory_limit, runs the core on `threads`
+ * threads with the cancel hook, and returns the neighbour CSR in S,
+ * allocated in CurrentMemoryContext.  `what` names the operation in errors.
+ */
+extern void RecpromoKnnFit(rp_csr *A, rp_knn_weighting w, double k1, double b,
+						   int32 k, double shrink, int threads, rp_csr *S,
+						   const char *what);
+
+/* Rebuilds an n x n neighbour CSR from the parts <prefix>_indptr/_indices/_values. */
+extern void RecpromoKnnLoadParts(const RecpromoParts *parts, const char *prefix,
+								 int32 n, rp_csr *S);
+
+#endif							/* RECPROMO_KNN_H */

@@ -1,0 +1,158 @@
+/*
+ * method.h
+ *	  The interface every training method implements, and the loaded-model
+ *	  structure serving works on.
+ *
+ * A method (popularity, user_knn, als, ...) lives in src/pg/method_<name>.c
+ * and exports one RecpromoMethod, listed in methods.c.  The framework
+ * (train.c, model_cache.c, serve.c) does everything around it:
+ *	- train.c reads the source into a users x items CSR with key
+ *	  dictionaries (source.c), calls method->train, and saves the common
+ *	  parts (keys, the training interactions, item popularity) together
+ *	  with the parts the method added (model_store.c);
+ *	- model_cache.c loads a model once per backend, rebuilds the common
+ *	  state and calls method->load; it reloads when the model's id changes;
+ *	- serve.c resolves keys, reads a new user's history from the live
+ *	  source for fold-in, calls method->score (or similar_items,
+ *	  similar_users, explain), applies exclusions and filters and selects
+ *	  the top n (rp_topk.c).
+ * Callbacks run in a backend and may raise errors; long loops must
+ * CHECK_FOR_INTERRUPTS.  A NULL optional callback means "not supported by
+ * this method": serve.c says so with a clear error.
+ */
+#ifndef RECPROMO_METHOD_H
+#define RECPROMO_METHOD_H
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+#include "utils/jsonb.h"
+
+#include "keys.h"
+#include "model_store.h"
+#include "rp_csr.h"
+#include "source.h"
+
+struct RecpromoMethod;
+
+/* A model loaded for serving; owned by the cache, read-only once built. */
+typedef struct RecpromoModel
+{
+	int64		id;				/* changes on every retraining */
+	const struct RecpromoMethod *method;
+	MemoryContext cxt;			/* everything below lives here */
+	RecpromoModelRow row;
+	Jsonb	   *params;			/* hyper-parameters as trained */
+	RecpromoKeys users;
+	RecpromoKeys items;
+	rp_csr		seen;			/* users x items at training time */
+	double	   *item_pop;		/* users who interacted with each item */
+	void	   *state;			/* the method's own state */
+	void	   *serving_cache;	/* derived data serve code builds lazily (in cxt) */
+} RecpromoModel;
+
+/*
+ * A factor model's matrices, for batch scoring by matrix products:
+ * score(u, i) = global + user_bias[u] + item_bias[i] + U[u,:] . V[i,:]
+ * (bias pointers NULL when the model has none).  Row-major, float64.
+ */
+typedef struct RecpromoFactors
+{
+	int32		factors;
+	const double *U;			/* n_users x factors */
+	const double *V;			/* n_items x factors */
+	const double *user_bias;
+	const double *item_bias;
+	double		global;
+} RecpromoFactors;
+
+/* What a method's train callback works with. */
+typedef struct RecpromoTrainState
+{
+	const char *name;
+	const struct RecpromoMethod *method;
+	RecpromoSource src;
+	RecpromoInteractions data;	/* R: users x items, duplicates summed */
+	Jsonb	   *params_in;		/* hyper-parameters given by the caller */
+	List	   *params_used;	/* names read so far (for the unknown-name check) */
+	StringInfo	params_out;		/* JSON object body of the effective values */
+	RecpromoParts parts;		/* the method adds its parts here */
+	double		final_loss;		/* NaN when the method has none */
+	int			threads;
+} RecpromoTrainState;
+
+typedef struct RecpromoMethod
+{
+	const char *name;
+	const char *description;
+	bool		nonneg;			/* interactions must be non-negative */
+	bool		history_free;	/* scores do not depend on the user (popularity) */
+
+	/* Required: fits the model from ts->data, adds parts to ts->parts. */
+	void		(*train) (RecpromoTrainState *ts);
+
+	/* Required: builds m->state from the stored parts (in m->cxt). */
+	void		(*load) (RecpromoModel *m, const RecpromoParts *parts);
+
+	/*
+	 * Required: scores[0..n_items) for one user.  u >= 0 is a user known to
+	 * the model (hist is then its training row); u < 0 is a user folded in
+	 * from hist (item indices ascending, summed values), possibly empty.
+	 */
+	void		(*score) (const RecpromoModel *m, int32 u, const int32 *hist,
+						  const double *vals, int32 nhist, double *scores);
+
+	/* Optional: sims[0..n_items) of every item to item i (i itself ignored). */
+	void		(*similar_items) (const RecpromoModel *m, int32 i, double *sims);
+
+	/* Optional: sims[0..n_users) of every user to user u / the history. */
+	void		(*similar_users) (const RecpromoModel *m, int32 u, const int32 *hist,
+								  const double *vals, int32 nhist, double *sims);
+
+	/*
+	 * Optional: contrib[0..nhist) = how much each history entry adds to the
+	 * score of `item` for this user (their sum is the score, or the part of
+	 * it that depends on the history; see the method's documentation).
+	 */
+	void		(*explain) (const RecpromoModel *m, int32 u, const int32 *hist,
+							const double *vals, int32 nhist, int32 item, double *contrib);
+
+	/*
+	 * Optional: the model's factor matrices (see RecpromoFactors), so batch
+	 * scoring (recommend_all, evaluate) can use blocked matrix products;
+	 * returns false when the model has none.  Users known to the model are
+	 * scored exactly as `score` would score them.
+	 */
+	bool		(*factors) (const RecpromoModel *m, RecpromoFactors *out);
+} RecpromoMethod;
+
+/* methods.c */
+extern const RecpromoMethod *RecpromoMethodFind(const char *name, bool missing_ok);
+extern char *RecpromoMethodNames(void);
+
+/*
+ * Hyper-parameters (train.c).  Each reads the named value from the
+ * caller's parameters, checks its range (an error names the parameter and
+ * the range), records the effective value in the stored params, and marks
+ * the name as known.  Names the method never asks for are rejected after
+ * training.
+ */
+extern int	RecpromoParamInt(RecpromoTrainState *ts, const char *name, int def, int min, int max);
+extern double RecpromoParamFloat(RecpromoTrainState *ts, const char *name, double def,
+								 double min, double max);
+extern bool RecpromoParamBool(RecpromoTrainState *ts, const char *name, bool def);
+/* One of a NULL-terminated list of choices. */
+extern const char *RecpromoParamChoice(RecpromoTrainState *ts, const char *name, const char *def,
+									   const char *const *choices);
+
+/* Reading stored params of a loaded model (no checking, defaults apply). */
+extern double RecpromoModelParamFloat(const RecpromoModel *m, const char *name, double def);
+
+/* model_cache.c: the loaded model of that name (NULL: default), cached. */
+extern RecpromoModel *RecpromoModelGet(const char *name);
+
+/* The live source of a model, or NULL when it no longer exists. */
+extern RecpromoSource *RecpromoModelSource(RecpromoModel *m);
+
+#endif							/* RECPROMO_METHOD_H */

@@ -1,0 +1,362 @@
+/*
+ * method_als.c
+ *	  The `als` (implicit feedback) and `als_explicit` (ratings) methods:
+ *	  matrix factorisation by alternating least squares (src/core/rp_als.c).
+ *
+ * Training hands the interactions read by train.c to the pure-C core: the
+ * users x items CSR, its transpose, factor matrices and one scratch block,
+ * all palloc'd in the training context after the memory estimate has been
+ * checked against recpromo.memory_limit.  Iterations run one SQL call at a
+ * time through rp_als_iterate(), which starts and joins its worker threads
+ * inside the call (recpromo.max_threads of them; the result does not depend
+ * on the count) and polls the cancel hook between row blocks, so
+ * statement_timeout and a cancel stop training within one row block.  A
+ * NOTICE reports each iteration's loss and time.
+ *
+ * Stored parts: "als_user" and "als_item" (the factor rows, n x dim
+ * float64, layout in rp_als.h: for als_explicit the rows carry the biases
+ * and a constant 1 so that one dot product gives b_u + c_i + x.y) and
+ * "als_mean" (the global mean, 0 for implicit).  Serving:
+ *	- score: mean + x_u . y_i for every item (one DGEMV); a user unknown to
+ *	  the model is folded in from their live history (rp_als_fold_in: the
+ *	  exact least-squares row against the fixed item factors);
+ *	- explain: Hu, Koren and Volinsky (2008, section 5): each history item's
+ *	  share of the folded-in score, s_ij * c_ui (rp_als_explain);
+ *	- similar_items / similar_users: cosine of the factor vectors (biases
+ *	  left out);
+ *	- factors: the rows as they are, so batch scoring is mean + U V^T.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+
+#include <math.h>
+
+#include "method.h"
+#include "recpromo.h"
+#include "rp_als.h"
+#include "rp_blas.h"
+
+typedef struct AlsState
+{
+	rp_als_params p;
+	rp_als_model m;
+	double	   *gram;			/* item Gram for fold-in (k x k) */
+} AlsState;
+
+static const char *const solver_choices[] = {"cg", "cholesky", NULL};
+
+/* Reads and checks the hyper-parameters into p. */
+static void
+AlsParams(RecpromoTrainState *ts, rp_als_method method, rp_als_params *p,
+		  int *iterations, uint64 *seed)
+{
+	const char *solver;
+
+	memset(p, 0, sizeof(*p));
+	p->method = method;
+	p->factors = RecpromoParamInt(ts, "factors", 64, 1, RP_ALS_MAX_FACTORS);
+	*iterations = RecpromoParamInt(ts, "iterations", 15, 1, 10000);
+	p->regularization = RecpromoParamFloat(ts, "regularization", 0.05, 0.0, 1e6);
+	if (method == RP_ALS_EXPLICIT && !(p->regularization > 0.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("regularization must be greater than 0 for method \"als_explicit\""),
+				 errhint("Users or items with fewer ratings than factors need the ridge; try 0.05.")));
+	if (method == RP_ALS_IMPLICIT)
+		p->alpha = RecpromoParamFloat(ts, "alpha", 1.0, 0.0, 1e9);
+	solver = RecpromoParamChoice(ts, "solver", "cg", solver_choices);
+	p->solver = strcmp(solver, "cholesky") == 0 ? RP_ALS_CHOLESKY : RP_ALS_CG;
+	p->cg_steps = RecpromoParamInt(ts, "cg_steps", 3, 1, 1000);
+	*seed = (uint64) (int64) RecpromoParamInt(ts, "seed", 42, PG_INT32_MIN, PG_INT32_MAX);
+	p->threads = ts->threads;
+	p->compute_loss = 1;
+}
+
+static void
+AlsTrain(RecpromoTrainState *ts, rp_als_method method)
+{
+	const rp_csr *R = &ts->data.R;
+	rp_als_params p;
+	rp_als_model m;
+	rp_csr		T;
+	int			iterations;
+	uint64		seed;
+	int32		dim;
+	size_t		ws;
+	void	   *work;
+	double		bytes;
+	double		loss = NAN;
+	rp_cancel	cancel = RecpromoCancelHook();
+
+	AlsParams(ts, method, &p, &iterations, &seed);
+	dim = rp_als_dim(&p);
+
+	/* everything training holds at once, checked before allocating */
+	ws = rp_als_workspace_size(&p, R->n_rows, R->n_cols);
+	bytes = 2.0 * (12.0 * (double) R->nnz) + 8.0 * ((double) R->n_rows + R->n_cols + 2) +
+		8.0 * dim * ((double) R->n_rows + R->n_cols) + (double) ws;
+	if (ws == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("ALS scratch space for %d users, %d items and %d factors is too large",
+						R->n_rows, R->n_cols, p.factors)));
+	RecpromoCheckMemory(bytes, "ALS training");
+
+	T.indptr = palloc_extended(((Size) R->n_cols + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
+	T.indices = palloc_extended(Max((Size) R->nnz, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
+	T.values = palloc_extended(Max((Size) R->nnz, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	RecpromoCheckStatus(rp_csr_transpose(R, &T), "ALS training");
+	RecpromoCheckStatus(rp_als_check(&p, R, &T), "ALS training");
+
+	memset(&m, 0, sizeof(m));
+	m.user_factors = palloc_extended(Max((Size) R->n_rows * dim, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	m.item_factors = palloc_extended(Max((Size) R->n_cols * dim, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	RecpromoCheckStatus(rp_als_init(&p, R, seed, &m), "ALS training");
+	work = palloc_extended(ws, MCXT_ALLOC_HUGE);
+
+	for (int it = 0; it < iterations; it++)
+	{
+		instr_time	start;
+		instr_time	dur;
+		rp_status	st;
+
+		CHECK_FOR_INTERRUPTS();
+		INSTR_TIME_SET_CURRENT(start);
+		st = rp_als_iterate(&p, R, &T, &m, work, ws, &cancel, &loss);
+		RecpromoCheckStatus(st, "ALS training");
+		CHECK_FOR_INTERRUPTS();
+		INSTR_TIME_SET_CURRENT(dur);
+		INSTR_TIME_SUBTRACT(dur, start);
+		ereport(NOTICE,
+				(errmsg("%s iteration %d of %d: loss %.6g, %.3f s",
+						ts->method->name, it + 1, iterations, loss,
+						INSTR_TIME_GET_DOUBLE(dur))));
+	}
+	ts->final_loss = loss;
+
+	pfree(work);
+	pfree(T.indptr);
+	pfree(T.indices);
+	pfree(T.values);
+	RecpromoPartsAdd(&ts->parts, "als_user", m.user_factors,
+					 (Size) R->n_rows * dim * sizeof(double));
+	RecpromoPartsAdd(&ts->parts, "als_item", m.item_factors,
+					 (Size) R->n_cols * dim * sizeof(double));
+	{
+		double	   *mean = palloc(sizeof(double));
+
+		*mean = m.global_mean;
+		RecpromoPartsAdd(&ts->parts, "als_mean", mean, sizeof(double));
+	}
+}
+
+static void
+AlsTrainImplicit(RecpromoTrainState *ts)
+{
+	AlsTrain(ts, RP_ALS_IMPLICIT);
+}
+
+static void
+AlsTrainExplicit(RecpromoTrainState *ts)
+{
+	AlsTrain(ts, RP_ALS_EXPLICIT);
+}
+
+static void
+AlsLoad(RecpromoModel *m, const RecpromoParts *parts, rp_als_method method)
+{
+	AlsState   *st = palloc0(sizeof(AlsState));
+	int32		dim;
+	double	   *mean;
+
+	st->p.method = method;
+	st->p.solver = RP_ALS_CHOLESKY;
+	st->p.factors = (int32) RecpromoModelParamFloat(m, "factors", 64);
+	st->p.regularization = RecpromoModelParamFloat(m, "regularization", 0.05);
+	st->p.alpha = method == RP_ALS_IMPLICIT ? RecpromoModelParamFloat(m, "alpha", 1.0) : 0.0;
+	st->p.cg_steps = 3;
+	st->p.threads = 1;
+	if (st->p.factors < 1 || st->p.factors > RP_ALS_MAX_FACTORS)
+		elog(ERROR, "model \"%s\" has an invalid number of factors", m->row.name);
+	dim = rp_als_dim(&st->p);
+	st->m.n_users = m->users.n;
+	st->m.n_items = m->items.n;
+	st->m.factors = st->p.factors;
+	st->m.dim = dim;
+	st->m.user_factors = RecpromoPartsGet(parts, "als_user",
+										  (Size) m->users.n * dim * sizeof(double),
+										  m->users.n == 0, NULL);
+	st->m.item_factors = RecpromoPartsGet(parts, "als_item",
+										  (Size) m->items.n * dim * sizeof(double),
+										  m->items.n == 0, NULL);
+	mean = RecpromoPartsGet(parts, "als_mean", sizeof(double), false, NULL);
+	st->m.global_mean = *mean;
+	st->gram = palloc((Size) st->p.factors * st->p.factors * sizeof(double));
+	RecpromoCheckStatus(rp_als_item_gram(&st->m, st->gram), "loading the model");
+	m->state = st;
+}
+
+static void
+AlsLoadImplicit(RecpromoModel *m, const RecpromoParts *parts)
+{
+	AlsLoad(m, parts, RP_ALS_IMPLICIT);
+}
+
+static void
+AlsLoadExplicit(RecpromoModel *m, const RecpromoParts *parts)
+{
+	AlsLoad(m, parts, RP_ALS_EXPLICIT);
+}
+
+/* Checks a live history before folding it in (the table may have changed). */
+static void
+AlsCheckHistory(const AlsState *st, const double *vals, int32 nhist)
+{
+	for (int32 j = 0; j < nhist; j++)
+	{
+		if (!rp_finite(vals[j]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("the user's history holds a NaN or infinite value"),
+					 errhint("Fix the source table's rating column.")));
+		if (st->p.method == RP_ALS_IMPLICIT && vals[j] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("the user's history holds a negative value, which implicit feedback does not allow"),
+					 errhint("Filter returns and cancellations out of the source, e.g. with a view.")));
+	}
+}
+
+/* The user's factor row: the trained one, or folded in from hist (palloc'd). */
+static const double *
+AlsUserRow(const RecpromoModel *m, int32 u, const int32 *hist,
+		   const double *vals, int32 nhist)
+{
+	const AlsState *st = m->state;
+	double	   *x;
+	void	   *work;
+
+	if (u >= 0)
+		return st->m.user_factors + (Size) u * st->m.dim;
+	AlsCheckHistory(st, vals, nhist);
+	x = palloc(st->m.dim * sizeof(double));
+	work = palloc(rp_als_foldin_workspace_size(&st->p));
+	RecpromoCheckStatus(rp_als_fold_in(&st->p, &st->m, st->gram, nhist, hist, vals, x, work),
+						"folding in a new user");
+	pfree(work);
+	return x;
+}
+
+static void
+AlsScore(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals,
+		 int32 nhist, double *scores)
+{
+	const AlsState *st = m->state;
+	const double *x = AlsUserRow(m, u, hist, vals, nhist);
+
+	if (st->m.n_items == 0)
+		return;
+	cblas_dgemv(CblasRowMajor, CblasNoTrans, st->m.n_items, st->m.dim, 1.0,
+				st->m.item_factors, st->m.dim, x, 1, 0.0, scores, 1);
+	if (st->m.global_mean != 0.0)
+		for (int32 i = 0; i < st->m.n_items; i++)
+			scores[i] += st->m.global_mean;
+}
+
+/* sims[j] = cosine of the first k columns of row q with every row of F */
+static void
+AlsCosines(const double *F, int32 n, int32 k, int32 dim, const double *q, double *sims)
+{
+	double		qn = sqrt(cblas_ddot(k, q, 1, q, 1));
+
+	if (n == 0)
+		return;
+	cblas_dgemv(CblasRowMajor, CblasNoTrans, n, k, 1.0, F, dim, q, 1, 0.0, sims, 1);
+	for (int32 j = 0; j < n; j++)
+	{
+		double		d = qn * sqrt(cblas_ddot(k, F + (Size) j * dim, 1, F + (Size) j * dim, 1));
+
+		/* a zero vector has similarity 0 with everything */
+		sims[j] = d > 0 ? sims[j] / d : 0.0;
+	}
+}
+
+static void
+AlsSimilarItems(const RecpromoModel *m, int32 i, double *sims)
+{
+	const AlsState *st = m->state;
+
+	AlsCosines(st->m.item_factors, st->m.n_items, st->m.factors, st->m.dim,
+			   st->m.item_factors + (Size) i * st->m.dim, sims);
+	sims[i] = -INFINITY;
+}
+
+static void
+AlsSimilarUsers(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals,
+				int32 nhist, double *sims)
+{
+	const AlsState *st = m->state;
+	const double *x = AlsUserRow(m, u, hist, vals, nhist);
+
+	AlsCosines(st->m.user_factors, st->m.n_users, st->m.factors, st->m.dim, x, sims);
+	if (u >= 0)
+		sims[u] = -INFINITY;
+}
+
+static void
+AlsExplain(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals,
+		   int32 nhist, int32 item, double *contrib)
+{
+	const AlsState *st = m->state;
+	void	   *work = palloc(rp_als_foldin_workspace_size(&st->p));
+	double		score;
+
+	AlsCheckHistory(st, vals, nhist);
+	RecpromoCheckStatus(rp_als_explain(&st->p, &st->m, st->gram, nhist, hist, vals,
+									   item, contrib, &score, work),
+						"explaining a score");
+	pfree(work);
+}
+
+static bool
+AlsFactors(const RecpromoModel *m, RecpromoFactors *out)
+{
+	const AlsState *st = m->state;
+
+	/* the bias columns ride along in the rows: mean + U.V is the score */
+	out->factors = st->m.dim;
+	out->U = st->m.user_factors;
+	out->V = st->m.item_factors;
+	out->user_bias = NULL;
+	out->item_bias = NULL;
+	out->global = st->m.global_mean;
+	return true;
+}
+
+const RecpromoMethod RecpromoMethodAls = {
+	.name = "als",
+	.description = "implicit-feedback matrix factorisation (Hu, Koren and Volinsky 2008)",
+	.nonneg = true,
+	.train = AlsTrainImplicit,
+	.load = AlsLoadImplicit,
+	.score = AlsScore,
+	.similar_items = AlsSimilarItems,
+	.similar_users = AlsSimilarUsers,
+	.explain = AlsExplain,
+	.factors = AlsFactors,
+};
+
+const RecpromoMethod RecpromoMethodAlsExplicit = {
+	.name = "als_explicit",
+	.description = "rating matrix factorisation with biases (Zhou et al. 2008)",
+	.nonneg = false,
+	.train = AlsTrainExplicit,
+	.load = AlsLoadExplicit,
+	.score = AlsScore,
+	.similar_items = AlsSimilarItems,
+	.similar_users = AlsSimilarUsers,
+	.explain = AlsExplain,
+	.factors = AlsFactors,
+};

@@ -1,0 +1,121 @@
+/*
+ * method_ease.c
+ *	  The `ease` method: Steck's (2019) closed-form item-item model.
+ *
+ * Training sums the Gram matrix X^T X of the interactions, adds lambda to
+ * its diagonal and inverts it with LAPACK's Cholesky routines (rp_ease.c);
+ * B = -P / diag(P) with a zero diagonal.  The model is B, dense, stored in
+ * float4 (the part "ease_b", n_items^2 * 4 bytes): scores are sums of a few
+ * rows of B, for which single precision is ample, and it halves the model.
+ *
+ * The dense item x item matrix is the limit of the method: training needs
+ * n_items^2 * 12 bytes (the double matrix LAPACK works on plus the float
+ * copy), checked against recpromo.memory_limit before anything is
+ * allocated; 10,000 items need 1.2 GB, 20,000 items 4.8 GB.  Time grows as
+ * n_items^3 (LAPACK, single-threaded).
+ *
+ * Serving: score(u, j) = sum over history items i of r_ui * B[i, j];
+ * similar_items(i) = row i of B (the weight item i gives each other item);
+ * explain(u, j): contrib_i = r_ui * B[i, j], which sum to the score.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+
+#include "method.h"
+#include "recpromo.h"
+#include "rp_ease.h"
+
+typedef struct EaseState
+{
+	const float *B;				/* n_items x n_items, row-major */
+} EaseState;
+
+static void
+EaseTrain(RecpromoTrainState *ts)
+{
+	double		lambda = RecpromoParamFloat(ts, "lambda", 500.0, 1e-6, 1e12);
+	const rp_csr *R = &ts->data.R;
+	int32		n = R->n_cols;
+	double		bytes = rp_ease_memory_bytes(n) * 1.5 + (double) n * 8.0;
+	double		limit = (double) recpromo_memory_limit_kb * 1024.0;
+	double	   *B;
+	double	   *work;
+	float	   *Bf;
+	rp_cancel	cancel = RecpromoCancelHook();
+	Size		nn;
+
+	if (bytes > limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("ease training on %d items would need %.0f MB of memory, recpromo.memory_limit is %.0f MB",
+						n, bytes / (1024.0 * 1024.0), limit / (1024.0 * 1024.0)),
+				 errdetail("EASE keeps a dense item x item matrix: 12 bytes per pair of items."),
+				 errhint("Raise recpromo.memory_limit, train on fewer items (for instance the most popular ones), or use item_knn.")));
+
+	nn = mul_size((Size) n, (Size) n);
+	B = palloc_extended(mul_size(nn, sizeof(double)), MCXT_ALLOC_HUGE);
+	work = palloc_extended(Max((Size) n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	RecpromoCheckStatus(rp_ease_fit(R, lambda, B, work, &cancel), "ease training");
+	CHECK_FOR_INTERRUPTS();
+
+	Bf = palloc_extended(mul_size(nn, sizeof(float)), MCXT_ALLOC_HUGE);
+	for (Size p = 0; p < nn; p++)
+		Bf[p] = (float) B[p];
+	pfree(B);
+	pfree(work);
+	RecpromoPartsAdd(&ts->parts, "ease_b", Bf, nn * sizeof(float));
+}
+
+static void
+EaseLoad(RecpromoModel *m, const RecpromoParts *parts)
+{
+	EaseState  *st = palloc(sizeof(EaseState));
+	Size		nn = mul_size((Size) m->items.n, (Size) m->items.n);
+
+	st->B = RecpromoPartsGet(parts, "ease_b", nn * sizeof(float), nn == 0, NULL);
+	m->state = st;
+}
+
+static void
+EaseScore(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals,
+		  int32 nhist, double *scores)
+{
+	const EaseState *st = m->state;
+
+	rp_ease_score(st->B, m->items.n, hist, vals, nhist, scores);
+}
+
+static void
+EaseSimilarItems(const RecpromoModel *m, int32 i, double *sims)
+{
+	const EaseState *st = m->state;
+	const float *row = st->B + (Size) i * m->items.n;
+
+	for (int32 j = 0; j < m->items.n; j++)
+		sims[j] = row[j];
+}
+
+static void
+EaseExplain(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals,
+			int32 nhist, int32 item, double *contrib)
+{
+	const EaseState *st = m->state;
+	int32		n = m->items.n;
+
+	for (int32 h = 0; h < nhist; h++)
+		contrib[h] = vals[h] * (double) st->B[(Size) hist[h] * n + item];
+}
+
+const RecpromoMethod RecpromoMethodEase = {
+	.name = "ease",
+	.description = "EASE (Steck 2019): closed-form item-item weights from a regularised Gram inverse",
+	.nonneg = false,
+	.train = EaseTrain,
+	.load = EaseLoad,
+	.score = EaseScore,
+	.similar_items = EaseSimilarItems,
+	.explain = EaseExplain,
+};

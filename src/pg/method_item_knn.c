@@ -1,0 +1,195 @@
+/*
+ * method_item_knn.c
+ *	  The `item_knn` method: "customers who bought X also bought Y".
+ *
+ * Training computes, in the pure-C core (rp_knn.c), the `neighbours` most
+ * similar items of every item: cosine between item columns of the
+ * interaction matrix, optionally TF-IDF or BM25 weighted (items are the
+ * documents, users the terms) and shrunk by the number of common users
+ * (s = cos * n_ij / (n_ij + shrink)).  The result, a sparse item x item
+ * matrix S with at most `neighbours` entries per row, is the model
+ * ("knn_indptr", "knn_indices", "knn_values").  Serving:
+ *	- score(u, j) = sum over history items i of r_ui * S(i, j): the items
+ *	  that keep j among their neighbours vote for it with the user's value;
+ *	  items no history item points to score 0;
+ *	- similar_items(i) = row i of S (at most `neighbours` rows come back);
+ *	- explain(u, j): contrib_i = r_ui * S(i, j) for the history items i
+ *	  that keep j as a neighbour; they sum to the score.
+ * A folded-in user (not in the model) is scored the same way from the live
+ * history, so no retraining is needed for new customers.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+
+#include "method.h"
+#include "recpromo.h"
+#include "knn.h"
+#include "rp_knn.h"
+
+typedef struct ItemKnnState
+{
+	rp_csr		S;				/* items x items, kept neighbours, sorted by column */
+} ItemKnnState;
+
+const char *const RecpromoKnnWeightings[] = {"none", "tfidf", "bm25", NULL};
+
+rp_knn_weighting
+RecpromoKnnWeighting(const char *name)
+{
+	if (strcmp(name, "tfidf") == 0)
+		return RP_KNN_WEIGHT_TFIDF;
+	if (strcmp(name, "bm25") == 0)
+		return RP_KNN_WEIGHT_BM25;
+	return RP_KNN_WEIGHT_NONE;
+}
+
+void
+RecpromoKnnFit(rp_csr *A, rp_knn_weighting w, double k1, double b, int32 k,
+			   double shrink, int threads, rp_csr *S, const char *what)
+{
+	rp_csr		AT;
+	rp_knn_params p;
+	void	   *work;
+	rp_cancel	cancel = RecpromoCancelHook();
+	double		bytes;
+	Size		slots;
+
+	/* A and its transpose, the k-slot output and the per-thread scratch */
+	slots = mul_size((Size) Max(A->n_rows, 1), (Size) k);
+	bytes = (double) A->nnz * 12.0 + (double) slots * 12.0
+		+ (double) rp_knn_workspace_size(A->n_rows, k, threads)
+		+ (double) A->n_rows * 8.0 + (double) A->n_cols * 8.0;
+	RecpromoCheckMemory(bytes, what);
+
+	work = palloc_extended(rp_knn_weight_workspace_size(A), MCXT_ALLOC_HUGE);
+	RecpromoCheckStatus(rp_knn_weight(A, w, k1, b, A->values, work), what);
+	pfree(work);
+
+	AT.indptr = palloc_extended(((Size) A->n_cols + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
+	AT.indices = palloc_extended(Max((Size) A->nnz, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
+	AT.values = palloc_extended(Max((Size) A->nnz, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	RecpromoCheckStatus(rp_csr_transpose(A, &AT), what);
+	CHECK_FOR_INTERRUPTS();
+
+	S->indptr = palloc_extended(((Size) A->n_rows + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
+	S->indices = palloc_extended(mul_size(slots, sizeof(int32)), MCXT_ALLOC_HUGE);
+	S->values = palloc_extended(mul_size(slots, sizeof(double)), MCXT_ALLOC_HUGE);
+	work = palloc_extended(rp_knn_workspace_size(A->n_rows, k, threads), MCXT_ALLOC_HUGE);
+	p.k = k;
+	p.shrink = shrink;
+	p.nthreads = threads;
+	/* workers are joined inside rp_knn_fit: nothing runs after it returns */
+	RecpromoCheckStatus(rp_knn_fit(A, &AT, &p, S, work, &cancel), what);
+	CHECK_FOR_INTERRUPTS();
+	pfree(work);
+	pfree(AT.indptr);
+	pfree(AT.indices);
+	pfree(AT.values);
+}
+
+static void
+ItemKnnTrain(RecpromoTrainState *ts)
+{
+	int32		k = RecpromoParamInt(ts, "neighbours", 20, 1, RP_KNN_MAX_K);
+	double		shrink = RecpromoParamFloat(ts, "shrink", 0.0, 0.0, 1e9);
+	const char *wname = RecpromoParamChoice(ts, "weighting", "none", RecpromoKnnWeightings);
+	double		k1 = RecpromoParamFloat(ts, "bm25_k1", RP_KNN_BM25_K1, 1e-9, 1e6);
+	double		b = RecpromoParamFloat(ts, "bm25_b", RP_KNN_BM25_B, 0.0, 1.0);
+	const rp_csr *R = &ts->data.R;
+	rp_csr		A;
+	rp_csr		S;
+
+	/* items x users: the compared vectors are the items */
+	A.indptr = palloc_extended(((Size) R->n_cols + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
+	A.indices = palloc_extended(Max((Size) R->nnz, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
+	A.values = palloc_extended(Max((Size) R->nnz, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	RecpromoCheckStatus(rp_csr_transpose(R, &A), "item_knn training");
+
+	RecpromoKnnFit(&A, RecpromoKnnWeighting(wname), k1, b, k, shrink, ts->threads, &S,
+				   "item_knn training");
+	pfree(A.indptr);
+	pfree(A.indices);
+	pfree(A.values);
+
+	RecpromoPartsAdd(&ts->parts, "knn_indptr", S.indptr, ((Size) S.n_rows + 1) * sizeof(int64));
+	RecpromoPartsAdd(&ts->parts, "knn_indices", S.indices, (Size) S.nnz * sizeof(int32));
+	RecpromoPartsAdd(&ts->parts, "knn_values", S.values, (Size) S.nnz * sizeof(double));
+}
+
+void
+RecpromoKnnLoadParts(const RecpromoParts *parts, const char *prefix, int32 n, rp_csr *S)
+{
+	int64		nnz;
+
+	S->n_rows = n;
+	S->n_cols = n;
+	S->indptr = RecpromoPartsGet(parts, psprintf("%s_indptr", prefix),
+								 ((Size) n + 1) * sizeof(int64), false, NULL);
+	nnz = S->indptr[n];
+	if (nnz < 0 || nnz > (int64) n * RP_KNN_MAX_K)
+		elog(ERROR, "corrupt neighbour lists in model");
+	S->nnz = nnz;
+	S->indices = RecpromoPartsGet(parts, psprintf("%s_indices", prefix),
+								  (Size) nnz * sizeof(int32), nnz == 0, NULL);
+	S->values = RecpromoPartsGet(parts, psprintf("%s_values", prefix),
+								 (Size) nnz * sizeof(double), nnz == 0, NULL);
+}
+
+static void
+ItemKnnLoad(RecpromoModel *m, const RecpromoParts *parts)
+{
+	ItemKnnState *st = palloc(sizeof(ItemKnnState));
+
+	RecpromoKnnLoadParts(parts, "knn", m->items.n, &st->S);
+	m->state = st;
+}
+
+static void
+ItemKnnScore(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals,
+			 int32 nhist, double *scores)
+{
+	const ItemKnnState *st = m->state;
+
+	rp_knn_score_items(&st->S, hist, vals, nhist, scores);
+}
+
+static void
+ItemKnnSimilarItems(const RecpromoModel *m, int32 i, double *sims)
+{
+	const ItemKnnState *st = m->state;
+
+	/* only the kept neighbours are eligible */
+	for (int32 j = 0; j < m->items.n; j++)
+		sims[j] = -INFINITY;
+	for (int64 p = st->S.indptr[i]; p < st->S.indptr[i + 1]; p++)
+		sims[st->S.indices[p]] = st->S.values[p];
+}
+
+static void
+ItemKnnExplain(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals,
+			   int32 nhist, int32 item, double *contrib)
+{
+	const ItemKnnState *st = m->state;
+
+	/* only the history items that keep `item` as a neighbour are listed */
+	for (int32 h = 0; h < nhist; h++)
+	{
+		double		s = rp_csr_get(&st->S, hist[h], item);
+
+		contrib[h] = s != 0.0 ? vals[h] * s : -INFINITY;
+	}
+}
+
+const RecpromoMethod RecpromoMethodItemKnn = {
+	.name = "item_knn",
+	.description = "item-based neighbourhoods (cosine with shrinkage, optional TF-IDF or BM25 weighting), precomputed",
+	.nonneg = true,
+	.train = ItemKnnTrain,
+	.load = ItemKnnLoad,
+	.score = ItemKnnScore,
+	.similar_items = ItemKnnSimilarItems,
+	.explain = ItemKnnExplain,
+};

@@ -1,0 +1,177 @@
+/*
+ * model_cache.c
+ *	  Per-backend cache of loaded models, checked for staleness on each use.
+ *
+ * Serving must cost the scoring, not a model load.  Each call looks up the
+ * model's catalog row (one indexed read through a saved plan, in the
+ * statement's snapshot) and compares its id with the cached copy's; the id
+ * changes on every retraining, so a retrain is seen by the next statement
+ * and the model is reloaded once.  All calls of one statement see the same
+ * snapshot, hence the same id: a statement never mixes two versions.
+ * Each loaded model owns a memory context under TopMemoryContext; a
+ * replaced version's context is deleted when the new one is in place.  The
+ * cache is per backend: a pooled connection pays the load once.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/namespace.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/varlena.h"
+
+#include "method.h"
+
+typedef struct CacheEntry
+{
+	char		name[NAMEDATALEN * 2];
+	RecpromoModel *model;
+	struct CacheEntry *next;
+} CacheEntry;
+
+static CacheEntry *cache_head = NULL;
+
+static char *
+CxtStrdup(MemoryContext cxt, const char *s)
+{
+	return s ? MemoryContextStrdup(cxt, s) : NULL;
+}
+
+static RecpromoModel *
+LoadModel(const RecpromoModelRow *row)
+{
+	MemoryContext cxt;
+	MemoryContext old;
+	RecpromoModel *m;
+	RecpromoParts parts;
+	const RecpromoMethod *method;
+	Size		len;
+	void	   *buf;
+
+	method = RecpromoMethodFind(row->method, true);
+	if (method == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model \"%s\" uses method \"%s\", which this version of recpromo cannot serve",
+						row->name, row->method)));
+
+	cxt = AllocSetContextCreate(TopMemoryContext, "recpromo model", ALLOCSET_DEFAULT_SIZES);
+	old = CurrentMemoryContext;
+	PG_TRY();
+	{
+		RecpromoModelLoadParts(row->id, cxt, &parts);
+		MemoryContextSwitchTo(cxt);
+		m = palloc0(sizeof(RecpromoModel));
+		m->cxt = cxt;
+		m->id = row->id;
+		m->method = method;
+		m->row = *row;
+		m->row.name = CxtStrdup(cxt, row->name);
+		m->row.method = CxtStrdup(cxt, row->method);
+		m->row.params = CxtStrdup(cxt, row->params);
+		m->row.source = CxtStrdup(cxt, row->source);
+		m->row.user_col = CxtStrdup(cxt, row->user_col);
+		m->row.item_col = CxtStrdup(cxt, row->item_col);
+		m->row.rating_col = CxtStrdup(cxt, row->rating_col);
+		m->params = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+													   CStringGetDatum(row->params ? row->params : "{}")));
+
+		buf = RecpromoPartsGet(&parts, "users", 0, false, &len);
+		RecpromoKeysDeserialize(&m->users, buf, len, row->user_type);
+		buf = RecpromoPartsGet(&parts, "items", 0, false, &len);
+		RecpromoKeysDeserialize(&m->items, buf, len, row->item_type);
+		if (m->users.n != row->n_users || m->items.n != row->n_items)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("model \"%s\" is inconsistent with its catalog row", row->name)));
+		m->seen.n_rows = m->users.n;
+		m->seen.n_cols = m->items.n;
+		m->seen.indptr = RecpromoPartsGet(&parts, "seen_indptr",
+										  ((Size) m->users.n + 1) * sizeof(int64), false, NULL);
+		m->seen.nnz = m->seen.indptr[m->users.n];
+		m->seen.indices = RecpromoPartsGet(&parts, "seen_indices",
+										   (Size) m->seen.nnz * sizeof(int32), m->seen.nnz == 0, NULL);
+		m->seen.values = RecpromoPartsGet(&parts, "seen_values",
+										  (Size) m->seen.nnz * sizeof(double), m->seen.nnz == 0, NULL);
+		m->item_pop = RecpromoPartsGet(&parts, "item_pop",
+									   (Size) m->items.n * sizeof(double), m->items.n == 0, NULL);
+		method->load(m, &parts);
+		MemoryContextSwitchTo(old);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return m;
+}
+
+RecpromoModel *
+RecpromoModelGet(const char *name)
+{
+	RecpromoModelRow row;
+	CacheEntry *e;
+	RecpromoModel *m;
+
+	if (name != NULL && name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model name must not be empty")));
+	RecpromoModelLookupOrError(name, &row);
+	for (e = cache_head; e != NULL; e = e->next)
+		if (strcmp(e->name, row.name) == 0)
+			break;
+	if (e != NULL && e->model->id == row.id)
+		return e->model;
+
+	m = LoadModel(&row);
+	if (e == NULL)
+	{
+		e = MemoryContextAllocZero(TopMemoryContext, sizeof(CacheEntry));
+		strlcpy(e->name, row.name, sizeof(e->name));
+		e->next = cache_head;
+		cache_head = e;
+	}
+	else
+		MemoryContextDelete(e->model->cxt);
+	e->model = m;
+	return m;
+}
+
+RecpromoSource *
+RecpromoModelSource(RecpromoModel *m)
+{
+	List	   *names;
+	Oid			relid;
+	RecpromoSource *src;
+
+	if (m->row.source == NULL)
+		return NULL;
+	names = stringToQualifiedNameList(m->row.source);
+	relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+	if (!OidIsValid(relid))
+		return NULL;
+	src = palloc(sizeof(RecpromoSource));
+	RecpromoSourceInit(src, relid, m->row.user_col, m->row.item_col, m->row.rating_col);
+	return src;
+}
+
+double
+RecpromoModelParamFloat(const RecpromoModel *m, const char *name, double def)
+{
+	JsonbValue	k;
+	JsonbValue *v;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) name;
+	k.val.string.len = strlen(name);
+	v = findJsonbValueFromContainer(&m->params->root, JB_FOBJECT, &k);
+	if (v == NULL || v->type != jbvNumeric)
+		return def;
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+}

@@ -1,0 +1,463 @@
+/*
+ * serve.c
+ *	  SQL entry points that read a trained model: recommend,
+ *	  recommend_for_items, similar_items, similar_users, predict and
+ *	  explain_recommendation.
+ *
+ * Keys: every key argument and result shares the type of the first key
+ * argument (polymorphic `anyelement`), so results join the caller's tables
+ * without casts; a model's integer or text keys are converted to that type
+ * (keys.c).  A user unknown to the model is folded in from their current
+ * rows in the model's source table; with no rows at all they get the
+ * popularity list.  Exclusions and filters are applied inside the top-n
+ * selection (rp_topk.c), so a call returns exactly min(n, eligible items)
+ * rows, best first, ties broken by the item's position in the sorted key
+ * dictionary.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/tuplestore.h"
+
+#include <math.h>
+
+#include "compat.h"
+#include "method.h"
+#include "recpromo.h"
+#include "rp_topk.h"
+
+#define RECPROMO_MAX_N 1000000
+
+/* A user's history as the model sees it: known row or folded-in rows. */
+typedef struct UserView
+{
+	int32		u;				/* index, or -1 for a folded-in user */
+	int32		nhist;
+	const int32 *hist;
+	const double *vals;
+} UserView;
+
+static char *
+ModelArg(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+static int32
+CheckN(FunctionCallInfo fcinfo, int argno)
+{
+	int32		n;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("n must not be null")));
+	n = PG_GETARG_INT32(argno);
+	if (n < 0 || n > RECPROMO_MAX_N)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("n must be between 0 and %d", RECPROMO_MAX_N),
+				 errdetail("The value given was %d.", n)));
+	return n;
+}
+
+static void
+CheckKeyNotNull(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", what)));
+}
+
+/* Resolves a user: a known row, or the live history (possibly empty). */
+static void
+ResolveUser(RecpromoModel *m, Datum key, Oid type, UserView *uv)
+{
+	uv->u = RecpromoKeysFind(&m->users, key, type);
+	if (uv->u >= 0)
+	{
+		int64		b = m->seen.indptr[uv->u];
+
+		uv->nhist = (int32) (m->seen.indptr[uv->u + 1] - b);
+		uv->hist = m->seen.indices + b;
+		uv->vals = m->seen.values + b;
+	}
+	else
+	{
+		RecpromoSource *src = RecpromoModelSource(m);
+		int32	   *ix = NULL;
+		double	   *vx = NULL;
+
+		uv->nhist = src ? RecpromoReadUserHistory(src, &m->items, key, type, &ix, &vx) : 0;
+		uv->hist = ix;
+		uv->vals = vx;
+	}
+}
+
+/* Scores every item for the user; popularity when there is no history. */
+static double *
+ScoreUser(RecpromoModel *m, const UserView *uv)
+{
+	double	   *scores = palloc_extended(Max((Size) m->items.n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+
+	if (uv->u < 0 && uv->nhist == 0 && !m->method->history_free)
+		memcpy(scores, m->item_pop, (Size) m->items.n * sizeof(double));
+	else
+		m->method->score(m, uv->u, uv->hist, uv->vals, uv->nhist, scores);
+	return scores;
+}
+
+/* Item indices of the keys in an array (unknown keys and NULLs skipped). */
+static int32
+ArrayItems(RecpromoModel *m, ArrayType *arr, int32 **out)
+{
+	Oid			elt = ARR_ELEMTYPE(arr);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int32		k = 0;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("item arrays must be one-dimensional")));
+	get_typlenbyvalalign(elt, &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, elt, typlen, typbyval, typalign, &elems, &nulls, &n);
+	*out = palloc(Max(n, 1) * sizeof(int32));
+	for (int i = 0; i < n; i++)
+	{
+		int32		ix;
+
+		if (nulls[i])
+			continue;
+		ix = RecpromoKeysFind(&m->items, elems[i], elt);
+		if (ix >= 0)
+			(*out)[k++] = ix;
+	}
+	return k;
+}
+
+/* A filter argument declared "any": it must be an array of keys. */
+static ArrayType *
+FilterArg(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	Oid			t = get_fn_expr_argtype(fcinfo->flinfo, argno);
+
+	if (!OidIsValid(t) || !OidIsValid(get_element_type(t)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("%s must be an array of item keys, not %s", name,
+						OidIsValid(t) ? format_type_be(t) : "unknown"),
+				 errhint("Pass an array such as ARRAY[1, 2] or ARRAY['85123A'].")));
+	return PG_GETARG_ARRAYTYPE_P(argno);
+}
+
+/* Emits (key, score, rank) rows. */
+static void
+EmitRanked(FunctionCallInfo fcinfo, const RecpromoKeys *keys, Oid keytype,
+		   const int32 *idx, const double *sc, int32 k)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	for (int32 r = 0; r < k; r++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = RecpromoKeysGet(keys, idx[r], keytype);
+		values[1] = Float8GetDatum(sc[r]);
+		values[2] = Int32GetDatum(r + 1);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+/* The n best eligible entries of scores (length len), with optional allow-list. */
+static int32
+SelectTop(const double *scores, int32 len, const int32 *only, int32 nonly, bool use_only,
+		  int32 n, int32 **idx, double **sc)
+{
+	int32		cap = Min(n, use_only ? nonly : len);
+
+	*idx = palloc(Max(cap, 1) * sizeof(int32));
+	*sc = palloc(Max(cap, 1) * sizeof(double));
+	if (use_only)
+	{
+		/* drop duplicate candidates so each item appears once */
+		int32	   *cand = palloc(Max(nonly, 1) * sizeof(int32));
+		int32		nc = 0;
+
+		for (int32 a = 0; a < nonly; a++)
+		{
+			bool		dup = false;
+
+			for (int32 b = 0; b < nc && !dup; b++)
+				dup = cand[b] == only[a];
+			if (!dup)
+				cand[nc++] = only[a];
+		}
+		return rp_topk_subset(scores, cand, nc, cap, *idx, *sc);
+	}
+	return rp_topk(scores, len, NULL, cap, *idx, *sc);
+}
+
+/*
+ * recommend(user_id anyelement, n, model, exclude_seen, only_items anyarray,
+ *			 exclude_items anyarray) RETURNS TABLE (item, score, rank)
+ */
+PG_FUNCTION_INFO_V1(recpromo_recommend);
+Datum
+recpromo_recommend(PG_FUNCTION_ARGS)
+{
+	Oid			keytype = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	int32		n;
+	RecpromoModel *m;
+	UserView	uv;
+	double	   *scores;
+	int32	   *only = NULL;
+	int32		nonly = 0;
+	int32	   *idx;
+	double	   *sc;
+	int32		k;
+
+	CheckKeyNotNull(fcinfo, 0, "user_id");
+	n = CheckN(fcinfo, 1);
+	InitMaterializedSRF(fcinfo, 0);
+	m = RecpromoModelGet(ModelArg(fcinfo, 2));
+	ResolveUser(m, PG_GETARG_DATUM(0), keytype, &uv);
+	scores = ScoreUser(m, &uv);
+
+	if (PG_ARGISNULL(3) || PG_GETARG_BOOL(3))
+		for (int32 h = 0; h < uv.nhist; h++)
+			scores[uv.hist[h]] = -INFINITY;
+	if (!PG_ARGISNULL(5))
+	{
+		int32	   *ex;
+		int32		nex = ArrayItems(m, FilterArg(fcinfo, 5, "exclude_items"), &ex);
+
+		for (int32 e = 0; e < nex; e++)
+			scores[ex[e]] = -INFINITY;
+	}
+	if (!PG_ARGISNULL(4))
+		nonly = ArrayItems(m, FilterArg(fcinfo, 4, "only_items"), &only);
+
+	k = SelectTop(scores, m->items.n, only, nonly, !PG_ARGISNULL(4), n, &idx, &sc);
+	EmitRanked(fcinfo, &m->items, keytype, idx, sc, k);
+	return (Datum) 0;
+}
+
+/*
+ * recommend_for_items(item_ids anyarray, n, model, exclude_input)
+ *	  RETURNS TABLE (item anyelement, score, rank)
+ * The basket is folded in as a new user who interacted once with each item.
+ */
+PG_FUNCTION_INFO_V1(recpromo_recommend_for_items);
+Datum
+recpromo_recommend_for_items(PG_FUNCTION_ARGS)
+{
+	ArrayType  *arr;
+	Oid			keytype;
+	int32		n;
+	RecpromoModel *m;
+	UserView	uv;
+	int32	   *basket;
+	int32		nb;
+	double	   *vals;
+	double	   *scores;
+	int32	   *idx;
+	double	   *sc;
+	int32		k;
+
+	CheckKeyNotNull(fcinfo, 0, "item_ids");
+	n = CheckN(fcinfo, 1);
+	arr = PG_GETARG_ARRAYTYPE_P(0);
+	keytype = ARR_ELEMTYPE(arr);
+	InitMaterializedSRF(fcinfo, 0);
+	m = RecpromoModelGet(ModelArg(fcinfo, 2));
+	nb = ArrayItems(m, arr, &basket);
+
+	/* sort and de-duplicate: the history contract wants ascending indices */
+	for (int32 a = 1; a < nb; a++)
+	{
+		int32		v = basket[a];
+		int32		b = a - 1;
+
+		while (b >= 0 && basket[b] > v)
+		{
+			basket[b + 1] = basket[b];
+			b--;
+		}
+		basket[b + 1] = v;
+	}
+	{
+		int32		w = 0;
+
+		for (int32 a = 0; a < nb; a++)
+			if (w == 0 || basket[w - 1] != basket[a])
+				basket[w++] = basket[a];
+		nb = w;
+	}
+	vals = palloc(Max(nb, 1) * sizeof(double));
+	for (int32 a = 0; a < nb; a++)
+		vals[a] = 1.0;
+	uv.u = -1;
+	uv.nhist = nb;
+	uv.hist = basket;
+	uv.vals = vals;
+	scores = ScoreUser(m, &uv);
+	if (PG_ARGISNULL(3) || PG_GETARG_BOOL(3))
+		for (int32 a = 0; a < nb; a++)
+			scores[basket[a]] = -INFINITY;
+	k = SelectTop(scores, m->items.n, NULL, 0, false, n, &idx, &sc);
+	EmitRanked(fcinfo, &m->items, keytype, idx, sc, k);
+	return (Datum) 0;
+}
+
+/* similar_items(item_id anyelement, n, model) RETURNS TABLE (item, similarity, rank) */
+PG_FUNCTION_INFO_V1(recpromo_similar_items);
+Datum
+recpromo_similar_items(PG_FUNCTION_ARGS)
+{
+	Oid			keytype = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	int32		n;
+	RecpromoModel *m;
+	int32		i;
+	double	   *sims;
+	int32	   *idx;
+	double	   *sc;
+	int32		k;
+
+	CheckKeyNotNull(fcinfo, 0, "item_id");
+	n = CheckN(fcinfo, 1);
+	InitMaterializedSRF(fcinfo, 0);
+	m = RecpromoModelGet(ModelArg(fcinfo, 2));
+	if (m->method->similar_items == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("method \"%s\" of model \"%s\" has no item similarities",
+						m->method->name, m->row.name),
+				 errhint("Use a model trained with a neighbourhood or factor method.")));
+	i = RecpromoKeysFind(&m->items, PG_GETARG_DATUM(0), keytype);
+	if (i < 0)
+		return (Datum) 0;		/* unknown item: no neighbours (documented) */
+	sims = palloc_extended(Max((Size) m->items.n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	m->method->similar_items(m, i, sims);
+	sims[i] = -INFINITY;
+	k = SelectTop(sims, m->items.n, NULL, 0, false, n, &idx, &sc);
+	EmitRanked(fcinfo, &m->items, keytype, idx, sc, k);
+	return (Datum) 0;
+}
+
+/* similar_users(user_id anyelement, n, model) RETURNS TABLE (neighbour, similarity, rank) */
+PG_FUNCTION_INFO_V1(recpromo_similar_users);
+Datum
+recpromo_similar_users(PG_FUNCTION_ARGS)
+{
+	Oid			keytype = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	int32		n;
+	RecpromoModel *m;
+	UserView	uv;
+	double	   *sims;
+	int32	   *idx;
+	double	   *sc;
+	int32		k;
+
+	CheckKeyNotNull(fcinfo, 0, "user_id");
+	n = CheckN(fcinfo, 1);
+	InitMaterializedSRF(fcinfo, 0);
+	m = RecpromoModelGet(ModelArg(fcinfo, 2));
+	if (m->method->similar_users == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("method \"%s\" of model \"%s\" has no user similarities",
+						m->method->name, m->row.name),
+				 errhint("Use a model trained with a neighbourhood or factor method.")));
+	ResolveUser(m, PG_GETARG_DATUM(0), keytype, &uv);
+	if (uv.u < 0 && uv.nhist == 0)
+		return (Datum) 0;		/* nothing known about the user */
+	sims = palloc_extended(Max((Size) m->users.n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	m->method->similar_users(m, uv.u, uv.hist, uv.vals, uv.nhist, sims);
+	if (uv.u >= 0)
+		sims[uv.u] = -INFINITY;
+	k = SelectTop(sims, m->users.n, NULL, 0, false, n, &idx, &sc);
+	EmitRanked(fcinfo, &m->users, keytype, idx, sc, k);
+	return (Datum) 0;
+}
+
+/* predict(user_id anyelement, item_id anyelement, model) RETURNS float8 */
+PG_FUNCTION_INFO_V1(recpromo_predict);
+Datum
+recpromo_predict(PG_FUNCTION_ARGS)
+{
+	Oid			keytype = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	RecpromoModel *m;
+	UserView	uv;
+	int32		i;
+	double	   *scores;
+
+	CheckKeyNotNull(fcinfo, 0, "user_id");
+	CheckKeyNotNull(fcinfo, 1, "item_id");
+	m = RecpromoModelGet(ModelArg(fcinfo, 2));
+	i = RecpromoKeysFind(&m->items, PG_GETARG_DATUM(1), get_fn_expr_argtype(fcinfo->flinfo, 1));
+	if (i < 0)
+		PG_RETURN_NULL();		/* the model knows nothing of this item */
+	ResolveUser(m, PG_GETARG_DATUM(0), keytype, &uv);
+	scores = ScoreUser(m, &uv);
+	PG_RETURN_FLOAT8(scores[i]);
+}
+
+/*
+ * explain_recommendation(user_id anyelement, item_id anyelement, model)
+ *	  RETURNS TABLE (history_item anyelement, contribution float8, rank int)
+ */
+PG_FUNCTION_INFO_V1(recpromo_explain_recommendation);
+Datum
+recpromo_explain_recommendation(PG_FUNCTION_ARGS)
+{
+	Oid			keytype = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	RecpromoModel *m;
+	UserView	uv;
+	int32		i;
+	double	   *contrib;
+	int32	   *order;
+	double	   *sc;
+	int32		k;
+	int32	   *hist_idx;
+
+	CheckKeyNotNull(fcinfo, 0, "user_id");
+	CheckKeyNotNull(fcinfo, 1, "item_id");
+	InitMaterializedSRF(fcinfo, 0);
+	m = RecpromoModelGet(ModelArg(fcinfo, 2));
+	if (m->method->explain == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("method \"%s\" of model \"%s\" cannot explain its scores",
+						m->method->name, m->row.name),
+				 errhint("Popularity scores do not depend on the user's history.")));
+	i = RecpromoKeysFind(&m->items, PG_GETARG_DATUM(1), get_fn_expr_argtype(fcinfo->flinfo, 1));
+	if (i < 0)
+		return (Datum) 0;
+	ResolveUser(m, PG_GETARG_DATUM(0), keytype, &uv);
+	if (uv.nhist == 0)
+		return (Datum) 0;
+	contrib = palloc(uv.nhist * sizeof(double));
+	m->method->explain(m, uv.u, uv.hist, uv.vals, uv.nhist, i, contrib);
+	/* rank history entries by contribution (positions, then map to items) */
+	order = palloc(uv.nhist * sizeof(int32));
+	sc = palloc(uv.nhist * sizeof(double));
+	k = rp_topk(contrib, uv.nhist, NULL, uv.nhist, order, sc);
+	hist_idx = palloc(Max(k, 1) * sizeof(int32));
+	for (int32 r = 0; r < k; r++)
+		hist_idx[r] = uv.hist[order[r]];
+	EmitRanked(fcinfo, &m->items, keytype, hist_idx, sc, k);
+	return (Datum) 0;
+}

@@ -1,0 +1,348 @@
+/*
+ * source.c
+ *	  Reading interactions from any table, view or materialised view the
+ *	  caller can read (see source.h).
+ *
+ * The table arrives as a regclass and the columns as names; the query is
+ * built only from quote_qualified_identifier / quote_identifier and runs
+ * through SPI as the calling user, so privileges and row-level security
+ * apply exactly as to a SELECT the user would write.  Rows are fetched from
+ * a read-only cursor in batches, keys collected into bags and turned into
+ * sorted dictionaries (keys.c), and the triplets into a CSR with duplicates
+ * summed (rp_csr.c).  No dense user x item matrix is ever built.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "parser/parse_coerce.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "catalog/pg_class.h"
+
+#include "recpromo.h"
+#include "source.h"
+
+#define RECPROMO_FETCH_ROWS 10000
+
+static Oid
+ColumnType(Oid relid, const char *col, const char *role)
+{
+	AttrNumber	attnum;
+
+	if (col == NULL || col[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the %s column name must not be empty", role)));
+	attnum = get_attnum(relid, col);
+	if (attnum == InvalidAttrNumber || attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist", col, get_rel_name(relid)),
+				 errhint("Name the %s column of the source table.", role)));
+	return get_atttype(relid, attnum);
+}
+
+void
+RecpromoSourceInit(RecpromoSource *src, Oid relid, const char *user_col,
+				   const char *item_col, const char *rating_col)
+{
+	char	   *nsp;
+	char	   *rel;
+
+	rel = get_rel_name(relid);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	nsp = get_namespace_name(get_rel_namespace(relid));
+	src->relid = relid;
+	src->relname = quote_qualified_identifier(nsp, rel);
+	src->user_col = pstrdup(user_col);
+	src->item_col = pstrdup(item_col);
+	src->rating_col = rating_col ? pstrdup(rating_col) : NULL;
+	src->user_type = ColumnType(relid, user_col, "user");
+	src->item_type = ColumnType(relid, item_col, "item");
+	src->rating_type = InvalidOid;
+	if (rating_col != NULL)
+	{
+		src->rating_type = ColumnType(relid, rating_col, "rating");
+		if (TypeCategory(src->rating_type) != TYPCATEGORY_NUMERIC)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("rating column \"%s\" must be of a numeric type, not %s",
+							rating_col, format_type_be(src->rating_type)),
+					 errhint("Use a smallint, integer, bigint, real, double precision or numeric column, or cast it in a view.")));
+	}
+}
+
+/* "col::int8" or "col::text": the key class decides the transfer type */
+static char *
+KeyExpr(const char *col, Oid type)
+{
+	return psprintf("%s::%s", quote_identifier(col),
+					RecpromoKeyClassFor(type) == RECPROMO_KEY_INT ? "int8" : "text");
+}
+
+/*
+ * The parameter $1 compared with a key column without casting the column,
+ * so that an index on it serves the lookup: integer columns compare with an
+ * int8 parameter through the cross-type btree operators, text columns with
+ * text, other types through a cast of the text form to the column's type.
+ */
+static char *
+KeyParam(Oid type)
+{
+	switch (type)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case TEXTOID:
+		case VARCHAROID:
+			return "$1";
+		default:
+			return psprintf("$1::text::%s", format_type_be_qualified(type));
+	}
+}
+
+static Oid
+KeyTransferType(Oid type)
+{
+	return RecpromoKeyClassFor(type) == RECPROMO_KEY_INT ? INT8OID : TEXTOID;
+}
+
+static void
+CheckRating(const RecpromoSource *src, double r, bool nonneg, HeapTuple tup, TupleDesc td)
+{
+	if (!isfinite(r))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("rating column \"%s\" contains a non-finite value", src->rating_col),
+				 errdetail("User %s, item %s has rating %g.",
+						   SPI_getvalue(tup, td, 1), SPI_getvalue(tup, td, 2), r),
+				 errhint("Filter out NaN and infinite ratings in a view.")));
+	if (nonneg && r < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("rating column \"%s\" contains a negative value", src->rating_col),
+				 errdetail("User %s, item %s has rating %g.",
+						   SPI_getvalue(tup, td, 1), SPI_getvalue(tup, td, 2), r),
+				 errhint("Implicit-feedback methods take non-negative counts; filter returns out, or use method \"als_explicit\" for ratings.")));
+}
+
+void
+RecpromoReadInteractions(const RecpromoSource *src, bool nonneg, RecpromoInteractions *out)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	RecpromoKeyBag ubag;
+	RecpromoKeyBag ibag;
+	double	   *vals;
+	int64		cap = 1024;
+	int64		n = 0;
+	int64		skipped = 0;
+	char	   *sql;
+	Portal		portal;
+	SPIPlanPtr	plan;
+	float4		reltuples;
+	int32	   *uidx;
+	int32	   *iidx;
+	void	   *work;
+
+	/* up-front estimate from the planner's row count */
+	reltuples = 0;
+	{
+		HeapTuple	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(src->relid));
+
+		if (HeapTupleIsValid(tp))
+		{
+			reltuples = ((Form_pg_class) GETSTRUCT(tp))->reltuples;
+			ReleaseSysCache(tp);
+		}
+	}
+	if (reltuples > 0)
+		RecpromoCheckMemory((double) reltuples * 96.0, "reading the source table");
+
+	RecpromoKeyBagInit(&ubag, src->user_type);
+	RecpromoKeyBagInit(&ibag, src->item_type);
+	vals = palloc(cap * sizeof(double));
+
+	sql = psprintf("SELECT %s, %s, %s FROM %s",
+				   KeyExpr(src->user_col, src->user_type),
+				   KeyExpr(src->item_col, src->item_type),
+				   src->rating_col ? psprintf("%s::float8", quote_identifier(src->rating_col)) : "1::float8",
+				   src->relname);
+
+	SPI_connect();
+	plan = SPI_prepare(sql, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, RECPROMO_FETCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		{
+			MemoryContext spicxt = MemoryContextSwitchTo(outer);
+			TupleDesc	td = SPI_tuptable->tupdesc;
+
+			for (uint64 r = 0; r < SPI_processed; r++)
+			{
+				HeapTuple	tup = SPI_tuptable->vals[r];
+				bool		nu,
+							ni,
+							nr;
+				Datum		u = SPI_getbinval(tup, td, 1, &nu);
+				Datum		i = SPI_getbinval(tup, td, 2, &ni);
+				Datum		v = SPI_getbinval(tup, td, 3, &nr);
+				double		rv;
+
+				if (nu || ni || nr)
+				{
+					skipped++;
+					continue;
+				}
+				rv = DatumGetFloat8(v);
+				CheckRating(src, rv, nonneg, tup, td);
+				if (n == cap)
+				{
+					cap *= 2;
+					vals = repalloc_huge(vals, cap * sizeof(double));
+				}
+				vals[n++] = rv;
+				RecpromoKeyBagAdd(&ubag, u, KeyTransferType(src->user_type));
+				RecpromoKeyBagAdd(&ibag, i, KeyTransferType(src->item_type));
+			}
+			MemoryContextSwitchTo(spicxt);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+
+	if (skipped > 0)
+		ereport(NOTICE,
+				(errmsg("skipped %lld rows with a NULL user, item or rating", (long long) skipped)));
+
+	out->rows_read = n;
+	out->rows_skipped = skipped;
+	uidx = palloc_extended(Max(n, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
+	iidx = palloc_extended(Max(n, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
+	ubag.type = KeyTransferType(src->user_type);
+	ibag.type = KeyTransferType(src->item_type);
+	RecpromoKeysFinish(&ubag, &out->users, uidx);
+	RecpromoKeysFinish(&ibag, &out->items, iidx);
+	out->users.type = src->user_type;
+	out->items.type = src->item_type;
+
+	out->R.indptr = palloc_extended(((Size) out->users.n + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
+	out->R.indices = palloc_extended(Max(n, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
+	out->R.values = palloc_extended(Max(n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	work = palloc_extended(rp_csr_from_coo_workspace(out->users.n), MCXT_ALLOC_HUGE);
+	RecpromoCheckStatus(rp_csr_from_coo(out->users.n, out->items.n, n, uidx, iidx, vals,
+										&out->R, work),
+						"building the interaction matrix");
+	pfree(work);
+	pfree(uidx);
+	pfree(iidx);
+	pfree(vals);
+}
+
+int32
+RecpromoReadUserHistory(const RecpromoSource *src, const RecpromoKeys *items,
+						Datum user, Oid user_type, int32 **idx, double **vals)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	char	   *sql;
+	Oid			argtype = KeyTransferType(src->user_type);
+	Datum		arg;
+	int32		n = 0;
+	int32	   *ix;
+	double	   *vx;
+
+	/* the user key in the column's transfer class */
+	if (argtype == INT8OID)
+	{
+		if (RecpromoKeyClassFor(user_type) == RECPROMO_KEY_INT)
+			arg = Int64GetDatum(user_type == INT2OID ? DatumGetInt16(user) :
+								user_type == INT4OID ? DatumGetInt32(user) : DatumGetInt64(user));
+		else
+		{
+			Oid			outfn;
+			bool		isv;
+			char	   *s;
+			char	   *end;
+			long long	v;
+
+			getTypeOutputInfo(user_type, &outfn, &isv);
+			s = OidOutputFunctionCall(outfn, user);
+			errno = 0;
+			v = strtoll(s, &end, 10);
+			if (*s == '\0' || *end != '\0' || errno != 0)
+			{
+				*idx = NULL;
+				*vals = NULL;
+				return 0;		/* cannot match any integer key */
+			}
+			arg = Int64GetDatum((int64) v);
+		}
+	}
+	else
+	{
+		Oid			outfn;
+		bool		isv;
+
+		getTypeOutputInfo(user_type, &outfn, &isv);
+		arg = PointerGetDatum(cstring_to_text(OidOutputFunctionCall(outfn, user)));
+	}
+
+	sql = psprintf("SELECT %s, sum(%s)::float8 FROM %s WHERE %s = %s AND %s IS NOT NULL GROUP BY 1",
+				   KeyExpr(src->item_col, src->item_type),
+				   src->rating_col ? quote_identifier(src->rating_col) : "1",
+				   src->relname,
+				   quote_identifier(src->user_col),
+				   KeyParam(src->user_type),
+				   src->rating_col ? quote_identifier(src->rating_col) : "1");
+	SPI_connect();
+	if (SPI_execute_with_args(sql, 1, &argtype, &arg, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the user's history");
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(outer);
+		TupleDesc	td = SPI_tuptable->tupdesc;
+
+		ix = palloc(Max(SPI_processed, 1) * sizeof(int32));
+		vx = palloc(Max(SPI_processed, 1) * sizeof(double));
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			bool		ni,
+						nv;
+			Datum		it = SPI_getbinval(SPI_tuptable->vals[r], td, 1, &ni);
+			Datum		v = SPI_getbinval(SPI_tuptable->vals[r], td, 2, &nv);
+			int32		k;
+
+			if (ni || nv)
+				continue;
+			k = RecpromoKeysFind(items, it, KeyTransferType(src->item_type));
+			if (k < 0 || !isfinite(DatumGetFloat8(v)))
+				continue;
+			ix[n] = k;
+			vx[n] = DatumGetFloat8(v);
+			n++;
+		}
+		MemoryContextSwitchTo(spicxt);
+	}
+	SPI_finish();
+
+	rp_sort_pairs(ix, vx, n);
+	*idx = ix;
+	*vals = vx;
+	return n;
+}

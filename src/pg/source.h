@@ -1,0 +1,63 @@
+/*
+ * source.h
+ *	  Reading interactions (user, item, rating) from the caller's table.
+ */
+#ifndef RECPROMO_SOURCE_H
+#define RECPROMO_SOURCE_H
+
+#include "postgres.h"
+
+#include "keys.h"
+#include "rp_csr.h"
+
+/* A validated reference to a source table and its columns. */
+typedef struct RecpromoSource
+{
+	Oid			relid;
+	char	   *relname;		/* quoted, schema-qualified */
+	char	   *user_col;		/* raw names, as given */
+	char	   *item_col;
+	char	   *rating_col;		/* NULL: every row counts 1 */
+	Oid			user_type;
+	Oid			item_type;
+	Oid			rating_type;	/* InvalidOid without a rating column */
+} RecpromoSource;
+
+/* Interactions read from a source: users x items, duplicates summed. */
+typedef struct RecpromoInteractions
+{
+	RecpromoKeys users;
+	RecpromoKeys items;
+	rp_csr		R;
+	int64		rows_read;
+	int64		rows_skipped;	/* NULL user, item or rating */
+} RecpromoInteractions;
+
+/*
+ * Checks that the columns exist with usable types (keys: any type;
+ * rating: a numeric type) and fills src.  Errors name the column.
+ */
+extern void RecpromoSourceInit(RecpromoSource *src, Oid relid, const char *user_col,
+							   const char *item_col, const char *rating_col);
+
+/*
+ * Reads every row through SPI with the caller's privileges and row-level
+ * security, skipping (and counting) rows with a NULL key or rating.  NaN or
+ * infinite ratings raise DATA_EXCEPTION; with `nonneg`, so do negative ones.
+ * The memory estimate is checked against recpromo.memory_limit first.
+ * Allocates in CurrentMemoryContext.  SPI must not be connected.
+ */
+extern void RecpromoReadInteractions(const RecpromoSource *src, bool nonneg,
+									 RecpromoInteractions *out);
+
+/*
+ * Reads one user's current interactions from the source (the live table,
+ * not the model): items known to `items` and their summed ratings, sorted
+ * by item index.  Returns the count; *idx and *vals are palloc'd in
+ * CurrentMemoryContext.  SPI must not be connected.
+ */
+extern int32 RecpromoReadUserHistory(const RecpromoSource *src, const RecpromoKeys *items,
+									 Datum user, Oid user_type,
+									 int32 **idx, double **vals);
+
+#endif							/* RECPROMO_SOURCE_H */

@@ -1,0 +1,324 @@
+/*
+ * train.c
+ *	  train(), drop_model(), set_default_model() and the hyper-parameter
+ *	  helpers methods use.
+ *
+ * Training is one transaction: read the source with the caller's rights
+ * (source.c), fit with the method's callback, and save keys, interactions,
+ * item popularity and the method's parts under a new id (model_store.c).
+ * Everything is allocated in one memory context deleted at the end, so an
+ * error or a cancel frees it and, the transaction aborting, leaves any
+ * previous model of that name untouched.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "method.h"
+#include "recpromo.h"
+
+#define RECPROMO_MAX_NAME 63
+
+/* ---------- hyper-parameters ---------- */
+
+static JsonbValue *
+ParamLookup(RecpromoTrainState *ts, const char *name)
+{
+	JsonbValue	k;
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(ts));
+
+	ts->params_used = lappend(ts->params_used, pstrdup(name));
+	MemoryContextSwitchTo(old);
+	if (ts->params_in == NULL)
+		return NULL;
+	k.type = jbvString;
+	k.val.string.val = (char *) name;
+	k.val.string.len = strlen(name);
+	return findJsonbValueFromContainer(&ts->params_in->root, JB_FOBJECT, &k);
+}
+
+static void
+ParamRecord(RecpromoTrainState *ts, const char *name, const char *json)
+{
+	if (ts->params_out->len > 0)
+		appendStringInfoString(ts->params_out, ", ");
+	escape_json(ts->params_out, name);
+	appendStringInfo(ts->params_out, ": %s", json);
+}
+
+static double
+ParamNumber(RecpromoTrainState *ts, const char *name, JsonbValue *v, const char *what)
+{
+	if (v->type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyper-parameter \"%s\" must be %s", name, what)));
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+}
+
+int
+RecpromoParamInt(RecpromoTrainState *ts, const char *name, int def, int min, int max)
+{
+	JsonbValue *v = ParamLookup(ts, name);
+	int			r = def;
+
+	if (v != NULL && v->type != jbvNull)
+	{
+		double		d = ParamNumber(ts, name, v, "an integer");
+
+		if (d != floor(d) || d < min || d > max)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("hyper-parameter \"%s\" must be an integer between %d and %d", name, min, max),
+					 errdetail("The value given was %g.", d)));
+		r = (int) d;
+	}
+	ParamRecord(ts, name, psprintf("%d", r));
+	return r;
+}
+
+double
+RecpromoParamFloat(RecpromoTrainState *ts, const char *name, double def, double min, double max)
+{
+	JsonbValue *v = ParamLookup(ts, name);
+	double		r = def;
+
+	if (v != NULL && v->type != jbvNull)
+	{
+		r = ParamNumber(ts, name, v, "a number");
+		if (!(r >= min && r <= max))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("hyper-parameter \"%s\" must be between %g and %g", name, min, max),
+					 errdetail("The value given was %g.", r)));
+	}
+	ParamRecord(ts, name, psprintf("%.17g", r));
+	return r;
+}
+
+bool
+RecpromoParamBool(RecpromoTrainState *ts, const char *name, bool def)
+{
+	JsonbValue *v = ParamLookup(ts, name);
+	bool		r = def;
+
+	if (v != NULL && v->type != jbvNull)
+	{
+		if (v->type != jbvBool)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("hyper-parameter \"%s\" must be true or false", name)));
+		r = v->val.boolean;
+	}
+	ParamRecord(ts, name, r ? "true" : "false");
+	return r;
+}
+
+const char *
+RecpromoParamChoice(RecpromoTrainState *ts, const char *name, const char *def,
+					const char *const *choices)
+{
+	JsonbValue *v = ParamLookup(ts, name);
+	const char *r = def;
+	StringInfoData q;
+
+	if (v != NULL && v->type != jbvNull)
+	{
+		char	   *s;
+		StringInfoData list;
+
+		if (v->type != jbvString)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("hyper-parameter \"%s\" must be a string", name)));
+		s = pnstrdup(v->val.string.val, v->val.string.len);
+		r = NULL;
+		initStringInfo(&list);
+		for (int i = 0; choices[i] != NULL; i++)
+		{
+			if (strcmp(s, choices[i]) == 0)
+				r = choices[i];
+			appendStringInfo(&list, "%s%s", i ? ", " : "", choices[i]);
+		}
+		if (r == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value \"%s\" for hyper-parameter \"%s\"", s, name),
+					 errhint("Choose one of: %s.", list.data)));
+	}
+	initStringInfo(&q);
+	escape_json(&q, r);
+	ParamRecord(ts, name, q.data);
+	return r;
+}
+
+/* Every name the caller gave must have been read by the method. */
+static void
+CheckUnknownParams(RecpromoTrainState *ts)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	if (ts->params_in == NULL)
+		return;
+	if (!JB_ROOT_IS_OBJECT(ts->params_in))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyper-parameters must be a JSON object")));
+	it = JsonbIteratorInit(&ts->params_in->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+		{
+			char	   *k = pnstrdup(v.val.string.val, v.val.string.len);
+			ListCell   *lc;
+			bool		known = false;
+
+			foreach(lc, ts->params_used)
+				if (strcmp((char *) lfirst(lc), k) == 0)
+					known = true;
+			if (!known)
+			{
+				StringInfoData list;
+
+				initStringInfo(&list);
+				foreach(lc, ts->params_used)
+					appendStringInfo(&list, "%s%s", list.len ? ", " : "", (char *) lfirst(lc));
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("hyper-parameter \"%s\" does not apply to method \"%s\"",
+								k, ts->method->name),
+						 list.len ? errhint("Method \"%s\" takes: %s.", ts->method->name, list.data) :
+						 errhint("Method \"%s\" takes no hyper-parameters.", ts->method->name)));
+			}
+		}
+	}
+}
+
+/* ---------- train ---------- */
+
+PG_FUNCTION_INFO_V1(recpromo_train);
+Datum
+recpromo_train(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	Oid			relid;
+	char	   *user_col;
+	char	   *item_col;
+	char	   *rating_col;
+	char	   *method_name;
+	MemoryContext cxt;
+	MemoryContext old;
+	RecpromoTrainState *ts;
+	RecpromoModelRow row;
+	instr_time	start;
+	instr_time	dur;
+	Size		len;
+	void	   *buf;
+	double	   *pop;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("name, source, user_col, item_col and method must not be null")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	relid = PG_GETARG_OID(1);
+	user_col = pstrdup(NameStr(*PG_GETARG_NAME(2)));
+	item_col = pstrdup(NameStr(*PG_GETARG_NAME(3)));
+	rating_col = PG_ARGISNULL(4) ? NULL : pstrdup(NameStr(*PG_GETARG_NAME(4)));
+	method_name = text_to_cstring(PG_GETARG_TEXT_PP(5));
+
+	if (name[0] == '\0' || strlen(name) > RECPROMO_MAX_NAME)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model name must have between 1 and %d characters", RECPROMO_MAX_NAME)));
+
+	INSTR_TIME_SET_CURRENT(start);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "recpromo training", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+
+	ts = palloc0(sizeof(RecpromoTrainState));
+	ts->name = name;
+	ts->method = RecpromoMethodFind(method_name, false);
+	ts->params_in = PG_ARGISNULL(6) ? NULL : PG_GETARG_JSONB_P_COPY(6);
+	if (ts->params_in != NULL && !JB_ROOT_IS_OBJECT(ts->params_in))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyper-parameters must be a JSON object")));
+	ts->params_out = makeStringInfo();
+	ts->final_loss = NAN;
+	ts->threads = RecpromoThreads();
+	RecpromoPartsInit(&ts->parts);
+
+	RecpromoSourceInit(&ts->src, relid, user_col, item_col, rating_col);
+	RecpromoReadInteractions(&ts->src, ts->method->nonneg, &ts->data);
+	if (ts->data.R.nnz == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("source \"%s\" has no usable rows", ts->src.relname),
+				 errhint("Training needs at least one row with a user, an item and a rating that are not null.")));
+	CHECK_FOR_INTERRUPTS();
+
+	ts->method->train(ts);
+	CheckUnknownParams(ts);
+
+	/* common parts */
+	buf = RecpromoKeysSerialize(&ts->data.users, &len);
+	RecpromoPartsAdd(&ts->parts, "users", buf, len);
+	buf = RecpromoKeysSerialize(&ts->data.items, &len);
+	RecpromoPartsAdd(&ts->parts, "items", buf, len);
+	RecpromoPartsAdd(&ts->parts, "seen_indptr", ts->data.R.indptr,
+					 ((Size) ts->data.R.n_rows + 1) * sizeof(int64));
+	RecpromoPartsAdd(&ts->parts, "seen_indices", ts->data.R.indices,
+					 (Size) ts->data.R.nnz * sizeof(int32));
+	RecpromoPartsAdd(&ts->parts, "seen_values", ts->data.R.values,
+					 (Size) ts->data.R.nnz * sizeof(double));
+	pop = palloc_extended(Max((Size) ts->data.R.n_cols, 1) * sizeof(double), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	for (int64 k = 0; k < ts->data.R.nnz; k++)
+		pop[ts->data.R.indices[k]] += 1.0;
+	RecpromoPartsAdd(&ts->parts, "item_pop", pop, (Size) ts->data.R.n_cols * sizeof(double));
+
+	INSTR_TIME_SET_CURRENT(dur);
+	INSTR_TIME_SUBTRACT(dur, start);
+
+	memset(&row, 0, sizeof(row));
+	row.name = name;
+	row.method = (char *) ts->method->name;
+	row.params = psprintf("{%s}", ts->params_out->data);
+	row.source = ts->src.relname;
+	row.user_col = user_col;
+	row.item_col = item_col;
+	row.rating_col = rating_col;
+	row.user_type = ts->src.user_type;
+	row.item_type = ts->src.item_type;
+	row.n_users = ts->data.users.n;
+	row.n_items = ts->data.items.n;
+	row.nnz = ts->data.R.nnz;
+	row.rows_read = ts->data.rows_read;
+	row.rows_skipped = ts->data.rows_skipped;
+	row.train_seconds = INSTR_TIME_GET_DOUBLE(dur);
+	row.final_loss = ts->final_loss;
+	RecpromoModelSave(&row, &ts->parts);
+
+	ereport(NOTICE,
+			(errmsg("trained model \"%s\" (%s): %d users, %d items, %lld interactions in %.3f s",
+					name, ts->method->name, row.n_users, row.n_items,
+					(long long) row.nnz, row.train_seconds)));
+
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	PG_RETURN_VOID();
+}
