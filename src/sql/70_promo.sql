@@ -313,13 +313,16 @@ DECLARE
     old_id bigint;
     new_id bigint := nextval('@extschema@.model_id_seq');
 BEGIN
-    SELECT id INTO old_id FROM @extschema@.model WHERE name = model_name FOR UPDATE;
-    INSERT INTO @extschema@.model AS m (name, id, method, params, source, nnz, train_seconds, final_loss)
-    VALUES (model_name, new_id, model_method, model_params, model_source::text, rows, seconds, loss)
+    -- the same lock as drop_model and set_default_model: one writer at a time
+    LOCK TABLE @extschema@.model IN SHARE ROW EXCLUSIVE MODE;
+    SELECT id INTO old_id FROM @extschema@.model WHERE name = model_name;
+    INSERT INTO @extschema@.model AS m (name, id, method, params, source, nnz, rows_read, train_seconds, final_loss)
+    VALUES (model_name, new_id, model_method, model_params, model_source::text, rows, rows, seconds, loss)
     ON CONFLICT (name) DO UPDATE
        SET id = EXCLUDED.id, method = EXCLUDED.method, params = EXCLUDED.params,
            source = EXCLUDED.source, user_col = NULL, item_col = NULL, rating_col = NULL,
            user_type = NULL, item_type = NULL, n_users = 0, n_items = 0, nnz = EXCLUDED.nnz,
+           rows_read = EXCLUDED.rows_read, rows_skipped = 0,
            train_seconds = EXCLUDED.train_seconds, final_loss = EXCLUDED.final_loss,
            metrics = '{}', trained_by = current_user, trained_at = now();
     IF old_id IS NOT NULL THEN
