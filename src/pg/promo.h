@@ -31,9 +31,6 @@ extern double *PromoFloatVector(ArrayType *a, const char *what, int64 *n);
 extern double *PromoFloatMatrix(ArrayType *a, const char *what, int64 *rows,
 								int *cols);
 
-/* Returns a one-dimensional int4 array (no NULLs) as a palloc'd vector. */
-extern int32 *PromoIntVector(ArrayType *a, const char *what, int64 *n);
-
 /* Returns a one-dimensional boolean array (no NULLs) as 0/1 bytes. */
 extern uint8 *PromoBoolVector(ArrayType *a, const char *what, int64 *n);
 

@@ -93,22 +93,6 @@ PromoFloatMatrix(ArrayType *a, const char *what, int64 *rows, int *cols)
 	return CopyFinite(a, *rows * (int64) *cols, what);
 }
 
-int32 *
-PromoIntVector(ArrayType *a, const char *what, int64 *n)
-{
-	int32	   *dst;
-
-	CheckElementType(a, INT4OID, what);
-	if (ARR_NDIM(a) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("%s must be a one-dimensional array", what)));
-	*n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
-	dst = palloc_extended(sizeof(int32) * (*n > 0 ? *n : 1), MCXT_ALLOC_HUGE);
-	memcpy(dst, ARR_DATA_PTR(a), sizeof(int32) * *n);
-	return dst;
-}
-
 uint8 *
 PromoBoolVector(ArrayType *a, const char *what, int64 *n)
 {
