@@ -50,9 +50,19 @@
  *	  squared residual falls under 1e-20.  Each iteration thus costs
  *	  O(nnz * k * cg_steps + rows * k^2 * cg_steps) against Cholesky's
  *	  O(nnz * k^2 + rows * k^3).
- * Rows are solved in blocks by rp_parallel_for; a worker writes only its
- * own rows and its own scratch slice, and records a failure in its own
- * status slot.  Every solved row is checked for NaN/Inf (breakdown).
+ * Rows are solved in blocks by rp_parallel_for (nnz-balanced blocks,
+ * largest first: als_schedule()); a worker writes only its own rows and its
+ * own scratch slice, and records a failure in its own status slot.  Every
+ * solved row is checked for NaN/Inf (breakdown).
+ *
+ * Speed.  At k = 64 a BLAS call per row costs more than its arithmetic, so
+ * the per-row work is done by our own loops (rp_als_kern.inc): fused
+ * dot/axpy passes over the row's factor rows, two interactions at a time,
+ * with the factor rows of the next interactions prefetched (they are read
+ * in the order of the row's indices, i.e. at random, and would otherwise
+ * each cost a cache miss), compiled for SSE2, AVX2+FMA and AVX-512 and
+ * chosen at run time.  The one big product per half-step (the Gram) and
+ * the Cholesky solve stay with OpenBLAS/LAPACK.
  *
  * Initialisation: see rp_als_init() in rp_als.h (0.01 * standard normals
  * from rp_rng, biases 0).
