@@ -125,5 +125,16 @@ RESET recpromo.memory_limit;
 -- nothing was stored by the failed calls
 SELECT count(*) FROM models WHERE name = 'x';
 
+-- statement_timeout stops a long training (100,000 interactions, 10,000
+-- iterations would take minutes); the model of that name stays as it was
+CREATE TABLE als_big AS
+SELECT u AS user_id, (u * 7 + j * 13) % 200 AS item_id, 1 AS qty
+FROM generate_series(1, 5000) u, generate_series(1, 20) j;
+SET statement_timeout = '500ms';
+SELECT name FROM train('als_buys_cg', 'als_big', 'user_id', 'item_id', 'qty',
+                       method => 'als', iterations => 10000);
+RESET statement_timeout;
+SELECT name, n_users, n_items, nnz FROM models WHERE name = 'als_buys_cg';
+
 SELECT drop_model('als_buys_cg'), drop_model('als_buys_cg2'), drop_model('als_buys_chol'), drop_model('als_rated');
-DROP TABLE als_buys, als_ratings, als_bad, als_nan;
+DROP TABLE als_buys, als_ratings, als_bad, als_nan, als_big;
