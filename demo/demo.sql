@@ -1,6 +1,99 @@
--- recpromo demo: a small generated shop (users x products ratings).
+-- recpromo demo: a small generated shop, end to end.  Run by demo/run.sh on a
+-- throwaway database; every number below is computed here, nothing is canned.
 \pset footer off
+\set ON_ERROR_STOP 1
+SET client_min_messages = warning;
 CREATE EXTENSION recpromo;
-SET search_path = recpromo, public;
-\echo '== OpenBLAS kernel set'
+SET search_path = public, recpromo;
+
+\echo
+\echo '== OpenBLAS kernel set of this server'
 SELECT blas_corename();
+
+\echo
+\echo '== 1. Similarity: users rating [5,4,3,2,1] and [4,3,2,1,5] (expected 45/55)'
+SELECT cosine_similarity(ARRAY[5,4,3,2,1], ARRAY[4,3,2,1,5]) AS cosine, 45.0 / 55 AS expected;
+
+\echo
+\echo '== 2. A generated shop: 600 customers, 120 products in 6 categories, orders over 2024'
+CREATE TABLE products AS
+  SELECT p AS product_id,
+         (ARRAY['tea', 'kitchen', 'garden', 'toys', 'lights', 'stationery'])[1 + (p - 1) % 6] AS category,
+         (ARRAY['tea', 'kitchen', 'garden', 'toys', 'lights', 'stationery'])[1 + (p - 1) % 6] || ' item ' || p AS name,
+         round((2 + abs(hashint4(p)) % 40)::numeric + 0.99, 2) AS price
+  FROM generate_series(1, 120) p;
+-- each customer prefers one category (and a second one a little), and buys popular items more
+CREATE TABLE orders AS
+  SELECT c AS customer_id, p.product_id,
+         1 + abs(hashint4(c * 7 + p.product_id)) % 3 AS quantity,
+         timestamp '2024-01-01' + (abs(hashint4(c * 13 + p.product_id)) % 365) * interval '1 day' AS ordered_at,
+         p.price
+  FROM generate_series(1, 600) c
+  JOIN products p ON
+       abs(hashint4(c * 1000 + p.product_id)) % 1000 <
+         CASE WHEN (p.product_id - 1) % 6 = c % 6 THEN 220
+              WHEN (p.product_id - 1) % 6 = (c / 6) % 6 THEN 70
+              ELSE 8 END * (1.0 + 30.0 / (10 + p.product_id));
+SELECT count(*) AS order_lines, count(DISTINCT customer_id) AS customers,
+       count(DISTINCT product_id) AS products FROM orders;
+
+\echo
+\echo '== 3. Hold out 20% of each customer''s lines (deterministic split), train four models'
+CREATE TABLE orders_train AS SELECT * FROM orders WHERE NOT in_test_set(customer_id, product_id, 0.2, seed => 1);
+CREATE TABLE orders_test  AS SELECT * FROM orders WHERE in_test_set(customer_id, product_id, 0.2, seed => 1);
+SELECT name, method, n_users, n_items, nnz, round(train_seconds::numeric, 3) AS seconds
+FROM train('popular', 'orders_train', 'customer_id', 'product_id', 'quantity', method => 'popularity');
+SELECT name, method, n_users, n_items, nnz, round(train_seconds::numeric, 3) AS seconds
+FROM train('als', 'orders_train', 'customer_id', 'product_id', 'quantity', method => 'als',
+           factors => 16, iterations => 10, regularization => 0.05, alpha => 10, seed => 7);
+SELECT name, method, n_users, n_items, nnz, round(train_seconds::numeric, 3) AS seconds
+FROM train('neighbours', 'orders_train', 'customer_id', 'product_id', 'quantity', method => 'user_knn', neighbours => 30);
+SELECT name, method, n_users, n_items, nnz, round(train_seconds::numeric, 3) AS seconds
+FROM train('items', 'orders_train', 'customer_id', 'product_id', 'quantity', method => 'item_knn', neighbours => 20);
+SELECT set_default_model('als');
+
+\echo
+\echo '== 4. recommend(7, 5) on the default model (ALS): customer 7 mostly buys kitchen items'
+SELECT r.rank, p.name, p.category, round(r.score::numeric, 3) AS score
+FROM recommend(7, 5) r JOIN products p ON p.product_id = r.item ORDER BY r.rank;
+
+\echo
+\echo '== 5. Only items under 20.00, never product 1 (filters inside the top-n: still 5 rows)'
+SELECT r.rank, p.name, p.price, round(r.score::numeric, 3) AS score
+FROM recommend(7, 5, only_items => (SELECT array_agg(product_id) FROM products WHERE price < 20),
+               exclude_items => ARRAY[1]) r
+JOIN products p ON p.product_id = r.item ORDER BY r.rank;
+
+\echo
+\echo '== 6. Basket: customers who bought products 3 and 9 also bought'
+SELECT r.rank, p.name, round(r.score::numeric, 3) AS score
+FROM recommend_for_items(ARRAY[3, 9], 5, model => 'items') r JOIN products p ON p.product_id = r.item ORDER BY r.rank;
+
+\echo
+\echo '== 7. Why product X for customer 7?  The history items behind the score'
+SELECT e.rank, p.name AS because_of, round(e.contribution::numeric, 4) AS contribution
+FROM (SELECT item FROM recommend(7, 1)) top, explain_recommendation(7, top.item) e
+JOIN products p ON p.product_id = e.history_item
+ORDER BY e.rank LIMIT 5;
+
+\echo
+\echo '== 8. A customer who signed up after training: folded in from their first purchases'
+INSERT INTO orders_train VALUES (10001, 4, 1, now(), 9.99), (10001, 10, 2, now(), 9.99);
+SELECT r.rank, p.name, p.category FROM recommend(10001, 3) r JOIN products p ON p.product_id = r.item ORDER BY r.rank;
+
+\echo
+\echo '== 9. Offline evaluation on the held-out lines, all models in one query (k = 10)'
+SELECT model_name, users_evaluated,
+       round(precision_at_k::numeric, 4) AS "precision@10", round(recall_at_k::numeric, 4) AS "recall@10",
+       round(ndcg_at_k::numeric, 4) AS "ndcg@10", round(map_at_k::numeric, 4) AS "map@10",
+       round(hit_rate_at_k::numeric, 4) AS "hit@10", round(coverage::numeric, 3) AS coverage
+FROM (SELECT * FROM evaluate('popular', 'orders_test', 'customer_id', 'product_id')
+      UNION ALL SELECT * FROM evaluate('neighbours', 'orders_test', 'customer_id', 'product_id')
+      UNION ALL SELECT * FROM evaluate('items', 'orders_test', 'customer_id', 'product_id')
+      UNION ALL SELECT * FROM evaluate('als', 'orders_test', 'customer_id', 'product_id')) e
+ORDER BY "ndcg@10" DESC;
+
+\echo
+\echo '== 10. The models'
+SELECT name, method, is_default, n_users, n_items, nnz, size_bytes, round(train_seconds::numeric, 3) AS seconds
+FROM models ORDER BY name;

@@ -151,3 +151,6 @@ SELECT * FROM explain_recommendation(7, 1, model => 'mixed');
 SELECT * FROM recommend_for_items(NULL::int[], 3, model => 'uk');
 SELECT count(*) FROM recommend_for_items(ARRAY[]::int[], 3, model => 'uk');
 SELECT predict(7, NULL::int, model => 'uk');
+
+-- leave the catalogue empty for the next test
+SELECT count(*) AS dropped FROM (SELECT drop_model(name) FROM models) d;

@@ -1,6 +1,8 @@
 -- Training, the models view, drop_model, set_default_model and every bad input.
 SET search_path = public, recpromo;
 SET client_min_messages = warning;
+-- start from an empty catalogue (tests share one database)
+SELECT count(*) >= 0 AS clean FROM (SELECT drop_model(name) FROM models) d;
 
 CREATE TABLE ratings (user_id int, item_id int, rating float8);
 INSERT INTO ratings VALUES
@@ -44,7 +46,9 @@ SELECT * FROM train('x', 'ratings', 'user_id', 'item_id', 'nope', method => 'pop
 CREATE TABLE text_ratings (u int, i int, r text);
 INSERT INTO text_ratings VALUES (1, 1, 'good');
 SELECT * FROM train('x', 'text_ratings', 'u', 'i', 'r', method => 'popularity');
-SELECT * FROM train('x', 'ratings', 'user_id', 'item_id', method => 'magic');
+\set VERBOSITY terse
+SELECT * FROM train('x', 'ratings', 'user_id', 'item_id', method => 'magic');  -- the hint lists the methods
+\set VERBOSITY default
 SELECT * FROM train('', 'ratings', 'user_id', 'item_id', method => 'popularity');
 SELECT * FROM train(repeat('x', 64), 'ratings', 'user_id', 'item_id', method => 'popularity');
 SELECT * FROM train(NULL, 'ratings', 'user_id', 'item_id', method => 'popularity');
@@ -126,3 +130,6 @@ SELECT drop_model('pop_rows');
 SELECT drop_model('pop_rows', if_exists => true);
 SELECT drop_model(NULL);
 SELECT name FROM models ORDER BY name;
+
+-- leave the catalogue empty for the next test
+SELECT count(*) AS dropped FROM (SELECT drop_model(name) FROM models) d;

@@ -11,7 +11,16 @@ BLAS_CFLAGS=$(pkg-config --cflags openblas 2>/dev/null || echo -I/usr/include/x8
 BLAS_LIBS=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 CFLAGS="-std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-function -Wno-unused-parameter -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -pthread"
 passed=0; failed=0
-core=$(ls src/core/*.c)
+# the core is compiled once, then linked into every test program
+mkdir -p "$out/core"
+core=""
+for c in src/core/*.c; do
+	o="$out/core/$(basename "$c" .c).o"
+	if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ -n "$(find src/core -name '*.h' -newer "$o")" ]; then
+		$CC $CFLAGS -Isrc/core $BLAS_CFLAGS -c -o "$o" "$c" || { echo "$c: build failed"; echo "unit: 0 passed, 1 failed"; exit 1; }
+	fi
+	core="$core $o"
+done
 for t in test/unit/test_*.c; do
 	name=$(basename "$t" .c)
 	if ! $CC $CFLAGS -Isrc/core $BLAS_CFLAGS -o "$out/$name" "$t" $core $BLAS_LIBS -lm; then
