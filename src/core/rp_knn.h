@@ -76,6 +76,24 @@ extern rp_status rp_knn_weight(const rp_csr *A, rp_knn_weighting weighting,
 							   double k1, double b, double *out, void *work);
 
 /*
+ * The per-column part of a weighting, for weighting vectors that are not
+ * rows of A (a user folded in at serving time): idf (n_cols doubles) gets
+ * the TF-IDF or BM25 idf of each column of A (1 for NONE), *avglen the mean
+ * row sum.  Returns RP_EINVAL / RP_ENUMERIC like rp_knn_weight.
+ */
+extern rp_status rp_knn_idf(const rp_csr *A, rp_knn_weighting weighting,
+							double *idf, double *avglen);
+
+/*
+ * Weights one vector (n entries, values val, column indices idx) as a row of
+ * A would be weighted, given rp_knn_idf's idf and avglen; writes out[0..n).
+ * rp_knn_weight(A) equals this applied to each row of A.
+ */
+extern void rp_knn_weight_row(rp_knn_weighting weighting, double k1, double b,
+							  const double *idf, double avglen, const int32_t *idx,
+							  const double *val, int64_t n, double *out);
+
+/*
  * Euclidean norms of A's rows into norms (n_rows doubles), summed in double
  * in row order.
  */
