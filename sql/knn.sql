@@ -103,6 +103,23 @@ RESET recpromo.memory_limit;
 SELECT n_users FROM train('u', 'knn_orders', 'customer', 'sku', method => 'user_knn', neighbours => 2);
 SELECT neighbour, round(similarity::numeric, 4) AS sim, rank FROM similar_users(11, 3, 'u');
 
+-- customer 13 (b, c): neighbours 11 and 12 (cos 1/2 each, via b), 14 (cos 1/2, via c), 15 (0);
+-- with neighbours => 2 the two best by index are 11 and 12: a scores (.5 + .5) / (.5 + .5) = 1
+SELECT item, round(score::numeric, 4) AS score, rank FROM recommend(13, 2, 'u');
+SELECT history_item, round(contribution::numeric, 4) AS contribution, rank
+FROM explain_recommendation(13, 1, 'u');
+-- weighted user_knn (values checked against numpy in test/ref/test_knn_reference.py); the
+-- explanation still adds up to the score
+SELECT params->>'weighting' AS w FROM train('ub', 'knn_orders', 'customer', 'sku', method => 'user_knn',
+    neighbours => 3, params => '{"weighting": "bm25", "shrink": 2}');
+SELECT round((SELECT sum(contribution) FROM explain_recommendation(13, 1, 'ub'))::numeric, 12)
+     = round(predict(13, 1, 'ub')::numeric, 12) AS adds_up;
+-- a folded-in customer is weighted with the training idf
+INSERT INTO knn_orders VALUES (16, 3, 1);
+SELECT count(*) > 0 AS has_neighbours FROM similar_users(16, 3, 'ub') WHERE similarity > 0;
+SELECT * FROM train('bad', 'knn_bad', 'customer', 'sku', 'qty', method => 'user_knn',
+                    params => '{"weighting": "tfidf"}');
+
 SELECT name FROM models ORDER BY name;
 SELECT drop_model(name) FROM models ORDER BY name;
 DROP TABLE knn_orders, knn_bad, knn_big;
