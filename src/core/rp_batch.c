@@ -4,16 +4,22 @@
  *
  * Algorithm.  Users are cut into blocks of RP_MB rows, one block per
  * rp_parallel_for task, so a user's whole selection happens on one thread
- * and needs no synchronisation.  For a block, the items are visited in
- * tiles of RP_NB: a score tile (RP_MB x RP_NB floats, per-thread scratch)
- * is filled by one matrix product, then each user's row of the tile gets
- * the user's excluded items overwritten with -infinity (a cursor walks the
- * sorted exclusion row alongside the ascending tiles) and is scanned
- * against the worst candidate kept so far.  The scan tests 16 scores at a
- * time and touches the candidate heap only when one of them beats that
- * threshold, so after the first tile it costs about one compare per score,
- * against 2 * factors flops for computing it: the selection is fused with
- * the product and the full users x items score matrix never exists.  This
+ * and needs no synchronisation.  Each user keeps a small heap of float
+ * candidates whose worst entry is the user's threshold.
+ *	- SGEMM path: the items are visited in tiles of RP_NB; a score tile
+ *	  (RP_MB x RP_NB floats, per-thread scratch) is filled by one
+ *	  cblas_sgemm, each user's row of the tile gets the user's excluded
+ *	  items overwritten with -infinity (a cursor walks the sorted exclusion
+ *	  row alongside the ascending tiles) and is scanned 16 scores at a time
+ *	  against the threshold, touching the heap only for a score above it.
+ *	- AVX-512 path: the scores of 6 users x 64 items stay in registers and
+ *	  are compared there with the 6 thresholds; only the few that beat a
+ *	  threshold are looked at (their exclusion is then a binary search in
+ *	  the user's row), so no tile is ever written.
+ * After the first items, a score beats the threshold rarely (about
+ * k ln(n/k) times per user in random order), so selection costs about one
+ * compare per score against 2 * factors flops for computing it: it is fused
+ * with the product and the users x items score matrix never exists.  This
  * is the GEMM-plus-partial-sort scheme of batch recommenders (e.g. the
  * `implicit` library's recommend_all), made exact as follows.
  *
@@ -82,6 +88,7 @@ typedef struct batch_ctx
 	double		vmax;			/* largest ||v_i|| including the bias column */
 	char	   *thread_base;
 	size_t		thread_bytes;
+	int32_t		rows;			/* users per block (<= RP_MB) */
 	int64_t		fallback[RP_MAX_THREADS];
 	int32_t    *out_idx;
 	double	   *out_score;
@@ -113,34 +120,39 @@ keep_count(int32_t k)
 	return k + k / 4 + 8;
 }
 
+/*
+ * Scratch of one thread for blocks of up to `rows` users (a single-user
+ * call needs a few KB, not a full block's); the tile only for SGEMM.
+ */
 static size_t
-thread_bytes(int32_t fa, int32_t kc)
+thread_bytes(int32_t fa, int32_t kc, int32_t rows, int sgemm)
 {
-	return align_up((size_t) RP_MB * fa * sizeof(float)) +
-		align_up((size_t) RP_MB * RP_NB * sizeof(float)) +
-		align_up((size_t) RP_MB * sizeof(int64_t)) +
-		align_up((size_t) RP_MB * kc * sizeof(float)) +
-		align_up((size_t) RP_MB * kc * sizeof(int32_t)) +
-		align_up((size_t) RP_MB * sizeof(int32_t)) +
+	return align_up((size_t) rows * fa * sizeof(float)) +
+		(sgemm ? align_up((size_t) rows * RP_NB * sizeof(float)) : 0) +
+		align_up((size_t) rows * sizeof(int64_t)) +
+		align_up((size_t) rows * kc * sizeof(float)) +
+		align_up((size_t) rows * kc * sizeof(int32_t)) +
+		align_up((size_t) rows * sizeof(int32_t)) +
 		align_up((size_t) kc * sizeof(double)) +
 		align_up((size_t) kc * sizeof(int32_t));
 }
 
 static void
-carve(char *p, int32_t fa, int32_t kc, batch_scratch *s)
+carve(char *p, int32_t fa, int32_t kc, int32_t rows, int sgemm, batch_scratch *s)
 {
 	s->Ub = (float *) p;
-	p += align_up((size_t) RP_MB * fa * sizeof(float));
+	p += align_up((size_t) rows * fa * sizeof(float));
 	s->tile = (float *) p;
-	p += align_up((size_t) RP_MB * RP_NB * sizeof(float));
+	if (sgemm)
+		p += align_up((size_t) rows * RP_NB * sizeof(float));
 	s->cursor = (int64_t *) p;
-	p += align_up((size_t) RP_MB * sizeof(int64_t));
+	p += align_up((size_t) rows * sizeof(int64_t));
 	s->hs = (float *) p;
-	p += align_up((size_t) RP_MB * kc * sizeof(float));
+	p += align_up((size_t) rows * kc * sizeof(float));
 	s->hi = (int32_t *) p;
-	p += align_up((size_t) RP_MB * kc * sizeof(int32_t));
+	p += align_up((size_t) rows * kc * sizeof(int32_t));
 	s->hn = (int32_t *) p;
-	p += align_up((size_t) RP_MB * sizeof(int32_t));
+	p += align_up((size_t) rows * sizeof(int32_t));
 	s->cd = (double *) p;
 	p += align_up((size_t) kc * sizeof(double));
 	s->ci = (int32_t *) p;
@@ -156,27 +168,62 @@ rp_batch_have_avx512(void)
 #endif
 }
 
+/* Rows per block for a selection of n_sel users. */
+static int32_t
+block_rows(int64_t n_sel)
+{
+	return n_sel < RP_MB ? (n_sel < 1 ? 1 : (int32_t) n_sel) : RP_MB;
+}
+
+static int
+use_avx512(rp_batch_kernel kernel)
+{
+	return kernel == RP_BATCH_AVX512 || (kernel == RP_BATCH_AUTO && rp_batch_have_avx512());
+}
+
 size_t
-rp_batch_workspace_size(const rp_batch_input *in, int32_t k, int nthreads)
+rp_batch_items_size(const rp_batch_input *in, rp_batch_kernel kernel)
 {
 	int32_t		fa;
 	size_t		n_pad;
-	size_t		total;
 
-	if (in == NULL || in->n_items < 0 || in->factors < 1 || k < 1 || k > RP_BATCH_MAX_K)
+	if (in == NULL || in->n_items < 0 || in->factors < 1)
+		return 0;
+	fa = in->factors + (in->item_bias != NULL ? 1 : 0);
+	n_pad = ((size_t) in->n_items + RP_PANEL - 1) / RP_PANEL * RP_PANEL;
+	if (n_pad == 0)
+		n_pad = RP_PANEL;
+	(void) kernel;				/* both layouts take the same room */
+	/* n_items < 2^31 and fa < 2^31: far below SIZE_MAX */
+	return RP_ALIGN + align_up(n_pad * (size_t) fa * sizeof(float));
+}
+
+size_t
+rp_batch_run_size(const rp_batch_input *in, int32_t k, int nthreads, rp_batch_kernel kernel)
+{
+	int32_t		fa;
+	int64_t		n_sel;
+
+	if (in == NULL || in->factors < 1 || k < 1 || k > RP_BATCH_MAX_K)
 		return 0;
 	if (nthreads < 1)
 		nthreads = 1;
 	if (nthreads > RP_MAX_THREADS)
 		nthreads = RP_MAX_THREADS;
 	fa = in->factors + (in->item_bias != NULL ? 1 : 0);
-	n_pad = ((size_t) in->n_items + RP_PANEL - 1) / RP_PANEL * RP_PANEL;
-	if (n_pad == 0)
-		n_pad = RP_PANEL;
-	/* sizes stay far below SIZE_MAX: n_items < 2^31 and fa < 2^31 */
-	total = RP_ALIGN + align_up(n_pad * (size_t) fa * sizeof(float)) +
-		(size_t) nthreads * thread_bytes(fa, keep_count(k));
-	return total;
+	n_sel = in->users != NULL ? in->n_sel : in->n_users;
+	return RP_ALIGN + (size_t) nthreads *
+		thread_bytes(fa, keep_count(k), block_rows(n_sel), !use_avx512(kernel));
+}
+
+size_t
+rp_batch_workspace_size(const rp_batch_input *in, int32_t k, int nthreads)
+{
+	size_t		a = rp_batch_items_size(in, RP_BATCH_AUTO);
+	size_t		b = rp_batch_run_size(in, k, nthreads, RP_BATCH_SGEMM);
+
+	/* room for either kernel (the SGEMM scratch is the larger) */
+	return a == 0 || b == 0 ? 0 : a + b;
 }
 
 /* ---------- heaps (root = worst kept; order: score desc, index asc) ---------- */
@@ -187,7 +234,7 @@ fbetter(float sa, int32_t ia, float sb, int32_t ib)
 	return sa > sb || (sa == sb && ia < ib);
 }
 
-static void
+static inline __attribute__((always_inline)) void
 fheap_offer(float *hs, int32_t *hi, int32_t *m, int32_t cap, float s, int32_t i)
 {
 	int32_t		pos;
@@ -367,94 +414,6 @@ tile_sgemm(const batch_ctx *cx, const float *Ub, int32_t mb, int32_t j0, int32_t
 				Ub, cx->fa, cx->Vf + (size_t) j0 * cx->fa, cx->fa, 0.0f, tile, RP_NB);
 }
 
-#ifdef RP_HAVE_X86
-/*
- * tile[r][j] = Ub[r] . V[j0 + j] over whole panels (the tile's tail past nb
- * holds the zero padding's scores, never read).
- */
-__attribute__((target("avx512f")))
-static void
-tile_avx512(const batch_ctx *cx, const float *Ub, int32_t mb, int32_t j0, int32_t nb,
-			float *tile)
-{
-	int32_t		fa = cx->fa;
-	int32_t		np = (nb + RP_PANEL - 1) / RP_PANEL;
-
-	for (int32_t p = 0; p < np; p++)
-	{
-		const float *P = cx->Vf + ((size_t) j0 / RP_PANEL + p) * RP_PANEL * fa;
-		float	   *T = tile + (size_t) p * RP_PANEL;
-		int32_t		r = 0;
-
-		for (; r + 6 <= mb; r += 6)
-		{
-			const float *a = Ub + (size_t) r * fa;
-			__m512		c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00;
-			__m512		c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-			__m512		c20 = c00, c21 = c00, c22 = c00, c23 = c00;
-			__m512		c30 = c00, c31 = c00, c32 = c00, c33 = c00;
-			__m512		c40 = c00, c41 = c00, c42 = c00, c43 = c00;
-			__m512		c50 = c00, c51 = c00, c52 = c00, c53 = c00;
-
-			for (int32_t f = 0; f < fa; f++)
-			{
-				const float *row = P + (size_t) f * RP_PANEL;
-				__m512		b0 = _mm512_loadu_ps(row);
-				__m512		b1 = _mm512_loadu_ps(row + 16);
-				__m512		b2 = _mm512_loadu_ps(row + 32);
-				__m512		b3 = _mm512_loadu_ps(row + 48);
-				__m512		x;
-
-#define RP_ROW(R) \
-				x = _mm512_set1_ps(a[(size_t) (R) * fa + f]); \
-				c##R##0 = _mm512_fmadd_ps(x, b0, c##R##0); \
-				c##R##1 = _mm512_fmadd_ps(x, b1, c##R##1); \
-				c##R##2 = _mm512_fmadd_ps(x, b2, c##R##2); \
-				c##R##3 = _mm512_fmadd_ps(x, b3, c##R##3)
-				RP_ROW(0);
-				RP_ROW(1);
-				RP_ROW(2);
-				RP_ROW(3);
-				RP_ROW(4);
-				RP_ROW(5);
-#undef RP_ROW
-			}
-#define RP_STORE(R) \
-			_mm512_storeu_ps(T + (size_t) (r + R) * RP_NB, c##R##0); \
-			_mm512_storeu_ps(T + (size_t) (r + R) * RP_NB + 16, c##R##1); \
-			_mm512_storeu_ps(T + (size_t) (r + R) * RP_NB + 32, c##R##2); \
-			_mm512_storeu_ps(T + (size_t) (r + R) * RP_NB + 48, c##R##3)
-			RP_STORE(0);
-			RP_STORE(1);
-			RP_STORE(2);
-			RP_STORE(3);
-			RP_STORE(4);
-			RP_STORE(5);
-#undef RP_STORE
-		}
-		for (; r < mb; r++)
-		{
-			const float *a = Ub + (size_t) r * fa;
-			__m512		c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-
-			for (int32_t f = 0; f < fa; f++)
-			{
-				const float *row = P + (size_t) f * RP_PANEL;
-				__m512		x = _mm512_set1_ps(a[f]);
-
-				c0 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row), c0);
-				c1 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 16), c1);
-				c2 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 32), c2);
-				c3 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 48), c3);
-			}
-			_mm512_storeu_ps(T + (size_t) r * RP_NB, c0);
-			_mm512_storeu_ps(T + (size_t) r * RP_NB + 16, c1);
-			_mm512_storeu_ps(T + (size_t) r * RP_NB + 32, c2);
-			_mm512_storeu_ps(T + (size_t) r * RP_NB + 48, c3);
-		}
-	}
-}
-#endif
 
 /* ---------- the per-block work ---------- */
 
@@ -495,6 +454,177 @@ scan_row(const batch_ctx *cx, float *t, int32_t j0, int32_t nb,
 	*hn = m;
 }
 
+#ifdef RP_HAVE_X86
+/* True when item j is in user u's exclusion row (binary search). */
+static inline int
+excluded(const rp_batch_input *in, int32_t u, int32_t j)
+{
+	int64_t		lo;
+	int64_t		hi;
+
+	if (in->excl_indptr == NULL)
+		return 0;
+	lo = in->excl_indptr[u];
+	hi = in->excl_indptr[u + 1];
+	while (lo < hi)
+	{
+		int64_t		mid = lo + (hi - lo) / 2;
+
+		if (in->excl_indices[mid] < j)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < in->excl_indptr[u + 1] && in->excl_indices[lo] == j;
+}
+
+/*
+ * Offers the scores of one user and one panel whose bits are set in `hits`
+ * (those that beat the user's threshold when the panel was computed);
+ * exclusions and the allow-list are checked only for those few.
+ */
+static void
+offer_panel(const batch_ctx *cx, const float *sc, uint64_t hits, int32_t j0, int32_t u,
+			float *hs, int32_t *hi, int32_t *hn, float *thr)
+{
+	const rp_batch_input *in = cx->in;
+	int32_t		kc = cx->kc;
+	int32_t		m = *hn;
+	float		t = *thr;
+
+	while (hits != 0)
+	{
+		int32_t		i = __builtin_ctzll(hits);
+		int32_t		j = j0 + i;
+
+		hits &= hits - 1;
+		/* the padding past n_items never enters */
+		if (j >= in->n_items || !(sc[i] > t) ||
+			(in->allowed != NULL && !in->allowed[j]) || excluded(in, u, j))
+			continue;
+		fheap_offer(hs, hi, &m, kc, sc[i], j);
+		t = m == kc ? hs[0] : -INFINITY;
+	}
+	*hn = m;
+	*thr = t;
+}
+
+/*
+ * The AVX-512 path: for each panel of 64 items, 6 users at a time, the
+ * scores stay in 24 registers and are compared there with each user's
+ * threshold; only a panel with a score above it is stored (to a 64-float
+ * buffer) and offered.  No score tile is written.
+ */
+__attribute__((target("avx512f")))
+static void
+block_avx512(const batch_ctx *cx, batch_scratch *s, const int32_t *users, int32_t mb,
+			 float *thr)
+{
+	int32_t		fa = cx->fa;
+	int32_t		kc = cx->kc;
+	int32_t		np = cx->n_pad / RP_PANEL;
+	float		buf[RP_PANEL] __attribute__((aligned(64)));
+
+	for (int32_t p = 0; p < np; p++)
+	{
+		const float *P = cx->Vf + (size_t) p * RP_PANEL * fa;
+		int32_t		j0 = p * RP_PANEL;
+		int32_t		r = 0;
+
+		for (; r + 6 <= mb; r += 6)
+		{
+			const float *a = s->Ub + (size_t) r * fa;
+			__m512		c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00;
+			__m512		c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+			__m512		c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+			__m512		c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+			__m512		c40 = c00, c41 = c00, c42 = c00, c43 = c00;
+			__m512		c50 = c00, c51 = c00, c52 = c00, c53 = c00;
+
+			for (int32_t f = 0; f < fa; f++)
+			{
+				const float *row = P + (size_t) f * RP_PANEL;
+				__m512		b0 = _mm512_loadu_ps(row);
+				__m512		b1 = _mm512_loadu_ps(row + 16);
+				__m512		b2 = _mm512_loadu_ps(row + 32);
+				__m512		b3 = _mm512_loadu_ps(row + 48);
+				__m512		x;
+
+#define RP_ROW(R) \
+				x = _mm512_set1_ps(a[(size_t) (R) * fa + f]); \
+				c##R##0 = _mm512_fmadd_ps(x, b0, c##R##0); \
+				c##R##1 = _mm512_fmadd_ps(x, b1, c##R##1); \
+				c##R##2 = _mm512_fmadd_ps(x, b2, c##R##2); \
+				c##R##3 = _mm512_fmadd_ps(x, b3, c##R##3)
+				RP_ROW(0);
+				RP_ROW(1);
+				RP_ROW(2);
+				RP_ROW(3);
+				RP_ROW(4);
+				RP_ROW(5);
+#undef RP_ROW
+			}
+#define RP_CHECK(R) \
+			do { \
+				__m512		vt = _mm512_set1_ps(thr[r + R]); \
+				uint64_t	hits = (uint64_t) _mm512_cmp_ps_mask(c##R##0, vt, _CMP_GT_OQ) | \
+					((uint64_t) _mm512_cmp_ps_mask(c##R##1, vt, _CMP_GT_OQ) << 16) | \
+					((uint64_t) _mm512_cmp_ps_mask(c##R##2, vt, _CMP_GT_OQ) << 32) | \
+					((uint64_t) _mm512_cmp_ps_mask(c##R##3, vt, _CMP_GT_OQ) << 48); \
+				if (hits != 0) \
+				{ \
+					_mm512_store_ps(buf, c##R##0); \
+					_mm512_store_ps(buf + 16, c##R##1); \
+					_mm512_store_ps(buf + 32, c##R##2); \
+					_mm512_store_ps(buf + 48, c##R##3); \
+					offer_panel(cx, buf, hits, j0, users[r + R], s->hs + (size_t) (r + R) * kc, \
+								s->hi + (size_t) (r + R) * kc, &s->hn[r + R], &thr[r + R]); \
+				} \
+			} while (0)
+			RP_CHECK(0);
+			RP_CHECK(1);
+			RP_CHECK(2);
+			RP_CHECK(3);
+			RP_CHECK(4);
+			RP_CHECK(5);
+#undef RP_CHECK
+		}
+		for (; r < mb; r++)
+		{
+			const float *a = s->Ub + (size_t) r * fa;
+			__m512		c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+			__m512		vt = _mm512_set1_ps(thr[r]);
+			uint64_t	hits;
+
+			for (int32_t f = 0; f < fa; f++)
+			{
+				const float *row = P + (size_t) f * RP_PANEL;
+				__m512		x = _mm512_set1_ps(a[f]);
+
+				c0 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row), c0);
+				c1 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 16), c1);
+				c2 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 32), c2);
+				c3 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 48), c3);
+			}
+			hits = (uint64_t) _mm512_cmp_ps_mask(c0, vt, _CMP_GT_OQ) |
+				((uint64_t) _mm512_cmp_ps_mask(c1, vt, _CMP_GT_OQ) << 16) |
+				((uint64_t) _mm512_cmp_ps_mask(c2, vt, _CMP_GT_OQ) << 32) |
+				((uint64_t) _mm512_cmp_ps_mask(c3, vt, _CMP_GT_OQ) << 48);
+
+			if (hits != 0)
+			{
+				_mm512_store_ps(buf, c0);
+				_mm512_store_ps(buf + 16, c1);
+				_mm512_store_ps(buf + 32, c2);
+				_mm512_store_ps(buf + 48, c3);
+				offer_panel(cx, buf, hits, j0, users[r], s->hs + (size_t) r * kc,
+							s->hi + (size_t) r * kc, &s->hn[r], &thr[r]);
+			}
+		}
+	}
+}
+#endif
+
 static void
 batch_block(void *arg, int thread, int64_t begin, int64_t end)
 {
@@ -504,9 +634,9 @@ batch_block(void *arg, int thread, int64_t begin, int64_t end)
 	int32_t		mb = (int32_t) (end - begin);
 	int32_t		fa = cx->fa;
 	int32_t		kc = cx->kc;
-	int32_t		users[RP_MB];
+	int32_t		users[RP_MB] = {0};
 
-	carve(cx->thread_base + (size_t) thread * cx->thread_bytes, fa, kc, &s);
+	carve(cx->thread_base + (size_t) thread * cx->thread_bytes, fa, kc, cx->rows, !cx->avx512, &s);
 
 	/* the block's users, as float rows (plus 1 for the bias column) */
 	for (int32_t r = 0; r < mb; r++)
@@ -524,39 +654,45 @@ batch_block(void *arg, int thread, int64_t begin, int64_t end)
 		s.hn[r] = 0;
 	}
 
-	for (int32_t j0 = 0; j0 < in->n_items; j0 += RP_NB)
-	{
-		int32_t		nb = in->n_items - j0 < RP_NB ? in->n_items - j0 : RP_NB;
-
 #ifdef RP_HAVE_X86
-		if (cx->avx512)
-			tile_avx512(cx, s.Ub, mb, j0, nb, s.tile);
-		else
-#endif
-			tile_sgemm(cx, s.Ub, mb, j0, nb, s.tile);
+	if (cx->avx512)
+	{
+		float		thr[RP_MB];
 
 		for (int32_t r = 0; r < mb; r++)
-		{
-			float	   *t = s.tile + (size_t) r * RP_NB;
-
-			if (in->excl_indptr != NULL)
-			{
-				int64_t		c = s.cursor[r];
-				int64_t		e = in->excl_indptr[users[r] + 1];
-
-				while (c < e && in->excl_indices[c] < j0 + nb)
-				{
-					int32_t		j = in->excl_indices[c];
-
-					if (j >= j0)
-						t[j - j0] = -INFINITY;
-					c++;
-				}
-				s.cursor[r] = c;
-			}
-			scan_row(cx, t, j0, nb, s.hs + (size_t) r * kc, s.hi + (size_t) r * kc, &s.hn[r]);
-		}
+			thr[r] = -INFINITY;
+		block_avx512(cx, &s, users, mb, thr);
 	}
+	else
+#endif
+		for (int32_t j0 = 0; j0 < in->n_items; j0 += RP_NB)
+		{
+			int32_t		nb = in->n_items - j0 < RP_NB ? in->n_items - j0 : RP_NB;
+
+			tile_sgemm(cx, s.Ub, mb, j0, nb, s.tile);
+			for (int32_t r = 0; r < mb; r++)
+			{
+				float	   *t = s.tile + (size_t) r * RP_NB;
+
+				if (in->excl_indptr != NULL)
+				{
+					int64_t		c = s.cursor[r];
+					int64_t		e = in->excl_indptr[users[r] + 1];
+
+					while (c < e && in->excl_indices[c] < j0 + nb)
+					{
+						int32_t		j = in->excl_indices[c];
+
+						if (j >= j0)
+							t[j - j0] = -INFINITY;
+						c++;
+					}
+					s.cursor[r] = c;
+				}
+				scan_row(cx, t, j0, nb, s.hs + (size_t) r * kc,
+						 s.hi + (size_t) r * kc, &s.hn[r]);
+			}
+		}
 
 	/* rescore the candidates in double; check the screening was safe */
 	for (int32_t r = 0; r < mb; r++)
@@ -606,26 +742,42 @@ batch_block(void *arg, int thread, int64_t begin, int64_t end)
 }
 
 /* Packs V (and the item bias column) as float, for the chosen kernel. */
-static void
-pack_items(batch_ctx *cx, float *Vf)
+rp_status
+rp_batch_prepare(const rp_batch_input *in, rp_batch_kernel kernel, void *buf, size_t size,
+				 rp_batch_items *out)
 {
-	const rp_batch_input *in = cx->in;
-	int32_t		fa = cx->fa;
+	size_t		need = rp_batch_items_size(in, kernel);
+	int32_t		fa;
 	double		vmax = 0.0;
+	float	   *Vf;
 
-	memset(Vf, 0, (size_t) cx->n_pad * fa * sizeof(float));
+	if (need == 0 || buf == NULL || size < need || out == NULL ||
+		(in->n_items > 0 && in->V == NULL))
+		return RP_EINVAL;
+	if (kernel == RP_BATCH_AVX512 && !rp_batch_have_avx512())
+		return RP_EINVAL;
+	fa = in->factors + (in->item_bias != NULL ? 1 : 0);
+	out->n_items = in->n_items;
+	out->factors = in->factors;
+	out->fa = fa;
+	out->n_pad = (in->n_items + RP_PANEL - 1) / RP_PANEL * RP_PANEL;
+	if (out->n_pad == 0)
+		out->n_pad = RP_PANEL;
+	out->avx512 = use_avx512(kernel);
+	Vf = (float *) align_up((size_t) buf);
+	memset(Vf, 0, (size_t) out->n_pad * fa * sizeof(float));
 	for (int32_t i = 0; i < in->n_items; i++)
 	{
 		const double *v = in->V + (size_t) i * in->factors;
 		double		nn = 0.0;
 
-		for (int32_t f = 0; f <= fa - 1; f++)
+		for (int32_t f = 0; f < fa; f++)
 		{
 			double		x = f < in->factors ? v[f] : in->item_bias[i];
 			size_t		pos;
 
 			nn += x * x;
-			if (cx->avx512)
+			if (out->avx512)
 				pos = ((size_t) (i / RP_PANEL) * fa + f) * RP_PANEL + i % RP_PANEL;
 			else
 				pos = (size_t) i * fa + f;
@@ -634,26 +786,27 @@ pack_items(batch_ctx *cx, float *Vf)
 		if (nn > vmax)
 			vmax = nn;
 	}
-	cx->vmax = sqrt(vmax);
-	cx->Vf = Vf;
+	out->vmax = sqrt(vmax);
+	out->Vf = Vf;
+	return RP_OK;
 }
 
 rp_status
-rp_batch_topk(const rp_batch_input *in, int32_t k, int nthreads,
-			  rp_batch_kernel kernel, void *work, size_t work_size,
-			  int32_t *out_idx, double *out_score, int32_t *out_count,
-			  const rp_cancel *cancel, rp_batch_stats *stats)
+rp_batch_topk_prepared(const rp_batch_input *in, const rp_batch_items *items, int32_t k,
+					   int nthreads, void *work, size_t work_size,
+					   int32_t *out_idx, double *out_score, int32_t *out_count,
+					   const rp_cancel *cancel, rp_batch_stats *stats)
 {
 	batch_ctx	cx;
-	size_t		need = rp_batch_workspace_size(in, k, nthreads);
+	rp_batch_kernel kern = items != NULL && items->avx512 ? RP_BATCH_AVX512 : RP_BATCH_SGEMM;
+	size_t		need = rp_batch_run_size(in, k, nthreads, kern);
 	int64_t		n_sel;
-	char	   *base;
 	rp_status	st;
 
-	if (need == 0 || work == NULL || work_size < need || in->n_users < 0 ||
-		(in->n_users > 0 && in->U == NULL) || (in->n_items > 0 && in->V == NULL))
-		return RP_EINVAL;
-	if (kernel == RP_BATCH_AVX512 && !rp_batch_have_avx512())
+	if (need == 0 || items == NULL || work == NULL || work_size < need || in->n_users < 0 ||
+		(in->n_users > 0 && in->U == NULL) || (in->n_items > 0 && in->V == NULL) ||
+		items->n_items != in->n_items || items->factors != in->factors ||
+		items->fa != in->factors + (in->item_bias != NULL ? 1 : 0))
 		return RP_EINVAL;
 	n_sel = in->users != NULL ? in->n_sel : in->n_users;
 	if (n_sel < 0 || (n_sel > 0 && (out_idx == NULL || out_score == NULL || out_count == NULL)))
@@ -671,20 +824,17 @@ rp_batch_topk(const rp_batch_input *in, int32_t k, int nthreads,
 	cx.in = in;
 	cx.k = k;
 	cx.kc = keep_count(k);
-	cx.fa = in->factors + (in->item_bias != NULL ? 1 : 0);
-	cx.n_pad = (in->n_items + RP_PANEL - 1) / RP_PANEL * RP_PANEL;
-	if (cx.n_pad == 0)
-		cx.n_pad = RP_PANEL;
-	cx.avx512 = kernel == RP_BATCH_AVX512 ||
-		(kernel == RP_BATCH_AUTO && rp_batch_have_avx512());
+	cx.fa = items->fa;
+	cx.n_pad = items->n_pad;
+	cx.avx512 = items->avx512;
+	cx.Vf = items->Vf;
+	cx.vmax = items->vmax;
 	cx.out_idx = out_idx;
 	cx.out_score = out_score;
 	cx.out_count = out_count;
-
-	base = (char *) align_up((size_t) work);
-	pack_items(&cx, (float *) base);
-	cx.thread_base = base + align_up((size_t) cx.n_pad * cx.fa * sizeof(float));
-	cx.thread_bytes = thread_bytes(cx.fa, cx.kc);
+	cx.rows = block_rows(n_sel);
+	cx.thread_base = (char *) align_up((size_t) work);
+	cx.thread_bytes = thread_bytes(cx.fa, cx.kc, cx.rows, !cx.avx512);
 
 	if (in->n_items == 0)
 	{
@@ -692,8 +842,15 @@ rp_batch_topk(const rp_batch_input *in, int32_t k, int nthreads,
 			out_count[r] = 0;
 		st = rp_should_stop(cancel) ? RP_ECANCELED : RP_OK;
 	}
+	else if (nthreads == 1 && n_sel <= cx.rows)
+	{
+		/* one block: no thread machinery (the single-user serving path) */
+		st = rp_should_stop(cancel) ? RP_ECANCELED : RP_OK;
+		if (st == RP_OK && n_sel > 0)
+			batch_block(&cx, 0, 0, n_sel);
+	}
 	else
-		st = rp_parallel_for(nthreads, n_sel, RP_MB, batch_block, &cx, cancel);
+		st = rp_parallel_for(nthreads, n_sel, cx.rows, batch_block, &cx, cancel);
 
 	if (stats != NULL)
 	{
@@ -705,4 +862,24 @@ rp_batch_topk(const rp_batch_input *in, int32_t k, int nthreads,
 		stats->kernel = cx.avx512 ? "avx512" : "sgemm";
 	}
 	return st;
+}
+
+rp_status
+rp_batch_topk(const rp_batch_input *in, int32_t k, int nthreads,
+			  rp_batch_kernel kernel, void *work, size_t work_size,
+			  int32_t *out_idx, double *out_score, int32_t *out_count,
+			  const rp_cancel *cancel, rp_batch_stats *stats)
+{
+	size_t		need = rp_batch_workspace_size(in, k, nthreads);
+	size_t		isz = rp_batch_items_size(in, kernel);
+	rp_batch_items items;
+	rp_status	st;
+
+	if (need == 0 || work == NULL || work_size < need)
+		return RP_EINVAL;
+	st = rp_batch_prepare(in, kernel, work, isz, &items);
+	if (st != RP_OK)
+		return st;
+	return rp_batch_topk_prepared(in, &items, k, nthreads, (char *) work + isz, work_size - isz,
+								  out_idx, out_score, out_count, cancel, stats);
 }

@@ -82,8 +82,8 @@ typedef struct rp_batch_stats
 extern int	rp_batch_have_avx512(void);
 
 /*
- * Bytes of workspace rp_batch_topk needs (0 when the sizes overflow).
- * Depends on n_items, factors, k and nthreads only.
+ * Bytes of workspace rp_batch_topk needs (0 for invalid sizes).  Depends
+ * on n_items, factors, the item bias, the selection size, k and nthreads.
  */
 extern size_t rp_batch_workspace_size(const rp_batch_input *in, int32_t k, int nthreads);
 
@@ -102,5 +102,37 @@ extern rp_status rp_batch_topk(const rp_batch_input *in, int32_t k, int nthreads
 							   rp_batch_kernel kernel, void *work, size_t work_size,
 							   int32_t *out_idx, double *out_score, int32_t *out_count,
 							   const rp_cancel *cancel, rp_batch_stats *stats);
+
+/*
+ * Prepared items, for callers that score many small selections against one
+ * model (recommend() for one user per call): rp_batch_prepare packs V (and
+ * the item bias) as float once into a caller buffer of
+ * rp_batch_items_size() bytes, and rp_batch_topk_prepared then needs only
+ * rp_batch_run_size() bytes of scratch, a few KB for one user.  The items
+ * struct points into the buffer and must not outlive it; it is read-only
+ * during runs, so threads may share it.  `in` must describe the same V,
+ * item bias and factors at prepare and run time.  A single-user,
+ * single-thread run starts no thread.
+ */
+typedef struct rp_batch_items
+{
+	int32_t		n_items;
+	int32_t		factors;
+	int32_t		fa;				/* factors, + 1 with an item bias */
+	int32_t		n_pad;
+	int			avx512;			/* layout: AVX-512 panels or row-major */
+	const float *Vf;
+	double		vmax;			/* largest item row norm (error bound) */
+} rp_batch_items;
+
+extern size_t rp_batch_items_size(const rp_batch_input *in, rp_batch_kernel kernel);
+extern rp_status rp_batch_prepare(const rp_batch_input *in, rp_batch_kernel kernel,
+								  void *buf, size_t size, rp_batch_items *out);
+extern size_t rp_batch_run_size(const rp_batch_input *in, int32_t k, int nthreads,
+								rp_batch_kernel kernel);
+extern rp_status rp_batch_topk_prepared(const rp_batch_input *in, const rp_batch_items *items,
+										int32_t k, int nthreads, void *work, size_t work_size,
+										int32_t *out_idx, double *out_score, int32_t *out_count,
+										const rp_cancel *cancel, rp_batch_stats *stats);
 
 #endif							/* RP_BATCH_H */

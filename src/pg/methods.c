@@ -16,6 +16,7 @@ extern const RecpromoMethod RecpromoMethodItemKnn;
 extern const RecpromoMethod RecpromoMethodEase;
 extern const RecpromoMethod RecpromoMethodContent;
 extern const RecpromoMethod RecpromoMethodHybrid;
+extern const RecpromoMethod RecpromoMethodFactors;
 
 static const RecpromoMethod *const methods[] = {
 	&RecpromoMethodAls,
@@ -26,6 +27,7 @@ static const RecpromoMethod *const methods[] = {
 	&RecpromoMethodEase,
 	&RecpromoMethodContent,
 	&RecpromoMethodHybrid,
+	&RecpromoMethodFactors,
 };
 
 const RecpromoMethod *

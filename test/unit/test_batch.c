@@ -261,6 +261,56 @@ test_subset_and_small(void)
 	unmake(&p);
 }
 
+/* Prepared items, one user per run (the recommend() path) = the batch. */
+static void
+test_prepared_single_user(void)
+{
+	prob		p;
+	rp_batch_kernel kerns[2] = {RP_BATCH_SGEMM, RP_BATCH_AUTO};
+
+	make(&p, 30, 1500, 16, 1, 1, 1, 0);
+	for (int kk = 0; kk < 2; kk++)
+	{
+		size_t		isz = rp_batch_items_size(&p.in, kerns[kk]);
+		void	   *ibuf = malloc(isz);
+		rp_batch_items items;
+		int			bad = 0;
+
+		CHECK(rp_batch_prepare(&p.in, kerns[kk], ibuf, isz, &items) == RP_OK);
+		CHECK(rp_batch_prepare(&p.in, kerns[kk], ibuf, isz - 1, &items) == RP_EINVAL);
+		for (int32_t u = 0; u < p.in.n_users; u++)
+		{
+			rp_batch_input one = p.in;
+			int32_t		sel = u;
+			size_t		rsz;
+			void	   *work;
+			int32_t		oi[10];
+			double		os[10];
+			int32_t		oc;
+			int32_t		ri[10];
+			double		rs[10];
+			int32_t		n;
+
+			one.users = &sel;
+			one.n_sel = 1;
+			rsz = rp_batch_run_size(&one, 10, 1, kerns[kk]);
+			CHECK(rsz > 0 && rsz < 64 * 1024);	/* a few KB, not a block's tile */
+			work = malloc(rsz);
+			CHECK(rp_batch_topk_prepared(&one, &items, 10, 1, work, rsz, oi, os, &oc, NULL, NULL) == RP_OK);
+			n = naive(&p, u, 10, ri, rs);
+			if (oc != n)
+				bad++;
+			for (int32_t t = 0; t < n && t < oc; t++)
+				if (oi[t] != ri[t] || os[t] != rs[t])
+					bad++;
+			free(work);
+		}
+		CHECK(bad == 0);
+		free(ibuf);
+	}
+	unmake(&p);
+}
+
 static int
 stop_now(void *arg)
 {
@@ -303,6 +353,7 @@ main(void)
 	RUN(test_no_bias_no_filters);
 	RUN(test_ties_fallback);
 	RUN(test_subset_and_small);
+	RUN(test_prepared_single_user);
 	RUN(test_bad_args);
 	UNIT_DONE();
 }
