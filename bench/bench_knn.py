@@ -316,6 +316,46 @@ def bench_sql(tmp, quick):
     print("  content: similar to 85123A (%s): %s" % (descr.get("85123A"), cur.fetchall()))
     for m in ("r_hybrid", "r_content", "r_ease", "r_uknn", "r_knn"):
         cur.execute("SELECT drop_model(%s)", (m,))
+
+    # held-out quality: 20 % of the (customer, product) pairs, the same split for every model
+    cur.execute("CREATE VIEW retail_train AS SELECT * FROM retail_orders "
+                "WHERE NOT in_test_set(customer, stock_code, 0.2, 42)")
+    cur.execute("CREATE VIEW retail_test AS SELECT DISTINCT customer, stock_code FROM retail_orders "
+                "WHERE in_test_set(customer, stock_code, 0.2, 42)")
+    models = [
+        ("popularity", "SELECT 1 FROM train('q_pop', 'retail_train', 'customer', 'stock_code', method => 'popularity')"),
+        ("als (64 factors)", "SELECT 1 FROM train('q_als', 'retail_train', 'customer', 'stock_code', method => 'als', "
+         "factors => 64, seed => 1)"),
+        ("item_knn (k 20)", "SELECT 1 FROM train('q_knn', 'retail_train', 'customer', 'stock_code', "
+         "method => 'item_knn')"),
+        ("item_knn (k 50, bm25)", "SELECT 1 FROM train('q_knnb', 'retail_train', 'customer', "
+         "'stock_code', method => 'item_knn', neighbours => 50, params => '{\"weighting\": \"bm25\"}')"),
+        ("user_knn (k 50)", "SELECT 1 FROM train('q_uknn', 'retail_train', 'customer', 'stock_code', "
+         "method => 'user_knn', neighbours => 50)"),
+        ("ease (lambda 500)", "SELECT 1 FROM train('q_ease', 'retail_train', 'customer', 'stock_code', method => 'ease')"),
+        ("content (descriptions)", "SELECT 1 FROM train_content('q_content', 'retail_train', 'customer', "
+         "'stock_code', 'retail_products', '{description}')"),
+        ("hybrid (item_knn bm25 0.8 + content)", "SELECT 1 FROM train_hybrid('q_hybrid', 'q_knnb', 'q_content', "
+         "weight => 0.8, min_history => 3)"),
+        ("hybrid (ease 0.8 + content)", "SELECT 1 FROM train_hybrid('q_hybride', 'q_ease', 'q_content', "
+         "weight => 0.8, min_history => 3)"),
+    ]
+    print()
+    print("Online Retail, 20 % of customer-product pairs held out (in_test_set seed 42), k = 10")
+    print("  %-34s %8s %8s %8s %8s %8s %8s" % ("model", "prec", "recall", "ndcg", "hit", "cover", "train s"))
+    for name, sql in models:
+        try:
+            t, _ = timed(sql)
+        except psycopg2.Error as e:
+            print("  %-34s %s" % (name, str(e).splitlines()[0]))
+            continue
+        mname = [w for w in sql.split("'") if w.startswith("q_")][0]
+        cur.execute("SELECT precision_at_k, recall_at_k, ndcg_at_k, hit_rate_at_k, coverage "
+                    "FROM evaluate(%s, 'retail_test', 'customer', 'stock_code', k => 10)", (mname,))
+        pr, rc, nd, hr, cv = cur.fetchone()
+        print("  %-34s %8.4f %8.4f %8.4f %8.4f %8.4f %8.2f" % (name, pr, rc, nd, hr, cv, t))
+    cur.execute("SELECT drop_model(name) FROM models WHERE name LIKE 'q\\_%'")
+    cur.execute("DROP VIEW retail_train, retail_test")
     cur.execute("DROP TABLE retail_orders, retail_products")
 
 
