@@ -25,6 +25,12 @@ SELECT count(*) FROM similar_items(99, 5, 'k');
 SELECT item, round(score::numeric, 4) AS score, rank FROM recommend(13, 2, 'k');
 SELECT item, round(score::numeric, 4) AS score, rank FROM recommend(13, 4, 'k', exclude_seen => false);
 SELECT round(predict(13, 1, 'k')::numeric, 4) AS a, round(predict(11, 3, 'k')::numeric, 4) AS c;
+-- recommend_all serves every user exactly as recommend() does
+SELECT count(*) AS rows, count(*) FILTER (WHERE b.item IS DISTINCT FROM a.item
+       OR round(a.score::numeric, 9) IS DISTINCT FROM round(b.score::numeric, 9)) AS mismatches
+FROM recommend_all(3, 'k') a
+FULL JOIN (SELECT c::bigint AS user_id, r.* FROM (SELECT DISTINCT customer AS c FROM knn_orders) x,
+           LATERAL recommend(c, 3, 'k') r) b USING (user_id, rank);
 -- why a for customer 13: only b points at a
 SELECT history_item, round(contribution::numeric, 4) AS contribution, rank
 FROM explain_recommendation(13, 1, 'k');
