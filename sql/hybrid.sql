@@ -70,7 +70,7 @@ SELECT item, rank FROM recommend(999, 2, 'h');
 -- item similarities blend too; new product 6 is related through content only
 SELECT item, round(similarity::numeric, 4) AS sim, rank FROM similar_items(6, 3, 'h');
 
--- weight 1 and min_history 0: the first model alone (scaled)
+-- weight 1 and min_history 0: the first model alone (scaled), on the 4 products it knows
 SELECT params FROM train_hybrid('h1', 'hk', 'hc', weight => 1, min_history => 0);
 SELECT count(*) AS same
 FROM recommend(100, 6, 'h1', exclude_seen => false) a
