@@ -34,7 +34,7 @@ if [ -n "$specs" ]; then
 fi
 
 # independent reference checks (Python, Debian's numpy/scipy/scikit-learn)
-for t in test/ref/test_*.py; do
+for t in test/ref/test_*.py test/readme_examples.py; do
 	[ -e "$t" ] || continue
 	out=$(/usr/bin/python3 "$t" 2>&1); rc=$?
 	echo "$out" | tail -20
