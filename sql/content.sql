@@ -32,6 +32,12 @@ SELECT item, round(score::numeric, 4) AS score, rank FROM recommend(101, 3, 'c')
 SELECT history_item, round(contribution::numeric, 4) AS contribution, rank
 FROM explain_recommendation(101, 3, 'c');
 SELECT round(predict(101, 5, 'c')::numeric, 4) AS new_item;
+-- recommend_all serves every user exactly as recommend() does
+SELECT count(*) AS rows, count(*) FILTER (WHERE b.item IS DISTINCT FROM a.item
+       OR round(a.score::numeric, 9) IS DISTINCT FROM round(b.score::numeric, 9)) AS mismatches
+FROM recommend_all(3, 'c') a
+FULL JOIN (SELECT c::bigint AS user_id, r.* FROM (SELECT DISTINCT customer AS c FROM ct_orders) x,
+           LATERAL recommend(c, 3, 'c') r) b USING (user_id, rank);
 -- a customer newer than the model is folded in from the live table
 INSERT INTO ct_orders VALUES (103, 4);
 SELECT item, round(score::numeric, 4) AS score, rank FROM recommend(103, 2, 'c');

@@ -141,3 +141,5 @@ SELECT abs(e.rmse - p.rmse) < 1e-9 AS same_rmse, abs(e.mae - p.mae) < 1e-9 AS sa
           FROM evm_big_test t) p;
 -- leave the catalogue empty for the next test
 SELECT count(*) AS dropped FROM (SELECT drop_model(name) FROM models) d;
+DROP TABLE evm_train, evm_test, evm_recs, evm_test_text, evm_test_nan, evm_test_empty, evm_big,
+  evm_big_recs CASCADE;

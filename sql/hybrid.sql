@@ -46,6 +46,12 @@ GROUP BY u ORDER BY u;
 -- customer 104 bought only 1 (h = 1): a <= 0.4, so content weighs at least 0.6 and the new
 -- product 5 (same attributes as 1, a = 0: content alone, 1.0) comes first
 SELECT item, round(score::numeric, 4) AS score, rank FROM recommend(104, 3, 'h');
+-- recommend_all serves every user exactly as recommend() does
+SELECT count(*) AS rows, count(*) FILTER (WHERE b.item IS DISTINCT FROM a.item
+       OR round(a.score::numeric, 9) IS DISTINCT FROM round(b.score::numeric, 9)) AS mismatches
+FROM recommend_all(3, 'h') a
+FULL JOIN (SELECT c::bigint AS user_id, r.* FROM (SELECT DISTINCT customer AS c FROM hy_orders) x,
+           LATERAL recommend(c, 3, 'h') r) b USING (user_id, rank);
 -- customer 101: product 3 is co-bought with 1 and 2 (item_knn), 5 is 1's twin (content)
 SELECT item, round(score::numeric, 4) AS score, rank FROM recommend(101, 4, 'h');
 SELECT history_item, round(contribution::numeric, 4) AS contribution, rank
@@ -64,7 +70,7 @@ SELECT item, rank FROM recommend(999, 2, 'h');
 -- item similarities blend too; new product 6 is related through content only
 SELECT item, round(similarity::numeric, 4) AS sim, rank FROM similar_items(6, 3, 'h');
 
--- weight 1 and min_history 0: the first model alone (scaled)
+-- weight 1 and min_history 0: the first model alone (scaled), on the 4 products it knows
 SELECT params FROM train_hybrid('h1', 'hk', 'hc', weight => 1, min_history => 0);
 SELECT count(*) AS same
 FROM recommend(100, 6, 'h1', exclude_seen => false) a

@@ -34,7 +34,7 @@
 #include "rp_parallel.h"
 
 /* rows per block handed to a thread; also the cancel-poll granularity */
-#define KNN_BLOCK 64
+#define KNN_BLOCK 16
 
 /* how many AT rows ahead the kernel prefetches */
 #define KNN_PREFETCH 4

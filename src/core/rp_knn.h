@@ -50,7 +50,7 @@ typedef enum rp_knn_weighting
 
 #define RP_KNN_BM25_K1 1.2
 #define RP_KNN_BM25_B 0.75
-#define RP_KNN_MAX_K 10000
+#define RP_KNN_MAX_K 100000
 
 typedef struct rp_knn_params
 {

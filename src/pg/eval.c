@@ -243,6 +243,8 @@ recpromo_evaluate(PG_FUNCTION_ARGS)
 		int32		n_rel = 0;
 		int64		w = rel_off[j];
 
+		if ((j & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
 		for (int64 p = t.R.indptr[j]; p < t.R.indptr[j + 1]; p++)
 		{
 			int32		i = imap[t.R.indices[p]];
@@ -388,6 +390,8 @@ recpromo_evaluate(PG_FUNCTION_ARGS)
 		const int32 *ti = top_idx + (int64) r * k;
 		rp_rank_metrics um;
 
+		if ((r & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
 		for (int64 p = rel_off[j]; p < rel_off[j + 1]; p++)
 			mark[rel_all[p]] = 1;
 		for (int32 q = 0; q < top_n[r]; q++)

@@ -126,6 +126,36 @@ for how in ("none", "tfidf", "bm25"):
                 worst = max(worst, abs(s - sc[ii[item]]))
         check("item_knn %s shrink %g: scores" % (how, shrink), worst < 1e-10, "max diff %g" % worst)
 
+# user_knn: weighted user vectors (users are the documents), similar_users and scores
+for how, shrink in (("none", 0.0), ("bm25", 3.0), ("tfidf", 0.0)):
+    cur.execute("SELECT 1 FROM train('u', 'orders', 'customer', 'item', 'qty', method => 'user_knn', "
+                "neighbours => 6, params => %s)", ('{"weighting": "%s", "shrink": %g}' % (how, shrink),))
+    S = cosine(weight(X, how), shrink)
+    ref = topk(S, 6)
+    worst_sim = worst_score = 0.0
+    bad = 0
+    for u in users[::13]:
+        n = ui[u]
+        cur.execute("SELECT neighbour, similarity FROM similar_users(%s, 6, 'u') ORDER BY rank", (u,))
+        got = cur.fetchall()
+        exp = [(users[j], -s) for s, j in ref[n]]
+        for (gv, gs), (ev, es) in zip(got, exp):
+            worst_sim = max(worst_sim, abs(gs - es))
+            if gv != ev and abs(gs - es) > 1e-12:
+                bad += 1
+        sc = np.zeros(len(items))
+        tot = 0.0
+        for s, j in ref[n]:
+            sc += -s * X[j]
+            tot += -s
+        sc = sc / tot if tot > 0 else sc
+        cur.execute("SELECT item, score FROM recommend(%s, 1000, 'u', exclude_seen => false)", (u,))
+        for item, s in cur.fetchall():
+            worst_score = max(worst_score, abs(s - sc[ii[item]]))
+    check("user_knn %s: neighbours" % how, bad == 0, "%d differ" % bad)
+    check("user_knn %s: similarities" % how, worst_sim < 1e-10, "max diff %g" % worst_sim)
+    check("user_knn %s: scores" % how, worst_score < 1e-10, "max diff %g" % worst_score)
+
 # ease
 for lam in (1.0, 50.0):
     cur.execute("SELECT 1 FROM train('e', 'orders', 'customer', 'item', 'qty', method => 'ease', params => %s)",
