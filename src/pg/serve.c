@@ -23,6 +23,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
 #include <math.h>
@@ -30,6 +31,7 @@
 #include "compat.h"
 #include "method.h"
 #include "recpromo.h"
+#include "rp_batch.h"
 #include "rp_topk.h"
 
 #define RECPROMO_MAX_N 1000000
@@ -211,6 +213,116 @@ SelectTop(const double *scores, int32 len, const int32 *only, int32 nonly, bool 
 }
 
 /*
+ * The serving cache of a factor model (m->serving_cache, built on first
+ * use, freed with the model): the item factors packed as float for
+ * rp_batch_topk_prepared, so a recommend() call for a known user screens
+ * the catalogue with one float pass and rescores a few candidates in
+ * double (exact results, as rp_batch.c explains) instead of a double
+ * matrix-vector product over every item.
+ */
+typedef struct ServeCache
+{
+	bool		has_factors;
+	RecpromoFactors fx;
+	rp_batch_items items;
+} ServeCache;
+
+static ServeCache *
+GetServeCache(RecpromoModel *m)
+{
+	ServeCache *c = m->serving_cache;
+
+	if (c == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(m->cxt);
+
+		c = palloc0(sizeof(ServeCache));
+		if (m->method->factors != NULL && m->method->factors(m, &c->fx) &&
+			c->fx.factors >= 1)
+		{
+			rp_batch_input in;
+			size_t		sz;
+			void	   *buf;
+
+			memset(&in, 0, sizeof(in));
+			in.n_users = m->users.n;
+			in.n_items = m->items.n;
+			in.factors = c->fx.factors;
+			in.U = c->fx.U;
+			in.V = c->fx.V;
+			in.item_bias = c->fx.item_bias;
+			sz = rp_batch_items_size(&in, RP_BATCH_AUTO);
+			buf = MemoryContextAllocHuge(m->cxt, Max(sz, 1));
+			c->has_factors = sz > 0 &&
+				rp_batch_prepare(&in, RP_BATCH_AUTO, buf, sz, &c->items) == RP_OK;
+		}
+		MemoryContextSwitchTo(old);
+		m->serving_cache = c;
+	}
+	return c;
+}
+
+/*
+ * The fast top-n of a known user u of a factor model: exclusions (sorted,
+ * de-duplicated item indices) and an optional allow-list inside the
+ * selection.  Returns the count.
+ */
+static int32
+FactorTopN(RecpromoModel *m, ServeCache *c, int32 u, const int32 *excl, int32 nexcl,
+		   const unsigned char *allowed, int32 n, int32 *idx, double *sc)
+{
+	rp_batch_input in;
+	int64		indptr[2] = {0, nexcl};
+	size_t		rsz;
+	void	   *work;
+	int32		count = 0;
+
+	memset(&in, 0, sizeof(in));
+	in.n_users = 1;
+	in.n_items = m->items.n;
+	in.factors = c->fx.factors;
+	in.U = c->fx.U + (Size) u * c->fx.factors;
+	in.V = c->fx.V;
+	in.user_bias = c->fx.user_bias ? c->fx.user_bias + u : NULL;
+	in.item_bias = c->fx.item_bias;
+	in.global = c->fx.global;
+	in.excl_indptr = indptr;
+	in.excl_indices = excl;
+	in.allowed = allowed;
+	rsz = rp_batch_run_size(&in, n, 1, c->items.avx512 ? RP_BATCH_AVX512 : RP_BATCH_SGEMM);
+	work = palloc(rsz);
+	RecpromoCheckStatus(rp_batch_topk_prepared(&in, &c->items, n, 1, work, rsz,
+											   idx, sc, &count, NULL, NULL),
+						"recommend");
+	pfree(work);
+	return count;
+}
+
+/* Sorts and de-duplicates item indices in place; returns the new count. */
+static int32
+SortUnique(int32 *a, int32 n)
+{
+	int32		w = 0;
+
+	for (int32 i = 1; i < n; i++)
+	{
+		int32		v = a[i];
+		int32		j = i - 1;
+
+		while (j >= 0 && a[j] > v)
+		{
+			a[j + 1] = a[j];
+			j--;
+		}
+		a[j + 1] = v;
+	}
+	for (int32 i = 0; i < n; i++)
+		if (w == 0 || a[w - 1] != a[i])
+			a[w++] = a[i];
+	return w;
+}
+
+/*
  * recommend(user_id anyelement, n, model, exclude_seen, only_items anyarray,
  *			 exclude_items anyarray) RETURNS TABLE (item, score, rank)
  */
@@ -233,6 +345,51 @@ recpromo_recommend(PG_FUNCTION_ARGS)
 	n = CheckN(fcinfo, 1);
 	InitMaterializedSRF(fcinfo, 0);
 	m = RecpromoModelGet(ModelArg(fcinfo, 2));
+	if (n == 0)
+		return (Datum) 0;
+
+	/* a known user of a factor model: the prepared float screening */
+	if (n <= RP_BATCH_MAX_K)
+	{
+		int32		u = RecpromoKeysFind(&m->users, PG_GETARG_DATUM(0), keytype);
+		ServeCache *c = u >= 0 ? GetServeCache(m) : NULL;
+
+		if (c != NULL && c->has_factors)
+		{
+			bool		seen = PG_ARGISNULL(3) || PG_GETARG_BOOL(3);
+			int64		b = m->seen.indptr[u];
+			int32		nseen = seen ? (int32) (m->seen.indptr[u + 1] - b) : 0;
+			int32	   *excl;
+			int32		nexcl = nseen;
+			unsigned char *allowed = NULL;
+
+			if (!PG_ARGISNULL(5))
+			{
+				int32	   *ex;
+				int32		nex = ArrayItems(m, FilterArg(fcinfo, 5, "exclude_items"), &ex);
+
+				excl = palloc(Max(nseen + nex, 1) * sizeof(int32));
+				memcpy(excl, m->seen.indices + b, nseen * sizeof(int32));
+				memcpy(excl + nseen, ex, nex * sizeof(int32));
+				nexcl = SortUnique(excl, nseen + nex);
+			}
+			else
+				excl = m->seen.indices + b;
+			if (!PG_ARGISNULL(4))
+			{
+				nonly = ArrayItems(m, FilterArg(fcinfo, 4, "only_items"), &only);
+				allowed = palloc0(Max(m->items.n, 1));
+				for (int32 a = 0; a < nonly; a++)
+					allowed[only[a]] = 1;
+			}
+			idx = palloc(n * sizeof(int32));
+			sc = palloc(n * sizeof(double));
+			k = FactorTopN(m, c, u, excl, nexcl, allowed, n, idx, sc);
+			EmitRanked(fcinfo, &m->items, keytype, idx, sc, k);
+			return (Datum) 0;
+		}
+	}
+
 	ResolveUser(m, PG_GETARG_DATUM(0), keytype, &uv);
 	scores = ScoreUser(m, &uv);
 
