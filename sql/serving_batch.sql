@@ -105,3 +105,5 @@ SELECT * FROM recommend_all(5, 'no_such_model');
 SELECT * FROM recommend_all(NULL::int, NULL::int, NULL, 'emb');
 SELECT _sgemm_gflops(0, 10, 10);
 SELECT _sgemm_gflops(64, 64, 8) > 0 AS measured;
+-- leave no model behind
+SELECT count(*) AS dropped FROM (SELECT drop_model(name) FROM models) d;

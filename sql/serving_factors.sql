@@ -106,3 +106,5 @@ RESET ROLE;
 REVOKE ALL ON buys, ivec, recpromo.models FROM serving_nobody;
 REVOKE USAGE ON SCHEMA recpromo FROM serving_nobody;
 DROP ROLE serving_nobody;
+-- leave no model behind
+SELECT count(*) AS dropped FROM (SELECT drop_model(name) FROM models) d;

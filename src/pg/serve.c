@@ -31,6 +31,7 @@
 #include "compat.h"
 #include "method.h"
 #include "recpromo.h"
+#include "rerank.h"
 #include "rp_batch.h"
 #include "rp_topk.h"
 
@@ -322,9 +323,126 @@ SortUnique(int32 *a, int32 n)
 	return w;
 }
 
+/* Category ids of the names in a text[] argument (unknown names skipped). */
+static bool *
+CategorySet(ArrayType *arr, char **names, int32 ncat)
+{
+	Datum	   *el;
+	bool	   *nulls;
+	int			n;
+	bool	   *set = palloc0(Max(ncat, 1) * sizeof(bool));
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &el, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *s;
+		int32		lo = 0;
+		int32		hi = ncat;
+
+		if (nulls[i])
+			continue;
+		s = TextDatumGetCString(el[i]);
+		while (lo < hi)
+		{
+			int32		mid = lo + (hi - lo) / 2;
+
+			if (strcmp(names[mid], s) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < ncat && strcmp(names[lo], s) == 0)
+			set[lo] = true;
+	}
+	return set;
+}
+
+/*
+ * Business re-ranking inside the selection: boosts change the scores
+ * (score * weight, or score + weight; items without a row keep theirs),
+ * category filters make items ineligible, and the per-category cap walks
+ * the eligible items best first, skipping an item whose category already
+ * has `cap` items in the list (items without a category are not capped).
+ * Returns min(n, eligible) rows in a stable order (ties by item index).
+ */
+static int32
+Rerank(FunctionCallInfo fcinfo, RecpromoModel *m, double *scores, const int32 *only,
+	   int32 nonly, bool add_boost, int32 cap, int32 n, int32 **idx, double **sc)
+{
+	int32		ni = m->items.n;
+	int32	   *cat = NULL;
+	char	  **names = NULL;
+	int32		ncat = 0;
+	int32	   *all_idx;
+	double	   *all_sc;
+	int32		total;
+	int32	   *per_cat;
+	int32		k = 0;
+
+	if (!PG_ARGISNULL(6))
+	{
+		double	   *w = palloc_extended(Max((Size) ni, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+
+		RecpromoReadItemWeights(PG_GETARG_OID(6), NameStr(*PG_GETARG_NAME(7)),
+								NameStr(*PG_GETARG_NAME(8)), &m->items, w);
+		for (int32 i = 0; i < ni; i++)
+			if (!isnan(w[i]) && scores[i] != -INFINITY)
+				scores[i] = add_boost ? scores[i] + w[i] : scores[i] * w[i];
+	}
+	if (!PG_ARGISNULL(10))
+	{
+		cat = palloc_extended(Max((Size) ni, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
+		RecpromoReadItemCategories(PG_GETARG_OID(10), NameStr(*PG_GETARG_NAME(11)),
+								   NameStr(*PG_GETARG_NAME(12)), &m->items, cat, &names, &ncat);
+		if (!PG_ARGISNULL(14))
+		{
+			bool	   *keep = CategorySet(PG_GETARG_ARRAYTYPE_P(14), names, ncat);
+
+			for (int32 i = 0; i < ni; i++)
+				if (cat[i] < 0 || !keep[cat[i]])
+					scores[i] = -INFINITY;
+		}
+		if (!PG_ARGISNULL(15))
+		{
+			bool	   *drop = CategorySet(PG_GETARG_ARRAYTYPE_P(15), names, ncat);
+
+			for (int32 i = 0; i < ni; i++)
+				if (cat[i] >= 0 && drop[cat[i]])
+					scores[i] = -INFINITY;
+		}
+	}
+	if (cap == 0)
+		return SelectTop(scores, ni, only, nonly, !PG_ARGISNULL(4), n, idx, sc);
+
+	/* the cap: every eligible item in order, then a greedy walk */
+	total = SelectTop(scores, ni, only, nonly, !PG_ARGISNULL(4), ni, &all_idx, &all_sc);
+	per_cat = palloc0(Max(ncat, 1) * sizeof(int32));
+	*idx = palloc(Max(n, 1) * sizeof(int32));
+	*sc = palloc(Max(n, 1) * sizeof(double));
+	for (int32 r = 0; r < total && k < n; r++)
+	{
+		int32		c = cat[all_idx[r]];
+
+		if (c >= 0)
+		{
+			if (per_cat[c] >= cap)
+				continue;
+			per_cat[c]++;
+		}
+		(*idx)[k] = all_idx[r];
+		(*sc)[k] = all_sc[r];
+		k++;
+	}
+	return k;
+}
+
 /*
  * recommend(user_id anyelement, n, model, exclude_seen, only_items anyarray,
- *			 exclude_items anyarray) RETURNS TABLE (item, score, rank)
+ *			 exclude_items anyarray, boosts regclass, boost_item_col name,
+ *			 boost_col name, boost_mode text, categories regclass,
+ *			 category_item_col name, category_col name, max_per_category int,
+ *			 only_categories text[], exclude_categories text[])
+ *	  RETURNS TABLE (item, score, rank)
  */
 PG_FUNCTION_INFO_V1(recpromo_recommend);
 Datum
@@ -341,15 +459,55 @@ recpromo_recommend(PG_FUNCTION_ARGS)
 	double	   *sc;
 	int32		k;
 
+	bool		rerank;
+	bool		add_boost = false;
+	int32		cap = 0;
+
 	CheckKeyNotNull(fcinfo, 0, "user_id");
 	n = CheckN(fcinfo, 1);
+	rerank = !PG_ARGISNULL(6) || !PG_ARGISNULL(10) || !PG_ARGISNULL(13) ||
+		!PG_ARGISNULL(14) || !PG_ARGISNULL(15);
+	if (!PG_ARGISNULL(6))
+	{
+		char	   *mode = PG_ARGISNULL(9) ? "multiply" : text_to_cstring(PG_GETARG_TEXT_PP(9));
+
+		if (strcmp(mode, "add") == 0)
+			add_boost = true;
+		else if (strcmp(mode, "multiply") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid boost_mode \"%s\"", mode),
+					 errhint("Use 'multiply' (score * weight) or 'add' (score + weight).")));
+		if (PG_ARGISNULL(7) || PG_ARGISNULL(8))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("boost_item_col and boost_col must not be null")));
+	}
+	if (!PG_ARGISNULL(13))
+	{
+		cap = PG_GETARG_INT32(13);
+		if (cap < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("max_per_category must be at least 1"),
+					 errdetail("The value given was %d.", cap)));
+	}
+	if (PG_ARGISNULL(10) && (!PG_ARGISNULL(13) || !PG_ARGISNULL(14) || !PG_ARGISNULL(15)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("category rules need a category table"),
+				 errhint("Pass categories => 'my_table'::regclass (with category_item_col and category_col).")));
+	if (!PG_ARGISNULL(10) && (PG_ARGISNULL(11) || PG_ARGISNULL(12)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("category_item_col and category_col must not be null")));
 	InitMaterializedSRF(fcinfo, 0);
 	m = RecpromoModelGet(ModelArg(fcinfo, 2));
 	if (n == 0)
 		return (Datum) 0;
 
 	/* a known user of a factor model: the prepared float screening */
-	if (n <= RP_BATCH_MAX_K)
+	if (n <= RP_BATCH_MAX_K && !rerank)
 	{
 		int32		u = RecpromoKeysFind(&m->users, PG_GETARG_DATUM(0), keytype);
 		ServeCache *c = u >= 0 ? GetServeCache(m) : NULL;
@@ -407,7 +565,13 @@ recpromo_recommend(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(4))
 		nonly = ArrayItems(m, FilterArg(fcinfo, 4, "only_items"), &only);
 
-	k = SelectTop(scores, m->items.n, only, nonly, !PG_ARGISNULL(4), n, &idx, &sc);
+	if (!rerank)
+	{
+		k = SelectTop(scores, m->items.n, only, nonly, !PG_ARGISNULL(4), n, &idx, &sc);
+		EmitRanked(fcinfo, &m->items, keytype, idx, sc, k);
+		return (Datum) 0;
+	}
+	k = Rerank(fcinfo, m, scores, only, nonly, add_boost, cap, n, &idx, &sc);
 	EmitRanked(fcinfo, &m->items, keytype, idx, sc, k);
 	return (Datum) 0;
 }
