@@ -216,8 +216,9 @@ SelectTop(const double *scores, int32 len, const int32 *only, int32 nonly, bool 
 /*
  * The serving cache of a factor model (m->serving_cache, built on first
  * use, freed with the model): the item factors packed as float for
- * rp_batch_topk_prepared, so a recommend() call for a known user screens
- * the catalogue with one float pass and rescores a few candidates in
+ * rp_batch_topk_prepared (IEEE half panels on AVX-512 CPUs), so a
+ * recommend() call for a known user screens the catalogue with one pass
+ * and rescores a few candidates in
  * double (exact results, as rp_batch.c explains) instead of a double
  * matrix-vector product over every item.
  */
@@ -242,6 +243,7 @@ GetServeCache(RecpromoModel *m)
 			c->fx.factors >= 1)
 		{
 			rp_batch_input in;
+			rp_batch_kernel kern;
 			size_t		sz;
 			void	   *buf;
 
@@ -252,10 +254,12 @@ GetServeCache(RecpromoModel *m)
 			in.U = c->fx.U;
 			in.V = c->fx.V;
 			in.item_bias = c->fx.item_bias;
-			sz = rp_batch_items_size(&in, RP_BATCH_AUTO);
+			/* half-precision panels halve the bytes a call reads (exact still) */
+			kern = rp_batch_have_avx512() ? RP_BATCH_AVX512_HALF : RP_BATCH_AUTO;
+			sz = rp_batch_items_size(&in, kern);
 			buf = MemoryContextAllocHuge(m->cxt, Max(sz, 1));
 			c->has_factors = sz > 0 &&
-				rp_batch_prepare(&in, RP_BATCH_AUTO, buf, sz, &c->items) == RP_OK;
+				rp_batch_prepare(&in, kern, buf, sz, &c->items) == RP_OK;
 		}
 		MemoryContextSwitchTo(old);
 		m->serving_cache = c;
