@@ -32,6 +32,12 @@ FROM similar_users(2, 2, 'f') s, uvec u, uvec v WHERE u.id = 2 AND v.id = s.neig
 -- a customer newer than the model is folded in from the live table
 INSERT INTO buys VALUES (100, 1, 2), (100, 5, 1), (100, 7, 3);
 SELECT count(*) AS n, bool_and(item NOT IN (1, 5, 7)) AS skips_bought FROM recommend(100, 5, 'f');
+-- the folded-in list is the folded-in scores' order (predict scores one item at a time)
+SELECT (SELECT array_agg(item ORDER BY rank) FROM recommend(100, 5, 'f')) =
+       (SELECT array_agg(id ORDER BY p DESC, id) FROM (
+          SELECT id, predict(100, id, 'f') AS p FROM ivec WHERE id NOT IN (1, 5, 7)
+          ORDER BY p DESC, id LIMIT 5) s) AS same_order;
+SELECT item, rank FROM recommend(100, 3, 'f', only_items => ARRAY[2, 3, 4, 5], exclude_items => ARRAY[4]);
 -- Hu et al. section 5: the contributions add up to the folded-in score
 SELECT round((SELECT sum(contribution) FROM explain_recommendation(100, 3, 'f'))::numeric, 9)
      = round(predict(100, 3, 'f')::numeric, 9) AS contributions_add_up;

@@ -273,7 +273,8 @@ GetServeCache(RecpromoModel *m)
  * selection.  Returns the count.
  */
 static int32
-FactorTopN(RecpromoModel *m, ServeCache *c, int32 u, const int32 *excl, int32 nexcl,
+FactorTopN(RecpromoModel *m, ServeCache *c, const double *urow, const double *ubias,
+		   const int32 *excl, int32 nexcl,
 		   const unsigned char *allowed, int32 n, int32 *idx, double *sc)
 {
 	rp_batch_input in;
@@ -286,9 +287,9 @@ FactorTopN(RecpromoModel *m, ServeCache *c, int32 u, const int32 *excl, int32 ne
 	in.n_users = 1;
 	in.n_items = m->items.n;
 	in.factors = c->fx.factors;
-	in.U = c->fx.U + (Size) u * c->fx.factors;
+	in.U = urow;
 	in.V = c->fx.V;
-	in.user_bias = c->fx.user_bias ? c->fx.user_bias + u : NULL;
+	in.user_bias = ubias;
 	in.item_bias = c->fx.item_bias;
 	in.global = c->fx.global;
 	in.excl_indptr = indptr;
@@ -510,33 +511,57 @@ recpromo_recommend(PG_FUNCTION_ARGS)
 	if (n == 0)
 		return (Datum) 0;
 
-	/* a known user of a factor model: the prepared float screening */
+	/*
+	 * A factor model: the prepared screening, for a known user with the
+	 * stored row, for a new one with the row folded in from the live table.
+	 */
 	if (n <= RP_BATCH_MAX_K && !rerank)
 	{
 		int32		u = RecpromoKeysFind(&m->users, PG_GETARG_DATUM(0), keytype);
-		ServeCache *c = u >= 0 ? GetServeCache(m) : NULL;
+		ServeCache *c = GetServeCache(m);
 
-		if (c != NULL && c->has_factors)
+		if (c->has_factors && (u >= 0 || m->method->fold_in != NULL))
 		{
 			bool		seen = PG_ARGISNULL(3) || PG_GETARG_BOOL(3);
-			int64		b = m->seen.indptr[u];
-			int32		nseen = seen ? (int32) (m->seen.indptr[u + 1] - b) : 0;
+			const int32 *hist;
+			int32		nhist;
+			const double *urow;
+			const double *ubias = NULL;
 			int32	   *excl;
-			int32		nexcl = nseen;
+			int32		nexcl;
 			unsigned char *allowed = NULL;
 
+			if (u >= 0)
+			{
+				int64		b = m->seen.indptr[u];
+
+				hist = m->seen.indices + b;
+				nhist = (int32) (m->seen.indptr[u + 1] - b);
+				urow = c->fx.U + (Size) u * c->fx.factors;
+				ubias = c->fx.user_bias ? c->fx.user_bias + u : NULL;
+			}
+			else
+			{
+				ResolveUser(m, PG_GETARG_DATUM(0), keytype, &uv);
+				if (uv.nhist == 0)
+					goto general;	/* no history: the popularity list */
+				hist = uv.hist;
+				nhist = uv.nhist;
+				urow = palloc(c->fx.factors * sizeof(double));
+				m->method->fold_in(m, uv.hist, uv.vals, uv.nhist, (double *) urow);
+			}
+			nexcl = seen ? nhist : 0;
+			excl = (int32 *) hist;
 			if (!PG_ARGISNULL(5))
 			{
 				int32	   *ex;
 				int32		nex = ArrayItems(m, FilterArg(fcinfo, 5, "exclude_items"), &ex);
 
-				excl = palloc(Max(nseen + nex, 1) * sizeof(int32));
-				memcpy(excl, m->seen.indices + b, nseen * sizeof(int32));
-				memcpy(excl + nseen, ex, nex * sizeof(int32));
-				nexcl = SortUnique(excl, nseen + nex);
+				excl = palloc(Max(nexcl + nex, 1) * sizeof(int32));
+				memcpy(excl, hist, nexcl * sizeof(int32));
+				memcpy(excl + nexcl, ex, nex * sizeof(int32));
+				nexcl = SortUnique(excl, nexcl + nex);
 			}
-			else
-				excl = m->seen.indices + b;
 			if (!PG_ARGISNULL(4))
 			{
 				nonly = ArrayItems(m, FilterArg(fcinfo, 4, "only_items"), &only);
@@ -546,12 +571,13 @@ recpromo_recommend(PG_FUNCTION_ARGS)
 			}
 			idx = palloc(n * sizeof(int32));
 			sc = palloc(n * sizeof(double));
-			k = FactorTopN(m, c, u, excl, nexcl, allowed, n, idx, sc);
+			k = FactorTopN(m, c, urow, ubias, excl, nexcl, allowed, n, idx, sc);
 			EmitRanked(fcinfo, &m->items, keytype, idx, sc, k);
 			return (Datum) 0;
 		}
 	}
 
+general:
 	ResolveUser(m, PG_GETARG_DATUM(0), keytype, &uv);
 	scores = ScoreUser(m, &uv);
 
