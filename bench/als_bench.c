@@ -5,7 +5,7 @@
  *
  *	  als_bench (--file TRIPLETS | --synthetic U,I,N) [--factors 64] [--reg 0.05]
  *				[--alpha 1] [--iters 5] [--solver cg|chol] [--threads 1]
- *				[--cg-steps 3] [--loss 0|1] [--gemm 1]
+ *				[--cg-steps 3] [--loss 0|1] [--gemm 1] [--write FILE]
  *
  * TRIPLETS is a binary file: int64 n, int32 n_users, int32 n_items, then
  * n int32 users, n int32 items, n float64 values (bench_als.sh writes it
@@ -14,7 +14,8 @@
  * 100000,20000,5000000): item popularity Zipf with exponent 1
  * (p(rank r) ~ 1/r), user activity log-normal (sigma 1, at most I/4 items
  * each), values 1 + floor(Exp(1)), all from rp_rng seed 1.
- * Prints one line of key=value pairs.  The first iteration is a warm-up;
+ * --write FILE writes the (generated) triplets in the TRIPLETS format and
+ * exits, for the numpy peer.  Prints one line of key=value pairs.  The first iteration is a warm-up;
  * seconds per iteration is the mean of the others (min_sec: the fastest,
  * less disturbed by other work on a shared machine).
  */
@@ -215,6 +216,7 @@ int
 main(int argc, char **argv)
 {
 	const char *file = NULL;
+	const char *write_to = NULL;
 	int			synth = 0;
 	int			snu = 0,
 				sni = 0;
@@ -236,6 +238,8 @@ main(int argc, char **argv)
 	double		flops = 0.0;
 	double		csr_bytes,
 				factor_bytes;
+	double		foldin_us,
+				explain_us;
 
 	memset(&p, 0, sizeof(p));
 	p.method = RP_ALS_IMPLICIT;
@@ -277,6 +281,8 @@ main(int argc, char **argv)
 			p.cg_steps = atoi(v), a++;
 		else if (strcmp(argv[a], "--loss") == 0)
 			p.compute_loss = atoi(v), a++;
+		else if (strcmp(argv[a], "--write") == 0)
+			write_to = v, a++;
 		else if (strcmp(argv[a], "--gemm") == 0)
 			do_gemm = atoi(v), a++;
 		else if (strcmp(argv[a], "--solver") == 0)
@@ -301,6 +307,22 @@ main(int argc, char **argv)
 		return 2;
 	}
 
+	if (write_to)
+	{
+		FILE	   *f = fopen(write_to, "wb");
+
+		if (f == NULL ||
+			fwrite(&c.n, 8, 1, f) != 1 || fwrite(&c.nu, 4, 1, f) != 1 ||
+			fwrite(&c.ni, 4, 1, f) != 1 ||
+			fwrite(c.u, 4, c.n, f) != (size_t) c.n ||
+			fwrite(c.i, 4, c.n, f) != (size_t) c.n ||
+			fwrite(c.v, 8, c.n, f) != (size_t) c.n || fclose(f) != 0)
+		{
+			fprintf(stderr, "cannot write %s\n", write_to);
+			return 1;
+		}
+		return 0;
+	}
 	ui.indptr = xmalloc(8 * ((size_t) c.nu + 1));
 	ui.indices = xmalloc(4 * c.n);
 	ui.values = xmalloc(8 * c.n);
@@ -350,7 +372,48 @@ main(int argc, char **argv)
 	}
 	getrusage(RUSAGE_SELF, &ru);
 
-	/* Cholesky flop count per iteration: per row SYRK + POTRF + POTRS, plus the Grams */
+	/* serving: fold-in and explanation of a 20-item history, k as trained */
+	{
+		double	   *gram = xmalloc(sizeof(double) * p.factors * p.factors);
+		void	   *fw = xmalloc(rp_als_foldin_workspace_size(&p));
+		double	   *x = xmalloc(sizeof(double) * p.factors);
+		int32_t		hist[20];
+		double		hv[20],
+					contrib[20],
+					score;
+		rp_rng		rng;
+		int			reps = 2000;
+		int			nh = c.ni < 20 ? c.ni : 20;
+
+		rp_als_item_gram(&m, gram);
+		rp_rng_seed(&rng, 9);
+		t0 = now();
+		for (int r = 0; r < reps; r++)
+		{
+			for (int j = 0; j < nh; j++)
+			{
+				hist[j] = (int32_t) ((j * (c.ni / nh)) + rp_rng_next(&rng) % (c.ni / nh));
+				hv[j] = 1.0 + j % 3;
+			}
+			if (rp_als_fold_in(&p, &m, gram, nh, hist, hv, x, fw) != RP_OK)
+				return 1;
+		}
+		foldin_us = (now() - t0) / reps * 1e6;
+		t0 = now();
+		for (int r = 0; r < reps; r++)
+			if (rp_als_explain(&p, &m, gram, nh, hist, hv, r % c.ni, contrib,
+							   &score, fw) != RP_OK)
+				return 1;
+		explain_us = (now() - t0) / reps * 1e6;
+		free(gram);
+		free(fw);
+		free(x);
+	}
+
+	/*
+	 * Cholesky flop count per iteration: per row SYRK + POTRF + POTRS, plus
+	 * the Grams; chol_gflops is per thread (0 for CG runs)
+	 */
 	{
 		double		k = p.factors;
 
@@ -362,12 +425,15 @@ main(int argc, char **argv)
 	factor_bytes = 8.0 * (c.nu + c.ni) * p.factors;
 	printf("users=%d items=%d nnz=%lld factors=%d solver=%s threads=%d "
 		   "sec_per_iter=%.4f min_sec=%.4f loss=%.8g maxrss_mb=%.1f csr_mb=%.1f "
-		   "factors_mb=%.1f work_mb=%.1f chol_gflops=%.2f",
+		   "factors_mb=%.1f work_mb=%.1f chol_gflops=%.2f foldin20_us=%.1f "
+		   "explain20_us=%.1f",
 		   c.nu, c.ni, (long long) ui.nnz, p.factors,
 		   p.solver == RP_ALS_CG ? "cg" : "chol", p.threads,
 		   tsum / (iters > 1 ? iters - 1 : 1), tmin, loss, ru.ru_maxrss / 1024.0,
 		   csr_bytes / 1048576.0, factor_bytes / 1048576.0, ws / 1048576.0,
-		   flops / (tsum / (iters > 1 ? iters - 1 : 1)) / 1e9 / p.threads);
+		   p.solver == RP_ALS_CHOLESKY ?
+		   flops / (tsum / (iters > 1 ? iters - 1 : 1)) / 1e9 / p.threads : 0.0,
+		   foldin_us, explain_us);
 	if (do_gemm)
 		printf(" dgemm_gflops=%.2f", gemm_rate(1000));
 	printf(" core=%s\n", rp_blas_corename());

@@ -28,6 +28,12 @@ SELECT item, round(similarity::numeric, 4) AS weight, rank FROM similar_items(2,
 SELECT item, round(score::numeric, 4) AS score, rank FROM recommend(13, 4, 'e', exclude_seen => false);
 SELECT item, round(score::numeric, 4) AS score, rank FROM recommend(13, 4, 'e');
 SELECT round(predict(14, 1, 'e')::numeric, 4) AS d_to_a;
+-- recommend_all serves every user exactly as recommend() does
+SELECT count(*) AS rows, count(*) FILTER (WHERE b.item IS DISTINCT FROM a.item
+       OR round(a.score::numeric, 9) IS DISTINCT FROM round(b.score::numeric, 9)) AS mismatches
+FROM recommend_all(3, 'e') a
+FULL JOIN (SELECT c::bigint AS user_id, r.* FROM (SELECT DISTINCT customer AS c FROM ease_orders) x,
+           LATERAL recommend(c, 3, 'e') r) b USING (user_id, rank);
 -- the score of a for 13 splits into b's 0.5556 and c's -0.2222
 SELECT history_item, round(contribution::numeric, 4) AS contribution, rank
 FROM explain_recommendation(13, 1, 'e');

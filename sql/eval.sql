@@ -150,3 +150,7 @@ CREATE TABLE ev_test_other (user_id int, item_id int);
 INSERT INTO ev_test_other VALUES (99, 10);
 SELECT users_evaluated, users_skipped_unknown, precision_at_k, ndcg_at_k
   FROM evaluate_rankings('ev_recs', 'ev_test_other');
+-- leave nothing behind for the other test files
+SET client_min_messages = warning;
+DROP TABLE ev_test, ev_recs, ev_train, ev_test_t, ev_recs_t, ev_recs_textrank, ev_test_nan,
+  ev_recs_dup, ev_recs_nanrank, ev_test_other CASCADE;

@@ -58,6 +58,10 @@ SELECT (s.rec).customer, (s.rec).sku, s.is_test
 CREATE TABLE ts_train AS SELECT (s.rec).* FROM time_split(NULL::ts, 'customer', 'bought_at') s WHERE NOT s.is_test;
 CREATE VIEW ts_test AS SELECT (s.rec).* FROM time_split(NULL::ts, 'customer', 'bought_at') s WHERE s.is_test;
 SELECT (SELECT count(*) FROM ts_train) AS train_rows, (SELECT count(*) FROM ts_test) AS test_rows;
+-- a view works as the source too (its row type comes back)
+CREATE VIEW ts_view AS SELECT customer, sku, bought_at FROM ts WHERE customer <> 'c2';
+SELECT (s.rec).customer, (s.rec).sku, s.is_test
+  FROM time_split(NULL::ts_view, 'customer', 'bought_at') s WHERE s.is_test ORDER BY 1, 2;
 -- a column named like the whole-row alias does not confuse it
 CREATE TABLE ts_odd (src int, "time" int);
 INSERT INTO ts_odd VALUES (1, 1), (1, 2), (2, 5);
@@ -70,3 +74,6 @@ SELECT * FROM time_split(NULL::ts, 'customer', 'bought_at', holdout => 0);
 SELECT * FROM time_split(NULL::ts, 'customer', 'bought_at', holdout => 1, after => '2024-01-01');
 SELECT * FROM time_split(NULL::ts, 'customer', 'qty', after => '2024-01-01');
 SELECT * FROM time_split(NULL::ts, 'customer', 'bought_at', after => 'infinity');
+-- leave nothing behind for the other test files
+SET client_min_messages = warning;
+DROP TABLE split_rows, ts, ts_train, ts_odd CASCADE;

@@ -25,6 +25,12 @@ SELECT count(*) FROM similar_items(99, 5, 'k');
 SELECT item, round(score::numeric, 4) AS score, rank FROM recommend(13, 2, 'k');
 SELECT item, round(score::numeric, 4) AS score, rank FROM recommend(13, 4, 'k', exclude_seen => false);
 SELECT round(predict(13, 1, 'k')::numeric, 4) AS a, round(predict(11, 3, 'k')::numeric, 4) AS c;
+-- recommend_all serves every user exactly as recommend() does
+SELECT count(*) AS rows, count(*) FILTER (WHERE b.item IS DISTINCT FROM a.item
+       OR round(a.score::numeric, 9) IS DISTINCT FROM round(b.score::numeric, 9)) AS mismatches
+FROM recommend_all(3, 'k') a
+FULL JOIN (SELECT c::bigint AS user_id, r.* FROM (SELECT DISTINCT customer AS c FROM knn_orders) x,
+           LATERAL recommend(c, 3, 'k') r) b USING (user_id, rank);
 -- why a for customer 13: only b points at a
 SELECT history_item, round(contribution::numeric, 4) AS contribution, rank
 FROM explain_recommendation(13, 1, 'k');
@@ -102,6 +108,23 @@ RESET recpromo.memory_limit;
 -- (cos 1/sqrt(2)); 13 shares b with 11 (cos 1/2)
 SELECT n_users FROM train('u', 'knn_orders', 'customer', 'sku', method => 'user_knn', neighbours => 2);
 SELECT neighbour, round(similarity::numeric, 4) AS sim, rank FROM similar_users(11, 3, 'u');
+
+-- customer 13 (b, c): neighbours 11 and 12 (cos 1/2 each, via b), 14 (cos 1/2, via c), 15 (0);
+-- with neighbours => 2 the two best by index are 11 and 12: a scores (.5 + .5) / (.5 + .5) = 1
+SELECT item, round(score::numeric, 4) AS score, rank FROM recommend(13, 2, 'u');
+SELECT history_item, round(contribution::numeric, 4) AS contribution, rank
+FROM explain_recommendation(13, 1, 'u');
+-- weighted user_knn (values checked against numpy in test/ref/test_knn_reference.py); the
+-- explanation still adds up to the score
+SELECT params->>'weighting' AS w FROM train('ub', 'knn_orders', 'customer', 'sku', method => 'user_knn',
+    neighbours => 3, params => '{"weighting": "bm25", "shrink": 2}');
+SELECT round((SELECT sum(contribution) FROM explain_recommendation(13, 1, 'ub'))::numeric, 12)
+     = round(predict(13, 1, 'ub')::numeric, 12) AS adds_up;
+-- a folded-in customer is weighted with the training idf
+INSERT INTO knn_orders VALUES (16, 3, 1);
+SELECT count(*) > 0 AS has_neighbours FROM similar_users(16, 3, 'ub') WHERE similarity > 0;
+SELECT * FROM train('bad', 'knn_bad', 'customer', 'sku', 'qty', method => 'user_knn',
+                    params => '{"weighting": "tfidf"}');
 
 SELECT name FROM models ORDER BY name;
 SELECT drop_model(name) FROM models ORDER BY name;

@@ -154,3 +154,4 @@ SELECT predict(7, NULL::int, model => 'uk');
 
 -- leave the catalogue empty for the next test
 SELECT count(*) AS dropped FROM (SELECT drop_model(name) FROM models) d;
+DROP TABLE seed, r, ref_sim, orders, mixed;

@@ -36,6 +36,7 @@ BEGIN
     EXECUTE format('COPY svec_io TO %L (FORMAT binary)', '/tmp/recpromo_svec_' || pg_backend_pid() || '.bin');
     CREATE TEMP TABLE svec_io2 (id int, v svec);
     EXECUTE format('COPY svec_io2 FROM %L (FORMAT binary)', '/tmp/recpromo_svec_' || pg_backend_pid() || '.bin');
+    EXECUTE format('COPY (SELECT 1) TO PROGRAM %L', 'rm -f /tmp/recpromo_svec_' || pg_backend_pid() || '.bin');
 END $$;
 SELECT a.id, a.v, b.v::text = a.v::text AS same
 FROM svec_io a JOIN svec_io2 b USING (id) ORDER BY a.id;

@@ -133,3 +133,5 @@ SELECT name FROM models ORDER BY name;
 
 -- leave the catalogue empty for the next test
 SELECT count(*) AS dropped FROM (SELECT drop_model(name) FROM models) d;
+DROP VIEW huge, sku_orders;
+DROP TABLE ratings, text_ratings, empty_ratings, big_ratings;

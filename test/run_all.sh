@@ -25,7 +25,7 @@ rm -f build.log
 total_p=0; total_f=0
 add() { total_p=$((total_p + $1)); total_f=$((total_f + $2)); }
 count_line() {	# "label: N passed, N failed" -> "N N"
-	sed -nE 's/.* ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p' | tail -1
+	sed -nE 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\2 \3/p' | tail -1
 }
 
 # 3. Unit tests.

@@ -34,13 +34,13 @@ if [ -n "$specs" ]; then
 fi
 
 # independent reference checks (Python, Debian's numpy/scipy/scikit-learn)
-for t in test/ref/test_*.py; do
+for t in test/ref/test_*.py test/readme_examples.py; do
 	[ -e "$t" ] || continue
 	out=$(/usr/bin/python3 "$t" 2>&1); rc=$?
 	echo "$out" | tail -20
 	line=$(echo "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -1)
-	tp=$(echo "$line" | sed -nE 's/.* ?([0-9]+) passed, ([0-9]+) failed.*/\1/p')
-	tf=$(echo "$line" | sed -nE 's/.* ?([0-9]+) passed, ([0-9]+) failed.*/\2/p')
+	tp=$(echo "$line" | sed -nE 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\2/p')
+	tf=$(echo "$line" | sed -nE 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\3/p')
 	if [ -z "$tp" ]; then tp=0; tf=1; fi
 	[ $rc -ne 0 ] && [ "$tf" -eq 0 ] && tf=1
 	p=$((p + tp)); f=$((f + tf))

@@ -246,6 +246,7 @@ rp_als_workspace_size(const rp_als_params *p, int32_t n_users,
 	k = (size_t) p->factors;
 	rows = (size_t) (n_users > n_items ? n_users : n_items);
 	need = 8.0 * (2.0 * al8(k * k) + al8(rows) + al8(RP_MAX_THREADS) +
+				  3.0 * al8(rows + 1) +
 				  (double) p->threads * als_thread_doubles(p)) + 64.0;
 	if (need > (double) SIZE_MAX / 2)
 		return 0;
@@ -469,6 +470,7 @@ typedef struct als_half
 	double	   *scratch;
 	size_t		scratch_doubles;
 	rp_status  *status;			/* one per thread */
+	int64_t    *blocks;			/* the schedule, see als_schedule() */
 } als_half;
 
 static int
@@ -529,9 +531,8 @@ als_cg(const als_half *h, int64_t n, const int32_t *idx, const double *val,
 }
 
 static void
-als_half_block(void *ctx, int thread, int64_t begin, int64_t end)
+als_half_rows(const als_half *h, int thread, int64_t begin, int64_t end)
 {
-	const als_half *h = (const als_half *) ctx;
 	const als_side *s = &h->side;
 	int			k = s->k;
 	int			ld = s->ld;
@@ -597,23 +598,76 @@ als_half_block(void *ctx, int thread, int64_t begin, int64_t end)
 	}
 }
 
+/* runs blocks [begin, end) of the schedule */
+static void
+als_half_block(void *ctx, int thread, int64_t begin, int64_t end)
+{
+	const als_half *h = (const als_half *) ctx;
+
+	for (int64_t b = begin; b < end; b++)
+		als_half_rows(h, thread, h->blocks[3 * b], h->blocks[3 * b + 1]);
+}
+
+/* larger work first, then by start row (a total order: qsort need not be stable) */
+static int
+als_block_cmp(const void *a, const void *b)
+{
+	const int64_t *x = (const int64_t *) a;
+	const int64_t *y = (const int64_t *) b;
+
+	if (x[2] != y[2])
+		return x[2] > y[2] ? -1 : 1;
+	return (x[0] > y[0]) - (x[0] < y[0]);
+}
+
+/*
+ * Cuts the rows into blocks of about nnz / (threads * 64) interactions (and
+ * at most 256 rows) and, with several threads, orders them largest first,
+ * so that with power-law popularity one thread is not left with the few
+ * huge item rows while the others idle (longest-processing-time-first).
+ * The schedule changes only which thread solves a row, never how: results
+ * stay independent of the thread count.  Block b is the triple
+ * (start, end, work) at blocks[3b]; blocks holds 3 * (n + 1) slots.
+ */
+static int64_t
+als_schedule(const rp_csr *R, int threads, int64_t *blocks)
+{
+	int64_t		n = R->n_rows;
+	int64_t		target = R->nnz / ((int64_t) threads * 64);
+	int64_t		nb = 0;
+	int64_t		start = 0;
+
+	if (target < 1)
+		target = 1;
+	for (int64_t r = 0; r < n; r++)
+	{
+		int64_t		cells = R->indptr[r + 1] - R->indptr[start];
+
+		if (cells >= target || r + 1 - start >= 256 || r + 1 == n)
+		{
+			blocks[3 * nb] = start;
+			blocks[3 * nb + 1] = r + 1;
+			blocks[3 * nb + 2] = cells + (r + 1 - start);
+			nb++;
+			start = r + 1;
+		}
+	}
+	if (threads > 1)
+		qsort(blocks, (size_t) nb, 3 * sizeof(int64_t), als_block_cmp);
+	return nb;
+}
+
 static rp_status
 als_run_half(als_half *h, const rp_cancel *cancel)
 {
-	int64_t		n = h->R->n_rows;
 	int			threads = h->p->threads;
-	int64_t		block;
+	int64_t		nb;
 	rp_status	st;
 
 	for (int t = 0; t < threads; t++)
 		h->status[t] = RP_OK;
-	/* small blocks: rows differ a lot in length (power-law popularity) */
-	block = n / ((int64_t) threads * 64);
-	if (block < 1)
-		block = 1;
-	if (block > 256)
-		block = 256;
-	st = rp_parallel_for(threads, n, block, als_half_block, h, cancel);
+	nb = als_schedule(h->R, threads, h->blocks);
+	st = rp_parallel_for(threads, nb, 1, als_half_block, h, cancel);
 	if (st != RP_OK)
 		return st;
 	for (int t = 0; t < threads; t++)
@@ -644,6 +698,7 @@ rp_als_iterate(const rp_als_params *p, const rp_csr *ui, const rp_csr *iu,
 	double	   *gram2;
 	double	   *rowloss;
 	rp_status  *status;
+	int64_t    *blocks;
 	double	   *scratch;
 	int32_t		k;
 	int			implicit;
@@ -676,12 +731,15 @@ rp_als_iterate(const rp_als_params *p, const rp_csr *ui, const rp_csr *iu,
 	status = (rp_status *) (rowloss +
 							al8((size_t) (m->n_users > m->n_items ?
 										  m->n_users : m->n_items)));
-	scratch = (double *) status + al8(RP_MAX_THREADS);
+	blocks = (int64_t *) ((double *) status + al8(RP_MAX_THREADS));
+	scratch = (double *) (blocks + 3 * al8((size_t) (m->n_users > m->n_items ?
+												 m->n_users : m->n_items) + 1));
 
 	memset(&h, 0, sizeof(h));
 	h.p = p;
 	h.kern = als_select_kernels();
 	h.status = status;
+	h.blocks = blocks;
 	h.scratch = scratch;
 	h.scratch_doubles = als_thread_doubles(p);
 	h.side.method = p->method;

@@ -22,8 +22,9 @@
  * Why the thresholds are safe: with sum a^2 >= RP_COS_LO = 1e-250, any
  * element small enough for its square to underflow (< 1.5e-154) contributes
  * less than 1e-308 to a sum of at least 1e-250, below one rounding error;
- * with both sums <= DBL_MAX, sqrt(sa) * sqrt(sb) cannot overflow (we take two
- * square roots rather than sqrt(sa * sb) because the product can overflow).
+ * the denominator is sqrt(sa * sb), one rounding fewer than sqrt(sa) *
+ * sqrt(sb) (so cos((1,2),(2,1)) is exactly 0.8), except when that product
+ * would overflow or underflow, where the two square roots are taken apart.
  *
  * float inputs need no slow pass: a float squared is at most ~1.2e77 and at
  * least ~2e-90 in double, so sums of up to 2^60 of them neither overflow nor
@@ -36,6 +37,17 @@
 #include <math.h>
 
 #define RP_COS_LO 1e-250
+
+/* sqrt(sa * sb) when the product is representable, else sqrt(sa) * sqrt(sb) */
+static double
+norm_product(double sa, double sb)
+{
+	double		p = sa * sb;
+
+	if (rp_finite(p) && p >= DBL_MIN)
+		return sqrt(p);
+	return sqrt(sa) * sqrt(sb);
+}
 
 static double
 clamp_cosine(double c)
@@ -146,7 +158,7 @@ rp_cos_acc_cosine(const rp_cos_acc *acc)
 	/* zero-vector rule: no non-zero coordinate on one side gives 0 */
 	if (acc->qx <= 0.0 || acc->qy <= 0.0)
 		return 0.0;
-	return clamp_cosine(acc->d / (sqrt(acc->qx) * sqrt(acc->qy)));
+	return clamp_cosine(acc->d / norm_product(acc->qx, acc->qy));
 }
 
 rp_status
@@ -347,7 +359,7 @@ rp_cosine_f8(const double *a, const double *b, int64_t n, double *out)
 	if (rp_finite(sa) && rp_finite(sb) && rp_finite(dot) &&
 		sa >= RP_COS_LO && sb >= RP_COS_LO)
 	{
-		*out = clamp_cosine(dot / (sqrt(sa) * sqrt(sb)));
+		*out = clamp_cosine(dot / norm_product(sa, sb));
 		return RP_OK;
 	}
 	/* non-finite input, overflow, or a zero or tiny vector */
@@ -463,7 +475,7 @@ rp_cosine_f4(const float *a, const float *b, int64_t n, double *out)
 		*out = 0.0;				/* zero-vector rule */
 		return RP_OK;
 	}
-	*out = clamp_cosine(dot / (sqrt(sa) * sqrt(sb)));
+	*out = clamp_cosine(dot / norm_product(sa, sb));
 	return RP_OK;
 }
 
@@ -607,7 +619,7 @@ rp_sparse_cosine(const int64_t *ia, const double *va, int64_t na,
 	if (rp_finite(sa) && rp_finite(sb) && rp_finite(dot) &&
 		sa >= RP_COS_LO && sb >= RP_COS_LO)
 	{
-		*out = clamp_cosine(dot / (sqrt(sa) * sqrt(sb)));
+		*out = clamp_cosine(dot / norm_product(sa, sb));
 		return RP_OK;
 	}
 	st = scaled_sparse(ia, va, na, ib, vb, nb, &acc);

@@ -34,54 +34,16 @@ colval_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* sorts one row's (col, val) pairs by col; small rows by insertion */
-static void
-sort_row(int32_t *cols, double *vals, int64_t len)
+void
+rp_sort_pairs(int32_t *cols, double *vals, int64_t len)
 {
-	if (len <= 32)
+	colval	   *tmp = NULL;
+
+	/* long rows: pack into pairs and use qsort (ties are summed by callers) */
+	if (len > 32)
+		tmp = malloc((size_t) len * sizeof(colval));
+	if (tmp != NULL)
 	{
-		for (int64_t i = 1; i < len; i++)
-		{
-			int32_t		c = cols[i];
-			double		v = vals[i];
-			int64_t		j = i - 1;
-
-			while (j >= 0 && cols[j] > c)
-			{
-				cols[j + 1] = cols[j];
-				vals[j + 1] = vals[j];
-				j--;
-			}
-			cols[j + 1] = c;
-			vals[j + 1] = v;
-		}
-		return;
-	}
-	else
-	{
-		/* longer rows: pack into pairs and use qsort (stable enough: ties are summed) */
-		colval	   *tmp = malloc((size_t) len * sizeof(colval));
-
-		if (tmp == NULL)
-		{
-			/* fall back to insertion sort rather than fail */
-			for (int64_t i = 1; i < len; i++)
-			{
-				int32_t		c = cols[i];
-				double		v = vals[i];
-				int64_t		j = i - 1;
-
-				while (j >= 0 && cols[j] > c)
-				{
-					cols[j + 1] = cols[j];
-					vals[j + 1] = vals[j];
-					j--;
-				}
-				cols[j + 1] = c;
-				vals[j + 1] = v;
-			}
-			return;
-		}
 		for (int64_t i = 0; i < len; i++)
 		{
 			tmp[i].col = cols[i];
@@ -94,6 +56,23 @@ sort_row(int32_t *cols, double *vals, int64_t len)
 			vals[i] = tmp[i].val;
 		}
 		free(tmp);
+		return;
+	}
+	/* short rows (or no memory for the pairs): insertion sort in place */
+	for (int64_t i = 1; i < len; i++)
+	{
+		int32_t		c = cols[i];
+		double		v = vals[i];
+		int64_t		j = i - 1;
+
+		while (j >= 0 && cols[j] > c)
+		{
+			cols[j + 1] = cols[j];
+			vals[j + 1] = vals[j];
+			j--;
+		}
+		cols[j + 1] = c;
+		vals[j + 1] = v;
 	}
 }
 
@@ -134,7 +113,7 @@ rp_csr_from_coo(int32_t n_rows, int32_t n_cols, int64_t n,
 		int64_t		b = indptr[r];
 		int64_t		e = indptr[r + 1];
 
-		sort_row(out->indices + b, out->values + b, e - b);
+		rp_sort_pairs(out->indices + b, out->values + b, e - b);
 		indptr[r] = w;
 		for (int64_t i = b; i < e; i++)
 		{

@@ -57,6 +57,12 @@ extern double rp_csr_get(const rp_csr *a, int32_t r, int32_t c);
 extern void rp_csr_spmv_sparse(const rp_csr *At, const int32_t *idx, const double *vals,
 							   int32_t n, double *out);
 
+/*
+ * Sorts (index, value) pairs by index, in place.  Called on the main
+ * thread (it may allocate a scratch array for long inputs).
+ */
+extern void rp_sort_pairs(int32_t *idx, double *vals, int64_t len);
+
 /* Euclidean norm of each row: out[r] = sqrt(sum_j A[r, j]^2). */
 extern void rp_csr_row_norms(const rp_csr *a, double *out);
 

@@ -34,7 +34,7 @@
 #include "rp_parallel.h"
 
 /* rows per block handed to a thread; also the cancel-poll granularity */
-#define KNN_BLOCK 64
+#define KNN_BLOCK 16
 
 /* how many AT rows ahead the kernel prefetches */
 #define KNN_PREFETCH 4
@@ -234,13 +234,10 @@ rp_knn_weight_workspace_size(const rp_csr *A)
 }
 
 rp_status
-rp_knn_weight(const rp_csr *A, rp_knn_weighting weighting, double k1, double b,
-			  double *out, void *work)
+rp_knn_idf(const rp_csr *A, rp_knn_weighting weighting, double *idf, double *avglen)
 {
-	double	   *df = (double *) work;
 	double		n = (double) A->n_rows;
 	double		total = 0.0;
-	double		avglen;
 
 	for (int64_t p = 0; p < A->nnz; p++)
 	{
@@ -250,50 +247,76 @@ rp_knn_weight(const rp_csr *A, rp_knn_weighting weighting, double k1, double b,
 			return RP_EINVAL;
 		total += A->values[p];
 	}
+	*avglen = n > 0.0 ? total / n : 0.0;
 	if (weighting == RP_KNN_WEIGHT_NONE)
 	{
-		if (out != A->values)
-			memcpy(out, A->values, (size_t) A->nnz * sizeof(double));
+		for (int32_t d = 0; d < A->n_cols; d++)
+			idf[d] = 1.0;
 		return RP_OK;
 	}
-	if (weighting == RP_KNN_WEIGHT_BM25 && !(k1 > 0.0 && b >= 0.0 && b <= 1.0))
-		return RP_EINVAL;
-
-	memset(df, 0, (size_t) A->n_cols * sizeof(double));
+	/* document frequencies, then idf weights in place */
+	memset(idf, 0, (size_t) A->n_cols * sizeof(double));
 	for (int64_t p = 0; p < A->nnz; p++)
 		if (A->values[p] != 0.0)
-			df[A->indices[p]] += 1.0;
-	/* turn document frequencies into idf weights */
+			idf[A->indices[p]] += 1.0;
 	for (int32_t d = 0; d < A->n_cols; d++)
 	{
 		if (weighting == RP_KNN_WEIGHT_TFIDF)
-			df[d] = log((1.0 + n) / (1.0 + df[d])) + 1.0;
+			idf[d] = log((1.0 + n) / (1.0 + idf[d])) + 1.0;
 		else
-			df[d] = log1p((n - df[d] + 0.5) / (df[d] + 0.5));
+			idf[d] = log1p((n - idf[d] + 0.5) / (idf[d] + 0.5));
 	}
+	return RP_OK;
+}
 
-	avglen = n > 0.0 ? total / n : 0.0;
+void
+rp_knn_weight_row(rp_knn_weighting weighting, double k1, double b,
+				  const double *idf, double avglen, const int32_t *idx,
+				  const double *val, int64_t n, double *out)
+{
+	double		len = 0.0;
+	double		norm_len;
+
+	if (weighting == RP_KNN_WEIGHT_NONE)
+	{
+		if (out != val)
+			memcpy(out, val, (size_t) n * sizeof(double));
+		return;
+	}
+	if (weighting == RP_KNN_WEIGHT_BM25)
+		for (int64_t p = 0; p < n; p++)
+			len += val[p];
+	norm_len = avglen > 0.0 ? k1 * (1.0 - b + b * len / avglen) : k1;
+	for (int64_t p = 0; p < n; p++)
+	{
+		double		r = val[p];
+
+		if (weighting == RP_KNN_WEIGHT_TFIDF)
+			out[p] = r * idf[idx[p]];
+		else
+			out[p] = r == 0.0 ? 0.0 : r * (k1 + 1.0) / (r + norm_len) * idf[idx[p]];
+	}
+}
+
+rp_status
+rp_knn_weight(const rp_csr *A, rp_knn_weighting weighting, double k1, double b,
+			  double *out, void *work)
+{
+	double	   *idf = (double *) work;
+	double		avglen;
+	rp_status	st;
+
+	if (weighting == RP_KNN_WEIGHT_BM25 && !(k1 > 0.0 && b >= 0.0 && b <= 1.0))
+		return RP_EINVAL;
+	st = rp_knn_idf(A, weighting, idf, &avglen);
+	if (st != RP_OK)
+		return st;
 	for (int32_t i = 0; i < A->n_rows; i++)
 	{
-		double		len = 0.0;
-		double		norm_len;
+		int64_t		p = A->indptr[i];
 
-		if (weighting == RP_KNN_WEIGHT_BM25)
-		{
-			for (int64_t p = A->indptr[i]; p < A->indptr[i + 1]; p++)
-				len += A->values[p];
-		}
-		norm_len = avglen > 0.0 ? k1 * (1.0 - b + b * len / avglen) : k1;
-		for (int64_t p = A->indptr[i]; p < A->indptr[i + 1]; p++)
-		{
-			double		r = A->values[p];
-			double		idf = df[A->indices[p]];
-
-			if (weighting == RP_KNN_WEIGHT_TFIDF)
-				out[p] = r * idf;
-			else
-				out[p] = r == 0.0 ? 0.0 : r * (k1 + 1.0) / (r + norm_len) * idf;
-		}
+		rp_knn_weight_row(weighting, k1, b, idf, avglen, A->indices + p,
+						  A->values + p, A->indptr[i + 1] - p, out + p);
 	}
 	return RP_OK;
 }

@@ -50,7 +50,7 @@ typedef enum rp_knn_weighting
 
 #define RP_KNN_BM25_K1 1.2
 #define RP_KNN_BM25_B 0.75
-#define RP_KNN_MAX_K 10000
+#define RP_KNN_MAX_K 100000
 
 typedef struct rp_knn_params
 {
@@ -74,6 +74,24 @@ extern size_t rp_knn_weight_workspace_size(const rp_csr *A);
  */
 extern rp_status rp_knn_weight(const rp_csr *A, rp_knn_weighting weighting,
 							   double k1, double b, double *out, void *work);
+
+/*
+ * The per-column part of a weighting, for weighting vectors that are not
+ * rows of A (a user folded in at serving time): idf (n_cols doubles) gets
+ * the TF-IDF or BM25 idf of each column of A (1 for NONE), *avglen the mean
+ * row sum.  Returns RP_EINVAL / RP_ENUMERIC like rp_knn_weight.
+ */
+extern rp_status rp_knn_idf(const rp_csr *A, rp_knn_weighting weighting,
+							double *idf, double *avglen);
+
+/*
+ * Weights one vector (n entries, values val, column indices idx) as a row of
+ * A would be weighted, given rp_knn_idf's idf and avglen; writes out[0..n).
+ * rp_knn_weight(A) equals this applied to each row of A.
+ */
+extern void rp_knn_weight_row(rp_knn_weighting weighting, double k1, double b,
+							  const double *idf, double avglen, const int32_t *idx,
+							  const double *val, int64_t n, double *out);
 
 /*
  * Euclidean norms of A's rows into norms (n_rows doubles), summed in double

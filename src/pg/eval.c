@@ -17,10 +17,12 @@
  *	  model cannot recommend them, which is part of its quality);
  *	- a user with an empty R is skipped ("no test items"), a user the model
  *	  does not know is skipped ("unknown");
- *	- otherwise the user's scores come from the method's score callback, the
- *	  per-user scoring entry recommend() uses; with exclude_seen the training
- *	  items are set to -infinity, and rp_topk selects the k best with
- *	  recommend()'s tie rule (lower item index first).  That list is scored
+ *	- otherwise the user's top k is computed as recommend() computes it: with
+ *	  exclude_seen the training items are left out, and ties go to the lower
+ *	  item index.  Factor models (ALS) are ranked all at once by the batch
+ *	  scorer of recommend_all (rp_batch_topk: blocked matrix products, exact
+ *	  double-precision top k, recpromo.max_threads workers); other methods
+ *	  through their per-user score callback and rp_topk.  The list is scored
  *	  by rp_rank_metrics_user as a strict ranking: it is exactly what the
  *	  user would be shown.
  * Coverage and popularity bias use the recommended slots against the
@@ -42,6 +44,7 @@
 
 #include "method.h"
 #include "recpromo.h"
+#include "rp_batch.h"
 #include "rp_metrics.h"
 #include "rp_topk.h"
 
@@ -145,8 +148,15 @@ recpromo_evaluate(PG_FUNCTION_ARGS)
 	unsigned char *mark,
 			   *flags;
 	int32	   *top_idx,
-			   *rel_items;
+			   *top_n,
+			   *rel_all,
+			   *sel,
+			   *sel_j,
+			   *sel_nrel;
+	int64	   *rel_off;
+	int32		n_sel = 0;
 	double	   *top_sc;
+	RecpromoFactors F;
 	bool		want_errors;
 	rp_metrics_acc acc;
 	rp_error_acc err;
@@ -198,9 +208,6 @@ recpromo_evaluate(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(cxt);
 
 	RecpromoSourceInit(&src, relid, user_col, item_col, rating_col);
-	RecpromoCheckMemory((double) n_items * (2 * sizeof(double) + 2) +
-						(double) k * (sizeof(int32) + sizeof(double)),
-						"evaluation");
 	RecpromoReadInteractions(&src, false, &t);
 
 	umap = palloc(Max((Size) t.users.n, 1) * sizeof(int32));
@@ -214,31 +221,31 @@ recpromo_evaluate(PG_FUNCTION_ARGS)
 	exposure = palloc_extended(Max((Size) n_items, 1) * sizeof(double),
 							   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	mark = palloc0(Max((Size) n_items, 1));
-	top_idx = palloc(sizeof(int32) * k);
-	top_sc = palloc(sizeof(double) * k);
 	flags = palloc(k);
-	rel_items = palloc(Max((Size) t.items.n, 1) * sizeof(int32));
 	want_errors = rating_col != NULL && m->row.rating_col != NULL;
 
 	rp_metrics_acc_init(&acc);
 	rp_error_acc_init(&err);
 
+	/*
+	 * Pass 1: each test user's relevant set (known items go to rel_all at
+	 * rel_off[j]) and the selection of users to rank.
+	 */
+	rel_off = palloc(((Size) t.users.n + 1) * sizeof(int64));
+	rel_all = palloc_extended(Max((Size) t.R.nnz, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
+	sel = palloc(Max((Size) t.users.n, 1) * sizeof(int32));
+	sel_j = palloc(Max((Size) t.users.n, 1) * sizeof(int32));
+	sel_nrel = palloc(Max((Size) t.users.n, 1) * sizeof(int32));
+	rel_off[0] = 0;
 	for (int32 j = 0; j < t.users.n; j++)
 	{
 		int32		u = umap[j];
-		int64		b = t.R.indptr[j],
-					e = t.R.indptr[j + 1];
-		int32		n_rel = 0,
-					n_known_rel = 0;
-		const int32 *hist = NULL;
-		const double *hvals = NULL;
-		int32		nhist = 0;
-		int32		got;
-		rp_rank_metrics um;
+		int32		n_rel = 0;
+		int64		w = rel_off[j];
 
-		CHECK_FOR_INTERRUPTS();
-
-		for (int64 p = b; p < e; p++)
+		if ((j & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
+		for (int64 p = t.R.indptr[j]; p < t.R.indptr[j + 1]; p++)
 		{
 			int32		i = imap[t.R.indices[p]];
 
@@ -248,58 +255,153 @@ recpromo_evaluate(PG_FUNCTION_ARGS)
 				continue;
 			n_rel++;
 			if (i >= 0)
-				rel_items[n_known_rel++] = i;
+				rel_all[w++] = i;
 		}
-		if (u < 0)
-		{
-			if (n_rel > 0)
-				skipped_unknown++;
-			else
-				skipped_no_test++;
-			continue;
-		}
-		if (n_rel == 0 && !want_errors)
-		{
-			skipped_no_test++;
-			continue;
-		}
-
-		hist = m->seen.indices + m->seen.indptr[u];
-		hvals = m->seen.values + m->seen.indptr[u];
-		nhist = (int32) (m->seen.indptr[u + 1] - m->seen.indptr[u]);
-		m->method->score(m, u, hist, hvals, nhist, scores);
-
-		if (want_errors)
-			for (int64 p = b; p < e; p++)
-			{
-				int32		i = imap[t.R.indices[p]];
-
-				if (i >= 0)
-					RecpromoCheckStatus(rp_error_acc_add(&err, scores[i], t.R.values[p]),
-										"evaluation");
-			}
+		rel_off[j + 1] = w;
 		if (n_rel == 0)
-		{
 			skipped_no_test++;
-			continue;
-		}
-
-		if (exclude_seen)
-			for (int32 h = 0; h < nhist; h++)
-				scores[hist[h]] = -INFINITY;
-		got = rp_topk(scores, n_items, NULL, k, top_idx, top_sc);
-
-		for (int32 r = 0; r < n_known_rel; r++)
-			mark[rel_items[r]] = 1;
-		for (int32 r = 0; r < got; r++)
+		else if (u < 0)
+			skipped_unknown++;
+		else
 		{
-			flags[r] = mark[top_idx[r]];
-			exposure[top_idx[r]] += 1.0;
+			sel[n_sel] = u;
+			sel_j[n_sel] = j;
+			sel_nrel[n_sel] = n_rel;
+			n_sel++;
 		}
-		for (int32 r = 0; r < n_known_rel; r++)
-			mark[rel_items[r]] = 0;
+	}
 
-		RecpromoCheckStatus(rp_rank_metrics_user(k, got, NULL, flags, n_rel, &um),
+	RecpromoCheckMemory((double) n_sel * k * (sizeof(int32) + sizeof(double)) +
+						(double) n_items * (2 * sizeof(double) + 2),
+						"evaluation");
+	top_idx = palloc_extended(Max((Size) n_sel * k, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
+	top_sc = palloc_extended(Max((Size) n_sel * k, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	top_n = palloc(Max((Size) n_sel, 1) * sizeof(int32));
+
+	/* Pass 2: the top k of every selected user, and the rating errors. */
+	if (m->method->factors != NULL && m->method->factors(m, &F) && k <= RP_BATCH_MAX_K &&
+		n_sel > 0)
+	{
+		/* batch scoring by blocked matrix products, as recommend_all */
+		rp_batch_input in;
+		size_t		need;
+		void	   *work;
+		rp_cancel	cancel = RecpromoCancelHook();
+		int			threads = RecpromoThreads();
+
+		memset(&in, 0, sizeof(in));
+		in.n_users = m->users.n;
+		in.n_items = n_items;
+		in.factors = F.factors;
+		in.U = F.U;
+		in.V = F.V;
+		in.user_bias = F.user_bias;
+		in.item_bias = F.item_bias;
+		in.global = F.global;
+		if (exclude_seen)
+		{
+			in.excl_indptr = m->seen.indptr;
+			in.excl_indices = m->seen.indices;
+		}
+		in.users = sel;
+		in.n_sel = n_sel;
+		need = rp_batch_workspace_size(&in, k, threads);
+		if (need == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("evaluation workspace for %d items and k = %d is too large",
+							n_items, k)));
+		RecpromoCheckMemory((double) need, "evaluation");
+		work = palloc_extended(need, MCXT_ALLOC_HUGE);
+		RecpromoCheckStatus(rp_batch_topk(&in, k, threads, RP_BATCH_AUTO, work, need,
+										  top_idx, top_sc, top_n, &cancel, NULL),
+							"evaluation");
+		CHECK_FOR_INTERRUPTS();
+		if (want_errors)
+			for (int32 j = 0; j < t.users.n; j++)
+			{
+				int32		u = umap[j];
+
+				if (u < 0)
+					continue;
+				for (int64 p = t.R.indptr[j]; p < t.R.indptr[j + 1]; p++)
+				{
+					int32		i = imap[t.R.indices[p]];
+					double		pred = F.global;
+
+					if (i < 0)
+						continue;
+					if (F.user_bias)
+						pred += F.user_bias[u];
+					if (F.item_bias)
+						pred += F.item_bias[i];
+					for (int32 f = 0; f < F.factors; f++)
+						pred += F.U[(int64) u * F.factors + f] * F.V[(int64) i * F.factors + f];
+					RecpromoCheckStatus(rp_error_acc_add(&err, pred, t.R.values[p]),
+										"evaluation");
+				}
+			}
+	}
+	else
+	{
+		/* the method's per-user scoring entry, as recommend() */
+		int32		r = 0;
+
+		for (int32 j = 0; j < t.users.n; j++)
+		{
+			int32		u = umap[j];
+			bool		selected = r < n_sel && sel_j[r] == j;
+			const int32 *hist;
+			const double *hvals;
+			int32		nhist;
+
+			CHECK_FOR_INTERRUPTS();
+			if (u < 0 || (!selected && !want_errors))
+				continue;
+			hist = m->seen.indices + m->seen.indptr[u];
+			hvals = m->seen.values + m->seen.indptr[u];
+			nhist = (int32) (m->seen.indptr[u + 1] - m->seen.indptr[u]);
+			m->method->score(m, u, hist, hvals, nhist, scores);
+
+			if (want_errors)
+				for (int64 p = t.R.indptr[j]; p < t.R.indptr[j + 1]; p++)
+				{
+					int32		i = imap[t.R.indices[p]];
+
+					if (i >= 0)
+						RecpromoCheckStatus(rp_error_acc_add(&err, scores[i], t.R.values[p]),
+											"evaluation");
+				}
+			if (!selected)
+				continue;
+			if (exclude_seen)
+				for (int32 h = 0; h < nhist; h++)
+					scores[hist[h]] = -INFINITY;
+			top_n[r] = rp_topk(scores, n_items, NULL, k, top_idx + (int64) r * k,
+							   top_sc + (int64) r * k);
+			r++;
+		}
+	}
+
+	/* Pass 3: metrics of each selected user's list, in test-user order. */
+	for (int32 r = 0; r < n_sel; r++)
+	{
+		int32		j = sel_j[r];
+		const int32 *ti = top_idx + (int64) r * k;
+		rp_rank_metrics um;
+
+		if ((r & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
+		for (int64 p = rel_off[j]; p < rel_off[j + 1]; p++)
+			mark[rel_all[p]] = 1;
+		for (int32 q = 0; q < top_n[r]; q++)
+		{
+			flags[q] = mark[ti[q]];
+			exposure[ti[q]] += 1.0;
+		}
+		for (int64 p = rel_off[j]; p < rel_off[j + 1]; p++)
+			mark[rel_all[p]] = 0;
+		RecpromoCheckStatus(rp_rank_metrics_user(k, top_n[r], NULL, flags, sel_nrel[r], &um),
 							"evaluation");
 		rp_metrics_acc_add(&acc, &um);
 	}

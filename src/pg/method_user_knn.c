@@ -5,9 +5,15 @@
  *
  * This is the classic neighbourhood pipeline (Resnick et al. 1994; Herlocker
  * et al. 1999) done without a dense user x item matrix:
- *	- sim(u, v) = cos(r_u, r_v) = r_u . r_v / (|r_u| |r_v|), the dot products
+ *	- the interaction vectors are optionally TF-IDF or BM25 weighted, users
+ *	  being the documents and items the terms (weighting, bm25_k1, bm25_b;
+ *	  formulas in rp_knn.h); w_u denotes the weighted vector (r_u when
+ *	  weighting is none), and a folded-in user's vector is weighted with the
+ *	  idf and mean length of the training data;
+ *	- sim(u, v) = cos(w_u, w_v) = w_u . w_v / (|w_u| |w_v|), the dot products
  *	  of one user against all others accumulated through the item -> users
- *	  lists (cost: the interactions of the users who share an item with u);
+ *	  lists by the core's sparse kernel (rp_knn_query; cost: the interactions
+ *	  of the users who share an item with u), which keeps the top N;
  *	  with shrink > 0 each similarity is multiplied by n_uv / (n_uv + shrink),
  *	  n_uv the number of co-rated items (Koren 2008), which discounts
  *	  similarities resting on one or two shared items;
@@ -15,10 +21,10 @@
  *	  neighbourhood; score(u, i) = sum_v sim(u,v) r_vi / sum_v |sim(u,v)|, the
  *	  similarity-weighted mean of the neighbours' ratings with a missing
  *	  rating counted as 0;
- *	- similar_items uses the same cosine between item columns;
- *	- explain: since r_u . r_v = sum_j r_uj r_vj, the score splits exactly
- *	  over the user's history items j: contrib_j = sum_v w_v r_uj r_vj r_vi /
- *	  (|r_u| |r_v| S) with w_v the shrink factor and S = sum |sim|.
+ *	- similar_items uses the same (weighted) cosine between item columns;
+ *	- explain: since w_u . w_v = sum_j w_uj w_vj, the score splits exactly
+ *	  over the user's history items j: contrib_j = sum_v sim(u,v) (w_uj w_vj /
+ *	  w_u . w_v) r_vi / S with S = sum |sim|.
  * A new user's vector comes from the live table (fold-in), so a customer who
  * signed up after training gets neighbours from their first purchase.
  */
@@ -28,15 +34,22 @@
 
 #include <math.h>
 
+#include "knn.h"
 #include "method.h"
 #include "recpromo.h"
-#include "rp_topk.h"
+#include "rp_knn.h"
 
 typedef struct UserKnnState
 {
-	rp_csr		T;				/* items x users (the seen matrix transposed) */
-	double	   *user_norm;
-	double	   *item_norm;
+	rp_csr		W;				/* users x items, weighted */
+	rp_csr		WT;				/* items x users, weighted */
+	double	   *user_norm;		/* |w_u| */
+	double	   *item_norm;		/* norms of W's columns */
+	double	   *idf;			/* per item, for folding users in */
+	double		avglen;
+	rp_knn_weighting weighting;
+	double		k1;
+	double		b;
 	int32		neighbours;
 	double		shrink;
 } UserKnnState;
@@ -44,8 +57,21 @@ typedef struct UserKnnState
 static void
 UserKnnTrain(RecpromoTrainState *ts)
 {
-	RecpromoParamInt(ts, "neighbours", 20, 1, 100000);
+	const char *w;
+
+	RecpromoParamInt(ts, "neighbours", 20, 1, RP_KNN_MAX_K);
 	RecpromoParamFloat(ts, "shrink", 0.0, 0.0, 1e9);
+	w = RecpromoParamChoice(ts, "weighting", "none", RecpromoKnnWeightings);
+	RecpromoParamFloat(ts, "bm25_k1", RP_KNN_BM25_K1, 1e-9, 1e6);
+	RecpromoParamFloat(ts, "bm25_b", RP_KNN_BM25_B, 0.0, 1.0);
+	/* the formulas assume counts */
+	if (strcmp(w, "none") != 0)
+		for (int64 p = 0; p < ts->data.R.nnz; p++)
+			if (ts->data.R.values[p] < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("weighting \"%s\" needs non-negative interaction values", w),
+						 errhint("Use weighting \"none\" for ratings that can be negative.")));
 	/* nothing to fit: neighbourhoods are computed at query time */
 }
 
@@ -54,74 +80,87 @@ UserKnnLoad(RecpromoModel *m, const RecpromoParts *parts)
 {
 	UserKnnState *st = palloc(sizeof(UserKnnState));
 	const rp_csr *R = &m->seen;
+	Size		nnz = Max((Size) R->nnz, 1);
 
-	st->T.indptr = palloc_extended(((Size) R->n_cols + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
-	st->T.indices = palloc_extended(Max((Size) R->nnz, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
-	st->T.values = palloc_extended(Max((Size) R->nnz, 1) * sizeof(double), MCXT_ALLOC_HUGE);
-	RecpromoCheckStatus(rp_csr_transpose(R, &st->T), "loading the model");
-	st->user_norm = palloc_extended(Max((Size) R->n_rows, 1) * sizeof(double), MCXT_ALLOC_HUGE);
-	st->item_norm = palloc_extended(Max((Size) R->n_cols, 1) * sizeof(double), MCXT_ALLOC_HUGE);
-	rp_csr_row_norms(R, st->user_norm);
-	rp_csr_row_norms(&st->T, st->item_norm);
 	st->neighbours = (int32) RecpromoModelParamFloat(m, "neighbours", 20);
 	st->shrink = RecpromoModelParamFloat(m, "shrink", 0.0);
+	st->k1 = RecpromoModelParamFloat(m, "bm25_k1", RP_KNN_BM25_K1);
+	st->b = RecpromoModelParamFloat(m, "bm25_b", RP_KNN_BM25_B);
+	st->weighting = RP_KNN_WEIGHT_NONE;
+	{
+		JsonbValue	k;
+		JsonbValue *v;
+
+		k.type = jbvString;
+		k.val.string.val = "weighting";
+		k.val.string.len = strlen("weighting");
+		v = findJsonbValueFromContainer(&m->params->root, JB_FOBJECT, &k);
+		if (v != NULL && v->type == jbvString)
+			st->weighting = RecpromoKnnWeighting(pnstrdup(v->val.string.val, v->val.string.len));
+	}
+
+	st->W = *R;
+	st->W.values = palloc_extended(nnz * sizeof(double), MCXT_ALLOC_HUGE);
+	st->idf = palloc_extended(Max((Size) R->n_cols, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	RecpromoCheckStatus(rp_knn_idf(R, st->weighting, st->idf, &st->avglen), "loading the model");
+	for (int32 u = 0; u < R->n_rows; u++)
+	{
+		int64		p = R->indptr[u];
+
+		rp_knn_weight_row(st->weighting, st->k1, st->b, st->idf, st->avglen, R->indices + p,
+						  R->values + p, R->indptr[u + 1] - p, st->W.values + p);
+	}
+	st->WT.indptr = palloc_extended(((Size) R->n_cols + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
+	st->WT.indices = palloc_extended(nnz * sizeof(int32), MCXT_ALLOC_HUGE);
+	st->WT.values = palloc_extended(nnz * sizeof(double), MCXT_ALLOC_HUGE);
+	RecpromoCheckStatus(rp_csr_transpose(&st->W, &st->WT), "loading the model");
+	st->user_norm = palloc_extended(Max((Size) R->n_rows, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	st->item_norm = palloc_extended(Max((Size) R->n_cols, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	rp_knn_row_norms(&st->W, st->user_norm);
+	rp_knn_row_norms(&st->WT, st->item_norm);
 	m->state = st;
 }
 
-/*
- * sims[v] = shrunk cosine of the history vector with every user v; the
- * user u itself (u >= 0) gets -INFINITY so it is never its own neighbour.
- */
-static void
-UserSims(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals,
-		 int32 nhist, double *sims)
+/* The query vector: u's weighted row, or the history weighted like one. */
+static const double *
+QueryVector(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals, int32 nhist)
 {
 	const UserKnnState *st = m->state;
-	double		qn = 0.0;
+	double	   *q;
 
-	memset(sims, 0, (Size) m->users.n * sizeof(double));
-	for (int32 k = 0; k < nhist; k++)
-		qn += vals[k] * vals[k];
-	qn = sqrt(qn);
-	rp_csr_spmv_sparse(&st->T, hist, vals, nhist, sims);
-	if (st->shrink > 0)
-	{
-		/* co-rated counts: the same traversal with unit values */
-		double	   *cnt = palloc0((Size) m->users.n * sizeof(double));
-		double	   *ones = palloc(Max(nhist, 1) * sizeof(double));
-
-		for (int32 k = 0; k < nhist; k++)
-			ones[k] = 1.0;
-		for (int32 k = 0; k < nhist; k++)
-			for (int64 p = st->T.indptr[hist[k]]; p < st->T.indptr[hist[k] + 1]; p++)
-				cnt[st->T.indices[p]] += 1.0;
-		for (int32 v = 0; v < m->users.n; v++)
-			if (cnt[v] > 0)
-				sims[v] *= cnt[v] / (cnt[v] + st->shrink);
-		pfree(cnt);
-		pfree(ones);
-	}
-	for (int32 v = 0; v < m->users.n; v++)
-	{
-		double		d = qn * st->user_norm[v];
-
-		/* a zero vector has similarity 0 with everything */
-		sims[v] = d > 0 ? sims[v] / d : 0.0;
-	}
 	if (u >= 0)
-		sims[u] = -INFINITY;
+		return st->W.values + st->W.indptr[u];
+	q = palloc(Max(nhist, 1) * sizeof(double));
+	rp_knn_weight_row(st->weighting, st->k1, st->b, st->idf, st->avglen, hist, vals, nhist, q);
+	return q;
 }
 
-/* The neighbourhood: top `neighbours` users with positive similarity. */
+/*
+ * The k most similar users (shrunk cosine > 0, best first, ties by lower
+ * index) of the history; the user u itself (u >= 0) is never its own
+ * neighbour.  Returns the count.
+ */
 static int32
-Neighbours(const RecpromoModel *m, const double *sims, int32 *nb, double *nbs)
+Neighbours(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals,
+		   int32 nhist, int32 k, int32 *nb, double *nbs)
 {
 	const UserKnnState *st = m->state;
-	int32		k = rp_topk(sims, m->users.n, NULL, st->neighbours, nb, nbs);
+	rp_knn_params p;
+	void	   *work;
+	int32		n = 0;
+	const double *q = QueryVector(m, u, hist, vals, nhist);
 
-	while (k > 0 && nbs[k - 1] <= 0)
-		k--;
-	return k;
+	for (int32 h = 0; h < nhist; h++)
+		if (!isfinite(q[h]) || (hist[h] < 0 || hist[h] >= m->items.n))
+			elog(ERROR, "invalid history passed to user_knn");
+	p.k = k;
+	p.shrink = st->shrink;
+	p.nthreads = 1;
+	work = palloc_extended(rp_knn_query_workspace_size(m->users.n, k), MCXT_ALLOC_HUGE);
+	RecpromoCheckStatus(rp_knn_query(&st->WT, st->user_norm, m->users.n, hist, q, nhist, u, &p,
+									 nb, nbs, &n, work), "user_knn scoring");
+	pfree(work);
+	return n;
 }
 
 static void
@@ -129,27 +168,17 @@ UserKnnScore(const RecpromoModel *m, int32 u, const int32 *hist, const double *v
 			 int32 nhist, double *scores)
 {
 	const UserKnnState *st = m->state;
-	double	   *sims = palloc_extended((Size) Max(m->users.n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
 	int32	   *nb = palloc(st->neighbours * sizeof(int32));
 	double	   *nbs = palloc(st->neighbours * sizeof(double));
-	int32		k;
+	int32		k = Neighbours(m, u, hist, vals, nhist, st->neighbours, nb, nbs);
 	double		total = 0.0;
 
-	UserSims(m, u, hist, vals, nhist, sims);
-	k = Neighbours(m, sims, nb, nbs);
-	memset(scores, 0, (Size) m->items.n * sizeof(double));
+	rp_knn_score_users(&m->seen, nb, nbs, k, scores);
 	for (int32 a = 0; a < k; a++)
-	{
-		int32		v = nb[a];
-
 		total += fabs(nbs[a]);
-		for (int64 p = m->seen.indptr[v]; p < m->seen.indptr[v + 1]; p++)
-			scores[m->seen.indices[p]] += nbs[a] * m->seen.values[p];
-	}
 	if (total > 0)
 		for (int32 i = 0; i < m->items.n; i++)
 			scores[i] /= total;
-	pfree(sims);
 	pfree(nb);
 	pfree(nbs);
 }
@@ -158,19 +187,35 @@ static void
 UserKnnSimilarUsers(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals,
 					int32 nhist, double *sims)
 {
-	UserSims(m, u, hist, vals, nhist, sims);
+	int32		k = Min(Max(m->users.n, 1), RP_KNN_MAX_K);
+	int32	   *nb = palloc(k * sizeof(int32));
+	double	   *nbs = palloc(k * sizeof(double));
+	int32		n = Neighbours(m, u, hist, vals, nhist, k, nb, nbs);
+
+	/*
+	 * users sharing nothing with the history (or beyond the kept maximum)
+	 * have similarity 0; the user itself is never listed
+	 */
+	for (int32 v = 0; v < m->users.n; v++)
+		sims[v] = 0.0;
+	if (u >= 0)
+		sims[u] = -INFINITY;
+	for (int32 a = 0; a < n; a++)
+		sims[nb[a]] = nbs[a];
+	pfree(nb);
+	pfree(nbs);
 }
 
 static void
 UserKnnSimilarItems(const RecpromoModel *m, int32 i, double *sims)
 {
 	const UserKnnState *st = m->state;
-	int64		b = st->T.indptr[i];
-	int32		n = (int32) (st->T.indptr[i + 1] - b);
+	int64		b = st->WT.indptr[i];
+	int32		n = (int32) (st->WT.indptr[i + 1] - b);
 
-	/* the item's column as a sparse vector over users, against all items */
+	/* the item's weighted column as a sparse vector over users, against all items */
 	memset(sims, 0, (Size) m->items.n * sizeof(double));
-	rp_csr_spmv_sparse(&m->seen, st->T.indices + b, st->T.values + b, n, sims);
+	rp_csr_spmv_sparse(&st->W, st->WT.indices + b, st->WT.values + b, n, sims);
 	for (int32 j = 0; j < m->items.n; j++)
 	{
 		double		d = st->item_norm[i] * st->item_norm[j];
@@ -185,20 +230,14 @@ UserKnnExplain(const RecpromoModel *m, int32 u, const int32 *hist, const double 
 			   int32 nhist, int32 item, double *contrib)
 {
 	const UserKnnState *st = m->state;
-	double	   *sims = palloc_extended((Size) Max(m->users.n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
 	int32	   *nb = palloc(st->neighbours * sizeof(int32));
 	double	   *nbs = palloc(st->neighbours * sizeof(double));
-	int32		k;
+	int32		k = Neighbours(m, u, hist, vals, nhist, st->neighbours, nb, nbs);
+	const double *q = QueryVector(m, u, hist, vals, nhist);
 	double		total = 0.0;
-	double		qn = 0.0;
 
-	UserSims(m, u, hist, vals, nhist, sims);
-	k = Neighbours(m, sims, nb, nbs);
 	for (int32 a = 0; a < k; a++)
 		total += fabs(nbs[a]);
-	for (int32 j = 0; j < nhist; j++)
-		qn += vals[j] * vals[j];
-	qn = sqrt(qn);
 	memset(contrib, 0, (Size) nhist * sizeof(double));
 	for (int32 a = 0; a < k && total > 0; a++)
 	{
@@ -208,27 +247,25 @@ UserKnnExplain(const RecpromoModel *m, int32 u, const int32 *hist, const double 
 
 		if (r_vi == 0.0)
 			continue;
-		/* sims[v] = w * dot / (qn |r_v|): the shrink factor w is sims / cosine */
+		/* sim(u, v) is proportional to w_u . w_v: split it over the shared items */
 		for (int32 j = 0; j < nhist; j++)
-			dot += vals[j] * rp_csr_get(&m->seen, v, hist[j]);
+			dot += q[j] * rp_csr_get(&st->W, v, hist[j]);
 		if (dot == 0.0)
 			continue;
 		for (int32 j = 0; j < nhist; j++)
 		{
-			double		r_vj = rp_csr_get(&m->seen, v, hist[j]);
+			double		w_vj = rp_csr_get(&st->W, v, hist[j]);
 
-			/* share of the similarity carried by item j, times v's rating of item */
-			contrib[j] += nbs[a] * (vals[j] * r_vj / dot) * r_vi / total;
+			contrib[j] += nbs[a] * (q[j] * w_vj / dot) * r_vi / total;
 		}
 	}
-	pfree(sims);
 	pfree(nb);
 	pfree(nbs);
 }
 
 const RecpromoMethod RecpromoMethodUserKnn = {
 	.name = "user_knn",
-	.description = "user-based neighbourhoods (cosine), computed at query time",
+	.description = "user-based neighbourhoods (cosine with shrinkage, optional TF-IDF or BM25 weighting), computed at query time",
 	.nonneg = false,
 	.train = UserKnnTrain,
 	.load = UserKnnLoad,

@@ -14,6 +14,8 @@ extern const RecpromoMethod RecpromoMethodPopularity;
 extern const RecpromoMethod RecpromoMethodUserKnn;
 extern const RecpromoMethod RecpromoMethodItemKnn;
 extern const RecpromoMethod RecpromoMethodEase;
+extern const RecpromoMethod RecpromoMethodContent;
+extern const RecpromoMethod RecpromoMethodHybrid;
 extern const RecpromoMethod RecpromoMethodFactors;
 
 static const RecpromoMethod *const methods[] = {
@@ -23,6 +25,8 @@ static const RecpromoMethod *const methods[] = {
 	&RecpromoMethodUserKnn,
 	&RecpromoMethodItemKnn,
 	&RecpromoMethodEase,
+	&RecpromoMethodContent,
+	&RecpromoMethodHybrid,
 	&RecpromoMethodFactors,
 };
 

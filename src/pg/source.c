@@ -341,22 +341,7 @@ RecpromoReadUserHistory(const RecpromoSource *src, const RecpromoKeys *items,
 	}
 	SPI_finish();
 
-	/* sort by item index (insertion sort: histories are short) */
-	for (int32 a = 1; a < n; a++)
-	{
-		int32		k = ix[a];
-		double		v = vx[a];
-		int32		b = a - 1;
-
-		while (b >= 0 && ix[b] > k)
-		{
-			ix[b + 1] = ix[b];
-			vx[b + 1] = vx[b];
-			b--;
-		}
-		ix[b + 1] = k;
-		vx[b + 1] = v;
-	}
+	rp_sort_pairs(ix, vx, n);
 	*idx = ix;
 	*vals = vx;
 	return n;

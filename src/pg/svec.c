@@ -58,8 +58,25 @@ typedef struct SVec
 #define SVEC_SIZE(n)		(offsetof(SVec, data) + (Size) (n) * 16)
 #define SVEC_MAX_NNZ		((int32) ((MaxAllocSize - offsetof(SVec, data)) / 16))
 
-#define DatumGetSVecP(d)	((SVec *) PG_DETOAST_DATUM(d))
 #define PG_GETARG_SVEC_P(n) DatumGetSVecP(PG_GETARG_DATUM(n))
+
+/*
+ * Detoasts an svec and checks that its size matches its count, so a damaged
+ * value is reported instead of read past its end.
+ */
+static SVec *
+DatumGetSVecP(Datum d)
+{
+	SVec	   *v = (SVec *) PG_DETOAST_DATUM(d);
+
+	if (VARSIZE(v) < offsetof(SVec, data) || v->nnz < 0 ||
+		VARSIZE(v) != SVEC_SIZE(v->nnz))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("corrupted svec: size %u does not match %d non-zeros",
+						(unsigned int) VARSIZE(v), v->nnz)));
+	return v;
+}
 
 typedef struct IdxVal
 {

@@ -309,21 +309,21 @@ BEGIN
         ex AS (
             SELECT rw.i, sum(rw.w) AS x FROM rw GROUP BY rw.i),
         pop AS (%7$s),
-        cat AS (SELECT %8$s)
-        SELECT $3::text,
-               (SELECT count(*) FROM m),
-               (SELECT count(*) FROM tu WHERE tu.n_rel = 0),
-               (SELECT count(*) FROM tu WHERE tu.n_rel > 0) - (SELECT count(*) FROM m),
-               (SELECT avg(m."precision") FROM m),
-               (SELECT avg(m.recall) FROM m),
-               (SELECT avg(m.f1) FROM m),
-               (SELECT avg(m.ndcg) FROM m),
-               (SELECT avg(m.average_precision) FROM m),
-               (SELECT avg(m.hit) FROM m),
-               (SELECT avg(m.reciprocal_rank) FROM m),
+        cat AS (SELECT %8$s),
+        agg AS (
+            SELECT count(*) AS n, avg(m."precision") AS p, avg(m.recall) AS r, avg(m.f1) AS f1,
+                   avg(m.ndcg) AS ndcg, avg(m.average_precision) AS ap, avg(m.hit) AS hit,
+                   avg(m.reciprocal_rank) AS rr
+              FROM m),
+        cnt AS (
+            SELECT count(*) FILTER (WHERE tu.n_rel = 0) AS no_test,
+                   count(*) FILTER (WHERE tu.n_rel > 0) AS with_test
+              FROM tu)
+        SELECT $3::text, agg.n, cnt.no_test, cnt.with_test - agg.n,
+               agg.p, agg.r, agg.f1, agg.ndcg, agg.ap, agg.hit, agg.rr,
                cat.cov, cat.prec, cat.pcat, cat.prec / nullif(cat.pcat, 0),
                NULL::float8, NULL::float8
-          FROM cat$q$,
+          FROM agg, cnt, cat$q$,
         user_col, item_col, rank_col, rel_expr, test, recommendations,
         CASE WHEN train IS NULL THEN 'SELECT NULL::float8 AS i, 0::bigint AS p'
              ELSE format('SELECT x.%2$I AS i, count(DISTINCT x.%1$I) AS p FROM %3$s x

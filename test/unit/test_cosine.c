@@ -113,6 +113,22 @@ test_single_and_sign(void)
 	CHECK(rp_cosine_f8(a, a, 1, &c) == RP_OK && c == 1.0);
 }
 
+/* sqrt(sa * sb), not sqrt(sa) * sqrt(sb): 4 / sqrt(25) is exactly 0.8 */
+static void
+test_one_rounding_in_denominator(void)
+{
+	double		a[] = {1, 2};
+	double		b[] = {2, 1};
+	float		af[] = {1, 2};
+	float		bf[] = {2, 1};
+	int64_t		ia[] = {3, 9};
+	double		c;
+
+	CHECK(rp_cosine_f8(a, b, 2, &c) == RP_OK && c == 0.8);
+	CHECK(rp_cosine_f4(af, bf, 2, &c) == RP_OK && c == 0.8);
+	CHECK(rp_sparse_cosine(ia, a, 2, ia, b, 2, &c) == RP_OK && c == 0.8);
+}
+
 static void
 test_random_against_reference(void)
 {
@@ -393,6 +409,7 @@ main(void)
 	RUN(test_seed_example);
 	RUN(test_zero_and_empty);
 	RUN(test_single_and_sign);
+	RUN(test_one_rounding_in_denominator);
 	RUN(test_random_against_reference);
 	RUN(test_non_finite);
 	RUN(test_huge_and_tiny);

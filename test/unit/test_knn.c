@@ -321,6 +321,19 @@ test_weighting(void)
 			CHECK_NEAR(w[p], expect, 1e-15);
 		}
 
+	/* a vector weighted alone as a row of A: the same values */
+	{
+		double		idf[4];
+		double		avglen;
+		double		one[3];
+
+		CHECK(rp_knn_idf(&A.m, RP_KNN_WEIGHT_BM25, idf, &avglen) == RP_OK);
+		CHECK_NEAR(avglen, avg, 1e-15);
+		rp_knn_weight_row(RP_KNN_WEIGHT_BM25, 1.2, 0.75, idf, avglen, A.ix + A.ip[2],
+						  A.v + A.ip[2], A.ip[3] - A.ip[2], one);
+		for (int64_t p = A.ip[2]; p < A.ip[3]; p++)
+			CHECK(one[p - A.ip[2]] == w[p]);
+	}
 	CHECK(rp_knn_weight(&A.m, RP_KNN_WEIGHT_NONE, 0, 0, w, work) == RP_OK);
 	CHECK(memcmp(w, A.v, sizeof(w)) == 0);
 	CHECK(rp_knn_weight(&A.m, RP_KNN_WEIGHT_BM25, 0.0, 0.75, w, work) == RP_EINVAL);
