@@ -83,6 +83,32 @@ FULL JOIN (SELECT u.id::bigint AS user_id, r.* FROM sb_user_emb u,
            LATERAL recommend(u.id::bigint, 4, 'pop') r) b USING (user_id, rank)
 WHERE a.item IS DISTINCT FROM b.item OR a.score IS DISTINCT FROM b.score;
 
+-- ALS models (factors with biases riding in the rows): recommend_all = recommend(),
+-- and the fast path of recommend() = its general path (forced by an empty boost table)
+CREATE TABLE sb_no_boost (item_id int, weight float8);
+SELECT name FROM train('sb_als', 'sb_orders', 'user_id', 'item_id', method => 'als', factors => 4, seed => 1);
+SELECT count(*) AS mismatches FROM recommend_all(5, 'sb_als') a
+FULL JOIN (SELECT u.id::bigint AS user_id, r.* FROM sb_user_emb u,
+           LATERAL recommend(u.id::bigint, 5, 'sb_als') r) b USING (user_id, rank)
+WHERE a.item IS DISTINCT FROM b.item OR round(a.score::numeric, 9) IS DISTINCT FROM round(b.score::numeric, 9);
+SELECT count(*) AS mismatches FROM sb_user_emb u,
+  LATERAL (SELECT array_agg(item ORDER BY rank) AS a, array_agg(round(score::numeric, 9) ORDER BY rank) AS s
+           FROM recommend(u.id, 5, 'sb_als')) f,
+  LATERAL (SELECT array_agg(item ORDER BY rank) AS a, array_agg(round(score::numeric, 9) ORDER BY rank) AS s
+           FROM recommend(u.id, 5, 'sb_als', boosts => 'sb_no_boost')) g
+WHERE f.a IS DISTINCT FROM g.a OR f.s IS DISTINCT FROM g.s;
+CREATE TABLE sb_ratings AS SELECT user_id, item_id, 1 + (user_id * item_id) % 5 AS rating FROM sb_orders;
+SELECT name FROM train('sb_alsx', 'sb_ratings', 'user_id', 'item_id', 'rating', method => 'als_explicit',
+                       factors => 3, seed => 1);
+SELECT count(*) AS mismatches FROM recommend_all(5, 'sb_alsx') a
+FULL JOIN (SELECT u.id::bigint AS user_id, r.* FROM sb_user_emb u,
+           LATERAL recommend(u.id::bigint, 5, 'sb_alsx') r) b USING (user_id, rank)
+WHERE a.item IS DISTINCT FROM b.item OR round(a.score::numeric, 9) IS DISTINCT FROM round(b.score::numeric, 9);
+SELECT count(*) AS mismatches FROM sb_user_emb u,
+  LATERAL (SELECT array_agg(item ORDER BY rank) AS a FROM recommend(u.id, 5, 'sb_alsx')) f,
+  LATERAL (SELECT array_agg(item ORDER BY rank) AS a FROM recommend(u.id, 5, 'sb_alsx', boosts => 'sb_no_boost')) g
+WHERE f.a IS DISTINCT FROM g.a;
+
 -- materialized view, unique index, concurrent refresh after a retrain
 CREATE MATERIALIZED VIEW sb_user_recs AS SELECT * FROM recommend_all(5, 'emb');
 CREATE UNIQUE INDEX ON sb_user_recs (user_id, rank);
@@ -109,4 +135,4 @@ SELECT _sgemm_gflops(64, 64, 8) > 0 AS measured;
 SELECT count(*) AS dropped FROM (SELECT drop_model(name) FROM models) d;
 DROP MATERIALIZED VIEW sb_user_recs;
 DROP VIEW sb_ref_top;
-DROP TABLE sb_orders, sb_user_emb, sb_item_emb, sb_orders_txt, sb_user_emb_txt, sb_item_emb_txt;
+DROP TABLE sb_no_boost, sb_ratings, sb_orders, sb_user_emb, sb_item_emb, sb_orders_txt, sb_user_emb_txt, sb_item_emb_txt;
