@@ -223,9 +223,8 @@ def implicit_style(U, V, seen_indptr, seen_idx, k=10, batch=1000):
     for b in range(0, n, batch):
         e = min(n, b + batch)
         S = U[b:e] @ V.T
-        for r in range(e - b):
-            u = b + r
-            S[r, seen_idx[seen_indptr[u]:seen_indptr[u + 1]]] = -np.inf
+        counts = np.diff(seen_indptr[b:e + 1])
+        S[np.repeat(np.arange(e - b), counts), seen_idx[seen_indptr[b]:seen_indptr[e]]] = -np.inf
         part = np.argpartition(-S, k, axis=1)[:, :k]
         ps = np.take_along_axis(S, part, axis=1)
         order = np.argsort(-ps, axis=1, kind="stable")
