@@ -125,6 +125,16 @@ typedef struct RecpromoMethod
 	 * scored exactly as `score` would score them.
 	 */
 	bool		(*factors) (const RecpromoModel *m, RecpromoFactors *out);
+
+	/*
+	 * Optional, for methods with factors: the factor row (the `factors`
+	 * values of RecpromoFactors) of a user folded in from hist, such that
+	 * score(i) = global + item_bias[i] + out . V[i,:] is what `score` gives
+	 * for that history; serving then screens the catalogue with the row
+	 * instead of scoring every item in double.
+	 */
+	void		(*fold_in) (const RecpromoModel *m, const int32 *hist, const double *vals,
+							int32 nhist, double *out);
 } RecpromoMethod;
 
 /* methods.c */

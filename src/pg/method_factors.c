@@ -470,6 +470,17 @@ FactorsExplain(const RecpromoModel *m, int32 u, const int32 *hist, const double 
 			(1.0 + st->alpha * vals[h]);
 }
 
+static void
+FactorsFoldIn(const RecpromoModel *m, const int32 *hist, const double *vals, int32 nhist,
+			  double *out)
+{
+	const FactorsState *st = m->state;
+	const double *x = UserVector(m, -1, hist, vals, nhist, out);
+
+	if (x != out)
+		memcpy(out, x, st->f * sizeof(double));
+}
+
 static bool
 FactorsFactors(const RecpromoModel *m, RecpromoFactors *out)
 {
@@ -495,4 +506,5 @@ const RecpromoMethod RecpromoMethodFactors = {
 	.similar_users = FactorsSimilarUsers,
 	.explain = FactorsExplain,
 	.factors = FactorsFactors,
+	.fold_in = FactorsFoldIn,
 };
