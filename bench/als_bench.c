@@ -17,7 +17,8 @@
  * --write FILE writes the (generated) triplets in the TRIPLETS format and
  * exits, for the numpy peer.  Prints one line of key=value pairs.  The first iteration is a warm-up;
  * seconds per iteration is the mean of the others (min_sec: the fastest,
- * less disturbed by other work on a shared machine).
+ * less disturbed by other work on a shared machine; cpu_per_iter: CPU
+ * seconds of all threads, which other processes disturb much less).
  */
 #include <math.h>
 #include <stdio.h>
@@ -37,6 +38,16 @@ now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* CPU seconds of the whole process (all threads) */
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -233,6 +244,8 @@ main(int argc, char **argv)
 	double		t0,
 				tsum = 0.0,
 				tmin = 1e30,
+				csum = 0.0,
+				c0,
 				loss = NAN;
 	struct rusage ru;
 	double		flops = 0.0;
@@ -356,8 +369,10 @@ main(int argc, char **argv)
 		rp_status	st;
 
 		t0 = now();
+		c0 = cpu_now();
 		st = rp_als_iterate(&p, &ui, &iu, &m, work, ws, NULL, &loss);
 		t0 = now() - t0;
+		c0 = cpu_now() - c0;
 		if (st != RP_OK)
 		{
 			fprintf(stderr, "iterate: %s\n", rp_status_text(st));
@@ -366,6 +381,7 @@ main(int argc, char **argv)
 		if (it > 0 || iters == 1)
 		{
 			tsum += t0;
+			csum += c0;
 			if (t0 < tmin)
 				tmin = t0;
 		}
@@ -424,12 +440,13 @@ main(int argc, char **argv)
 	csr_bytes = 2.0 * (12.0 * ui.nnz) + 8.0 * (c.nu + c.ni + 2);
 	factor_bytes = 8.0 * (c.nu + c.ni) * p.factors;
 	printf("users=%d items=%d nnz=%lld factors=%d solver=%s threads=%d "
-		   "sec_per_iter=%.4f min_sec=%.4f loss=%.8g maxrss_mb=%.1f csr_mb=%.1f "
+		   "sec_per_iter=%.4f min_sec=%.4f cpu_per_iter=%.4f loss=%.8g maxrss_mb=%.1f csr_mb=%.1f "
 		   "factors_mb=%.1f work_mb=%.1f chol_gflops=%.2f foldin20_us=%.1f "
 		   "explain20_us=%.1f",
 		   c.nu, c.ni, (long long) ui.nnz, p.factors,
 		   p.solver == RP_ALS_CG ? "cg" : "chol", p.threads,
-		   tsum / (iters > 1 ? iters - 1 : 1), tmin, loss, ru.ru_maxrss / 1024.0,
+		   tsum / (iters > 1 ? iters - 1 : 1), tmin,
+		   csum / (iters > 1 ? iters - 1 : 1), loss, ru.ru_maxrss / 1024.0,
 		   csr_bytes / 1048576.0, factor_bytes / 1048576.0, ws / 1048576.0,
 		   p.solver == RP_ALS_CHOLESKY ?
 		   flops / (tsum / (iters > 1 ? iters - 1 : 1)) / 1e9 / p.threads : 0.0,

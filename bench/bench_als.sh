@@ -20,8 +20,10 @@
 #
 # OpenBLAS: runs use the kernel set OpenBLAS detects (printed); the Cholesky
 # rows are repeated with OPENBLAS_CORETYPE=SkylakeX when the CPU has AVX-512.
-# The CG path uses recpromo's own kernels (AVX2+FMA when the CPU has them).
-# Timings on a shared machine vary; min_sec is the fastest iteration.
+# The CG path uses recpromo's own kernels (AVX-512 or AVX2+FMA when the CPU
+# has them; RP_ALS_KERNELS=avx2|base caps the choice).  Timings on a shared
+# machine vary: "min s" is the fastest iteration, "cpu s" the CPU seconds of
+# all threads per iteration (less sensitive to other processes).
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -57,13 +59,13 @@ PY
 "$tmp/als_bench" --synthetic 100000,20000,5000000 --write "$tmp/synth.bin"
 
 echo "OpenBLAS core: $(OPENBLAS_NUM_THREADS=1 "$tmp/als_bench" --file "$tmp/ml.bin" --iters 1 | sed -E 's/.*core=//')"
-echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores; $(date -u +%FT%TZ)"
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores; $(date -u +%FT%TZ); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
-printf '%-7s %-5s %-3s %-20s %9s %9s %9s %8s %9s %9s %10s %10s\n' data solver thr kernels \
-	"s/iter" "min s" "implicit" "ratio" "numpy s" "vs numpy" "RSS MB" "RSS/(CSR+F)"
+printf '%-7s %-5s %-3s %-10s %8s %8s %8s %9s %8s %9s %9s %8s %11s\n' data solver thr blas \
+	"s/iter" "min s" "cpu s" "implicit" "ratio" "numpy s" "vs numpy" "RSS MB" "RSS/(CSR+F)"
 declare -A numpy1 numpy2
 chol=""; serve=""
 for data in retail ml synth; do
@@ -89,8 +91,8 @@ for data in retail ml synth; do
 				if [ $t = 1 ]; then np=${numpy1[$data]:-}; else np=${numpy2[$data]:-}; fi
 				[ -n "$np" ] && vs=$(awk -v a="$sec" -v b="$np" 'BEGIN{printf "%.3fx", a/b}') || np=-
 			fi
-			printf '%-7s %-5s %-3s %-20s %9s %9s %9s %8s %9s %9s %10s %10s\n' $data $solver $t \
-				"$(field "$line" core)" "$sec" "$mn" "$ref" "$ratio" "$np" "$vs" "$rss" \
+			printf '%-7s %-5s %-3s %-10s %8s %8s %8s %9s %8s %9s %9s %8s %11s\n' $data $solver $t \
+				"$(field "$line" core)" "$sec" "$mn" "$(field "$line" cpu_per_iter)" "$ref" "$ratio" "$np" "$vs" "$rss" \
 				"$(awk -v r="$rss" -v c="$csr" -v f="$fac" 'BEGIN{printf "%.2f", r/(c+f)}')"
 			if [ $solver = chol ] && [ $t = 1 ]; then
 				chol="$chol$(printf '%-7s %-10s chol %7.2f GFLOP/s  DGEMM %6.2f GFLOP/s  share %5.1f%%' \
@@ -107,8 +109,8 @@ done
 if grep -q avx512f /proc/cpuinfo; then
 	for data in retail synth; do
 		line=$(OPENBLAS_CORETYPE=SkylakeX "$tmp/als_bench" --file "$tmp/$data.bin" --solver chol --threads 1 --iters $ITERS --gemm 1)
-		printf '%-7s %-5s %-3s %-20s %9s %9s   (OPENBLAS_CORETYPE=SkylakeX)\n' $data chol 1 "$(field "$line" core)" \
-			"$(field "$line" sec_per_iter)" "$(field "$line" min_sec)"
+		printf '%-7s %-5s %-3s %-10s %8s %8s %8s   (OPENBLAS_CORETYPE=SkylakeX)\n' $data chol 1 "$(field "$line" core)" \
+			"$(field "$line" sec_per_iter)" "$(field "$line" min_sec)" "$(field "$line" cpu_per_iter)"
 		chol="$chol$(printf '%-7s %-10s chol %7.2f GFLOP/s  DGEMM %6.2f GFLOP/s  share %5.1f%%' \
 			$data "$(field "$line" core)" "$(field "$line" chol_gflops)" "$(field "$line" dgemm_gflops)" \
 			"$(awk -v a="$(field "$line" chol_gflops)" -v b="$(field "$line" dgemm_gflops)" 'BEGIN{print 100*a/b}')")"$'\n'
@@ -120,3 +122,5 @@ printf '%s' "$chol"
 echo
 echo "Serving (rp_als_fold_in / rp_als_explain, exact solve):"
 printf '%s' "$serve"
+echo
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -81,6 +81,11 @@ SELECT u, i, 1 + (u % 3) + 0.5 * (i % 4) AS truth, round(predict(u, i, 'als_rate
        abs(predict(u, i, 'als_rated') - (1 + (u % 3) + 0.5 * (i % 4))) < 0.05 AS close
 FROM generate_series(1, 3) u, generate_series(1, 4) i
 WHERE (u * 7 + i * 13) % 5 = 0 ORDER BY u;
+-- batch scoring (blocked products over the factor rows) agrees with recommend
+SELECT count(*) AS mismatches FROM recommend_all(3, 'als_rated') a
+FULL JOIN (SELECT u::bigint AS user_id, r.* FROM generate_series(1, 40) u,
+           LATERAL recommend(u::bigint, 3, 'als_rated') r) b USING (user_id, rank)
+WHERE a.item IS DISTINCT FROM b.item OR round(a.score::numeric, 9) IS DISTINCT FROM round(b.score::numeric, 9);
 -- a new rater, folded in from the live table, rates like users with u % 3 = 2
 INSERT INTO als_ratings VALUES (500, 1, 3.5), (500, 2, 4.0), (500, 4, 3.0), (500, 5, 3.5), (500, 6, 4.0);
 SELECT round(predict(500, 3, 'als_rated')::numeric, 2) AS r_500_3, 4.5 AS truth;
@@ -120,5 +125,16 @@ RESET recpromo.memory_limit;
 -- nothing was stored by the failed calls
 SELECT count(*) FROM models WHERE name = 'x';
 
+-- statement_timeout stops a long training (100,000 interactions, 10,000
+-- iterations would take minutes); the model of that name stays as it was
+CREATE TABLE als_big AS
+SELECT u AS user_id, (u * 7 + j * 13) % 200 AS item_id, 1 AS qty
+FROM generate_series(1, 5000) u, generate_series(1, 20) j;
+SET statement_timeout = '500ms';
+SELECT name FROM train('als_buys_cg', 'als_big', 'user_id', 'item_id', 'qty',
+                       method => 'als', iterations => 10000);
+RESET statement_timeout;
+SELECT name, n_users, n_items, nnz FROM models WHERE name = 'als_buys_cg';
+
 SELECT drop_model('als_buys_cg'), drop_model('als_buys_cg2'), drop_model('als_buys_chol'), drop_model('als_rated');
-DROP TABLE als_buys, als_ratings, als_bad, als_nan;
+DROP TABLE als_buys, als_ratings, als_bad, als_nan, als_big;

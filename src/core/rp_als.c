@@ -36,8 +36,10 @@
  * where F^T F is one DSYRK per half-step shared by all rows and only the
  * row's stored cells add to it (the trick that makes implicit ALS linear in
  * the non-zeros).  Two solvers:
- *	- Cholesky: the row's matrix is built as Gram + lambda I plus a DSYRK
- *	  of its weighted rows gathered RP_ALS_CHUNK at a time, then LAPACK dposv
+ *	- Cholesky: the row's matrix is built as Gram + lambda I plus the
+ *	  rank-one terms of its weighted rows, gathered RP_ALS_CHUNK at a time
+ *	  and added four at a time by our own kernel (a DSYRK call per row
+ *	  costs more than its arithmetic at k = 64), then LAPACK dposv
  *	  (info > 0, not positive definite, is reported as RP_ENUMERIC).
  *	- Conjugate gradient (Takacs, Pilaszy and Tikk, "Applications of the
  *	  conjugate gradient method for implicit feedback collaborative
@@ -48,9 +50,19 @@
  *	  squared residual falls under 1e-20.  Each iteration thus costs
  *	  O(nnz * k * cg_steps + rows * k^2 * cg_steps) against Cholesky's
  *	  O(nnz * k^2 + rows * k^3).
- * Rows are solved in blocks by rp_parallel_for; a worker writes only its
- * own rows and its own scratch slice, and records a failure in its own
- * status slot.  Every solved row is checked for NaN/Inf (breakdown).
+ * Rows are solved in blocks by rp_parallel_for (nnz-balanced blocks,
+ * largest first: als_schedule()); a worker writes only its own rows and its
+ * own scratch slice, and records a failure in its own status slot.  Every
+ * solved row is checked for NaN/Inf (breakdown).
+ *
+ * Speed.  At k = 64 a BLAS call per row costs more than its arithmetic, so
+ * the per-row work is done by our own loops (rp_als_kern.inc): fused
+ * dot/axpy passes over the row's factor rows, two interactions at a time,
+ * with the factor rows of the next interactions prefetched (they are read
+ * in the order of the row's indices, i.e. at random, and would otherwise
+ * each cost a cache miss), compiled for SSE2, AVX2+FMA and AVX-512 and
+ * chosen at run time.  The one big product per half-step (the Gram) and
+ * the Cholesky solve stay with OpenBLAS/LAPACK.
  *
  * Initialisation: see rp_als_init() in rp_als.h (0.01 * standard normals
  * from rp_rng, biases 0).
@@ -65,7 +77,7 @@
 #include "rp_parallel.h"
 #include "rp_rng.h"
 
-/* weighted rows gathered per DSYRK call in the Cholesky path */
+/* weighted rows gathered per rank-update sweep in the Cholesky path */
 #define RP_ALS_CHUNK 128
 /* CG stops a row when r.r falls below this */
 #define RP_ALS_CG_TINY 1e-20
@@ -74,10 +86,15 @@
 #define RP_ALS_PREFETCH 6
 
 typedef double v4d __attribute__((vector_size(32)));
+typedef double v8d __attribute__((vector_size(64)));
 
-/* unaligned loads and stores of four doubles (memcpy keeps aliasing legal) */
-#define LD4(p) ({ v4d _v; memcpy(&_v, (p), sizeof(_v)); _v; })
-#define ST4(p, v) do { v4d _v = (v); memcpy((p), &_v, sizeof(_v)); } while (0)
+/* unaligned vector loads and stores (memcpy keeps aliasing legal) */
+#define LDV(p) ({ VT _v; memcpy(&_v, (p), sizeof(_v)); _v; })
+#define STV(p, v) do { VT _v = (v); memcpy((p), &_v, sizeof(_v)); } while (0)
+#define VZERO ((VT) {0})
+#define HSUM4(s) (((s)[0] + (s)[1]) + ((s)[2] + (s)[3]))
+#define HSUM8(s) ((((s)[0] + (s)[1]) + ((s)[2] + (s)[3])) + \
+				  (((s)[4] + (s)[5]) + ((s)[6] + (s)[7])))
 
 typedef struct als_kernels
 {
@@ -100,6 +117,8 @@ typedef struct als_kernels
 	double		(*row_loss) (int implicit, int k, int ld, const double *F,
 							 const int32_t *idx, const double *val, int64_t n,
 							 double alpha, double mu, const double *y);
+	void		(*syrk_upd) (int d, const double *const *rows, const double *w,
+							 int cnt, double *A);
 } als_kernels;
 
 /*
@@ -110,6 +129,9 @@ typedef struct als_kernels
 
 #define KSUFFIX base
 #define KATTR
+#define VT v4d
+#define VW 4
+#define VHSUM HSUM4
 #include "rp_als_kern.inc"
 #undef KSUFFIX
 #undef KATTR
@@ -119,21 +141,44 @@ typedef struct als_kernels
 #include "rp_als_kern.inc"
 #undef KSUFFIX
 #undef KATTR
+#undef VT
+#undef VW
+#undef VHSUM
+
+#define KSUFFIX avx512
+#define KATTR __attribute__((target("avx512f,avx2,fma")))
+#define VT v8d
+#define VW 8
+#define VHSUM HSUM8
+#include "rp_als_kern.inc"
+#undef KSUFFIX
+#undef KATTR
+#undef VT
+#undef VW
+#undef VHSUM
 
 /*
  * The kernel set for this CPU.  __builtin_cpu_supports reads data that
  * glibc/libgcc initialise before main, so this is safe from any thread and
- * the answer never changes; RP_ALS_KERNELS=base forces the baseline (tests).
+ * the answer never changes.  RP_ALS_KERNELS=base|avx2 caps the choice (tests
+ * and benchmarks compare the sets).
  */
 static const als_kernels *
 als_select_kernels(void)
 {
 	const char *force = getenv("RP_ALS_KERNELS");
+	int			cap = 2;
 
 	if (force != NULL && strcmp(force, "base") == 0)
-		return &kernels_base;
+		cap = 0;
+	else if (force != NULL && strcmp(force, "avx2") == 0)
+		cap = 1;
 	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+	if (cap >= 2 && __builtin_cpu_supports("avx512f") &&
+		__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		return &kernels_avx512;
+	if (cap >= 1 && __builtin_cpu_supports("avx2") &&
+		__builtin_cpu_supports("fma"))
 		return &kernels_avx2;
 	return &kernels_base;
 }
@@ -224,13 +269,20 @@ al8(size_t n)
 	return (n + 7) & ~(size_t) 7;
 }
 
+/* scratch of als_build(), in doubles: row copies, row pointers, weights */
+static size_t
+als_build_doubles(size_t d)
+{
+	return al8((size_t) RP_ALS_CHUNK * d) + 2 * al8(RP_ALS_CHUNK);
+}
+
 /* per-thread scratch, in doubles */
 static size_t
 als_thread_doubles(const rp_als_params *p)
 {
 	size_t		d = (size_t) als_unknowns(p);
 
-	return al8(d * d) + 4 * al8(d) + al8((size_t) RP_ALS_CHUNK * d);
+	return al8(d * d) + 4 * al8(d) + als_build_doubles(d);
 }
 
 size_t
@@ -387,7 +439,9 @@ typedef struct als_side
 
 /*
  * Builds A (d x d, upper triangle valid in column-major) and b (d) of one
- * row from its n cells; buf holds RP_ALS_CHUNK * d doubles.
+ * row from its n cells; buf holds als_build_doubles(d) doubles.  Implicit
+ * rows use the factor rows in place with weights alpha * r; explicit rows
+ * are copied with their constant 1 appended, weight 1.
  */
 static void
 als_build(const als_side *s, const als_kernels *kern, int64_t n,
@@ -396,6 +450,8 @@ als_build(const als_side *s, const als_kernels *kern, int64_t n,
 {
 	int32_t		k = s->k;
 	int32_t		d = s->method == RP_ALS_EXPLICIT ? k + 1 : k;
+	const double **rows = (const double **) (buf + al8((size_t) RP_ALS_CHUNK * d));
+	double	   *w = (double *) rows + al8(RP_ALS_CHUNK);
 	int			m = 0;
 
 	if (s->method == RP_ALS_IMPLICIT)
@@ -410,30 +466,27 @@ als_build(const als_side *s, const als_kernels *kern, int64_t n,
 	for (int64_t i = 0; i < n; i++)
 	{
 		const double *f = s->F + (size_t) idx[i] * s->ld;
-		double	   *row = buf + (size_t) m * d;
 
 		if (s->method == RP_ALS_IMPLICIT)
 		{
-			double		w = s->alpha * val[i];
-			double		sw = sqrt(w);
-
-			for (int32_t j = 0; j < k; j++)
-				row[j] = sw * f[j];
+			rows[m] = f;
+			w[m] = s->alpha * val[i];
 			if (val[i] > 0)
-				kern->axpy(1.0 + w, f, b, k);
+				kern->axpy(1.0 + w[m], f, b, k);
 		}
 		else
 		{
-			double		t = val[i] - s->mu - f[s->off];
+			double	   *row = buf + (size_t) m * d;
 
 			memcpy(row, f, sizeof(double) * (size_t) k);
 			row[k] = 1.0;
-			kern->axpy(t, row, b, d);
+			rows[m] = row;
+			w[m] = 1.0;
+			kern->axpy(val[i] - s->mu - f[s->off], row, b, d);
 		}
 		if (++m == RP_ALS_CHUNK || i == n - 1)
 		{
-			cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, d, m, 1.0,
-						buf, d, 1.0, A, d);
+			kern->syrk_upd(d, rows, w, m, A);
 			m = 0;
 		}
 	}
@@ -830,8 +883,7 @@ rp_als_foldin_workspace_size(const rp_als_params *p)
 	if (als_check_params(p) != RP_OK)
 		return 0;
 	d = (size_t) als_unknowns(p);
-	return sizeof(double) * (al8(d * d) + 2 * al8(d) +
-							 al8((size_t) RP_ALS_CHUNK * d)) + 64;
+	return sizeof(double) * (al8(d * d) + 2 * al8(d) + als_build_doubles(d)) + 64;
 }
 
 static rp_status

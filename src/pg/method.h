@@ -156,6 +156,14 @@ extern bool RecpromoParamBool(RecpromoTrainState *ts, const char *name, bool def
 extern const char *RecpromoParamChoice(RecpromoTrainState *ts, const char *name, const char *def,
 									   const char *const *choices);
 
+/*
+ * The raw value of a hyper-parameter (NULL when not given), marking the
+ * name as known; and recording an effective value (JSON text) in the stored
+ * params.  For methods with parameters of their own shapes (strings, arrays).
+ */
+extern JsonbValue *RecpromoParamLookup(RecpromoTrainState *ts, const char *name);
+extern void RecpromoParamRecord(RecpromoTrainState *ts, const char *name, const char *json);
+
 /* Reading stored params of a loaded model (no checking, defaults apply). */
 extern double RecpromoModelParamFloat(const RecpromoModel *m, const char *name, double def);
 
