@@ -77,20 +77,10 @@ typedef struct FactorsState
 static const char *
 ParamString(RecpromoTrainState *ts, const char *name, const char *def)
 {
-	JsonbValue	k;
-	JsonbValue *v = NULL;
+	JsonbValue *v = RecpromoParamLookup(ts, name);
 	const char *r = def;
-	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(ts));
+	StringInfoData json;
 
-	ts->params_used = lappend(ts->params_used, pstrdup(name));
-	MemoryContextSwitchTo(old);
-	if (ts->params_in != NULL)
-	{
-		k.type = jbvString;
-		k.val.string.val = (char *) name;
-		k.val.string.len = strlen(name);
-		v = findJsonbValueFromContainer(&ts->params_in->root, JB_FOBJECT, &k);
-	}
 	if (v != NULL && v->type != jbvNull)
 	{
 		if (v->type != jbvString || v->val.string.len == 0)
@@ -104,11 +94,9 @@ ParamString(RecpromoTrainState *ts, const char *name, const char *def)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("method \"factors\" needs the hyper-parameter \"%s\"", name),
 				 errhint("Pass params => '{\"user_factors\": \"user_table\", \"item_factors\": \"item_table\"}'.")));
-	if (ts->params_out->len > 0)
-		appendStringInfoString(ts->params_out, ", ");
-	escape_json(ts->params_out, name);
-	appendStringInfoString(ts->params_out, ": ");
-	escape_json(ts->params_out, r);
+	initStringInfo(&json);
+	escape_json(&json, r);
+	RecpromoParamRecord(ts, name, json.data);
 	return r;
 }
 
