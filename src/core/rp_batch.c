@@ -52,6 +52,15 @@
  * multiplication", ACM TOMS 34(3), 2008).  A panel is 64 x n floats (16 KB
  * at 64 factors) and stays in L1 while every user of the block passes.
  *
+ * Half precision.  recommend() for one user is bound by memory traffic: it
+ * reads every item factor once per call.  RP_BATCH_AVX512_HALF stores the
+ * panels as IEEE half (converted to float in registers by vcvtph2ps), half
+ * the bytes.  The screening stays exact: prepare records the largest
+ * quantisation error q = max_i ||v_i - half(v_i)||, and since
+ * |u . (v - half(v))| <= ||u|| q (Cauchy-Schwarz), the bound used for the
+ * check grows by 2 ||u|| q (twice, as above).  Values outside half's range
+ * keep float panels.
+ *
  * Memory.  Everything lives in the caller's workspace: the packed float V,
  * then per thread the float user block, the tile, the cursors and the
  * candidate heaps.  Workers only write their own thread's scratch and their
@@ -86,6 +95,8 @@ typedef struct batch_ctx
 	int			avx512;
 	const float *Vf;			/* packed (AVX-512) or row-major (SGEMM) */
 	double		vmax;			/* largest ||v_i|| including the bias column */
+	int			half;			/* panels hold IEEE half values */
+	double		qerr;			/* largest ||v_i - half(v_i)|| (0 for float) */
 	char	   *thread_base;
 	size_t		thread_bytes;
 	int32_t		rows;			/* users per block (<= RP_MB) */
@@ -178,8 +189,25 @@ block_rows(int64_t n_sel)
 static int
 use_avx512(rp_batch_kernel kernel)
 {
-	return kernel == RP_BATCH_AVX512 || (kernel == RP_BATCH_AUTO && rp_batch_have_avx512());
+	return kernel == RP_BATCH_AVX512 || kernel == RP_BATCH_AVX512_HALF ||
+		(kernel == RP_BATCH_AUTO && rp_batch_have_avx512());
 }
+
+#ifdef RP_HAVE_X86
+__attribute__((target("f16c")))
+static uint16_t
+to_half(float x)
+{
+	return _cvtss_sh(x, _MM_FROUND_TO_NEAREST_INT);
+}
+
+__attribute__((target("f16c")))
+static float
+from_half(uint16_t h)
+{
+	return _cvtsh_ss(h);
+}
+#endif
 
 size_t
 rp_batch_items_size(const rp_batch_input *in, rp_batch_kernel kernel)
@@ -515,19 +543,24 @@ offer_panel(const batch_ctx *cx, const float *sc, uint64_t hits, int32_t j0, int
  * threshold; only a panel with a score above it is stored (to a 64-float
  * buffer) and offered.  No score tile is written.
  */
-__attribute__((target("avx512f")))
-static void
-block_avx512(const batch_ctx *cx, batch_scratch *s, const int32_t *users, int32_t mb,
-			 float *thr)
+#define RP_LOADV(row, off) \
+	(half ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) ((const uint16_t *) (row) + (off)))) \
+	 : _mm512_loadu_ps((const float *) (row) + (off)))
+
+__attribute__((target("avx512f"), always_inline))
+static inline void
+block_avx512_body(const batch_ctx *cx, batch_scratch *s, const int32_t *users, int32_t mb,
+				  float *thr, const int half)
 {
 	int32_t		fa = cx->fa;
 	int32_t		kc = cx->kc;
 	int32_t		np = cx->n_pad / RP_PANEL;
+	size_t		esz = half ? sizeof(uint16_t) : sizeof(float);
 	float		buf[RP_PANEL] __attribute__((aligned(64)));
 
 	for (int32_t p = 0; p < np; p++)
 	{
-		const float *P = cx->Vf + (size_t) p * RP_PANEL * fa;
+		const char *P = (const char *) cx->Vf + (size_t) p * RP_PANEL * fa * esz;
 		int32_t		j0 = p * RP_PANEL;
 		int32_t		r = 0;
 
@@ -543,11 +576,11 @@ block_avx512(const batch_ctx *cx, batch_scratch *s, const int32_t *users, int32_
 
 			for (int32_t f = 0; f < fa; f++)
 			{
-				const float *row = P + (size_t) f * RP_PANEL;
-				__m512		b0 = _mm512_loadu_ps(row);
-				__m512		b1 = _mm512_loadu_ps(row + 16);
-				__m512		b2 = _mm512_loadu_ps(row + 32);
-				__m512		b3 = _mm512_loadu_ps(row + 48);
+				const char *row = P + (size_t) f * RP_PANEL * esz;
+				__m512		b0 = RP_LOADV(row, 0);
+				__m512		b1 = RP_LOADV(row, 16);
+				__m512		b2 = RP_LOADV(row, 32);
+				__m512		b3 = RP_LOADV(row, 48);
 				__m512		x;
 
 #define RP_ROW(R) \
@@ -598,13 +631,13 @@ block_avx512(const batch_ctx *cx, batch_scratch *s, const int32_t *users, int32_
 
 			for (int32_t f = 0; f < fa; f++)
 			{
-				const float *row = P + (size_t) f * RP_PANEL;
+				const char *row = P + (size_t) f * RP_PANEL * esz;
 				__m512		x = _mm512_set1_ps(a[f]);
 
-				c0 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row), c0);
-				c1 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 16), c1);
-				c2 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 32), c2);
-				c3 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 48), c3);
+				c0 = _mm512_fmadd_ps(x, RP_LOADV(row, 0), c0);
+				c1 = _mm512_fmadd_ps(x, RP_LOADV(row, 16), c1);
+				c2 = _mm512_fmadd_ps(x, RP_LOADV(row, 32), c2);
+				c3 = _mm512_fmadd_ps(x, RP_LOADV(row, 48), c3);
 			}
 			hits = (uint64_t) _mm512_cmp_ps_mask(c0, vt, _CMP_GT_OQ) |
 				((uint64_t) _mm512_cmp_ps_mask(c1, vt, _CMP_GT_OQ) << 16) |
@@ -623,6 +656,24 @@ block_avx512(const batch_ctx *cx, batch_scratch *s, const int32_t *users, int32_
 		}
 	}
 }
+
+/* The two instances: float panels, and IEEE half panels (half the bytes). */
+__attribute__((target("avx512f")))
+static void
+block_avx512(const batch_ctx *cx, batch_scratch *s, const int32_t *users, int32_t mb,
+			 float *thr)
+{
+	block_avx512_body(cx, s, users, mb, thr, 0);
+}
+
+__attribute__((target("avx512f")))
+static void
+block_avx512_half(const batch_ctx *cx, batch_scratch *s, const int32_t *users, int32_t mb,
+				  float *thr)
+{
+	block_avx512_body(cx, s, users, mb, thr, 1);
+}
+#undef RP_LOADV
 #endif
 
 static void
@@ -661,7 +712,10 @@ batch_block(void *arg, int thread, int64_t begin, int64_t end)
 
 		for (int32_t r = 0; r < mb; r++)
 			thr[r] = -INFINITY;
-		block_avx512(cx, &s, users, mb, thr);
+		if (cx->half)
+			block_avx512_half(cx, &s, users, mb, thr);
+		else
+			block_avx512(cx, &s, users, mb, thr);
 	}
 	else
 #endif
@@ -724,7 +778,8 @@ batch_block(void *arg, int thread, int64_t begin, int64_t end)
 
 			for (int32_t f = 0; f < in->factors; f++)
 				un += a[f] * a[f];
-			eps = (double) (fa + 4) * ldexp(1.0, -23) * sqrt(un) * cx->vmax;
+			eps = (double) (fa + 4) * ldexp(1.0, -23) * sqrt(un) * cx->vmax +
+				2.0 * sqrt(un) * cx->qerr;
 			exact = base + ((double) hs[0] + 2.0 * eps) < s.cd[take - 1];
 		}
 		if (exact)
@@ -754,7 +809,7 @@ rp_batch_prepare(const rp_batch_input *in, rp_batch_kernel kernel, void *buf, si
 	if (need == 0 || buf == NULL || size < need || out == NULL ||
 		(in->n_items > 0 && in->V == NULL))
 		return RP_EINVAL;
-	if (kernel == RP_BATCH_AVX512 && !rp_batch_have_avx512())
+	if ((kernel == RP_BATCH_AVX512 || kernel == RP_BATCH_AVX512_HALF) && !rp_batch_have_avx512())
 		return RP_EINVAL;
 	fa = in->factors + (in->item_bias != NULL ? 1 : 0);
 	out->n_items = in->n_items;
@@ -764,12 +819,28 @@ rp_batch_prepare(const rp_batch_input *in, rp_batch_kernel kernel, void *buf, si
 	if (out->n_pad == 0)
 		out->n_pad = RP_PANEL;
 	out->avx512 = use_avx512(kernel);
+	out->half = 0;
+	out->qerr = 0.0;
 	Vf = (float *) align_up((size_t) buf);
 	memset(Vf, 0, (size_t) out->n_pad * fa * sizeof(float));
+#ifdef RP_HAVE_X86
+	if (kernel == RP_BATCH_AVX512_HALF)
+	{
+		/* half only when every value is inside its range (65504) */
+		int			fits = 1;
+
+		for (size_t x = 0; x < (size_t) in->n_items * in->factors && fits; x++)
+			fits = fabs(in->V[x]) < 60000.0;
+		for (int32_t i = 0; in->item_bias != NULL && i < in->n_items && fits; i++)
+			fits = fabs(in->item_bias[i]) < 60000.0;
+		out->half = fits;
+	}
+#endif
 	for (int32_t i = 0; i < in->n_items; i++)
 	{
 		const double *v = in->V + (size_t) i * in->factors;
 		double		nn = 0.0;
+		double		qq = 0.0;
 
 		for (int32_t f = 0; f < fa; f++)
 		{
@@ -781,12 +852,26 @@ rp_batch_prepare(const rp_batch_input *in, rp_batch_kernel kernel, void *buf, si
 				pos = ((size_t) (i / RP_PANEL) * fa + f) * RP_PANEL + i % RP_PANEL;
 			else
 				pos = (size_t) i * fa + f;
+#ifdef RP_HAVE_X86
+			if (out->half)
+			{
+				uint16_t	h = to_half((float) x);
+				double		back = from_half(h);
+
+				((uint16_t *) Vf)[pos] = h;
+				qq += (x - back) * (x - back);
+				continue;
+			}
+#endif
 			Vf[pos] = (float) x;
 		}
 		if (nn > vmax)
 			vmax = nn;
+		if (qq > out->qerr)
+			out->qerr = qq;
 	}
 	out->vmax = sqrt(vmax);
+	out->qerr = sqrt(out->qerr);
 	out->Vf = Vf;
 	return RP_OK;
 }
@@ -829,6 +914,8 @@ rp_batch_topk_prepared(const rp_batch_input *in, const rp_batch_items *items, in
 	cx.avx512 = items->avx512;
 	cx.Vf = items->Vf;
 	cx.vmax = items->vmax;
+	cx.half = items->half;
+	cx.qerr = items->qerr;
 	cx.out_idx = out_idx;
 	cx.out_score = out_score;
 	cx.out_count = out_count;
@@ -859,7 +946,7 @@ rp_batch_topk_prepared(const rp_batch_input *in, const rp_batch_items *items, in
 		for (int t = 0; t < RP_MAX_THREADS; t++)
 			stats->fallback_users += cx.fallback[t];
 		stats->flops = 2.0 * (double) n_sel * in->n_items * in->factors;
-		stats->kernel = cx.avx512 ? "avx512" : "sgemm";
+		stats->kernel = cx.half ? "avx512-half" : cx.avx512 ? "avx512" : "sgemm";
 	}
 	return st;
 }

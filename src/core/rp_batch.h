@@ -64,7 +64,11 @@ typedef enum rp_batch_kernel
 {
 	RP_BATCH_AUTO = 0,			/* AVX-512 kernel when the CPU has it, else SGEMM */
 	RP_BATCH_SGEMM,				/* cblas_sgemm (OpenBLAS's kernels) */
-	RP_BATCH_AVX512				/* our own kernel; RP_EINVAL without AVX-512F */
+	RP_BATCH_AVX512,			/* our own kernel; RP_EINVAL without AVX-512F */
+	RP_BATCH_AVX512_HALF		/* the same over item factors stored as IEEE half
+								 * (half the memory traffic; still exact, see
+								 * rp_batch.c); float when a value is out of
+								 * half's range */
 } rp_batch_kernel;
 
 typedef struct rp_batch_stats
@@ -72,7 +76,7 @@ typedef struct rp_batch_stats
 	int64_t		users;			/* users scored */
 	int64_t		fallback_users; /* users rescored in double (near ties) */
 	double		flops;			/* 2 * users * items * factors */
-	const char *kernel;			/* "avx512" or "sgemm" */
+	const char *kernel;			/* "avx512", "avx512-half" or "sgemm" */
 } rp_batch_stats;
 
 /* Largest k rp_batch_topk accepts. */
@@ -121,8 +125,10 @@ typedef struct rp_batch_items
 	int32_t		fa;				/* factors, + 1 with an item bias */
 	int32_t		n_pad;
 	int			avx512;			/* layout: AVX-512 panels or row-major */
-	const float *Vf;
+	int			half;			/* panels of IEEE half values */
+	const float *Vf;			/* (uint16_t values when half) */
 	double		vmax;			/* largest item row norm (error bound) */
+	double		qerr;			/* largest ||v_i - half(v_i)|| (0 for float) */
 } rp_batch_items;
 
 extern size_t rp_batch_items_size(const rp_batch_input *in, rp_batch_kernel kernel);

@@ -125,6 +125,16 @@ typedef struct RecpromoMethod
 	 * scored exactly as `score` would score them.
 	 */
 	bool		(*factors) (const RecpromoModel *m, RecpromoFactors *out);
+
+	/*
+	 * Optional, for methods with factors: the factor row (the `factors`
+	 * values of RecpromoFactors) of a user folded in from hist, such that
+	 * score(i) = global + item_bias[i] + out . V[i,:] is what `score` gives
+	 * for that history; serving then screens the catalogue with the row
+	 * instead of scoring every item in double.
+	 */
+	void		(*fold_in) (const RecpromoModel *m, const int32 *hist, const double *vals,
+							int32 nhist, double *out);
 } RecpromoMethod;
 
 /* methods.c */
@@ -145,6 +155,14 @@ extern bool RecpromoParamBool(RecpromoTrainState *ts, const char *name, bool def
 /* One of a NULL-terminated list of choices. */
 extern const char *RecpromoParamChoice(RecpromoTrainState *ts, const char *name, const char *def,
 									   const char *const *choices);
+
+/*
+ * The raw value of a hyper-parameter (NULL when not given), marking the
+ * name as known; and recording an effective value (JSON text) in the stored
+ * params.  For methods with parameters of their own shapes (strings, arrays).
+ */
+extern JsonbValue *RecpromoParamLookup(RecpromoTrainState *ts, const char *name);
+extern void RecpromoParamRecord(RecpromoTrainState *ts, const char *name, const char *json);
 
 /* Reading stored params of a loaded model (no checking, defaults apply). */
 extern double RecpromoModelParamFloat(const RecpromoModel *m, const char *name, double def);

@@ -71,35 +71,10 @@ typedef struct TokenEntry
 
 /* ---------- free-form hyper-parameters (strings and arrays) ---------- */
 
-static JsonbValue *
-ContentParam(RecpromoTrainState *ts, const char *name)
-{
-	JsonbValue	k;
-	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(ts));
-
-	ts->params_used = lappend(ts->params_used, pstrdup(name));
-	MemoryContextSwitchTo(old);
-	if (ts->params_in == NULL)
-		return NULL;
-	k.type = jbvString;
-	k.val.string.val = (char *) name;
-	k.val.string.len = strlen(name);
-	return findJsonbValueFromContainer(&ts->params_in->root, JB_FOBJECT, &k);
-}
-
-static void
-ContentRecord(RecpromoTrainState *ts, const char *name, const char *json)
-{
-	if (ts->params_out->len > 0)
-		appendStringInfoString(ts->params_out, ", ");
-	escape_json(ts->params_out, name);
-	appendStringInfo(ts->params_out, ": %s", json);
-}
-
 static char *
 ContentParamString(RecpromoTrainState *ts, const char *name, const char *def)
 {
-	JsonbValue *v = ContentParam(ts, name);
+	JsonbValue *v = RecpromoParamLookup(ts, name);
 	char	   *r = def ? pstrdup(def) : NULL;
 	StringInfoData q;
 
@@ -118,7 +93,7 @@ ContentParamString(RecpromoTrainState *ts, const char *name, const char *def)
 				 errhint("Use recpromo.train_content(), or pass params => '{\"attributes\": \"public.products\", \"attribute_columns\": [\"category\"]}'.")));
 	initStringInfo(&q);
 	escape_json(&q, r);
-	ContentRecord(ts, name, q.data);
+	RecpromoParamRecord(ts, name, q.data);
 	return r;
 }
 
@@ -126,7 +101,7 @@ ContentParamString(RecpromoTrainState *ts, const char *name, const char *def)
 static List *
 ContentParamNames(RecpromoTrainState *ts, const char *name)
 {
-	JsonbValue *v = ContentParam(ts, name);
+	JsonbValue *v = RecpromoParamLookup(ts, name);
 	JsonbIterator *it;
 	JsonbValue	e;
 	JsonbIteratorToken tok;
@@ -168,7 +143,7 @@ ContentParamNames(RecpromoTrainState *ts, const char *name)
 		escape_json(&q, (char *) lfirst(lc));
 	}
 	appendStringInfoChar(&q, ']');
-	ContentRecord(ts, name, q.data);
+	RecpromoParamRecord(ts, name, q.data);
 	return out;
 }
 
@@ -430,7 +405,7 @@ ContentTrain(RecpromoTrainState *ts)
 		for (int64 p = V.indptr[i]; p < V.indptr[i + 1]; p++)
 			V.values[p] /= s;
 	}
-	ContentRecord(ts, "n_tokens", psprintf("%d", n_tokens));
+	RecpromoParamRecord(ts, "n_tokens", psprintf("%d", n_tokens));
 	RecpromoPartsAdd(&ts->parts, "content_indptr", V.indptr, ((Size) V.n_rows + 1) * sizeof(int64));
 	RecpromoPartsAdd(&ts->parts, "content_indices", V.indices, (Size) V.nnz * sizeof(int32));
 	RecpromoPartsAdd(&ts->parts, "content_values", V.values, (Size) V.nnz * sizeof(double));

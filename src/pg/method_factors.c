@@ -77,20 +77,10 @@ typedef struct FactorsState
 static const char *
 ParamString(RecpromoTrainState *ts, const char *name, const char *def)
 {
-	JsonbValue	k;
-	JsonbValue *v = NULL;
+	JsonbValue *v = RecpromoParamLookup(ts, name);
 	const char *r = def;
-	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(ts));
+	StringInfoData json;
 
-	ts->params_used = lappend(ts->params_used, pstrdup(name));
-	MemoryContextSwitchTo(old);
-	if (ts->params_in != NULL)
-	{
-		k.type = jbvString;
-		k.val.string.val = (char *) name;
-		k.val.string.len = strlen(name);
-		v = findJsonbValueFromContainer(&ts->params_in->root, JB_FOBJECT, &k);
-	}
 	if (v != NULL && v->type != jbvNull)
 	{
 		if (v->type != jbvString || v->val.string.len == 0)
@@ -104,11 +94,9 @@ ParamString(RecpromoTrainState *ts, const char *name, const char *def)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("method \"factors\" needs the hyper-parameter \"%s\"", name),
 				 errhint("Pass params => '{\"user_factors\": \"user_table\", \"item_factors\": \"item_table\"}'.")));
-	if (ts->params_out->len > 0)
-		appendStringInfoString(ts->params_out, ", ");
-	escape_json(ts->params_out, name);
-	appendStringInfoString(ts->params_out, ": ");
-	escape_json(ts->params_out, r);
+	initStringInfo(&json);
+	escape_json(&json, r);
+	RecpromoParamRecord(ts, name, json.data);
 	return r;
 }
 
@@ -470,6 +458,17 @@ FactorsExplain(const RecpromoModel *m, int32 u, const int32 *hist, const double 
 			(1.0 + st->alpha * vals[h]);
 }
 
+static void
+FactorsFoldIn(const RecpromoModel *m, const int32 *hist, const double *vals, int32 nhist,
+			  double *out)
+{
+	const FactorsState *st = m->state;
+	const double *x = UserVector(m, -1, hist, vals, nhist, out);
+
+	if (x != out)
+		memcpy(out, x, st->f * sizeof(double));
+}
+
 static bool
 FactorsFactors(const RecpromoModel *m, RecpromoFactors *out)
 {
@@ -495,4 +494,5 @@ const RecpromoMethod RecpromoMethodFactors = {
 	.similar_users = FactorsSimilarUsers,
 	.explain = FactorsExplain,
 	.factors = FactorsFactors,
+	.fold_in = FactorsFoldIn,
 };

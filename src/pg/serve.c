@@ -23,6 +23,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
 #include <math.h>
@@ -30,6 +31,8 @@
 #include "compat.h"
 #include "method.h"
 #include "recpromo.h"
+#include "rerank.h"
+#include "rp_batch.h"
 #include "rp_topk.h"
 
 #define RECPROMO_MAX_N 1000000
@@ -211,8 +214,240 @@ SelectTop(const double *scores, int32 len, const int32 *only, int32 nonly, bool 
 }
 
 /*
+ * The serving cache of a factor model (m->serving_cache, built on first
+ * use, freed with the model): the item factors packed as float for
+ * rp_batch_topk_prepared (IEEE half panels on AVX-512 CPUs), so a
+ * recommend() call for a known user screens the catalogue with one pass
+ * and rescores a few candidates in
+ * double (exact results, as rp_batch.c explains) instead of a double
+ * matrix-vector product over every item.
+ */
+typedef struct ServeCache
+{
+	bool		has_factors;
+	RecpromoFactors fx;
+	rp_batch_items items;
+} ServeCache;
+
+static ServeCache *
+GetServeCache(RecpromoModel *m)
+{
+	ServeCache *c = m->serving_cache;
+
+	if (c == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(m->cxt);
+
+		c = palloc0(sizeof(ServeCache));
+		if (m->method->factors != NULL && m->method->factors(m, &c->fx) &&
+			c->fx.factors >= 1)
+		{
+			rp_batch_input in;
+			rp_batch_kernel kern;
+			size_t		sz;
+			void	   *buf;
+
+			memset(&in, 0, sizeof(in));
+			in.n_users = m->users.n;
+			in.n_items = m->items.n;
+			in.factors = c->fx.factors;
+			in.U = c->fx.U;
+			in.V = c->fx.V;
+			in.item_bias = c->fx.item_bias;
+			/* half-precision panels halve the bytes a call reads (exact still) */
+			kern = rp_batch_have_avx512() ? RP_BATCH_AVX512_HALF : RP_BATCH_AUTO;
+			sz = rp_batch_items_size(&in, kern);
+			buf = MemoryContextAllocHuge(m->cxt, Max(sz, 1));
+			c->has_factors = sz > 0 &&
+				rp_batch_prepare(&in, kern, buf, sz, &c->items) == RP_OK;
+		}
+		MemoryContextSwitchTo(old);
+		m->serving_cache = c;
+	}
+	return c;
+}
+
+/*
+ * The fast top-n of a known user u of a factor model: exclusions (sorted,
+ * de-duplicated item indices) and an optional allow-list inside the
+ * selection.  Returns the count.
+ */
+static int32
+FactorTopN(RecpromoModel *m, ServeCache *c, const double *urow, const double *ubias,
+		   const int32 *excl, int32 nexcl,
+		   const unsigned char *allowed, int32 n, int32 *idx, double *sc)
+{
+	rp_batch_input in;
+	int64		indptr[2] = {0, nexcl};
+	size_t		rsz;
+	void	   *work;
+	int32		count = 0;
+
+	memset(&in, 0, sizeof(in));
+	in.n_users = 1;
+	in.n_items = m->items.n;
+	in.factors = c->fx.factors;
+	in.U = urow;
+	in.V = c->fx.V;
+	in.user_bias = ubias;
+	in.item_bias = c->fx.item_bias;
+	in.global = c->fx.global;
+	in.excl_indptr = indptr;
+	in.excl_indices = excl;
+	in.allowed = allowed;
+	rsz = rp_batch_run_size(&in, n, 1, c->items.avx512 ? RP_BATCH_AVX512 : RP_BATCH_SGEMM);
+	work = palloc(rsz);
+	RecpromoCheckStatus(rp_batch_topk_prepared(&in, &c->items, n, 1, work, rsz,
+											   idx, sc, &count, NULL, NULL),
+						"recommend");
+	pfree(work);
+	return count;
+}
+
+/* Sorts and de-duplicates item indices in place; returns the new count. */
+static int32
+SortUnique(int32 *a, int32 n)
+{
+	int32		w = 0;
+
+	for (int32 i = 1; i < n; i++)
+	{
+		int32		v = a[i];
+		int32		j = i - 1;
+
+		while (j >= 0 && a[j] > v)
+		{
+			a[j + 1] = a[j];
+			j--;
+		}
+		a[j + 1] = v;
+	}
+	for (int32 i = 0; i < n; i++)
+		if (w == 0 || a[w - 1] != a[i])
+			a[w++] = a[i];
+	return w;
+}
+
+/* Category ids of the names in a text[] argument (unknown names skipped). */
+static bool *
+CategorySet(ArrayType *arr, char **names, int32 ncat)
+{
+	Datum	   *el;
+	bool	   *nulls;
+	int			n;
+	bool	   *set = palloc0(Max(ncat, 1) * sizeof(bool));
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &el, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *s;
+		int32		lo = 0;
+		int32		hi = ncat;
+
+		if (nulls[i])
+			continue;
+		s = TextDatumGetCString(el[i]);
+		while (lo < hi)
+		{
+			int32		mid = lo + (hi - lo) / 2;
+
+			if (strcmp(names[mid], s) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < ncat && strcmp(names[lo], s) == 0)
+			set[lo] = true;
+	}
+	return set;
+}
+
+/*
+ * Business re-ranking inside the selection: boosts change the scores
+ * (score * weight, or score + weight; items without a row keep theirs),
+ * category filters make items ineligible, and the per-category cap walks
+ * the eligible items best first, skipping an item whose category already
+ * has `cap` items in the list (items without a category are not capped).
+ * Returns min(n, eligible) rows in a stable order (ties by item index).
+ */
+static int32
+Rerank(FunctionCallInfo fcinfo, RecpromoModel *m, double *scores, const int32 *only,
+	   int32 nonly, bool add_boost, int32 cap, int32 n, int32 **idx, double **sc)
+{
+	int32		ni = m->items.n;
+	int32	   *cat = NULL;
+	char	  **names = NULL;
+	int32		ncat = 0;
+	int32	   *all_idx;
+	double	   *all_sc;
+	int32		total;
+	int32	   *per_cat;
+	int32		k = 0;
+
+	if (!PG_ARGISNULL(6))
+	{
+		double	   *w = palloc_extended(Max((Size) ni, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+
+		RecpromoReadItemWeights(PG_GETARG_OID(6), NameStr(*PG_GETARG_NAME(7)),
+								NameStr(*PG_GETARG_NAME(8)), &m->items, w);
+		for (int32 i = 0; i < ni; i++)
+			if (!isnan(w[i]) && scores[i] != -INFINITY)
+				scores[i] = add_boost ? scores[i] + w[i] : scores[i] * w[i];
+	}
+	if (!PG_ARGISNULL(10))
+	{
+		cat = palloc_extended(Max((Size) ni, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
+		RecpromoReadItemCategories(PG_GETARG_OID(10), NameStr(*PG_GETARG_NAME(11)),
+								   NameStr(*PG_GETARG_NAME(12)), &m->items, cat, &names, &ncat);
+		if (!PG_ARGISNULL(14))
+		{
+			bool	   *keep = CategorySet(PG_GETARG_ARRAYTYPE_P(14), names, ncat);
+
+			for (int32 i = 0; i < ni; i++)
+				if (cat[i] < 0 || !keep[cat[i]])
+					scores[i] = -INFINITY;
+		}
+		if (!PG_ARGISNULL(15))
+		{
+			bool	   *drop = CategorySet(PG_GETARG_ARRAYTYPE_P(15), names, ncat);
+
+			for (int32 i = 0; i < ni; i++)
+				if (cat[i] >= 0 && drop[cat[i]])
+					scores[i] = -INFINITY;
+		}
+	}
+	if (cap == 0)
+		return SelectTop(scores, ni, only, nonly, !PG_ARGISNULL(4), n, idx, sc);
+
+	/* the cap: every eligible item in order, then a greedy walk */
+	total = SelectTop(scores, ni, only, nonly, !PG_ARGISNULL(4), ni, &all_idx, &all_sc);
+	per_cat = palloc0(Max(ncat, 1) * sizeof(int32));
+	*idx = palloc(Max(n, 1) * sizeof(int32));
+	*sc = palloc(Max(n, 1) * sizeof(double));
+	for (int32 r = 0; r < total && k < n; r++)
+	{
+		int32		c = cat[all_idx[r]];
+
+		if (c >= 0)
+		{
+			if (per_cat[c] >= cap)
+				continue;
+			per_cat[c]++;
+		}
+		(*idx)[k] = all_idx[r];
+		(*sc)[k] = all_sc[r];
+		k++;
+	}
+	return k;
+}
+
+/*
  * recommend(user_id anyelement, n, model, exclude_seen, only_items anyarray,
- *			 exclude_items anyarray) RETURNS TABLE (item, score, rank)
+ *			 exclude_items anyarray, boosts regclass, boost_item_col name,
+ *			 boost_col name, boost_mode text, categories regclass,
+ *			 category_item_col name, category_col name, max_per_category int,
+ *			 only_categories text[], exclude_categories text[])
+ *	  RETURNS TABLE (item, score, rank)
  */
 PG_FUNCTION_INFO_V1(recpromo_recommend);
 Datum
@@ -229,10 +464,120 @@ recpromo_recommend(PG_FUNCTION_ARGS)
 	double	   *sc;
 	int32		k;
 
+	bool		rerank;
+	bool		add_boost = false;
+	int32		cap = 0;
+
 	CheckKeyNotNull(fcinfo, 0, "user_id");
 	n = CheckN(fcinfo, 1);
+	rerank = !PG_ARGISNULL(6) || !PG_ARGISNULL(10) || !PG_ARGISNULL(13) ||
+		!PG_ARGISNULL(14) || !PG_ARGISNULL(15);
+	if (!PG_ARGISNULL(6))
+	{
+		char	   *mode = PG_ARGISNULL(9) ? "multiply" : text_to_cstring(PG_GETARG_TEXT_PP(9));
+
+		if (strcmp(mode, "add") == 0)
+			add_boost = true;
+		else if (strcmp(mode, "multiply") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid boost_mode \"%s\"", mode),
+					 errhint("Use 'multiply' (score * weight) or 'add' (score + weight).")));
+		if (PG_ARGISNULL(7) || PG_ARGISNULL(8))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("boost_item_col and boost_col must not be null")));
+	}
+	if (!PG_ARGISNULL(13))
+	{
+		cap = PG_GETARG_INT32(13);
+		if (cap < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("max_per_category must be at least 1"),
+					 errdetail("The value given was %d.", cap)));
+	}
+	if (PG_ARGISNULL(10) && (!PG_ARGISNULL(13) || !PG_ARGISNULL(14) || !PG_ARGISNULL(15)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("category rules need a category table"),
+				 errhint("Pass categories => 'my_table'::regclass (with category_item_col and category_col).")));
+	if (!PG_ARGISNULL(10) && (PG_ARGISNULL(11) || PG_ARGISNULL(12)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("category_item_col and category_col must not be null")));
 	InitMaterializedSRF(fcinfo, 0);
 	m = RecpromoModelGet(ModelArg(fcinfo, 2));
+	if (n == 0)
+		return (Datum) 0;
+
+	/*
+	 * A factor model: the prepared screening, for a known user with the
+	 * stored row, for a new one with the row folded in from the live table.
+	 */
+	if (n <= RP_BATCH_MAX_K && !rerank)
+	{
+		int32		u = RecpromoKeysFind(&m->users, PG_GETARG_DATUM(0), keytype);
+		ServeCache *c = GetServeCache(m);
+
+		if (c->has_factors && (u >= 0 || m->method->fold_in != NULL))
+		{
+			bool		seen = PG_ARGISNULL(3) || PG_GETARG_BOOL(3);
+			const int32 *hist;
+			int32		nhist;
+			const double *urow;
+			const double *ubias = NULL;
+			int32	   *excl;
+			int32		nexcl;
+			unsigned char *allowed = NULL;
+
+			if (u >= 0)
+			{
+				int64		b = m->seen.indptr[u];
+
+				hist = m->seen.indices + b;
+				nhist = (int32) (m->seen.indptr[u + 1] - b);
+				urow = c->fx.U + (Size) u * c->fx.factors;
+				ubias = c->fx.user_bias ? c->fx.user_bias + u : NULL;
+			}
+			else
+			{
+				ResolveUser(m, PG_GETARG_DATUM(0), keytype, &uv);
+				if (uv.nhist == 0)
+					goto general;	/* no history: the popularity list */
+				hist = uv.hist;
+				nhist = uv.nhist;
+				urow = palloc(c->fx.factors * sizeof(double));
+				m->method->fold_in(m, uv.hist, uv.vals, uv.nhist, (double *) urow);
+			}
+			nexcl = seen ? nhist : 0;
+			excl = (int32 *) hist;
+			if (!PG_ARGISNULL(5))
+			{
+				int32	   *ex;
+				int32		nex = ArrayItems(m, FilterArg(fcinfo, 5, "exclude_items"), &ex);
+
+				excl = palloc(Max(nexcl + nex, 1) * sizeof(int32));
+				memcpy(excl, hist, nexcl * sizeof(int32));
+				memcpy(excl + nexcl, ex, nex * sizeof(int32));
+				nexcl = SortUnique(excl, nexcl + nex);
+			}
+			if (!PG_ARGISNULL(4))
+			{
+				nonly = ArrayItems(m, FilterArg(fcinfo, 4, "only_items"), &only);
+				allowed = palloc0(Max(m->items.n, 1));
+				for (int32 a = 0; a < nonly; a++)
+					allowed[only[a]] = 1;
+			}
+			idx = palloc(n * sizeof(int32));
+			sc = palloc(n * sizeof(double));
+			k = FactorTopN(m, c, urow, ubias, excl, nexcl, allowed, n, idx, sc);
+			EmitRanked(fcinfo, &m->items, keytype, idx, sc, k);
+			return (Datum) 0;
+		}
+	}
+
+general:
 	ResolveUser(m, PG_GETARG_DATUM(0), keytype, &uv);
 	scores = ScoreUser(m, &uv);
 
@@ -250,7 +595,13 @@ recpromo_recommend(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(4))
 		nonly = ArrayItems(m, FilterArg(fcinfo, 4, "only_items"), &only);
 
-	k = SelectTop(scores, m->items.n, only, nonly, !PG_ARGISNULL(4), n, &idx, &sc);
+	if (!rerank)
+	{
+		k = SelectTop(scores, m->items.n, only, nonly, !PG_ARGISNULL(4), n, &idx, &sc);
+		EmitRanked(fcinfo, &m->items, keytype, idx, sc, k);
+		return (Datum) 0;
+	}
+	k = Rerank(fcinfo, m, scores, only, nonly, add_boost, cap, n, &idx, &sc);
 	EmitRanked(fcinfo, &m->items, keytype, idx, sc, k);
 	return (Datum) 0;
 }

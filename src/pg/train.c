@@ -33,8 +33,8 @@
 
 /* ---------- hyper-parameters ---------- */
 
-static JsonbValue *
-ParamLookup(RecpromoTrainState *ts, const char *name)
+JsonbValue *
+RecpromoParamLookup(RecpromoTrainState *ts, const char *name)
 {
 	JsonbValue	k;
 	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(ts));
@@ -49,8 +49,8 @@ ParamLookup(RecpromoTrainState *ts, const char *name)
 	return findJsonbValueFromContainer(&ts->params_in->root, JB_FOBJECT, &k);
 }
 
-static void
-ParamRecord(RecpromoTrainState *ts, const char *name, const char *json)
+void
+RecpromoParamRecord(RecpromoTrainState *ts, const char *name, const char *json)
 {
 	if (ts->params_out->len > 0)
 		appendStringInfoString(ts->params_out, ", ");
@@ -71,7 +71,7 @@ ParamNumber(RecpromoTrainState *ts, const char *name, JsonbValue *v, const char 
 int
 RecpromoParamInt(RecpromoTrainState *ts, const char *name, int def, int min, int max)
 {
-	JsonbValue *v = ParamLookup(ts, name);
+	JsonbValue *v = RecpromoParamLookup(ts, name);
 	int			r = def;
 
 	if (v != NULL && v->type != jbvNull)
@@ -85,14 +85,14 @@ RecpromoParamInt(RecpromoTrainState *ts, const char *name, int def, int min, int
 					 errdetail("The value given was %g.", d)));
 		r = (int) d;
 	}
-	ParamRecord(ts, name, psprintf("%d", r));
+	RecpromoParamRecord(ts, name, psprintf("%d", r));
 	return r;
 }
 
 double
 RecpromoParamFloat(RecpromoTrainState *ts, const char *name, double def, double min, double max)
 {
-	JsonbValue *v = ParamLookup(ts, name);
+	JsonbValue *v = RecpromoParamLookup(ts, name);
 	double		r = def;
 
 	if (v != NULL && v->type != jbvNull)
@@ -104,14 +104,14 @@ RecpromoParamFloat(RecpromoTrainState *ts, const char *name, double def, double 
 					 errmsg("hyper-parameter \"%s\" must be between %g and %g", name, min, max),
 					 errdetail("The value given was %g.", r)));
 	}
-	ParamRecord(ts, name, psprintf("%.17g", r));
+	RecpromoParamRecord(ts, name, psprintf("%.17g", r));
 	return r;
 }
 
 bool
 RecpromoParamBool(RecpromoTrainState *ts, const char *name, bool def)
 {
-	JsonbValue *v = ParamLookup(ts, name);
+	JsonbValue *v = RecpromoParamLookup(ts, name);
 	bool		r = def;
 
 	if (v != NULL && v->type != jbvNull)
@@ -122,7 +122,7 @@ RecpromoParamBool(RecpromoTrainState *ts, const char *name, bool def)
 					 errmsg("hyper-parameter \"%s\" must be true or false", name)));
 		r = v->val.boolean;
 	}
-	ParamRecord(ts, name, r ? "true" : "false");
+	RecpromoParamRecord(ts, name, r ? "true" : "false");
 	return r;
 }
 
@@ -130,7 +130,7 @@ const char *
 RecpromoParamChoice(RecpromoTrainState *ts, const char *name, const char *def,
 					const char *const *choices)
 {
-	JsonbValue *v = ParamLookup(ts, name);
+	JsonbValue *v = RecpromoParamLookup(ts, name);
 	const char *r = def;
 	StringInfoData q;
 
@@ -160,7 +160,7 @@ RecpromoParamChoice(RecpromoTrainState *ts, const char *name, const char *def,
 	}
 	initStringInfo(&q);
 	escape_json(&q, r);
-	ParamRecord(ts, name, q.data);
+	RecpromoParamRecord(ts, name, q.data);
 	return r;
 }
 

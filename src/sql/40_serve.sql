@@ -9,12 +9,25 @@ CREATE FUNCTION @extschema@.recommend(
     model text DEFAULT NULL,
     exclude_seen boolean DEFAULT true,
     only_items "any" DEFAULT NULL,
-    exclude_items "any" DEFAULT NULL)
+    exclude_items "any" DEFAULT NULL,
+    boosts regclass DEFAULT NULL,
+    boost_item_col name DEFAULT 'item_id',
+    boost_col name DEFAULT 'weight',
+    boost_mode text DEFAULT 'multiply',
+    categories regclass DEFAULT NULL,
+    category_item_col name DEFAULT 'item_id',
+    category_col name DEFAULT 'category',
+    max_per_category integer DEFAULT NULL,
+    only_categories text[] DEFAULT NULL,
+    exclude_categories text[] DEFAULT NULL)
 RETURNS TABLE (item anyelement, score float8, rank integer)
 AS 'MODULE_PATHNAME', 'recpromo_recommend'
 LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 10;
-COMMENT ON FUNCTION @extschema@.recommend(anyelement, integer, text, boolean, "any", "any") IS
-'top-n items for a user, best first: skips what the user already interacted with, filters inside the selection, folds in users newer than the model, popularity for users with no history';
+COMMENT ON FUNCTION @extschema@.recommend(anyelement, integer, text, boolean, "any", "any",
+    regclass, name, name, text, regclass, name, name, integer, text[], text[]) IS
+'top-n items for a user, best first: skips what the user already interacted with, filters inside the selection, '
+'optional boosts (score * weight or score + weight from a table) and category rules (only/never these categories, '
+'at most max_per_category per category), folds in users newer than the model, popularity for users with no history';
 
 CREATE FUNCTION @extschema@.recommend_for_items(
     item_ids anyarray,

@@ -217,6 +217,8 @@ test_random(void)
 	{
 		check(&p, 10, 1, RP_BATCH_AVX512);
 		check(&p, 10, 3, RP_BATCH_AVX512);
+		check(&p, 10, 2, RP_BATCH_AVX512_HALF);
+		check(&p, 40, 1, RP_BATCH_AVX512_HALF);
 	}
 	unmake(&p);
 }
@@ -244,6 +246,8 @@ test_ties_fallback(void)
 	CHECK(fb > 0);				/* exact ties cannot be decided in float */
 	fb = check(&p, 7, 1, RP_BATCH_AUTO);
 	CHECK(fb > 0);
+	if (rp_batch_have_avx512())
+		check(&p, 7, 1, RP_BATCH_AVX512_HALF);
 	unmake(&p);
 }
 
@@ -266,10 +270,11 @@ static void
 test_prepared_single_user(void)
 {
 	prob		p;
-	rp_batch_kernel kerns[2] = {RP_BATCH_SGEMM, RP_BATCH_AUTO};
+	rp_batch_kernel kerns[3] = {RP_BATCH_SGEMM, RP_BATCH_AUTO, RP_BATCH_AVX512_HALF};
+	int			nk = rp_batch_have_avx512() ? 3 : 2;
 
 	make(&p, 30, 1500, 16, 1, 1, 1, 0);
-	for (int kk = 0; kk < 2; kk++)
+	for (int kk = 0; kk < nk; kk++)
 	{
 		size_t		isz = rp_batch_items_size(&p.in, kerns[kk]);
 		void	   *ibuf = malloc(isz);
