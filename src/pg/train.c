@@ -313,6 +313,10 @@ recpromo_train(PG_FUNCTION_ARGS)
 	row.final_loss = ts->final_loss;
 	RecpromoModelSave(&row, &ts->parts);
 
+	if (ts->data.users.kclass == RECPROMO_KEY_INT && ts->data.items.kclass == RECPROMO_KEY_TEXT)
+		ereport(NOTICE,
+				(errmsg("model \"%s\" has integer user keys and text item keys", name),
+				 errhint("Serving functions return keys in the type of the key you pass: call recommend('42'::text, 10) to get the items as text.")));
 	ereport(NOTICE,
 			(errmsg("trained model \"%s\" (%s): %d users, %d items, %lld interactions in %.3f s",
 					name, ts->method->name, row.n_users, row.n_items,
