@@ -335,6 +335,17 @@ AlsFactors(const RecpromoModel *m, RecpromoFactors *out)
 	return true;
 }
 
+/* The folded-in row of a new user, for serving's screened top-n. */
+static void
+AlsFoldIn(const RecpromoModel *m, const int32 *hist, const double *vals, int32 nhist,
+		  double *out)
+{
+	const AlsState *st = m->state;
+	const double *x = AlsUserRow(m, -1, hist, vals, nhist);
+
+	memcpy(out, x, st->m.dim * sizeof(double));
+}
+
 const RecpromoMethod RecpromoMethodAls = {
 	.name = "als",
 	.description = "implicit-feedback matrix factorisation (Hu, Koren and Volinsky 2008)",
@@ -346,6 +357,7 @@ const RecpromoMethod RecpromoMethodAls = {
 	.similar_users = AlsSimilarUsers,
 	.explain = AlsExplain,
 	.factors = AlsFactors,
+	.fold_in = AlsFoldIn,
 };
 
 const RecpromoMethod RecpromoMethodAlsExplicit = {
@@ -359,4 +371,5 @@ const RecpromoMethod RecpromoMethodAlsExplicit = {
 	.similar_users = AlsSimilarUsers,
 	.explain = AlsExplain,
 	.factors = AlsFactors,
+	.fold_in = AlsFoldIn,
 };
