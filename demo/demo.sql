@@ -94,6 +94,28 @@ FROM (SELECT * FROM evaluate('popular', 'orders_test', 'customer_id', 'product_i
 ORDER BY "ndcg@10" DESC;
 
 \echo
-\echo '== 10. The models'
+\echo '== 11. Promotions: RFM segments of the shop''s customers on 2025-01-01'
+CREATE VIEW order_values AS
+  SELECT customer_id, ordered_at, quantity * price AS amount FROM orders;
+SELECT segment, count(*) AS customers, round(avg(recency_days)::numeric) AS avg_recency_days,
+       round(avg(frequency)::numeric, 1) AS avg_orders, round(avg(monetary)::numeric, 2) AS avg_spend
+FROM rfm('order_values', 'customer_id', 'ordered_at', 'amount', '2025-01-01')
+GROUP BY segment ORDER BY customers DESC;
+
+\echo
+\echo '== 12. One offer per customer under a budget of 500.00 (two offers, expected incremental value)'
+CREATE TABLE offer_candidates AS
+  SELECT c AS customer_id, o.offer,
+         round((o.lift * (1 + abs(hashint4(c * 31 + o.k)) % 10))::numeric, 2)::float8 AS value,
+         o.cost
+  FROM generate_series(1, 600) c,
+       (VALUES (1, 'free_shipping', 1.2, 3.0::float8), (2, 'ten_percent', 2.0, 6.0::float8)) o(k, offer, lift, cost);
+SELECT offer, count(*) AS customers, round(sum(cost)::numeric, 2) AS spent,
+       round(sum(profit)::numeric, 2) AS expected_profit, round(max(upper_bound)::numeric, 2) AS upper_bound
+FROM assign_offers('offer_candidates', 'customer_id', 'offer', 'value', 'cost', budget => 500)
+GROUP BY offer ORDER BY offer;
+
+\echo
+\echo '== 13. The models'
 SELECT name, method, is_default, n_users, n_items, nnz, size_bytes, round(train_seconds::numeric, 3) AS seconds
 FROM models ORDER BY name;
