@@ -437,23 +437,15 @@ rp_dot_f4(const float *a, const float *b, int64_t n, double *out)
 rp_status
 rp_norm_f4(const float *a, int64_t n, double *out)
 {
-	double		s0 = 0,
-				s1 = 0,
-				ssq;
-	int64_t		i = 0;
+	double		ssq;
+	rp_status	st;
 
 	if (n < 0 || out == NULL || (n > 0 && a == NULL))
 		return RP_EINVAL;
-	for (; i + 2 <= n; i += 2)
-	{
-		s0 += (double) a[i] * (double) a[i];
-		s1 += (double) a[i + 1] * (double) a[i + 1];
-	}
-	for (; i < n; i++)
-		s0 += (double) a[i] * (double) a[i];
-	ssq = s0 + s1;
-	if (!rp_finite(ssq))
-		return RP_ENUMERIC;
+	/* float squares summed in double cannot overflow: the norm is the dot with itself */
+	st = rp_dot_f4(a, a, n, &ssq);
+	if (st != RP_OK)
+		return st;
 	*out = sqrt(ssq);
 	return RP_OK;
 }

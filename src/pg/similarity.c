@@ -226,52 +226,43 @@ CheckDenseStatus(rp_status st, const DenseArg *a, const DenseArg *b)
 			 errhint("Scale the vectors down, or use cosine_similarity(), which cannot overflow.")));
 }
 
-PG_FUNCTION_INFO_V1(recpromo_cosine_similarity);
-Datum
-recpromo_cosine_similarity(PG_FUNCTION_ARGS)
+typedef rp_status (*PairF4) (const float *, const float *, int64_t, double *);
+typedef rp_status (*PairF8) (const double *, const double *, int64_t, double *);
+
+/* One dense two-array function: read, check, dispatch on the element width. */
+static double
+DensePair(FunctionCallInfo fcinfo, PairF4 f4, PairF8 f8, const char *what)
 {
-	ArrayType  *aa = PG_GETARG_ARRAYTYPE_P(0);
-	ArrayType  *ba = PG_GETARG_ARRAYTYPE_P(1);
 	DenseArg	a,
 				b;
 	double		result = 0.0;
 	rp_status	st;
 
-	GetDense(aa, "first array", &a);
-	GetDense(ba, "second array", &b);
+	GetDense(PG_GETARG_ARRAYTYPE_P(0), "first array", &a);
+	GetDense(PG_GETARG_ARRAYTYPE_P(1), "second array", &b);
 	CheckSameLength(&a, &b);
 	if (a.f4 != NULL && b.f4 != NULL)
-		st = rp_cosine_f4(a.f4, b.f4, a.n, &result);
+		st = f4(a.f4, b.f4, a.n, &result);
 	else if (a.f8 != NULL && b.f8 != NULL)
-		st = rp_cosine_f8(a.f8, b.f8, a.n, &result);
+		st = f8(a.f8, b.f8, a.n, &result);
 	else
-		elog(ERROR, "cosine_similarity called with arrays of different element types");
+		elog(ERROR, "%s called with arrays of different element types", what);
 	CheckDenseStatus(st, &a, &b);
-	PG_RETURN_FLOAT8(result);
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(recpromo_cosine_similarity);
+Datum
+recpromo_cosine_similarity(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(DensePair(fcinfo, rp_cosine_f4, rp_cosine_f8, "cosine_similarity"));
 }
 
 PG_FUNCTION_INFO_V1(recpromo_dot_product);
 Datum
 recpromo_dot_product(PG_FUNCTION_ARGS)
 {
-	ArrayType  *aa = PG_GETARG_ARRAYTYPE_P(0);
-	ArrayType  *ba = PG_GETARG_ARRAYTYPE_P(1);
-	DenseArg	a,
-				b;
-	double		result = 0.0;
-	rp_status	st;
-
-	GetDense(aa, "first array", &a);
-	GetDense(ba, "second array", &b);
-	CheckSameLength(&a, &b);
-	if (a.f4 != NULL && b.f4 != NULL)
-		st = rp_dot_f4(a.f4, b.f4, a.n, &result);
-	else if (a.f8 != NULL && b.f8 != NULL)
-		st = rp_dot_f8(a.f8, b.f8, a.n, &result);
-	else
-		elog(ERROR, "dot_product called with arrays of different element types");
-	CheckDenseStatus(st, &a, &b);
-	PG_RETURN_FLOAT8(result);
+	PG_RETURN_FLOAT8(DensePair(fcinfo, rp_dot_f4, rp_dot_f8, "dot_product"));
 }
 
 PG_FUNCTION_INFO_V1(recpromo_vector_norm);
