@@ -285,7 +285,7 @@ RecpromoKeysGet(const RecpromoKeys *keys, int32 idx, Oid type)
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("key \"%s\" of the model is not an integer",
 							keys->text_buf + keys->text_off[idx]),
-					 errhint("The results come back in the type of the key argument: pass it as text to get text keys.")));
+					 errhint("The results come back in the type of the key argument: pass it as text to get text keys, e.g. recommend('42'::text, 10).")));
 		switch (type)
 		{
 			case INT2OID:
