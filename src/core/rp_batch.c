@@ -67,6 +67,7 @@
  * own users' output rows.
  */
 #include "rp_batch.h"
+#include "rp_topk.h"
 
 #include <math.h>
 #include <string.h>
@@ -308,78 +309,6 @@ fheap_offer(float *hs, int32_t *hi, int32_t *m, int32_t cap, float s, int32_t i)
 	hi[pos] = i;
 }
 
-static inline int
-dbetter(double sa, int32_t ia, double sb, int32_t ib)
-{
-	return sa > sb || (sa == sb && ia < ib);
-}
-
-static void
-dheap_offer(double *hs, int32_t *hi, int32_t *m, int32_t cap, double s, int32_t i)
-{
-	int32_t		pos;
-
-	if (*m < cap)
-	{
-		pos = (*m)++;
-		while (pos > 0)
-		{
-			int32_t		p = (pos - 1) / 2;
-
-			if (!dbetter(hs[p], hi[p], s, i))
-				break;
-			hs[pos] = hs[p];
-			hi[pos] = hi[p];
-			pos = p;
-		}
-		hs[pos] = s;
-		hi[pos] = i;
-		return;
-	}
-	if (!dbetter(s, i, hs[0], hi[0]))
-		return;
-	pos = 0;
-	for (;;)
-	{
-		int32_t		l = 2 * pos + 1;
-		int32_t		r = l + 1;
-		int32_t		w = -1;
-
-		if (l < cap)
-			w = l;
-		if (r < cap && dbetter(hs[l], hi[l], hs[r], hi[r]))
-			w = r;
-		if (w < 0 || !dbetter(s, i, hs[w], hi[w]))
-			break;
-		hs[pos] = hs[w];
-		hi[pos] = hi[w];
-		pos = w;
-	}
-	hs[pos] = s;
-	hi[pos] = i;
-}
-
-/* Sorts (s, i) pairs best first; insertion sort (short lists). */
-static void
-dsort(double *s, int32_t *ix, int32_t m)
-{
-	for (int32_t a = 1; a < m; a++)
-	{
-		double		vs = s[a];
-		int32_t		vi = ix[a];
-		int32_t		b = a - 1;
-
-		while (b >= 0 && dbetter(vs, vi, s[b], ix[b]))
-		{
-			s[b + 1] = s[b];
-			ix[b + 1] = ix[b];
-			b--;
-		}
-		s[b + 1] = vs;
-		ix[b + 1] = vi;
-	}
-}
-
 /* ---------- double scoring: the reference formula ---------- */
 
 /* base + (item_bias + U[u].V[i]): the score every path returns. */
@@ -426,9 +355,9 @@ full_double_topk(const batch_ctx *cx, int32_t u, int32_t *oi, double *os)
 			continue;
 		if (in->allowed != NULL && !in->allowed[i])
 			continue;
-		dheap_offer(os, oi, &m, cx->k, dscore(in, base, u, i), i);
+		rp_topk_offer(oi, os, cx->k, &m, dscore(in, base, u, i), i);
 	}
-	dsort(os, oi, m);
+	rp_topk_finish(oi, os, m);
 	return m;
 }
 
@@ -762,12 +691,14 @@ batch_block(void *arg, int thread, int64_t begin, int64_t end)
 		int32_t		take;
 		int			exact = 1;
 
-		for (int32_t c = 0; c < m; c++)
 		{
-			s.cd[c] = dscore(in, base, u, hi[c]);
-			s.ci[c] = hi[c];
+			int32_t		kept = 0;
+
+			/* rescore the float candidates in double, sorted best first */
+			for (int32_t c = 0; c < m; c++)
+				rp_topk_offer(s.ci, s.cd, m, &kept, dscore(in, base, u, hi[c]), hi[c]);
+			rp_topk_finish(s.ci, s.cd, kept);
 		}
-		dsort(s.cd, s.ci, m);
 		take = m < cx->k ? m : cx->k;
 		if (m == kc)
 		{

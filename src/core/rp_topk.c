@@ -69,8 +69,8 @@ sift_up(int32_t *idx, double *sc, int32_t pos)
 	}
 }
 
-static inline void
-offer(int32_t *idx, double *sc, int32_t k, int32_t *m, double s, int32_t i)
+void
+rp_topk_offer(int32_t *idx, double *sc, int32_t k, int32_t *m, double s, int32_t i)
 {
 	if (*m < k)
 	{
@@ -88,8 +88,8 @@ offer(int32_t *idx, double *sc, int32_t k, int32_t *m, double s, int32_t i)
 }
 
 /* heap -> sorted best first */
-static void
-finish(int32_t *idx, double *sc, int32_t m)
+void
+rp_topk_finish(int32_t *idx, double *sc, int32_t m)
 {
 	for (int32_t end = m - 1; end > 0; end--)
 	{
@@ -121,9 +121,9 @@ rp_topk(const double *scores, int32_t n, const unsigned char *allowed,
 		/* quick reject against the current worst */
 		if (m == k && !better(s, i, out_score[0], out_idx[0]))
 			continue;
-		offer(out_idx, out_score, k, &m, s, i);
+		rp_topk_offer(out_idx, out_score, k, &m, s, i);
 	}
-	finish(out_idx, out_score, m);
+	rp_topk_finish(out_idx, out_score, m);
 	return m;
 }
 
@@ -142,8 +142,8 @@ rp_topk_subset(const double *scores, const int32_t *cand, int32_t ncand,
 
 		if (isnan(s) || s == -INFINITY)
 			continue;
-		offer(out_idx, out_score, k, &m, s, i);
+		rp_topk_offer(out_idx, out_score, k, &m, s, i);
 	}
-	finish(out_idx, out_score, m);
+	rp_topk_finish(out_idx, out_score, m);
 	return m;
 }

@@ -31,4 +31,14 @@ extern int32_t rp_topk(const double *scores, int32_t n, const unsigned char *all
 extern int32_t rp_topk_subset(const double *scores, const int32_t *cand, int32_t ncand,
 							  int32_t k, int32_t *out_idx, double *out_score);
 
+/*
+ * The streaming form both of the above use: offer (s, i) to a heap of at
+ * most k entries held in idx/sc (*m of them so far; start with *m = 0), then
+ * rp_topk_finish sorts the m kept entries best first.  Same total order
+ * (score descending, index ascending); no allocation, thread-safe.
+ */
+extern void rp_topk_offer(int32_t *idx, double *sc, int32_t k, int32_t *m,
+						  double s, int32_t i);
+extern void rp_topk_finish(int32_t *idx, double *sc, int32_t m);
+
 #endif							/* RP_TOPK_H */
