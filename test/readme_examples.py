@@ -32,7 +32,7 @@ Expected output (the contract for README writers):
 Blocks whose first line is `-- not run` (sketches that need a scheduler, another server or a
 real data file) are skipped.  Blocks indented inside list items are run with the indent removed.
 
-Prints one line per block (ok / FAILED / skipped), the error or a diff for each failure, and a
+Prints one line per block (ok / FAILED / skipped), then the error or a diff for each failure, and a
 final "readme: N passed, N failed" line; exits non-zero on failure.  Used by
 test/run_server_suites.sh.  Options: --show prints every block's actual output (to write or
 update an expected block: check it by hand first); --db NAME chooses the scratch database.
@@ -111,7 +111,9 @@ def split_by_marker(stream):
     return parts
 
 
-PROBLEM = re.compile(r"\b(ERROR|FATAL|PANIC):|^psql:[^:]*:\d+: (?!(NOTICE|WARNING|INFO|LOG|DEBUG|DETAIL|HINT|CONTEXT|QUERY|LINE)\b)")
+# server errors, and psql's own ("invalid command \\x", "\\x: extra argument ...", "unterminated ...")
+PROBLEM = re.compile(r"\b(ERROR|FATAL|PANIC):|^invalid command|^\\\w+: |unterminated|^psql:[^:]*:\d+: "
+                     r"(?!(NOTICE|WARNING|INFO|LOG|DEBUG|DETAIL|HINT|CONTEXT|QUERY|LINE)\b)")
 
 text = open(readme, encoding="utf-8").read()
 blocks = parse(text)
@@ -147,6 +149,7 @@ outs = split_by_marker(r.stdout)
 errs = split_by_marker(r.stderr)
 
 passed = failed = 0
+details = []
 for n, (line, indent, sql, expected) in enumerate(blocks, 1):
     where = f"README.md:{line}"
     if sql.lstrip().startswith("-- not run"):
@@ -172,7 +175,12 @@ for n, (line, indent, sql, expected) in enumerate(blocks, 1):
     else:
         failed += 1
         first = sql.strip().split("\n")[0][:80]
-        print(f"FAILED  block {n} ({where}) {first}\n  {why}")
+        print(f"FAILED  block {n} ({where}) {first}")
+        details.append(f"--- block {n} ({where}) {first}\n  {why}")
+
+# the details last, so that a caller showing the tail of the output shows them
+for d in details:
+    print(d)
 
 if r.returncode != 0:
     print(f"psql exited with status {r.returncode}: {r.stderr.strip()[-400:]}")
