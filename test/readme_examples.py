@@ -54,7 +54,7 @@ MARK = "@@readme-block"
 
 
 def parse(text):
-    """Returns [(first line number, indent, sql, expected output or None)] in README order."""
+    """Returns [(line number of the ```sql fence, indent, sql, expected output or None)]."""
     lines = text.split("\n")
     blocks = []
     i = 0
@@ -157,12 +157,13 @@ for n, (line, indent, sql, expected) in enumerate(blocks, 1):
         continue
     out = outs.get(n)
     err = errs.get(n, "")
-    problems = [l for l in err.split("\n") if PROBLEM.search(l)]
+    err_lines = err.strip().split("\n")
+    problems = [i for i, l in enumerate(err_lines) if PROBLEM.search(l)]
     why = None
     if out is None:
         why = "did not run (psql stopped before it)"
     elif problems:
-        why = "error:\n" + "\n".join("    " + l for l in err.strip().split("\n")[:20])
+        why = "error:\n" + "\n".join("    " + l for l in err_lines[problems[0]:problems[0] + 20])
     elif expected is not None and normalise(out) != normalise(expected):
         diff = difflib.unified_diff(normalise(expected), normalise(out), "README (shown)",
                                     "psql (actual)", lineterm="", n=2)
