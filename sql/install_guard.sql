@@ -39,11 +39,22 @@ CREATE EXTENSION recpromo;
 \echo sqlstate :LAST_ERROR_SQLSTATE
 DROP TABLE recpromo.leftover;
 DROP FUNCTION recpromo.format(text, name);
--- 4. an empty schema of the installing role is fine
+-- 4. an empty schema of another superuser is fine (pg_restore run by a
+-- superuser recreates the schema with its original owner before CREATE EXTENSION)
+DROP SCHEMA recpromo;
+CREATE ROLE regress_rp_other_super SUPERUSER;
+CREATE SCHEMA recpromo AUTHORIZATION regress_rp_other_super;
+CREATE EXTENSION recpromo;
+SELECT extversion FROM pg_extension WHERE extname = 'recpromo';
+DROP EXTENSION recpromo;
+DROP SCHEMA recpromo;
+DROP ROLE regress_rp_other_super;
+CREATE SCHEMA recpromo;
+-- 5. an empty schema of the installing role is fine
 CREATE EXTENSION recpromo;
 SELECT e.extversion, n.nspname, n.nspowner::regrole = current_user::regrole AS owned_by_installer
   FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'recpromo';
--- 5. DROP EXTENSION leaves the (now empty) schema; installing again works
+-- 6. DROP EXTENSION leaves the (now empty) schema; installing again works
 DROP EXTENSION recpromo;
 SELECT count(*) AS objects_left FROM pg_class WHERE relnamespace = 'recpromo'::regnamespace;
 CREATE EXTENSION recpromo;

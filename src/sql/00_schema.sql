@@ -7,10 +7,11 @@
 -- * Schema.  recpromo installs only into its own schema "recpromo"
 --   (relocatable = false).  CREATE EXTENSION creates that schema, owned by the
 --   installing role, when it does not exist.  The statement just below
---   refuses to go on when the schema existed already and is owned by another
---   role, grants CREATE to another role, or holds any object: a role that
---   could plant functions or operators there could capture the names this
---   script and the extension's functions use (the CVE-2022-2625 pattern).
+--   refuses to go on when the schema existed already and is owned by a role
+--   that is neither the installing role nor a superuser, grants CREATE to
+--   another role, or holds any object: a role that could plant functions or
+--   operators there could capture the names this script and the extension's
+--   functions use (the CVE-2022-2625 pattern).
 -- * Names.  Every function, operator, type and relation in this script is
 --   schema-qualified: @extschema@.x for the extension's own objects,
 --   pg_catalog.x or OPERATOR(pg_catalog.=) for the system's.  SQL-standard
@@ -36,20 +37,25 @@ DO $recpromo_guard$
 DECLARE
     nsp pg_catalog.oid := pg_catalog.to_regnamespace('@extschema@');
     owner_name pg_catalog.name;
+    owner_super boolean;
     creators pg_catalog.text;
     objects pg_catalog.text;
 BEGIN
-    SELECT r.rolname INTO owner_name
+    -- A schema of a superuser other than the installing role is accepted:
+    -- pg_restore run by another superuser recreates the schema with its
+    -- original owner before CREATE EXTENSION, and a superuser could do
+    -- anything anyway.  Any other owner could plant objects at any time.
+    SELECT r.rolname, r.rolsuper INTO owner_name, owner_super
       FROM pg_catalog.pg_namespace n
       JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
      WHERE n.oid OPERATOR(pg_catalog.=) nsp;
-    IF owner_name OPERATOR(pg_catalog.<>) CURRENT_USER THEN
+    IF owner_name OPERATOR(pg_catalog.<>) CURRENT_USER AND NOT owner_super THEN
         RAISE EXCEPTION 'schema "%" already exists and is owned by role "%"',
                         '@extschema@', owner_name
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'recpromo installs only into a schema that CREATE EXTENSION creates, '
-                           'or that the installing role owns and that is empty: the owner of the '
-                           'schema could plant functions and operators that its code would call.',
+                           'or an empty one owned by the installing role or a superuser: the owner '
+                           'of the schema could plant functions and operators that its code would call.',
                   HINT = 'Check who created the schema and why, drop it, and run CREATE EXTENSION '
                          'recpromo again: it creates the schema itself.';
     END IF;

@@ -351,7 +351,7 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.evaluate_rankings(pg_catalog.regclass, pg_catalog.regclass, pg_catalog.name,
     pg_catalog.name, pg_catalog.name, integer, pg_catalog.name, double precision, pg_catalog.regclass) IS
-'scores any table of ranked lists (user, item, rank) against a test table at k: precision, recall, F1, NDCG, MAP, hit rate, MRR, and with train given coverage and popularity bias; one row';
+'scores any table of ranked lists (user, item, rank) against a test table at k: precision, recall, F1, NDCG, MAP, hit rate, MRR, and with train given coverage and popularity bias; one row, model_name being the schema-qualified name of the recommendations table';
 
 -- Scoring a trained model against held-out interactions --------------------------
 CREATE FUNCTION @extschema@.evaluate(
