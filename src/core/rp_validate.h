@@ -30,6 +30,16 @@
 
 #include "rp_csr.h"
 
+/*
+ * The largest magnitude a stored factor value (ALS rows, imported vectors)
+ * may have.  Serving multiplies factors in single precision (rp_batch.c)
+ * and folds users in through a Gram matrix of squared values: below 1e15,
+ * a product is below 1e30 and a dot product of up to 4096 of them far from
+ * float's 3.4e38, so no score turns infinite or NaN.  Real embeddings are
+ * many orders of magnitude smaller.
+ */
+#define RP_VALIDATE_MAX_FACTOR 1e15
+
 /* Key dictionary classes, as stored (keys.h: RECPROMO_KEY_INT/TEXT). */
 #define RP_KEYS_INT 1
 #define RP_KEYS_TEXT 2

@@ -186,10 +186,10 @@ AlsLoad(RecpromoModel *m, const RecpromoParts *parts, rp_als_method method)
 	st->m.n_items = m->items.n;
 	st->m.factors = st->p.factors;
 	st->m.dim = dim;
-	st->m.user_factors = RecpromoModelPartFinite(parts, m->row.name, "als_user",
-												 (int64) m->users.n * dim);
-	st->m.item_factors = RecpromoModelPartFinite(parts, m->row.name, "als_item",
-												 (int64) m->items.n * dim);
+	st->m.user_factors = RecpromoModelPartFactors(parts, m->row.name, "als_user",
+												  (int64) m->users.n * dim);
+	st->m.item_factors = RecpromoModelPartFactors(parts, m->row.name, "als_item",
+												  (int64) m->items.n * dim);
 	if (method == RP_ALS_EXPLICIT)
 	{
 		const char *reason = NULL;
@@ -202,7 +202,7 @@ AlsLoad(RecpromoModel *m, const RecpromoParts *parts, rp_als_method method)
 						   m->row.name, "als_item", reason);
 	}
 	/* a NaN mean would make every score NaN: refused with the other parts */
-	mean = RecpromoModelPartFinite(parts, m->row.name, "als_mean", 1);
+	mean = RecpromoModelPartFactors(parts, m->row.name, "als_mean", 1);
 	st->m.global_mean = *mean;
 	st->gram = palloc((Size) st->p.factors * st->p.factors * sizeof(double));
 	RecpromoCheckStatus(rp_als_item_gram(&st->m, st->gram), "loading the model");

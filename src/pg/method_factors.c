@@ -229,6 +229,13 @@ ReadFactorTable(const char *what, Oid source_relid, const char *relname, const c
 							(errcode(ERRCODE_DATA_EXCEPTION),
 							 errmsg("vector for key \"%s\" in %s table \"%s\" has a NaN or infinite value",
 									RecpromoKeysGetCString(keys, ix), what, relname)));
+				/* the bound the loader checks (rp_validate.h): products stay finite */
+				if (fabs(el[c]) > RP_VALIDATE_MAX_FACTOR)
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("vector for key \"%s\" in %s table \"%s\" has a value out of range",
+									RecpromoKeysGetCString(keys, ix), what, relname),
+							 errdetail("Vector values must lie between -1e15 and 1e15.")));
 				(*out)[(Size) ix * *f + c] = el[c];
 			}
 			have[ix] = true;
@@ -297,8 +304,8 @@ FactorsLoad(RecpromoModel *m, const RecpromoParts *parts)
 	st->f = *dim;
 	if (st->f < 1 || st->f > RECPROMO_MAX_FACTORS)
 		RecpromoModelCorrupt(m->row.name, "factors_dim", "has an invalid number of factors");
-	st->U = RecpromoModelPartFinite(parts, m->row.name, "factors_U", (int64) m->users.n * st->f);
-	st->V = RecpromoModelPartFinite(parts, m->row.name, "factors_V", (int64) m->items.n * st->f);
+	st->U = RecpromoModelPartFactors(parts, m->row.name, "factors_U", (int64) m->users.n * st->f);
+	st->V = RecpromoModelPartFactors(parts, m->row.name, "factors_V", (int64) m->items.n * st->f);
 	st->lambda = RecpromoModelParamChecked(m, "regularization", 0.1, 0.0, 1e9);
 	st->alpha = RecpromoModelParamChecked(m, "alpha", 1.0, 0.0, 1e9);
 	st->VtV = palloc0((Size) st->f * st->f * sizeof(double));

@@ -74,6 +74,19 @@ RecpromoModelPartFinite(const RecpromoParts *parts, const char *model, const cha
 	return x;
 }
 
+double *
+RecpromoModelPartFactors(const RecpromoParts *parts, const char *model, const char *part,
+						 int64 expected)
+{
+	int64		n;
+	double	   *x = RecpromoModelPart(parts, model, part, sizeof(double), expected, &n);
+	const char *reason = NULL;
+
+	RecpromoModelCheck(rp_validate_range(x, n, -RP_VALIDATE_MAX_FACTOR, RP_VALIDATE_MAX_FACTOR,
+										 &reason), model, part, reason);
+	return x;
+}
+
 void
 RecpromoModelCsr(const RecpromoParts *parts, const char *model, const char *prefix,
 				 int32 n_rows, int32 n_cols, bool sorted, rp_csr *out)

@@ -49,6 +49,10 @@ extern void *RecpromoModelPart(const RecpromoParts *parts, const char *model, co
 extern double *RecpromoModelPartFinite(const RecpromoParts *parts, const char *model,
 									   const char *part, int64 expected);
 
+/* Same for factor values: all within +-RP_VALIDATE_MAX_FACTOR. */
+extern double *RecpromoModelPartFactors(const RecpromoParts *parts, const char *model,
+										const char *part, int64 expected);
+
 /*
  * The CSR stored as <prefix>_indptr (n_rows + 1 int64), <prefix>_indices
  * (int32) and <prefix>_values (finite doubles): offsets, lengths, indices in
