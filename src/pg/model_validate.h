@@ -28,13 +28,16 @@
  */
 extern void RecpromoModelCorrupt(const char *model, const char *part, const char *reason) pg_attribute_noreturn();
 
-/* Raises the error when ok is false (reason from an rp_validate_* call). */
-static inline void
-RecpromoModelCheck(bool ok, const char *model, const char *part, const char *reason)
-{
-	if (!ok)
-		RecpromoModelCorrupt(model, part, reason);
-}
+/*
+ * Runs the rp_validate_* call `check`, which sets `reason` on failure, and
+ * raises the error when it fails.  A macro, not a function: `reason` must
+ * be read after the call, and argument evaluation order is unspecified.
+ */
+#define RecpromoModelCheck(check, model, part, reason) \
+	do { \
+		if (!(check)) \
+			RecpromoModelCorrupt((model), (part), (reason)); \
+	} while (0)
 
 /*
  * The data of part `part` as an array of `elem`-byte elements.  expected >= 0:

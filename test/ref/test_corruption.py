@@ -244,6 +244,10 @@ def serve(c, name, method, expect_clean=False):
             code = e.pgcode or "?????"
             states.append(code)
             ok = (code == "XX001" or code.startswith("22")) and not expect_clean
+            # a corruption error names the model (and says what is wrong)
+            msg = e.pgerror or ""
+            if code == "XX001" and (f'model "{name}"' not in msg or "(null)" in msg):
+                ok = False
             if code == "0A000" and fn in UNSUPPORTED[method]:
                 ok = True
             if not ok:
