@@ -12,6 +12,9 @@ of every model and every corruption
     append                   eight more bytes
     swap                     the data of the part and of the next part
 
+and, for each model, a few corruptions of its catalog row (sizes, stored
+hyper-parameters that size arrays), served the same way.
+
 writes the corrupted bytes into recpromo.model_part.data and serves the model
 through every serving function (recommend for a known, a folded-in and an
 unknown user, recommend_for_items, similar_items, similar_users, predict,
@@ -403,6 +406,59 @@ for mode in modes:
                         for fn, sql, msg in bad[:3]:
                             print(f"  {label}: {fn}: {msg}")
                 check(label, not bad, "" if not bad else f"{len(bad)} calls with a wrong SQLSTATE")
+
+# corruptions of the catalog row: sizes and stored hyper-parameters
+ROW_CASES = [("n_users + 1", "n_users = n_users + 1"), ("n_items = -1", "n_items = -1"),
+             ("nnz + 1", "nnz = nnz + 1")]
+PARAM_CASES = {
+    "user_knn": ['{"neighbours": 0}', '{"bm25_b": 7}'],
+    "als": ['{"factors": 1000000}', '{"factors": 3}'],
+    "als_explicit": ['{"factors": 0}', '{"factors": 5}'],
+    "content": ['{"n_tokens": 2000000000}', '{"n_tokens": -1}'],
+    "hybrid": ['{"weight": 2}', '{"models": ["m_hy", "m_ct"]}', '{"models": 7}'],
+    "factors": ['{"regularization": -1}'],
+}
+for name, method, *_ in MODELS:
+    changes = list(ROW_CASES) + [(f"params {p}", f"params = params || '{p}'::jsonb")
+                                 for p in PARAM_CASES.get(method, [])]
+    for label, change in changes:
+        cases += 1
+        new_id += 1
+        label = f"row {name} ({method}) {label}"
+        try:
+            cur.execute("SELECT id FROM recpromo.model WHERE name = %s", (name,))
+            old_id = cur.fetchone()[0]
+            cur.execute("SET LOCAL session_replication_role = replica")
+            cur.execute(f"UPDATE recpromo.model SET id = %s, {change} WHERE name = %s", (new_id, name))
+            cur.execute("UPDATE recpromo.model_part SET model_id = %s WHERE model_id = %s", (new_id, old_id))
+            cur.execute("SET LOCAL session_replication_role = origin")
+        except psycopg2.Error as e:
+            conn.rollback()
+            skipped += 1
+            print(f"  {label}: skipped ({e.pgcode})")
+            continue
+        states, bad, crashed, nan = serve(conn, name, method)
+        calls_total += len(states)
+        for st in states:
+            code_counts[st or "ok"] = code_counts.get(st or "ok", 0) + 1
+        if nan:
+            bad.append(("any", "", f"{nan} NaN values served without an error"))
+        if crashed:
+            crashes += 1
+            check(label + ": backend survives", False, bad[-1][2] if bad else "")
+            conn = wait_for_server()
+            cur = conn.cursor()
+            ids0 = state(conn)
+            conn.rollback()
+            continue
+        after = state(conn)
+        conn.rollback()
+        check(label + ": backend survives", after == ids0)
+        if bad:
+            bad_cases += 1
+            for fn, sql, msg in bad[:3]:
+                print(f"  {label}: {fn}: {msg}")
+        check(label, not bad, "" if not bad else f"{len(bad)} calls with a wrong SQLSTATE")
 
 # the models are intact afterwards
 for name, method, *_ in MODELS:
