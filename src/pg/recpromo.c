@@ -60,10 +60,41 @@ RecpromoThreads(void)
 	return recpromo_max_threads < 1 ? 1 : recpromo_max_threads;
 }
 
+/*
+ * Set by RecpromoShouldStop when it asks the core to stop; read by errors.c.
+ * A sig_atomic_t like the flags it mirrors: the hook may run on a worker
+ * thread and must not do more than read and write such flags.
+ */
+static volatile sig_atomic_t recpromo_stop_seen = 0;
+
+/*
+ * The core's should-stop hook: true only for a request that ends the
+ * statement -- a query cancel (pg_cancel_backend, statement_timeout,
+ * lock_timeout and recovery conflicts all set QueryCancelPending), a
+ * termination (ProcDiePending) or a lost client.  Any other pending
+ * interrupt (pg_log_backend_memory_contexts, a ProcSignalBarrier, the
+ * client_connection_check_interval timer, parallel messages...) is harmless:
+ * the work goes on and the glue's next CHECK_FOR_INTERRUPTS between
+ * iterations or batches services it.  Stopping on INTERRUPTS_PENDING_CONDITION
+ * instead turned every such interrupt into a failed training (issue 11).
+ *
+ * A cancel that is held off (HOLD_INTERRUPTS, HOLD_CANCEL_INTERRUPTS, a
+ * critical section) is not acted on, as ProcessInterrupts would not act on
+ * it either.  Thread safety: reads only volatile flags and counters that
+ * signal handlers and the owning thread write, calls nothing.
+ */
 static int
 RecpromoShouldStop(void *arg)
 {
-	return INTERRUPTS_PENDING_CONDITION() ? 1 : 0;
+	if (CritSectionCount != 0 || InterruptHoldoffCount != 0)
+		return 0;
+	if (ProcDiePending || ClientConnectionLost ||
+		(QueryCancelPending && QueryCancelHoldoffCount == 0))
+	{
+		recpromo_stop_seen = 1;
+		return 1;
+	}
+	return 0;
 }
 
 rp_cancel
@@ -71,9 +102,16 @@ RecpromoCancelHook(void)
 {
 	rp_cancel	c;
 
+	recpromo_stop_seen = 0;
 	c.fn = RecpromoShouldStop;
 	c.arg = NULL;
 	return c;
+}
+
+bool
+RecpromoStopSeen(void)
+{
+	return recpromo_stop_seen != 0;
 }
 
 PG_FUNCTION_INFO_V1(recpromo_blas_corename);
