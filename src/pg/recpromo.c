@@ -2,13 +2,35 @@
  * recpromo.c
  *	  Module magic, _PG_init and the GUCs of recpromo.
  *
- * OpenBLAS inside a backend: Debian's pthreads OpenBLAS starts a pool of
- * (cores - 1) threads on its first call and would run every BLAS call on
- * that pool.  A backend must own its parallelism (STYLE.md section 7), so
- * _PG_init pins OpenBLAS to one thread; the core runs its own row-block
- * workers (rp_parallel.c), each calling single-threaded BLAS, and only while
- * an SQL call is running.  No thread is ever started here: the postmaster
- * may load the library before forking.
+ * OpenBLAS inside a backend.  A backend must own its parallelism and carry
+ * no thread it did not ask for (STYLE.md section 7): the core runs its own
+ * row-block workers (rp_parallel.c), each calling single-threaded BLAS, and
+ * only while an SQL call is running.  Debian ships three OpenBLAS builds:
+ *
+ *	- pthreads: its library constructor starts a pool of (cores - 1) threads
+ *	  when the library is loaded, before any code of ours runs;
+ *	- serial: starts no thread, but Debian 12 builds it without USE_LOCKING,
+ *	  so two threads calling it at once share its work buffers.  Measured:
+ *	  the Cholesky ALS solver at recpromo.max_threads = 2 fails with a
+ *	  numeric breakdown 2 runs out of 3, and a silent wrong result is as
+ *	  likely;
+ *	- OpenMP: brings libgomp and its own pool.
+ *
+ * So the module links the pthreads build, by its directory and an rpath
+ * (see the Makefile: the default libopenblas.so.0 is an alternatives link
+ * that could point to another build), and _PG_init pins it to one thread and
+ * shuts its pool down with blas_thread_shutdown_(), the call OpenBLAS's own
+ * fork handler makes.  With one thread OpenBLAS never restarts the pool
+ * (exec_blas is only reached for more than one thread), and its pthreads
+ * build is safe to call from several threads at once.  The pool lives only
+ * between the dlopen and _PG_init, with no PostgreSQL code running beside
+ * it; after that the backend has one thread, except inside a call with
+ * recpromo.max_threads > 1 (test/ref/test_threads.py).  Speed is the same:
+ * at one thread the serial and pthreads builds ran the ALS benchmark at the
+ * same CPU time per iteration (Haswell kernels, within 3 %).  If another
+ * build is loaded anyway (openblas_get_parallel() is not 1), the core is kept
+ * to one thread.  No thread is started here: the postmaster may load the
+ * library before forking.
  */
 #include "postgres.h"
 
@@ -27,12 +49,24 @@ PG_MODULE_MAGIC;
 int			recpromo_max_threads = 1;
 int			recpromo_memory_limit_kb = 2 * 1024 * 1024;	/* 2 GB */
 
+/*
+ * OpenBLAS's pthreads build exports this (its fork handler calls it); weak so
+ * that the module still loads against a build without a pool.
+ */
+extern int	blas_thread_shutdown_(void) __attribute__((weak));
+
+/* True when the loaded OpenBLAS is its pthreads build (safe from threads). */
+static bool recpromo_blas_reentrant = true;
+
 void		_PG_init(void);
 
 void
 _PG_init(void)
 {
 	openblas_set_num_threads(1);
+	if (blas_thread_shutdown_ != NULL)
+		blas_thread_shutdown_();
+	recpromo_blas_reentrant = (openblas_get_parallel() == 1);
 
 	DefineCustomIntVariable("recpromo.max_threads",
 							"Sets the number of worker threads recpromo uses for training and batch scoring.",
@@ -57,6 +91,8 @@ _PG_init(void)
 int
 RecpromoThreads(void)
 {
+	if (!recpromo_blas_reentrant)
+		return 1;
 	return recpromo_max_threads < 1 ? 1 : recpromo_max_threads;
 }
 
