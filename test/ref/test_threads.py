@@ -121,6 +121,12 @@ for t in (1, 2):
 check("cholesky ALS: same loss at 1 and 2 threads", losses[1] == losses[2], str(losses))
 cur.execute("RESET recpromo.max_threads")
 
+# LAPACK (EASE inverts a 3,000 x 3,000 Gram matrix) starts no thread either
+cur.execute("SELECT name FROM recpromo.train('m_ease', 'buys', 'u', 'i', method => 'ease')")
+check("ease trains", cur.fetchone()[0] == "m_ease")
+n = threads_of(cur, pid)
+check("after EASE: 1 thread", n == 1, str(n))
+
 a.close()
 setup.close()
 acur.execute(f"DROP DATABASE IF EXISTS {DB}")
