@@ -199,6 +199,42 @@ cur.execute("SELECT count(*) FROM recpromo.recommend(1, 5, model => 'm_serve')")
 check("session usable after cancels", cur.fetchone()[0] == 5)
 
 a.close()
+
+# termination (pg_terminate_backend) ends a training and the session: 57P01
+t_conn = connect(DB)
+t_cur = t_conn.cursor()
+t_cur.execute("SET recpromo.max_threads = 2")
+t_cur.execute("SELECT pg_backend_pid()")
+t_pid = t_cur.fetchone()[0]
+
+
+def terminator():
+    time.sleep(0.5)
+    acur2 = connect(DB)
+    acur2.cursor().execute("SELECT pg_terminate_backend(%s)", (t_pid,))
+    acur2.close()
+
+
+tt = threading.Thread(target=terminator, daemon=True)
+tt.start()
+code = None
+start = time.monotonic()
+try:
+    t_cur.execute(ALS % 5000)
+except psycopg2.Error as e:
+    code = e.pgcode
+took = time.monotonic() - start
+tt.join(60)
+# the server sends 57P01 before closing; a client may see only the closed socket
+check("als pg_terminate_backend: terminated", code == "57P01" or t_conn.closed != 0, f"{code}")
+check("als pg_terminate_backend: promptly", took < 60, f"{took:.1f} s")
+for _ in range(300):  # the backend exits right after; wait up to 30 s
+    acur.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (t_pid,))
+    gone = acur.fetchone()[0] == 0
+    if gone:
+        break
+    time.sleep(0.1)
+check("terminated backend is gone", gone)
 acur.execute(f"DROP DATABASE IF EXISTS {DB}")
 admin.close()
 print(f"{passed} passed, {failed} failed")
