@@ -28,10 +28,9 @@
  * recpromo.max_threads > 1 (test/ref/test_threads.py).  Speed does not
  * change: the kernels are those the module always ran (and the serial build
  * measured the same at one thread: fastest ALS iteration within 1 %, Haswell
- * kernels).  If another
- * build is loaded anyway (openblas_get_parallel() is not 1), the core is kept
- * to one thread.  No thread is started here: the postmaster may load the
- * library before forking.
+ * kernels).  If another build is loaded anyway (openblas_get_parallel() is
+ * not 1), the core is kept to one thread.  No thread is started here: the
+ * postmaster may load the library before forking.
  */
 #include "postgres.h"
 
