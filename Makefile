@@ -29,8 +29,25 @@ DATA       = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*--*.sql))
 REGRESS      = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
-OPENBLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null || echo -I/usr/include/x86_64-linux-gnu/openblas-pthread)
+# OpenBLAS: Debian's pthreads build, linked by exact directory with an rpath
+# (libopenblas.so.0 in the default path is an update-alternatives link that
+# may point to the serial or OpenMP build).  Not the serial build: it is not
+# safe to call from several threads at once (Debian 12 builds it without
+# USE_LOCKING; two threads running the Cholesky ALS solver corrupt each
+# other's buffers), and the core calls BLAS from its own row-block threads.
+# The pthreads build's pool, started when the library loads, is shut down
+# in _PG_init (src/pg/recpromo.c).  Elsewhere, pass OPENBLAS_CFLAGS and
+# OPENBLAS_LIBS (a pthreads OpenBLAS) on the make command line.
+OPENBLAS_LIBDIR ?= $(firstword $(wildcard /usr/lib/*/openblas-pthread))
+ifeq ($(origin OPENBLAS_LIBS),undefined)
+ifneq ($(OPENBLAS_LIBDIR),)
+OPENBLAS_CFLAGS := -I/usr/include/$(notdir $(patsubst %/,%,$(dir $(OPENBLAS_LIBDIR))))/openblas-pthread
+OPENBLAS_LIBS   := -L$(OPENBLAS_LIBDIR) -Wl,-rpath,$(OPENBLAS_LIBDIR) -lopenblas
+else
+OPENBLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 OPENBLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+endif
+endif
 
 PG_CPPFLAGS = -Isrc -Isrc/core $(OPENBLAS_CFLAGS) -pthread
 PG_CFLAGS   = -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare $(if $(NO_WERROR),,-Werror)

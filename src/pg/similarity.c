@@ -128,7 +128,8 @@ GetDense(ArrayType *a, const char *label, DenseArg *out)
 		case INT4OID:
 			{
 				const int32 *src = (const int32 *) ARR_DATA_PTR(a);
-				double	   *dst = palloc(mul_size(Max(n, 1), sizeof(double)));
+				double	   *dst = palloc_extended(mul_size(Max(n, 1), sizeof(double)),
+												MCXT_ALLOC_HUGE);
 
 				for (int i = 0; i < n; i++)
 					dst[i] = (double) src[i];
@@ -138,7 +139,8 @@ GetDense(ArrayType *a, const char *label, DenseArg *out)
 		case INT8OID:
 			{
 				const int64 *src = (const int64 *) ARR_DATA_PTR(a);
-				double	   *dst = palloc(mul_size(Max(n, 1), sizeof(double)));
+				double	   *dst = palloc_extended(mul_size(Max(n, 1), sizeof(double)),
+												MCXT_ALLOC_HUGE);
 
 				for (int i = 0; i < n; i++)
 					dst[i] = (double) src[i];
@@ -149,7 +151,8 @@ GetDense(ArrayType *a, const char *label, DenseArg *out)
 			{
 				Datum	   *elems;
 				int			count;
-				double	   *dst = palloc(mul_size(Max(n, 1), sizeof(double)));
+				double	   *dst = palloc_extended(mul_size(Max(n, 1), sizeof(double)),
+												MCXT_ALLOC_HUGE);
 
 				deconstruct_array(a, NUMERICOID, -1, false, TYPALIGN_INT,
 								  &elems, NULL, &count);
@@ -166,7 +169,11 @@ GetDense(ArrayType *a, const char *label, DenseArg *out)
 				break;
 			}
 		default:
-			elog(ERROR, "unsupported array element type %u", elemtype);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("%s has unsupported element type %s", label,
+							format_type_be(elemtype)),
+					 errhint("Cast the arrays to float8[].")));
 	}
 }
 
@@ -256,7 +263,10 @@ DensePair(FunctionCallInfo fcinfo, PairF4 f4, PairF8 f8, const char *what)
 	else if (a.f8 != NULL && b.f8 != NULL)
 		st = f8(a.f8, b.f8, a.n, &result);
 	else
-		elog(ERROR, "%s called with arrays of different element types", what);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("%s needs two arrays of the same element type", what),
+				 errhint("Cast both arrays to float8[].")));
 	CheckDenseStatus(st, &a, &b);
 	return result;
 }
