@@ -389,7 +389,7 @@ AS $$
         WHEN pg_catalog.jsonb_typeof(coef) IS DISTINCT FROM 'array'
             THEN pg_catalog.format('%s is not an array', what)
         WHEN pg_catalog.jsonb_array_length(coef) <> n
-            THEN pg_catalog.format('%s has %s entries, the features need %s',
+            THEN pg_catalog.format('%s has the wrong length (%s, the features need %s)',
                                    what, pg_catalog.jsonb_array_length(coef), n)
         WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(coef) c
                       WHERE NOT @extschema@._promo_number_ok(c))
