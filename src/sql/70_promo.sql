@@ -340,6 +340,8 @@ AS $$
 DECLARE
     f jsonb;
     i int := 0;
+    c numeric;
+    s numeric;
 BEGIN
     IF pg_catalog.jsonb_typeof(spec) IS DISTINCT FROM 'array' THEN
         RETURN 'features is not an array';
@@ -360,11 +362,19 @@ BEGIN
             IF pg_catalog.jsonb_typeof(f->'bool') IS DISTINCT FROM 'boolean' THEN
                 RETURN pg_catalog.format('feature %s has no boolean "bool"', i);
             END IF;
-            IF NOT @extschema@._promo_number_ok(f->'center') OR NOT @extschema@._promo_number_ok(f->'scale') THEN
+            IF pg_catalog.jsonb_typeof(f->'center') IS DISTINCT FROM 'number'
+               OR pg_catalog.jsonb_typeof(f->'scale') IS DISTINCT FROM 'number' THEN
                 RETURN pg_catalog.format('feature %s has an invalid centre or scale', i);
             END IF;
-            IF (f->'scale')::pg_catalog.float8 = 0 THEN
+            c := (f->'center')::pg_catalog.numeric;
+            s := (f->'scale')::pg_catalog.numeric;
+            IF s = 0 THEN
                 RETURN pg_catalog.format('feature %s has a zero scale', i);
+            END IF;
+            -- the bounds of _promo_number_ok, inline: this runs on every call
+            IF pg_catalog.abs(c) > 1e300 OR (c <> 0 AND pg_catalog.abs(c) < 1e-300)
+               OR pg_catalog.abs(s) > 1e300 OR pg_catalog.abs(s) < 1e-300 THEN
+                RETURN pg_catalog.format('feature %s has an invalid centre or scale', i);
             END IF;
         ELSIF f->>'kind' = 'level' AND pg_catalog.jsonb_typeof(f->'kind') = 'string' THEN
             IF pg_catalog.jsonb_typeof(f->'level') IS DISTINCT FROM 'string' THEN
@@ -392,7 +402,9 @@ AS $$
             THEN pg_catalog.format('%s has the wrong length (%s, the features need %s)',
                                    what, pg_catalog.jsonb_array_length(coef), n)
         WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(coef) c
-                      WHERE NOT @extschema@._promo_number_ok(c))
+                      WHERE CASE WHEN pg_catalog.jsonb_typeof(c) IS DISTINCT FROM 'number' THEN true
+                                 ELSE pg_catalog.abs(c::pg_catalog.numeric) > 1e300
+                                      OR (c::pg_catalog.numeric <> 0 AND pg_catalog.abs(c::pg_catalog.numeric) < 1e-300) END)
             THEN pg_catalog.format('%s has an entry that is not a finite number', what)
         END
 $$;
