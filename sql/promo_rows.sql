@@ -10,6 +10,7 @@ CREATE TABLE prw_cust (id int, x float8, arm text, y int);
 INSERT INTO prw_cust SELECT i, i % 7, (ARRAY['control', 'A', 'B'])[1 + i % 3], (i % 5 < 2 + i % 3)::int
   FROM generate_series(1, 300) i;
 SELECT count(*) FROM train_uplift('prw_u', 'prw_cust', 'arm', 'y', '{x}');
+ANALYZE prw_cust;
 
 -- Estimated rows of the function scans (by alias) and of the whole plan.
 CREATE FUNCTION prw_rows(q text) RETURNS TABLE (node text, estimated_rows float8) LANGUAGE plpgsql AS $$

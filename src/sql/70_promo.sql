@@ -1043,6 +1043,9 @@ $$;
 COMMENT ON FUNCTION @extschema@.train_propensity(text, regclass, name, name[], name[], float8, boolean, integer, float8) IS
 'trains an L2-penalised logistic regression (Newton/IRLS) of a 0/1 target on numeric and one-hot categorical features, stores it as a model, returns its coefficients';
 
+-- ROWS 100000 on the scoring functions: one row (per arm) for each row of
+-- the source, a shop's customer table.  At the default estimate a join of
+-- several scoring calls was planned as nested loops (issue 11.11).
 CREATE FUNCTION @extschema@.score_propensity(model text, source regclass, key_col name)
 RETURNS TABLE (key text, score float8)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
