@@ -46,69 +46,69 @@
 
 -- Internal C entry points --------------------------------------------------
 
-CREATE FUNCTION @extschema@._promo_fit(kind text, x float8[], y float8[], w float8[],
-    lambda float8, free_col integer, max_iter integer, tol float8,
-    OUT coef float8[], OUT iterations integer, OUT converged boolean, OUT loss float8)
+CREATE FUNCTION @extschema@._promo_fit(kind pg_catalog.text, x pg_catalog.float8[], y pg_catalog.float8[], w pg_catalog.float8[],
+    lambda pg_catalog.float8, free_col integer, max_iter integer, tol pg_catalog.float8,
+    OUT coef pg_catalog.float8[], OUT iterations integer, OUT converged boolean, OUT loss pg_catalog.float8)
 AS 'MODULE_PATHNAME', 'recpromo__promo_fit'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._promo_fit(text, float8[], float8[], float8[], float8, integer, integer, float8) IS
+COMMENT ON FUNCTION @extschema@._promo_fit(pg_catalog.text, pg_catalog.float8[], pg_catalog.float8[], pg_catalog.float8[], pg_catalog.float8, integer, integer, pg_catalog.float8) IS
 'internal: fits a logistic (Newton/IRLS) or ridge model on a design matrix given as a 2-D array';
 
-CREATE FUNCTION @extschema@._kmeans_fit(x float8[], k integer, seed bigint, max_iter integer,
-    OUT assign integer[], OUT centres float8[], OUT sizes bigint[], OUT inertia float8,
+CREATE FUNCTION @extschema@._kmeans_fit(x pg_catalog.float8[], k integer, seed bigint, max_iter integer,
+    OUT assign integer[], OUT centres pg_catalog.float8[], OUT sizes bigint[], OUT inertia pg_catalog.float8,
     OUT iterations integer, OUT converged boolean)
 AS 'MODULE_PATHNAME', 'recpromo__kmeans_fit'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._kmeans_fit(float8[], integer, bigint, integer) IS
+COMMENT ON FUNCTION @extschema@._kmeans_fit(pg_catalog.float8[], integer, bigint, integer) IS
 'internal: seeded k-means++ / Lloyd clustering of the rows of a 2-D array';
 
-CREATE FUNCTION @extschema@._uplift_metrics(score float8[], treated boolean[], outcome float8[],
-    k_percent float8, n_boot integer, seed bigint, confidence float8)
-RETURNS TABLE (metric text, value float8, ci_low float8, ci_high float8)
+CREATE FUNCTION @extschema@._uplift_metrics(score pg_catalog.float8[], treated boolean[], outcome pg_catalog.float8[],
+    k_percent pg_catalog.float8, n_boot integer, seed bigint, confidence pg_catalog.float8)
+RETURNS TABLE (metric pg_catalog.text, value pg_catalog.float8, ci_low pg_catalog.float8, ci_high pg_catalog.float8)
 AS 'MODULE_PATHNAME', 'recpromo__uplift_metrics'
 LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 4;
-COMMENT ON FUNCTION @extschema@._uplift_metrics(float8[], boolean[], float8[], float8, integer, bigint, float8) IS
+COMMENT ON FUNCTION @extschema@._uplift_metrics(pg_catalog.float8[], boolean[], pg_catalog.float8[], pg_catalog.float8, integer, bigint, pg_catalog.float8) IS
 'internal: Qini coefficient, AUUC, uplift@k and ATE with percentile bootstrap intervals';
 
-CREATE FUNCTION @extschema@._uplift_curve(score float8[], treated boolean[], outcome float8[],
+CREATE FUNCTION @extschema@._uplift_curve(score pg_catalog.float8[], treated boolean[], outcome pg_catalog.float8[],
     points integer)
-RETURNS TABLE (fraction float8, qini float8, uplift float8)
+RETURNS TABLE (fraction pg_catalog.float8, qini pg_catalog.float8, uplift pg_catalog.float8)
 AS 'MODULE_PATHNAME', 'recpromo__uplift_curve'
 LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 11;
-COMMENT ON FUNCTION @extschema@._uplift_curve(float8[], boolean[], float8[], integer) IS
+COMMENT ON FUNCTION @extschema@._uplift_curve(pg_catalog.float8[], boolean[], pg_catalog.float8[], integer) IS
 'internal: the Qini and uplift curves sampled at points equally spaced fractions';
 
-CREATE FUNCTION @extschema@._assign_run(customer text[], offer text[], value float8[],
-    cost float8[], limit_offers text[], limit_counts bigint[], budget float8)
-RETURNS TABLE (customer text, offer text, value float8, cost float8, profit float8,
-               total_customers bigint, total_spent float8, total_profit float8, upper_bound float8)
+CREATE FUNCTION @extschema@._assign_run(customer pg_catalog.text[], offer pg_catalog.text[], value pg_catalog.float8[],
+    cost pg_catalog.float8[], limit_offers pg_catalog.text[], limit_counts bigint[], budget pg_catalog.float8)
+RETURNS TABLE (customer pg_catalog.text, offer pg_catalog.text, value pg_catalog.float8, cost pg_catalog.float8, profit pg_catalog.float8,
+               total_customers bigint, total_spent pg_catalog.float8, total_profit pg_catalog.float8, upper_bound pg_catalog.float8)
 AS 'MODULE_PATHNAME', 'recpromo__assign_run'
 LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 10000;
-COMMENT ON FUNCTION @extschema@._assign_run(text[], text[], float8[], float8[], text[], bigint[], float8) IS
+COMMENT ON FUNCTION @extschema@._assign_run(pg_catalog.text[], pg_catalog.text[], pg_catalog.float8[], pg_catalog.float8[], pg_catalog.text[], bigint[], pg_catalog.float8) IS
 'internal: greedy offer assignment for one budget over candidate columns';
 
-CREATE FUNCTION @extschema@._assign_curve(customer text[], offer text[], value float8[],
-    cost float8[], limit_offers text[], limit_counts bigint[], budgets float8[])
-RETURNS TABLE (budget float8, customers bigint, spent float8, profit float8, upper_bound float8)
+CREATE FUNCTION @extschema@._assign_curve(customer pg_catalog.text[], offer pg_catalog.text[], value pg_catalog.float8[],
+    cost pg_catalog.float8[], limit_offers pg_catalog.text[], limit_counts bigint[], budgets pg_catalog.float8[])
+RETURNS TABLE (budget pg_catalog.float8, customers bigint, spent pg_catalog.float8, profit pg_catalog.float8, upper_bound pg_catalog.float8)
 AS 'MODULE_PATHNAME', 'recpromo__assign_curve'
 LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 10;
-COMMENT ON FUNCTION @extschema@._assign_curve(text[], text[], float8[], float8[], text[], bigint[], float8[]) IS
+COMMENT ON FUNCTION @extschema@._assign_curve(pg_catalog.text[], pg_catalog.text[], pg_catalog.float8[], pg_catalog.float8[], pg_catalog.text[], bigint[], pg_catalog.float8[]) IS
 'internal: greedy offer assignment for each budget of a list';
 
 
 -- Small helpers -------------------------------------------------------------
 
 -- Logistic function, computed without overflow (C: rp_sigmoid).
-CREATE FUNCTION @extschema@.sigmoid(t float8) RETURNS float8
+CREATE FUNCTION @extschema@.sigmoid(t pg_catalog.float8) RETURNS pg_catalog.float8
 AS 'MODULE_PATHNAME', 'recpromo_sigmoid'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.sigmoid(float8) IS
+COMMENT ON FUNCTION @extschema@.sigmoid(pg_catalog.float8) IS
 'logistic function 1 / (1 + exp(-t)), computed without overflow';
 
 -- A relation as SQL text: "schema"."name", both quoted, whatever the
 -- caller's search_path.  Only this text ever names a relation in generated
 -- SQL.
-CREATE FUNCTION @extschema@._promo_rel(source regclass) RETURNS text
+CREATE FUNCTION @extschema@._promo_rel(source pg_catalog.regclass) RETURNS pg_catalog.text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -129,12 +129,12 @@ BEGIN
     RETURN q;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._promo_rel(regclass) IS
+COMMENT ON FUNCTION @extschema@._promo_rel(pg_catalog.regclass) IS
 'internal: schema-qualified, quoted name of a relation for generated SQL';
 
 -- Type of a column of a table, or an undefined_column error naming its role.
-CREATE FUNCTION @extschema@._promo_coltype(source regclass, col name, role text)
-RETURNS regtype
+CREATE FUNCTION @extschema@._promo_coltype(source pg_catalog.regclass, col pg_catalog.name, role pg_catalog.text)
+RETURNS pg_catalog.regtype
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -161,12 +161,12 @@ BEGIN
     RETURN t;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._promo_coltype(regclass, name, text) IS
+COMMENT ON FUNCTION @extschema@._promo_coltype(pg_catalog.regclass, pg_catalog.name, pg_catalog.text) IS
 'internal: type of a column, or an undefined_column error';
 
 -- SQL expression reading a numeric or boolean column as float8.
-CREATE FUNCTION @extschema@._promo_num(source regclass, col name, role text)
-RETURNS text
+CREATE FUNCTION @extschema@._promo_num(source pg_catalog.regclass, col pg_catalog.name, role pg_catalog.text)
+RETURNS pg_catalog.text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -184,15 +184,15 @@ BEGIN
               HINT = pg_catalog.format('The %s must be a number or boolean column.', role);
 END
 $$;
-COMMENT ON FUNCTION @extschema@._promo_num(regclass, name, text) IS
+COMMENT ON FUNCTION @extschema@._promo_num(pg_catalog.regclass, pg_catalog.name, pg_catalog.text) IS
 'internal: float8 expression of a numeric or boolean column, or a datatype_mismatch error';
 
 -- SQL expression reading an amount of money as numeric.  A float8 amount
 -- becomes the numeric of its 15 significant digits (the float8 -> numeric
 -- cast), so 7.6499999999999995 (3 x 2.55 in float8) counts as 7.65 and
 -- sums of cents are exact.
-CREATE FUNCTION @extschema@._promo_money(source regclass, col name, role text)
-RETURNS text
+CREATE FUNCTION @extschema@._promo_money(source pg_catalog.regclass, col pg_catalog.name, role pg_catalog.text)
+RETURNS pg_catalog.text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -208,7 +208,7 @@ BEGIN
               HINT = pg_catalog.format('The %s must be a number column (numeric, integer or float).', role);
 END
 $$;
-COMMENT ON FUNCTION @extschema@._promo_money(regclass, name, text) IS
+COMMENT ON FUNCTION @extschema@._promo_money(pg_catalog.regclass, pg_catalog.name, pg_catalog.text) IS
 'internal: numeric expression of an amount column, or a datatype_mismatch error';
 
 -- Feature specification: numeric columns (centred and scaled when
@@ -218,9 +218,9 @@ COMMENT ON FUNCTION @extschema@._promo_money(regclass, name, text) IS
 --   {"column": c, "kind": "numeric", "bool": b, "center": x, "scale": s}
 --   {"column": c, "kind": "level", "level": l}
 -- which _promo_spec_problem checks when it comes back from storage.
-CREATE FUNCTION @extschema@._promo_feature_spec(source regclass, features name[],
-    categorical name[], standardize boolean)
-RETURNS jsonb
+CREATE FUNCTION @extschema@._promo_feature_spec(source pg_catalog.regclass, features pg_catalog.name[],
+    categorical pg_catalog.name[], standardize boolean)
+RETURNS pg_catalog.jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -314,14 +314,14 @@ BEGIN
     RETURN spec;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._promo_feature_spec(regclass, name[], name[], boolean) IS
+COMMENT ON FUNCTION @extschema@._promo_feature_spec(pg_catalog.regclass, pg_catalog.name[], pg_catalog.name[], boolean) IS
 'internal: feature encoding (centre/scale of numeric columns, one-hot levels) with input checks';
 
 -- Stored models as untrusted input ----------------------------------------------
 
 -- True when j is a JSON number that is a finite float8 (not too large, not
 -- so small that the cast would underflow).
-CREATE FUNCTION @extschema@._promo_number_ok(j jsonb) RETURNS boolean
+CREATE FUNCTION @extschema@._promo_number_ok(j pg_catalog.jsonb) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -329,11 +329,11 @@ AS $$
                 ELSE pg_catalog.abs(j::pg_catalog.numeric) <= 1e300
                      AND (j::pg_catalog.numeric = 0 OR pg_catalog.abs(j::pg_catalog.numeric) >= 1e-300) END
 $$;
-COMMENT ON FUNCTION @extschema@._promo_number_ok(jsonb) IS
+COMMENT ON FUNCTION @extschema@._promo_number_ok(pg_catalog.jsonb) IS
 'internal: is a jsonb value a number that converts to a finite float8';
 
 -- What is wrong with a feature specification, or NULL when it is well formed.
-CREATE FUNCTION @extschema@._promo_spec_problem(spec jsonb) RETURNS text
+CREATE FUNCTION @extschema@._promo_spec_problem(spec pg_catalog.jsonb) RETURNS pg_catalog.text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -387,11 +387,11 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._promo_spec_problem(jsonb) IS
+COMMENT ON FUNCTION @extschema@._promo_spec_problem(pg_catalog.jsonb) IS
 'internal: describes what is wrong with a stored feature specification, NULL when nothing is';
 
 -- What is wrong with a coefficient vector of n entries, or NULL.
-CREATE FUNCTION @extschema@._promo_coef_problem(coef jsonb, n integer, what text) RETURNS text
+CREATE FUNCTION @extschema@._promo_coef_problem(coef pg_catalog.jsonb, n integer, what pg_catalog.text) RETURNS pg_catalog.text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -408,12 +408,12 @@ AS $$
             THEN pg_catalog.format('%s has an entry that is not a finite number', what)
         END
 $$;
-COMMENT ON FUNCTION @extschema@._promo_coef_problem(jsonb, integer, text) IS
+COMMENT ON FUNCTION @extschema@._promo_coef_problem(pg_catalog.jsonb, integer, pg_catalog.text) IS
 'internal: describes what is wrong with a stored coefficient vector, NULL when nothing is';
 
 -- What is wrong with the parameters of a stored logistic or uplift model,
 -- or NULL when they are well formed.
-CREATE FUNCTION @extschema@._promo_params_problem(p jsonb, method text) RETURNS text
+CREATE FUNCTION @extschema@._promo_params_problem(p pg_catalog.jsonb, method pg_catalog.text) RETURNS pg_catalog.text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -471,12 +471,12 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._promo_params_problem(jsonb, text) IS
+COMMENT ON FUNCTION @extschema@._promo_params_problem(pg_catalog.jsonb, pg_catalog.text) IS
 'internal: describes what is wrong with stored model parameters, NULL when nothing is';
 
 -- Parameters of a stored model of the given method, checked: the only way
 -- the functions below read a model.
-CREATE FUNCTION @extschema@._promo_model(model text, want text) RETURNS jsonb
+CREATE FUNCTION @extschema@._promo_model(model pg_catalog.text, want pg_catalog.text) RETURNS pg_catalog.jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -493,14 +493,14 @@ BEGIN
     RETURN p;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._promo_model(text, text) IS
+COMMENT ON FUNCTION @extschema@._promo_model(pg_catalog.text, pg_catalog.text) IS
 'internal: parameters of a stored model of a method, validated, or a data_corrupted error';
 
 -- The centres, scales and levels of a (checked) specification as arrays, one
 -- entry per feature (NULL where the kind has none): the parameters that go
 -- with the expressions of _promo_design.
-CREATE FUNCTION @extschema@._promo_spec_values(spec jsonb,
-    OUT center float8[], OUT scale float8[], OUT levels text[])
+CREATE FUNCTION @extschema@._promo_spec_values(spec pg_catalog.jsonb,
+    OUT center pg_catalog.float8[], OUT scale pg_catalog.float8[], OUT levels pg_catalog.text[])
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -509,25 +509,25 @@ AS $$
            pg_catalog.array_agg(CASE WHEN f->>'kind' = 'level' THEN f->>'level' END ORDER BY i)
       FROM pg_catalog.jsonb_array_elements(spec) WITH ORDINALITY e(f, i)
 $$;
-COMMENT ON FUNCTION @extschema@._promo_spec_values(jsonb) IS
+COMMENT ON FUNCTION @extschema@._promo_spec_values(pg_catalog.jsonb) IS
 'internal: centres, scales and levels of a feature specification as parameter arrays';
 
 -- A (checked) coefficient vector as float8[].
-CREATE FUNCTION @extschema@._promo_coef(coef jsonb) RETURNS float8[]
+CREATE FUNCTION @extschema@._promo_coef(coef pg_catalog.jsonb) RETURNS pg_catalog.float8[]
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT pg_catalog.array_agg(c::pg_catalog.float8 ORDER BY i)
       FROM pg_catalog.jsonb_array_elements(coef) WITH ORDINALITY e(c, i)
 $$;
-COMMENT ON FUNCTION @extschema@._promo_coef(jsonb) IS
+COMMENT ON FUNCTION @extschema@._promo_coef(pg_catalog.jsonb) IS
 'internal: a stored coefficient vector as float8[]';
 
 -- The SQL expression of each encoded feature, reading the centre, scale and
 -- level of feature j from the parameters $p[j], $(p+1)[j], $(p+2)[j] (the
 -- arrays of _promo_spec_values).  Column names are the only text taken from
 -- the specification, always quoted as identifiers.
-CREATE FUNCTION @extschema@._promo_design(spec jsonb, p integer) RETURNS text[]
+CREATE FUNCTION @extschema@._promo_design(spec pg_catalog.jsonb, p integer) RETURNS pg_catalog.text[]
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -554,13 +554,13 @@ BEGIN
     RETURN out;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._promo_design(jsonb, integer) IS
+COMMENT ON FUNCTION @extschema@._promo_design(pg_catalog.jsonb, integer) IS
 'internal: SQL expressions of the encoded features, values taken from parameters';
 
 -- coef[1] + sum coef[j+1] * feature_j, as SQL text, the coefficients read
 -- from the parameter array coef_ref (an internal constant such as '$1' or
 -- '$1[2]', never text from a model).
-CREATE FUNCTION @extschema@._promo_linear_sql(exprs text[], coef_ref text) RETURNS text
+CREATE FUNCTION @extschema@._promo_linear_sql(exprs pg_catalog.text[], coef_ref pg_catalog.text) RETURNS pg_catalog.text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -570,12 +570,12 @@ AS $$
            || ')'
       FROM pg_catalog.unnest(exprs) WITH ORDINALITY u(x, j)
 $$;
-COMMENT ON FUNCTION @extschema@._promo_linear_sql(text[], text) IS
+COMMENT ON FUNCTION @extschema@._promo_linear_sql(pg_catalog.text[], pg_catalog.text) IS
 'internal: SQL expression of a linear predictor whose coefficients are a parameter array';
 
 -- The same linear predictor evaluated on one row given as jsonb; NULL when a
 -- feature is missing from it or NULL.
-CREATE FUNCTION @extschema@._promo_linear_jsonb(spec jsonb, coef jsonb, x jsonb) RETURNS float8
+CREATE FUNCTION @extschema@._promo_linear_jsonb(spec pg_catalog.jsonb, coef pg_catalog.jsonb, x pg_catalog.jsonb) RETURNS pg_catalog.float8
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -591,11 +591,11 @@ AS $$
                              / (e.f->>'scale')::pg_catalog.float8 END AS t
               FROM pg_catalog.jsonb_array_elements(spec) WITH ORDINALITY e(f, i)) s
 $$;
-COMMENT ON FUNCTION @extschema@._promo_linear_jsonb(jsonb, jsonb, jsonb) IS
+COMMENT ON FUNCTION @extschema@._promo_linear_jsonb(pg_catalog.jsonb, pg_catalog.jsonb, pg_catalog.jsonb) IS
 'internal: linear predictor of a stored model on one row given as jsonb';
 
 -- Feature labels: "(intercept)", numeric column names, "column=level".
-CREATE FUNCTION @extschema@._promo_labels(spec jsonb) RETURNS text[]
+CREATE FUNCTION @extschema@._promo_labels(spec pg_catalog.jsonb) RETURNS pg_catalog.text[]
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -604,12 +604,12 @@ AS $$
                                                                              ELSE f->>'column' END ORDER BY i)
                                                FROM pg_catalog.jsonb_array_elements(spec) WITH ORDINALITY e(f, i)), '{}')
 $$;
-COMMENT ON FUNCTION @extschema@._promo_labels(jsonb) IS
+COMMENT ON FUNCTION @extschema@._promo_labels(pg_catalog.jsonb) IS
 'internal: coefficient labels of a feature specification';
 
 -- Checks that a table has every column a model's features read; an
 -- undefined_column error naming them, the table and the model otherwise.
-CREATE FUNCTION @extschema@._promo_check_columns(model text, spec jsonb, source regclass) RETURNS void
+CREATE FUNCTION @extschema@._promo_check_columns(model pg_catalog.text, spec pg_catalog.jsonb, source pg_catalog.regclass) RETURNS void
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -636,7 +636,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._promo_check_columns(text, jsonb, regclass) IS
+COMMENT ON FUNCTION @extschema@._promo_check_columns(pg_catalog.text, pg_catalog.jsonb, pg_catalog.regclass) IS
 'internal: undefined_column error naming the feature columns of a model that a table lacks';
 
 -- Parameters of a stored model of the given method, or an error.
@@ -695,7 +695,7 @@ $$;
 COMMENT ON FUNCTION @extschema@._promo_store(text, text, jsonb, regclass, bigint, float8, float8) IS
 'internal: inserts or atomically replaces a promotion model row under a fresh id';
 
-CREATE FUNCTION @extschema@._promo_check_name(name text) RETURNS void
+CREATE FUNCTION @extschema@._promo_check_name(name pg_catalog.text) RETURNS void
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -705,11 +705,11 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._promo_check_name(text) IS 'internal: rejects an empty model name';
+COMMENT ON FUNCTION @extschema@._promo_check_name(pg_catalog.text) IS 'internal: rejects an empty model name';
 
 -- Profiles --------------------------------------------------------------------
 
-CREATE FUNCTION @extschema@._promo_raise_missing(what text, n bigint) RETURNS boolean
+CREATE FUNCTION @extschema@._promo_raise_missing(what pg_catalog.text, n bigint) RETURNS boolean
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -719,14 +719,14 @@ BEGIN
               HINT = 'Filter the rows with a view first.';
 END
 $$;
-COMMENT ON FUNCTION @extschema@._promo_raise_missing(text, bigint) IS
+COMMENT ON FUNCTION @extschema@._promo_raise_missing(pg_catalog.text, bigint) IS
 'internal: raises the missing-values error from inside a query';
 
 -- Monetary values are numeric: amounts are summed exactly (see _promo_money).
-CREATE FUNCTION @extschema@.rfm(orders regclass, customer_col name, date_col name, amount_col name,
-    as_of timestamptz DEFAULT pg_catalog.now(), order_col name DEFAULT NULL, returns_mode text DEFAULT 'net')
-RETURNS TABLE (customer text, recency_days integer, frequency bigint, monetary numeric,
-               r_score integer, f_score integer, m_score integer, rfm_cell text, segment text)
+CREATE FUNCTION @extschema@.rfm(orders pg_catalog.regclass, customer_col pg_catalog.name, date_col pg_catalog.name, amount_col pg_catalog.name,
+    as_of pg_catalog.timestamptz DEFAULT pg_catalog.now(), order_col pg_catalog.name DEFAULT NULL, returns_mode pg_catalog.text DEFAULT 'net')
+RETURNS TABLE (customer pg_catalog.text, recency_days integer, frequency bigint, monetary numeric,
+               r_score integer, f_score integer, m_score integer, rfm_cell pg_catalog.text, segment pg_catalog.text)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 ROWS 10000
@@ -810,12 +810,12 @@ BEGIN
     USING as_of, returns_mode, '{NaN,Infinity,-Infinity}'::numeric[];
 END
 $$;
-COMMENT ON FUNCTION @extschema@.rfm(regclass, name, name, name, timestamptz, name, text) IS
+COMMENT ON FUNCTION @extschema@.rfm(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.timestamptz, pg_catalog.name, pg_catalog.text) IS
 'recency (days since the last purchase), frequency (purchase orders), monetary value (numeric, summed exactly), quintile scores 1-5 and named segments per customer';
 
-CREATE FUNCTION @extschema@.category_affinity(orders regclass, customer_col name, category_col name,
-    amount_col name DEFAULT NULL)
-RETURNS TABLE (customer text, category text, amount numeric, share float8)
+CREATE FUNCTION @extschema@.category_affinity(orders pg_catalog.regclass, customer_col pg_catalog.name, category_col pg_catalog.name,
+    amount_col pg_catalog.name DEFAULT NULL)
+RETURNS TABLE (customer pg_catalog.text, category pg_catalog.text, amount numeric, share pg_catalog.float8)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 ROWS 50000
@@ -842,12 +842,12 @@ BEGIN
     $q$, customer_col, category_col, amt_expr, rel);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.category_affinity(regclass, name, name, name) IS
+COMMENT ON FUNCTION @extschema@.category_affinity(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name) IS
 'each customer''s share of net spend (amount_col given, summed in numeric) or of purchase rows (amount_col NULL) per category';
 
 -- Reads, checks and optionally standardises the k-means columns.
-CREATE FUNCTION @extschema@._kmeans_read(source regclass, key_col name, columns name[],
-    standardize boolean, OUT keys text[], OUT x float8[], OUT center float8[], OUT scale float8[])
+CREATE FUNCTION @extschema@._kmeans_read(source pg_catalog.regclass, key_col pg_catalog.name, columns pg_catalog.name[],
+    standardize boolean, OUT keys pg_catalog.text[], OUT x pg_catalog.float8[], OUT center pg_catalog.float8[], OUT scale pg_catalog.float8[])
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -869,12 +869,12 @@ BEGIN
        INTO keys, x USING v.center, v.scale, v.levels;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._kmeans_read(regclass, name, name[], boolean) IS
+COMMENT ON FUNCTION @extschema@._kmeans_read(pg_catalog.regclass, pg_catalog.name, pg_catalog.name[], boolean) IS
 'internal: reads the k-means points in key order';
 
-CREATE FUNCTION @extschema@.kmeans(source regclass, key_col name, columns name[], k integer,
+CREATE FUNCTION @extschema@.kmeans(source pg_catalog.regclass, key_col pg_catalog.name, columns pg_catalog.name[], k integer,
     seed bigint DEFAULT 42, standardize boolean DEFAULT true, max_iter integer DEFAULT 100)
-RETURNS TABLE (key text, cluster integer)
+RETURNS TABLE (key pg_catalog.text, cluster integer)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 ROWS 10000
@@ -888,12 +888,12 @@ BEGIN
     RETURN QUERY SELECT u.key, u.cluster FROM ROWS FROM (pg_catalog.unnest(r.keys), pg_catalog.unnest(fit.assign)) AS u(key, cluster);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.kmeans(regclass, name, name[], integer, bigint, boolean, integer) IS
+COMMENT ON FUNCTION @extschema@.kmeans(pg_catalog.regclass, pg_catalog.name, pg_catalog.name[], integer, bigint, boolean, integer) IS
 'k-means segmentation (k-means++ start, seeded) of the rows of a table over numeric columns: each key''s cluster 1..k';
 
-CREATE FUNCTION @extschema@.kmeans_clusters(source regclass, key_col name, columns name[], k integer,
+CREATE FUNCTION @extschema@.kmeans_clusters(source pg_catalog.regclass, key_col pg_catalog.name, columns pg_catalog.name[], k integer,
     seed bigint DEFAULT 42, standardize boolean DEFAULT true, max_iter integer DEFAULT 100)
-RETURNS TABLE (cluster integer, size bigint, centre float8[], inertia float8, iterations integer)
+RETURNS TABLE (cluster integer, size bigint, centre pg_catalog.float8[], inertia pg_catalog.float8, iterations integer)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 ROWS 10
@@ -913,14 +913,14 @@ BEGIN
           FROM pg_catalog.generate_series(1, k) c;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.kmeans_clusters(regclass, name, name[], integer, bigint, boolean, integer) IS
+COMMENT ON FUNCTION @extschema@.kmeans_clusters(pg_catalog.regclass, pg_catalog.name, pg_catalog.name[], integer, bigint, boolean, integer) IS
 'the clusters of kmeans() with the same arguments: sizes, centres in the columns'' own units, inertia (in standardised units when standardize)';
 
 -- Propensity ---------------------------------------------------------------------
 
 -- Reads and checks a 0/1 or boolean target; returns its float8 expression.
-CREATE FUNCTION @extschema@._promo_binary_target(source regclass, target_col name, role text)
-RETURNS text
+CREATE FUNCTION @extschema@._promo_binary_target(source pg_catalog.regclass, target_col pg_catalog.name, role pg_catalog.text)
+RETURNS pg_catalog.text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -954,14 +954,14 @@ BEGIN
     RETURN e;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._promo_binary_target(regclass, name, text) IS
+COMMENT ON FUNCTION @extschema@._promo_binary_target(pg_catalog.regclass, pg_catalog.name, pg_catalog.text) IS
 'internal: checks a 0/1 target column and returns its float8 expression';
 
 -- Quality of logistic parameters p on a table with the true 0/1 target:
 -- the query behind evaluate_propensity, also used at training before the
 -- model is stored.
-CREATE FUNCTION @extschema@._propensity_metrics(p jsonb, source regclass, target_col name)
-RETURNS TABLE (metric text, value float8)
+CREATE FUNCTION @extschema@._propensity_metrics(p pg_catalog.jsonb, source pg_catalog.regclass, target_col pg_catalog.name)
+RETURNS TABLE (metric pg_catalog.text, value pg_catalog.float8)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 ROWS 5
@@ -993,13 +993,13 @@ BEGIN
     USING @extschema@._promo_coef(p->'coef'), v.center, v.scale, v.levels;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._propensity_metrics(jsonb, regclass, name) IS
+COMMENT ON FUNCTION @extschema@._propensity_metrics(pg_catalog.jsonb, pg_catalog.regclass, pg_catalog.name) IS
 'internal: AUC, log-loss and Brier score of logistic parameters on a table';
 
-CREATE FUNCTION @extschema@.train_propensity(name text, source regclass, target_col name,
-    features name[] DEFAULT '{}', categorical name[] DEFAULT '{}', lambda float8 DEFAULT 1.0,
-    standardize boolean DEFAULT true, max_iter integer DEFAULT 100, tol float8 DEFAULT 1e-10)
-RETURNS TABLE (feature text, coefficient float8)
+CREATE FUNCTION @extschema@.train_propensity(name pg_catalog.text, source pg_catalog.regclass, target_col pg_catalog.name,
+    features pg_catalog.name[] DEFAULT '{}', categorical pg_catalog.name[] DEFAULT '{}', lambda pg_catalog.float8 DEFAULT 1.0,
+    standardize boolean DEFAULT true, max_iter integer DEFAULT 100, tol pg_catalog.float8 DEFAULT 1e-10)
+RETURNS TABLE (feature pg_catalog.text, coefficient pg_catalog.float8)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 ROWS 10
@@ -1040,14 +1040,14 @@ BEGIN
     RETURN QUERY SELECT l, c FROM ROWS FROM (pg_catalog.unnest(@extschema@._promo_labels(spec)), pg_catalog.unnest(fit.coef)) AS u(l, c);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.train_propensity(text, regclass, name, name[], name[], float8, boolean, integer, float8) IS
+COMMENT ON FUNCTION @extschema@.train_propensity(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.name[], pg_catalog.name[], pg_catalog.float8, boolean, integer, pg_catalog.float8) IS
 'trains an L2-penalised logistic regression (Newton/IRLS) of a 0/1 target on numeric and one-hot categorical features, stores it as a model, returns its coefficients';
 
 -- ROWS 100000 on the scoring functions: one row (per arm) for each row of
 -- the source, a shop's customer table.  At the default estimate a join of
 -- several scoring calls was planned as nested loops (issue 11.11).
-CREATE FUNCTION @extschema@.score_propensity(model text, source regclass, key_col name)
-RETURNS TABLE (key text, score float8)
+CREATE FUNCTION @extschema@.score_propensity(model pg_catalog.text, source pg_catalog.regclass, key_col pg_catalog.name)
+RETURNS TABLE (key pg_catalog.text, score pg_catalog.float8)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 ROWS 100000
@@ -1066,10 +1066,10 @@ BEGIN
     USING @extschema@._promo_coef(p->'coef'), v.center, v.scale, v.levels;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.score_propensity(text, regclass, name) IS
+COMMENT ON FUNCTION @extschema@.score_propensity(pg_catalog.text, pg_catalog.regclass, pg_catalog.name) IS
 'propensity (predicted probability) of every row of a table under a stored logistic model; NULL when a feature is NULL';
 
-CREATE FUNCTION @extschema@.predict_propensity(model text, features jsonb) RETURNS float8
+CREATE FUNCTION @extschema@.predict_propensity(model pg_catalog.text, features pg_catalog.jsonb) RETURNS pg_catalog.float8
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1079,11 +1079,11 @@ BEGIN
     RETURN @extschema@.sigmoid(@extschema@._promo_linear_jsonb(p->'features', p->'coef', features));
 END
 $$;
-COMMENT ON FUNCTION @extschema@.predict_propensity(text, jsonb) IS
+COMMENT ON FUNCTION @extschema@.predict_propensity(pg_catalog.text, pg_catalog.jsonb) IS
 'propensity of one row given as jsonb (e.g. to_jsonb(t)) under a stored logistic model; NULL when a feature is missing';
 
-CREATE FUNCTION @extschema@.evaluate_propensity(model text, source regclass, target_col name)
-RETURNS TABLE (metric text, value float8)
+CREATE FUNCTION @extschema@.evaluate_propensity(model pg_catalog.text, source pg_catalog.regclass, target_col pg_catalog.name)
+RETURNS TABLE (metric pg_catalog.text, value pg_catalog.float8)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 ROWS 5
@@ -1095,12 +1095,12 @@ BEGIN
     RETURN QUERY SELECT e.metric, e.value FROM @extschema@._propensity_metrics(p, source, target_col) e;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.evaluate_propensity(text, regclass, name) IS
+COMMENT ON FUNCTION @extschema@.evaluate_propensity(pg_catalog.text, pg_catalog.regclass, pg_catalog.name) IS
 'AUC (Mann-Whitney, ties counted half), log-loss, Brier score of a stored logistic model on a table with the true 0/1 target';
 
-CREATE FUNCTION @extschema@.propensity_calibration(model text, source regclass, target_col name,
+CREATE FUNCTION @extschema@.propensity_calibration(model pg_catalog.text, source pg_catalog.regclass, target_col pg_catalog.name,
     bins integer DEFAULT 10)
-RETURNS TABLE (bin integer, rows bigint, mean_predicted float8, observed_rate float8)
+RETURNS TABLE (bin integer, rows bigint, mean_predicted pg_catalog.float8, observed_rate pg_catalog.float8)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 ROWS 10
@@ -1125,15 +1125,15 @@ BEGIN
     USING @extschema@._promo_coef(p->'coef'), v.center, v.scale, v.levels, bins;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.propensity_calibration(text, regclass, name, integer) IS
+COMMENT ON FUNCTION @extschema@.propensity_calibration(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, integer) IS
 'calibration table: rows cut into equal-count bins by predicted propensity (1 = lowest), mean prediction and observed rate per bin';
 
 -- Uplift --------------------------------------------------------------------------
 
 -- Arms of a campaign table: checks the control group and returns the
 -- treatment labels (sorted) with their counts.
-CREATE FUNCTION @extschema@._uplift_arms(source regclass, treatment_col name, control text,
-    OUT labels text[], OUT counts bigint[], OUT n_control bigint)
+CREATE FUNCTION @extschema@._uplift_arms(source pg_catalog.regclass, treatment_col pg_catalog.name, control pg_catalog.text,
+    OUT labels pg_catalog.text[], OUT counts bigint[], OUT n_control bigint)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1171,14 +1171,14 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._uplift_arms(regclass, name, text) IS
+COMMENT ON FUNCTION @extschema@._uplift_arms(pg_catalog.regclass, pg_catalog.name, pg_catalog.text) IS
 'internal: checks a campaign''s control group and lists its treatment arms';
 
-CREATE FUNCTION @extschema@.train_uplift(name text, source regclass, treatment_col name, outcome_col name,
-    features name[] DEFAULT '{}', categorical name[] DEFAULT '{}', method text DEFAULT 'two_model',
-    control text DEFAULT 'control', lambda float8 DEFAULT 1.0, standardize boolean DEFAULT true,
-    max_iter integer DEFAULT 100, tol float8 DEFAULT 1e-10)
-RETURNS TABLE (treatment text, customers bigint, control_customers bigint, ate float8)
+CREATE FUNCTION @extschema@.train_uplift(name pg_catalog.text, source pg_catalog.regclass, treatment_col pg_catalog.name, outcome_col pg_catalog.name,
+    features pg_catalog.name[] DEFAULT '{}', categorical pg_catalog.name[] DEFAULT '{}', method pg_catalog.text DEFAULT 'two_model',
+    control pg_catalog.text DEFAULT 'control', lambda pg_catalog.float8 DEFAULT 1.0, standardize boolean DEFAULT true,
+    max_iter integer DEFAULT 100, tol pg_catalog.float8 DEFAULT 1e-10)
+RETURNS TABLE (treatment pg_catalog.text, customers bigint, control_customers bigint, ate pg_catalog.float8)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 ROWS 5
@@ -1307,14 +1307,14 @@ BEGIN
     USING control, arms.n_control;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.train_uplift(text, regclass, name, name, name[], name[], text, text, float8, boolean, integer, float8) IS
+COMMENT ON FUNCTION @extschema@.train_uplift(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name[], pg_catalog.name[], pg_catalog.text, pg_catalog.text, pg_catalog.float8, boolean, integer, pg_catalog.float8) IS
 'trains an uplift model (two_model T-learner or class_transformation) for every treatment arm against the control group and stores it';
 
 -- SQL expression of the uplift of arm i of (checked) uplift parameters p.
 -- The coefficients are rows of the parameter $1 (float8[][]): row i for arm
 -- i, the last row for the control model of two_model; $2-$4 are the
 -- feature parameters.
-CREATE FUNCTION @extschema@._uplift_expr(p jsonb, i integer, control_row integer) RETURNS text
+CREATE FUNCTION @extschema@._uplift_expr(p pg_catalog.jsonb, i integer, control_row integer) RETURNS pg_catalog.text
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1334,11 +1334,11 @@ BEGIN
     RETURN l;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._uplift_expr(jsonb, integer, integer) IS
+COMMENT ON FUNCTION @extschema@._uplift_expr(pg_catalog.jsonb, integer, integer) IS
 'internal: SQL expression of the estimated uplift of one treatment arm, coefficients taken from parameters';
 
-CREATE FUNCTION @extschema@.score_uplift(model text, source regclass, key_col name)
-RETURNS TABLE (key text, treatment text, uplift float8)
+CREATE FUNCTION @extschema@.score_uplift(model pg_catalog.text, source pg_catalog.regclass, key_col pg_catalog.name)
+RETURNS TABLE (key pg_catalog.text, treatment pg_catalog.text, uplift pg_catalog.float8)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 ROWS 100000
@@ -1371,11 +1371,11 @@ BEGIN
              FROM pg_catalog.jsonb_array_elements(p->'arms') WITH ORDINALITY e(a, i));
 END
 $$;
-COMMENT ON FUNCTION @extschema@.score_uplift(text, regclass, name) IS
+COMMENT ON FUNCTION @extschema@.score_uplift(pg_catalog.text, pg_catalog.regclass, pg_catalog.name) IS
 'estimated uplift of every treatment for every row of a table under a stored uplift model';
 
-CREATE FUNCTION @extschema@.predict_uplift(model text, features jsonb)
-RETURNS TABLE (treatment text, uplift float8)
+CREATE FUNCTION @extschema@.predict_uplift(model pg_catalog.text, features pg_catalog.jsonb)
+RETURNS TABLE (treatment pg_catalog.text, uplift pg_catalog.float8)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 ROWS 5
@@ -1396,13 +1396,13 @@ BEGIN
          ORDER BY i;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.predict_uplift(text, jsonb) IS
+COMMENT ON FUNCTION @extschema@.predict_uplift(pg_catalog.text, pg_catalog.jsonb) IS
 'estimated uplift of every treatment for one row given as jsonb under a stored uplift model';
 
 -- Reads score, treated flag and outcome of the rows of one comparison.
-CREATE FUNCTION @extschema@._uplift_read(source regclass, score_col name, treatment_col name,
-    outcome_col name, treatment text, control text,
-    OUT score float8[], OUT treated boolean[], OUT outcome float8[])
+CREATE FUNCTION @extschema@._uplift_read(source pg_catalog.regclass, score_col pg_catalog.name, treatment_col pg_catalog.name,
+    outcome_col pg_catalog.name, treatment pg_catalog.text, control pg_catalog.text,
+    OUT score pg_catalog.float8[], OUT treated boolean[], OUT outcome pg_catalog.float8[])
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1424,14 +1424,14 @@ BEGIN
     $q$, s, treatment_col, y, @extschema@._promo_rel(source)) INTO score, treated, outcome USING control, treatment;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._uplift_read(regclass, name, name, name, text, text) IS
+COMMENT ON FUNCTION @extschema@._uplift_read(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text) IS
 'internal: reads one treatment-versus-control comparison in a deterministic order';
 
-CREATE FUNCTION @extschema@.uplift_evaluate(source regclass, score_col name, treatment_col name,
-    outcome_col name, treatment text DEFAULT NULL, control text DEFAULT 'control',
-    k_percent float8 DEFAULT 10, n_boot integer DEFAULT 200, seed bigint DEFAULT 42,
-    confidence float8 DEFAULT 0.95)
-RETURNS TABLE (metric text, value float8, ci_low float8, ci_high float8)
+CREATE FUNCTION @extschema@.uplift_evaluate(source pg_catalog.regclass, score_col pg_catalog.name, treatment_col pg_catalog.name,
+    outcome_col pg_catalog.name, treatment pg_catalog.text DEFAULT NULL, control pg_catalog.text DEFAULT 'control',
+    k_percent pg_catalog.float8 DEFAULT 10, n_boot integer DEFAULT 200, seed bigint DEFAULT 42,
+    confidence pg_catalog.float8 DEFAULT 0.95)
+RETURNS TABLE (metric pg_catalog.text, value pg_catalog.float8, ci_low pg_catalog.float8, ci_high pg_catalog.float8)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 ROWS 4
@@ -1443,13 +1443,13 @@ BEGIN
                                                           k_percent, n_boot, seed, confidence);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.uplift_evaluate(regclass, name, name, name, text, text, float8, integer, bigint, float8) IS
+COMMENT ON FUNCTION @extschema@.uplift_evaluate(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.float8, integer, bigint, pg_catalog.float8) IS
 'Qini coefficient, AUUC, uplift@k% and ATE of an uplift score on randomised data, with seeded percentile bootstrap intervals';
 
-CREATE FUNCTION @extschema@.uplift_curve(source regclass, score_col name, treatment_col name,
-    outcome_col name, treatment text DEFAULT NULL, control text DEFAULT 'control',
+CREATE FUNCTION @extschema@.uplift_curve(source pg_catalog.regclass, score_col pg_catalog.name, treatment_col pg_catalog.name,
+    outcome_col pg_catalog.name, treatment pg_catalog.text DEFAULT NULL, control pg_catalog.text DEFAULT 'control',
     points integer DEFAULT 10)
-RETURNS TABLE (fraction float8, qini float8, uplift float8, random float8)
+RETURNS TABLE (fraction pg_catalog.float8, qini pg_catalog.float8, uplift pg_catalog.float8, random pg_catalog.float8)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 ROWS 11
@@ -1463,14 +1463,14 @@ BEGIN
                   ORDER BY c.fraction;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.uplift_curve(regclass, name, name, name, text, text, integer) IS
+COMMENT ON FUNCTION @extschema@.uplift_curve(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, integer) IS
 'Qini curve q(phi), uplift curve u(phi) and the random-targeting line phi * ATE at equally spaced fractions targeted';
 
-CREATE FUNCTION @extschema@.uplift_by_decile(source regclass, score_col name, treatment_col name,
-    outcome_col name, treatment text DEFAULT NULL, control text DEFAULT 'control',
+CREATE FUNCTION @extschema@.uplift_by_decile(source pg_catalog.regclass, score_col pg_catalog.name, treatment_col pg_catalog.name,
+    outcome_col pg_catalog.name, treatment pg_catalog.text DEFAULT NULL, control pg_catalog.text DEFAULT 'control',
     bins integer DEFAULT 10)
-RETURNS TABLE (decile integer, treated bigint, control_rows bigint, mean_treated float8,
-               mean_control float8, uplift float8)
+RETURNS TABLE (decile integer, treated bigint, control_rows bigint, mean_treated pg_catalog.float8,
+               mean_control pg_catalog.float8, uplift pg_catalog.float8)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 ROWS 10
@@ -1490,13 +1490,13 @@ BEGIN
           FROM d GROUP BY d.b ORDER BY d.b;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.uplift_by_decile(regclass, name, name, name, text, text, integer) IS
+COMMENT ON FUNCTION @extschema@.uplift_by_decile(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, integer) IS
 'observed uplift (treated mean - control mean) per equal-count bin of the score, bin 1 = highest scores';
 
-CREATE FUNCTION @extschema@.uplift_balance(source regclass, treatment_col name, features name[],
-    control text DEFAULT 'control')
-RETURNS TABLE (treatment text, feature text, mean_treated float8, mean_control float8,
-               smd float8, balanced boolean)
+CREATE FUNCTION @extschema@.uplift_balance(source pg_catalog.regclass, treatment_col pg_catalog.name, features pg_catalog.name[],
+    control pg_catalog.text DEFAULT 'control')
+RETURNS TABLE (treatment pg_catalog.text, feature pg_catalog.text, mean_treated pg_catalog.float8, mean_control pg_catalog.float8,
+               smd pg_catalog.float8, balanced boolean)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 ROWS 20
@@ -1529,7 +1529,7 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.uplift_balance(regclass, name, name[], text) IS
+COMMENT ON FUNCTION @extschema@.uplift_balance(pg_catalog.regclass, pg_catalog.name, pg_catalog.name[], pg_catalog.text) IS
 'randomisation check: standardised mean difference of each feature between each treatment arm and control (balanced when |smd| < 0.1)';
 
 -- Assignment --------------------------------------------------------------------------
@@ -1537,10 +1537,10 @@ COMMENT ON FUNCTION @extschema@.uplift_balance(regclass, name, name[], text) IS
 -- Solves an assignment over candidate rows given as arrays (customer,
 -- offer, value, cost); with budgets given, returns the curve instead
 -- (assignment columns NULL).
-CREATE FUNCTION @extschema@._assign_solve(cu text[], o text[], v float8[], k float8[],
-    budget float8, budgets float8[], offer_limits jsonb)
-RETURNS TABLE (customer text, offer text, value float8, cost float8, profit float8,
-               c_budget float8, c_customers bigint, c_spent float8, c_profit float8, c_bound float8)
+CREATE FUNCTION @extschema@._assign_solve(cu pg_catalog.text[], o pg_catalog.text[], v pg_catalog.float8[], k pg_catalog.float8[],
+    budget pg_catalog.float8, budgets pg_catalog.float8[], offer_limits pg_catalog.jsonb)
+RETURNS TABLE (customer pg_catalog.text, offer pg_catalog.text, value pg_catalog.float8, cost pg_catalog.float8, profit pg_catalog.float8,
+               c_budget pg_catalog.float8, c_customers bigint, c_spent pg_catalog.float8, c_profit pg_catalog.float8, c_bound pg_catalog.float8)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 ROWS 10000
@@ -1583,12 +1583,12 @@ BEGIN
                    FROM @extschema@._assign_run(cu, o, v, k, lo, lc, budget) r;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._assign_solve(text[], text[], float8[], float8[], float8, float8[], jsonb) IS
+COMMENT ON FUNCTION @extschema@._assign_solve(pg_catalog.text[], pg_catalog.text[], pg_catalog.float8[], pg_catalog.float8[], pg_catalog.float8, pg_catalog.float8[], pg_catalog.jsonb) IS
 'internal: runs the greedy assignment over candidate arrays';
 
 -- Reads the candidates of a table as arrays, in one scan.
-CREATE FUNCTION @extschema@._assign_read(candidates regclass, customer_col name, offer_col name,
-    value_col name, cost_col name, OUT cu text[], OUT o text[], OUT v float8[], OUT k float8[])
+CREATE FUNCTION @extschema@._assign_read(candidates pg_catalog.regclass, customer_col pg_catalog.name, offer_col pg_catalog.name,
+    value_col pg_catalog.name, cost_col pg_catalog.name, OUT cu pg_catalog.text[], OUT o pg_catalog.text[], OUT v pg_catalog.float8[], OUT k pg_catalog.float8[])
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1604,13 +1604,13 @@ BEGIN
        INTO cu, o, v, k;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._assign_read(regclass, name, name, name, name) IS
+COMMENT ON FUNCTION @extschema@._assign_read(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.name) IS
 'internal: the candidates of a table as arrays';
 
-CREATE FUNCTION @extschema@.assign_offers(candidates regclass, customer_col name, offer_col name,
-    value_col name, cost_col name, budget float8, offer_limits jsonb DEFAULT NULL)
-RETURNS TABLE (customer text, offer text, value float8, cost float8, profit float8,
-               total_customers bigint, total_spent float8, total_profit float8, upper_bound float8)
+CREATE FUNCTION @extschema@.assign_offers(candidates pg_catalog.regclass, customer_col pg_catalog.name, offer_col pg_catalog.name,
+    value_col pg_catalog.name, cost_col pg_catalog.name, budget pg_catalog.float8, offer_limits pg_catalog.jsonb DEFAULT NULL)
+RETURNS TABLE (customer pg_catalog.text, offer pg_catalog.text, value pg_catalog.float8, cost pg_catalog.float8, profit pg_catalog.float8,
+               total_customers bigint, total_spent pg_catalog.float8, total_profit pg_catalog.float8, upper_bound pg_catalog.float8)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 ROWS 10000
@@ -1623,12 +1623,12 @@ BEGIN
                    FROM @extschema@._assign_solve(c.cu, c.o, c.v, c.k, budget, NULL, offer_limits) s;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.assign_offers(regclass, name, name, name, name, float8, jsonb) IS
+COMMENT ON FUNCTION @extschema@.assign_offers(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.float8, pg_catalog.jsonb) IS
 'at most one offer per customer maximising expected incremental profit (value - cost) under a total budget and per-offer limits (greedy on profit density with upgrades); totals and the Lagrangian upper bound repeated on each row';
 
-CREATE FUNCTION @extschema@.assign_offers_curve(candidates regclass, customer_col name, offer_col name,
-    value_col name, cost_col name, budgets float8[], offer_limits jsonb DEFAULT NULL)
-RETURNS TABLE (budget float8, customers bigint, spent float8, profit float8, upper_bound float8)
+CREATE FUNCTION @extschema@.assign_offers_curve(candidates pg_catalog.regclass, customer_col pg_catalog.name, offer_col pg_catalog.name,
+    value_col pg_catalog.name, cost_col pg_catalog.name, budgets pg_catalog.float8[], offer_limits pg_catalog.jsonb DEFAULT NULL)
+RETURNS TABLE (budget pg_catalog.float8, customers bigint, spent pg_catalog.float8, profit pg_catalog.float8, upper_bound pg_catalog.float8)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 ROWS 10
@@ -1644,13 +1644,13 @@ BEGIN
                    FROM @extschema@._assign_solve(c.cu, c.o, c.v, c.k, NULL, budgets, offer_limits) s;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.assign_offers_curve(regclass, name, name, name, name, float8[], jsonb) IS
+COMMENT ON FUNCTION @extschema@.assign_offers_curve(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.float8[], pg_catalog.jsonb) IS
 'profit-versus-budget curve of assign_offers: customers reached, spend, profit and the upper bound at each budget';
 
-CREATE FUNCTION @extschema@.assign_offers_from_model(model text, customers regclass, key_col name,
-    offer_costs jsonb, budget float8, value_per_unit float8 DEFAULT 1, offer_limits jsonb DEFAULT NULL)
-RETURNS TABLE (customer text, offer text, value float8, cost float8, profit float8,
-               total_customers bigint, total_spent float8, total_profit float8, upper_bound float8)
+CREATE FUNCTION @extschema@.assign_offers_from_model(model pg_catalog.text, customers pg_catalog.regclass, key_col pg_catalog.name,
+    offer_costs pg_catalog.jsonb, budget pg_catalog.float8, value_per_unit pg_catalog.float8 DEFAULT 1, offer_limits pg_catalog.jsonb DEFAULT NULL)
+RETURNS TABLE (customer pg_catalog.text, offer pg_catalog.text, value pg_catalog.float8, cost pg_catalog.float8, profit pg_catalog.float8,
+               total_customers bigint, total_spent pg_catalog.float8, total_profit pg_catalog.float8, upper_bound pg_catalog.float8)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 ROWS 10000
@@ -1689,5 +1689,5 @@ BEGIN
                    FROM @extschema@._assign_solve(cu, o, v, k, budget, NULL, offer_limits) s;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.assign_offers_from_model(text, regclass, name, jsonb, float8, float8, jsonb) IS
+COMMENT ON FUNCTION @extschema@.assign_offers_from_model(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.jsonb, pg_catalog.float8, pg_catalog.float8, pg_catalog.jsonb) IS
 'assign_offers on candidates made by a stored uplift model: value = uplift * value_per_unit, cost from offer_costs per treatment';
