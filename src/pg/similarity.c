@@ -2,14 +2,14 @@
  * similarity.c
  *	  SQL entry points for dense vectors stored as arrays:
  *	  cosine_similarity(a, b), dot_product(a, b) and vector_norm(a) over
- *	  float8[], float4[], int4[], int8[] and numeric[], and the paired-value
- *	  aggregate cosine_agg(x, y).
+ *	  float8[], float4[], int2[], int4[], int8[] and numeric[], and the
+ *	  paired-value aggregate cosine_agg(x, y).
  *
  * One C function per SQL name serves every element type: it dispatches on
  * the array's element type (the SQL signatures guarantee that both arrays
  * share it).  float8[] and float4[] without NULLs are read in place through
- * ARR_DATA_PTR, which is the hot path; int4[], int8[] and numeric[] are
- * widened to a palloc'd double buffer first (int8 beyond 2^53 and numeric
+ * ARR_DATA_PTR, which is the hot path; int2[], int4[], int8[] and numeric[]
+ * are widened to a palloc'd double buffer first (int8 beyond 2^53 and numeric
  * round to the nearest double).  The arithmetic lives in the pure-C core
  * (rp_cosine.c), whose conventions apply: double sums, cosine clamped to
  * [-1, 1], and the zero-vector rule (a zero or empty vector has cosine 0
@@ -115,6 +115,16 @@ GetDense(ArrayType *a, const char *label, DenseArg *out)
 		case FLOAT4OID:
 			out->f4 = (const float *) ARR_DATA_PTR(a);
 			break;
+		case INT2OID:
+			{
+				const int16 *src = (const int16 *) ARR_DATA_PTR(a);
+				double	   *dst = palloc(mul_size(Max(n, 1), sizeof(double)));
+
+				for (int i = 0; i < n; i++)
+					dst[i] = (double) src[i];
+				out->f8 = dst;
+				break;
+			}
 		case INT4OID:
 			{
 				const int32 *src = (const int32 *) ARR_DATA_PTR(a);

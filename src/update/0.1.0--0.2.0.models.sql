@@ -1,0 +1,7 @@
+-- Model store changes from 0.1.0 to 0.2.0 (src/sql/20_models.sql,
+-- 30_train.sql, 60_knn.sql): new columns and constraints of recpromo.model
+-- and recpromo.model_part, new tables, what happens to models trained under
+-- 0.1.0 (kept and served, or marked to be retrained), and drops of functions
+-- whose signature changed.  Placeholder: filled in by the model-store work.
+-- ALTER TABLE of the tables that 0.1.0 already had goes here; new
+-- tables of the install script reach the update script by themselves.
