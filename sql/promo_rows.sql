@@ -37,6 +37,14 @@ SELECT * FROM prw_rows($$
       JOIN score_uplift('prw_u', 'prw_cust', 'id') d ON d.key = a.key AND d.treatment = a.treatment
      WHERE a.treatment = 'A' AND b.treatment = 'A' AND c.treatment = 'A' AND d.treatment = 'A'$$);
 
+-- score_propensity and kmeans return one row per source row: estimated at
+-- the size of a constant source table (300 rows), else at their ROWS
+SELECT count(*) FROM train_propensity('prw_p', 'prw_cust', 'y', '{x}');
+SELECT * FROM prw_rows($$SELECT * FROM score_propensity('prw_p', 'prw_cust', 'id')$$);
+SELECT * FROM prw_rows($$SELECT * FROM kmeans('prw_cust', 'id', '{x}', 3)$$);
+SELECT * FROM prw_rows($$SELECT s.* FROM (SELECT 'prw_cust'::regclass FROM prw_cust LIMIT 1) v(t),
+                                         score_propensity('prw_p', v.t, 'id') s$$);
+
 -- the declared estimates of every set-returning promotion function
 SELECT p.proname, p.prorows
   FROM pg_proc p JOIN pg_extension e ON e.extnamespace = p.pronamespace AND e.extname = 'recpromo'

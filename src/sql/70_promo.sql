@@ -877,7 +877,7 @@ CREATE FUNCTION @extschema@.kmeans(source pg_catalog.regclass, key_col pg_catalo
 RETURNS TABLE (key pg_catalog.text, cluster integer)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
-ROWS 10000
+ROWS 10000 SUPPORT @extschema@._rows_per_source_row
 AS $$
 DECLARE
     r record;
@@ -1043,14 +1043,18 @@ $$;
 COMMENT ON FUNCTION @extschema@.train_propensity(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.name[], pg_catalog.name[], pg_catalog.float8, boolean, integer, pg_catalog.float8) IS
 'trains an L2-penalised logistic regression (Newton/IRLS) of a 0/1 target on numeric and one-hot categorical features, stores it as a model, returns its coefficients';
 
--- ROWS 100000 on the scoring functions: one row (per arm) for each row of
--- the source, a shop's customer table.  At the default estimate a join of
--- several scoring calls was planned as nested loops (issue 11.11).
+-- Row estimates of the scoring functions.  score_propensity returns one row
+-- per source row: the planner support _rows_per_source_row (40_serve.sql)
+-- estimates it at the size of the source table when that is a constant,
+-- ROWS 100000 (a shop's customer table) otherwise.  score_uplift returns
+-- one row per source row and arm, which the support function cannot know:
+-- ROWS 100000.  At the default estimate (1000, about 5 after a filter) a
+-- join of four score_uplift calls was planned as nested loops.
 CREATE FUNCTION @extschema@.score_propensity(model pg_catalog.text, source pg_catalog.regclass, key_col pg_catalog.name)
 RETURNS TABLE (key pg_catalog.text, score pg_catalog.float8)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
-ROWS 100000
+ROWS 100000 SUPPORT @extschema@._rows_per_source_row
 AS $$
 DECLARE
     p jsonb := @extschema@._promo_model(model, 'logistic');
