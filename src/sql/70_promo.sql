@@ -21,6 +21,10 @@
 --   text these functions generate is qualified, OPERATOR(pg_catalog.=).
 --   No SQL-standard body (BEGIN ATOMIC / RETURN): those bind their names
 --   when the script runs, under whatever path the installation had.
+-- * Privileges.  The internal functions below (names starting with "_")
+--   stay executable by PUBLIC: the invoker-rights functions that ordinary
+--   roles call need them, and they too run as the caller, reading only what
+--   the caller may read (the C ones read no table at all).
 -- * Generated SQL.  The only identifiers pasted into SQL text are column
 --   names, quoted with format('%I'), and relations, written as
 --   "schema"."name" from the catalog (_promo_rel).  Every value (labels,
