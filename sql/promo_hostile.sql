@@ -187,3 +187,24 @@ DROP AGGREGATE public.sum(float8);
 DROP FUNCTION public.ph_trojan_eq(text, text), public.ph_trojan_sum(float8, float8);
 DROP TABLE public.ph_calls, public.ph_results;
 DELETE FROM model WHERE name LIKE 'ph\_%';
+
+-- Invoker rights: row-level security of the caller's table applies inside
+-- rfm and category_affinity (customers 0-2 are 'eu', 3-5 'us').
+CREATE ROLE regress_ph_eu;
+CREATE TABLE public.ph_rls (invoice text, customer int, region text, day date, amount numeric, x float8, c text);
+INSERT INTO public.ph_rls
+SELECT 'i' || i, i % 6, CASE WHEN i % 6 < 3 THEN 'eu' ELSE 'us' END, date '2024-06-01' + i % 20, i % 13 + 1,
+       i % 7, (ARRAY['a', 'b', 'c'])[1 + i % 3]
+  FROM generate_series(1, 60) i;
+ALTER TABLE public.ph_rls ENABLE ROW LEVEL SECURITY;
+CREATE POLICY ph_eu ON public.ph_rls FOR SELECT TO regress_ph_eu USING (region = 'eu');
+GRANT SELECT ON public.ph_rls TO regress_ph_eu;
+GRANT USAGE ON SCHEMA recpromo TO regress_ph_eu;
+SET ROLE regress_ph_eu;
+SELECT customer, frequency, monetary FROM rfm('public.ph_rls', 'customer', 'day', 'amount', '2024-07-01') ORDER BY 1;
+SELECT DISTINCT customer FROM category_affinity('public.ph_rls', 'customer', 'c', 'amount') ORDER BY 1;
+RESET ROLE;
+SELECT count(*) AS customers_seen_by_owner FROM rfm('public.ph_rls', 'customer', 'day', 'amount', '2024-07-01');
+REVOKE USAGE ON SCHEMA recpromo FROM regress_ph_eu;
+DROP TABLE public.ph_rls;
+DROP ROLE regress_ph_eu;
