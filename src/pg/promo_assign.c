@@ -110,7 +110,9 @@ TextElements(ArrayType *a, const char *what, int64 *n)
 	int			cnt;
 
 	if (ARR_ELEMTYPE(a) != TEXTOID)
-		elog(ERROR, "%s must be text[]", what);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("%s must be text[]", what)));
 	deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &d, &nulls, &cnt);
 	for (int i = 0; i < cnt; i++)
 		if (nulls[i])

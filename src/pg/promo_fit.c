@@ -139,7 +139,9 @@ recpromo__promo_fit(PG_FUNCTION_ARGS)
 				 errhint("The classes may be separable: raise lambda or max_iter.")));
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("function returning record called in context that cannot accept type record")));
 	tupdesc = BlessTupleDesc(tupdesc);
 	values[0] = PointerGetDatum(PromoMakeFloatArray(beta, p));
 	values[1] = Int32GetDatum(info.iterations);

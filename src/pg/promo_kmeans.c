@@ -87,7 +87,9 @@ recpromo__kmeans_fit(PG_FUNCTION_ARGS)
 	dims[1] = d;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("function returning record called in context that cannot accept type record")));
 	tupdesc = BlessTupleDesc(tupdesc);
 	values[0] = PointerGetDatum(construct_array(ad, (int) n, INT4OID, 4, true, TYPALIGN_INT));
 	values[1] = PointerGetDatum(construct_md_array(cd, NULL, 2, dims, lbs, FLOAT8OID,
