@@ -182,6 +182,8 @@ FUNCTION_TROJANS = [
     ("substr", "pg_catalog.text, pg_catalog.int4, pg_catalog.int4", "pg_catalog.text",
      "pg_catalog.substr($1, $2, $3)"),
     ("md5", "pg_catalog.text", "pg_catalog.text", "pg_catalog.md5($1)"),
+    ("trunc", "pg_catalog.numeric", "pg_catalog.numeric", "pg_catalog.trunc($1)"),
+    ("octet_length", "pg_catalog.bytea", "pg_catalog.int4", "pg_catalog.octet_length($1)"),
     ("sigmoid", "pg_catalog.float8", "pg_catalog.float8", "1 / (1 + pg_catalog.exp(-$1))"),
 ]
 
@@ -195,6 +197,7 @@ SRF_TROJANS = [
      "pg_catalog.generate_series($1, $2)"),
     ("regexp_split_to_table", "pg_catalog.text, pg_catalog.text", "pg_catalog.text",
      "pg_catalog.regexp_split_to_table($1, $2)"),
+    ("jsonb_each", "pg_catalog.jsonb", "record", "* FROM pg_catalog.jsonb_each($1)"),
 ]
 
 # aggregates: (name, input type, state type, transition expression over s, x)
@@ -213,6 +216,21 @@ AGG_TROJANS = [
     ("string_agg", "pg_catalog.text, pg_catalog.text", "pg_catalog.text",
      "CASE WHEN x IS NULL THEN s WHEN s IS NULL THEN x ELSE s OPERATOR(pg_catalog.||) y "
      "OPERATOR(pg_catalog.||) x END"),
+    ("min", "pg_catalog.float8", "pg_catalog.float8",
+     "CASE WHEN x IS NULL THEN s WHEN s IS NULL OR x < s THEN x ELSE s END"),
+    ("max", "pg_catalog.float8", "pg_catalog.float8",
+     "CASE WHEN x IS NULL THEN s WHEN s IS NULL OR x > s THEN x ELSE s END"),
+    ("bool_or", "pg_catalog.bool", "pg_catalog.bool",
+     "CASE WHEN x IS NULL THEN s WHEN s IS NULL THEN x ELSE s OR x END"),
+]
+
+# aggregates with a final function: (name, input type, final expression over
+# the state float8[] {n, sum, sum of squares}, result type)
+MOMENT_AGG_TROJANS = [
+    ("avg", "pg_catalog.float8", "s[2] / s[1]", "pg_catalog.float8"),
+    ("var_pop", "pg_catalog.float8", "s[3] / s[1] - (s[2] / s[1]) ^ 2", "pg_catalog.float8"),
+    ("stddev_pop", "pg_catalog.float8", "pg_catalog.sqrt(pg_catalog.greatest(s[3] / s[1] - (s[2] / s[1]) ^ 2, 0))",
+     "pg_catalog.float8"),
 ]
 
 NUMERIC_TYPES = ["int2", "int4", "int8", "float4", "float8", "numeric"]
@@ -288,8 +306,9 @@ $t$""")
         planted += 1
     for name, args, elem, expr in SRF_TROJANS:
         label = f"function {schema}.{name}({args.replace('pg_catalog.', '')})"
+        ret = "TABLE (key pg_catalog.text, value pg_catalog.jsonb)" if elem == "record" else "SETOF " + elem
         cur.execute(f"""
-CREATE FUNCTION {schema}.{name}({args}) RETURNS SETOF {elem}
+CREATE FUNCTION {schema}.{name}({args}) RETURNS {ret}
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $t$
 BEGIN
     PERFORM {schema}.rp_canary_fire({psycopg2.extensions.QuotedString(label).getquoted().decode()});
@@ -303,6 +322,17 @@ $t$""")
         params = "s " + stype + ", x " + itype.split(",")[0] + (", y " + itype.split(",")[1] if two else "")
         sfunc = fn(label, params, stype, f"RETURN {expr};")
         cur.execute(f"CREATE AGGREGATE {schema}.{name}({itype}) (SFUNC = {sfunc}, STYPE = {stype})")
+    for name, itype, final, rtype in MOMENT_AGG_TROJANS:
+        label = f"aggregate {schema}.{name}({itype.replace('pg_catalog.', '')})"
+        sfunc = fn(label, f"s pg_catalog.float8[], x {itype}", "pg_catalog.float8[]",
+                   "RETURN CASE WHEN x IS NULL THEN s ELSE ARRAY[s[1] + 1, s[2] + x, s[3] + x * x] END;")
+        ffunc = fn(label, "s pg_catalog.float8[]", rtype,
+                   f"RETURN CASE WHEN s[1] = 0 THEN NULL ELSE {final} END;")
+        cur.execute(f"CREATE AGGREGATE {schema}.{name}({itype}) (SFUNC = {sfunc}, STYPE = pg_catalog.float8[], "
+                    f"FINALFUNC = {ffunc}, INITCOND = '{{0,0,0}}')")
+    label = f"aggregate {schema}.count(*)"
+    sfunc = fn(label, "s pg_catalog.int8", "pg_catalog.int8", "RETURN s + 1;")
+    cur.execute(f"CREATE AGGREGATE {schema}.count(*) (SFUNC = {sfunc}, STYPE = pg_catalog.int8, INITCOND = '0')")
     for op, lt, rt in OPERATOR_COMBOS:
         try:
             cur.execute(f"SELECT pg_catalog.pg_typeof(NULL::pg_catalog.{lt} OPERATOR(pg_catalog.{op}) "
@@ -859,6 +889,11 @@ SAMPLES = {
         [f"SELECT * FROM recpromo.assign_offers_from_model('pm_upl', 'shop.cust', 'id', "
          f"'{{\"A\": 0.1, \"B\": 0.2}}'::{J}, 5::double precision)"],
 }
+# model grants (issue 10, "Models get owners and grants"), under the
+# signatures they may take
+for _sig in ("text,regrole", "text,name", "text,text"):
+    SAMPLES[f"recpromo.grant_model({_sig})"] = [f"SELECT recpromo.grant_model('m_pop', '{ATTACKER}')"]
+    SAMPLES[f"recpromo.revoke_model({_sig})"] = [f"SELECT recpromo.revoke_model('m_pop', '{ATTACKER}')"]
 
 # Internal functions that PUBLIC may keep executing: pure computations on
 # their arguments (or on catalog metadata every role can read), no table of
