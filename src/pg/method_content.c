@@ -51,6 +51,7 @@
 #include "method.h"
 #include "model_validate.h"
 #include "recpromo.h"
+#include "spi_guard.h"
 #include "rp_knn.h"
 
 #define CONTENT_FETCH_ROWS 10000
@@ -158,7 +159,9 @@ cmp_token(const void *a, const void *b)
 
 /*
  * The query yielding (key, token) rows, one branch per column.  Column names
- * go through quote_identifier, token prefixes as parameters $1..$n.
+ * go through quote_identifier, token prefixes as parameters $1..$n; every
+ * function, operator and type is qualified with pg_catalog and the query
+ * runs under spi_guard.c's forced search_path.
  */
 static char *
 TokenQuery(Oid relid, const char *relname, const char *key, Oid keytype, List *cols,
@@ -167,7 +170,7 @@ TokenQuery(Oid relid, const char *relname, const char *key, Oid keytype, List *c
 	StringInfoData q;
 	ListCell   *lc;
 	int			c = 0;
-	const char *k = psprintf("%s::%s", quote_identifier(key),
+	const char *k = psprintf("%s::pg_catalog.%s", quote_identifier(key),
 							 RecpromoKeyClassFor(keytype) == RECPROMO_KEY_INT ? "int8" : "text");
 
 	initStringInfo(&q);
@@ -192,25 +195,33 @@ TokenQuery(Oid relid, const char *relname, const char *key, Oid keytype, List *c
 			appendStringInfoString(&q, " UNION ALL ");
 		if (OidIsValid(get_element_type(type)))
 			appendStringInfo(&q,
-							 "SELECT %s AS k, $%d || '=' || lower(btrim(e::text)) AS t "
-							 "FROM %s, unnest(%s) e WHERE e IS NOT NULL",
+							 "SELECT %s AS k, $%d OPERATOR(pg_catalog.||) '=' OPERATOR(pg_catalog.||) "
+							 "pg_catalog.lower(pg_catalog.btrim(e::pg_catalog.text)) AS t "
+							 "FROM %s, pg_catalog.unnest(%s) e WHERE e IS NOT NULL",
 							 k, c + 1, relname, qc);
 		else if (cat == TYPCATEGORY_NUMERIC)
 			appendStringInfo(&q,
-							 "SELECT %s AS k, $%d || '#' || ntile(%d) OVER (ORDER BY %s) AS t "
-							 "FROM %s WHERE %s IS NOT NULL AND %s::float8 <> 'NaN'",
+							 "SELECT %s AS k, $%d OPERATOR(pg_catalog.||) '#' OPERATOR(pg_catalog.||) "
+							 "pg_catalog.ntile(%d) OVER (ORDER BY %s) AS t "
+							 "FROM %s WHERE %s IS NOT NULL "
+							 "AND %s::pg_catalog.float8 OPERATOR(pg_catalog.<>) 'NaN'::pg_catalog.float8",
 							 k, c + 1, buckets, qc, relname, qc, qc);
 		else
 		{
 			appendStringInfo(&q,
-							 "SELECT %s AS k, $%d || '=' || lower(btrim(%s::text)) AS t "
+							 "SELECT %s AS k, $%d OPERATOR(pg_catalog.||) '=' OPERATOR(pg_catalog.||) "
+							 "pg_catalog.lower(pg_catalog.btrim(%s::pg_catalog.text)) AS t "
 							 "FROM %s WHERE %s IS NOT NULL",
 							 k, c + 1, qc, relname, qc);
 			if (words)
 				appendStringInfo(&q,
-								 " UNION ALL SELECT %s AS k, $%d || ':' || w AS t "
-								 "FROM %s, regexp_split_to_table(lower(%s::text), '[^[:alnum:]]+') w "
-								 "WHERE %s::text ~ '[[:alnum:]][^[:alnum:]]+[[:alnum:]]' AND length(w) >= 2",
+								 " UNION ALL SELECT %s AS k, $%d OPERATOR(pg_catalog.||) ':' "
+								 "OPERATOR(pg_catalog.||) w AS t "
+								 "FROM %s, pg_catalog.regexp_split_to_table("
+								 "pg_catalog.lower(%s::pg_catalog.text), '[^[:alnum:]]+') w "
+								 "WHERE %s::pg_catalog.text OPERATOR(pg_catalog.~) "
+								 "'[[:alnum:]][^[:alnum:]]+[[:alnum:]]' "
+								 "AND pg_catalog.length(w) OPERATOR(pg_catalog.>=) 2",
 								 k, c + 1, relname, qc, qc);
 		}
 		c++;
@@ -254,11 +265,17 @@ ContentTrain(RecpromoTrainState *ts)
 	int32	   *rows;
 	SPIPlanPtr	plan;
 	Portal		portal;
+	int			spi;
 
-	/* the attribute table, resolved by name (schema-qualify it) */
+	/*
+	 * The attribute table, resolved by name (schema-qualify it) under the
+	 * same search_path as train() runs with, even when _train is called
+	 * directly.
+	 */
+	spi = RecpromoForceSearchPath();
 	relid = DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(attr_name)));
-	relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-										 get_rel_name(relid));
+	RecpromoRestoreSearchPath(spi);
+	relname = RecpromoQualifiedRelation(relid);
 	katt = get_attnum(relid, key);
 	if (katt == InvalidAttrNumber || katt < 0)
 		ereport(ERROR,
@@ -290,7 +307,7 @@ ContentTrain(RecpromoTrainState *ts)
 	hctl.hcxt = outer;
 	tokens = hash_create("recpromo content tokens", 1024, &hctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 
-	SPI_connect();
+	spi = RecpromoSpiConnect();
 	plan = SPI_prepare(sql, ncols, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
@@ -340,7 +357,7 @@ ContentTrain(RecpromoTrainState *ts)
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_cursor_close(portal);
-	SPI_finish();
+	RecpromoSpiFinish(spi);
 
 	if (n_tokens == 0)
 		ereport(ERROR,

@@ -58,6 +58,7 @@
 #include "method.h"
 #include "model_validate.h"
 #include "recpromo.h"
+#include "spi_guard.h"
 #include "rp_blas.h"
 
 #define RECPROMO_MAX_FACTORS 4096
@@ -122,6 +123,7 @@ ReadFactorTable(const char *what, Oid source_relid, const char *relname, const c
 	int64		unknown = 0;
 	int64		missing = 0;
 	MemoryContext outer = CurrentMemoryContext;
+	int			spi;
 
 	names = stringToQualifiedNameList(relname);
 	/* train() runs with a fixed search_path: use the source's schema */
@@ -154,11 +156,10 @@ ReadFactorTable(const char *what, Oid source_relid, const char *relname, const c
 
 	have = palloc0(Max((Size) keys->n, 1) * sizeof(bool));
 	*out = NULL;
-	sql = psprintf("SELECT %s, %s::float8[] FROM %s",
+	sql = psprintf("SELECT %s, %s::pg_catalog.float8[] FROM %s",
 				   quote_identifier(key_col), quote_identifier(vec_col),
-				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-											  get_rel_name(relid)));
-	SPI_connect();
+				   RecpromoQualifiedRelation(relid));
+	spi = RecpromoSpiConnect();
 	portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, true, 0);
 	for (;;)
 	{
@@ -244,7 +245,7 @@ ReadFactorTable(const char *what, Oid source_relid, const char *relname, const c
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_cursor_close(portal);
-	SPI_finish();
+	RecpromoSpiFinish(spi);
 	if (*out == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),

@@ -8,8 +8,9 @@
  * given as regclass plus column names, checked (SELECT privilege, columns,
  * types) and read through SPI with the caller's privileges and row-level
  * security, in the statement's snapshot, so a change to the table shows in
- * the next call without retraining.  Names are quoted, values never pasted
- * into SQL.  The cost is one scan of the table per call, so these tables
+ * the next call without retraining.  Names are quoted and qualified, values
+ * never pasted into SQL, and the queries run under spi_guard.c's forced
+ * search_path.  The cost is one scan of the table per call, so these tables
  * should hold what the shop wants to steer (a few thousand rows), not the
  * whole catalogue history.
  */
@@ -27,6 +28,7 @@
 #include "utils/lsyscache.h"
 
 #include "rerank.h"
+#include "spi_guard.h"
 
 typedef struct CatPair
 {
@@ -57,13 +59,6 @@ CheckColumn(Oid relid, const char *col, const char *what)
 	return get_atttype(relid, att);
 }
 
-static char *
-QualifiedName(Oid relid)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  get_rel_name(relid));
-}
-
 void
 RecpromoReadItemWeights(Oid relid, const char *item_col, const char *weight_col,
 						const RecpromoKeys *items, double *weight)
@@ -71,6 +66,7 @@ RecpromoReadItemWeights(Oid relid, const char *item_col, const char *weight_col,
 	Oid			ktype = CheckColumn(relid, item_col, "boost");
 	Oid			wtype = CheckColumn(relid, weight_col, "boost");
 	char	   *sql;
+	int			spi;
 
 	if (wtype != INT2OID && wtype != INT4OID && wtype != INT8OID && wtype != FLOAT4OID &&
 		wtype != FLOAT8OID && wtype != NUMERICOID)
@@ -79,10 +75,10 @@ RecpromoReadItemWeights(Oid relid, const char *item_col, const char *weight_col,
 				 errmsg("boost column \"%s\" must be numeric, not %s", weight_col, format_type_be(wtype))));
 	for (int32 i = 0; i < items->n; i++)
 		weight[i] = NAN;
-	sql = psprintf("SELECT %s, %s::float8 FROM %s WHERE %s IS NOT NULL",
-				   quote_identifier(item_col), quote_identifier(weight_col), QualifiedName(relid),
+	sql = psprintf("SELECT %s, %s::pg_catalog.float8 FROM %s WHERE %s IS NOT NULL",
+				   quote_identifier(item_col), quote_identifier(weight_col), RecpromoQualifiedRelation(relid),
 				   quote_identifier(weight_col));
-	SPI_connect();
+	spi = RecpromoSpiConnect();
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the boost table");
 	for (uint64 r = 0; r < SPI_processed; r++)
@@ -112,7 +108,7 @@ RecpromoReadItemWeights(Oid relid, const char *item_col, const char *weight_col,
 		if ((r & 4095) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
-	SPI_finish();
+	RecpromoSpiFinish(spi);
 }
 
 static int
@@ -130,14 +126,15 @@ RecpromoReadItemCategories(Oid relid, const char *item_col, const char *cat_col,
 	char	   *sql;
 	CatPair    *pairs = NULL;
 	int64		np = 0;
+	int			spi;
 
 	(void) CheckColumn(relid, cat_col, "category");
 	for (int32 i = 0; i < items->n; i++)
 		cat[i] = -1;
-	sql = psprintf("SELECT %s, %s::text FROM %s WHERE %s IS NOT NULL",
-				   quote_identifier(item_col), quote_identifier(cat_col), QualifiedName(relid),
+	sql = psprintf("SELECT %s, %s::pg_catalog.text FROM %s WHERE %s IS NOT NULL",
+				   quote_identifier(item_col), quote_identifier(cat_col), RecpromoQualifiedRelation(relid),
 				   quote_identifier(cat_col));
-	SPI_connect();
+	spi = RecpromoSpiConnect();
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the category table");
 	{
@@ -173,7 +170,7 @@ RecpromoReadItemCategories(Oid relid, const char *item_col, const char *cat_col,
 		if ((r & 4095) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
-	SPI_finish();
+	RecpromoSpiFinish(spi);
 
 	/* dense ids in text order */
 	qsort(pairs, np, sizeof(CatPair), CatPairCmp);

@@ -4,9 +4,12 @@
  *	  caller can read (see source.h).
  *
  * The table arrives as a regclass and the columns as names; the query is
- * built only from quote_qualified_identifier / quote_identifier and runs
- * through SPI as the calling user, so privileges and row-level security
- * apply exactly as to a SELECT the user would write.  Rows are fetched from
+ * built only from quote_qualified_identifier / quote_identifier and
+ * pg_catalog-qualified functions, operators and types, and runs through SPI
+ * (spi_guard.c: under search_path = pg_catalog, pg_temp) as the calling
+ * user, so privileges and row-level security apply exactly as to a SELECT
+ * the user would write, and no object on the caller's search_path can
+ * capture a name of the query.  Rows are fetched from
  * a read-only cursor in batches, keys collected into bags and turned into
  * sorted dictionaries (keys.c), and the triplets into a CSR with duplicates
  * summed (rp_csr.c).  No dense user x item matrix is ever built.
@@ -28,6 +31,7 @@
 
 #include "recpromo.h"
 #include "source.h"
+#include "spi_guard.h"
 
 #define RECPROMO_FETCH_ROWS 10000
 
@@ -53,7 +57,6 @@ void
 RecpromoSourceInit(RecpromoSource *src, Oid relid, const char *user_col,
 				   const char *item_col, const char *rating_col)
 {
-	char	   *nsp;
 	char	   *rel;
 
 	rel = get_rel_name(relid);
@@ -61,9 +64,8 @@ RecpromoSourceInit(RecpromoSource *src, Oid relid, const char *user_col,
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
-	nsp = get_namespace_name(get_rel_namespace(relid));
 	src->relid = relid;
-	src->relname = quote_qualified_identifier(nsp, rel);
+	src->relname = RecpromoQualifiedRelation(relid);
 	src->user_col = pstrdup(user_col);
 	src->item_col = pstrdup(item_col);
 	src->rating_col = rating_col ? pstrdup(rating_col) : NULL;
@@ -82,33 +84,43 @@ RecpromoSourceInit(RecpromoSource *src, Oid relid, const char *user_col,
 	}
 }
 
-/* "col::int8" or "col::text": the key class decides the transfer type */
+/*
+ * "col::pg_catalog.int8" or "col::pg_catalog.text": the key class decides
+ * the transfer type.  Every name in the queries of this file is qualified
+ * and they run under the forced search_path of spi_guard.c.
+ */
 static char *
 KeyExpr(const char *col, Oid type)
 {
-	return psprintf("%s::%s", quote_identifier(col),
+	return psprintf("%s::pg_catalog.%s", quote_identifier(col),
 					RecpromoKeyClassFor(type) == RECPROMO_KEY_INT ? "int8" : "text");
 }
 
 /*
- * The parameter $1 compared with a key column without casting the column,
- * so that an index on it serves the lookup: integer columns compare with an
- * int8 parameter through the cross-type btree operators, text columns with
- * text, other types through a cast of the text form to the column's type.
+ * "col = $1" for a key column, without casting the column, so that an index
+ * on it serves the lookup: integer columns compare with an int8 parameter
+ * through pg_catalog's cross-type btree operators, text and varchar columns
+ * with text, other types with their own equality after a cast of the text
+ * form to the column's type (RecpromoSqlEquals qualifies the operator).
  */
 static char *
-KeyParam(Oid type)
+KeyEqualsParam(const char *col, Oid type)
 {
+	const char *qc = quote_identifier(col);
+
 	switch (type)
 	{
 		case INT2OID:
 		case INT4OID:
 		case INT8OID:
+			return RecpromoSqlEquals(qc, type, "$1", INT8OID);
 		case TEXTOID:
 		case VARCHAROID:
-			return "$1";
+			return RecpromoSqlEquals(qc, type, "$1", TEXTOID);
 		default:
-			return psprintf("$1::text::%s", format_type_be_qualified(type));
+			return RecpromoSqlEquals(qc, type,
+									 psprintf("$1::pg_catalog.text::%s", RecpromoQualifiedType(type)),
+									 type);
 	}
 }
 
@@ -154,6 +166,7 @@ RecpromoReadInteractions(const RecpromoSource *src, bool nonneg, RecpromoInterac
 	int32	   *uidx;
 	int32	   *iidx;
 	void	   *work;
+	int			spi;
 
 	/* up-front estimate from the planner's row count */
 	reltuples = 0;
@@ -176,10 +189,11 @@ RecpromoReadInteractions(const RecpromoSource *src, bool nonneg, RecpromoInterac
 	sql = psprintf("SELECT %s, %s, %s FROM %s",
 				   KeyExpr(src->user_col, src->user_type),
 				   KeyExpr(src->item_col, src->item_type),
-				   src->rating_col ? psprintf("%s::float8", quote_identifier(src->rating_col)) : "1::float8",
+				   src->rating_col ? psprintf("%s::pg_catalog.float8", quote_identifier(src->rating_col)) :
+				   "1::pg_catalog.float8",
 				   src->relname);
 
-	SPI_connect();
+	spi = RecpromoSpiConnect();
 	plan = SPI_prepare(sql, 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
@@ -226,7 +240,7 @@ RecpromoReadInteractions(const RecpromoSource *src, bool nonneg, RecpromoInterac
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_cursor_close(portal);
-	SPI_finish();
+	RecpromoSpiFinish(spi);
 
 	if (skipped > 0)
 		ereport(NOTICE,
@@ -267,6 +281,7 @@ RecpromoReadUserHistory(const RecpromoSource *src, const RecpromoKeys *items,
 	int32		n = 0;
 	int32	   *ix;
 	double	   *vx;
+	int			spi;
 
 	/* the user key in the column's transfer class */
 	if (argtype == INT8OID)
@@ -304,14 +319,14 @@ RecpromoReadUserHistory(const RecpromoSource *src, const RecpromoKeys *items,
 		arg = PointerGetDatum(cstring_to_text(OidOutputFunctionCall(outfn, user)));
 	}
 
-	sql = psprintf("SELECT %s, sum(%s)::float8 FROM %s WHERE %s = %s AND %s IS NOT NULL GROUP BY 1",
+	sql = psprintf("SELECT %s, pg_catalog.sum(%s)::pg_catalog.float8 FROM %s "
+				   "WHERE %s AND %s IS NOT NULL GROUP BY 1",
 				   KeyExpr(src->item_col, src->item_type),
 				   src->rating_col ? quote_identifier(src->rating_col) : "1",
 				   src->relname,
-				   quote_identifier(src->user_col),
-				   KeyParam(src->user_type),
+				   KeyEqualsParam(src->user_col, src->user_type),
 				   src->rating_col ? quote_identifier(src->rating_col) : "1");
-	SPI_connect();
+	spi = RecpromoSpiConnect();
 	if (SPI_execute_with_args(sql, 1, &argtype, &arg, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the user's history");
 	{
@@ -339,7 +354,7 @@ RecpromoReadUserHistory(const RecpromoSource *src, const RecpromoKeys *items,
 		}
 		MemoryContextSwitchTo(spicxt);
 	}
-	SPI_finish();
+	RecpromoSpiFinish(spi);
 
 	rp_sort_pairs(ix, vx, n);
 	*idx = ix;

@@ -1,0 +1,1076 @@
+#!/usr/bin/python3
+"""Security suite (issue 10, "How it is checked").
+
+A non-superuser role, recpromo_attacker, plants trojans where a superuser's
+name lookups can reach them; every trojan runs the canary of pg_pathman's
+pathman_CVE-2020-14350 test: it tries ALTER ROLE recpromo_attacker SUPERUSER
+(which works only when a superuser runs it), bumps a sequence (kept even when
+the calling statement rolls back), inserts a row into a canary table and
+raises a WARNING naming itself.  The suite asserts that nothing fired and that
+the attacker is still not a superuser.
+
+1. Install into a hostile schema (the CVE-2022-2625 pattern): in a database
+   owned by the attacker, the attacker creates the schema recpromo (with
+   format() overloads and operators in it, or empty); the superuser's
+   CREATE EXTENSION recpromo must fail with a clear message.
+2. Runtime capture: the attacker has CREATE on public and plants same-name
+   functions, aggregates, operators, domains named like built-in types and
+   views named like catalogs or recpromo's tables there, with argument types
+   that match calls better than pg_catalog's.  The superuser then calls every
+   function of the extension (enumerated from pg_depend; a function without a
+   sample call here is a failure, so new functions get covered) under
+   search_path = public, pg_catalog; public, recpromo (the README's); and
+   public, pg_catalog, recpromo.  After each call: no canary, attacker not
+   superuser, and no "is not unique" error (42725), which would mean that name
+   resolution reached the attacker's objects.
+3. Internal entry points (names starting with "_") are not executable by
+   PUBLIC, except the pure compute helpers of ALLOW_PUBLIC (with reasons).
+4. Every SQL and PL/pgSQL function of the extension has
+   SET search_path = pg_catalog, pg_temp (pg_temp last) and none has a
+   SQL-standard body.
+
+Runs inside the test cluster as a superuser (libpq environment set); creates
+and drops its own databases and role; prints "N passed, N failed".
+"""
+import io
+import os
+import sys
+import time
+
+import psycopg2
+import psycopg2.extensions
+
+ATTACKER = "recpromo_attacker"
+DB_INSTALL = "recpromo_sec_install"
+DB_INSTALL_EMPTY = "recpromo_sec_install_empty"
+DB_RUN = "recpromo_sec_runtime"
+HOSTILE_PATHS = ["public, pg_catalog", "public, recpromo", "public, pg_catalog, recpromo"]
+
+passed = failed = 0
+fired_report = {}      # function signature -> set of (path, trojan label)
+error_report = {}      # function signature -> set of (path, sqlstate, message)
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL", name, detail)
+    return ok
+
+
+def connect(db=None):
+    kw = {"dbname": db} if db else {}
+    c = psycopg2.connect(**kw)
+    c.autocommit = True
+    return c
+
+
+def run(cur, sql, args=None):
+    cur.execute(sql, args)
+    try:
+        return cur.fetchall()
+    except psycopg2.ProgrammingError:
+        return None
+
+
+# ---------------------------------------------------------------------------
+# Trojans
+# ---------------------------------------------------------------------------
+
+def canary_sql(schema):
+    """The canary objects, owned by the attacker, usable by everyone."""
+    return f"""
+CREATE SEQUENCE {schema}.rp_canary_seq;
+CREATE TABLE {schema}.rp_canary (label pg_catalog.text, by_role pg_catalog.text);
+GRANT USAGE, UPDATE, SELECT ON SEQUENCE {schema}.rp_canary_seq TO PUBLIC;
+GRANT INSERT, SELECT ON {schema}.rp_canary TO PUBLIC;
+CREATE FUNCTION {schema}.rp_canary_fire(label pg_catalog.text) RETURNS pg_catalog.bool
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $f$
+DECLARE
+    flag pg_catalog.text := 'rp_canary.l' || pg_catalog.left(pg_catalog.md5(label), 16);
+BEGIN
+    -- once per label and transaction: the rest of a statement adds nothing
+    IF pg_catalog.current_setting(flag, true) IS NOT DISTINCT FROM 'on' THEN
+        RETURN true;
+    END IF;
+    PERFORM pg_catalog.set_config(flag, 'on', true);
+    PERFORM pg_catalog.nextval('{schema}.rp_canary_seq'::pg_catalog.regclass);
+    BEGIN
+        EXECUTE 'ALTER ROLE {ATTACKER} SUPERUSER';
+    EXCEPTION WHEN OTHERS THEN NULL;
+    END;
+    BEGIN
+        INSERT INTO {schema}.rp_canary VALUES (label, current_user);
+    EXCEPTION WHEN OTHERS THEN NULL;
+    END;
+    RAISE WARNING 'recpromo trojan fired: % (as %)', label, current_user;
+    RETURN true;
+END
+$f$;
+"""
+
+
+# functions: (name, argument list, return type, real expression over $1..$n)
+FUNCTION_TROJANS = [
+    ("format", "pg_catalog.text", "pg_catalog.text", "pg_catalog.format($1)"),
+    ("format", "pg_catalog.text, pg_catalog.name", "pg_catalog.text", "pg_catalog.format($1, $2)"),
+    ("format", "pg_catalog.text, pg_catalog.text", "pg_catalog.text", "pg_catalog.format($1, $2)"),
+    ("format", "pg_catalog.text, pg_catalog.regclass", "pg_catalog.text", "pg_catalog.format($1, $2)"),
+    ("format", "pg_catalog.text, pg_catalog.float8", "pg_catalog.text", "pg_catalog.format($1, $2)"),
+    ("format", "pg_catalog.text, pg_catalog.jsonb", "pg_catalog.text", "pg_catalog.format($1, $2)"),
+    ("format", "pg_catalog.text, pg_catalog.name, pg_catalog.regclass", "pg_catalog.text",
+     "pg_catalog.format($1, $2, $3)"),
+    ("format", "pg_catalog.text, pg_catalog.name, pg_catalog.name, pg_catalog.regclass", "pg_catalog.text",
+     "pg_catalog.format($1, $2, $3, $4)"),
+    ("format", "pg_catalog.text, pg_catalog.name, pg_catalog.text, pg_catalog.regclass", "pg_catalog.text",
+     "pg_catalog.format($1, $2, $3, $4)"),
+    ("format", "pg_catalog.text, VARIADIC pg_catalog.name[]", "pg_catalog.text",
+     "pg_catalog.format($1, VARIADIC $2)"),
+    ("format", "pg_catalog.text, VARIADIC pg_catalog.text[]", "pg_catalog.text",
+     "pg_catalog.format($1, VARIADIC $2)"),
+    ("nextval", "pg_catalog.text", "pg_catalog.int8", "pg_catalog.nextval($1::pg_catalog.regclass)"),
+    ("lower", "pg_catalog.text", "pg_catalog.text", "pg_catalog.lower($1)"),
+    ("lower", "pg_catalog.name", "pg_catalog.text", "pg_catalog.lower($1)"),
+    ("lower", "pg_catalog.varchar", "pg_catalog.text", "pg_catalog.lower($1)"),
+    ("upper", "pg_catalog.text", "pg_catalog.text", "pg_catalog.upper($1)"),
+    ("upper", "pg_catalog.name", "pg_catalog.text", "pg_catalog.upper($1)"),
+    ("btrim", "pg_catalog.text", "pg_catalog.text", "pg_catalog.btrim($1)"),
+    ("btrim", "pg_catalog.name", "pg_catalog.text", "pg_catalog.btrim($1)"),
+    ("length", "pg_catalog.text", "pg_catalog.int4", "pg_catalog.length($1)"),
+    ("length", "pg_catalog.name", "pg_catalog.int4", "pg_catalog.length($1)"),
+    ("quote_ident", "pg_catalog.text", "pg_catalog.text", "pg_catalog.quote_ident($1)"),
+    ("quote_ident", "pg_catalog.name", "pg_catalog.text", "pg_catalog.quote_ident($1)"),
+    ("quote_literal", "pg_catalog.text", "pg_catalog.text", "pg_catalog.quote_literal($1)"),
+    ("replace", "pg_catalog.text, pg_catalog.text, pg_catalog.text", "pg_catalog.text",
+     "pg_catalog.replace($1, $2, $3)"),
+    ("array_to_string", "pg_catalog.text[], pg_catalog.text", "pg_catalog.text",
+     "pg_catalog.array_to_string($1, $2)"),
+    ("array_to_string", "pg_catalog.name[], pg_catalog.text", "pg_catalog.text",
+     "pg_catalog.array_to_string($1, $2)"),
+    ("cardinality", "pg_catalog.text[]", "pg_catalog.int4", "pg_catalog.cardinality($1)"),
+    ("cardinality", "pg_catalog.name[]", "pg_catalog.int4", "pg_catalog.cardinality($1)"),
+    ("cardinality", "pg_catalog.float8[]", "pg_catalog.int4", "pg_catalog.cardinality($1)"),
+    ("to_regclass", "pg_catalog.text", "pg_catalog.regclass", "pg_catalog.to_regclass($1)"),
+    ("to_jsonb", "pg_catalog.text[]", "pg_catalog.jsonb", "pg_catalog.to_jsonb($1)"),
+    ("to_jsonb", "pg_catalog.name[]", "pg_catalog.jsonb", "pg_catalog.to_jsonb($1)"),
+    ("to_jsonb", "pg_catalog.text", "pg_catalog.jsonb", "pg_catalog.to_jsonb($1)"),
+    ("jsonb_build_object", "VARIADIC pg_catalog.text[]", "pg_catalog.jsonb",
+     "pg_catalog.jsonb_build_object(VARIADIC $1)"),
+    ("jsonb_build_object", "pg_catalog.text, pg_catalog.name", "pg_catalog.jsonb",
+     "pg_catalog.jsonb_build_object($1, $2)"),
+    ("jsonb_build_object", "pg_catalog.text, pg_catalog.float8", "pg_catalog.jsonb",
+     "pg_catalog.jsonb_build_object($1, $2)"),
+    ("jsonb_build_array", "VARIADIC pg_catalog.text[]", "pg_catalog.jsonb",
+     "pg_catalog.jsonb_build_array(VARIADIC $1)"),
+    ("jsonb_typeof", "pg_catalog.jsonb", "pg_catalog.text", "pg_catalog.jsonb_typeof($1)"),
+    ("jsonb_strip_nulls", "pg_catalog.jsonb", "pg_catalog.jsonb", "pg_catalog.jsonb_strip_nulls($1)"),
+    ("sqrt", "pg_catalog.float8", "pg_catalog.float8", "pg_catalog.sqrt($1)"),
+    ("abs", "pg_catalog.float8", "pg_catalog.float8", "pg_catalog.abs($1)"),
+    ("floor", "pg_catalog.float8", "pg_catalog.float8", "pg_catalog.floor($1)"),
+    ("round", "pg_catalog.float8", "pg_catalog.float8", "pg_catalog.round($1)"),
+    ("exp", "pg_catalog.float8", "pg_catalog.float8", "pg_catalog.exp($1)"),
+    ("ln", "pg_catalog.float8", "pg_catalog.float8", "pg_catalog.ln($1)"),
+    ("now", "", "pg_catalog.timestamptz", "pg_catalog.now()"),
+    ("clock_timestamp", "", "pg_catalog.timestamptz", "pg_catalog.clock_timestamp()"),
+    ("current_setting", "pg_catalog.text", "pg_catalog.text", "pg_catalog.current_setting($1)"),
+    ("pg_typeof", "pg_catalog.text", "pg_catalog.regtype", "pg_catalog.pg_typeof($1)"),
+    ("regexp_replace", "pg_catalog.text, pg_catalog.text, pg_catalog.text", "pg_catalog.text",
+     "pg_catalog.regexp_replace($1, $2, $3)"),
+    ("substr", "pg_catalog.text, pg_catalog.int4, pg_catalog.int4", "pg_catalog.text",
+     "pg_catalog.substr($1, $2, $3)"),
+    ("md5", "pg_catalog.text", "pg_catalog.text", "pg_catalog.md5($1)"),
+    ("trunc", "pg_catalog.numeric", "pg_catalog.numeric", "pg_catalog.trunc($1)"),
+    ("octet_length", "pg_catalog.bytea", "pg_catalog.int4", "pg_catalog.octet_length($1)"),
+    ("sigmoid", "pg_catalog.float8", "pg_catalog.float8", "1 / (1 + pg_catalog.exp(-$1))"),
+]
+
+# set-returning functions: (name, argument list, element type, real expression)
+SRF_TROJANS = [
+    ("unnest", "pg_catalog.text[]", "pg_catalog.text", "pg_catalog.unnest($1)"),
+    ("unnest", "pg_catalog.float8[]", "pg_catalog.float8", "pg_catalog.unnest($1)"),
+    ("unnest", "pg_catalog.name[]", "pg_catalog.name", "pg_catalog.unnest($1)"),
+    ("jsonb_array_elements", "pg_catalog.jsonb", "pg_catalog.jsonb", "pg_catalog.jsonb_array_elements($1)"),
+    ("generate_series", "pg_catalog.int4, pg_catalog.int4", "pg_catalog.int4",
+     "pg_catalog.generate_series($1, $2)"),
+    ("regexp_split_to_table", "pg_catalog.text, pg_catalog.text", "pg_catalog.text",
+     "pg_catalog.regexp_split_to_table($1, $2)"),
+    ("jsonb_each", "pg_catalog.jsonb", "record", "* FROM pg_catalog.jsonb_each($1)"),
+]
+
+# aggregates: (name, input type, state type, transition expression over s, x)
+AGG_TROJANS = [
+    ("array_agg", "pg_catalog.text", "pg_catalog.text[]", "pg_catalog.array_append(s, x)"),
+    ("array_agg", "pg_catalog.float8", "pg_catalog.float8[]", "pg_catalog.array_append(s, x)"),
+    ("array_agg", "pg_catalog.bool", "pg_catalog.bool[]", "pg_catalog.array_append(s, x)"),
+    ("array_agg", "pg_catalog.int4", "pg_catalog.int4[]", "pg_catalog.array_append(s, x)"),
+    ("array_agg", "pg_catalog.int8", "pg_catalog.int8[]", "pg_catalog.array_append(s, x)"),
+    ("sum", "pg_catalog.float8", "pg_catalog.float8",
+     "CASE WHEN x IS NULL THEN s WHEN s IS NULL THEN x ELSE s OPERATOR(pg_catalog.+) x END"),
+    ("sum", "pg_catalog.numeric", "pg_catalog.numeric",
+     "CASE WHEN x IS NULL THEN s WHEN s IS NULL THEN x ELSE s OPERATOR(pg_catalog.+) x END"),
+    ("sum", "pg_catalog.int4", "pg_catalog.int8",
+     "CASE WHEN x IS NULL THEN s WHEN s IS NULL THEN x ELSE s OPERATOR(pg_catalog.+) x END"),
+    ("string_agg", "pg_catalog.text, pg_catalog.text", "pg_catalog.text",
+     "CASE WHEN x IS NULL THEN s WHEN s IS NULL THEN x ELSE s OPERATOR(pg_catalog.||) y "
+     "OPERATOR(pg_catalog.||) x END"),
+    ("min", "pg_catalog.float8", "pg_catalog.float8",
+     "CASE WHEN x IS NULL THEN s WHEN s IS NULL OR x < s THEN x ELSE s END"),
+    ("max", "pg_catalog.float8", "pg_catalog.float8",
+     "CASE WHEN x IS NULL THEN s WHEN s IS NULL OR x > s THEN x ELSE s END"),
+    ("bool_or", "pg_catalog.bool", "pg_catalog.bool",
+     "CASE WHEN x IS NULL THEN s WHEN s IS NULL THEN x ELSE s OR x END"),
+]
+
+# aggregates with a final function: (name, input type, final expression over
+# the state float8[] {n, sum, sum of squares}, result type)
+MOMENT_AGG_TROJANS = [
+    ("avg", "pg_catalog.float8", "s[2] / s[1]", "pg_catalog.float8"),
+    ("var_pop", "pg_catalog.float8", "s[3] / s[1] - (s[2] / s[1]) ^ 2", "pg_catalog.float8"),
+    ("stddev_pop", "pg_catalog.float8", "pg_catalog.sqrt(pg_catalog.greatest(s[3] / s[1] - (s[2] / s[1]) ^ 2, 0))",
+     "pg_catalog.float8"),
+]
+
+NUMERIC_TYPES = ["int2", "int4", "int8", "float4", "float8", "numeric"]
+STRING_TYPES = ["text", "name", "varchar", "bpchar"]
+OPERATOR_COMBOS = []
+for _op in ["=", "<>", "<", ">", "<=", ">="]:
+    for _l in NUMERIC_TYPES:
+        for _r in NUMERIC_TYPES:
+            OPERATOR_COMBOS.append((_op, _l, _r))
+    for _l in STRING_TYPES:
+        for _r in STRING_TYPES:
+            OPERATOR_COMBOS.append((_op, _l, _r))
+    for _t in ["bool", "uuid", "timestamptz", "date", "jsonb", "text[]", "regtype", "regclass", "oid"]:
+        OPERATOR_COMBOS.append((_op, _t, _t))
+for _op in ["+", "-", "*", "/"]:
+    for _l in NUMERIC_TYPES:
+        for _r in NUMERIC_TYPES:
+            OPERATOR_COMBOS.append((_op, _l, _r))
+OPERATOR_COMBOS += [("-", "timestamptz", "timestamptz"), ("-", "date", "date"),
+                    ("||", "text", "text"), ("||", "text", "name"), ("||", "name", "text"),
+                    ("||", "varchar", "text"), ("||", "text", "varchar"), ("||", "text", "int4"),
+                    ("||", "text", "int8"), ("||", "text", "float8"), ("||", "text[]", "text"),
+                    ("||", "text[]", "text[]"), ("||", "jsonb", "jsonb"), ("||", "name[]", "name"),
+                    ("||", "float8[]", "float8"), ("||", "text", "bool"),
+                    ("->>", "jsonb", "text"), ("->>", "jsonb", "int4"), ("->", "jsonb", "text"),
+                    ("->", "jsonb", "int4"), ("@>", "jsonb", "jsonb"), ("@>", "text[]", "text[]"),
+                    ("<@", "text[]", "text[]"), ("~", "text", "text"), ("~", "name", "text"),
+                    ("~", "varchar", "text"), ("?", "jsonb", "text")]
+
+# domains named like built-in types (a non-keyword type name resolves
+# through search_path, and a domain CHECK runs the canary)
+DOMAIN_TROJANS = ["text", "float8", "float4", "int8", "int4", "int2", "jsonb", "regclass", "regtype",
+                  "timestamptz", "bool", "name", "date", "uuid", "varchar"]
+
+# views named like catalogs or recpromo's relations, each row runs the canary
+VIEW_TROJANS = ["pg_catalog.pg_attribute", "pg_catalog.pg_type", "pg_catalog.pg_class",
+                "pg_catalog.pg_namespace", "pg_catalog.pg_proc", "pg_catalog.pg_roles",
+                "pg_catalog.pg_extension", "pg_catalog.pg_depend", "pg_catalog.pg_index",
+                "recpromo.model", "recpromo.model_part", "recpromo.models"]
+
+
+def plant_trojans(cur, schema, views=True, domains=True):
+    """Creates every trojan in schema (the caller has SET ROLE to the attacker)."""
+    n = 0
+    planted = 0
+
+    def fn(label, args, ret, body, setof=False):
+        nonlocal n, planted
+        n += 1
+        fname = f"{schema}.rp_trojan_{n}"
+        cur.execute(f"""
+CREATE FUNCTION {fname}({args}) RETURNS {'SETOF ' if setof else ''}{ret}
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $t$
+BEGIN
+    PERFORM {schema}.rp_canary_fire({psycopg2.extensions.QuotedString(label).getquoted().decode()});
+    {body}
+END
+$t$""")
+        planted += 1
+        return fname
+
+    for name, args, ret, expr in FUNCTION_TROJANS:
+        n += 1
+        label = f"function {schema}.{name}({args.replace('pg_catalog.', '')})"
+        cur.execute(f"""
+CREATE FUNCTION {schema}.{name}({args}) RETURNS {ret}
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $t$
+BEGIN
+    PERFORM {schema}.rp_canary_fire({psycopg2.extensions.QuotedString(label).getquoted().decode()});
+    RETURN {expr};
+END
+$t$""")
+        planted += 1
+    for name, args, elem, expr in SRF_TROJANS:
+        label = f"function {schema}.{name}({args.replace('pg_catalog.', '')})"
+        ret = "TABLE (key pg_catalog.text, value pg_catalog.jsonb)" if elem == "record" else "SETOF " + elem
+        cur.execute(f"""
+CREATE FUNCTION {schema}.{name}({args}) RETURNS {ret}
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $t$
+BEGIN
+    PERFORM {schema}.rp_canary_fire({psycopg2.extensions.QuotedString(label).getquoted().decode()});
+    RETURN QUERY SELECT {expr};
+END
+$t$""")
+        planted += 1
+    for name, itype, stype, expr in AGG_TROJANS:
+        label = f"aggregate {schema}.{name}({itype.replace('pg_catalog.', '')})"
+        two = "," in itype
+        params = "s " + stype + ", x " + itype.split(",")[0] + (", y " + itype.split(",")[1] if two else "")
+        sfunc = fn(label, params, stype, f"RETURN {expr};")
+        cur.execute(f"CREATE AGGREGATE {schema}.{name}({itype}) (SFUNC = {sfunc}, STYPE = {stype})")
+    for name, itype, final, rtype in MOMENT_AGG_TROJANS:
+        label = f"aggregate {schema}.{name}({itype.replace('pg_catalog.', '')})"
+        sfunc = fn(label, f"s pg_catalog.float8[], x {itype}", "pg_catalog.float8[]",
+                   "RETURN CASE WHEN x IS NULL THEN s ELSE ARRAY[s[1] + 1, s[2] + x, s[3] + x * x] END;")
+        ffunc = fn(label, "s pg_catalog.float8[]", rtype,
+                   f"RETURN CASE WHEN s[1] = 0 THEN NULL ELSE {final} END;")
+        cur.execute(f"CREATE AGGREGATE {schema}.{name}({itype}) (SFUNC = {sfunc}, STYPE = pg_catalog.float8[], "
+                    f"FINALFUNC = {ffunc}, INITCOND = '{{0,0,0}}')")
+    label = f"aggregate {schema}.count(*)"
+    sfunc = fn(label, "s pg_catalog.int8", "pg_catalog.int8", "RETURN s + 1;")
+    cur.execute(f"CREATE AGGREGATE {schema}.count(*) (SFUNC = {sfunc}, STYPE = pg_catalog.int8, INITCOND = '0')")
+    for op, lt, rt in OPERATOR_COMBOS:
+        try:
+            cur.execute(f"SELECT pg_catalog.pg_typeof(NULL::pg_catalog.{lt} OPERATOR(pg_catalog.{op}) "
+                        f"NULL::pg_catalog.{rt})::pg_catalog.text")
+            ret = cur.fetchone()[0]
+        except psycopg2.Error:
+            continue
+        if ret == "unknown":
+            continue
+        label = f"operator {schema}.{op}({lt},{rt})"
+        f = fn(label, f"a pg_catalog.{lt}, b pg_catalog.{rt}", ret,
+               f"RETURN a OPERATOR(pg_catalog.{op}) b;")
+        cur.execute(f"CREATE OPERATOR {schema}.{op} (LEFTARG = pg_catalog.{lt}, "
+                    f"RIGHTARG = pg_catalog.{rt}, FUNCTION = {f})")
+    if domains:
+        for t in DOMAIN_TROJANS:
+            label = f"domain {schema}.{t}"
+            chk = fn(label, "", "pg_catalog.bool", "RETURN true;")
+            cur.execute(f"CREATE DOMAIN {schema}.{t} AS pg_catalog.{t} CHECK ({chk}())")
+    if views:
+        for rel in VIEW_TROJANS:
+            nsp, name = rel.split(".")
+            cols = run(cur, """SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)
+                                 FROM pg_catalog.pg_attribute a
+                                 JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+                                WHERE t.typtype OPERATOR(pg_catalog.<>) 'p'
+                                  AND a.attrelid OPERATOR(pg_catalog.=) (
+                                      SELECT c.oid FROM pg_catalog.pg_class c
+                                        JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+                                       WHERE n.nspname OPERATOR(pg_catalog.=) %s
+                                         AND c.relname OPERATOR(pg_catalog.=) %s)
+                                  AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+                                ORDER BY a.attnum""", (nsp, name))
+            if not cols:
+                continue
+            label = f"view {schema}.{name}"
+            chk = fn(label, "", "pg_catalog.bool", "RETURN true;")
+            sel = ", ".join(f"NULL::{t} AS {psycopg2.extensions.quote_ident(c, cur)}" for c, t in cols)
+            cur.execute(f"CREATE VIEW {schema}.{name} AS SELECT {sel} WHERE {chk}()")
+    return planted
+
+
+class Canary:
+    """Reads the canary state through a separate, clean connection."""
+
+    def __init__(self, db, schema="public"):
+        self.conn = connect(db)
+        self.cur = self.conn.cursor()
+        self.cur.execute("SET search_path = pg_catalog, pg_temp")
+        self.schema = schema
+
+    def state(self):
+        self.cur.execute(f"""SELECT (SELECT r.rolsuper FROM pg_catalog.pg_roles r
+                                      WHERE r.rolname OPERATOR(pg_catalog.=) %s),
+                                    (SELECT s.last_value FROM {self.schema}.rp_canary_seq s),
+                                    (SELECT s.is_called FROM {self.schema}.rp_canary_seq s),
+                                    ARRAY(SELECT c.label FROM {self.schema}.rp_canary c)""", (ATTACKER,))
+        return self.cur.fetchone()
+
+    def reset(self):
+        self.cur.execute(f"ALTER ROLE {ATTACKER} NOSUPERUSER")
+        self.cur.execute(f"DELETE FROM {self.schema}.rp_canary")
+
+    def close(self):
+        self.conn.close()
+
+
+# ---------------------------------------------------------------------------
+# Setup and teardown
+# ---------------------------------------------------------------------------
+
+def drop_everything(admin):
+    cur = admin.cursor()
+    for db in (DB_INSTALL, DB_INSTALL_EMPTY, DB_RUN):
+        cur.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+    cur.execute("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s", (ATTACKER,))
+    if cur.fetchone():
+        cur.execute(f"DROP OWNED BY {ATTACKER}")
+        cur.execute(f"DROP ROLE {ATTACKER}")
+
+
+def scenario_install(admin):
+    """Scenario 1: CREATE EXTENSION into a schema the attacker created."""
+    cur = admin.cursor()
+    cur.execute(f"CREATE DATABASE {DB_INSTALL} OWNER {ATTACKER}")
+    cur.execute(f"CREATE DATABASE {DB_INSTALL_EMPTY}")
+    cur.execute(f"GRANT CREATE ON DATABASE {DB_INSTALL_EMPTY} TO {ATTACKER}")
+
+    # 1a: schema recpromo with trojans, in a database the attacker owns
+    conn = connect(DB_INSTALL)
+    c = conn.cursor()
+    c.execute(f"SET ROLE {ATTACKER}")
+    c.execute("CREATE SCHEMA recpromo")
+    # the canary stays in public; the trojans go into the schema the
+    # extension is about to be created in
+    c.execute("SET search_path = pg_catalog, pg_temp")
+    c.execute(canary_sql("public"))
+    plant_in_schema(c, "recpromo")
+    c.execute("RESET ROLE")
+    c.execute("RESET search_path")
+    canary = Canary(DB_INSTALL)
+    err = None
+    try:
+        c.execute("CREATE EXTENSION recpromo")
+    except psycopg2.Error as e:
+        err = e
+    if check("install into an attacker's schema with trojans is refused", err is not None,
+             "CREATE EXTENSION recpromo succeeded in a schema created by " + ATTACKER):
+        msg = (err.pgerror or "").strip().splitlines()[0] if err.pgerror else str(err)
+        check("install refusal names the schema", "recpromo" in msg, msg)
+        print("  refusal:", msg)
+    else:
+        # show what the unfixed install leads to: the superuser trains a propensity model
+        c.execute("CREATE TABLE public.sec_p AS SELECT i AS id, (i % 7)::float8 AS x, "
+                  "(i % 2) AS y FROM pg_catalog.generate_series(1, 40) i")
+        try:
+            c.execute("SELECT * FROM recpromo.train_propensity('p', 'public.sec_p', 'y', '{x}')")
+        except psycopg2.Error as e:
+            print("  train_propensity after the hostile install raised:", str(e).splitlines()[0])
+    sup, _, called, labels = canary.state()
+    check("hostile install: attacker is not superuser", not sup,
+          f"{ATTACKER} became SUPERUSER; trojans: {sorted(set(labels))}")
+    check("hostile install: no trojan fired", not called,
+          f"trojans fired: {sorted(set(labels))}")
+    if sup or called:
+        print("  install scenario fired:", sorted(set(labels)))
+    canary.reset()
+    canary.close()
+    conn.close()
+
+    # 1b: an empty schema recpromo that the attacker created
+    conn = connect(DB_INSTALL_EMPTY)
+    c = conn.cursor()
+    c.execute(f"SET ROLE {ATTACKER}")
+    c.execute("CREATE SCHEMA recpromo")
+    c.execute("RESET ROLE")
+    err = None
+    try:
+        c.execute("CREATE EXTENSION recpromo")
+    except psycopg2.Error as e:
+        err = e
+    check("install into an attacker's empty schema is refused", err is not None,
+          "CREATE EXTENSION recpromo succeeded in an empty schema created by " + ATTACKER)
+    if err is not None:
+        print("  refusal:", (err.pgerror or str(err)).strip().splitlines()[0])
+    conn.close()
+
+
+def plant_in_schema(cur, schema):
+    """format() and operator trojans in the extension's future schema (no views, no domains)."""
+    # canary helpers live in public; the trojans in schema call them there
+    n = 0
+    for name, args, ret, expr in FUNCTION_TROJANS:
+        if name not in ("format", "nextval", "lower", "to_jsonb", "jsonb_build_object", "array_to_string"):
+            continue
+        label = f"function {schema}.{name}({args.replace('pg_catalog.', '')})"
+        cur.execute(f"""
+CREATE FUNCTION {schema}.{name}({args}) RETURNS {ret}
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $t$
+BEGIN
+    PERFORM public.rp_canary_fire({psycopg2.extensions.QuotedString(label).getquoted().decode()});
+    RETURN {expr};
+END
+$t$""")
+    for op, lt, rt in [("=", "text", "text"), ("=", "int8", "int8"), ("=", "name", "name"),
+                       ("||", "text", "text"), ("=", "float8", "int4")]:
+        n += 1
+        label = f"operator {schema}.{op}({lt},{rt})"
+        cur.execute(f"""
+CREATE FUNCTION {schema}.rp_trojan_op_{n}(a pg_catalog.{lt}, b pg_catalog.{rt}) RETURNS
+    {'pg_catalog.text' if op == '||' else 'pg_catalog.bool'}
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $t$
+BEGIN
+    PERFORM public.rp_canary_fire({psycopg2.extensions.QuotedString(label).getquoted().decode()});
+    RETURN a OPERATOR(pg_catalog.{op}) b;
+END
+$t$""")
+        cur.execute(f"CREATE OPERATOR {schema}.{op} (LEFTARG = pg_catalog.{lt}, RIGHTARG = pg_catalog.{rt}, "
+                    f"FUNCTION = {schema}.rp_trojan_op_{n})")
+
+
+# ---------------------------------------------------------------------------
+# Scenario 2: data, models and one sample call per function
+# ---------------------------------------------------------------------------
+
+SETUP_SQL = r"""
+SET search_path = pg_catalog, pg_temp;
+CREATE SCHEMA shop;
+CREATE TABLE shop.orders (customer_id bigint, product_id bigint, quantity numeric,
+                          ordered_at timestamptz, amount numeric, category text, invoice text);
+INSERT INTO shop.orders
+SELECT c, p, 1 + (c * p) % 3, timestamptz '2024-06-01 00:00+00' - ((c * 7 + p) % 90) * interval '1 day',
+       ((c + p) % 5 + 1) * 2.5, (ARRAY['toys', 'books', 'food', 'garden'])[1 + p % 4], 'i' || c || '-' || (p % 3)
+  FROM generate_series(1, 40) c, generate_series(1, 24) p
+ WHERE (c * 5 + p * 3) % 7 < 3 OR (p % 6) = (c % 6);
+CREATE TABLE shop.orders_text AS
+SELECT 'c' || customer_id AS customer, 'sku' || product_id AS product, quantity FROM shop.orders;
+CREATE TABLE shop.orders_int AS
+SELECT customer_id::int AS customer, product_id::int AS product, quantity::int AS quantity FROM shop.orders;
+CREATE TABLE shop.orders_varchar AS
+SELECT ('c' || customer_id)::varchar(20) AS customer, ('sku' || product_id)::varchar(20) AS product
+  FROM shop.orders;
+CREATE TABLE shop.orders_uuid AS
+SELECT ('00000000-0000-0000-0000-' || lpad(customer_id::text, 12, '0'))::uuid AS customer,
+       product_id AS product FROM shop.orders;
+CREATE TABLE shop.ratings AS
+SELECT customer_id, product_id, (1 + (customer_id + product_id) % 5)::float8 AS stars FROM shop.orders;
+CREATE TABLE shop.test_orders AS
+SELECT customer_id, product_id, quantity FROM shop.orders WHERE (customer_id + product_id) % 4 = 0;
+CREATE TABLE shop.recs AS
+SELECT customer_id AS user_id, product_id AS item_id, row_number() OVER (PARTITION BY customer_id ORDER BY product_id) AS rank
+  FROM shop.orders WHERE customer_id <= 10;
+CREATE TABLE shop.rec_test AS
+SELECT customer_id AS user_id, product_id AS item_id, quantity FROM shop.test_orders;
+CREATE TABLE shop.products AS
+SELECT p AS product_id, (ARRAY['toys', 'books', 'food', 'garden'])[1 + p % 4] AS category,
+       ARRAY['tag' || (p % 3), 'tag' || (p % 5)] AS tags, (p * 1.5)::numeric AS price,
+       'product number ' || p || ' red' AS title
+  FROM generate_series(1, 30) p;
+CREATE TABLE shop.boosts AS SELECT p AS item_id, 1.0 + (p % 3) * 0.5 AS weight FROM generate_series(1, 24) p;
+CREATE TABLE shop.cats AS SELECT p AS item_id, (ARRAY['toys', 'books', 'food', 'garden'])[1 + p % 4] AS category
+  FROM generate_series(1, 24) p;
+CREATE TABLE shop.customer_vec AS
+SELECT c AS id, ARRAY[sin(c), cos(c), 0.5]::float8[] AS factors FROM generate_series(1, 40) c;
+CREATE TABLE shop.product_vec AS
+SELECT p AS id, ARRAY[cos(p), sin(p), (p % 3) - 1.0]::float8[] AS factors FROM generate_series(1, 24) p;
+CREATE TABLE shop.cust AS
+SELECT i AS id, (i * 37 % 11)::float8 AS visits, ((i * 13) % 10) / 10.0 AS discount_share,
+       (ARRAY['web', 'shop', 'app'])[1 + i % 3] AS channel,
+       CASE WHEN (i * 37 % 11) + (i % 3) > 6 THEN 1 ELSE 0 END AS bought,
+       (ARRAY['control', 'A', 'B'])[1 + (i * 7) % 3] AS arm,
+       CASE WHEN (i * 7) % 3 > 0 AND i % 2 = 0 THEN 1 WHEN i % 5 = 0 THEN 1 ELSE 0 END AS y,
+       (i % 9)::numeric AS revenue, ((i * 31) % 17) / 17.0 AS x1, ((i * 11) % 13) / 13.0 AS x2,
+       ((i * 3) % 7) / 7.0 AS score
+  FROM generate_series(1, 300) i;
+CREATE TABLE shop.candidates AS
+SELECT c AS customer, o AS offer, (c % 7 + 1) * 1.5 AS value, (ARRAY[1.0, 2.0])[o_i] AS cost
+  FROM generate_series(1, 30) c, unnest(ARRAY['cheap', 'gold']) WITH ORDINALITY u(o, o_i);
+CREATE TABLE shop.svec_io (v recpromo.svec);
+INSERT INTO shop.svec_io VALUES ('{1:0.5,3:2}');
+GRANT USAGE ON SCHEMA shop TO PUBLIC;
+GRANT SELECT ON ALL TABLES IN SCHEMA shop TO PUBLIC;
+ANALYZE;
+SELECT recpromo.train('m_als', 'shop.orders', 'customer_id', 'product_id', 'quantity', method => 'als',
+                      factors => 4, iterations => 3, seed => 1);
+SELECT recpromo.train('m_explicit', 'shop.ratings', 'customer_id', 'product_id', 'stars',
+                      method => 'als_explicit', factors => 4, iterations => 3, seed => 1);
+SELECT recpromo.train('m_pop', 'shop.orders', 'customer_id', 'product_id', method => 'popularity');
+SELECT recpromo.train('m_iknn', 'shop.orders', 'customer_id', 'product_id', method => 'item_knn', neighbours => 5);
+SELECT recpromo.train('m_uknn', 'shop.orders', 'customer_id', 'product_id', method => 'user_knn', neighbours => 5);
+SELECT recpromo.train('m_ease', 'shop.orders', 'customer_id', 'product_id', method => 'ease');
+SELECT recpromo.train_content('m_content', 'shop.orders', 'customer_id', 'product_id', 'shop.products',
+                              '{category, tags, price, title}', 'product_id');
+SELECT recpromo.train_hybrid('m_hybrid', 'm_als', 'm_content');
+SELECT recpromo.train('m_factors', 'shop.orders', 'customer_id', 'product_id', method => 'factors',
+                      params => '{"user_factors": "customer_vec", "item_factors": "product_vec"}');
+SELECT recpromo.train('m_text', 'shop.orders_text', 'customer', 'product', 'quantity', method => 'als',
+                      factors => 4, iterations => 3, seed => 1);
+SELECT recpromo.train('m_int', 'shop.orders_int', 'customer', 'product', 'quantity', method => 'item_knn');
+SELECT recpromo.train('m_varchar', 'shop.orders_varchar', 'customer', 'product', method => 'item_knn');
+SELECT recpromo.train('m_uuid', 'shop.orders_uuid', 'customer', 'product', method => 'item_knn');
+SELECT recpromo.set_default_model('m_als');
+SELECT * FROM recpromo.train_propensity('pm_prop', 'shop.cust', 'bought', '{visits, discount_share}', '{channel}');
+SELECT * FROM recpromo.train_uplift('pm_upl', 'shop.cust', 'arm', 'y', '{x1, x2}');
+-- customers newer than the models (fold-in reads their rows from the source)
+INSERT INTO shop.orders VALUES (9001, 3, 1, '2024-06-01', 5, 'toys', 'n1'), (9001, 5, 2, '2024-06-01', 5, 'food', 'n1');
+INSERT INTO shop.orders_text VALUES ('new1', 'sku3', 1), ('new1', 'sku5', 2);
+INSERT INTO shop.orders_int VALUES (9001, 3, 1), (9001, 5, 2);
+INSERT INTO shop.orders_varchar VALUES ('new1', 'sku3'), ('new1', 'sku5');
+INSERT INTO shop.orders_uuid VALUES ('00000000-0000-0000-0000-000000009001', 3), ('00000000-0000-0000-0000-000000009001', 5);
+"""
+
+# Sample calls, keyed by the function's signature as regprocedure prints it
+# under search_path = pg_catalog.  Type names in the calls are keywords or
+# schema-qualified so that the calls themselves never reach a trojan.
+T = "pg_catalog.text"
+J = "pg_catalog.jsonb"
+F8A = "double precision[]"
+U9 = "'00000000-0000-0000-0000-000000009001'::pg_catalog.uuid"
+
+
+def svec_recv_roundtrip(cur):
+    buf = io.BytesIO()
+    cur.copy_expert("COPY shop.svec_io TO STDOUT (FORMAT binary)", buf)
+    buf.seek(0)
+    cur.execute("CREATE TEMP TABLE IF NOT EXISTS svec_in_tmp (v recpromo.svec)")
+    cur.copy_expert("COPY svec_in_tmp FROM STDIN (FORMAT binary)", buf)
+
+
+SAMPLES = {
+    "recpromo.blas_corename()": ["SELECT recpromo.blas_corename()"],
+    "recpromo.cosine_similarity(double precision[],double precision[])":
+        [f"SELECT recpromo.cosine_similarity(ARRAY[1,2]::{F8A}, ARRAY[2,1]::{F8A})"],
+    "recpromo.cosine_similarity(real[],real[])":
+        ["SELECT recpromo.cosine_similarity(ARRAY[1,2]::real[], ARRAY[2,1]::real[])"],
+    "recpromo.cosine_similarity(integer[],integer[])":
+        ["SELECT recpromo.cosine_similarity(ARRAY[1,2]::integer[], ARRAY[2,1]::integer[])"],
+    "recpromo.cosine_similarity(bigint[],bigint[])":
+        ["SELECT recpromo.cosine_similarity(ARRAY[1,2]::bigint[], ARRAY[2,1]::bigint[])"],
+    "recpromo.cosine_similarity(numeric[],numeric[])":
+        ["SELECT recpromo.cosine_similarity(ARRAY[1,2]::numeric[], ARRAY[2,1]::numeric[])"],
+    "recpromo.cosine_similarity(smallint[],smallint[])":
+        ["SELECT recpromo.cosine_similarity(ARRAY[1,2]::smallint[], ARRAY[2,1]::smallint[])"],
+    "recpromo.dot_product(double precision[],double precision[])":
+        [f"SELECT recpromo.dot_product(ARRAY[1,2]::{F8A}, ARRAY[2,1]::{F8A})"],
+    "recpromo.dot_product(real[],real[])":
+        ["SELECT recpromo.dot_product(ARRAY[1,2]::real[], ARRAY[2,1]::real[])"],
+    "recpromo.dot_product(integer[],integer[])":
+        ["SELECT recpromo.dot_product(ARRAY[1,2]::integer[], ARRAY[2,1]::integer[])"],
+    "recpromo.dot_product(bigint[],bigint[])":
+        ["SELECT recpromo.dot_product(ARRAY[1,2]::bigint[], ARRAY[2,1]::bigint[])"],
+    "recpromo.dot_product(numeric[],numeric[])":
+        ["SELECT recpromo.dot_product(ARRAY[1,2]::numeric[], ARRAY[2,1]::numeric[])"],
+    "recpromo.dot_product(smallint[],smallint[])":
+        ["SELECT recpromo.dot_product(ARRAY[1,2]::smallint[], ARRAY[2,1]::smallint[])"],
+    "recpromo.vector_norm(double precision[])": [f"SELECT recpromo.vector_norm(ARRAY[3,4]::{F8A})"],
+    "recpromo.vector_norm(real[])": ["SELECT recpromo.vector_norm(ARRAY[3,4]::real[])"],
+    "recpromo.vector_norm(integer[])": ["SELECT recpromo.vector_norm(ARRAY[3,4]::integer[])"],
+    "recpromo.vector_norm(bigint[])": ["SELECT recpromo.vector_norm(ARRAY[3,4]::bigint[])"],
+    "recpromo.vector_norm(numeric[])": ["SELECT recpromo.vector_norm(ARRAY[3,4]::numeric[])"],
+    "recpromo.vector_norm(smallint[])": ["SELECT recpromo.vector_norm(ARRAY[3,4]::smallint[])"],
+    "recpromo.cosine_agg_transfn(double precision[],double precision,double precision)":
+        [f"SELECT recpromo.cosine_agg_transfn(ARRAY[0,0,0,0,0]::{F8A}, 1::double precision, "
+         f"2::double precision)"],
+    "recpromo.cosine_agg_combinefn(double precision[],double precision[])":
+        [f"SELECT recpromo.cosine_agg_combinefn(ARRAY[1,1,2,4,2]::{F8A}, ARRAY[3,9,1,1,3]::{F8A})"],
+    "recpromo.cosine_agg_finalfn(double precision[])":
+        [f"SELECT recpromo.cosine_agg_finalfn(ARRAY[1,1,2,4,2]::{F8A})"],
+    "recpromo.cosine_agg(double precision,double precision)":
+        ["SELECT recpromo.cosine_agg(x, y) FROM (VALUES (1::double precision, 2::double precision), "
+         "(3, 1)) v(x, y)"],
+    "recpromo.svec_in(cstring)": ["SELECT '{1:0.5,3:2}'::recpromo.svec"],
+    "recpromo.svec_out(recpromo.svec)": [f"SELECT ('{{1:0.5}}'::recpromo.svec)::{T}"],
+    "recpromo.svec_recv(internal)": [svec_recv_roundtrip],
+    "recpromo.svec_send(recpromo.svec)": ["SELECT recpromo.svec_send('{1:0.5}'::recpromo.svec)"],
+    "recpromo.svec(bigint[],double precision[])":
+        [f"SELECT recpromo.svec(ARRAY[1,4]::bigint[], ARRAY[0.5,2]::{F8A})"],
+    "recpromo.svec_indices(recpromo.svec)": ["SELECT recpromo.svec_indices('{1:0.5}'::recpromo.svec)"],
+    "recpromo.svec_values(recpromo.svec)": ["SELECT recpromo.svec_values('{1:0.5}'::recpromo.svec)"],
+    "recpromo.svec_nnz(recpromo.svec)": ["SELECT recpromo.svec_nnz('{1:0.5}'::recpromo.svec)"],
+    "recpromo.cosine_similarity(recpromo.svec,recpromo.svec)":
+        ["SELECT recpromo.cosine_similarity('{1:0.5}'::recpromo.svec, '{1:1,2:1}'::recpromo.svec)"],
+    "recpromo.dot_product(recpromo.svec,recpromo.svec)":
+        ["SELECT recpromo.dot_product('{1:0.5}'::recpromo.svec, '{1:1,2:1}'::recpromo.svec)"],
+    "recpromo.vector_norm(recpromo.svec)": ["SELECT recpromo.vector_norm('{1:3,2:4}'::recpromo.svec)"],
+    # the svec_agg support functions take internal states: run through the aggregate
+    "recpromo.svec_agg_transfn(internal,bigint,double precision)": ["@svec_agg"],
+    "recpromo.svec_agg_combinefn(internal,internal)": ["@svec_agg"],
+    "recpromo.svec_agg_serialfn(internal)": ["@svec_agg"],
+    "recpromo.svec_agg_deserialfn(bytea,internal)": ["@svec_agg"],
+    "recpromo.svec_agg_finalfn(internal)": ["@svec_agg"],
+    "recpromo.svec_agg(bigint,double precision)":
+        ["SELECT recpromo.svec_agg(i, v) FROM (VALUES (1::bigint, 0.5::double precision), (7, 2)) s(i, v)"],
+    "recpromo._train(text,regclass,name,name,name,text,jsonb)":
+        [f"SELECT recpromo._train('s_internal', 'shop.orders', 'customer_id', 'product_id', NULL, "
+         f"'popularity', '{{}}'::{J})"],
+    "recpromo.train(text,regclass,name,name,name,text,integer,integer,double precision,double precision,"
+    "integer,integer,jsonb)":
+        ["SELECT * FROM recpromo.train('s_als', 'shop.orders', 'customer_id', 'product_id', 'quantity', "
+         "method => 'als', factors => 4, iterations => 2, seed => 3)",
+         "SELECT * FROM recpromo.train('s_text', 'shop.orders_text', 'customer', 'product', "
+         "method => 'item_knn')",
+         "SELECT * FROM recpromo.train('s_ease', 'shop.orders', 'customer_id', 'product_id', method => 'ease')",
+         "SELECT * FROM recpromo.train('s_factors', 'shop.orders', 'customer_id', 'product_id', "
+         "method => 'factors', params => '{\"user_factors\": \"customer_vec\", "
+         "\"item_factors\": \"product_vec\"}')"],
+    "recpromo.drop_model(text,boolean)":
+        ["SELECT recpromo.drop_model('s_internal', true)", "SELECT recpromo.drop_model('s_nope', true)"],
+    "recpromo.set_default_model(text)": ["SELECT recpromo.set_default_model('m_als')"],
+    "recpromo.recommend(anyelement,integer,text,boolean,\"any\",\"any\",regclass,name,name,text,regclass,"
+    "name,name,integer,text[],text[])":
+        [f"SELECT * FROM recpromo.recommend({u}, 5, '{m}')"
+         for m in ("m_als", "m_explicit", "m_pop", "m_iknn", "m_uknn", "m_ease", "m_content", "m_hybrid",
+                   "m_factors")
+         for u in ("1::bigint", "9001::bigint")] +
+        ["SELECT * FROM recpromo.recommend(1::bigint)",
+         "SELECT * FROM recpromo.recommend('c1'::pg_catalog.text, 5, 'm_text')",
+         "SELECT * FROM recpromo.recommend('new1'::pg_catalog.text, 5, 'm_text')",
+         "SELECT * FROM recpromo.recommend(9001, 5, 'm_int')",
+         "SELECT * FROM recpromo.recommend('new1'::character varying, 5, 'm_varchar')",
+         f"SELECT * FROM recpromo.recommend({U9}, 5, 'm_uuid')",
+         "SELECT * FROM recpromo.recommend(9001::bigint, 5, 'm_als', boosts => 'shop.boosts', "
+         "categories => 'shop.cats', max_per_category => 1, exclude_categories => ARRAY['food'])",
+         "SELECT * FROM recpromo.recommend(1::bigint, 5, 'm_iknn', only_items => ARRAY[1,2,3,4,5]::bigint[], "
+         "exclude_items => ARRAY[2]::bigint[], boosts => 'shop.boosts', boost_mode => 'add')"],
+    "recpromo.recommend_for_items(anyarray,integer,text,boolean)":
+        ["SELECT * FROM recpromo.recommend_for_items(ARRAY[3,5]::bigint[], 5, 'm_iknn')",
+         "SELECT * FROM recpromo.recommend_for_items(ARRAY[3,5]::bigint[], 5, 'm_als')",
+         "SELECT * FROM recpromo.recommend_for_items(ARRAY['sku3','sku5']::pg_catalog.text[], 5, 'm_text')"],
+    "recpromo.similar_items(anyelement,integer,text)":
+        [f"SELECT * FROM recpromo.similar_items(3::bigint, 5, '{m}')"
+         for m in ("m_als", "m_iknn", "m_ease", "m_content", "m_factors")] +
+        ["SELECT * FROM recpromo.similar_items('sku3'::pg_catalog.text, 5, 'm_text')"],
+    "recpromo.similar_users(anyelement,integer,text)":
+        [f"SELECT * FROM recpromo.similar_users({u}, 5, '{m}')"
+         for m in ("m_als", "m_uknn") for u in ("1::bigint", "9001::bigint")] +
+        ["SELECT * FROM recpromo.similar_users('new1'::pg_catalog.text, 5, 'm_text')"],
+    "recpromo.predict(anyelement,anyelement,text)":
+        [f"SELECT recpromo.predict({u}, 3::bigint, '{m}')"
+         for m in ("m_als", "m_explicit", "m_iknn", "m_content") for u in ("1::bigint", "9001::bigint")] +
+        ["SELECT recpromo.predict('new1'::pg_catalog.text, 'sku3'::pg_catalog.text, 'm_text')"],
+    "recpromo.explain_recommendation(anyelement,anyelement,text)":
+        [f"SELECT * FROM recpromo.explain_recommendation({u}, 7::bigint, '{m}')"
+         for m in ("m_als", "m_iknn", "m_ease", "m_content", "m_hybrid", "m_factors")
+         for u in ("1::bigint", "9001::bigint")] +
+        ["SELECT * FROM recpromo.explain_recommendation('new1'::pg_catalog.text, 'sku7'::pg_catalog.text, "
+         "'m_text')",
+         "SELECT * FROM recpromo.explain_recommendation('new1'::character varying, "
+         "'sku7'::character varying, 'm_varchar')"],
+    "recpromo.recommend_all(integer,text,boolean)":
+        [f"SELECT * FROM recpromo.recommend_all(3, '{m}')" for m in ("m_als", "m_iknn", "m_pop")],
+    "recpromo.recommend_all(anyelement,anycompatible,integer,text,boolean)":
+        ["SELECT * FROM recpromo.recommend_all(NULL::pg_catalog.text, NULL::pg_catalog.text, 3, 'm_text')"],
+    "recpromo._sgemm_gflops(integer,integer,integer)": ["SELECT recpromo._sgemm_gflops(8, 8, 8)"],
+    "recpromo.split_position(\"any\",\"any\",bigint)": ["SELECT recpromo.split_position(1, 2)"],
+    "recpromo.in_test_set(\"any\",\"any\",double precision,bigint)":
+        ["SELECT recpromo.in_test_set(1, 2, 0.5::double precision)"],
+    "recpromo._eval_column_type(regclass,name,text)":
+        ["SELECT recpromo._eval_column_type('shop.orders', 'customer_id', 'user_col')"],
+    "recpromo._eval_type_category(regtype)": ["SELECT recpromo._eval_type_category('bigint')"],
+    "recpromo.time_split(anyelement,name,name,integer,timestamp with time zone)":
+        ["SELECT * FROM recpromo.time_split(NULL::shop.orders, 'customer_id', 'ordered_at', holdout => 1)",
+         "SELECT * FROM recpromo.time_split(NULL::shop.orders, 'customer_id', 'ordered_at', "
+         "after => '2024-05-01')"],
+    "recpromo.ranking_metrics(double precision[],boolean[],integer,integer)":
+        [f"SELECT * FROM recpromo.ranking_metrics(ARRAY[1,2,3]::{F8A}, ARRAY[true,false,true], 2, 3)"],
+    "recpromo.evaluate_rankings(regclass,regclass,name,name,name,integer,name,double precision,regclass)":
+        ["SELECT * FROM recpromo.evaluate_rankings('shop.recs', 'shop.rec_test', k => 3)",
+         "SELECT * FROM recpromo.evaluate_rankings('shop.recs', 'shop.rec_test', k => 3, "
+         "rating_col => 'quantity', relevance_threshold => 1.5)"],
+    "recpromo.evaluate(text,regclass,name,name,name,integer,double precision,boolean)":
+        [f"SELECT * FROM recpromo.evaluate('{m}', 'shop.test_orders', 'customer_id', 'product_id', k => 5)"
+         for m in ("m_als", "m_iknn", "m_pop")] +
+        ["SELECT * FROM recpromo.evaluate('m_explicit', 'shop.ratings', 'customer_id', 'product_id', "
+         "'stars', k => 5)"],
+    "recpromo.train_content(text,regclass,name,name,regclass,name[],name,name,integer,boolean)":
+        ["SELECT * FROM recpromo.train_content('s_content', 'shop.orders', 'customer_id', 'product_id', "
+         "'shop.products', '{category, tags, price, title}', 'product_id')"],
+    "recpromo.train_hybrid(text,text,text,double precision,integer)":
+        ["SELECT * FROM recpromo.train_hybrid('s_hybrid', 'm_als', 'm_content')"],
+    "recpromo._promo_fit(text,double precision[],double precision[],double precision[],double precision,"
+    "integer,integer,double precision)":
+        [f"SELECT * FROM recpromo._promo_fit('logistic', ARRAY[[1,0],[1,1],[1,2],[1,3]]::{F8A}, "
+         f"ARRAY[0,1,0,1]::{F8A}, NULL, 1::double precision, 1, 50, 1e-10::double precision)"],
+    "recpromo._kmeans_fit(double precision[],integer,bigint,integer)":
+        [f"SELECT * FROM recpromo._kmeans_fit(ARRAY[[0,0],[0,1],[10,10],[10,11]]::{F8A}, 2, 1, 50)"],
+    "recpromo._uplift_metrics(double precision[],boolean[],double precision[],double precision,integer,"
+    "bigint,double precision)":
+        [f"SELECT * FROM recpromo._uplift_metrics(ARRAY[0.9,0.5,0.4,0.1]::{F8A}, "
+         f"ARRAY[true,false,true,false], ARRAY[1,0,1,1]::{F8A}, 50::double precision, 10, 1, "
+         f"0.9::double precision)"],
+    "recpromo._uplift_curve(double precision[],boolean[],double precision[],integer)":
+        [f"SELECT * FROM recpromo._uplift_curve(ARRAY[0.9,0.5,0.4,0.1]::{F8A}, ARRAY[true,false,true,false], "
+         f"ARRAY[1,0,1,1]::{F8A}, 4)"],
+    "recpromo._assign_run(text[],text[],double precision[],double precision[],text[],bigint[],"
+    "double precision)":
+        [f"SELECT * FROM recpromo._assign_run(ARRAY['a','b']::{T}[], ARRAY['x','x']::{T}[], "
+         f"ARRAY[3,2]::{F8A}, ARRAY[1,1]::{F8A}, NULL, NULL, 1::double precision)"],
+    "recpromo._assign_curve(text[],text[],double precision[],double precision[],text[],bigint[],"
+    "double precision[])":
+        [f"SELECT * FROM recpromo._assign_curve(ARRAY['a','b']::{T}[], ARRAY['x','x']::{T}[], "
+         f"ARRAY[3,2]::{F8A}, ARRAY[1,1]::{F8A}, NULL, NULL, ARRAY[0,1,2]::{F8A})"],
+    "recpromo.sigmoid(double precision)": ["SELECT recpromo.sigmoid(0.5::double precision)"],
+    "recpromo._promo_coltype(regclass,name,text)":
+        ["SELECT recpromo._promo_coltype('shop.cust', 'visits', 'feature')"],
+    "recpromo._promo_num(regclass,name,text)": ["SELECT recpromo._promo_num('shop.cust', 'visits', 'feature')"],
+    "recpromo._promo_feature_spec(regclass,name[],name[],boolean)":
+        ["SELECT recpromo._promo_feature_spec('shop.cust', '{visits}', '{channel}', true)"],
+    "recpromo._promo_feature_sql(jsonb)":
+        [f"SELECT recpromo._promo_feature_sql('{{\"column\": \"visits\", \"kind\": \"numeric\", \"bool\": false, "
+         f"\"center\": 1, \"scale\": 2}}'::{J})",
+         f"SELECT recpromo._promo_feature_sql('{{\"column\": \"channel\", \"kind\": \"level\", "
+         f"\"level\": \"web\"}}'::{J})"],
+    "recpromo._promo_design_sql(jsonb)":
+        [f"SELECT recpromo._promo_design_sql('[{{\"column\": \"visits\", \"kind\": \"numeric\", \"bool\": false, "
+         f"\"center\": 1, \"scale\": 2}}]'::{J})"],
+    "recpromo._promo_linear_sql(jsonb,jsonb)":
+        [f"SELECT recpromo._promo_linear_sql('[{{\"column\": \"visits\", \"kind\": \"numeric\", \"bool\": false, "
+         f"\"center\": 1, \"scale\": 2}}]'::{J}, '[0.5, 2]'::{J})"],
+    "recpromo._promo_linear_jsonb(jsonb,jsonb,jsonb)":
+        [f"SELECT recpromo._promo_linear_jsonb('[{{\"column\": \"visits\", \"kind\": \"numeric\", "
+         f"\"bool\": false, \"center\": 1, \"scale\": 2}}]'::{J}, '[0.5, 2]'::{J}, '{{\"visits\": 3}}'::{J})"],
+    "recpromo._promo_labels(jsonb)":
+        [f"SELECT recpromo._promo_labels('[{{\"column\": \"channel\", \"kind\": \"level\", "
+         f"\"level\": \"web\"}}]'::{J})"],
+    "recpromo._promo_params(text,text)": ["SELECT recpromo._promo_params('pm_prop', 'logistic')"],
+    "recpromo._promo_store(text,text,jsonb,regclass,bigint,double precision,double precision)":
+        [f"SELECT recpromo._promo_store('s_store', 'logistic', '{{}}'::{J}, 'shop.cust', 1, "
+         f"0::double precision, 0::double precision)"],
+    "recpromo._promo_check_name(text)": ["SELECT recpromo._promo_check_name('x')"],
+    "recpromo.rfm(regclass,name,name,name,timestamp with time zone,name,text)":
+        ["SELECT * FROM recpromo.rfm('shop.orders', 'customer_id', 'ordered_at', 'amount', "
+         "'2024-07-01', order_col => 'invoice')"],
+    "recpromo._promo_raise_missing(text,bigint)": ["SELECT recpromo._promo_raise_missing('x', 1)"],
+    "recpromo.category_affinity(regclass,name,name,name)":
+        ["SELECT * FROM recpromo.category_affinity('shop.orders', 'customer_id', 'category', 'amount')",
+         "SELECT * FROM recpromo.category_affinity('shop.orders', 'customer_id', 'category')"],
+    "recpromo._kmeans_read(regclass,name,name[],boolean)":
+        ["SELECT * FROM recpromo._kmeans_read('shop.cust', 'id', '{visits, x1}', true)"],
+    "recpromo.kmeans(regclass,name,name[],integer,bigint,boolean,integer)":
+        ["SELECT * FROM recpromo.kmeans('shop.cust', 'id', '{visits, x1}', 3)"],
+    "recpromo.kmeans_clusters(regclass,name,name[],integer,bigint,boolean,integer)":
+        ["SELECT * FROM recpromo.kmeans_clusters('shop.cust', 'id', '{visits, x1}', 3)"],
+    "recpromo._promo_binary_target(regclass,name,text)":
+        ["SELECT recpromo._promo_binary_target('shop.cust', 'bought', 'target')"],
+    "recpromo.train_propensity(text,regclass,name,name[],name[],double precision,boolean,integer,"
+    "double precision)":
+        ["SELECT * FROM recpromo.train_propensity('s_prop', 'shop.cust', 'bought', '{visits, discount_share}', "
+         "'{channel}')"],
+    "recpromo.score_propensity(text,regclass,name)":
+        ["SELECT * FROM recpromo.score_propensity('pm_prop', 'shop.cust', 'id')"],
+    "recpromo.predict_propensity(text,jsonb)":
+        [f"SELECT recpromo.predict_propensity('pm_prop', '{{\"visits\": 3, \"discount_share\": 0.5, "
+         f"\"channel\": \"web\"}}'::{J})"],
+    "recpromo.evaluate_propensity(text,regclass,name)":
+        ["SELECT * FROM recpromo.evaluate_propensity('pm_prop', 'shop.cust', 'bought')"],
+    "recpromo.propensity_calibration(text,regclass,name,integer)":
+        ["SELECT * FROM recpromo.propensity_calibration('pm_prop', 'shop.cust', 'bought', 5)"],
+    "recpromo._uplift_arms(regclass,name,text)": ["SELECT * FROM recpromo._uplift_arms('shop.cust', 'arm', 'control')"],
+    "recpromo.train_uplift(text,regclass,name,name,name[],name[],text,text,double precision,boolean,integer,"
+    "double precision)":
+        ["SELECT * FROM recpromo.train_uplift('s_upl', 'shop.cust', 'arm', 'y', '{x1, x2}')",
+         "SELECT * FROM recpromo.train_uplift('s_upl_ct', 'shop.cust', 'arm', 'y', '{x1, x2}', "
+         "method => 'class_transformation')"],
+    "recpromo._uplift_expr(jsonb,jsonb)":
+        [f"SELECT recpromo._uplift_expr('{{\"method\": \"class_transformation\", \"outcome\": \"binary\", "
+         f"\"features\": []}}'::{J}, '{{\"coef\": [0.5]}}'::{J})"],
+    "recpromo.score_uplift(text,regclass,name)": ["SELECT * FROM recpromo.score_uplift('pm_upl', 'shop.cust', 'id')"],
+    "recpromo.predict_uplift(text,jsonb)":
+        [f"SELECT * FROM recpromo.predict_uplift('pm_upl', '{{\"x1\": 0.5, \"x2\": 0.1}}'::{J})"],
+    "recpromo._uplift_read(regclass,name,name,name,text,text)":
+        ["SELECT * FROM recpromo._uplift_read('shop.cust', 'score', 'arm', 'y', 'A', 'control')"],
+    "recpromo.uplift_evaluate(regclass,name,name,name,text,text,double precision,integer,bigint,"
+    "double precision)":
+        ["SELECT * FROM recpromo.uplift_evaluate('shop.cust', 'score', 'arm', 'y', 'A', n_boot => 10)"],
+    "recpromo.uplift_curve(regclass,name,name,name,text,text,integer)":
+        ["SELECT * FROM recpromo.uplift_curve('shop.cust', 'score', 'arm', 'y', 'A', points => 4)"],
+    "recpromo.uplift_by_decile(regclass,name,name,name,text,text,integer)":
+        ["SELECT * FROM recpromo.uplift_by_decile('shop.cust', 'score', 'arm', 'y', 'A', bins => 3)"],
+    "recpromo.uplift_balance(regclass,name,name[],text)":
+        ["SELECT * FROM recpromo.uplift_balance('shop.cust', 'arm', '{x1, x2}')"],
+    "recpromo._assign_solve(text,double precision,double precision[],jsonb)":
+        ["SELECT * FROM recpromo._assign_solve('SELECT customer::pg_catalog.text, offer, value::double precision, "
+         "cost::double precision FROM shop.candidates', 10::double precision, NULL, NULL)"],
+    "recpromo._assign_query(regclass,name,name,name,name)":
+        ["SELECT recpromo._assign_query('shop.candidates', 'customer', 'offer', 'value', 'cost')"],
+    "recpromo.assign_offers(regclass,name,name,name,name,double precision,jsonb)":
+        [f"SELECT * FROM recpromo.assign_offers('shop.candidates', 'customer', 'offer', 'value', 'cost', "
+         f"10::double precision, '{{\"gold\": 3}}'::{J})"],
+    "recpromo.assign_offers_curve(regclass,name,name,name,name,double precision[],jsonb)":
+        [f"SELECT * FROM recpromo.assign_offers_curve('shop.candidates', 'customer', 'offer', 'value', 'cost', "
+         f"ARRAY[0,5,10]::{F8A})"],
+    "recpromo.assign_offers_from_model(text,regclass,name,jsonb,double precision,double precision,jsonb)":
+        [f"SELECT * FROM recpromo.assign_offers_from_model('pm_upl', 'shop.cust', 'id', "
+         f"'{{\"A\": 0.1, \"B\": 0.2}}'::{J}, 5::double precision)"],
+}
+# model grants (issue 10, "Models get owners and grants"), under the
+# signatures they may take
+for _sig in ("text,regrole", "text,name", "text,text"):
+    SAMPLES[f"recpromo.grant_model({_sig})"] = [f"SELECT recpromo.grant_model('m_pop', '{ATTACKER}')"]
+    SAMPLES[f"recpromo.revoke_model({_sig})"] = [f"SELECT recpromo.revoke_model('m_pop', '{ATTACKER}')"]
+
+# Internal functions that PUBLIC may keep executing: pure computations on
+# their arguments (or on catalog metadata every role can read), no table of
+# the extension or of the caller read or written.
+ALLOW_PUBLIC = {
+    "_sgemm_gflops": "benchmark of one in-memory SGEMM on generated data",
+    "_promo_fit": "fits a model on the arrays it is given",
+    "_kmeans_fit": "clusters the array it is given",
+    "_uplift_metrics": "metrics of the arrays it is given",
+    "_uplift_curve": "curves of the arrays it is given",
+    "_assign_run": "greedy assignment over the arrays it is given",
+    "_assign_curve": "greedy assignment over the arrays it is given",
+    "_promo_feature_sql": "builds SQL text from its jsonb argument",
+    "_promo_design_sql": "builds SQL text from its jsonb argument",
+    "_promo_linear_sql": "builds SQL text from its jsonb arguments",
+    "_promo_linear_jsonb": "evaluates a linear predictor on its jsonb arguments",
+    "_promo_labels": "labels from its jsonb argument",
+    "_uplift_expr": "builds SQL text from its jsonb arguments",
+    "_promo_check_name": "validates its text argument",
+    "_promo_raise_missing": "raises an error naming its arguments",
+    "_eval_column_type": "reads pg_attribute only, which every role can read",
+    "_eval_type_category": "reads pg_type only, which every role can read",
+    "_promo_coltype": "reads pg_attribute only, which every role can read",
+    "_promo_num": "reads pg_attribute only (through _promo_coltype)",
+}
+
+
+def extension_functions(cur):
+    cur.execute("""SELECT p.oid, p.oid::pg_catalog.regprocedure::pg_catalog.text, p.proname, l.lanname,
+                          p.proconfig, p.prosqlbody IS NOT NULL, p.proacl, p.prokind
+                     FROM pg_catalog.pg_proc p
+                     JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang
+                     JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+                          AND d.objid OPERATOR(pg_catalog.=) p.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'
+                     JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
+                    WHERE e.extname OPERATOR(pg_catalog.=) 'recpromo'
+                    ORDER BY p.oid""")
+    return cur.fetchall()
+
+
+def scenario_runtime(admin):
+    cur = admin.cursor()
+    cur.execute(f"CREATE DATABASE {DB_RUN}")
+    conn = connect(DB_RUN)
+    su = conn.cursor()
+    su.execute("CREATE EXTENSION recpromo")
+    t0 = time.time()
+    su.execute(SETUP_SQL)
+    print(f"  setup: {time.time() - t0:.1f} s")
+    funcs = extension_functions(su)
+
+    # 3. internal entry points and 4. function settings (static checks)
+    su.execute("SET search_path = pg_catalog, pg_temp")
+    for oid, sig, name, lang, config, sqlbody, acl, kind in funcs:
+        if name.startswith("_") and name not in ALLOW_PUBLIC:
+            su.execute("""SELECT p.proacl IS NULL OR EXISTS (
+                                 SELECT 1 FROM pg_catalog.aclexplode(p.proacl) a
+                                  WHERE a.grantee OPERATOR(pg_catalog.=) 0
+                                    AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE')
+                            FROM pg_catalog.pg_proc p WHERE p.oid OPERATOR(pg_catalog.=) %s""", (oid,))
+            check(f"internal {sig} is not executable by PUBLIC", not su.fetchone()[0],
+                  f"proacl {acl}")
+        if lang in ("sql", "plpgsql"):
+            path = None
+            for setting in config or []:
+                if setting.startswith("search_path="):
+                    path = [s.strip() for s in setting[len("search_path="):].split(",")]
+            ok = path is not None and path[0] == "pg_catalog" and path[-1] == "pg_temp" and \
+                all(s in ("pg_catalog", "pg_temp", "recpromo") for s in path)
+            check(f"{sig} has SET search_path = pg_catalog, pg_temp", ok, f"proconfig {config}")
+            check(f"{sig} has no SQL-standard body", not sqlbody)
+
+    # 2. trojans in public, planted by the attacker
+    su.execute("RESET search_path")
+    su.execute(f"GRANT CREATE ON SCHEMA public TO {ATTACKER}")
+    su.execute(f"SET ROLE {ATTACKER}")
+    su.execute("SET search_path = pg_catalog, pg_temp")
+    su.execute(canary_sql("public"))
+    t0 = time.time()
+    planted = plant_trojans(su, "public")
+    su.execute("RESET ROLE")
+    print(f"  planted {planted} trojan functions in public ({time.time() - t0:.1f} s)")
+    canary = Canary(DB_RUN)
+    sup, base_seq, base_called, _ = canary.state()
+    check("canary starts clean", not sup and not base_called)
+
+    missing = [f[1] for f in funcs if f[1] not in SAMPLES]
+    check("every function of the extension has a sample call", not missing,
+          "no sample call for: " + "; ".join(missing))
+
+    calls = ok_calls = 0
+    for path in HOSTILE_PATHS:
+        for oid, sig, name, lang, config, sqlbody, acl, kind in funcs:
+            for stmt in SAMPLES.get(sig, []):
+                if stmt == "@svec_agg":
+                    stmt = SAMPLES["recpromo.svec_agg(bigint,double precision)"][0]
+                su.execute(f"SET search_path = {path}")
+                del conn.notices[:]
+                calls += 1
+                err = None
+                try:
+                    if callable(stmt):
+                        stmt(su)
+                    else:
+                        su.execute(stmt)
+                        if su.description is not None:
+                            su.fetchall()
+                    ok_calls += 1
+                except psycopg2.Error as e:
+                    err = e
+                sup, seq, called, labels = canary.state()
+                fired = (seq, called) != (base_seq, base_called)
+                notes = {n.split("recpromo trojan fired: ", 1)[1].split(" (as")[0]
+                         for n in conn.notices if "recpromo trojan fired" in n}
+                if fired or sup:
+                    fired_report.setdefault(sig, set()).update((path, x) for x in set(labels) | notes)
+                    if not (set(labels) | notes):
+                        fired_report[sig].add((path, "(unnamed)"))
+                if err is not None:
+                    error_report.setdefault(sig, set()).add(
+                        (path, err.pgcode, (err.pgerror or str(err)).strip().splitlines()[0][:160]))
+                ambiguous = err is not None and err.pgcode == "42725"
+                if fired or sup or ambiguous:
+                    canary.reset()
+                    base_seq, base_called = seq, called
+                    break
+        su.execute("RESET search_path")
+    for oid, sig, name, lang, config, sqlbody, acl, kind in funcs:
+        for path in HOSTILE_PATHS:
+            hits = sorted(x for p, x in fired_report.get(sig, ()) if p == path)
+            amb = sorted(m for p, c, m in error_report.get(sig, ()) if p == path and c == "42725")
+            check(f"{sig} under search_path = {path}: no trojan fired, attacker not superuser",
+                  not hits and not amb,
+                  ("fired " + ", ".join(hits[:6]) + (" ..." if len(hits) > 6 else "") if hits else "") +
+                  (" name resolution reached attacker objects: " + amb[0] if amb else ""))
+    errs = sorted((s, p, c, m) for s, v in error_report.items() for p, c, m in v if c != "42725")
+    print(f"  {calls} sample calls, {ok_calls} succeeded, {calls - ok_calls} raised errors")
+    for s, p, c, m in errs[:40]:
+        print(f"  error under [{p}] {s.split('(')[0]}: {c} {m}")
+    canary.close()
+    conn.close()
+
+
+def main():
+    t_start = time.time()
+    admin = connect()
+    acur = admin.cursor()
+    acur.execute("SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user")
+    if not acur.fetchone()[0]:
+        print("the security suite must run as a superuser")
+        print("0 passed, 1 failed")
+        return 1
+    drop_everything(admin)
+    acur.execute(f"CREATE ROLE {ATTACKER} NOLOGIN NOSUPERUSER")
+    try:
+        scenario_install(admin)
+        scenario_runtime(admin)
+    finally:
+        acur.execute(f"SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = %s", (ATTACKER,))
+        row = acur.fetchone()
+        check("attacker is not superuser at the end", row is not None and not row[0])
+        if not os.environ.get("RECPROMO_SEC_KEEP"):
+            drop_everything(admin)
+        admin.close()
+    if fired_report:
+        print("trojans that fired, per function:")
+        for sig in sorted(fired_report):
+            by_path = {}
+            for p, x in fired_report[sig]:
+                by_path.setdefault(p, set()).add(x)
+            for p in HOSTILE_PATHS:
+                if p in by_path:
+                    print(f"  {sig.split('(')[0]} [{p}]: {', '.join(sorted(by_path[p]))}")
+    print(f"runtime {time.time() - t_start:.0f} s")
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
