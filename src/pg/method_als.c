@@ -364,6 +364,7 @@ const RecpromoMethod RecpromoMethodAlsExplicit = {
 	.name = "als_explicit",
 	.description = "rating matrix factorisation with biases (Zhou et al. 2008)",
 	.nonneg = false,
+	.has_baseline = true,
 	.train = AlsTrainExplicit,
 	.load = AlsLoadExplicit,
 	.score = AlsScore,

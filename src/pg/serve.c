@@ -165,6 +165,34 @@ FilterArg(FunctionCallInfo fcinfo, int argno, const char *name)
 	return PG_GETARG_ARRAYTYPE_P(argno);
 }
 
+/*
+ * Clamps cosine similarities to [-1, 1] (the -INFINITY of excluded entries
+ * kept): a cosine computed in floating point can come out as
+ * 1.0000000000000002 for parallel vectors, and the cosine functions of
+ * similarity.c clamp the same way (rp_cosine.c).
+ */
+static void
+ClampCosines(double *sims, int32 n)
+{
+	for (int32 j = 0; j < n; j++)
+	{
+		if (sims[j] > 1.0)
+			sims[j] = 1.0;
+		else if (sims[j] < -1.0 && sims[j] != -INFINITY)
+			sims[j] = -1.0;
+	}
+}
+
+/*
+ * Whether a method's similar_items values are cosines (or blends of values
+ * in [-1, 1]); EASE's are regression weights, which may exceed 1.
+ */
+static bool
+ItemSimsAreCosines(const RecpromoMethod *method)
+{
+	return strcmp(method->name, "ease") != 0;
+}
+
 /* Emits (key, score, rank) rows. */
 static void
 EmitRanked(FunctionCallInfo fcinfo, const RecpromoKeys *keys, Oid keytype,
@@ -702,6 +730,8 @@ recpromo_similar_items(PG_FUNCTION_ARGS)
 		return (Datum) 0;		/* unknown item: no neighbours (documented) */
 	sims = palloc_extended(Max((Size) m->items.n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
 	m->method->similar_items(m, i, sims);
+	if (ItemSimsAreCosines(m->method))
+		ClampCosines(sims, m->items.n);
 	sims[i] = -INFINITY;
 	k = SelectTop(sims, m->items.n, NULL, 0, false, n, &idx, &sc);
 	EmitRanked(fcinfo, &m->items, keytype, idx, sc, k);
@@ -737,6 +767,8 @@ recpromo_similar_users(PG_FUNCTION_ARGS)
 		return (Datum) 0;		/* nothing known about the user */
 	sims = palloc_extended(Max((Size) m->users.n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
 	m->method->similar_users(m, uv.u, uv.hist, uv.vals, uv.nhist, sims);
+	/* every method's user similarities are cosines */
+	ClampCosines(sims, m->users.n);
 	if (uv.u >= 0)
 		sims[uv.u] = -INFINITY;
 	k = SelectTop(sims, m->users.n, NULL, 0, false, n, &idx, &sc);
@@ -762,7 +794,21 @@ recpromo_predict(PG_FUNCTION_ARGS)
 	if (i < 0)
 		PG_RETURN_NULL();		/* the model knows nothing of this item */
 	ResolveUser(m, PG_GETARG_DATUM(0), keytype, &uv);
-	scores = ScoreUser(m, &uv);
+	if (uv.u < 0 && uv.nhist == 0 && !m->method->history_free)
+	{
+		/*
+		 * Nothing known about the user: the model's baseline when it has one
+		 * (the score of an empty history, e.g. mu + c_i for als_explicit),
+		 * else NULL.  Not the popularity count recommend() ranks by: that is
+		 * a list order, not a prediction on the model's scale.
+		 */
+		if (!m->method->has_baseline)
+			PG_RETURN_NULL();
+		scores = palloc_extended(Max((Size) m->items.n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+		m->method->score(m, -1, NULL, NULL, 0, scores);
+	}
+	else
+		scores = ScoreUser(m, &uv);
 	PG_RETURN_FLOAT8(scores[i]);
 }
 
