@@ -9,7 +9,9 @@
  * without casts; a model's integer or text keys are converted to that type
  * (keys.c).  A user unknown to the model is folded in from their current
  * rows in the model's source table; with no rows at all they get the
- * popularity list.  Exclusions and filters are applied inside the top-n
+ * popularity list, and predict() gives the model's baseline (methods with
+ * has_baseline, and history-free ones) or NULL.  Similarities that are
+ * cosines are clamped to [-1, 1].  Exclusions and filters are applied inside the top-n
  * selection (rp_topk.c), so a call returns exactly min(n, eligible items)
  * rows, best first, ties broken by the item's position in the sorted key
  * dictionary.
