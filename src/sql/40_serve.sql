@@ -68,7 +68,9 @@ RETURNS float8
 AS 'MODULE_PATHNAME', 'recpromo_predict'
 LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT;
 COMMENT ON FUNCTION @extschema@.predict(anyelement, anyelement, text) IS
-'the model''s score (or predicted rating) of an item for a user; NULL for an item the model does not know';
+'the model''s score (or predicted rating) of an item for a user, folded in from the source for a new user; '
+'for a user with no rows the model''s baseline (popularity, als_explicit: mean + item bias) or NULL; '
+'NULL for an item the model does not know';
 
 CREATE FUNCTION @extschema@.explain_recommendation(
     user_id anyelement,
