@@ -6,6 +6,7 @@ Not pass/fail; prints a table.  Run against a database with recpromo installed
 
     pg_virtualenv -t -v 15 /usr/bin/python3 bench/experiment_als_explicit.py
     /usr/bin/python3 bench/experiment_als_explicit.py --quick     # 3 folds, smaller grid
+    /usr/bin/python3 bench/experiment_als_explicit.py --set-b     # the second data set
 
 Data (generated with a fixed seed, MovieLens-100k-like in shape): 943 users x
 1,682 items, about 82,000 ratings on a 1-5 star scale.  Users rate between 20
@@ -14,7 +15,8 @@ popularity.  A rating is round(mu + b_u + c_i + x_u . y_i + noise), clipped to
 1..5, with mu 3.5, b_u ~ N(0, 0.4), c_i ~ N(0, 0.5), x_u . y_i of rank 10 and
 standard deviation about 0.6, noise ~ N(0, 0.8): so a perfect model would
 reach RMSE about 0.8 plus the rounding, the bias-only model cannot see the
-rank-10 part.
+rank-10 part.  With --set-b: 2,000 users x 800 items (median activity 90),
+rank 20 with standard deviation 0.8, noise 0.7: denser and more structured.
 
 For each fold (rows assigned to k folds by a seeded permutation), the method
 is trained on the other folds through recpromo.train() (15 iterations, seed
@@ -37,8 +39,8 @@ import psycopg2
 SEED = 7
 
 
-def generate(rng, n_users=943, n_items=1682, rank=10):
-    act = np.clip(np.exp(rng.normal(np.log(65), 0.9, n_users)), 20, 700).astype(int)
+def generate(rng, n_users=943, n_items=1682, rank=10, median_act=65, signal=0.6, noise=0.8):
+    act = np.clip(np.exp(rng.normal(np.log(median_act), 0.9, n_users)), 20, 700).astype(int)
     pop = 1.0 / np.arange(1, n_items + 1) ** 0.9
     pop = pop[rng.permutation(n_items)]
     pop /= pop.sum()
@@ -46,11 +48,11 @@ def generate(rng, n_users=943, n_items=1682, rank=10):
     ci = rng.normal(0, 0.5, n_items)
     X = rng.normal(0, 1, (n_users, rank))
     Y = rng.normal(0, 1, (n_items, rank))
-    scale = 0.6 / np.sqrt(rank)
+    scale = signal / np.sqrt(rank)
     rows = []
     for u in range(n_users):
         items = rng.choice(n_items, size=min(act[u], n_items), replace=False, p=pop)
-        r = 3.5 + bu[u] + ci[items] + scale * (Y[items] @ X[u]) + rng.normal(0, 0.8, len(items))
+        r = 3.5 + bu[u] + ci[items] + scale * (Y[items] @ X[u]) + rng.normal(0, noise, len(items))
         r = np.clip(np.rint(r), 1, 5)
         rows.extend(zip([u + 1] * len(items), (items + 1).tolist(), r.tolist()))
     return np.array(rows)
@@ -80,7 +82,10 @@ def main():
     regs = [0.05, 0.1, 0.2] if quick else [0.02, 0.05, 0.08, 0.1, 0.12, 0.15, 0.2, 0.3]
     factors = [16, 64] if quick else [8, 16, 32, 64, 128]
     rng = np.random.default_rng(SEED)
-    data = generate(rng)
+    if "--set-b" in sys.argv:
+        data = generate(rng, n_users=2000, n_items=800, rank=20, median_act=90, signal=0.8, noise=0.7)
+    else:
+        data = generate(rng)
     fold = rng.permutation(len(data)) % k
     print(f"data: {len(np.unique(data[:, 0]))} users x {len(np.unique(data[:, 1]))} items, "
           f"{len(data)} ratings, mean {data[:, 2].mean():.3f}; {k}-fold")
