@@ -6,6 +6,7 @@ the installed extension):
 
     flock /tmp/recpromo.lock pg_virtualenv -t -v 15 /usr/bin/python3 bench/bench_serving.py latency 20000
     flock /tmp/recpromo.lock pg_virtualenv -t -v 15 /usr/bin/python3 bench/bench_serving.py latency 200000
+    flock /tmp/recpromo.lock pg_virtualenv -t -v 15 /usr/bin/python3 bench/bench_serving.py foldin 250000
     flock /tmp/recpromo.lock pg_virtualenv -t -v 15 /usr/bin/python3 bench/bench_serving.py batch
 
 Phases:
@@ -22,6 +23,12 @@ Phases:
               (bench/foldin.pgbench).  recommend() excludes the user's
               purchases, the plain SQL form too; pgvector's queries do not
               (they would need post-filtering).
+  foldin ROWS fold-in latency of a new customer (20 purchases) with and
+              without an index on the source's user column, on a source of
+              ROWS rows (default 250,000; 20,000 items x 64 factors), next to
+              recommend() for a known customer.  Without the index each
+              fold-in reads the whole source (a sequential scan).  The
+              latency phase reports the no-index case too.
   batch       recommend_all(10) over 100,000 users x 20,000 items x 64 factors
               with 1 and 2 threads, OpenBLAS's SGEMM rate measured in the same
               backend (recpromo._sgemm_gflops) and the share reached, against
@@ -77,19 +84,19 @@ def arr(v, brackets="{}"):
     return brackets[0] + ",".join("%.7g" % x for x in v) + brackets[1]
 
 
-def setup_latency(cur, n_items, schema, rng):
+def setup_latency(cur, n_items, schema, rng, n_users=N_USERS):
     """Items, users, purchases (every item bought at least once), model."""
     q(cur, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s" % (schema, schema))
     q(cur, "SET search_path = %s, public, recpromo" % schema)
     V = rng.standard_normal((n_items, F)) / 8.0
-    U = rng.standard_normal((N_USERS, F)) / 8.0
+    U = rng.standard_normal((n_users, F)) / 8.0
     q(cur, "CREATE TABLE item_emb (id int PRIMARY KEY, factors float8[])")
     q(cur, "CREATE TABLE user_emb (id int PRIMARY KEY, factors float8[])")
     q(cur, "CREATE TABLE orders (user_id int, item_id int)")
     copy_rows(cur, "item_emb", ((str(i + 1), arr(V[i])) for i in range(n_items)))
-    copy_rows(cur, "user_emb", ((str(u + 1), arr(U[u])) for u in range(N_USERS)))
-    hist = rng.integers(0, n_items, size=(N_USERS, HIST))
-    rows = [(str(u + 1), str(hist[u, k] + 1)) for u in range(N_USERS) for k in range(HIST)]
+    copy_rows(cur, "user_emb", ((str(u + 1), arr(U[u])) for u in range(n_users)))
+    hist = rng.integers(0, n_items, size=(n_users, HIST))
+    rows = [(str(u + 1), str(hist[u, k] + 1)) for u in range(n_users) for k in range(HIST)]
     # every item bought once (by users of a second cohort), so the model knows them all
     rows += [(str(1000000 + i % 5000), str(i + 1)) for i in range(n_items)]
     copy_rows(cur, "orders", rows)
@@ -172,6 +179,7 @@ def latency(n_items):
     for clients in (1, 2):
         rows.append(("recpromo recommend()", clients, pgbench("recommend.pgbench", clients, secs, schema)))
     rows.append(("recpromo fold-in (new user, 20 buys)", 1, pgbench("foldin.pgbench", 1, secs, schema)))
+    rows.append(("  the same, no index on orders.user_id", 1, foldin_without_index(cur, secs, schema)))
     rows.append(("plain SQL over float8[]", 1, pgbench("plain_sql.pgbench", 1, secs, schema)))
     if have_vector:
         for clients in (1, 2):
@@ -213,6 +221,46 @@ def latency(n_items):
         fold = base.get(("recpromo fold-in (new user, 20 buys)", 1))
         if fold:
             print("  fold-in extra latency: %.3f ms" % (fold[1] - rec[1]))
+    conn.close()
+
+
+def foldin_without_index(cur, secs, schema):
+    """Fold-in latency with the source's user index dropped (then restored)."""
+    q(cur, "DROP INDEX %s.orders_user_id_idx" % schema)
+    try:
+        return pgbench("foldin.pgbench", 1, secs, schema)
+    finally:
+        q(cur, "CREATE INDEX orders_user_id_idx ON %s.orders (user_id)" % schema)
+
+
+def foldin(n_rows):
+    """Fold-in with and without an index on the source's user column, n_rows source rows."""
+    rng = np.random.default_rng(42)
+    conn = connect()
+    cur = conn.cursor()
+    q(cur, "CREATE EXTENSION IF NOT EXISTS recpromo")
+    n_items = 20000
+    n_users = max(1, (n_rows - n_items - 200 * HIST) // HIST)
+    schema = "f%d" % n_rows
+    print("\n== fold-in at %d items x %d factors, source of %d rows (%d users x %d purchases) =="
+          % (n_items, F, n_users * HIST + n_items + 200 * HIST, n_users, HIST))
+    setup_latency(cur, n_items, schema, rng, n_users)
+    secs = int(os.environ.get("BENCH_SECONDS", "5"))
+    rec = pgbench("recommend.pgbench", 1, secs, schema)
+    with_ix = pgbench("foldin.pgbench", 1, secs, schema)
+    without = foldin_without_index(cur, secs, schema)
+    print("\n  %-44s %9s %9s %9s" % ("query (1 client)", "tps", "median", "p99"))
+    for name, res in (("recommend(), known user", rec),
+                      ("fold-in, index on orders (user_id)", with_ix),
+                      ("fold-in, no index (sequential scan)", without)):
+        if res is None:
+            print("  %-44s   failed" % name)
+        else:
+            print("  %-44s %9.0f %7.3f ms %7.3f ms" % ((name,) + res))
+    if rec and with_ix and without:
+        print("  fold-in extra latency over a known user: %.3f ms with the index, %.3f ms without"
+              % (with_ix[1] - rec[1], without[1] - rec[1]))
+    q(cur, "DROP SCHEMA %s CASCADE" % schema)
     conn.close()
 
 
@@ -308,6 +356,8 @@ def batch():
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "latency":
         latency(int(sys.argv[2]) if len(sys.argv) > 2 else 20000)
+    elif len(sys.argv) >= 2 and sys.argv[1] == "foldin":
+        foldin(int(sys.argv[2]) if len(sys.argv) > 2 else 250000)
     elif len(sys.argv) >= 2 and sys.argv[1] == "batch":
         batch()
     else:

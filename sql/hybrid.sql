@@ -21,7 +21,7 @@ SELECT n_items FROM train_content('hc', 'hy_orders', 'customer', 'sku', 'hy_prod
 SELECT name, method, n_users, n_items, params FROM train_hybrid('h', 'hk', 'hc', weight => 0.8, min_history => 2);
 
 -- Reference computed in SQL from the components' own scores:
--- a = 0.8 * min(1, h_u / 2) * min(1, buyers_j / 2);  s = a * sA / max|sA| + (1 - a) * sB / max|sB|
+-- a = 0.8 * min(1, h_u / 2), e = min(1, buyers_j / 2);  s = a * e * sA / max|sA| + (1 - a) * sB / max|sB|
 CREATE FUNCTION hy_reference(u int) RETURNS TABLE (item int, score float8) LANGUAGE sql AS $$
   WITH a AS (SELECT item, score FROM recpromo.recommend(u, 100, 'hk', exclude_seen => false)),
        b AS (SELECT item, score FROM recpromo.recommend(u, 100, 'hc', exclude_seen => false)),
@@ -31,10 +31,10 @@ CREATE FUNCTION hy_reference(u int) RETURNS TABLE (item int, score float8) LANGU
        h AS (SELECT count(DISTINCT sku) AS h FROM hy_orders WHERE customer = u),
        items AS (SELECT item FROM a UNION SELECT item FROM b)
   SELECT i.item,
-         al * coalesce(a.score, 0) / ma.m + (1 - al) * coalesce(b.score, 0) / mb.m
+         al * ev * coalesce(a.score, 0) / ma.m + (1 - al) * coalesce(b.score, 0) / mb.m
   FROM items i LEFT JOIN a USING (item) LEFT JOIN b USING (item) LEFT JOIN pop USING (item),
        ma, mb, h,
-       LATERAL (SELECT 0.8 * least(1, h.h / 2.0) * least(1, coalesce(pop.c, 0) / 2.0) AS al) x
+       LATERAL (SELECT 0.8 * least(1, h.h / 2.0) AS al, least(1, coalesce(pop.c, 0) / 2.0) AS ev) x
 $$;
 SELECT u, count(*) AS items,
        count(*) FILTER (WHERE abs(r.score - x.score) < 1e-9) AS agree
@@ -43,8 +43,9 @@ FROM (VALUES (100), (101), (104)) v(u),
      JOIN LATERAL hy_reference(v.u) x USING (item)
 GROUP BY u ORDER BY u;
 
--- customer 104 bought only 1 (h = 1): a <= 0.4, so content weighs at least 0.6 and the new
--- product 5 (same attributes as 1, a = 0: content alone, 1.0) comes first
+-- customer 104 bought only 1 (h = 1): a = 0.4; the new product 5 (same attributes as 1, no
+-- buyers: e = 0) keeps (1 - a) * 1.0 = 0.6 of its content score, so it still makes the list,
+-- after 2, which both components support
 SELECT item, round(score::numeric, 4) AS score, rank FROM recommend(104, 3, 'h');
 -- recommend_all serves every user exactly as recommend() does
 SELECT count(*) AS rows, count(*) FILTER (WHERE b.item IS DISTINCT FROM a.item
@@ -52,7 +53,8 @@ SELECT count(*) AS rows, count(*) FILTER (WHERE b.item IS DISTINCT FROM a.item
 FROM recommend_all(3, 'h') a
 FULL JOIN (SELECT c::bigint AS user_id, r.* FROM (SELECT DISTINCT customer AS c FROM hy_orders) x,
            LATERAL recommend(c, 3, 'h') r) b USING (user_id, rank);
--- customer 101: product 3 is co-bought with 1 and 2 (item_knn), 5 is 1's twin (content)
+-- customer 101 (h = 2, a = 0.8): product 3 is co-bought with 1 and 2 (item_knn); 5, 1's twin
+-- in content but bought by nobody, gets only 0.2 * 1.0 and ranks below the supported items
 SELECT item, round(score::numeric, 4) AS score, rank FROM recommend(101, 4, 'h');
 SELECT history_item, round(contribution::numeric, 4) AS contribution, rank
 FROM explain_recommendation(101, 3, 'h');

@@ -89,6 +89,14 @@ typedef struct RecpromoMethod
 	bool		nonneg;			/* interactions must be non-negative */
 	bool		history_free;	/* scores do not depend on the user (popularity) */
 
+	/*
+	 * score() of an empty history (u < 0, nhist 0) is the model's baseline
+	 * prediction for a user it knows nothing about (als_explicit: mu + c_i),
+	 * so predict() returns it; without this flag predict() returns NULL for
+	 * such a user.
+	 */
+	bool		has_baseline;
+
 	/* Required: fits the model from ts->data, adds parts to ts->parts. */
 	void		(*train) (RecpromoTrainState *ts);
 

@@ -8,21 +8,28 @@
  * "weight" w in [0, 1] (default 0.5), the share of A when history is
  * ample; "min_history" m >= 0 (default 5).  The hybrid is trained on a
  * source like any model (train_hybrid() takes A's); from it, it knows each
- * user's history size h_u (distinct items) and each item's audience c_j
+ * user's history size h_u (distinct items) and each item's evidence c_j
  * (distinct users).  For user u and item j:
  *
- *	  a(u, j) = w * min(1, h_u / m) * min(1, c_j / m)		(a = w when m = 0)
- *	  score(u, j) = a(u, j) * sA(u, j) / maxA(u) + (1 - a(u, j)) * sB(u, j) / maxB(u)
+ *	  a_u = w * min(1, h_u / m),  e_j = min(1, c_j / m)	(w and 1 when m = 0)
+ *	  score(u, j) = a_u * e_j * sA(u, j) / maxA(u) + (1 - a_u) * sB(u, j) / maxB(u)
  *
  * where sX are the component's scores and maxX(u) the largest |sX(u, .)|
- * over the items (1 when all are 0), so both parts lie in [-1, 1].  A new
- * customer (h_u = 0) or a new product (c_j = 0) is scored by B alone; a
- * customer with m or more purchases of an item bought by m or more
- * customers gets the plain w : (1 - w) blend.  Items or users a component
- * does not know get 0 from it.  similar_items blends the components'
- * similarities the same way with a(j) = w * min(1, c_j / m).  explain
- * blends the components' explanations with the same factors (0 from a
- * component that cannot explain), i.e. the history-dependent part.
+ * over the items (1 when all are 0), so both parts lie in [-1, 1].  The
+ * item's evidence only scales A's part down: what A cannot vouch for is
+ * not handed to B (version 0.1.0 blended with a(u, j) = a_u * e_j and
+ * 1 - a(u, j), which gave a cold item the whole content score and, on an
+ * established catalogue, filled top-10 lists with items nearly nobody had
+ * bought).  So an item bought by m or more customers gets the plain
+ * a_u : (1 - a_u) blend, a cold item at most (1 - a_u) of its content
+ * score and ranks above an established one only when its content match
+ * is clearly better; a new customer (h_u = 0, a_u = 0) is scored by B
+ * alone, so cold items compete on equal terms there.  Items or users a
+ * component does not know get 0 from it.  similar_items blends the
+ * components' similarities as w * e_i * e_j * simA + (1 - w) * simB.
+ * explain blends the components' explanations with the factors of score
+ * (0 from a component that cannot explain), i.e. the history-dependent
+ * part.
  *
  * The components are looked up by name at serving time (through the
  * model cache, so a retrained component is picked up); item and user
@@ -338,18 +345,34 @@ ComponentScores(const RecpromoModel *m, int p, int32 u, const int32 *hist,
 	pfree(cs);
 }
 
-/* The share of the first component for a user history size and an item. */
+/*
+ * The share of the first component for a user with history size h_u:
+ * a_u = w * min(1, h_u / m) (w when m = 0).
+ */
 static inline double
-Alpha(const HybridState *st, const RecpromoModel *m, double h_u, int32 j)
+UserShare(const HybridState *st, double h_u)
 {
 	double		a = st->weight;
 
 	if (st->min_history > 0)
-	{
 		a *= Min(1.0, h_u / st->min_history);
-		a *= Min(1.0, m->item_pop[j] / st->min_history);
-	}
 	return a;
+}
+
+/*
+ * The evidence of item j: e_j = min(1, c_j / m) for c_j distinct buyers
+ * (1 when m = 0).  The first component's score of an item is multiplied by
+ * it, and the missing share is not handed to the second component: a cold
+ * item keeps only its (1 - a_u) share of the content score, so it rarely
+ * outranks an item with both scores, but still ranks where the first
+ * component has nothing to say.
+ */
+static inline double
+ItemEvidence(const HybridState *st, const RecpromoModel *m, int32 j)
+{
+	if (st->min_history > 0)
+		return Min(1.0, m->item_pop[j] / st->min_history);
+	return 1.0;
 }
 
 static double
@@ -366,16 +389,12 @@ HybridScore(const RecpromoModel *m, int32 u, const int32 *hist, const double *va
 {
 	const HybridState *st = m->state;
 	double	   *b = palloc_extended(Max((Size) m->items.n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
-	double		h_u = HistorySize(m, u, nhist);
+	double		a = UserShare(st, HistorySize(m, u, nhist));
 
 	ComponentScores(m, 0, u, hist, vals, nhist, scores);
 	ComponentScores(m, 1, u, hist, vals, nhist, b);
 	for (int32 j = 0; j < m->items.n; j++)
-	{
-		double		a = Alpha(st, m, h_u, j);
-
-		scores[j] = a * scores[j] + (1.0 - a) * b[j];
-	}
+		scores[j] = a * ItemEvidence(st, m, j) * scores[j] + (1.0 - a) * b[j];
 	pfree(b);
 }
 
@@ -416,12 +435,14 @@ HybridSimilarItems(const RecpromoModel *m, int32 i, double *sims)
 	const HybridState *st = m->state;
 	double	   *b = palloc_extended(Max((Size) m->items.n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
 
+	double		ei = ItemEvidence(st, m, i);
+
 	ComponentSims(m, 0, i, sims);
 	ComponentSims(m, 1, i, b);
 	for (int32 j = 0; j < m->items.n; j++)
 	{
-		double		a = Alpha(st, m, st->min_history, j);
-		double		s = a * sims[j] + (1.0 - a) * b[j];
+		double		s = st->weight * ei * ItemEvidence(st, m, j) * sims[j] +
+			(1.0 - st->weight) * b[j];
 
 		/* only items related under at least one component */
 		sims[j] = (sims[j] != 0.0 || b[j] != 0.0) ? s : -INFINITY;
@@ -499,13 +520,14 @@ HybridExplain(const RecpromoModel *m, int32 u, const int32 *hist, const double *
 {
 	const HybridState *st = m->state;
 	double	   *b = palloc(Max(nhist, 1) * sizeof(double));
-	double		a = Alpha(st, m, HistorySize(m, u, nhist), item);
+	double		a = UserShare(st, HistorySize(m, u, nhist));
+	double		ea = a * ItemEvidence(st, m, item);
 
 	ComponentExplain(m, 0, u, hist, vals, nhist, item, contrib);
 	ComponentExplain(m, 1, u, hist, vals, nhist, item, b);
 	for (int32 h = 0; h < nhist; h++)
 	{
-		double		c = a * contrib[h] + (1.0 - a) * b[h];
+		double		c = ea * contrib[h] + (1.0 - a) * b[h];
 
 		contrib[h] = c != 0.0 ? c : -INFINITY;
 	}

@@ -9,7 +9,9 @@
  * without casts; a model's integer or text keys are converted to that type
  * (keys.c).  A user unknown to the model is folded in from their current
  * rows in the model's source table; with no rows at all they get the
- * popularity list.  Exclusions and filters are applied inside the top-n
+ * popularity list, and predict() gives the model's baseline (methods with
+ * has_baseline, and history-free ones) or NULL.  Similarities that are
+ * cosines are clamped to [-1, 1].  Exclusions and filters are applied inside the top-n
  * selection (rp_topk.c), so a call returns exactly min(n, eligible items)
  * rows, best first, ties broken by the item's position in the sorted key
  * dictionary.
@@ -163,6 +165,34 @@ FilterArg(FunctionCallInfo fcinfo, int argno, const char *name)
 						OidIsValid(t) ? format_type_be(t) : "unknown"),
 				 errhint("Pass an array such as ARRAY[1, 2] or ARRAY['85123A'].")));
 	return PG_GETARG_ARRAYTYPE_P(argno);
+}
+
+/*
+ * Clamps cosine similarities to [-1, 1] (the -INFINITY of excluded entries
+ * kept): a cosine computed in floating point can come out as
+ * 1.0000000000000002 for parallel vectors, and the cosine functions of
+ * similarity.c clamp the same way (rp_cosine.c).
+ */
+static void
+ClampCosines(double *sims, int32 n)
+{
+	for (int32 j = 0; j < n; j++)
+	{
+		if (sims[j] > 1.0)
+			sims[j] = 1.0;
+		else if (sims[j] < -1.0 && sims[j] != -INFINITY)
+			sims[j] = -1.0;
+	}
+}
+
+/*
+ * Whether a method's similar_items values are cosines (or blends of values
+ * in [-1, 1]); EASE's are regression weights, which may exceed 1.
+ */
+static bool
+ItemSimsAreCosines(const RecpromoMethod *method)
+{
+	return strcmp(method->name, "ease") != 0;
 }
 
 /* Emits (key, score, rank) rows. */
@@ -702,6 +732,8 @@ recpromo_similar_items(PG_FUNCTION_ARGS)
 		return (Datum) 0;		/* unknown item: no neighbours (documented) */
 	sims = palloc_extended(Max((Size) m->items.n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
 	m->method->similar_items(m, i, sims);
+	if (ItemSimsAreCosines(m->method))
+		ClampCosines(sims, m->items.n);
 	sims[i] = -INFINITY;
 	k = SelectTop(sims, m->items.n, NULL, 0, false, n, &idx, &sc);
 	EmitRanked(fcinfo, &m->items, keytype, idx, sc, k);
@@ -737,6 +769,8 @@ recpromo_similar_users(PG_FUNCTION_ARGS)
 		return (Datum) 0;		/* nothing known about the user */
 	sims = palloc_extended(Max((Size) m->users.n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
 	m->method->similar_users(m, uv.u, uv.hist, uv.vals, uv.nhist, sims);
+	/* every method's user similarities are cosines */
+	ClampCosines(sims, m->users.n);
 	if (uv.u >= 0)
 		sims[uv.u] = -INFINITY;
 	k = SelectTop(sims, m->users.n, NULL, 0, false, n, &idx, &sc);
@@ -762,7 +796,21 @@ recpromo_predict(PG_FUNCTION_ARGS)
 	if (i < 0)
 		PG_RETURN_NULL();		/* the model knows nothing of this item */
 	ResolveUser(m, PG_GETARG_DATUM(0), keytype, &uv);
-	scores = ScoreUser(m, &uv);
+	if (uv.u < 0 && uv.nhist == 0 && !m->method->history_free)
+	{
+		/*
+		 * Nothing known about the user: the model's baseline when it has one
+		 * (the score of an empty history, e.g. mu + c_i for als_explicit),
+		 * else NULL.  Not the popularity count recommend() ranks by: that is
+		 * a list order, not a prediction on the model's scale.
+		 */
+		if (!m->method->has_baseline)
+			PG_RETURN_NULL();
+		scores = palloc_extended(Max((Size) m->items.n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+		m->method->score(m, -1, NULL, NULL, 0, scores);
+	}
+	else
+		scores = ScoreUser(m, &uv);
 	PG_RETURN_FLOAT8(scores[i]);
 }
 

@@ -27,7 +27,11 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+#include "access/relation.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
+#include "utils/relcache.h"
 
 #include "recpromo.h"
 #include "source.h"
@@ -360,4 +364,75 @@ RecpromoReadUserHistory(const RecpromoSource *src, const RecpromoKeys *items,
 	*idx = ix;
 	*vals = vx;
 	return n;
+}
+
+/*
+ * Whether an index serves fold-in's lookup "user_col = $1" on the relation
+ * (a table, materialised view or partitioned table): a valid, non-partial
+ * btree or hash index whose first column is the user column.
+ */
+static bool
+HasUserIndex(Oid relid, AttrNumber attnum)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	bool		found = false;
+
+	foreach(lc, indexes)
+	{
+		Oid			indexoid = lfirst_oid(lc);
+		HeapTuple	itup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+		HeapTuple	ctup;
+		Form_pg_index ix;
+
+		if (!HeapTupleIsValid(itup))
+			continue;
+		ix = (Form_pg_index) GETSTRUCT(itup);
+		if (ix->indisvalid && ix->indnatts >= 1 && ix->indkey.values[0] == attnum &&
+			heap_attisnull(itup, Anum_pg_index_indpred, NULL))
+		{
+			ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(indexoid));
+			if (HeapTupleIsValid(ctup))
+			{
+				Oid			am = ((Form_pg_class) GETSTRUCT(ctup))->relam;
+
+				found = am == BTREE_AM_OID || am == HASH_AM_OID;
+				ReleaseSysCache(ctup);
+			}
+		}
+		ReleaseSysCache(itup);
+		if (found)
+			break;
+	}
+	list_free(indexes);
+	relation_close(rel, AccessShareLock);
+	return found;
+}
+
+void
+RecpromoCheckFoldInIndex(const RecpromoSource *src)
+{
+	char		relkind = get_rel_relkind(src->relid);
+	AttrNumber	attnum = get_attnum(src->relid, src->user_col);
+
+	if (relkind == RELKIND_VIEW || relkind == RELKIND_FOREIGN_TABLE)
+	{
+		/* a view's plan depends on its query: nothing here can be checked */
+		ereport(NOTICE,
+				(errmsg("cannot check whether fold-in from %s %s can use an index",
+						relkind == RELKIND_VIEW ? "view" : "foreign table", src->relname),
+				 errdetail("Serving reads the rows of a customer the model does not know from the source at each call (fold-in)."),
+				 errhint("Make sure the lookup by \"%s\" can use an index of the tables behind it.",
+						 src->user_col)));
+		return;
+	}
+	if (attnum <= 0 || HasUserIndex(src->relid, attnum))
+		return;
+	ereport(NOTICE,
+			(errmsg("source %s has no index on \"%s\" for fold-in", src->relname, src->user_col),
+			 errdetail("Serving reads the rows of a customer the model does not know from the source at each call (fold-in); without an index whose first column is \"%s\", that is a sequential scan of the whole source.",
+					   src->user_col),
+			 errhint("Create one with: CREATE INDEX ON %s (%s);",
+					 src->relname, quote_identifier(src->user_col))));
 }

@@ -60,4 +60,14 @@ extern int32 RecpromoReadUserHistory(const RecpromoSource *src, const RecpromoKe
 									 Datum user, Oid user_type,
 									 int32 **idx, double **vals);
 
+/*
+ * Emits a NOTICE with the CREATE INDEX statement to run when fold-in (one
+ * user's rows read from the source at each serving call, see
+ * RecpromoReadUserHistory) cannot use an index: the source is a table,
+ * materialised view or partitioned table without a valid, non-partial
+ * btree or hash index whose first column is the user column.  For a view
+ * or foreign table nothing can be checked and the NOTICE says so.
+ */
+extern void RecpromoCheckFoldInIndex(const RecpromoSource *src);
+
 #endif							/* RECPROMO_SOURCE_H */

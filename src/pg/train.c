@@ -264,6 +264,7 @@ recpromo_train(PG_FUNCTION_ARGS)
 	RecpromoPartsInit(&ts->parts);
 
 	RecpromoSourceInit(&ts->src, relid, user_col, item_col, rating_col);
+	RecpromoCheckFoldInIndex(&ts->src);
 	RecpromoReadInteractions(&ts->src, ts->method->nonneg, &ts->data);
 	if (ts->data.R.nnz == 0)
 		ereport(ERROR,

@@ -94,7 +94,9 @@ RETURNS double precision
 AS 'MODULE_PATHNAME', 'recpromo_predict'
 LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT;
 COMMENT ON FUNCTION @extschema@.predict(pg_catalog.anyelement, pg_catalog.anyelement, pg_catalog.text) IS
-'the model''s score (or predicted rating) of an item for a user; NULL for an item the model does not know';
+'the model''s score (or predicted rating) of an item for a user, folded in from the source for a new user; '
+'for a user with no rows the model''s baseline (popularity, als_explicit: mean + item bias) or NULL; '
+'NULL for an item the model does not know';
 
 CREATE FUNCTION @extschema@.explain_recommendation(
     user_id pg_catalog.anyelement,

@@ -72,7 +72,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.train_hybrid(text, text, text, float8, integer) IS
-'trains a hybrid of two models on the first one''s source: score = a * first + (1 - a) * second, '
+'trains a hybrid of two models on the first one''s source: score = a * e * first + (1 - a) * second, '
 'each scaled by its largest score for the user, with a = weight * min(1, purchases / min_history) '
-'* min(1, item buyers / min_history), so the second model (e.g. content) takes over for new '
-'customers and new products';
+'and e = min(1, item buyers / min_history), so the second model (e.g. content) alone scores new '
+'customers, and products with few buyers get less of the first model without getting more of the second';
