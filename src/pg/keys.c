@@ -65,7 +65,9 @@ DatumToInt64(Datum value, Oid type)
 		case INT8OID:
 			return DatumGetInt64(value);
 	}
-	elog(ERROR, "type %u is not an integer type", type);
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("type %s is not an integer key type", format_type_be(type))));
 	return 0;
 }
 

@@ -310,7 +310,7 @@ ContentTrain(RecpromoTrainState *ts)
 	spi = RecpromoSpiConnect();
 	plan = SPI_prepare(sql, ncols, argtypes);
 	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		RECPROMO_CANNOT_HAPPEN("SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 	portal = SPI_cursor_open(NULL, plan, prefixes, NULL, true);
 	for (;;)
 	{

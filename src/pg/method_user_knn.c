@@ -155,7 +155,7 @@ Neighbours(const RecpromoModel *m, int32 u, const int32 *hist, const double *val
 	for (int32 h = 0; h < nhist; h++)
 	{
 		if (hist[h] < 0 || hist[h] >= m->items.n)
-			elog(ERROR, "invalid history passed to user_knn");
+			RECPROMO_CANNOT_HAPPEN("invalid history passed to user_knn");
 		if (!isfinite(q[h]))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),

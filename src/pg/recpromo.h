@@ -40,4 +40,14 @@ extern void RecpromoCheckStatus(rp_status st, const char *what);
  */
 extern void RecpromoCheckMemory(double bytes, const char *what);
 
+/*
+ * A state the code itself rules out (SPI misuse, a broken internal
+ * invariant): XX000 by design, with an untranslated message.  Everything a
+ * user can cause (bad arguments, bad data, corrupt models) raises its own
+ * SQLSTATE instead; test/check_no_elog_error.sh keeps plain elog errors out of
+ * src/pg so that every such site is a deliberate choice.
+ */
+#define RECPROMO_CANNOT_HAPPEN(...) \
+	ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg_internal(__VA_ARGS__)))
+
 #endif							/* RECPROMO_H */

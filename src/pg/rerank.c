@@ -29,6 +29,7 @@
 
 #include "rerank.h"
 #include "spi_guard.h"
+#include "recpromo.h"
 
 typedef struct CatPair
 {
@@ -80,7 +81,7 @@ RecpromoReadItemWeights(Oid relid, const char *item_col, const char *weight_col,
 				   quote_identifier(weight_col));
 	spi = RecpromoSpiConnect();
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the boost table");
+		RECPROMO_CANNOT_HAPPEN("could not read the boost table");
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
@@ -136,7 +137,7 @@ RecpromoReadItemCategories(Oid relid, const char *item_col, const char *cat_col,
 				   quote_identifier(cat_col));
 	spi = RecpromoSpiConnect();
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the category table");
+		RECPROMO_CANNOT_HAPPEN("could not read the category table");
 	{
 		MemoryContext spicxt = MemoryContextSwitchTo(outer);
 

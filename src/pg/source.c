@@ -200,7 +200,7 @@ RecpromoReadInteractions(const RecpromoSource *src, bool nonneg, RecpromoInterac
 	spi = RecpromoSpiConnect();
 	plan = SPI_prepare(sql, 0, NULL);
 	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		RECPROMO_CANNOT_HAPPEN("SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
 	for (;;)
 	{
@@ -332,7 +332,7 @@ RecpromoReadUserHistory(const RecpromoSource *src, const RecpromoKeys *items,
 				   src->rating_col ? quote_identifier(src->rating_col) : "1");
 	spi = RecpromoSpiConnect();
 	if (SPI_execute_with_args(sql, 1, &argtype, &arg, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the user's history");
+		RECPROMO_CANNOT_HAPPEN("could not read the user's history");
 	{
 		MemoryContext spicxt = MemoryContextSwitchTo(outer);
 		TupleDesc	td = SPI_tuptable->tupdesc;

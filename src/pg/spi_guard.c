@@ -47,6 +47,7 @@
 #include "utils/typcache.h"
 
 #include "spi_guard.h"
+#include "recpromo.h"
 
 int
 RecpromoForceSearchPath(void)
@@ -69,7 +70,7 @@ int
 RecpromoSpiConnect(void)
 {
 	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");	/* cannot happen: it throws */
+		RECPROMO_CANNOT_HAPPEN("SPI_connect failed");	/* cannot happen: it throws */
 	return RecpromoForceSearchPath();
 }
 
