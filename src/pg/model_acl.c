@@ -3,8 +3,8 @@
  *	  Owners and grants of models, and the only doors to the model tables.
  *
  * A model belongs to the role that trained it (recpromo.model.owner) and
- * lists the roles allowed to serve it (recpromo.model.readers, an oid[] in
- * which 0 stands for PUBLIC, as in an aclitem's grantee).  The rules:
+ * lists the roles allowed to serve it (recpromo.model.readers, a regrole[]
+ * in which 0 stands for PUBLIC, as in an aclitem's grantee).  The rules:
  *	- serving (every read of a model: recommend*, similar_*, predict,
  *	  explain, evaluate, recommend_all, hybrids' components, promotion
  *	  scoring) needs the privileges of the owner or of a reader, or a grant
@@ -201,7 +201,7 @@ ReadersFromDatum(Datum d, bool isnull, ModelAcl *acl)
 	acl->readers = NULL;
 	if (isnull)
 		return;
-	deconstruct_array(DatumGetArrayTypeP(d), OIDOID, sizeof(Oid), true, TYPALIGN_INT,
+	deconstruct_array(DatumGetArrayTypeP(d), REGROLEOID, sizeof(Oid), true, TYPALIGN_INT,
 					  &elems, &nulls, &n);
 	acl->readers = palloc(Max(n, 1) * sizeof(Oid));
 	for (int i = 0; i < n; i++)
@@ -300,7 +300,7 @@ ChangeReaders(FunctionCallInfo fcinfo, bool grant)
 	MemoryContext outer = CurrentMemoryContext;
 	RecpromoOwnerScope scope;
 	ModelAcl	acl;
-	Oid			types[2] = {TEXTOID, OIDOID};
+	Oid			types[2] = {TEXTOID, REGROLEOID};
 	Datum		values[2];
 
 	SPI_connect();

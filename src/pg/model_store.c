@@ -226,7 +226,7 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 	{
 		Oid			types[20] = {TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 			TEXTOID, OIDOID, OIDOID, INT4OID, INT4OID, INT8OID, FLOAT8OID, FLOAT8OID, INT8OID, INT8OID,
-		OIDOID, FLOAT8OID, TEXTOID};
+		REGROLEOID, FLOAT8OID, TEXTOID};
 		Datum		values[20];
 		char		nulls[21] = "                    ";
 
@@ -263,7 +263,7 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 								  "VALUES ($1, $2, $3, $4::pg_catalog.jsonb, $5, $6, $7, $8, $9::pg_catalog.regtype, $10::pg_catalog.regtype, "
 								  "  $11, $12, $13, $14, $15, $16, $17, "
 								  "  NOT EXISTS (SELECT 1 FROM recpromo.model d WHERE d.is_default), "
-								  "  $20::pg_catalog.name, pg_catalog.now(), $18, '{}'::pg_catalog.oid[], $19) "
+								  "  $20::pg_catalog.name, pg_catalog.now(), $18, '{}'::pg_catalog.regrole[], $19) "
 								  "ON CONFLICT (name) DO UPDATE SET id = EXCLUDED.id, method = EXCLUDED.method, "
 								  "  params = EXCLUDED.params, source = EXCLUDED.source, user_col = EXCLUDED.user_col, "
 								  "  item_col = EXCLUDED.item_col, rating_col = EXCLUDED.rating_col, "
@@ -273,7 +273,7 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 								  "  rows_read = EXCLUDED.rows_read, rows_skipped = EXCLUDED.rows_skipped, "
 								  "  metrics = '{}'::pg_catalog.jsonb, trained_by = EXCLUDED.trained_by, trained_at = EXCLUDED.trained_at, "
 								  "  readers = CASE WHEN m.owner OPERATOR(pg_catalog.=) EXCLUDED.owner THEN m.readers "
-								  "                 ELSE '{}'::pg_catalog.oid[] END, "
+								  "                 ELSE '{}'::pg_catalog.regrole[] END, "
 								  "  owner = EXCLUDED.owner, store_seconds = EXCLUDED.store_seconds",
 								  20, types, values, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not write recpromo.model");
@@ -395,7 +395,7 @@ RecpromoModelLookup(const char *name, RecpromoModelRow *row)
 			int			nr = 0;
 
 			if (!isnull)
-				deconstruct_array(DatumGetArrayTypeP(d), OIDOID, sizeof(Oid), true,
+				deconstruct_array(DatumGetArrayTypeP(d), REGROLEOID, sizeof(Oid), true,
 								  TYPALIGN_INT, &elems, &nulls, &n);
 			readers = palloc(Max(n, 1) * sizeof(Oid));
 			for (int i = 0; i < n; i++)

@@ -15,15 +15,16 @@ SELECT m.name, m.method, m.is_default, m.params, m.source, m.user_col, m.item_co
        (SELECT COALESCE(pg_catalog.sum(pg_catalog.octet_length(p.data)), 0) FROM @extschema@.model_part p
          WHERE p.model_id OPERATOR(pg_catalog.=) m.id)::pg_catalog.int8 AS size_bytes,
        m.trained_by, m.trained_at,
-       m.owner::pg_catalog.regrole AS owner,
-       ARRAY(SELECT CASE WHEN g.r OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN 'public'
-                         ELSE g.r::pg_catalog.regrole::pg_catalog.text END
+       m.owner,
+       ARRAY(SELECT CASE WHEN g.r::pg_catalog.oid OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN 'public'
+                         ELSE g.r::pg_catalog.text END
                FROM pg_catalog.unnest(m.readers) WITH ORDINALITY g(r, i) ORDER BY g.i) AS granted_to,
        m.store_seconds
 FROM @extschema@.model m
-WHERE pg_catalog.pg_has_role(m.owner, 'USAGE')
+WHERE pg_catalog.pg_has_role(m.owner::pg_catalog.oid, 'USAGE')
    OR EXISTS (SELECT 1 FROM pg_catalog.unnest(m.readers) g(r)
-               WHERE g.r OPERATOR(pg_catalog.=) 0::pg_catalog.oid OR pg_catalog.pg_has_role(g.r, 'USAGE'));
+               WHERE g.r::pg_catalog.oid OPERATOR(pg_catalog.=) 0::pg_catalog.oid
+                  OR pg_catalog.pg_has_role(g.r::pg_catalog.oid, 'USAGE'));
 COMMENT ON VIEW @extschema@.models IS
 'the models the current role may serve (its own, its roles'', and those granted to it): method, '
 'hyper-parameters, source, sizes, training and store time, final loss, owner and grants';
