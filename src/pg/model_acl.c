@@ -88,7 +88,22 @@ RecpromoExtensionOwner(void)
 	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		version = heap_getattr(tup, Anum_pg_extension_extversion,
+										   RelationGetDescr(rel), &isnull);
+
+		/*
+		 * The library was replaced but not the SQL objects: the 0.1.0 model
+		 * tables lack the columns this code reads and writes.
+		 */
+		if (!isnull && strcmp(TextDatumGetCString(version), "0.1.0") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the recpromo extension in this database is at version 0.1.0, older than its library"),
+					 errhint("Run ALTER EXTENSION recpromo UPDATE.")));
 		owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	if (!OidIsValid(owner))
