@@ -99,7 +99,7 @@ RecpromoExtensionOwner(void)
 		 */
 		if (!isnull && strcmp(TextDatumGetCString(version), "0.1.0") == 0)
 			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("the recpromo extension in this database is at version 0.1.0, older than its library"),
 					 errhint("Run ALTER EXTENSION recpromo UPDATE.")));
 		owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
