@@ -37,6 +37,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
@@ -88,28 +89,28 @@ RecpromoExtensionOwner(void)
 	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
-	{
-		bool		isnull;
-		Datum		version = heap_getattr(tup, Anum_pg_extension_extversion,
-										   RelationGetDescr(rel), &isnull);
-
-		/*
-		 * The library was replaced but not the SQL objects: the 0.1.0 model
-		 * tables lack the columns this code reads and writes.
-		 */
-		if (!isnull && strcmp(TextDatumGetCString(version), "0.1.0") == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("the recpromo extension in this database is at version 0.1.0, older than its library"),
-					 errhint("Run ALTER EXTENSION recpromo UPDATE.")));
 		owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
-	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	if (!OidIsValid(owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("extension \"recpromo\" is not installed in this database")));
+
+	/*
+	 * The library was updated but not the SQL objects: the 0.1.0 model
+	 * tables lack the columns this code reads and writes.
+	 */
+	{
+		Oid			nsp = get_namespace_oid("recpromo", true);
+		Oid			model = OidIsValid(nsp) ? get_relname_relid("model", nsp) : InvalidOid;
+
+		if (!OidIsValid(model) || get_attnum(model, "owner") == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("the recpromo extension in this database is older than its library"),
+					 errhint("Run ALTER EXTENSION recpromo UPDATE.")));
+	}
 	cached_owner = owner;
 	cached_lxid = MyProc->lxid;
 	return owner;
