@@ -31,8 +31,9 @@ ITERS=${ITERS:-4}
 RETAIL_CSV=${RETAIL_CSV:-/work/shared/data/online-retail/online-retail.csv.gz}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-BLAS_CFLAGS=$(pkg-config --cflags openblas 2>/dev/null || echo -I/usr/include/x86_64-linux-gnu/openblas-pthread)
-BLAS_LIBS=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+# the OpenBLAS the extension links (see the Makefile)
+BLAS_CFLAGS=$(test/openblas_flags.sh --cflags)
+BLAS_LIBS=$(test/openblas_flags.sh --libs)
 gcc -std=gnu11 -O2 -pthread -Isrc/core $BLAS_CFLAGS -o "$tmp/als_bench" \
 	bench/als_bench.c src/core/*.c $BLAS_LIBS -lm
 

@@ -16,12 +16,16 @@ SELECT cosine_similarity(ARRAY[5,4,3,2,1], ARRAY[4,3,2,1,5]) AS cosine, 45.0 / 5
 
 \echo
 \echo '== 2. A generated shop: 600 customers, 120 products in 6 categories, orders over 2024'
+-- the attributes (category, a colour and a material tag, the words of the name, the price) feed
+-- the content model; products 121-126 are new: in the catalogue, not bought by anyone yet
 CREATE TABLE products AS
   SELECT p AS product_id,
          (ARRAY['tea', 'kitchen', 'garden', 'toys', 'lights', 'stationery'])[1 + (p - 1) % 6] AS category,
+         ARRAY[(ARRAY['red', 'green', 'blue', 'black'])[1 + abs(hashint4(p * 3)) % 4],
+               (ARRAY['wood', 'metal', 'paper', 'glass', 'cotton'])[1 + abs(hashint4(p * 5)) % 5]] AS tags,
          (ARRAY['tea', 'kitchen', 'garden', 'toys', 'lights', 'stationery'])[1 + (p - 1) % 6] || ' item ' || p AS name,
          round((2 + abs(hashint4(p)) % 40)::numeric + 0.99, 2) AS price
-  FROM generate_series(1, 120) p;
+  FROM generate_series(1, 126) p;
 -- each customer prefers one category (and a second one a little), and buys popular items more
 CREATE TABLE orders AS
   SELECT c AS customer_id, p.product_id,
@@ -29,7 +33,7 @@ CREATE TABLE orders AS
          timestamp '2024-01-01' + (abs(hashint4(c * 13 + p.product_id)) % 365) * interval '1 day' AS ordered_at,
          p.price
   FROM generate_series(1, 600) c
-  JOIN products p ON
+  JOIN products p ON p.product_id <= 120 AND
        abs(hashint4(c * 1000 + p.product_id)) % 1000 <
          CASE WHEN (p.product_id - 1) % 6 = c % 6 THEN 220
               WHEN (p.product_id - 1) % 6 = (c / 6) % 6 THEN 70
@@ -38,7 +42,7 @@ SELECT count(*) AS order_lines, count(DISTINCT customer_id) AS customers,
        count(DISTINCT product_id) AS products FROM orders;
 
 \echo
-\echo '== 3. Hold out 20% of each customer''s lines (deterministic split), train four models'
+\echo '== 3. Hold out 20% of the (customer, product) pairs (deterministic split), train seven models'
 CREATE TABLE orders_train AS SELECT * FROM orders WHERE NOT in_test_set(customer_id, product_id, 0.2, seed => 1);
 CREATE TABLE orders_test  AS SELECT * FROM orders WHERE in_test_set(customer_id, product_id, 0.2, seed => 1);
 SELECT name, method, n_users, n_items, nnz, round(train_seconds::numeric, 3) AS seconds
@@ -49,7 +53,19 @@ FROM train('als', 'orders_train', 'customer_id', 'product_id', 'quantity', metho
 SELECT name, method, n_users, n_items, nnz, round(train_seconds::numeric, 3) AS seconds
 FROM train('neighbours', 'orders_train', 'customer_id', 'product_id', 'quantity', method => 'user_knn', neighbours => 30);
 SELECT name, method, n_users, n_items, nnz, round(train_seconds::numeric, 3) AS seconds
-FROM train('items', 'orders_train', 'customer_id', 'product_id', 'quantity', method => 'item_knn', neighbours => 20);
+FROM train('items', 'orders_train', 'customer_id', 'product_id', 'quantity', method => 'item_knn', neighbours => 20,
+           params => '{"weighting": "bm25"}');
+SELECT name, method, n_users, n_items, nnz, round(train_seconds::numeric, 3) AS seconds
+FROM train('ease', 'orders_train', 'customer_id', 'product_id', 'quantity', method => 'ease',
+           params => '{"lambda": 100}');
+-- content: TF-IDF of the product attributes; the 6 new products join the model's items
+SELECT name, method, n_users, n_items, nnz, round(train_seconds::numeric, 3) AS seconds
+FROM train_content('content', 'orders_train', 'customer_id', 'product_id', rating_col => 'quantity',
+                   attributes => 'products', attribute_columns => '{category,tags,name,price}');
+-- hybrid: 70 % item_knn + 30 % content for customers and products with 3 or more purchases,
+-- content alone for new ones
+SELECT name, method, n_users, n_items, nnz, round(train_seconds::numeric, 3) AS seconds
+FROM train_hybrid('hybrid', 'items', 'content', weight => 0.7, min_history => 3);
 SELECT set_default_model('als');
 
 \echo
@@ -82,15 +98,31 @@ INSERT INTO orders_train VALUES (10001, 4, 1, now(), 9.99), (10001, 10, 2, now()
 SELECT r.rank, p.name, p.category FROM recommend(10001, 3) r JOIN products p ON p.product_id = r.item ORDER BY r.rank;
 
 \echo
-\echo '== 9. Offline evaluation on the held-out lines, all models in one query (k = 10)'
+\echo '== 9. New products 121-126 (in the catalogue, bought by nobody): content and the hybrid rank them'
+\echo '==    from their attributes; customer 7, a kitchen customer, gets the new kitchen item first'
+SELECT 'content' AS model, r.rank, p.name, p.tags, round(r.score::numeric, 3) AS score
+FROM recommend(7, 3, model => 'content', only_items => ARRAY[121, 122, 123, 124, 125, 126]) r
+JOIN products p ON p.product_id = r.item
+UNION ALL
+SELECT 'hybrid', r.rank, p.name, p.tags, round(r.score::numeric, 3)
+FROM recommend(7, 3, model => 'hybrid', only_items => ARRAY[121, 122, 123, 124, 125, 126]) r
+JOIN products p ON p.product_id = r.item
+ORDER BY 1, 2;
+
+\echo
+\echo '== 10. Offline evaluation on the held-out pairs, all seven models in one query (k = 10)'
 SELECT model_name, users_evaluated,
        round(precision_at_k::numeric, 4) AS "precision@10", round(recall_at_k::numeric, 4) AS "recall@10",
        round(ndcg_at_k::numeric, 4) AS "ndcg@10", round(map_at_k::numeric, 4) AS "map@10",
-       round(hit_rate_at_k::numeric, 4) AS "hit@10", round(coverage::numeric, 3) AS coverage
+       round(hit_rate_at_k::numeric, 4) AS "hit@10", round(mrr_at_k::numeric, 4) AS mrr,
+       round(coverage::numeric, 3) AS coverage, round(popularity_bias::numeric, 2) AS pop_bias
 FROM (SELECT * FROM evaluate('popular', 'orders_test', 'customer_id', 'product_id')
       UNION ALL SELECT * FROM evaluate('neighbours', 'orders_test', 'customer_id', 'product_id')
       UNION ALL SELECT * FROM evaluate('items', 'orders_test', 'customer_id', 'product_id')
-      UNION ALL SELECT * FROM evaluate('als', 'orders_test', 'customer_id', 'product_id')) e
+      UNION ALL SELECT * FROM evaluate('als', 'orders_test', 'customer_id', 'product_id')
+      UNION ALL SELECT * FROM evaluate('ease', 'orders_test', 'customer_id', 'product_id')
+      UNION ALL SELECT * FROM evaluate('content', 'orders_test', 'customer_id', 'product_id')
+      UNION ALL SELECT * FROM evaluate('hybrid', 'orders_test', 'customer_id', 'product_id')) e
 ORDER BY "ndcg@10" DESC;
 
 \echo

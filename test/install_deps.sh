@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages recpromo needs to build, test and benchmark,
-# when run as root and something is missing.  Idempotent.
+# when run as root and something is missing.  Idempotent.  The extension
+# links the pthreads OpenBLAS by its directory (libopenblas-pthread-dev, see
+# the Makefile), whatever libopenblas-dev's alternatives point to.
 set -u
 pkgs="build-essential pkg-config postgresql-15 postgresql-server-dev-15 postgresql-contrib
-      libopenblas-dev liblapack-dev python3-numpy python3-scipy python3-sklearn python3-pandas
+      libopenblas-dev libopenblas-pthread-dev liblapack-dev python3-numpy python3-scipy python3-sklearn python3-pandas
       python3-psycopg2 libipc-run-perl"
 missing=""
 for p in $pkgs; do

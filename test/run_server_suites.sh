@@ -46,5 +46,18 @@ for t in test/ref/test_*.py test/readme_examples.py; do
 	p=$((p + tp)); f=$((f + tf))
 done
 
+# static checks of the tree: no time in an expected output, no elog(ERROR)
+for t in test/check_timeless_expected.sh test/check_no_elog_error.sh; do
+	[ -x "$t" ] || continue
+	out=$("$t" 2>&1); rc=$?
+	echo "$out" | tail -40
+	line=$(echo "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -1)
+	tp=$(echo "$line" | sed -nE 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\2/p')
+	tf=$(echo "$line" | sed -nE 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\3/p')
+	if [ -z "$tp" ]; then tp=0; tf=1; fi
+	[ $rc -ne 0 ] && [ "$tf" -eq 0 ] && tf=1
+	p=$((p + tp)); f=$((f + tf))
+done
+
 echo "server suites: $p passed, $f failed"
 [ "$f" -eq 0 ]

@@ -33,7 +33,7 @@ extern const char *rp_status_text(rp_status st);
 /*
  * The cancel hook.  Long-running core loops call rp_should_stop() between
  * blocks of work, on the calling (main) thread only; the glue's hook tests
- * PostgreSQL's pending-interrupt condition.  A NULL hook never stops.
+ * for a query cancel or termination.  A NULL hook never stops.
  */
 typedef int (*rp_should_stop_fn) (void *arg);
 

@@ -137,7 +137,11 @@ AllByFactors(ReturnSetInfo *rsinfo, RecpromoModel *m, const RecpromoFactors *fx,
 	}
 	ws = rp_batch_workspace_size(&in, n, threads);
 	if (ws == 0)
-		elog(ERROR, "invalid batch size");
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" has an invalid number of factors (%d)",
+						m->row.name, (int) fx->factors),
+				 errhint("Train the model again.")));
 	RecpromoCheckMemory((double) ws + (double) m->users.n * n * (sizeof(int32) + sizeof(double)),
 						"recommend_all");
 	work = MemoryContextAllocHuge(CurrentMemoryContext, ws);

@@ -4,9 +4,12 @@
  *
  * The core returns rp_status codes and never raises; the glue validates
  * arguments before calling it, so RP_EINVAL here means an internal
- * inconsistency, reported as such.  Cancellation is turned back into the
- * pending interrupt (query cancel or statement_timeout) by
- * CHECK_FOR_INTERRUPTS(), so the user sees PostgreSQL's own message.
+ * inconsistency; it is still reported with a parameter SQLSTATE, never
+ * XX000, because a model read from a table can carry values the glue did not
+ * foresee.  Cancellation is turned back into the pending interrupt (query
+ * cancel, statement_timeout, termination) by CHECK_FOR_INTERRUPTS(), so the
+ * user sees PostgreSQL's own message; the hook (recpromo.c) only stops for
+ * those, never for a harmless interrupt.
  */
 #include "postgres.h"
 
@@ -22,11 +25,21 @@ RecpromoCheckStatus(rp_status st, const char *what)
 		case RP_OK:
 			return;
 		case RP_ECANCELED:
+			/* raises "canceling statement due to ..." or terminates */
 			CHECK_FOR_INTERRUPTS();
-			/* the hook saw an interrupt that has since been serviced */
+
+			/*
+			 * Still here: the cancel was serviced without an error (or is held
+			 * off).  The work was cut short all the same, so it cannot return
+			 * a result.
+			 */
+			if (RecpromoStopSeen())
+				ereport(ERROR,
+						(errcode(ERRCODE_QUERY_CANCELED),
+						 errmsg("%s was canceled", what)));
 			ereport(ERROR,
-					(errcode(ERRCODE_QUERY_CANCELED),
-					 errmsg("%s was canceled", what)));
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg_internal("%s stopped without a cancel request", what)));
 			break;
 		case RP_ENOMEM:
 			ereport(ERROR,
@@ -46,10 +59,16 @@ RecpromoCheckStatus(rp_status st, const char *what)
 					 errmsg("size limit exceeded during %s", what)));
 			break;
 		case RP_EINVAL:
-			elog(ERROR, "invalid argument passed to the compute core during %s", what);
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid argument during %s", what),
+					 errdetail("The compute core refused a size or parameter that the checks before it let through."),
+					 errhint("Check the arguments and the model; retraining the model rebuilds its stored parts.")));
 			break;
 	}
-	elog(ERROR, "unexpected status %d during %s", (int) st, what);
+	ereport(ERROR,
+			(errcode(ERRCODE_INTERNAL_ERROR),
+			 errmsg_internal("unexpected status %d during %s", (int) st, what)));
 }
 
 void

@@ -198,7 +198,9 @@ recpromo_evaluate(PG_FUNCTION_ARGS)
 				 errmsg("relevance_threshold must be finite"),
 				 errhint("Pass for instance 4 to count ratings of 4 and above as relevant.")));
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("function returning record called in context that cannot accept type record")));
 
 	m = RecpromoModelGet(model_name);
 	n_items = m->items.n;

@@ -101,7 +101,9 @@ recpromo_ranking_metrics(PG_FUNCTION_ARGS)
 				 errmsg("k must be at least 1"),
 				 errhint("k is the length of the ranked list to score, such as 10.")));
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("function returning record called in context that cannot accept type record")));
 
 	n = ArrayElements(ranks_a, FLOAT8OID, "ranks", &ranks);
 	nr = ArrayElements(rel_a, BOOLOID, "relevant", &rels);
@@ -111,7 +113,8 @@ recpromo_ranking_metrics(PG_FUNCTION_ARGS)
 				 errmsg("ranks and relevant must have the same length"),
 				 errdetail("ranks has %d elements, relevant has %d.", n, nr)));
 
-	entries = palloc(sizeof(RankedEntry) * (n + 1));
+	/* n float8 ranks fit in 1 GB, n entries of 16 bytes may not */
+	entries = palloc_extended(sizeof(RankedEntry) * ((Size) n + 1), MCXT_ALLOC_HUGE);
 	for (int i = 0; i < n; i++)
 	{
 		double		r = DatumGetFloat8(ranks[i]);
@@ -134,7 +137,7 @@ recpromo_ranking_metrics(PG_FUNCTION_ARGS)
 				 errhint("n_relevant counts all of the user's relevant items; users with none have no recall and are left out.")));
 
 	qsort(entries, n, sizeof(RankedEntry), RankedEntryCmp);
-	keys = palloc(sizeof(double) * (n + 1));
+	keys = palloc_extended(sizeof(double) * ((Size) n + 1), MCXT_ALLOC_HUGE);
 	flags = palloc(n + 1);
 	for (int i = 0; i < n; i++)
 	{

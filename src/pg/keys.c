@@ -11,10 +11,13 @@
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
 #include "keys.h"
+#include "model_validate.h"
+#include "rp_validate.h"
 
 RecpromoKeyClass
 RecpromoKeyClassFor(Oid type)
@@ -352,31 +355,35 @@ RecpromoKeysSerialize(const RecpromoKeys *keys, Size *len)
 }
 
 void
+RecpromoKeysLoad(RecpromoKeys *keys, const void *buf, Size len, Oid type,
+				 const char *model, const char *part)
+{
+	rp_keys_view v;
+	const char *reason = NULL;
+
+	RecpromoModelCheck(rp_validate_keys(buf, len, &v, &reason), model, part, reason);
+	if (OidIsValid(type) && (int32) RecpromoKeyClassFor(type) != v.kclass)
+		RecpromoModelCorrupt(model, part, "has a key class that does not match the key type");
+	/* text keys come back to the client: they must be valid in the server encoding */
+	if (v.kclass == RP_KEYS_TEXT)
+		for (int32 i = 0; i < v.n; i++)
+		{
+			int64		l = v.text_off[i + 1] - v.text_off[i] - 1;
+
+			if (l > PG_INT32_MAX ||
+				!pg_verifymbstr(v.text_buf + v.text_off[i], (int) l, true))
+				RecpromoModelCorrupt(model, part, "has a key that is not valid in the server encoding");
+		}
+	keys->kclass = (RecpromoKeyClass) v.kclass;
+	keys->n = v.n;
+	keys->type = type;
+	keys->ints = (int64 *) v.ints;
+	keys->text_off = (int64 *) v.text_off;
+	keys->text_buf = (char *) v.text_buf;
+}
+
+void
 RecpromoKeysDeserialize(RecpromoKeys *keys, const void *buf, Size len, Oid type)
 {
-	const char *b = buf;
-
-	if (len < 8)
-		elog(ERROR, "corrupt key dictionary");
-	keys->kclass = (RecpromoKeyClass) ((const int32 *) b)[0];
-	keys->n = ((const int32 *) b)[1];
-	keys->type = type;
-	keys->ints = NULL;
-	keys->text_buf = NULL;
-	keys->text_off = NULL;
-	if (keys->kclass == RECPROMO_KEY_INT)
-	{
-		if (len != 8 + (Size) keys->n * sizeof(int64))
-			elog(ERROR, "corrupt key dictionary");
-		keys->ints = (int64 *) (b + 8);
-	}
-	else
-	{
-		if (len < 8 + ((Size) keys->n + 1) * sizeof(int64))
-			elog(ERROR, "corrupt key dictionary");
-		keys->text_off = (int64 *) (b + 8);
-		keys->text_buf = (char *) (b + 8 + ((Size) keys->n + 1) * sizeof(int64));
-		if (len != 8 + ((Size) keys->n + 1) * sizeof(int64) + keys->text_off[keys->n])
-			elog(ERROR, "corrupt key dictionary");
-	}
+	RecpromoKeysLoad(keys, buf, len, type, "?", "keys");
 }

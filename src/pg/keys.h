@@ -78,6 +78,17 @@ extern char *RecpromoKeysGetCString(const RecpromoKeys *keys, int32 idx);
 
 /* Serialisation into a flat buffer (palloc'd) and back (pointers into buf). */
 extern void *RecpromoKeysSerialize(const RecpromoKeys *keys, Size *len);
+
+/*
+ * Rebuilds a stored dictionary (pointers into buf, 8-byte aligned) after
+ * checking it (rp_validate_keys: lengths, offsets, terminators, strict
+ * order), its class against the column type `type` (when valid) and, for
+ * text keys, the server encoding.  A bad dictionary raises
+ * ERRCODE_DATA_CORRUPTED naming `model` and `part`.
+ */
+extern void RecpromoKeysLoad(RecpromoKeys *keys, const void *buf, Size len, Oid type,
+							 const char *model, const char *part);
+/* The same without a model name (errors say model "?"). */
 extern void RecpromoKeysDeserialize(RecpromoKeys *keys, const void *buf, Size len,
 									Oid type);
 

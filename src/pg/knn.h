@@ -28,8 +28,13 @@ extern void RecpromoKnnFit(rp_csr *A, rp_knn_weighting w, double k1, double b,
 						   int32 k, double shrink, int threads, rp_csr *S,
 						   const char *what);
 
-/* Rebuilds an n x n neighbour CSR from the parts <prefix>_indptr/_indices/_values. */
-extern void RecpromoKnnLoadParts(const RecpromoParts *parts, const char *prefix,
-								 int32 n, rp_csr *S);
+/*
+ * Rebuilds an n x n neighbour CSR from the parts <prefix>_indptr/_indices/
+ * _values of model `model`, checked (model_validate.h: offsets, indices in
+ * range and strictly increasing per row, finite values); a bad part raises
+ * ERRCODE_DATA_CORRUPTED.
+ */
+extern void RecpromoKnnLoadParts(const RecpromoParts *parts, const char *model,
+								 const char *prefix, int32 n, rp_csr *S);
 
 #endif							/* RECPROMO_KNN_H */

@@ -34,6 +34,7 @@
 #include <math.h>
 
 #include "method.h"
+#include "model_validate.h"
 #include "recpromo.h"
 #include "rp_als.h"
 #include "rp_blas.h"
@@ -173,25 +174,35 @@ AlsLoad(RecpromoModel *m, const RecpromoParts *parts, rp_als_method method)
 
 	st->p.method = method;
 	st->p.solver = RP_ALS_CHOLESKY;
-	st->p.factors = (int32) RecpromoModelParamFloat(m, "factors", 64);
-	st->p.regularization = RecpromoModelParamFloat(m, "regularization", 0.05);
-	st->p.alpha = method == RP_ALS_IMPLICIT ? RecpromoModelParamFloat(m, "alpha", 1.0) : 0.0;
+	/* the stored hyper-parameters set the factor rows' width: checked first */
+	st->p.factors = (int32) RecpromoModelParamChecked(m, "factors", 64, 1, RP_ALS_MAX_FACTORS);
+	st->p.regularization = RecpromoModelParamChecked(m, "regularization", 0.05, 0.0, 1e6);
+	st->p.alpha = method == RP_ALS_IMPLICIT ?
+		RecpromoModelParamChecked(m, "alpha", 1.0, 0.0, 1e9) : 0.0;
 	st->p.cg_steps = 3;
 	st->p.threads = 1;
-	if (st->p.factors < 1 || st->p.factors > RP_ALS_MAX_FACTORS)
-		elog(ERROR, "model \"%s\" has an invalid number of factors", m->row.name);
 	dim = rp_als_dim(&st->p);
 	st->m.n_users = m->users.n;
 	st->m.n_items = m->items.n;
 	st->m.factors = st->p.factors;
 	st->m.dim = dim;
-	st->m.user_factors = RecpromoPartsGet(parts, "als_user",
-										  (Size) m->users.n * dim * sizeof(double),
-										  m->users.n == 0, NULL);
-	st->m.item_factors = RecpromoPartsGet(parts, "als_item",
-										  (Size) m->items.n * dim * sizeof(double),
-										  m->items.n == 0, NULL);
-	mean = RecpromoPartsGet(parts, "als_mean", sizeof(double), false, NULL);
+	st->m.user_factors = RecpromoModelPartFactors(parts, m->row.name, "als_user",
+												  (int64) m->users.n * dim);
+	st->m.item_factors = RecpromoModelPartFactors(parts, m->row.name, "als_item",
+												  (int64) m->items.n * dim);
+	if (method == RP_ALS_EXPLICIT)
+	{
+		const char *reason = NULL;
+
+		RecpromoModelCheck(rp_validate_als_explicit_rows(st->m.user_factors, m->users.n,
+														 st->p.factors, true, &reason),
+						   m->row.name, "als_user", reason);
+		RecpromoModelCheck(rp_validate_als_explicit_rows(st->m.item_factors, m->items.n,
+														 st->p.factors, false, &reason),
+						   m->row.name, "als_item", reason);
+	}
+	/* a NaN mean would make every score NaN: refused with the other parts */
+	mean = RecpromoModelPartFactors(parts, m->row.name, "als_mean", 1);
 	st->m.global_mean = *mean;
 	st->gram = palloc((Size) st->p.factors * st->p.factors * sizeof(double));
 	RecpromoCheckStatus(rp_als_item_gram(&st->m, st->gram), "loading the model");

@@ -49,6 +49,7 @@
 #include "utils/regproc.h"
 
 #include "method.h"
+#include "model_validate.h"
 #include "recpromo.h"
 #include "rp_knn.h"
 
@@ -417,17 +418,20 @@ ContentLoad(RecpromoModel *m, const RecpromoParts *parts)
 	ContentState *st = palloc(sizeof(ContentState));
 	rp_csr	   *V = &st->V;
 	int32		n = m->items.n;
-	int32		nt = (int32) RecpromoModelParamFloat(m, "n_tokens", 0);
+	const char *reason = NULL;
+	int32		nt = (int32) RecpromoModelParamChecked(m, "n_tokens", 0, 0, PG_INT32_MAX - 1);
 
-	V->n_rows = n;
-	V->n_cols = nt;
-	V->indptr = RecpromoPartsGet(parts, "content_indptr", ((Size) n + 1) * sizeof(int64), false, NULL);
-	V->nnz = V->indptr[n];
-	V->indices = RecpromoPartsGet(parts, "content_indices", (Size) V->nnz * sizeof(int32), V->nnz == 0, NULL);
-	V->values = RecpromoPartsGet(parts, "content_values", (Size) V->nnz * sizeof(double), V->nnz == 0, NULL);
-	for (int64 p = 0; p < V->nnz; p++)
-		if (V->indices[p] < 0 || V->indices[p] >= nt)
-			elog(ERROR, "corrupt content vectors in model \"%s\"", m->row.name);
+	/*
+	 * Rows sorted by token (RowDot merges two rows).  Every token comes from
+	 * at least one item, so there are no more tokens than entries: that
+	 * bounds the dense profile serving allocates.
+	 */
+	RecpromoModelCsr(parts, m->row.name, "content", n, nt, true, V);
+	if (nt > V->nnz)
+		RecpromoModelCorrupt(m->row.name, "content_indices",
+							 "has fewer entries than the model has tokens");
+	/* unit rows: profiles and dot products stay far from overflow */
+	RecpromoModelCheck(rp_validate_unit_rows(V, &reason), m->row.name, "content_values", reason);
 	st->n_tokens = nt;
 	st->VT.indptr = palloc_extended(((Size) nt + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
 	st->VT.indices = palloc_extended(Max((Size) V->nnz, 1) * sizeof(int32), MCXT_ALLOC_HUGE);

@@ -25,6 +25,7 @@
 #include "miscadmin.h"
 
 #include "method.h"
+#include "model_validate.h"
 #include "recpromo.h"
 #include "rp_ease.h"
 
@@ -73,9 +74,11 @@ static void
 EaseLoad(RecpromoModel *m, const RecpromoParts *parts)
 {
 	EaseState  *st = palloc(sizeof(EaseState));
-	Size		nn = mul_size((Size) m->items.n, (Size) m->items.n);
+	int64		nn = (int64) m->items.n * m->items.n;
+	const char *reason = NULL;
 
-	st->B = RecpromoPartsGet(parts, "ease_b", nn * sizeof(float), nn == 0, NULL);
+	st->B = RecpromoModelPart(parts, m->row.name, "ease_b", sizeof(float), nn, NULL);
+	RecpromoModelCheck(rp_validate_ease(st->B, m->items.n, &reason), m->row.name, "ease_b", reason);
 	m->state = st;
 }
 

@@ -56,6 +56,7 @@
 #include "utils/varlena.h"
 
 #include "method.h"
+#include "model_validate.h"
 #include "recpromo.h"
 #include "rp_blas.h"
 
@@ -228,6 +229,13 @@ ReadFactorTable(const char *what, Oid source_relid, const char *relname, const c
 							(errcode(ERRCODE_DATA_EXCEPTION),
 							 errmsg("vector for key \"%s\" in %s table \"%s\" has a NaN or infinite value",
 									RecpromoKeysGetCString(keys, ix), what, relname)));
+				/* the bound the loader checks (rp_validate.h): products stay finite */
+				if (fabs(el[c]) > RP_VALIDATE_MAX_FACTOR)
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("vector for key \"%s\" in %s table \"%s\" has a value out of range",
+									RecpromoKeysGetCString(keys, ix), what, relname),
+							 errdetail("Vector values must lie between -1e15 and 1e15.")));
 				(*out)[(Size) ix * *f + c] = el[c];
 			}
 			have[ix] = true;
@@ -291,19 +299,15 @@ static void
 FactorsLoad(RecpromoModel *m, const RecpromoParts *parts)
 {
 	FactorsState *st = palloc0(sizeof(FactorsState));
-	int32	   *dim = RecpromoPartsGet(parts, "factors_dim", sizeof(int32), false, NULL);
+	int32	   *dim = RecpromoModelPart(parts, m->row.name, "factors_dim", sizeof(int32), 1, NULL);
 
 	st->f = *dim;
 	if (st->f < 1 || st->f > RECPROMO_MAX_FACTORS)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model \"%s\" has an invalid factor count %d", m->row.name, st->f)));
-	st->U = RecpromoPartsGet(parts, "factors_U", (Size) m->users.n * st->f * sizeof(double),
-							 false, NULL);
-	st->V = RecpromoPartsGet(parts, "factors_V", (Size) m->items.n * st->f * sizeof(double),
-							 false, NULL);
-	st->lambda = RecpromoModelParamFloat(m, "regularization", 0.1);
-	st->alpha = RecpromoModelParamFloat(m, "alpha", 1.0);
+		RecpromoModelCorrupt(m->row.name, "factors_dim", "has an invalid number of factors");
+	st->U = RecpromoModelPartFactors(parts, m->row.name, "factors_U", (int64) m->users.n * st->f);
+	st->V = RecpromoModelPartFactors(parts, m->row.name, "factors_V", (int64) m->items.n * st->f);
+	st->lambda = RecpromoModelParamChecked(m, "regularization", 0.1, 0.0, 1e9);
+	st->alpha = RecpromoModelParamChecked(m, "alpha", 1.0, 0.0, 1e9);
 	st->VtV = palloc0((Size) st->f * st->f * sizeof(double));
 	if (m->items.n > 0)
 		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, st->f, m->items.n, 1.0,

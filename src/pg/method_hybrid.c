@@ -40,6 +40,7 @@
 #include "utils/memutils.h"
 
 #include "method.h"
+#include "model_validate.h"
 #include "recpromo.h"
 
 #define HYBRID_PARTS 2
@@ -192,8 +193,8 @@ HybridLoad(RecpromoModel *m, const RecpromoParts *parts)
 	k.val.string.val = "models";
 	k.val.string.len = strlen("models");
 	v = findJsonbValueFromContainer(&params->root, JB_FOBJECT, &k);
-	if (v == NULL || v->type != jbvBinary)
-		elog(ERROR, "hybrid model \"%s\" has no component list", m->row.name);
+	if (v == NULL || v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+		RecpromoModelCorrupt(m->row.name, NULL, "its hyper-parameter \"models\" is not a list of two model names");
 	{
 		JsonbIterator *it = JsonbIteratorInit(v->val.binary.data);
 		JsonbValue	e;
@@ -204,10 +205,10 @@ HybridLoad(RecpromoModel *m, const RecpromoParts *parts)
 			if (tok == WJB_ELEM && e.type == jbvString && p < HYBRID_PARTS)
 				st->names[p++] = pnstrdup(e.val.string.val, e.val.string.len);
 		if (p != HYBRID_PARTS)
-			elog(ERROR, "hybrid model \"%s\" has a bad component list", m->row.name);
+			RecpromoModelCorrupt(m->row.name, NULL, "its hyper-parameter \"models\" is not a list of two model names");
 	}
-	st->weight = RecpromoModelParamFloat(m, "weight", 0.5);
-	st->min_history = RecpromoModelParamFloat(m, "min_history", 5);
+	st->weight = RecpromoModelParamChecked(m, "weight", 0.5, 0.0, 1.0);
+	st->min_history = RecpromoModelParamChecked(m, "min_history", 5, 0, 1000000);
 	st->user_hist = palloc(Max((Size) m->users.n, 1) * sizeof(double));
 	for (int32 u = 0; u < m->users.n; u++)
 		st->user_hist[u] = (double) (m->seen.indptr[u + 1] - m->seen.indptr[u]);

@@ -25,6 +25,7 @@
 #include "miscadmin.h"
 
 #include "method.h"
+#include "model_validate.h"
 #include "recpromo.h"
 #include "knn.h"
 #include "rp_knn.h"
@@ -120,22 +121,16 @@ ItemKnnTrain(RecpromoTrainState *ts)
 }
 
 void
-RecpromoKnnLoadParts(const RecpromoParts *parts, const char *prefix, int32 n, rp_csr *S)
+RecpromoKnnLoadParts(const RecpromoParts *parts, const char *model, const char *prefix,
+					 int32 n, rp_csr *S)
 {
-	int64		nnz;
+	const char *reason = NULL;
 
-	S->n_rows = n;
-	S->n_cols = n;
-	S->indptr = RecpromoPartsGet(parts, psprintf("%s_indptr", prefix),
-								 ((Size) n + 1) * sizeof(int64), false, NULL);
-	nnz = S->indptr[n];
-	if (nnz < 0 || nnz > (int64) n * RP_KNN_MAX_K)
-		elog(ERROR, "corrupt neighbour lists in model");
-	S->nnz = nnz;
-	S->indices = RecpromoPartsGet(parts, psprintf("%s_indices", prefix),
-								  (Size) nnz * sizeof(int32), nnz == 0, NULL);
-	S->values = RecpromoPartsGet(parts, psprintf("%s_values", prefix),
-								 (Size) nnz * sizeof(double), nnz == 0, NULL);
+	/* rows sorted by column: explain binary-searches them (rp_csr_get) */
+	RecpromoModelCsr(parts, model, prefix, n, n, true, S);
+	/* shrunk cosines (a little slack for rounding) */
+	RecpromoModelCheck(rp_validate_range(S->values, S->nnz, -1.0 - 1e-9, 1.0 + 1e-9, &reason),
+					   model, psprintf("%s_values", prefix), reason);
 }
 
 static void
@@ -143,7 +138,7 @@ ItemKnnLoad(RecpromoModel *m, const RecpromoParts *parts)
 {
 	ItemKnnState *st = palloc(sizeof(ItemKnnState));
 
-	RecpromoKnnLoadParts(parts, "knn", m->items.n, &st->S);
+	RecpromoKnnLoadParts(parts, m->row.name, "knn", m->items.n, &st->S);
 	m->state = st;
 }
 

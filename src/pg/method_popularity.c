@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "method.h"
+#include "model_validate.h"
 
 typedef struct PopState
 {
@@ -36,8 +37,7 @@ PopLoad(RecpromoModel *m, const RecpromoParts *parts)
 {
 	PopState   *st = palloc(sizeof(PopState));
 
-	st->pop = RecpromoPartsGet(parts, "pop", (Size) m->items.n * sizeof(double),
-							   m->items.n == 0, NULL);
+	st->pop = RecpromoModelPartFinite(parts, m->row.name, "pop", m->items.n);
 	m->state = st;
 }
 

@@ -36,6 +36,7 @@
 
 #include "knn.h"
 #include "method.h"
+#include "model_validate.h"
 #include "recpromo.h"
 #include "rp_knn.h"
 
@@ -82,10 +83,11 @@ UserKnnLoad(RecpromoModel *m, const RecpromoParts *parts)
 	const rp_csr *R = &m->seen;
 	Size		nnz = Max((Size) R->nnz, 1);
 
-	st->neighbours = (int32) RecpromoModelParamFloat(m, "neighbours", 20);
-	st->shrink = RecpromoModelParamFloat(m, "shrink", 0.0);
-	st->k1 = RecpromoModelParamFloat(m, "bm25_k1", RP_KNN_BM25_K1);
-	st->b = RecpromoModelParamFloat(m, "bm25_b", RP_KNN_BM25_B);
+	/* the interactions were checked by model_cache.c; the hyper-parameters here */
+	st->neighbours = (int32) RecpromoModelParamChecked(m, "neighbours", 20, 1, RP_KNN_MAX_K);
+	st->shrink = RecpromoModelParamChecked(m, "shrink", 0.0, 0.0, 1e9);
+	st->k1 = RecpromoModelParamChecked(m, "bm25_k1", RP_KNN_BM25_K1, 1e-9, 1e6);
+	st->b = RecpromoModelParamChecked(m, "bm25_b", RP_KNN_BM25_B, 0.0, 1.0);
 	st->weighting = RP_KNN_WEIGHT_NONE;
 	{
 		JsonbValue	k;
@@ -151,8 +153,15 @@ Neighbours(const RecpromoModel *m, int32 u, const int32 *hist, const double *val
 	const double *q = QueryVector(m, u, hist, vals, nhist);
 
 	for (int32 h = 0; h < nhist; h++)
-		if (!isfinite(q[h]) || (hist[h] < 0 || hist[h] >= m->items.n))
+	{
+		if (hist[h] < 0 || hist[h] >= m->items.n)
 			elog(ERROR, "invalid history passed to user_knn");
+		if (!isfinite(q[h]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("the user's history holds a NaN or infinite value"),
+					 errhint("Fix the source table's rating column.")));
+	}
 	p.k = k;
 	p.shrink = st->shrink;
 	p.nthreads = 1;

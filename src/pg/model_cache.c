@@ -24,6 +24,7 @@
 #include "utils/varlena.h"
 
 #include "method.h"
+#include "model_validate.h"
 
 typedef struct CacheEntry
 {
@@ -40,6 +41,47 @@ CxtStrdup(MemoryContext cxt, const char *s)
 	return s ? MemoryContextStrdup(cxt, s) : NULL;
 }
 
+/*
+ * The parts every model has, checked before use (model_validate.h): the key
+ * dictionaries, consistent with the catalog row; the training interactions
+ * (users x items CSR, rows sorted, values finite; its entry count is the
+ * row's nnz); item popularity, the exact column counts of that CSR.
+ */
+static void
+LoadCommonParts(RecpromoModel *m, const RecpromoModelRow *row, const RecpromoParts *parts)
+{
+	const char *name = row->name;
+	Size		len;
+	void	   *buf;
+	const char *reason = NULL;
+	int64	   *work;
+
+	if (row->n_users < 0 || row->n_items < 0 || row->nnz < 0)
+		RecpromoModelCorrupt(name, NULL, "its catalog row has a negative size");
+	buf = RecpromoPartsGet(parts, "users", 0, true, &len);
+	if (buf == NULL)
+		RecpromoModelCorrupt(name, "users", "is missing");
+	RecpromoKeysLoad(&m->users, buf, len, row->user_type, name, "users");
+	buf = RecpromoPartsGet(parts, "items", 0, true, &len);
+	if (buf == NULL)
+		RecpromoModelCorrupt(name, "items", "is missing");
+	RecpromoKeysLoad(&m->items, buf, len, row->item_type, name, "items");
+	if (m->users.n != row->n_users)
+		RecpromoModelCorrupt(name, "users", "does not match the number of users of the catalog row");
+	if (m->items.n != row->n_items)
+		RecpromoModelCorrupt(name, "items", "does not match the number of items of the catalog row");
+
+	RecpromoModelCsr(parts, name, "seen", m->users.n, m->items.n, true, &m->seen);
+	if (m->seen.nnz != row->nnz)
+		RecpromoModelCorrupt(name, "seen_indices", "does not match the interaction count of the catalog row");
+
+	m->item_pop = RecpromoModelPartFinite(parts, name, "item_pop", m->items.n);
+	work = palloc_extended(Max((Size) m->items.n, 1) * sizeof(int64), MCXT_ALLOC_HUGE);
+	RecpromoModelCheck(rp_validate_item_pop(&m->seen, m->item_pop, work, &reason),
+					   name, "item_pop", reason);
+	pfree(work);
+}
+
 static RecpromoModel *
 LoadModel(const RecpromoModelRow *row)
 {
@@ -48,8 +90,6 @@ LoadModel(const RecpromoModelRow *row)
 	RecpromoModel *m;
 	RecpromoParts parts;
 	const RecpromoMethod *method;
-	Size		len;
-	void	   *buf;
 
 	method = RecpromoMethodFind(row->method, true);
 	if (method == NULL)
@@ -79,25 +119,7 @@ LoadModel(const RecpromoModelRow *row)
 		m->params = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
 													   CStringGetDatum(row->params ? row->params : "{}")));
 
-		buf = RecpromoPartsGet(&parts, "users", 0, false, &len);
-		RecpromoKeysDeserialize(&m->users, buf, len, row->user_type);
-		buf = RecpromoPartsGet(&parts, "items", 0, false, &len);
-		RecpromoKeysDeserialize(&m->items, buf, len, row->item_type);
-		if (m->users.n != row->n_users || m->items.n != row->n_items)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("model \"%s\" is inconsistent with its catalog row", row->name)));
-		m->seen.n_rows = m->users.n;
-		m->seen.n_cols = m->items.n;
-		m->seen.indptr = RecpromoPartsGet(&parts, "seen_indptr",
-										  ((Size) m->users.n + 1) * sizeof(int64), false, NULL);
-		m->seen.nnz = m->seen.indptr[m->users.n];
-		m->seen.indices = RecpromoPartsGet(&parts, "seen_indices",
-										   (Size) m->seen.nnz * sizeof(int32), m->seen.nnz == 0, NULL);
-		m->seen.values = RecpromoPartsGet(&parts, "seen_values",
-										  (Size) m->seen.nnz * sizeof(double), m->seen.nnz == 0, NULL);
-		m->item_pop = RecpromoPartsGet(&parts, "item_pop",
-									   (Size) m->items.n * sizeof(double), m->items.n == 0, NULL);
+		LoadCommonParts(m, row, &parts);
 		method->load(m, &parts);
 		MemoryContextSwitchTo(old);
 	}

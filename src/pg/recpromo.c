@@ -2,13 +2,35 @@
  * recpromo.c
  *	  Module magic, _PG_init and the GUCs of recpromo.
  *
- * OpenBLAS inside a backend: Debian's pthreads OpenBLAS starts a pool of
- * (cores - 1) threads on its first call and would run every BLAS call on
- * that pool.  A backend must own its parallelism (STYLE.md section 7), so
- * _PG_init pins OpenBLAS to one thread; the core runs its own row-block
- * workers (rp_parallel.c), each calling single-threaded BLAS, and only while
- * an SQL call is running.  No thread is ever started here: the postmaster
- * may load the library before forking.
+ * OpenBLAS inside a backend.  A backend must own its parallelism and carry
+ * no thread it did not ask for (STYLE.md section 7): the core runs its own
+ * row-block workers (rp_parallel.c), each calling single-threaded BLAS, and
+ * only while an SQL call is running.  Debian ships three OpenBLAS builds:
+ *
+ *	- pthreads: its library constructor starts a pool of (cores - 1) threads
+ *	  when the library is loaded, before any code of ours runs;
+ *	- serial: starts no thread, but Debian 12 builds it without USE_LOCKING,
+ *	  so two threads calling it at once share its work buffers.  Measured
+ *	  with bench/als_bench.c at 2 threads: the Cholesky solver stopped with
+ *	  a numeric breakdown in 7 of 8 runs (never with the pthreads build),
+ *	  and any call could as well return a wrong result silently;
+ *	- OpenMP: brings libgomp and its own pool.
+ *
+ * So the module links the pthreads build, by its directory and an rpath
+ * (see the Makefile: the default libopenblas.so.0 is an alternatives link
+ * that could point to another build), and _PG_init pins it to one thread and
+ * shuts its pool down with blas_thread_shutdown_(), the call OpenBLAS's own
+ * fork handler makes.  With one thread OpenBLAS never restarts the pool
+ * (exec_blas is only reached for more than one thread), and its pthreads
+ * build is safe to call from several threads at once.  The pool lives only
+ * between the dlopen and _PG_init, with no PostgreSQL code running beside
+ * it; after that the backend has one thread, except inside a call with
+ * recpromo.max_threads > 1 (test/ref/test_threads.py).  Speed does not
+ * change: the kernels are those the module always ran (and the serial build
+ * measured the same at one thread: fastest ALS iteration within 1 %, Haswell
+ * kernels).  If another build is loaded anyway (openblas_get_parallel() is
+ * not 1), the core is kept to one thread.  No thread is started here: the
+ * postmaster may load the library before forking.
  */
 #include "postgres.h"
 
@@ -27,12 +49,24 @@ PG_MODULE_MAGIC;
 int			recpromo_max_threads = 1;
 int			recpromo_memory_limit_kb = 2 * 1024 * 1024;	/* 2 GB */
 
+/*
+ * OpenBLAS's pthreads build exports this (its fork handler calls it); weak so
+ * that the module still loads against a build without a pool.
+ */
+extern int	blas_thread_shutdown_(void) __attribute__((weak));
+
+/* True when the loaded OpenBLAS is its pthreads build (safe from threads). */
+static bool recpromo_blas_reentrant = true;
+
 void		_PG_init(void);
 
 void
 _PG_init(void)
 {
 	openblas_set_num_threads(1);
+	if (blas_thread_shutdown_ != NULL)
+		blas_thread_shutdown_();
+	recpromo_blas_reentrant = (openblas_get_parallel() == 1);
 
 	DefineCustomIntVariable("recpromo.max_threads",
 							"Sets the number of worker threads recpromo uses for training and batch scoring.",
@@ -57,13 +91,46 @@ _PG_init(void)
 int
 RecpromoThreads(void)
 {
+	if (!recpromo_blas_reentrant)
+		return 1;
 	return recpromo_max_threads < 1 ? 1 : recpromo_max_threads;
 }
 
+/*
+ * Set by RecpromoShouldStop when it asks the core to stop; read by errors.c.
+ * A sig_atomic_t like the flags it mirrors: the hook may run on a worker
+ * thread and must not do more than read and write such flags.
+ */
+static volatile sig_atomic_t recpromo_stop_seen = 0;
+
+/*
+ * The core's should-stop hook: true only for a request that ends the
+ * statement -- a query cancel (pg_cancel_backend, statement_timeout,
+ * lock_timeout and recovery conflicts all set QueryCancelPending), a
+ * termination (ProcDiePending) or a lost client.  Any other pending
+ * interrupt (pg_log_backend_memory_contexts, a ProcSignalBarrier, the
+ * client_connection_check_interval timer, parallel messages...) is harmless:
+ * the work goes on and the glue's next CHECK_FOR_INTERRUPTS between
+ * iterations or batches services it.  Stopping on INTERRUPTS_PENDING_CONDITION
+ * instead turned every such interrupt into a failed training (issue 11).
+ *
+ * A cancel that is held off (HOLD_INTERRUPTS, HOLD_CANCEL_INTERRUPTS, a
+ * critical section) is not acted on, as ProcessInterrupts would not act on
+ * it either.  Thread safety: reads only volatile flags and counters that
+ * signal handlers and the owning thread write, calls nothing.
+ */
 static int
 RecpromoShouldStop(void *arg)
 {
-	return INTERRUPTS_PENDING_CONDITION() ? 1 : 0;
+	if (CritSectionCount != 0 || InterruptHoldoffCount != 0)
+		return 0;
+	if (ProcDiePending || ClientConnectionLost ||
+		(QueryCancelPending && QueryCancelHoldoffCount == 0))
+	{
+		recpromo_stop_seen = 1;
+		return 1;
+	}
+	return 0;
 }
 
 rp_cancel
@@ -71,9 +138,16 @@ RecpromoCancelHook(void)
 {
 	rp_cancel	c;
 
+	recpromo_stop_seen = 0;
 	c.fn = RecpromoShouldStop;
 	c.arg = NULL;
 	return c;
+}
+
+bool
+RecpromoStopSeen(void)
+{
+	return recpromo_stop_seen != 0;
 }
 
 PG_FUNCTION_INFO_V1(recpromo_blas_corename);

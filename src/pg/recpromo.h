@@ -17,8 +17,16 @@ extern int	recpromo_memory_limit_kb;
 /* Threads to use for a core call: recpromo.max_threads, at least 1. */
 extern int	RecpromoThreads(void);
 
-/* Cancel hook for the core: true when an interrupt is pending (recpromo.c). */
+/*
+ * Cancel hook for the core (recpromo.c): stops only for a query cancel,
+ * statement timeout, termination or lost client, never for other pending
+ * interrupts.  Safe to call from worker threads.  Each call resets the
+ * "stop seen" flag that RecpromoStopSeen() reports.
+ */
 extern rp_cancel RecpromoCancelHook(void);
+
+/* True when the hook has asked the core to stop since RecpromoCancelHook(). */
+extern bool RecpromoStopSeen(void);
 
 /*
  * errors.c: raise the ereport matching a core status; `what` names the

@@ -2,14 +2,14 @@
  * similarity.c
  *	  SQL entry points for dense vectors stored as arrays:
  *	  cosine_similarity(a, b), dot_product(a, b) and vector_norm(a) over
- *	  float8[], float4[], int4[], int8[] and numeric[], and the paired-value
- *	  aggregate cosine_agg(x, y).
+ *	  float8[], float4[], int2[], int4[], int8[] and numeric[], and the
+ *	  paired-value aggregate cosine_agg(x, y).
  *
  * One C function per SQL name serves every element type: it dispatches on
  * the array's element type (the SQL signatures guarantee that both arrays
  * share it).  float8[] and float4[] without NULLs are read in place through
- * ARR_DATA_PTR, which is the hot path; int4[], int8[] and numeric[] are
- * widened to a palloc'd double buffer first (int8 beyond 2^53 and numeric
+ * ARR_DATA_PTR, which is the hot path; int2[], int4[], int8[] and numeric[]
+ * are widened to a palloc'd double buffer first (int8 beyond 2^53 and numeric
  * round to the nearest double).  The arithmetic lives in the pure-C core
  * (rp_cosine.c), whose conventions apply: double sums, cosine clamped to
  * [-1, 1], and the zero-vector rule (a zero or empty vector has cosine 0
@@ -115,10 +115,21 @@ GetDense(ArrayType *a, const char *label, DenseArg *out)
 		case FLOAT4OID:
 			out->f4 = (const float *) ARR_DATA_PTR(a);
 			break;
+		case INT2OID:
+			{
+				const int16 *src = (const int16 *) ARR_DATA_PTR(a);
+				double	   *dst = palloc(mul_size(Max(n, 1), sizeof(double)));
+
+				for (int i = 0; i < n; i++)
+					dst[i] = (double) src[i];
+				out->f8 = dst;
+				break;
+			}
 		case INT4OID:
 			{
 				const int32 *src = (const int32 *) ARR_DATA_PTR(a);
-				double	   *dst = palloc(mul_size(Max(n, 1), sizeof(double)));
+				double	   *dst = palloc_extended(mul_size(Max(n, 1), sizeof(double)),
+												MCXT_ALLOC_HUGE);
 
 				for (int i = 0; i < n; i++)
 					dst[i] = (double) src[i];
@@ -128,7 +139,8 @@ GetDense(ArrayType *a, const char *label, DenseArg *out)
 		case INT8OID:
 			{
 				const int64 *src = (const int64 *) ARR_DATA_PTR(a);
-				double	   *dst = palloc(mul_size(Max(n, 1), sizeof(double)));
+				double	   *dst = palloc_extended(mul_size(Max(n, 1), sizeof(double)),
+												MCXT_ALLOC_HUGE);
 
 				for (int i = 0; i < n; i++)
 					dst[i] = (double) src[i];
@@ -139,7 +151,8 @@ GetDense(ArrayType *a, const char *label, DenseArg *out)
 			{
 				Datum	   *elems;
 				int			count;
-				double	   *dst = palloc(mul_size(Max(n, 1), sizeof(double)));
+				double	   *dst = palloc_extended(mul_size(Max(n, 1), sizeof(double)),
+												MCXT_ALLOC_HUGE);
 
 				deconstruct_array(a, NUMERICOID, -1, false, TYPALIGN_INT,
 								  &elems, NULL, &count);
@@ -156,7 +169,11 @@ GetDense(ArrayType *a, const char *label, DenseArg *out)
 				break;
 			}
 		default:
-			elog(ERROR, "unsupported array element type %u", elemtype);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("%s has unsupported element type %s", label,
+							format_type_be(elemtype)),
+					 errhint("Cast the arrays to float8[].")));
 	}
 }
 
@@ -246,7 +263,10 @@ DensePair(FunctionCallInfo fcinfo, PairF4 f4, PairF8 f8, const char *what)
 	else if (a.f8 != NULL && b.f8 != NULL)
 		st = f8(a.f8, b.f8, a.n, &result);
 	else
-		elog(ERROR, "%s called with arrays of different element types", what);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("%s needs two arrays of the same element type", what),
+				 errhint("Cast both arrays to float8[].")));
 	CheckDenseStatus(st, &a, &b);
 	return result;
 }

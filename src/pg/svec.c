@@ -411,7 +411,11 @@ recpromo_svec(PG_FUNCTION_ARGS)
 	SVec	   *result;
 
 	if (ARR_ELEMTYPE(ia) != INT8OID || ARR_ELEMTYPE(va) != FLOAT8OID)
-		elog(ERROR, "svec() called with unexpected array types");
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("svec needs a bigint[] of indices and a float8[] of values, not %s and %s",
+						format_type_be(ARR_ELEMTYPE(ia)), format_type_be(ARR_ELEMTYPE(va))),
+				 errhint("Cast the arguments: svec(indices::bigint[], vals::float8[]).")));
 	if (n != nv)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),

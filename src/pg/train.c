@@ -316,9 +316,9 @@ TrainModel(char *name, Oid relid, char *user_col, char *item_col, char *rating_c
 				(errmsg("model \"%s\" has integer user keys and text item keys", name),
 				 errhint("Serving functions return keys in the type of the key you pass: call recommend('42'::text, 10) to get the items as text.")));
 	ereport(NOTICE,
-			(errmsg("trained model \"%s\" (%s): %d users, %d items, %lld interactions",
+			(errmsg("trained model \"%s\" (%s): %d users, %d items, %lld interactions in %.3f s",
 					name, ts->method->name, row.n_users, row.n_items,
-					(long long) row.nnz)));
+					(long long) row.nnz, row.train_seconds)));
 
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);

@@ -3,79 +3,105 @@
 -- Serving.  Keys passed and returned share the type of the first key
 -- argument, so results join the caller's tables without casts.
 -- ---------------------------------------------------------------------------
+-- Planner support (src/pg/planner_support.c): the row count of one call,
+-- from its arguments.  _rows_at_most_n: at most n rows when n is a constant
+-- (a function with an input argument named n).  _rows_per_source_row: one
+-- row per row of the relation given as a constant argument named source (a
+-- regclass, or a typed NULL of the table's row type).  Otherwise the
+-- function's ROWS applies.  Arguments of type internal: not callable from SQL.
+CREATE FUNCTION @extschema@._rows_at_most_n(pg_catalog.internal) RETURNS pg_catalog.internal
+AS 'MODULE_PATHNAME', 'recpromo_rows_at_most_n'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._rows_at_most_n(pg_catalog.internal) IS
+'internal: planner support, estimates a call at n rows when its argument n is a constant';
+REVOKE ALL ON FUNCTION @extschema@._rows_at_most_n(pg_catalog.internal) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._rows_per_source_row(pg_catalog.internal) RETURNS pg_catalog.internal
+AS 'MODULE_PATHNAME', 'recpromo_rows_per_source_row'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._rows_per_source_row(pg_catalog.internal) IS
+'internal: planner support, estimates a call at the row count of its constant argument source';
+REVOKE ALL ON FUNCTION @extschema@._rows_per_source_row(pg_catalog.internal) FROM PUBLIC;
+
 CREATE FUNCTION @extschema@.recommend(
-    user_id anyelement,
+    user_id pg_catalog.anyelement,
     n integer DEFAULT 10,
-    model text DEFAULT NULL,
+    model pg_catalog.text DEFAULT NULL,
     exclude_seen boolean DEFAULT true,
-    only_items "any" DEFAULT NULL,
-    exclude_items "any" DEFAULT NULL,
-    boosts regclass DEFAULT NULL,
-    boost_item_col name DEFAULT 'item_id',
-    boost_col name DEFAULT 'weight',
-    boost_mode text DEFAULT 'multiply',
-    categories regclass DEFAULT NULL,
-    category_item_col name DEFAULT 'item_id',
-    category_col name DEFAULT 'category',
+    only_items pg_catalog."any" DEFAULT NULL,
+    exclude_items pg_catalog."any" DEFAULT NULL,
+    boosts pg_catalog.regclass DEFAULT NULL,
+    boost_item_col pg_catalog.name DEFAULT 'item_id',
+    boost_col pg_catalog.name DEFAULT 'weight',
+    boost_mode pg_catalog.text DEFAULT 'multiply',
+    categories pg_catalog.regclass DEFAULT NULL,
+    category_item_col pg_catalog.name DEFAULT 'item_id',
+    category_col pg_catalog.name DEFAULT 'category',
     max_per_category integer DEFAULT NULL,
-    only_categories text[] DEFAULT NULL,
-    exclude_categories text[] DEFAULT NULL)
-RETURNS TABLE (item anyelement, score float8, rank integer)
+    only_categories pg_catalog.text[] DEFAULT NULL,
+    exclude_categories pg_catalog.text[] DEFAULT NULL)
+RETURNS TABLE (item pg_catalog.anyelement, score double precision, rank integer)
 AS 'MODULE_PATHNAME', 'recpromo_recommend'
-LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 10;
-COMMENT ON FUNCTION @extschema@.recommend(anyelement, integer, text, boolean, "any", "any",
-    regclass, name, name, text, regclass, name, name, integer, text[], text[]) IS
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT
+ROWS 10 SUPPORT @extschema@._rows_at_most_n;
+COMMENT ON FUNCTION @extschema@.recommend(pg_catalog.anyelement, integer, pg_catalog.text, boolean,
+    pg_catalog."any", pg_catalog."any", pg_catalog.regclass, pg_catalog.name, pg_catalog.name,
+    pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.name, integer,
+    pg_catalog.text[], pg_catalog.text[]) IS
 'top-n items for a user, best first: skips what the user already interacted with, filters inside the selection, '
 'optional boosts (score * weight or score + weight from a table) and category rules (only/never these categories, '
 'at most max_per_category per category), folds in users newer than the model, popularity for users with no history';
 
 CREATE FUNCTION @extschema@.recommend_for_items(
-    item_ids anyarray,
+    item_ids pg_catalog.anyarray,
     n integer DEFAULT 10,
-    model text DEFAULT NULL,
+    model pg_catalog.text DEFAULT NULL,
     exclude_input boolean DEFAULT true)
-RETURNS TABLE (item anyelement, score float8, rank integer)
+RETURNS TABLE (item pg_catalog.anyelement, score double precision, rank integer)
 AS 'MODULE_PATHNAME', 'recpromo_recommend_for_items'
-LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 10;
-COMMENT ON FUNCTION @extschema@.recommend_for_items(anyarray, integer, text, boolean) IS
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT
+ROWS 10 SUPPORT @extschema@._rows_at_most_n;
+COMMENT ON FUNCTION @extschema@.recommend_for_items(pg_catalog.anyarray, integer, pg_catalog.text, boolean) IS
 '"customers who bought these also bought": top-n items for a basket, scored as a new user who bought the basket';
 
 CREATE FUNCTION @extschema@.similar_items(
-    item_id anyelement,
+    item_id pg_catalog.anyelement,
     n integer DEFAULT 10,
-    model text DEFAULT NULL)
-RETURNS TABLE (item anyelement, similarity float8, rank integer)
+    model pg_catalog.text DEFAULT NULL)
+RETURNS TABLE (item pg_catalog.anyelement, similarity double precision, rank integer)
 AS 'MODULE_PATHNAME', 'recpromo_similar_items'
-LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 10;
-COMMENT ON FUNCTION @extschema@.similar_items(anyelement, integer, text) IS
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT
+ROWS 10 SUPPORT @extschema@._rows_at_most_n;
+COMMENT ON FUNCTION @extschema@.similar_items(pg_catalog.anyelement, integer, pg_catalog.text) IS
 'the n items most similar to an item under the model (empty for an item the model does not know)';
 
 CREATE FUNCTION @extschema@.similar_users(
-    user_id anyelement,
+    user_id pg_catalog.anyelement,
     n integer DEFAULT 10,
-    model text DEFAULT NULL)
-RETURNS TABLE (neighbour anyelement, similarity float8, rank integer)
+    model pg_catalog.text DEFAULT NULL)
+RETURNS TABLE (neighbour pg_catalog.anyelement, similarity double precision, rank integer)
 AS 'MODULE_PATHNAME', 'recpromo_similar_users'
-LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 10;
-COMMENT ON FUNCTION @extschema@.similar_users(anyelement, integer, text) IS
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT
+ROWS 10 SUPPORT @extschema@._rows_at_most_n;
+COMMENT ON FUNCTION @extschema@.similar_users(pg_catalog.anyelement, integer, pg_catalog.text) IS
 'the n users most similar to a user under the model (a new user is folded in from the live table)';
 
 CREATE FUNCTION @extschema@.predict(
-    user_id anyelement,
-    item_id anyelement,
-    model text DEFAULT NULL)
-RETURNS float8
+    user_id pg_catalog.anyelement,
+    item_id pg_catalog.anyelement,
+    model pg_catalog.text DEFAULT NULL)
+RETURNS double precision
 AS 'MODULE_PATHNAME', 'recpromo_predict'
 LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT;
-COMMENT ON FUNCTION @extschema@.predict(anyelement, anyelement, text) IS
+COMMENT ON FUNCTION @extschema@.predict(pg_catalog.anyelement, pg_catalog.anyelement, pg_catalog.text) IS
 'the model''s score (or predicted rating) of an item for a user; NULL for an item the model does not know';
 
 CREATE FUNCTION @extschema@.explain_recommendation(
-    user_id anyelement,
-    item_id anyelement,
-    model text DEFAULT NULL)
-RETURNS TABLE (history_item anyelement, contribution float8, rank integer)
+    user_id pg_catalog.anyelement,
+    item_id pg_catalog.anyelement,
+    model pg_catalog.text DEFAULT NULL)
+RETURNS TABLE (history_item pg_catalog.anyelement, contribution double precision, rank integer)
 AS 'MODULE_PATHNAME', 'recpromo_explain_recommendation'
 LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 10;
-COMMENT ON FUNCTION @extschema@.explain_recommendation(anyelement, anyelement, text) IS
+COMMENT ON FUNCTION @extschema@.explain_recommendation(pg_catalog.anyelement, pg_catalog.anyelement, pg_catalog.text) IS
 'the items of the user''s history that drive the score of an item, with their contributions, largest first';

@@ -5,81 +5,91 @@
 -- ---------------------------------------------------------------------------
 
 -- Deterministic random split --------------------------------------------------
-CREATE FUNCTION @extschema@.split_position(user_key "any", item_key "any", seed bigint DEFAULT 0)
-RETURNS float8
+CREATE FUNCTION @extschema@.split_position(user_key pg_catalog."any", item_key pg_catalog."any", seed bigint DEFAULT 0)
+RETURNS double precision
 AS 'MODULE_PATHNAME', 'recpromo_split_position'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.split_position("any", "any", bigint) IS
+COMMENT ON FUNCTION @extschema@.split_position(pg_catalog."any", pg_catalog."any", bigint) IS
 'position of a (user, item) pair in [0, 1): SplitMix64-finalised FNV-1a hash of the keys'' text forms and the seed; the same on every machine';
 
-CREATE FUNCTION @extschema@.in_test_set(user_key "any", item_key "any", fraction float8, seed bigint DEFAULT 0)
+CREATE FUNCTION @extschema@.in_test_set(user_key pg_catalog."any", item_key pg_catalog."any", fraction double precision,
+                                         seed bigint DEFAULT 0)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'recpromo_in_test_set'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.in_test_set("any", "any", float8, bigint) IS
+COMMENT ON FUNCTION @extschema@.in_test_set(pg_catalog."any", pg_catalog."any", double precision, bigint) IS
 'true for the (user, item) pairs of a deterministic random test split: split_position(user, item, seed) < fraction; usable in views and indexes';
 
--- Internal: type of a column of a relation, with a clear error when absent.
-CREATE FUNCTION @extschema@._eval_column_type(rel regclass, col name, what text)
-RETURNS regtype
+-- Internal helpers of time_split and evaluate_rankings.  They stay executable
+-- by PUBLIC: those two are SECURITY INVOKER functions that any role calls, and
+-- the helpers only read pg_attribute and pg_type, which every role can read.
+--
+-- Type of a column of a relation, with a clear error when absent.
+CREATE FUNCTION @extschema@._eval_column_type(rel pg_catalog.regclass, col pg_catalog.name, what pg_catalog.text)
+RETURNS pg_catalog.regtype
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    t regtype;
+    t pg_catalog.regtype;
 BEGIN
     IF col IS NULL THEN
         RAISE EXCEPTION '% must not be NULL', what
             USING ERRCODE = 'null_value_not_allowed',
-                  HINT = 'Name a column of ' || rel::text || '.';
+                  HINT = pg_catalog.format('Name a column of %s.', rel);
     END IF;
-    SELECT a.atttypid::regtype INTO t
-      FROM pg_attribute a
-     WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+    SELECT a.atttypid::pg_catalog.regtype INTO t
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid OPERATOR(pg_catalog.=) rel AND a.attname OPERATOR(pg_catalog.=) col
+       AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped;
     IF t IS NULL THEN
-        RAISE EXCEPTION 'column "%" of relation % does not exist', col, rel::text
+        RAISE EXCEPTION 'column "%" of relation % does not exist', col, rel
             USING ERRCODE = 'undefined_column',
-                  HINT = 'Check the ' || what || ' argument.';
+                  HINT = pg_catalog.format('Check the %s argument.', what);
     END IF;
     RETURN t;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._eval_column_type(regclass, name, text) IS
+COMMENT ON FUNCTION @extschema@._eval_column_type(pg_catalog.regclass, pg_catalog.name, pg_catalog.text) IS
 'internal: type of a column, raising undefined_column when it does not exist';
 
--- Internal: type category of a (possibly domain) type, 'N' numeric, 'S' string...
-CREATE FUNCTION @extschema@._eval_type_category(t regtype)
-RETURNS "char"
+-- Type category of a (possibly domain) type, 'N' numeric, 'S' string...
+CREATE FUNCTION @extschema@._eval_type_category(t pg_catalog.regtype)
+RETURNS pg_catalog."char"
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT b.typcategory
-      FROM pg_type b
-     WHERE b.oid = (SELECT CASE WHEN d.typtype = 'd' THEN d.typbasetype ELSE d.oid END
-                      FROM pg_type d WHERE d.oid = t)
+      FROM pg_catalog.pg_type b
+     WHERE b.oid OPERATOR(pg_catalog.=)
+           (SELECT CASE WHEN d.typtype OPERATOR(pg_catalog.=) 'd' THEN d.typbasetype ELSE d.oid END
+              FROM pg_catalog.pg_type d WHERE d.oid OPERATOR(pg_catalog.=) t)
 $$;
-COMMENT ON FUNCTION @extschema@._eval_type_category(regtype) IS
+COMMENT ON FUNCTION @extschema@._eval_type_category(pg_catalog.regtype) IS
 'internal: pg_type.typcategory of a type or of a domain''s base type';
 
 -- Per-user time-based split -----------------------------------------------------
 CREATE FUNCTION @extschema@.time_split(
-    source anyelement,
-    user_col name,
-    time_col name,
+    source pg_catalog.anyelement,
+    user_col pg_catalog.name,
+    time_col pg_catalog.name,
     holdout integer DEFAULT NULL,
-    after timestamptz DEFAULT NULL)
-RETURNS TABLE (rec anyelement, is_test boolean)
+    after pg_catalog.timestamptz DEFAULT NULL)
+RETURNS TABLE (rec pg_catalog.anyelement, is_test boolean)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+ROWS 1000 SUPPORT @extschema@._rows_per_source_row
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    rel regclass;
-    time_type regtype;
+    rel pg_catalog.regclass;
+    time_type pg_catalog.regtype;
     n integer := coalesce(holdout, 1);
-    a text := 'src';
+    a pg_catalog.text := 'src';
 BEGIN
-    SELECT t.typrelid::regclass INTO rel
+    SELECT t.typrelid::pg_catalog.regclass INTO rel
       FROM pg_catalog.pg_type t
-     WHERE t.oid = pg_catalog.pg_typeof(source) AND t.typrelid <> 0;
+     WHERE t.oid OPERATOR(pg_catalog.=) pg_catalog.pg_typeof(source)
+       AND t.typrelid OPERATOR(pg_catalog.<>) 0;
     IF rel IS NULL THEN
         RAISE EXCEPTION 'source must be a row of a table or view, not %', pg_catalog.pg_typeof(source)
             USING ERRCODE = 'datatype_mismatch',
@@ -89,8 +99,9 @@ BEGIN
     time_type := @extschema@._eval_column_type(rel, time_col, 'time_col');
     -- the whole-row alias must not be the name of a column
     WHILE EXISTS (SELECT 1 FROM pg_catalog.pg_attribute c
-                   WHERE c.attrelid = rel AND c.attname = a AND NOT c.attisdropped) LOOP
-        a := a || '_';
+                   WHERE c.attrelid OPERATOR(pg_catalog.=) rel AND c.attname OPERATOR(pg_catalog.=) a
+                     AND NOT c.attisdropped) LOOP
+        a := a OPERATOR(pg_catalog.||) '_';
     END LOOP;
     IF holdout IS NOT NULL AND after IS NOT NULL THEN
         RAISE EXCEPTION 'holdout and after cannot both be given'
@@ -108,90 +119,95 @@ BEGIN
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'Pass the cut-off date, such as ''2011-09-01''.';
         END IF;
-        IF time_type NOT IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) THEN
+        IF time_type NOT IN ('pg_catalog.date'::pg_catalog.regtype, 'pg_catalog.timestamp'::pg_catalog.regtype,
+                             'pg_catalog.timestamptz'::pg_catalog.regtype) THEN
             RAISE EXCEPTION 'time_col must be a date or timestamp to split by after, not %', time_type
                 USING ERRCODE = 'datatype_mismatch',
                       HINT = 'Use holdout, which works with any ordered type.';
         END IF;
-        RETURN QUERY EXECUTE format(
+        RETURN QUERY EXECUTE pg_catalog.format(
             'SELECT %4$I, CASE WHEN %4$I.%1$I IS NULL OR %4$I.%2$I IS NULL THEN NULL
-                               ELSE %4$I.%2$I::timestamptz > $1 END
+                               ELSE %4$I.%2$I::pg_catalog.timestamptz OPERATOR(pg_catalog.>) $1 END
                FROM %3$s %4$I', user_col, time_col, rel, a)
             USING after;
     ELSE
         -- d_desc: 1 for the user's latest time; d_desc + d_asc - 1 is the
         -- user's number of distinct times.  Rows without a time form their
         -- own partition so that they never shift the ranks.
-        RETURN QUERY EXECUTE format(
+        RETURN QUERY EXECUTE pg_catalog.format(
             'SELECT s.r, CASE WHEN s.u_null OR s.t_null THEN NULL
-                              ELSE s.d_desc <= $1 AND s.d_desc + s.d_asc - 1 > $1 END
+                              ELSE s.d_desc OPERATOR(pg_catalog.<=) $1
+                               AND s.d_desc OPERATOR(pg_catalog.+) s.d_asc OPERATOR(pg_catalog.-) 1
+                                   OPERATOR(pg_catalog.>) $1 END
                FROM (SELECT %4$I AS r, %4$I.%1$I IS NULL AS u_null, %4$I.%2$I IS NULL AS t_null,
-                            dense_rank() OVER (PARTITION BY %4$I.%1$I, %4$I.%2$I IS NULL ORDER BY %4$I.%2$I DESC) AS d_desc,
-                            dense_rank() OVER (PARTITION BY %4$I.%1$I, %4$I.%2$I IS NULL ORDER BY %4$I.%2$I) AS d_asc
+                            pg_catalog.dense_rank() OVER (PARTITION BY %4$I.%1$I, %4$I.%2$I IS NULL ORDER BY %4$I.%2$I DESC) AS d_desc,
+                            pg_catalog.dense_rank() OVER (PARTITION BY %4$I.%1$I, %4$I.%2$I IS NULL ORDER BY %4$I.%2$I) AS d_asc
                        FROM %3$s %4$I) s', user_col, time_col, rel, a)
             USING n;
     END IF;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.time_split(anyelement, name, name, integer, timestamptz) IS
+COMMENT ON FUNCTION @extschema@.time_split(pg_catalog.anyelement, pg_catalog.name, pg_catalog.name, integer,
+    pg_catalog.timestamptz) IS
 'every row of a table or view (pass NULL::name) with is_test: the rows at each user''s last holdout distinct times (users keep at least one training time), or the rows after a date; NULL user or time gives NULL';
 
 -- Per-user ranking metrics --------------------------------------------------------
 CREATE FUNCTION @extschema@.ranking_metrics(
-    ranks float8[],
+    ranks double precision[],
     relevant boolean[],
     n_relevant integer,
     k integer DEFAULT 10,
-    OUT hits float8,
-    OUT "precision" float8,
-    OUT recall float8,
-    OUT f1 float8,
-    OUT ndcg float8,
-    OUT average_precision float8,
-    OUT hit float8,
-    OUT reciprocal_rank float8)
+    OUT hits double precision,
+    OUT "precision" double precision,
+    OUT recall double precision,
+    OUT f1 double precision,
+    OUT ndcg double precision,
+    OUT average_precision double precision,
+    OUT hit double precision,
+    OUT reciprocal_rank double precision)
 RETURNS record
 AS 'MODULE_PATHNAME', 'recpromo_ranking_metrics'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.ranking_metrics(float8[], boolean[], integer, integer) IS
+COMMENT ON FUNCTION @extschema@.ranking_metrics(double precision[], boolean[], integer, integer) IS
 'one user''s ranked list scored at k: ranks ascending (equal ranks are ties, scored by expectation), relevance flags, and the size of the user''s relevant set';
 
 -- Scoring any ranked lists against a test table ---------------------------------
 CREATE FUNCTION @extschema@.evaluate_rankings(
-    recommendations regclass,
-    test regclass,
-    user_col name DEFAULT 'user_id',
-    item_col name DEFAULT 'item_id',
-    rank_col name DEFAULT 'rank',
+    recommendations pg_catalog.regclass,
+    test pg_catalog.regclass,
+    user_col pg_catalog.name DEFAULT 'user_id',
+    item_col pg_catalog.name DEFAULT 'item_id',
+    rank_col pg_catalog.name DEFAULT 'rank',
     k integer DEFAULT 10,
-    rating_col name DEFAULT NULL,
-    relevance_threshold float8 DEFAULT NULL,
-    train regclass DEFAULT NULL)
+    rating_col pg_catalog.name DEFAULT NULL,
+    relevance_threshold double precision DEFAULT NULL,
+    train pg_catalog.regclass DEFAULT NULL)
 RETURNS TABLE (
-    model_name text,
+    model_name pg_catalog.text,
     users_evaluated bigint,
     users_skipped_no_test bigint,
     users_skipped_unknown bigint,
-    precision_at_k float8,
-    recall_at_k float8,
-    f1_at_k float8,
-    ndcg_at_k float8,
-    map_at_k float8,
-    hit_rate_at_k float8,
-    mrr_at_k float8,
-    coverage float8,
-    popularity_recommended float8,
-    popularity_catalogue float8,
-    popularity_bias float8,
-    rmse float8,
-    mae float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+    precision_at_k double precision,
+    recall_at_k double precision,
+    f1_at_k double precision,
+    ndcg_at_k double precision,
+    map_at_k double precision,
+    hit_rate_at_k double precision,
+    mrr_at_k double precision,
+    coverage double precision,
+    popularity_recommended double precision,
+    popularity_catalogue double precision,
+    popularity_bias double precision,
+    rmse double precision,
+    mae double precision)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED ROWS 1
+SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
     cut integer := k;
-    rel_expr text := 'true';
-    cat_sql text := 'NULL::float8 AS cov, NULL::float8 AS prec, NULL::float8 AS pcat';
+    rel_expr pg_catalog.text := 'true';
+    cat_sql pg_catalog.text := 'NULL::pg_catalog.float8 AS cov, NULL::pg_catalog.float8 AS prec, NULL::pg_catalog.float8 AS pcat';
     dup record;
     bad boolean;
 BEGIN
@@ -236,7 +252,7 @@ BEGIN
                 USING ERRCODE = 'datatype_mismatch',
                       HINT = 'Ratings, quantities or counts are compared with relevance_threshold.';
         END IF;
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s t WHERE t.%I::float8 IN (''NaN'', ''Infinity'', ''-Infinity''))',
+        EXECUTE pg_catalog.format('SELECT EXISTS (SELECT 1 FROM %s t WHERE t.%I::pg_catalog.float8 IN (''NaN'', ''Infinity'', ''-Infinity''))',
                        test, rating_col) INTO bad;
         IF bad THEN
             RAISE EXCEPTION 'rating column "%" of % contains NaN or infinite values', rating_col, test
@@ -244,7 +260,7 @@ BEGIN
                       HINT = 'Filter those rows out with a view.';
         END IF;
         IF relevance_threshold IS NOT NULL THEN
-            rel_expr := format('coalesce(sum(t.%I::float8) >= $1, false)', rating_col);
+            rel_expr := pg_catalog.format('coalesce(pg_catalog.sum(t.%I::pg_catalog.float8) >= $1, false)', rating_col);
         END IF;
     END IF;
     IF train IS NOT NULL THEN
@@ -255,19 +271,19 @@ BEGIN
                       HINT = 'Use keys of the same type in both tables, or a view that casts them.';
         END IF;
         PERFORM @extschema@._eval_column_type(train, user_col, 'user_col');
-        cat_sql := format(
-            $q$(SELECT count(*) FILTER (WHERE e.x > 0)::float8 / nullif((SELECT count(*) FROM pop), 0)
+        cat_sql := pg_catalog.format(
+            $q$(SELECT pg_catalog.count(*) FILTER (WHERE e.x > 0)::pg_catalog.float8 / nullif((SELECT pg_catalog.count(*) FROM pop), 0)
                   FROM ex e JOIN pop p ON p.i = e.i) AS cov,
-               (SELECT sum(e.x * coalesce(p.p, 0)) / nullif(sum(e.x), 0)
+               (SELECT pg_catalog.sum(e.x * coalesce(p.p, 0)) / nullif(pg_catalog.sum(e.x), 0)
                   FROM ex e LEFT JOIN pop p ON p.i = e.i) AS prec,
-               (SELECT avg(p.p)::float8 FROM pop p) AS pcat$q$);
+               (SELECT pg_catalog.avg(p.p)::pg_catalog.float8 FROM pop p) AS pcat$q$);
     END IF;
 
-    EXECUTE format('SELECT r.%1$I::text AS u, r.%2$I::text AS i FROM %3$s r
+    EXECUTE pg_catalog.format('SELECT r.%1$I::pg_catalog.text AS u, r.%2$I::pg_catalog.text AS i FROM %3$s r
                      WHERE r.%1$I IS NOT NULL AND r.%2$I IS NOT NULL AND r.%4$I IS NOT NULL
-                     GROUP BY r.%1$I, r.%2$I HAVING count(*) > 1 LIMIT 1',
+                     GROUP BY r.%1$I, r.%2$I HAVING pg_catalog.count(*) > 1 LIMIT 1',
                    user_col, item_col, recommendations, rank_col) INTO dup;
-    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s r WHERE r.%I::float8 IN (''NaN'', ''Infinity'', ''-Infinity''))',
+    EXECUTE pg_catalog.format('SELECT EXISTS (SELECT 1 FROM %s r WHERE r.%I::pg_catalog.float8 IN (''NaN'', ''Infinity'', ''-Infinity''))',
                    recommendations, rank_col) INTO bad;
     IF bad THEN
         RAISE EXCEPTION 'rank column "%" of % contains NaN or infinite values', rank_col, recommendations
@@ -277,94 +293,96 @@ BEGIN
     IF dup.u IS NOT NULL THEN
         RAISE EXCEPTION 'item % appears more than once in the ranking of user %', dup.i, dup.u
             USING ERRCODE = 'data_exception',
-                  HINT = 'Keep one row per user and item in ' || recommendations::text || '.';
+                  HINT = pg_catalog.format('Keep one row per user and item in %s.', recommendations);
     END IF;
 
-    RETURN QUERY EXECUTE format($q$
+    RETURN QUERY EXECUTE pg_catalog.format($q$
         WITH t AS (
             SELECT t.%1$I AS u, t.%2$I AS i, %4$s AS rel
               FROM %5$s t
              WHERE t.%1$I IS NOT NULL AND t.%2$I IS NOT NULL
              GROUP BY 1, 2),
         tu AS (
-            SELECT t.u, count(*) FILTER (WHERE t.rel) AS n_rel FROM t GROUP BY t.u),
+            SELECT t.u, pg_catalog.count(*) FILTER (WHERE t.rel) AS n_rel FROM t GROUP BY t.u),
         rw AS (
             SELECT s.u, s.i, s.rk,
-                   greatest(0, least(s.m, $2 - s.start + 1))::float8 / s.m AS w
-              FROM (SELECT r.%1$I AS u, r.%2$I AS i, r.%3$I::float8 AS rk,
-                           rank() OVER (PARTITION BY r.%1$I ORDER BY r.%3$I::float8) AS start,
-                           count(*) OVER (PARTITION BY r.%1$I, r.%3$I::float8) AS m
+                   greatest(0, least(s.m, $2 - s.start + 1))::pg_catalog.float8 / s.m AS w
+              FROM (SELECT r.%1$I AS u, r.%2$I AS i, r.%3$I::pg_catalog.float8 AS rk,
+                           pg_catalog.rank() OVER (PARTITION BY r.%1$I ORDER BY r.%3$I::pg_catalog.float8) AS start,
+                           pg_catalog.count(*) OVER (PARTITION BY r.%1$I, r.%3$I::pg_catalog.float8) AS m
                       FROM %6$s r
                      WHERE r.%2$I IS NOT NULL AND r.%3$I IS NOT NULL
                        AND r.%1$I IN (SELECT tu.u FROM tu WHERE tu.n_rel > 0)) s
              WHERE s.start <= $2),
         pu AS (
-            SELECT rw.u, min(tu.n_rel)::integer AS n_rel,
-                   array_agg(rw.rk) AS ranks, array_agg(coalesce(t.rel, false)) AS rels
+            SELECT rw.u, pg_catalog.min(tu.n_rel)::integer AS n_rel,
+                   pg_catalog.array_agg(rw.rk) AS ranks, pg_catalog.array_agg(coalesce(t.rel, false)) AS rels
               FROM rw JOIN tu ON tu.u = rw.u
                       LEFT JOIN t ON t.u = rw.u AND t.i = rw.i
              GROUP BY rw.u),
         m AS (
             SELECT x.* FROM pu, LATERAL @extschema@.ranking_metrics(pu.ranks, pu.rels, pu.n_rel, $2) x),
         ex AS (
-            SELECT rw.i, sum(rw.w) AS x FROM rw GROUP BY rw.i),
+            SELECT rw.i, pg_catalog.sum(rw.w) AS x FROM rw GROUP BY rw.i),
         pop AS (%7$s),
         cat AS (SELECT %8$s),
         agg AS (
-            SELECT count(*) AS n, avg(m."precision") AS p, avg(m.recall) AS r, avg(m.f1) AS f1,
-                   avg(m.ndcg) AS ndcg, avg(m.average_precision) AS ap, avg(m.hit) AS hit,
-                   avg(m.reciprocal_rank) AS rr
+            SELECT pg_catalog.count(*) AS n, pg_catalog.avg(m."precision") AS p, pg_catalog.avg(m.recall) AS r, pg_catalog.avg(m.f1) AS f1,
+                   pg_catalog.avg(m.ndcg) AS ndcg, pg_catalog.avg(m.average_precision) AS ap, pg_catalog.avg(m.hit) AS hit,
+                   pg_catalog.avg(m.reciprocal_rank) AS rr
               FROM m),
         cnt AS (
-            SELECT count(*) FILTER (WHERE tu.n_rel = 0) AS no_test,
-                   count(*) FILTER (WHERE tu.n_rel > 0) AS with_test
+            SELECT pg_catalog.count(*) FILTER (WHERE tu.n_rel = 0) AS no_test,
+                   pg_catalog.count(*) FILTER (WHERE tu.n_rel > 0) AS with_test
               FROM tu)
-        SELECT $3::text, agg.n, cnt.no_test, cnt.with_test - agg.n,
+        SELECT $3::pg_catalog.text, agg.n, cnt.no_test, cnt.with_test - agg.n,
                agg.p, agg.r, agg.f1, agg.ndcg, agg.ap, agg.hit, agg.rr,
                cat.cov, cat.prec, cat.pcat, cat.prec / nullif(cat.pcat, 0),
-               NULL::float8, NULL::float8
+               NULL::pg_catalog.float8, NULL::pg_catalog.float8
           FROM agg, cnt, cat$q$,
         user_col, item_col, rank_col, rel_expr, test, recommendations,
-        CASE WHEN train IS NULL THEN 'SELECT NULL::float8 AS i, 0::bigint AS p'
-             ELSE format('SELECT x.%2$I AS i, count(DISTINCT x.%1$I) AS p FROM %3$s x
+        CASE WHEN train IS NULL THEN 'SELECT NULL::pg_catalog.float8 AS i, 0::bigint AS p'
+             ELSE pg_catalog.format('SELECT x.%2$I AS i, pg_catalog.count(DISTINCT x.%1$I) AS p FROM %3$s x
                            WHERE x.%1$I IS NOT NULL AND x.%2$I IS NOT NULL GROUP BY 1',
                          user_col, item_col, train) END,
         cat_sql)
-        USING relevance_threshold, cut, recommendations::text;
+        USING relevance_threshold, cut, recommendations::pg_catalog.text;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.evaluate_rankings(regclass, regclass, name, name, name, integer, name, float8, regclass) IS
-'scores any table of ranked lists (user, item, rank) against a test table at k: precision, recall, F1, NDCG, MAP, hit rate, MRR, and with train given coverage and popularity bias; one row';
+COMMENT ON FUNCTION @extschema@.evaluate_rankings(pg_catalog.regclass, pg_catalog.regclass, pg_catalog.name,
+    pg_catalog.name, pg_catalog.name, integer, pg_catalog.name, double precision, pg_catalog.regclass) IS
+'scores any table of ranked lists (user, item, rank) against a test table at k: precision, recall, F1, NDCG, MAP, hit rate, MRR, and with train given coverage and popularity bias; one row, model_name being the schema-qualified name of the recommendations table';
 
 -- Scoring a trained model against held-out interactions --------------------------
 CREATE FUNCTION @extschema@.evaluate(
-    model text,
-    test_source regclass,
-    user_col name DEFAULT 'user_id',
-    item_col name DEFAULT 'item_id',
-    rating_col name DEFAULT NULL,
+    model pg_catalog.text,
+    test_source pg_catalog.regclass,
+    user_col pg_catalog.name DEFAULT 'user_id',
+    item_col pg_catalog.name DEFAULT 'item_id',
+    rating_col pg_catalog.name DEFAULT NULL,
     k integer DEFAULT 10,
-    relevance_threshold float8 DEFAULT NULL,
+    relevance_threshold double precision DEFAULT NULL,
     exclude_seen boolean DEFAULT true)
 RETURNS TABLE (
-    model_name text,
+    model_name pg_catalog.text,
     users_evaluated bigint,
     users_skipped_no_test bigint,
     users_skipped_unknown bigint,
-    precision_at_k float8,
-    recall_at_k float8,
-    f1_at_k float8,
-    ndcg_at_k float8,
-    map_at_k float8,
-    hit_rate_at_k float8,
-    mrr_at_k float8,
-    coverage float8,
-    popularity_recommended float8,
-    popularity_catalogue float8,
-    popularity_bias float8,
-    rmse float8,
-    mae float8)
+    precision_at_k double precision,
+    recall_at_k double precision,
+    f1_at_k double precision,
+    ndcg_at_k double precision,
+    map_at_k double precision,
+    hit_rate_at_k double precision,
+    mrr_at_k double precision,
+    coverage double precision,
+    popularity_recommended double precision,
+    popularity_catalogue double precision,
+    popularity_bias double precision,
+    rmse double precision,
+    mae double precision)
 AS 'MODULE_PATHNAME', 'recpromo_evaluate'
 LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 1;
-COMMENT ON FUNCTION @extschema@.evaluate(text, regclass, name, name, name, integer, float8, boolean) IS
+COMMENT ON FUNCTION @extschema@.evaluate(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.name,
+    pg_catalog.name, integer, double precision, boolean) IS
 'scores a trained model (NULL: the default) against a test table: each test user''s top k as recommend() serves it (training items excluded), ranking metrics, coverage, popularity bias, and RMSE/MAE for models trained on ratings; one row';

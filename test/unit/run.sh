@@ -7,8 +7,9 @@ cd "$(dirname "$0")/../.."
 out=test/unit/build
 mkdir -p "$out"
 CC=${CC:-gcc}
-BLAS_CFLAGS=$(pkg-config --cflags openblas 2>/dev/null || echo -I/usr/include/x86_64-linux-gnu/openblas-pthread)
-BLAS_LIBS=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+# the OpenBLAS the extension links (see the Makefile)
+BLAS_CFLAGS=$(test/openblas_flags.sh --cflags) || { echo "unit: 0 passed, 1 failed"; exit 1; }
+BLAS_LIBS=$(test/openblas_flags.sh --libs)
 CFLAGS="-std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-function -Wno-unused-parameter -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -pthread"
 passed=0; failed=0
 # the core is compiled once, then linked into every test program
