@@ -184,6 +184,14 @@ RecpromoDenyServe(const char *name, Oid owner)
 					 name)));
 }
 
+void
+RecpromoSpiError(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INTERNAL_ERROR),
+			 errmsg_internal("could not %s: %s", what, SPI_result_code_string(SPI_result))));
+}
+
 uint32
 RecpromoChecksum(const void *data, Size len)
 {
@@ -241,11 +249,11 @@ LockAndFetch(const char *name, ModelAcl *acl, MemoryContext outer)
 	MemoryContext old;
 
 	if (SPI_execute("LOCK TABLE recpromo.model IN SHARE ROW EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not lock recpromo.model");
+		RecpromoSpiError("lock recpromo.model");
 	if (SPI_execute_with_args("SELECT m.id, m.owner, m.is_default, m.readers FROM recpromo.model m "
 							  "WHERE m.name OPERATOR(pg_catalog.=) $1",
 							  1, &t, &v, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read recpromo.model");
+		RecpromoSpiError("read recpromo.model");
 	if (SPI_processed == 0)
 		return false;
 	tup = SPI_tuptable->vals[0];
@@ -333,7 +341,7 @@ ChangeReaders(FunctionCallInfo fcinfo, bool grant)
 							  "UPDATE recpromo.model m SET readers = pg_catalog.array_remove(m.readers, $2) "
 							  "WHERE m.name OPERATOR(pg_catalog.=) $1",
 							  2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update recpromo.model");
+		RecpromoSpiError("update recpromo.model");
 	RecpromoOwnerLeave(&scope);
 	SPI_finish();
 }
@@ -380,7 +388,7 @@ recpromo_drop_model(PG_FUNCTION_ARGS)
 								  1, &t, &v, NULL, false, 0) != SPI_OK_DELETE ||
 			SPI_execute_with_args("DELETE FROM recpromo.model_part p WHERE p.model_id OPERATOR(pg_catalog.=) $1",
 								  1, &t, &v, NULL, false, 0) != SPI_OK_DELETE)
-			elog(ERROR, "could not delete model \"%s\"", name);
+			RecpromoSpiError(psprintf("delete model \"%s\"", name));
 	}
 	RecpromoOwnerLeave(&scope);
 	SPI_finish();
@@ -412,7 +420,7 @@ recpromo_set_default_model(PG_FUNCTION_ARGS)
 		/* the current default: its owner must agree to lose that place */
 		if (SPI_execute("SELECT m.name, m.owner FROM recpromo.model m WHERE m.is_default",
 						false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read recpromo.model");
+			RecpromoSpiError("read recpromo.model");
 		if (SPI_processed == 1)
 		{
 			bool		isnull;
@@ -433,7 +441,7 @@ recpromo_set_default_model(PG_FUNCTION_ARGS)
 			SPI_execute_with_args("UPDATE recpromo.model m SET is_default = true "
 								  "WHERE m.name OPERATOR(pg_catalog.=) $1",
 								  1, &t, &v, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "could not update recpromo.model");
+			RecpromoSpiError("update recpromo.model");
 	}
 	RecpromoOwnerLeave(&scope);
 	SPI_finish();
@@ -534,7 +542,7 @@ recpromo__model_set_metrics(PG_FUNCTION_ARGS)
 							  "SET metrics = COALESCE($2, '{}'::pg_catalog.jsonb) "
 							  "WHERE m.id OPERATOR(pg_catalog.=) $1",
 							  2, types, values, nulls, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update recpromo.model");
+		RecpromoSpiError("update recpromo.model");
 	RecpromoOwnerLeave(&scope);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -567,7 +575,7 @@ recpromo__seal_parts(PG_FUNCTION_ARGS)
 					  "WHERE p.model_id OPERATOR(pg_catalog.=) $1 AND p.part OPERATOR(pg_catalog.=) $2 "
 					  "AND p.seq OPERATOR(pg_catalog.=) $3", 4, types);
 	if (upd == NULL)
-		elog(ERROR, "could not prepare the checksum update");
+		RecpromoSpiError("prepare the checksum update");
 	portal = SPI_cursor_open_with_args(NULL,
 									   "SELECT p.model_id, p.part, p.seq, p.data FROM recpromo.model_part p "
 									   "WHERE p.checksum IS NULL",
@@ -596,7 +604,7 @@ recpromo__seal_parts(PG_FUNCTION_ARGS)
 			b = DatumGetByteaPP(d);
 			values[3] = Int32GetDatum((int32) RecpromoChecksum(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b)));
 			if (SPI_execute_plan(upd, values, NULL, false, 0) != SPI_OK_UPDATE)
-				elog(ERROR, "could not update recpromo.model_part");
+				RecpromoSpiError("update recpromo.model_part");
 			if ((Pointer) b != DatumGetPointer(d))
 				pfree(b);
 			sealed++;

@@ -133,7 +133,7 @@ WriteParts(int64 id, const RecpromoParts *parts)
 							  "VALUES ($1, $2, $3, $4, $5)",
 							  5, types, CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
-		elog(ERROR, "could not prepare the model part insert");
+		RecpromoSpiError("prepare the model part insert");
 	for (int p = 0; p < parts->n; p++)
 		bufsize = Max(bufsize, Min(RECPROMO_CHUNK, parts->parts[p].len));
 	b = palloc(VARHDRSZ + bufsize);
@@ -159,7 +159,7 @@ WriteParts(int64 id, const RecpromoParts *parts)
 			values[3] = PointerGetDatum(b);
 			values[4] = Int32GetDatum((int32) RecpromoChecksum(VARDATA(b), chunk));
 			if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
-				elog(ERROR, "could not write model part \"%s\"", part->name);
+				RecpromoSpiError(psprintf("write model part \"%s\"", part->name));
 			off += chunk;
 			seq++;
 			CHECK_FOR_INTERRUPTS();
@@ -186,7 +186,7 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 
 	/* serialise saves (readers are not blocked) */
 	if (SPI_execute("LOCK TABLE recpromo.model IN SHARE ROW EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not lock recpromo.model");
+		RecpromoSpiError("lock recpromo.model");
 
 	/* the previous model of this name, if any: only its owner replaces it */
 	{
@@ -196,7 +196,7 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 		if (SPI_execute_with_args("SELECT m.id, m.owner FROM recpromo.model m "
 								  "WHERE m.name OPERATOR(pg_catalog.=) $1",
 								  1, &t, &v, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read recpromo.model");
+			RecpromoSpiError("read recpromo.model");
 		if (SPI_processed == 1)
 		{
 			Oid			old_owner;
@@ -210,7 +210,7 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 
 	if (SPI_execute("SELECT pg_catalog.nextval('recpromo.model_id_seq'::pg_catalog.regclass)",
 					false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not draw a model id");
+		RecpromoSpiError("draw a model id");
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
 	WriteParts(id, parts);
@@ -279,7 +279,7 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 								  "                 ELSE '{}'::pg_catalog.regrole[] END, "
 								  "  owner = EXCLUDED.owner, store_seconds = EXCLUDED.store_seconds",
 								  20, types, values, nulls, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not write recpromo.model");
+			RecpromoSpiError("write recpromo.model");
 	}
 
 	if (had_old)
@@ -289,7 +289,7 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 
 		if (SPI_execute_with_args("DELETE FROM recpromo.model_part p WHERE p.model_id OPERATOR(pg_catalog.=) $1",
 								  1, &t, &v, NULL, false, 0) != SPI_OK_DELETE)
-			elog(ERROR, "could not delete the old model's parts");
+			RecpromoSpiError("delete the old model's parts");
 	}
 
 	RecpromoOwnerLeave(&scope);
@@ -332,12 +332,12 @@ RecpromoModelLookup(const char *name, RecpromoModelRow *row)
 			SPIPlanPtr	p = SPI_prepare(psprintf("%s WHERE m.name OPERATOR(pg_catalog.=) $1", cols), 1, &t);
 
 			if (p == NULL)
-				elog(ERROR, "could not prepare the model lookup");
+				RecpromoSpiError("prepare the model lookup");
 			SPI_keepplan(p);
 			by_name = p;
 		}
 		if (SPI_execute_plan(by_name, &v, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read recpromo.model");
+			RecpromoSpiError("read recpromo.model");
 	}
 	else
 	{
@@ -346,12 +346,12 @@ RecpromoModelLookup(const char *name, RecpromoModelRow *row)
 			SPIPlanPtr	p = SPI_prepare(psprintf("%s WHERE m.is_default", cols), 0, NULL);
 
 			if (p == NULL)
-				elog(ERROR, "could not prepare the model lookup");
+				RecpromoSpiError("prepare the model lookup");
 			SPI_keepplan(p);
 			by_default = p;
 		}
 		if (SPI_execute_plan(by_default, NULL, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read recpromo.model");
+			RecpromoSpiError("read recpromo.model");
 	}
 	if (SPI_processed == 1)
 	{
@@ -471,7 +471,7 @@ RecpromoModelLoadParts(int64 id, MemoryContext cxt, RecpromoParts *parts)
 	/* the name, for messages */
 	if (SPI_execute_with_args("SELECT m.name FROM recpromo.model m WHERE m.id OPERATOR(pg_catalog.=) $1",
 							  1, &t, &v, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read recpromo.model");
+		RecpromoSpiError("read recpromo.model");
 	model = SPI_processed == 1 ? GetText(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
 	if (model == NULL)
 		model = psprintf("%lld", (long long) id);
@@ -479,7 +479,7 @@ RecpromoModelLoadParts(int64 id, MemoryContext cxt, RecpromoParts *parts)
 	if (SPI_execute_with_args("SELECT p.part, p.seq, p.data, p.checksum FROM recpromo.model_part p "
 							  "WHERE p.model_id OPERATOR(pg_catalog.=) $1 ORDER BY p.part, p.seq",
 							  1, &t, &v, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read recpromo.model_part");
+		RecpromoSpiError("read recpromo.model_part");
 	{
 		MemoryContext spicxt = MemoryContextSwitchTo(cxt);
 

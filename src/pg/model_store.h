@@ -132,6 +132,13 @@ extern void RecpromoCheckOwnerOf(const char *name, Oid owner, Oid role);
 /* 42501 naming the model, with the hint to ask for a grant. */
 extern void RecpromoDenyServe(const char *name, Oid owner) pg_attribute_noreturn();
 
+/*
+ * Raises "could not <what>" for an SPI call on the model tables that
+ * returned an unexpected code: unreachable (SPI raises its own errors), so
+ * internal_error with errmsg_internal.
+ */
+extern void RecpromoSpiError(const char *what) pg_attribute_noreturn();
+
 /* CRC-32C of a chunk's data bytes: the model_part.checksum column. */
 extern uint32 RecpromoChecksum(const void *data, Size len);
 

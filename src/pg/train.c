@@ -434,7 +434,7 @@ recpromo_train_model(PG_FUNCTION_ARGS)
 		/* not read-only: the snapshot must see the row just written */
 		if (SPI_execute_with_args("SELECT * FROM recpromo.models m WHERE m.name OPERATOR(pg_catalog.=) $1",
 								  1, &t, &v, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read recpromo.models");
+			RecpromoSpiError("read recpromo.models");
 		if (SPI_tuptable->tupdesc->natts != desc->natts)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
