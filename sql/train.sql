@@ -85,11 +85,9 @@ SELECT name, user_type, item_type, n_users, n_items FROM train('sku', 'sku_order
 SELECT * FROM recommend('C1'::text, 3, model => 'sku');
 
 -- the source is read with the caller's privileges and row-level security
+-- (a trainer needs no privilege on the model tables: see model_owners)
 CREATE ROLE recpromo_clerk;
 GRANT USAGE ON SCHEMA recpromo TO recpromo_clerk;
-GRANT SELECT, INSERT, UPDATE, DELETE ON recpromo.model, recpromo.model_part TO recpromo_clerk;
-GRANT USAGE ON SEQUENCE recpromo.model_id_seq TO recpromo_clerk;
-GRANT SELECT ON recpromo.models TO recpromo_clerk;
 CREATE TABLE shop_orders (shop int, user_id int, item_id int);
 INSERT INTO shop_orders SELECT s, u, i FROM generate_series(1, 2) s, generate_series(1, 3) u, generate_series(1, 4) i WHERE (u + i + s) % 2 = 0;
 ALTER TABLE shop_orders ENABLE ROW LEVEL SECURITY;
@@ -103,9 +101,6 @@ SELECT name, nnz, rows_read FROM train('clerk', 'shop_orders', 'user_id', 'item_
 RESET ROLE;
 SELECT count(*) AS all_rows, count(*) FILTER (WHERE shop = 1) AS visible_rows FROM shop_orders;
 SELECT drop_model('clerk');
-REVOKE ALL ON recpromo.model, recpromo.model_part FROM recpromo_clerk;
-REVOKE ALL ON SEQUENCE recpromo.model_id_seq FROM recpromo_clerk;
-REVOKE ALL ON recpromo.models FROM recpromo_clerk;
 REVOKE ALL ON SCHEMA recpromo FROM recpromo_clerk;
 DROP TABLE shop_orders;
 DROP ROLE recpromo_clerk;

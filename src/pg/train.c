@@ -3,7 +3,8 @@
  *	  train(), drop_model(), set_default_model() and the hyper-parameter
  *	  helpers methods use.
  *
- * Training is one transaction: read the source with the caller's rights
+ * Training is one transaction: check that the caller may replace a model
+ * of that name (its owner), read the source with the caller's rights
  * (source.c), fit with the method's callback, and save keys, interactions,
  * item popularity and the method's parts under a new id (model_store.c).
  * Everything is allocated in one memory context deleted at the end, so an
@@ -17,6 +18,8 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
+#include "access/htup_details.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
@@ -25,6 +28,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/fmgrprotos.h"
 
 #include "method.h"
 #include "recpromo.h"
@@ -210,16 +214,15 @@ CheckUnknownParams(RecpromoTrainState *ts)
 
 /* ---------- train ---------- */
 
-PG_FUNCTION_INFO_V1(recpromo_train);
-Datum
-recpromo_train(PG_FUNCTION_ARGS)
+/*
+ * Trains model `name` from `relid` and saves it.  The source is read with
+ * the caller's rights; only the save switches to the extension owner
+ * (model_store.c).  `params` is the hyper-parameter object, or NULL.
+ */
+static void
+TrainModel(char *name, Oid relid, char *user_col, char *item_col, char *rating_col,
+		   char *method_name, Jsonb *params)
 {
-	char	   *name;
-	Oid			relid;
-	char	   *user_col;
-	char	   *item_col;
-	char	   *rating_col;
-	char	   *method_name;
 	MemoryContext cxt;
 	MemoryContext old;
 	RecpromoTrainState *ts;
@@ -230,30 +233,24 @@ recpromo_train(PG_FUNCTION_ARGS)
 	void	   *buf;
 	double	   *pop;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(5))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("name, source, user_col, item_col and method must not be null")));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	relid = PG_GETARG_OID(1);
-	user_col = pstrdup(NameStr(*PG_GETARG_NAME(2)));
-	item_col = pstrdup(NameStr(*PG_GETARG_NAME(3)));
-	rating_col = PG_ARGISNULL(4) ? NULL : pstrdup(NameStr(*PG_GETARG_NAME(4)));
-	method_name = text_to_cstring(PG_GETARG_TEXT_PP(5));
-
 	if (name[0] == '\0' || strlen(name) > RECPROMO_MAX_NAME)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("model name must have between 1 and %d characters", RECPROMO_MAX_NAME)));
 
 	INSTR_TIME_SET_CURRENT(start);
+
+	/* refuse to replace another role's model before any work (checked again at save) */
+	if (RecpromoModelLookup(name, &row))
+		RecpromoCheckOwnerOf(name, row.owner, GetUserId());
+
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "recpromo training", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 
 	ts = palloc0(sizeof(RecpromoTrainState));
 	ts->name = name;
 	ts->method = RecpromoMethodFind(method_name, false);
-	ts->params_in = PG_ARGISNULL(6) ? NULL : PG_GETARG_JSONB_P_COPY(6);
+	ts->params_in = params ? (Jsonb *) PG_DETOAST_DATUM_COPY(JsonbPGetDatum(params)) : NULL;
 	if (ts->params_in != NULL && !JB_ROOT_IS_OBJECT(ts->params_in))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -292,9 +289,6 @@ recpromo_train(PG_FUNCTION_ARGS)
 		pop[ts->data.R.indices[k]] += 1.0;
 	RecpromoPartsAdd(&ts->parts, "item_pop", pop, (Size) ts->data.R.n_cols * sizeof(double));
 
-	INSTR_TIME_SET_CURRENT(dur);
-	INSTR_TIME_SUBTRACT(dur, start);
-
 	memset(&row, 0, sizeof(row));
 	row.name = name;
 	row.method = (char *) ts->method->name;
@@ -310,8 +304,12 @@ recpromo_train(PG_FUNCTION_ARGS)
 	row.nnz = ts->data.R.nnz;
 	row.rows_read = ts->data.rows_read;
 	row.rows_skipped = ts->data.rows_skipped;
-	row.train_seconds = INSTR_TIME_GET_DOUBLE(dur);
 	row.final_loss = ts->final_loss;
+
+	/* train_seconds is the whole call: the save adds its own time */
+	INSTR_TIME_SET_CURRENT(dur);
+	INSTR_TIME_SUBTRACT(dur, start);
+	row.train_seconds = INSTR_TIME_GET_DOUBLE(dur);
 	RecpromoModelSave(&row, &ts->parts);
 
 	if (ts->data.users.kclass == RECPROMO_KEY_INT && ts->data.items.kclass == RECPROMO_KEY_TEXT)
@@ -325,5 +323,129 @@ recpromo_train(PG_FUNCTION_ARGS)
 
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
+}
+
+/*
+ * recpromo._train(name, source, user_col, item_col, rating_col, method,
+ * params) of 0.1.0.  The 0.2.0 update drops that SQL function; the symbol
+ * stays so that the 0.1.0 script still loads against this library.
+ */
+PG_FUNCTION_INFO_V1(recpromo_train);
+Datum
+recpromo_train(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("name, source, user_col, item_col and method must not be null")));
+	TrainModel(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+			   PG_GETARG_OID(1),
+			   pstrdup(NameStr(*PG_GETARG_NAME(2))),
+			   pstrdup(NameStr(*PG_GETARG_NAME(3))),
+			   PG_ARGISNULL(4) ? NULL : pstrdup(NameStr(*PG_GETARG_NAME(4))),
+			   text_to_cstring(PG_GETARG_TEXT_PP(5)),
+			   PG_ARGISNULL(6) ? NULL : PG_GETARG_JSONB_P(6));
 	PG_RETURN_VOID();
+}
+
+/* Appends "key": number (a JSON string for NaN and infinities) to `buf`. */
+static void
+AppendNumberParam(StringInfo buf, const char *key, FunctionCallInfo fcinfo, int arg, bool is_float)
+{
+	if (PG_ARGISNULL(arg))
+		return;
+	if (buf->len > 1)
+		appendStringInfoString(buf, ", ");
+	escape_json(buf, key);
+	appendStringInfoString(buf, ": ");
+	if (!is_float)
+		appendStringInfo(buf, "%d", PG_GETARG_INT32(arg));
+	else
+	{
+		double		d = PG_GETARG_FLOAT8(arg);
+
+		if (isfinite(d))
+			appendStringInfo(buf, "%.17g", d);
+		else
+			escape_json(buf, DatumGetCString(DirectFunctionCall1(float8out, Float8GetDatum(d))));
+	}
+}
+
+/*
+ * train(name text, source regclass, user_col name, item_col name,
+ *		 rating_col name, method text, factors int, iterations int,
+ *		 regularization float8, alpha float8, neighbours int, seed int,
+ *		 params jsonb) RETURNS SETOF recpromo.models
+ *
+ * The SQL entry point since 0.2.0 (before, a SQL wrapper of the internal
+ * _train, which PUBLIC could call).  The named hyper-parameters that are
+ * not NULL are merged under `params` (whose keys win); returns the new
+ * model's row of recpromo.models.
+ */
+PG_FUNCTION_INFO_V1(recpromo_train_model);
+Datum
+recpromo_train_model(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name;
+	StringInfoData named;
+	Datum		params;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("name, source, user_col, item_col and method must not be null")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (!PG_ARGISNULL(12) && !JB_ROOT_IS_OBJECT(PG_GETARG_JSONB_P(12)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyper-parameters must be a JSON object")));
+
+	initStringInfo(&named);
+	appendStringInfoChar(&named, '{');
+	AppendNumberParam(&named, "factors", fcinfo, 6, false);
+	AppendNumberParam(&named, "iterations", fcinfo, 7, false);
+	AppendNumberParam(&named, "regularization", fcinfo, 8, true);
+	AppendNumberParam(&named, "alpha", fcinfo, 9, true);
+	AppendNumberParam(&named, "neighbours", fcinfo, 10, false);
+	AppendNumberParam(&named, "seed", fcinfo, 11, false);
+	appendStringInfoChar(&named, '}');
+	params = DirectFunctionCall1(jsonb_in, CStringGetDatum(named.data));
+	if (!PG_ARGISNULL(12))
+		params = DirectFunctionCall2(jsonb_concat, params, PG_GETARG_DATUM(12));
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+
+	TrainModel(name, PG_GETARG_OID(1),
+			   pstrdup(NameStr(*PG_GETARG_NAME(2))),
+			   pstrdup(NameStr(*PG_GETARG_NAME(3))),
+			   PG_ARGISNULL(4) ? NULL : pstrdup(NameStr(*PG_GETARG_NAME(4))),
+			   text_to_cstring(PG_GETARG_TEXT_PP(5)),
+			   DatumGetJsonbP(params));
+
+	/* the new row of the models view, read as the caller (the trainer owns it) */
+	{
+		Oid			t = TEXTOID;
+		Datum		v = CStringGetTextDatum(name);
+		TupleDesc	desc = rsinfo->setDesc;
+		Datum	   *values = palloc(desc->natts * sizeof(Datum));
+		bool	   *nulls = palloc(desc->natts * sizeof(bool));
+
+		SPI_connect();
+		/* not read-only: the snapshot must see the row just written */
+		if (SPI_execute_with_args("SELECT * FROM recpromo.models m WHERE m.name OPERATOR(pg_catalog.=) $1",
+								  1, &t, &v, NULL, false, 0) != SPI_OK_SELECT)
+			RecpromoSpiError("read recpromo.models");
+		if (SPI_tuptable->tupdesc->natts != desc->natts)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("recpromo.models does not match the result type of train()")));
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			heap_deform_tuple(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, values, nulls);
+			tuplestore_putvalues(rsinfo->setResult, desc, values, nulls);
+		}
+		SPI_finish();
+	}
+	return (Datum) 0;
 }

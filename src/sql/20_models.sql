@@ -7,6 +7,18 @@
 -- sees the old model or the new one, never a mix, and a failed training
 -- leaves the old model in place.  The id is also the serving cache's version.
 -- Both tables are extension configuration tables, so pg_dump keeps them.
+--
+-- Owners and grants (since 0.2.0): owner is the role that trained the model,
+-- readers the roles it is granted to (0, shown as "-", for PUBLIC).  Both are
+-- regrole, not oid, so that pg_dump writes role names and a restore into
+-- another cluster maps them to the roles of that name, never to whatever
+-- role has the same oid there (as aclitem does).  No role but the
+-- extension owner has any privilege on these tables: the extension's C
+-- functions read and write them, checking owner and readers first
+-- (src/pg/model_acl.c).  Each model_part row carries the CRC-32C of its data
+-- bytes (as an int4 bit pattern), verified at every load.
+-- New columns go at the end, in the same order as the 0.1.0 -> 0.2.0 update
+-- adds them, so that both give the same catalog.
 -- ---------------------------------------------------------------------------
 CREATE SEQUENCE @extschema@.model_id_seq;
 
@@ -30,8 +42,11 @@ CREATE TABLE @extschema@.model (
     final_loss    float8,
     metrics       jsonb NOT NULL DEFAULT '{}',
     is_default    boolean NOT NULL DEFAULT false,
-    trained_by    name NOT NULL DEFAULT current_user,
-    trained_at    timestamptz NOT NULL DEFAULT now()
+    trained_by    name NOT NULL DEFAULT CURRENT_USER,
+    trained_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    owner         regrole NOT NULL,
+    readers       regrole[] NOT NULL DEFAULT '{}',
+    store_seconds float8
 );
 CREATE UNIQUE INDEX model_one_default ON @extschema@.model (is_default) WHERE is_default;
 
@@ -40,9 +55,13 @@ CREATE TABLE @extschema@.model_part (
     part     text NOT NULL,
     seq      integer NOT NULL,
     data     bytea NOT NULL,
+    checksum integer NOT NULL,
     PRIMARY KEY (model_id, part, seq)
 );
 ALTER TABLE @extschema@.model_part ALTER COLUMN data SET STORAGE EXTERNAL;
+
+REVOKE ALL ON TABLE @extschema@.model, @extschema@.model_part FROM PUBLIC;
+REVOKE ALL ON SEQUENCE @extschema@.model_id_seq FROM PUBLIC;
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.model', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_part', '');
@@ -50,3 +69,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_id_seq', '');
 
 COMMENT ON TABLE @extschema@.model IS 'trained recpromo models, one row per name (see the models view)';
 COMMENT ON TABLE @extschema@.model_part IS 'binary parts (factors, keys, histories) of trained models, chunked';
+COMMENT ON COLUMN @extschema@.model.owner IS 'role that trained the model';
+COMMENT ON COLUMN @extschema@.model.readers IS 'roles the owner granted the model to (grant_model); 0 (-) is PUBLIC';
+COMMENT ON COLUMN @extschema@.model.store_seconds IS 'seconds spent writing the model (included in train_seconds)';
+COMMENT ON COLUMN @extschema@.model_part.checksum IS 'CRC-32C of data, as an int4 bit pattern';

@@ -1,25 +1,34 @@
 
 -- ---------------------------------------------------------------------------
 -- Training and model management
+--
+-- Models have owners and grants (src/pg/model_acl.c): train() makes the
+-- calling role the owner; grant_model/revoke_model let the owner choose who
+-- may serve it.  Every function that reads or writes the model tables is in
+-- C and checks the caller's rights before it touches them as the extension
+-- owner.  The models view shows only the models the current role may serve.
 -- ---------------------------------------------------------------------------
-CREATE VIEW @extschema@.models AS
+CREATE VIEW @extschema@.models WITH (security_barrier) AS
 SELECT m.name, m.method, m.is_default, m.params, m.source, m.user_col, m.item_col, m.rating_col,
        m.user_type, m.item_type, m.n_users, m.n_items, m.nnz, m.rows_read, m.rows_skipped, m.train_seconds, m.final_loss,
        m.metrics,
-       (SELECT coalesce(sum(octet_length(p.data)), 0) FROM @extschema@.model_part p
-         WHERE p.model_id = m.id)::bigint AS size_bytes,
-       m.trained_by, m.trained_at
-FROM @extschema@.model m;
+       (SELECT COALESCE(pg_catalog.sum(pg_catalog.octet_length(p.data)), 0) FROM @extschema@.model_part p
+         WHERE p.model_id OPERATOR(pg_catalog.=) m.id)::pg_catalog.int8 AS size_bytes,
+       m.trained_by, m.trained_at,
+       m.owner,
+       ARRAY(SELECT CASE WHEN g.r::pg_catalog.oid OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN 'public'
+                         ELSE g.r::pg_catalog.text END
+               FROM pg_catalog.unnest(m.readers) WITH ORDINALITY g(r, i) ORDER BY g.i) AS granted_to,
+       m.store_seconds
+FROM @extschema@.model m
+WHERE pg_catalog.pg_has_role(m.owner::pg_catalog.oid, 'USAGE')
+   OR EXISTS (SELECT 1 FROM pg_catalog.unnest(m.readers) g(r)
+               WHERE g.r::pg_catalog.oid OPERATOR(pg_catalog.=) 0::pg_catalog.oid
+                  OR pg_catalog.pg_has_role(g.r::pg_catalog.oid, 'USAGE'));
 COMMENT ON VIEW @extschema@.models IS
-'trained models: method, hyper-parameters, source, sizes, training time and final loss';
-
-CREATE FUNCTION @extschema@._train(name text, source regclass, user_col name, item_col name,
-                                   rating_col name, method text, params jsonb)
-RETURNS void
-AS 'MODULE_PATHNAME', 'recpromo_train'
-LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION @extschema@._train(text, regclass, name, name, name, text, jsonb) IS
-'internal: use recpromo.train()';
+'the models the current role may serve (its own, its roles'', and those granted to it): method, '
+'hyper-parameters, source, sizes, training and store time, final loss, owner and grants';
+GRANT SELECT ON @extschema@.models TO PUBLIC;
 
 CREATE FUNCTION @extschema@.train(
     name text,
@@ -36,66 +45,71 @@ CREATE FUNCTION @extschema@.train(
     seed integer DEFAULT NULL,
     params jsonb DEFAULT '{}')
 RETURNS SETOF @extschema@.models
-LANGUAGE sql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT @extschema@._train(train.name, train.source, train.user_col, train.item_col,
-        train.rating_col, train.method,
-        jsonb_strip_nulls(jsonb_build_object(
-            'factors', train.factors, 'iterations', train.iterations,
-            'regularization', train.regularization, 'alpha', train.alpha,
-            'neighbours', train.neighbours, 'seed', train.seed))
-        || coalesce(train.params, '{}'));
-    SELECT * FROM @extschema@.models m WHERE m.name = train.name;
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_train_model'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE ROWS 1;
 COMMENT ON FUNCTION @extschema@.train(text, regclass, name, name, name, text, integer, integer,
     float8, float8, integer, integer, jsonb) IS
 'trains (or atomically replaces) a model from any table or view the caller can read; '
-'methods: popularity, user_knn, als, als_explicit, ...; method-specific hyper-parameters go in params';
+'methods: popularity, user_knn, als, als_explicit, ...; method-specific hyper-parameters go in params; '
+'the caller owns the model, and only the owner can replace it';
 
 CREATE FUNCTION @extschema@.drop_model(name text, if_exists boolean DEFAULT false)
 RETURNS boolean
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_id bigint;
-BEGIN
-    IF drop_model.name IS NULL THEN
-        RAISE EXCEPTION 'model name must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    LOCK TABLE @extschema@.model IN SHARE ROW EXCLUSIVE MODE;
-    DELETE FROM @extschema@.model m WHERE m.name = drop_model.name RETURNING m.id INTO v_id;
-    IF v_id IS NULL THEN
-        IF if_exists THEN
-            RETURN false;
-        END IF;
-        RAISE EXCEPTION 'model "%" does not exist', drop_model.name
-            USING ERRCODE = 'undefined_object',
-                  HINT = 'SELECT name FROM recpromo.models lists the trained models.';
-    END IF;
-    DELETE FROM @extschema@.model_part p WHERE p.model_id = v_id;
-    RETURN true;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_drop_model'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.drop_model(text, boolean) IS
-'removes a model and its stored parts; returns false for a missing model when if_exists';
+'removes a model and its stored parts (owner only); returns false for a missing model when if_exists';
 
 CREATE FUNCTION @extschema@.set_default_model(name text)
 RETURNS void
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    LOCK TABLE @extschema@.model IN SHARE ROW EXCLUSIVE MODE;
-    IF NOT EXISTS (SELECT 1 FROM @extschema@.model m WHERE m.name = set_default_model.name) THEN
-        RAISE EXCEPTION 'model "%" does not exist', set_default_model.name
-            USING ERRCODE = 'undefined_object',
-                  HINT = 'SELECT name FROM recpromo.models lists the trained models.';
-    END IF;
-    UPDATE @extschema@.model m SET is_default = false WHERE m.is_default AND m.name <> set_default_model.name;
-    UPDATE @extschema@.model m SET is_default = true WHERE m.name = set_default_model.name;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_set_default_model'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.set_default_model(text) IS
-'makes the named model the one used when a serving function is called without model';
+'makes the named model the one used when a serving function is called without model; needs '
+'ownership of that model and of the current default';
+
+CREATE FUNCTION @extschema@.grant_model(name text, role name)
+RETURNS void
+AS 'MODULE_PATHNAME', 'recpromo_grant_model'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.grant_model(text, name) IS
+'lets a role (and its members), or every role with role => ''public'', serve a model (owner only); '
+'a grant exposes the training interactions of every user the model knows';
+
+CREATE FUNCTION @extschema@.revoke_model(name text, role name)
+RETURNS void
+AS 'MODULE_PATHNAME', 'recpromo_revoke_model'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.revoke_model(text, name) IS
+'withdraws a grant_model (owner only)';
+
+-- Internal, executable by PUBLIC because the SECURITY INVOKER promotion
+-- functions of ordinary roles call them; each checks the caller's rights on
+-- the model itself (owner to write, owner or grantee to read).
+CREATE FUNCTION @extschema@._promo_store(model_name text, model_method text, model_params jsonb,
+    model_source regclass, rows bigint, seconds float8, loss float8)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'recpromo__promo_store'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@._promo_store(text, text, jsonb, regclass, bigint, float8, float8) IS
+'internal: inserts or atomically replaces a promotion model row under a fresh id (owner rules of train)';
+
+CREATE FUNCTION @extschema@._promo_params(model text, want text) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'recpromo__promo_params'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._promo_params(text, text) IS
+'internal: parameters of a stored model the caller may serve, checking that it has the expected method';
+
+CREATE FUNCTION @extschema@._model_set_metrics(name text, metrics jsonb) RETURNS void
+AS 'MODULE_PATHNAME', 'recpromo__model_set_metrics'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@._model_set_metrics(text, jsonb) IS
+'internal: records the training metrics of a model the caller owns';
+
+-- Internal, for the update from 0.1.0 only: checksums the parts 0.1.0 stored.
+CREATE FUNCTION @extschema@._seal_parts() RETURNS bigint
+AS 'MODULE_PATHNAME', 'recpromo__seal_parts'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@._seal_parts() IS
+'internal: computes the checksum of every model part that has none (the update from 0.1.0)';
+REVOKE ALL ON FUNCTION @extschema@._seal_parts() FROM PUBLIC;

@@ -21,12 +21,13 @@ AS $$
     SELECT * FROM @extschema@.train(train_content.name, train_content.source,
         train_content.user_col, train_content.item_col, train_content.rating_col,
         method => 'content',
-        params => jsonb_build_object(
-            'attributes', (SELECT format('%I.%I', n.nspname, c.relname)
-                             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                            WHERE c.oid = train_content.attributes),
-            'attribute_key', coalesce(train_content.attribute_key, train_content.item_col),
-            'attribute_columns', to_jsonb(train_content.attribute_columns::text[]),
+        params => pg_catalog.jsonb_build_object(
+            'attributes', (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+                             FROM pg_catalog.pg_class c
+                             JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+                            WHERE c.oid OPERATOR(pg_catalog.=) train_content.attributes),
+            'attribute_key', COALESCE(train_content.attribute_key, train_content.item_col),
+            'attribute_columns', pg_catalog.to_jsonb(train_content.attribute_columns::pg_catalog.text[]),
             'buckets', train_content.buckets,
             'words', train_content.words));
 $$;
@@ -53,21 +54,22 @@ BEGIN
         RAISE EXCEPTION 'first_model and second_model must not be null'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    SELECT * INTO m FROM @extschema@.model WHERE model.name = train_hybrid.first_model;
+    -- the view shows only the models the caller may serve
+    SELECT * INTO m FROM @extschema@.models x WHERE x.name OPERATOR(pg_catalog.=) train_hybrid.first_model;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'model "%" does not exist', train_hybrid.first_model
             USING ERRCODE = 'undefined_object',
                   HINT = 'SELECT name FROM recpromo.models lists the trained models.';
     END IF;
-    IF m.source IS NULL OR to_regclass(m.source) IS NULL THEN
+    IF m.source IS NULL OR pg_catalog.to_regclass(m.source) IS NULL THEN
         RAISE EXCEPTION 'the source of model "%" no longer exists', train_hybrid.first_model
             USING ERRCODE = 'undefined_table',
                   HINT = 'Use recpromo.train() with method => ''hybrid'' and a source.';
     END IF;
-    RETURN QUERY SELECT * FROM @extschema@.train(train_hybrid.name, to_regclass(m.source),
-        m.user_col::name, m.item_col::name, m.rating_col::name, method => 'hybrid',
-        params => jsonb_build_object(
-            'models', jsonb_build_array(train_hybrid.first_model, train_hybrid.second_model),
+    RETURN QUERY SELECT * FROM @extschema@.train(train_hybrid.name, pg_catalog.to_regclass(m.source),
+        m.user_col::pg_catalog.name, m.item_col::pg_catalog.name, m.rating_col::pg_catalog.name, method => 'hybrid',
+        params => pg_catalog.jsonb_build_object(
+            'models', pg_catalog.jsonb_build_array(train_hybrid.first_model, train_hybrid.second_model),
             'weight', train_hybrid.weight, 'min_history', train_hybrid.min_history));
 END
 $$;

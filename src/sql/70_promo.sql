@@ -643,61 +643,8 @@ $$;
 COMMENT ON FUNCTION @extschema@._promo_check_columns(pg_catalog.text, pg_catalog.jsonb, pg_catalog.regclass) IS
 'internal: undefined_column error naming the feature columns of a model that a table lacks';
 
--- Parameters of a stored model of the given method, or an error.
-CREATE FUNCTION @extschema@._promo_params(model text, want text) RETURNS jsonb
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-DECLARE
-    p jsonb;
-    m text;
-BEGIN
-    IF model IS NULL THEN
-        RAISE EXCEPTION 'model name must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    SELECT x.params, x.method INTO p, m FROM @extschema@.model x WHERE x.name = model;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'model "%" does not exist', model
-            USING ERRCODE = 'undefined_object',
-                  HINT = 'Train it first; stored models are listed in recpromo.model.';
-    END IF;
-    IF m <> want THEN
-        RAISE EXCEPTION 'model "%" is a % model, not %', model, m, want
-            USING ERRCODE = 'wrong_object_type';
-    END IF;
-    RETURN p;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._promo_params(text, text) IS
-'internal: parameters of a stored model, checking that it exists and has the expected method';
-
--- Stores a model row, replacing one of the same name in the same transaction.
-CREATE FUNCTION @extschema@._promo_store(model_name text, model_method text, model_params jsonb,
-    model_source regclass, rows bigint, seconds float8, loss float8)
-RETURNS bigint
-LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-    old_id bigint;
-    new_id bigint := nextval('@extschema@.model_id_seq');
-BEGIN
-    -- the same lock as drop_model and set_default_model: one writer at a time
-    LOCK TABLE @extschema@.model IN SHARE ROW EXCLUSIVE MODE;
-    SELECT id INTO old_id FROM @extschema@.model WHERE name = model_name;
-    INSERT INTO @extschema@.model AS m (name, id, method, params, source, nnz, rows_read, train_seconds, final_loss)
-    VALUES (model_name, new_id, model_method, model_params, model_source::text, rows, rows, seconds, loss)
-    ON CONFLICT (name) DO UPDATE
-       SET id = EXCLUDED.id, method = EXCLUDED.method, params = EXCLUDED.params,
-           source = EXCLUDED.source, user_col = NULL, item_col = NULL, rating_col = NULL,
-           user_type = NULL, item_type = NULL, n_users = 0, n_items = 0, nnz = EXCLUDED.nnz,
-           rows_read = EXCLUDED.rows_read, rows_skipped = 0,
-           train_seconds = EXCLUDED.train_seconds, final_loss = EXCLUDED.final_loss,
-           metrics = '{}', trained_by = current_user, trained_at = now();
-    IF old_id IS NOT NULL THEN
-        DELETE FROM @extschema@.model_part WHERE model_id = old_id;
-    END IF;
-    RETURN new_id;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._promo_store(text, text, jsonb, regclass, bigint, float8, float8) IS
-'internal: inserts or atomically replaces a promotion model row under a fresh id';
+-- _promo_params(model, want) and _promo_store(...) are C functions defined in
+-- 30_train.sql (they check the model's owner and grants).
 
 CREATE FUNCTION @extschema@._promo_check_name(name pg_catalog.text) RETURNS void
 LANGUAGE plpgsql IMMUTABLE
@@ -1040,7 +987,7 @@ BEGIN
       FROM @extschema@._propensity_metrics(p, source, target_col) e;
     PERFORM @extschema@._promo_store(name, 'logistic', p, source, n,
                                      pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - t0)::float8, fit.loss);
-    UPDATE @extschema@.model mo SET metrics = m WHERE mo.name = train_propensity.name;
+    PERFORM @extschema@._model_set_metrics(train_propensity.name, m);
     RETURN QUERY SELECT l, c FROM ROWS FROM (pg_catalog.unnest(@extschema@._promo_labels(spec)), pg_catalog.unnest(fit.coef)) AS u(l, c);
 END
 $$;
