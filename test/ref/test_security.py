@@ -801,17 +801,6 @@ SAMPLES = {
     "recpromo._promo_num(regclass,name,text)": ["SELECT recpromo._promo_num('shop.cust', 'visits', 'feature')"],
     "recpromo._promo_feature_spec(regclass,name[],name[],boolean)":
         ["SELECT recpromo._promo_feature_spec('shop.cust', '{visits}', '{channel}', true)"],
-    "recpromo._promo_feature_sql(jsonb)":
-        [f"SELECT recpromo._promo_feature_sql('{{\"column\": \"visits\", \"kind\": \"numeric\", \"bool\": false, "
-         f"\"center\": 1, \"scale\": 2}}'::{J})",
-         f"SELECT recpromo._promo_feature_sql('{{\"column\": \"channel\", \"kind\": \"level\", "
-         f"\"level\": \"web\"}}'::{J})"],
-    "recpromo._promo_design_sql(jsonb)":
-        [f"SELECT recpromo._promo_design_sql('[{{\"column\": \"visits\", \"kind\": \"numeric\", \"bool\": false, "
-         f"\"center\": 1, \"scale\": 2}}]'::{J})"],
-    "recpromo._promo_linear_sql(jsonb,jsonb)":
-        [f"SELECT recpromo._promo_linear_sql('[{{\"column\": \"visits\", \"kind\": \"numeric\", \"bool\": false, "
-         f"\"center\": 1, \"scale\": 2}}]'::{J}, '[0.5, 2]'::{J})"],
     "recpromo._promo_linear_jsonb(jsonb,jsonb,jsonb)":
         [f"SELECT recpromo._promo_linear_jsonb('[{{\"column\": \"visits\", \"kind\": \"numeric\", "
          f"\"bool\": false, \"center\": 1, \"scale\": 2}}]'::{J}, '[0.5, 2]'::{J}, '{{\"visits\": 3}}'::{J})"],
@@ -857,9 +846,6 @@ SAMPLES = {
         ["SELECT * FROM recpromo.train_uplift('s_upl', 'shop.cust', 'arm', 'y', '{x1, x2}')",
          "SELECT * FROM recpromo.train_uplift('s_upl_ct', 'shop.cust', 'arm', 'y', '{x1, x2}', "
          "method => 'class_transformation')"],
-    "recpromo._uplift_expr(jsonb,jsonb)":
-        [f"SELECT recpromo._uplift_expr('{{\"method\": \"class_transformation\", \"outcome\": \"binary\", "
-         f"\"features\": []}}'::{J}, '{{\"coef\": [0.5]}}'::{J})"],
     "recpromo.score_uplift(text,regclass,name)": ["SELECT * FROM recpromo.score_uplift('pm_upl', 'shop.cust', 'id')"],
     "recpromo.predict_uplift(text,jsonb)":
         [f"SELECT * FROM recpromo.predict_uplift('pm_upl', '{{\"x1\": 0.5, \"x2\": 0.1}}'::{J})"],
@@ -874,11 +860,6 @@ SAMPLES = {
         ["SELECT * FROM recpromo.uplift_by_decile('shop.cust', 'score', 'arm', 'y', 'A', bins => 3)"],
     "recpromo.uplift_balance(regclass,name,name[],text)":
         ["SELECT * FROM recpromo.uplift_balance('shop.cust', 'arm', '{x1, x2}')"],
-    "recpromo._assign_solve(text,double precision,double precision[],jsonb)":
-        ["SELECT * FROM recpromo._assign_solve('SELECT customer::pg_catalog.text, offer, value::double precision, "
-         "cost::double precision FROM shop.candidates', 10::double precision, NULL, NULL)"],
-    "recpromo._assign_query(regclass,name,name,name,name)":
-        ["SELECT recpromo._assign_query('shop.candidates', 'customer', 'offer', 'value', 'cost')"],
     "recpromo.assign_offers(regclass,name,name,name,name,double precision,jsonb)":
         [f"SELECT * FROM recpromo.assign_offers('shop.candidates', 'customer', 'offer', 'value', 'cost', "
          f"10::double precision, '{{\"gold\": 3}}'::{J})"],
@@ -888,6 +869,40 @@ SAMPLES = {
     "recpromo.assign_offers_from_model(text,regclass,name,jsonb,double precision,double precision,jsonb)":
         [f"SELECT * FROM recpromo.assign_offers_from_model('pm_upl', 'shop.cust', 'id', "
          f"'{{\"A\": 0.1, \"B\": 0.2}}'::{J}, 5::double precision)"],
+    # helpers of the promotion functions (0.2.0)
+    "recpromo._promo_rel(regclass)": ["SELECT recpromo._promo_rel('shop.cust')"],
+    "recpromo._promo_money(regclass,name,text)": ["SELECT recpromo._promo_money('shop.cust', 'revenue', 'amount')"],
+    "recpromo._promo_number_ok(jsonb)": [f"SELECT recpromo._promo_number_ok('1.5'::{J})"],
+    "recpromo._promo_spec_problem(jsonb)":
+        [f"SELECT recpromo._promo_spec_problem(p OPERATOR(pg_catalog.->) 'features') FROM (SELECT recpromo._promo_params('pm_prop', 'logistic') p) s"],
+    "recpromo._promo_coef_problem(jsonb,integer,text)": [f"SELECT recpromo._promo_coef_problem('[1, 2]'::{J}, 2, 'coef')"],
+    "recpromo._promo_params_problem(jsonb,text)":
+        ["SELECT recpromo._promo_params_problem(recpromo._promo_params('pm_prop', 'logistic'), 'logistic')"],
+    "recpromo._promo_model(text,text)": ["SELECT recpromo._promo_model('pm_prop', 'logistic')"],
+    "recpromo._promo_spec_values(jsonb)":
+        ["SELECT * FROM recpromo._promo_spec_values(recpromo._promo_model('pm_prop', 'logistic') OPERATOR(pg_catalog.->) 'features')"],
+    "recpromo._promo_coef(jsonb)": ["SELECT recpromo._promo_coef(recpromo._promo_model('pm_prop', 'logistic') OPERATOR(pg_catalog.->) 'coef')"],
+    "recpromo._promo_design(jsonb,integer)":
+        ["SELECT recpromo._promo_design(recpromo._promo_model('pm_prop', 'logistic') OPERATOR(pg_catalog.->) 'features', 1)"],
+    "recpromo._promo_linear_sql(text[],text)": [f"SELECT recpromo._promo_linear_sql(ARRAY['x', 'y']::{T}[], '$1')"],
+    "recpromo._promo_check_columns(text,jsonb,regclass)":
+        ["SELECT recpromo._promo_check_columns('pm_prop', recpromo._promo_model('pm_prop', 'logistic') OPERATOR(pg_catalog.->) 'features', 'shop.cust')"],
+    "recpromo._propensity_metrics(jsonb,regclass,name)":
+        ["SELECT * FROM recpromo._propensity_metrics(recpromo._promo_model('pm_prop', 'logistic'), 'shop.cust', 'bought')"],
+    "recpromo._uplift_expr(jsonb,integer,integer)":
+        ["SELECT recpromo._uplift_expr(recpromo._promo_model('pm_upl', 'uplift'), 1, 3)"],
+    "recpromo._assign_read(regclass,name,name,name,name)":
+        ["SELECT * FROM recpromo._assign_read('shop.candidates', 'customer', 'offer', 'value', 'cost')"],
+    "recpromo._assign_solve(text[],text[],double precision[],double precision[],double precision,double precision[],jsonb)":
+        ["SELECT s.* FROM recpromo._assign_read('shop.candidates', 'customer', 'offer', 'value', 'cost') c, "
+         "LATERAL recpromo._assign_solve(c.cu, c.o, c.v, c.k, 10, NULL, NULL) s"],
+    # model management (0.2.0)
+    "recpromo._model_set_metrics(text,jsonb)": [f"SELECT recpromo._model_set_metrics('pm_prop', '{{\"x\": 1}}'::{J})"],
+    "recpromo._seal_parts()": ["SELECT recpromo._seal_parts()"],
+    # planner support functions (internal argument): reached by planning a call
+    "recpromo._rows_at_most_n(internal)": ["EXPLAIN SELECT * FROM recpromo.recommend(17, 5, model => 'm_als')"],
+    "recpromo._rows_per_source_row(internal)":
+        ["EXPLAIN SELECT * FROM recpromo.score_propensity('pm_prop', 'shop.cust', 'id')"],
 }
 # model grants (issue 10, "Models get owners and grants"), under the
 # signatures they may take
@@ -899,6 +914,31 @@ for _sig in ("text,regrole", "text,name", "text,text"):
 # their arguments (or on catalog metadata every role can read), no table of
 # the extension or of the caller read or written.
 ALLOW_PUBLIC = {
+    # invoker rights, reading only the caller's tables with the caller's privileges and RLS:
+    # calling them directly gives nothing the public function they serve does not give
+    "_promo_rel": "qualified name of a regclass the caller passes",
+    "_promo_money": "reads pg_attribute of the caller's table",
+    "_promo_number_ok": "checks its jsonb argument",
+    "_promo_spec_problem": "checks its jsonb argument",
+    "_promo_coef_problem": "checks its jsonb argument",
+    "_promo_params_problem": "checks its jsonb argument",
+    "_promo_model": "reads a model through _promo_params, which checks the caller's grant",
+    "_promo_spec_values": "unpacks its jsonb argument",
+    "_promo_coef": "unpacks its jsonb argument",
+    "_promo_design": "builds SQL text (quoted identifiers, $n parameters) from its jsonb argument",
+    "_promo_check_columns": "reads pg_attribute of the caller's table",
+    "_propensity_metrics": "invoker rights: scores the caller's table with the caller's privileges",
+    "_kmeans_read": "invoker rights: reads the caller's table with the caller's privileges",
+    "_promo_binary_target": "invoker rights: reads the caller's table with the caller's privileges",
+    "_uplift_arms": "invoker rights: reads the caller's table with the caller's privileges",
+    "_uplift_read": "invoker rights: reads the caller's table with the caller's privileges",
+    "_promo_feature_spec": "invoker rights: reads the caller's table with the caller's privileges",
+    "_assign_read": "invoker rights: reads the caller's table with the caller's privileges",
+    "_assign_solve": "greedy assignment over the arrays it is given",
+    # C entry points that check what the public function checks
+    "_promo_params": "C: returns a model's params only to a role the owner granted it (as recommend)",
+    "_promo_store": "C: stores a model only for its owner (as train); ordinary roles' train_propensity needs it",
+    "_model_set_metrics": "C: sets the metrics of a model the caller owns (as train)",
     "_sgemm_gflops": "benchmark of one in-memory SGEMM on generated data",
     "_promo_fit": "fits a model on the arrays it is given",
     "_kmeans_fit": "clusters the array it is given",
