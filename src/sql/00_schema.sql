@@ -12,13 +12,18 @@
 --   another role, or holds any object: a role that could plant functions or
 --   operators there could capture the names this script and the extension's
 --   functions use (the CVE-2022-2625 pattern).
--- * Names.  Every function, operator, type and relation in this script is
+-- * Names.  Every statement that runs at install time (this guard, tables,
+--   defaults, views, aggregates, operators, comments) and every query text a
+--   function builds names functions, operators, types and relations
 --   schema-qualified: @extschema@.x for the extension's own objects,
 --   pg_catalog.x or OPERATOR(pg_catalog.=) for the system's.  SQL-standard
 --   type keywords (integer, bigint, smallint, real, double precision,
 --   numeric, boolean) always denote pg_catalog types.  Function bodies are
 --   quoted strings, never SQL-standard bodies (BEGIN ATOMIC / RETURN), so no
---   name is bound at creation time.
+--   name is bound at creation time; they call functions qualified, and the
+--   operators of PL/pgSQL expressions (IF n > 0, p->'coef') are left plain
+--   for readability: under the fixed search_path below only pg_catalog's
+--   operators are visible to them.
 -- * Runtime.  Every SQL and PL/pgSQL function has SET search_path =
 --   pg_catalog, pg_temp: a caller's search_path cannot substitute a function,
 --   operator or table in its body or in the queries it builds.  C functions
