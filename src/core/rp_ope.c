@@ -1,0 +1,321 @@
+/*
+ * rp_ope.c
+ *	  Off-policy estimators (IPS, SNIPS, DM, DR), their effective sample
+ *	  size and percentile bootstrap intervals.  Definitions in rp_ope.h.
+ *
+ * Every estimator is a function of a few sums over the logged rounds, so a
+ * point estimate and each bootstrap replicate are one pass each: the pass
+ * adds up, with the replicate's multiplicity c_i of every round,
+ *	N = sum c,  S_w = sum c w,  S_w2 = sum c w^2,  S_wr = sum c w r
+ * and per arm a (x~ = (1, x), p = d + 1 entries)
+ *	A_a = sum_{a_i = a} c x~ x~',  b_a = sum_{a_i = a} c r x~,
+ *	m_a = sum_i c pi(a|x_i) x~,    g_a = sum_{a_i = a} c w x~.
+ * The ridge coefficients beta_a = (A_a + lambda D)^-1 b_a (D = diag(0, 1,
+ * ..., 1): the intercept is not penalised) come from a Cholesky solve of a
+ * p x p system per arm, after which DM = sum_a beta_a . m_a / N and
+ * DR = DM + (S_wr - sum_a beta_a . g_a) / N.  A_a + lambda D is positive
+ * definite whenever the arm has a round and lambda > 0.
+ *
+ * Sums are in double, per replicate in the order of the rounds, so results
+ * do not depend on anything but the inputs and the seed.  Multiplicities
+ * come from n uniform draws of a round index (Lemire's multiply-shift:
+ * floor(u64 * n / 2^64), whose bias is below n / 2^64).
+ */
+#include "rp_ope.h"
+#include "rp_rng.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Per-arm accumulator block: A (p*p), b, m, g (p each), count. */
+#define ARM_BLOCK(p) ((size_t) (p) * (p) + 3 * (size_t) (p) + 1)
+
+typedef struct Sums
+{
+	double		N, sw, sw2, swr;
+	double	   *arm;			/* k blocks of ARM_BLOCK(p) */
+} Sums;
+
+size_t
+rp_ope_workspace(int64_t n, int k, int d, int n_boot)
+{
+	size_t		p = (size_t) d + 1;
+
+	return sizeof(int32_t) * (n_boot > 0 ? (size_t) n : 0) +
+		sizeof(double) * ((size_t) k * ARM_BLOCK(p) + p * p + (size_t) k * p +
+						  (size_t) RP_OPE_NEST * (size_t) (n_boot > 0 ? n_boot : 0));
+}
+
+/* One pass over the rounds with multiplicities cnt (NULL: all 1). */
+static void
+accumulate(const rp_ope_data *in, const int32_t *cnt, Sums *s)
+{
+	int			p = in->d + 1;
+	size_t		blk = ARM_BLOCK(p);
+
+	s->N = s->sw = s->sw2 = s->swr = 0;
+	memset(s->arm, 0, sizeof(double) * blk * in->k);
+	for (int64_t i = 0; i < in->n; i++)
+	{
+		double		c = cnt ? cnt[i] : 1.0;
+		int			a = in->arm[i];
+		const double *xi = in->x ? in->x + i * in->d : NULL;
+		const double *pii = in->pi + i * in->k;
+		double		w, r;
+		double	   *A, *b, *g;
+
+		if (c == 0)
+			continue;
+		w = pii[a] / in->prop[i];
+		r = in->reward[i];
+		s->N += c;
+		s->sw += c * w;
+		s->sw2 += c * w * w;
+		s->swr += c * w * r;
+
+		A = s->arm + blk * a;
+		b = A + (size_t) p * p;
+		g = b + 2 * (size_t) p;
+		/* lower triangle of A, x~_0 = 1 */
+		A[0] += c;
+		b[0] += c * r;
+		g[0] += c * w;
+		for (int u = 1; u < p; u++)
+		{
+			double		xu = xi[u - 1];
+			double	   *Au = A + (size_t) u * p;
+
+			Au[0] += c * xu;
+			for (int v = 1; v <= u; v++)
+				Au[v] += c * xu * xi[v - 1];
+			b[u] += c * r * xu;
+			g[u] += c * w * xu;
+		}
+		A[(size_t) p * p + 3 * (size_t) p] += c;
+		for (int j = 0; j < in->k; j++)
+		{
+			double		q = c * pii[j];
+			double	   *m;
+
+			if (q == 0)
+				continue;
+			m = s->arm + blk * j + (size_t) p * p + p;
+			m[0] += q;
+			for (int u = 1; u < p; u++)
+				m[u] += q * xi[u - 1];
+		}
+	}
+}
+
+/*
+ * Solves (A + lambda D) beta = b for every arm from the sums; beta is k x p.
+ * chol is p*p scratch.  Returns RP_ENUMERIC when a system is not positive
+ * definite in floating point.
+ */
+static rp_status
+solve_arms(const rp_ope_data *in, const Sums *s, double *beta, double *chol)
+{
+	int			p = in->d + 1;
+	size_t		blk = ARM_BLOCK(p);
+
+	for (int a = 0; a < in->k; a++)
+	{
+		const double *A = s->arm + blk * a;
+		const double *b = A + (size_t) p * p;
+		double	   *x = beta + (size_t) a * p;
+
+		if (A[(size_t) p * p + 3 * (size_t) p] == 0)
+		{
+			memset(x, 0, sizeof(double) * p);
+			continue;
+		}
+		/* Cholesky L L' of the lower triangle */
+		for (int u = 0; u < p; u++)
+		{
+			for (int v = 0; v <= u; v++)
+			{
+				double		t = A[(size_t) u * p + v];
+
+				if (u == v && u > 0)
+					t += in->lambda;
+				for (int j = 0; j < v; j++)
+					t -= chol[(size_t) u * p + j] * chol[(size_t) v * p + j];
+				if (u == v)
+				{
+					if (!(t > 0) || !rp_finite(t))
+						return RP_ENUMERIC;
+					chol[(size_t) u * p + u] = sqrt(t);
+				}
+				else
+					chol[(size_t) u * p + v] = t / chol[(size_t) v * p + v];
+			}
+		}
+		/* forward L y = b, then back L' x = y */
+		for (int u = 0; u < p; u++)
+		{
+			double		t = b[u];
+
+			for (int j = 0; j < u; j++)
+				t -= chol[(size_t) u * p + j] * x[j];
+			x[u] = t / chol[(size_t) u * p + u];
+		}
+		for (int u = p - 1; u >= 0; u--)
+		{
+			double		t = x[u];
+
+			for (int j = u + 1; j < p; j++)
+				t -= chol[(size_t) j * p + u] * x[j];
+			x[u] = t / chol[(size_t) u * p + u];
+		}
+	}
+	return RP_OK;
+}
+
+/* The four estimates from the sums and coefficients. */
+static void
+estimates(const rp_ope_data *in, const Sums *s, const double *beta, double *est)
+{
+	int			p = in->d + 1;
+	size_t		blk = ARM_BLOCK(p);
+	double		dm = 0, bg = 0;
+
+	for (int a = 0; a < in->k; a++)
+	{
+		const double *m = s->arm + blk * a + (size_t) p * p + p;
+		const double *g = m + p;
+		const double *x = beta + (size_t) a * p;
+
+		for (int u = 0; u < p; u++)
+		{
+			dm += x[u] * m[u];
+			bg += x[u] * g[u];
+		}
+	}
+	est[RP_OPE_IPS] = s->swr / s->N;
+	est[RP_OPE_SNIPS] = s->sw > 0 ? s->swr / s->sw : NAN;
+	est[RP_OPE_DM] = dm / s->N;
+	est[RP_OPE_DR] = (dm + s->swr - bg) / s->N;
+}
+
+static int
+dbl_cmp(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Linearly interpolated quantile of sorted v[0..m-1] at probability q. */
+static double
+quantile(const double *v, int m, double q)
+{
+	double		h = q * (m - 1);
+	int			lo = (int) floor(h);
+	int			hi = lo + 1 < m ? lo + 1 : lo;
+
+	return v[lo] + (h - lo) * (v[hi] - v[lo]);
+}
+
+static void
+carve(const rp_ope_data *in, int n_boot, void *work, int32_t **cnt, Sums *s,
+	  double **chol, double **beta, double **boot)
+{
+	size_t		p = (size_t) in->d + 1;
+	char	   *w = work;
+
+	*cnt = NULL;
+	if (n_boot > 0)
+	{
+		*cnt = (int32_t *) w;
+		w += sizeof(int32_t) * (size_t) in->n;
+	}
+	/* doubles after int32s: keep 8-byte alignment */
+	w += ((uintptr_t) w) % sizeof(double) ? sizeof(double) - ((uintptr_t) w) % sizeof(double) : 0;
+	s->arm = (double *) w;
+	*chol = s->arm + (size_t) in->k * ARM_BLOCK(p);
+	*beta = *chol + p * p;
+	*boot = *beta + (size_t) in->k * p;
+}
+
+rp_status
+rp_ope_fit_reward(const rp_ope_data *in, double *beta, void *work)
+{
+	int32_t    *cnt;
+	Sums		s;
+	double	   *chol, *b, *boot;
+
+	carve(in, 0, work, &cnt, &s, &chol, &b, &boot);
+	accumulate(in, NULL, &s);
+	return solve_arms(in, &s, beta, chol);
+}
+
+rp_status
+rp_ope_evaluate(const rp_ope_data *in, int n_boot, uint64_t seed, double alpha,
+				rp_ope_result *out, void *work, const rp_cancel *cancel)
+{
+	int32_t    *cnt;
+	Sums		s;
+	double	   *chol, *beta, *boot;
+	rp_status	st;
+
+	assert(in->n >= 1 && in->k >= 1 && in->d >= 0 && in->lambda > 0);
+	carve(in, n_boot, work, &cnt, &s, &chol, &beta, &boot);
+
+	accumulate(in, NULL, &s);
+	st = solve_arms(in, &s, beta, chol);
+	if (st != RP_OK)
+		return st;
+	estimates(in, &s, beta, out->est);
+	out->sum_w = s.sw;
+	out->ess = s.sw2 > 0 ? s.sw * s.sw / s.sw2 : 0;
+	for (int e = 0; e < RP_OPE_NEST; e++)
+	{
+		if (e != RP_OPE_SNIPS && !rp_finite(out->est[e]))
+			return RP_ENUMERIC;
+		out->lo[e] = out->hi[e] = NAN;
+	}
+	if (n_boot <= 0)
+		return RP_OK;
+
+	for (int rep = 0; rep < n_boot; rep++)
+	{
+		rp_rng		rng;
+		double		est[RP_OPE_NEST];
+
+		if (rp_should_stop(cancel))
+			return RP_ECANCELED;
+		rp_rng_seed(&rng, seed + (uint64_t) rep * UINT64_C(0x9E3779B97F4A7C15));
+		memset(cnt, 0, sizeof(int32_t) * (size_t) in->n);
+		for (int64_t j = 0; j < in->n; j++)
+			cnt[(uint64_t) (((unsigned __int128) rp_rng_next(&rng) * (uint64_t) in->n) >> 64)]++;
+		accumulate(in, cnt, &s);
+		if (solve_arms(in, &s, beta, chol) != RP_OK)
+		{
+			for (int e = 0; e < RP_OPE_NEST; e++)
+				est[e] = NAN;
+		}
+		else
+			estimates(in, &s, beta, est);
+		for (int e = 0; e < RP_OPE_NEST; e++)
+			boot[(size_t) e * n_boot + rep] = est[e];
+	}
+	for (int e = 0; e < RP_OPE_NEST; e++)
+	{
+		double	   *v = boot + (size_t) e * n_boot;
+		int			m = 0;
+
+		/* replicates without a value (SNIPS with sum w = 0) are left out */
+		for (int rep = 0; rep < n_boot; rep++)
+			if (rp_finite(v[rep]))
+				v[m++] = v[rep];
+		if (m == 0)
+			continue;
+		qsort(v, m, sizeof(double), dbl_cmp);
+		out->lo[e] = quantile(v, m, alpha / 2);
+		out->hi[e] = quantile(v, m, 1 - alpha / 2);
+	}
+	return RP_OK;
+}
