@@ -603,6 +603,13 @@ INSERT INTO shop.orders_text VALUES ('new1', 'sku3', 1), ('new1', 'sku5', 2);
 INSERT INTO shop.orders_int VALUES (9001, 3, 1), (9001, 5, 2);
 INSERT INTO shop.orders_varchar VALUES ('new1', 'sku3'), ('new1', 'sku5');
 INSERT INTO shop.orders_uuid VALUES ('00000000-0000-0000-0000-000000009001', 3), ('00000000-0000-0000-0000-000000009001', 5);
+-- off-policy evaluation (84_ope.sql): a log of uniform choices among shop.cust's arms
+CREATE TABLE shop.ope_log AS
+SELECT c.*, jsonb_build_object('x1', c.x1, 'x2', c.x2) AS ctx, ARRAY[c.x1, c.x2]::float8[] AS ctxa, 1.0 / 3 AS p
+  FROM shop.cust c;
+CREATE TABLE shop.ope_target AS
+SELECT c.id, a.arm, CASE WHEN a.arm = 'A' THEN 0.5 ELSE 0.25 END AS probability
+  FROM shop.cust c, unnest(ARRAY['control', 'A', 'B']) a(arm);
 """
 
 # Sample calls, keyed by the function's signature as regprocedure prints it
@@ -903,6 +910,24 @@ SAMPLES = {
     "recpromo._rows_at_most_n(internal)": ["EXPLAIN SELECT * FROM recpromo.recommend(17, 5, model => 'm_als')"],
     "recpromo._rows_per_source_row(internal)":
         ["EXPLAIN SELECT * FROM recpromo.score_propensity('pm_prop', 'shop.cust', 'id')"],
+    # ---- off-policy evaluation (src/sql/84_ope.sql) ----
+    "recpromo.evaluate_policy_arrays(double precision[],integer[],double precision[],double precision[],"
+    "double precision[],text[],integer,bigint,double precision,double precision)":
+        [f"SELECT * FROM recpromo.evaluate_policy_arrays('{{{{1}},{{2}}}}'::{F8A}, ARRAY[1, 2], ARRAY[1, 0]::{F8A}, "
+         f"ARRAY[0.5, 0.5]::{F8A}, '{{{{0.5,0.5}},{{0.5,0.5}}}}'::{F8A}, bootstrap => 20)"],
+    "recpromo.evaluate_policy(regclass,name,name,name,name,regclass,text,text,name,text[],integer,bigint,"
+    "double precision,double precision,text[],double precision,text,text)": [
+        "SELECT * FROM recpromo.evaluate_policy('shop.ope_log', 'ctx', 'arm', 'y', 'p', "
+        "target_probs => 'shop.ope_target', key_col => 'id', bootstrap => 20)",
+        "SELECT * FROM recpromo.evaluate_policy('shop.ope_log', 'ctxa', 'arm', 'y', 'p', "
+        "target_probs => 'shop.ope_target', key_col => 'id', bootstrap => 20)",
+        "SELECT * FROM recpromo.evaluate_policy('shop.ope_log', 'ctx', 'arm', 'y', 'p', "
+        "target_model => 'pm_upl', key_col => 'id', bootstrap => 20)",
+        "SELECT * FROM recpromo.evaluate_policy('shop.ope_log', NULL, 'arm', 'y', 'p', "
+        "target_model => 'pm_prop', key_col => 'id', treatment => 'A', bootstrap => 20)",
+        "SELECT * FROM recpromo.evaluate_policy('shop.ope_log', 'ctx', 'arm', 'y', 'p', "
+        "target_bandit => 'b_none', bootstrap => 20)"],
+    # ---- end of off-policy evaluation ----
 }
 # model grants (issue 10, "Models get owners and grants"), under the
 # signatures they may take
