@@ -172,7 +172,7 @@ BEGIN
     END IF;
 
     IF target_probs IS NOT NULL THEN
-        -- (a) a table of action probabilities: columns <key_col>, arm, probability
+        -- (a) a table of action probabilities: columns <key_col>, <arm_col>, probability
         key_col := COALESCE(key_col, context_col);
         IF key_col IS NULL THEN
             RAISE EXCEPTION 'target_probs needs a key column'
@@ -181,11 +181,11 @@ BEGIN
         END IF;
         PERFORM @extschema@._promo_coltype(logged, key_col, 'key column');
         PERFORM @extschema@._promo_coltype(target_probs, key_col, 'key column');
-        PERFORM @extschema@._promo_coltype(target_probs, 'arm', 'arm column of the target table');
+        PERFORM @extschema@._promo_coltype(target_probs, arm_col, 'arm column');
         PERFORM @extschema@._promo_num(target_probs, 'probability', 'probability column of the target table');
-        src := pg_catalog.format('(SELECT (%I)::pg_catalog.text AS k, (arm)::pg_catalog.text AS a,'
+        src := pg_catalog.format('(SELECT (%I)::pg_catalog.text AS k, (%I)::pg_catalog.text AS a,'
                                  ' (probability)::pg_catalog.float8 AS p FROM %s)',
-                                 key_col, @extschema@._promo_rel(target_probs));
+                                 key_col, arm_col, @extschema@._promo_rel(target_probs));
         EXECUTE pg_catalog.format(
             'SELECT pg_catalog.count(*) FILTER (WHERE k IS NULL OR a IS NULL OR p IS NULL) AS nulls,'
             ' (pg_catalog.array_agg(pg_catalog.format(''key %%s, arm %%s: %%s'', k, a, p))'
