@@ -22,6 +22,7 @@
  * floor(u64 * n / 2^64), whose bias is below n / 2^64).
  */
 #include "rp_ope.h"
+#include "rp_parallel.h"
 #include "rp_rng.h"
 
 #include <assert.h>
@@ -38,14 +39,27 @@ typedef struct Sums
 	double	   *arm;			/* k blocks of ARM_BLOCK(p) */
 } Sums;
 
-size_t
-rp_ope_workspace(int64_t n, int k, int d, int n_boot)
+/* Doubles of one thread's scratch: the sums, a Cholesky factor, the coefficients. */
+static size_t
+thread_doubles(int k, int d)
 {
 	size_t		p = (size_t) d + 1;
 
-	return sizeof(int32_t) * (n_boot > 0 ? (size_t) n : 0) +
-		sizeof(double) * ((size_t) k * ARM_BLOCK(p) + p * p + (size_t) k * p +
-						  (size_t) RP_OPE_NEST * (size_t) (n_boot > 0 ? n_boot : 0));
+	return (size_t) k * ARM_BLOCK(p) + p * p + (size_t) k * p;
+}
+
+size_t
+rp_ope_workspace(int64_t n, int k, int d, int n_boot, int nthreads)
+{
+	size_t		per = sizeof(double) * thread_doubles(k, d);
+
+	if (nthreads < 1)
+		nthreads = 1;
+	if (n_boot > 0)
+		/* multiplicities, padded to keep the next thread's doubles aligned */
+		per += sizeof(double) * (((size_t) n + 1) / 2);
+	return sizeof(double) * (size_t) RP_OPE_NEST * (size_t) (n_boot > 0 ? n_boot : 0) +
+		per * (size_t) nthreads;
 }
 
 /* One pass over the rounds with multiplicities cnt (NULL: all 1). */
@@ -219,58 +233,99 @@ quantile(const double *v, int m, double q)
 	return v[lo] + (h - lo) * (v[hi] - v[lo]);
 }
 
-static void
-carve(const rp_ope_data *in, int n_boot, void *work, int32_t **cnt, Sums *s,
-	  double **chol, double **beta, double **boot)
+/* Scratch of thread t: sums, Cholesky factor, coefficients, multiplicities. */
+typedef struct Scratch
+{
+	Sums		s;
+	double	   *chol;
+	double	   *beta;
+	int32_t    *cnt;
+} Scratch;
+
+static Scratch
+carve(const rp_ope_data *in, int n_boot, void *work, int t)
 {
 	size_t		p = (size_t) in->d + 1;
-	char	   *w = work;
+	size_t		per = thread_doubles(in->k, in->d) + (n_boot > 0 ? ((size_t) in->n + 1) / 2 : 0);
+	double	   *w = (double *) work + (size_t) RP_OPE_NEST * (size_t) (n_boot > 0 ? n_boot : 0) +
+		per * (size_t) t;
+	Scratch		sc;
 
-	*cnt = NULL;
-	if (n_boot > 0)
+	sc.s.arm = w;
+	sc.chol = sc.s.arm + (size_t) in->k * ARM_BLOCK(p);
+	sc.beta = sc.chol + p * p;
+	sc.cnt = n_boot > 0 ? (int32_t *) (sc.beta + (size_t) in->k * p) : NULL;
+	return sc;
+}
+
+typedef struct BootCtx
+{
+	const rp_ope_data *in;
+	int			n_boot;
+	uint64_t	seed;
+	void	   *work;
+	double	   *boot;			/* RP_OPE_NEST x n_boot */
+} BootCtx;
+
+/* Replicates [begin, end) on thread t; each depends only on its number. */
+static void
+boot_range(void *arg, int t, int64_t begin, int64_t end)
+{
+	BootCtx    *bc = arg;
+	const rp_ope_data *in = bc->in;
+	Scratch		sc = carve(in, bc->n_boot, bc->work, t);
+
+	for (int64_t rep = begin; rep < end; rep++)
 	{
-		*cnt = (int32_t *) w;
-		w += sizeof(int32_t) * (size_t) in->n;
+		rp_rng		rng;
+		double		est[RP_OPE_NEST];
+
+		rp_rng_seed(&rng, bc->seed + (uint64_t) rep * UINT64_C(0x9E3779B97F4A7C15));
+		memset(sc.cnt, 0, sizeof(int32_t) * (size_t) in->n);
+		for (int64_t j = 0; j < in->n; j++)
+			sc.cnt[(uint64_t) (((unsigned __int128) rp_rng_next(&rng) * (uint64_t) in->n) >> 64)]++;
+		accumulate(in, sc.cnt, &sc.s);
+		if (solve_arms(in, &sc.s, sc.beta, sc.chol) != RP_OK)
+		{
+			for (int e = 0; e < RP_OPE_NEST; e++)
+				est[e] = NAN;
+		}
+		else
+			estimates(in, &sc.s, sc.beta, est);
+		for (int e = 0; e < RP_OPE_NEST; e++)
+			bc->boot[(size_t) e * bc->n_boot + rep] = est[e];
 	}
-	/* doubles after int32s: keep 8-byte alignment */
-	w += ((uintptr_t) w) % sizeof(double) ? sizeof(double) - ((uintptr_t) w) % sizeof(double) : 0;
-	s->arm = (double *) w;
-	*chol = s->arm + (size_t) in->k * ARM_BLOCK(p);
-	*beta = *chol + p * p;
-	*boot = *beta + (size_t) in->k * p;
 }
 
 rp_status
 rp_ope_fit_reward(const rp_ope_data *in, double *beta, void *work)
 {
-	int32_t    *cnt;
-	Sums		s;
-	double	   *chol, *b, *boot;
+	Scratch		sc = carve(in, 0, work, 0);
 
-	carve(in, 0, work, &cnt, &s, &chol, &b, &boot);
-	accumulate(in, NULL, &s);
-	return solve_arms(in, &s, beta, chol);
+	accumulate(in, NULL, &sc.s);
+	return solve_arms(in, &sc.s, beta, sc.chol);
 }
 
 rp_status
 rp_ope_evaluate(const rp_ope_data *in, int n_boot, uint64_t seed, double alpha,
-				rp_ope_result *out, void *work, const rp_cancel *cancel)
+				int nthreads, rp_ope_result *out, void *work,
+				const rp_cancel *cancel)
 {
-	int32_t    *cnt;
-	Sums		s;
-	double	   *chol, *beta, *boot;
+	Scratch		sc;
+	BootCtx		bc;
 	rp_status	st;
 
 	assert(in->n >= 1 && in->k >= 1 && in->d >= 0 && in->lambda > 0);
-	carve(in, n_boot, work, &cnt, &s, &chol, &beta, &boot);
-
-	accumulate(in, NULL, &s);
-	st = solve_arms(in, &s, beta, chol);
+	if (nthreads < 1)
+		nthreads = 1;
+	sc = carve(in, n_boot, work, 0);
+	accumulate(in, NULL, &sc.s);
+	st = solve_arms(in, &sc.s, sc.beta, sc.chol);
 	if (st != RP_OK)
 		return st;
-	estimates(in, &s, beta, out->est);
-	out->sum_w = s.sw;
-	out->ess = s.sw2 > 0 ? s.sw * s.sw / s.sw2 : 0;
+	estimates(in, &sc.s, sc.beta, out->est);
+	out->sum_w = sc.s.sw;
+	out->ess = sc.s.sw2 > 0 ? sc.s.sw * sc.s.sw / sc.s.sw2 : 0;
 	for (int e = 0; e < RP_OPE_NEST; e++)
 	{
 		if (e != RP_OPE_SNIPS && !rp_finite(out->est[e]))
@@ -280,31 +335,17 @@ rp_ope_evaluate(const rp_ope_data *in, int n_boot, uint64_t seed, double alpha,
 	if (n_boot <= 0)
 		return RP_OK;
 
-	for (int rep = 0; rep < n_boot; rep++)
-	{
-		rp_rng		rng;
-		double		est[RP_OPE_NEST];
-
-		if (rp_should_stop(cancel))
-			return RP_ECANCELED;
-		rp_rng_seed(&rng, seed + (uint64_t) rep * UINT64_C(0x9E3779B97F4A7C15));
-		memset(cnt, 0, sizeof(int32_t) * (size_t) in->n);
-		for (int64_t j = 0; j < in->n; j++)
-			cnt[(uint64_t) (((unsigned __int128) rp_rng_next(&rng) * (uint64_t) in->n) >> 64)]++;
-		accumulate(in, cnt, &s);
-		if (solve_arms(in, &s, beta, chol) != RP_OK)
-		{
-			for (int e = 0; e < RP_OPE_NEST; e++)
-				est[e] = NAN;
-		}
-		else
-			estimates(in, &s, beta, est);
-		for (int e = 0; e < RP_OPE_NEST; e++)
-			boot[(size_t) e * n_boot + rep] = est[e];
-	}
+	bc.in = in;
+	bc.n_boot = n_boot;
+	bc.seed = seed;
+	bc.work = work;
+	bc.boot = (double *) work;
+	st = rp_parallel_for(nthreads, n_boot, 1, boot_range, &bc, cancel);
+	if (st != RP_OK)
+		return st;
 	for (int e = 0; e < RP_OPE_NEST; e++)
 	{
-		double	   *v = boot + (size_t) e * n_boot;
+		double	   *v = bc.boot + (size_t) e * n_boot;
 		int			m = 0;
 
 		/* replicates without a value (SNIPS with sum w = 0) are left out */

@@ -76,23 +76,27 @@ typedef struct rp_ope_result
 	double		sum_w;			/* sum of the importance weights */
 } rp_ope_result;
 
-/* Bytes of workspace rp_ope_evaluate needs. */
-extern size_t rp_ope_workspace(int64_t n, int k, int d, int n_boot);
+/* Bytes of workspace rp_ope_evaluate needs with nthreads threads. */
+extern size_t rp_ope_workspace(int64_t n, int k, int d, int n_boot, int nthreads);
 
 /*
  * Point estimates, ESS and (n_boot > 0) percentile bootstrap intervals at
  * level 1 - alpha.  Returns RP_ENUMERIC when the full-sample reward model
  * cannot be solved or gives a non-finite value, RP_ECANCELED when the
- * cancel hook (tested between replicates) asks to stop.
+ * cancel hook (tested by the calling thread between replicates) asks to
+ * stop.  Replicates run on up to nthreads threads (rp_parallel_for, one
+ * replicate per block); each replicate depends only on its number, so the
+ * result does not depend on nthreads.  work: rp_ope_workspace(n, k, d,
+ * n_boot, nthreads) bytes, 8-byte aligned.
  */
 extern rp_status rp_ope_evaluate(const rp_ope_data *in, int n_boot, uint64_t seed,
-								 double alpha, rp_ope_result *out, void *work,
-								 const rp_cancel *cancel);
+								 double alpha, int nthreads, rp_ope_result *out,
+								 void *work, const rp_cancel *cancel);
 
 /*
  * The reward model alone: per-arm ridge coefficients into beta (k x (d+1),
  * intercept first; zeros for an arm with no rounds).  work needs
- * rp_ope_workspace(n, k, d, 0) bytes.
+ * rp_ope_workspace(n, k, d, 0, 1) bytes.
  */
 extern rp_status rp_ope_fit_reward(const rp_ope_data *in, double *beta, void *work);
 

@@ -125,6 +125,7 @@ recpromo_evaluate_policy_arrays(PG_FUNCTION_ARGS)
 	void	   *work;
 	rp_status	st;
 	rp_cancel	cancel;
+	int			threads;
 
 	for (int a = 1; a < 10; a++)
 		if (PG_ARGISNULL(a))
@@ -235,11 +236,14 @@ recpromo_evaluate_policy_arrays(PG_FUNCTION_ARGS)
 	in.prop = prop;
 	in.pi = pi;
 	in.lambda = lambda;
-	ws = rp_ope_workspace(n, k, d, n_boot);
+	threads = RecpromoThreads();
+	if (threads > n_boot)
+		threads = n_boot > 0 ? n_boot : 1;
+	ws = rp_ope_workspace(n, k, d, n_boot, threads);
 	RecpromoCheckMemory((double) ws, "off-policy evaluation");
 	work = palloc_extended(ws, MCXT_ALLOC_HUGE);
 	cancel = RecpromoCancelHook();
-	st = rp_ope_evaluate(&in, n_boot, (uint64) seed, alpha, &res, work, &cancel);
+	st = rp_ope_evaluate(&in, n_boot, (uint64) seed, alpha, threads, &res, work, &cancel);
 	CHECK_FOR_INTERRUPTS();
 	if (st == RP_ENUMERIC)
 		ereport(ERROR,

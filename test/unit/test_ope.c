@@ -182,8 +182,8 @@ test_against_naive(void)
 
 			make_log(s);
 			in = data(d, lambda);
-			work = malloc(rp_ope_workspace(N, K, d, 0));
-			CHECK(rp_ope_evaluate(&in, 0, 0, 0.05, &res, work, NULL) == RP_OK);
+			work = malloc(rp_ope_workspace(N, K, d, 0, 1));
+			CHECK(rp_ope_evaluate(&in, 0, 0, 0.05, 1, &res, work, NULL) == RP_OK);
 			naive(d, lambda, est, &ess);
 			for (int e = 0; e < RP_OPE_NEST; e++)
 			{
@@ -215,8 +215,8 @@ test_on_policy(void)
 		mean += r[i] / N;
 	}
 	in = data(D, 1.0);
-	work = malloc(rp_ope_workspace(N, K, D, 0));
-	CHECK(rp_ope_evaluate(&in, 0, 0, 0.05, &res, work, NULL) == RP_OK);
+	work = malloc(rp_ope_workspace(N, K, D, 0, 1));
+	CHECK(rp_ope_evaluate(&in, 0, 0, 0.05, 1, &res, work, NULL) == RP_OK);
 	CHECK_NEAR(res.est[RP_OPE_IPS], mean, 1e-12);
 	CHECK_NEAR(res.est[RP_OPE_SNIPS], mean, 1e-12);
 	CHECK_NEAR(res.ess, N, 1e-9);
@@ -235,7 +235,7 @@ test_no_context(void)
 	for (int i = 0; i < N; i++)
 		mean[arm[i]] += r[i], cnt[arm[i]]++;
 	in = data(0, 1.0);
-	work = malloc(rp_ope_workspace(N, K, 0, 0));
+	work = malloc(rp_ope_workspace(N, K, 0, 0, 1));
 	CHECK(rp_ope_fit_reward(&in, beta, work) == RP_OK);
 	for (int a = 0; a < K; a++)
 		CHECK_NEAR(beta[a], mean[a] / cnt[a], 1e-12);
@@ -251,10 +251,10 @@ test_bootstrap_reproducible(void)
 
 	make_log(5);
 	in = data(D, 1.0);
-	work = malloc(rp_ope_workspace(N, K, D, 100));
-	CHECK(rp_ope_evaluate(&in, 100, 42, 0.1, &a, work, NULL) == RP_OK);
-	CHECK(rp_ope_evaluate(&in, 100, 42, 0.1, &b, work, NULL) == RP_OK);
-	CHECK(rp_ope_evaluate(&in, 100, 43, 0.1, &c, work, NULL) == RP_OK);
+	work = malloc(rp_ope_workspace(N, K, D, 100, 1));
+	CHECK(rp_ope_evaluate(&in, 100, 42, 0.1, 1, &a, work, NULL) == RP_OK);
+	CHECK(rp_ope_evaluate(&in, 100, 42, 0.1, 1, &b, work, NULL) == RP_OK);
+	CHECK(rp_ope_evaluate(&in, 100, 43, 0.1, 1, &c, work, NULL) == RP_OK);
 	for (int e = 0; e < RP_OPE_NEST; e++)
 	{
 		CHECK(a.lo[e] == b.lo[e] && a.hi[e] == b.hi[e]);
@@ -263,6 +263,26 @@ test_bootstrap_reproducible(void)
 		CHECK(a.lo[e] < a.hi[e]);
 	}
 	free(work);
+}
+
+/* The same replicates on 1 and 3 threads: identical intervals. */
+static void
+test_threads_identical(void)
+{
+	rp_ope_data in;
+	rp_ope_result a, b;
+	void	   *w1, *w3;
+
+	make_log(9);
+	in = data(D, 1.0);
+	w1 = malloc(rp_ope_workspace(N, K, D, 64, 1));
+	w3 = malloc(rp_ope_workspace(N, K, D, 64, 3));
+	CHECK(rp_ope_evaluate(&in, 64, 5, 0.05, 1, &a, w1, NULL) == RP_OK);
+	CHECK(rp_ope_evaluate(&in, 64, 5, 0.05, 3, &b, w3, NULL) == RP_OK);
+	for (int e = 0; e < RP_OPE_NEST; e++)
+		CHECK(a.lo[e] == b.lo[e] && a.hi[e] == b.hi[e] && a.est[e] == b.est[e]);
+	free(w1);
+	free(w3);
 }
 
 static int
@@ -281,8 +301,8 @@ test_cancel(void)
 
 	make_log(5);
 	in = data(D, 1.0);
-	work = malloc(rp_ope_workspace(N, K, D, 10));
-	CHECK(rp_ope_evaluate(&in, 10, 1, 0.1, &a, work, &c) == RP_ECANCELED);
+	work = malloc(rp_ope_workspace(N, K, D, 10, 1));
+	CHECK(rp_ope_evaluate(&in, 10, 1, 0.1, 1, &a, work, &c) == RP_ECANCELED);
 	free(work);
 }
 
@@ -297,7 +317,7 @@ static void
 test_coverage(void)
 {
 	int			cover[RP_OPE_NEST] = {0};
-	void	   *work = malloc(rp_ope_workspace(N, K, D, 200));
+	void	   *work = malloc(rp_ope_workspace(N, K, D, 200, 1));
 
 	for (int s = 100; s < 200; s++)
 	{
@@ -306,7 +326,7 @@ test_coverage(void)
 
 		make_log(s);
 		in = data(D, 1.0);
-		CHECK(rp_ope_evaluate(&in, 200, s, 0.05, &res, work, NULL) == RP_OK);
+		CHECK(rp_ope_evaluate(&in, 200, s, 0.05, 1, &res, work, NULL) == RP_OK);
 		for (int e = 0; e < RP_OPE_NEST; e++)
 			cover[e] += res.lo[e] <= 0.5 && 0.5 <= res.hi[e];
 	}
@@ -326,6 +346,7 @@ main(void)
 	RUN(test_on_policy);
 	RUN(test_no_context);
 	RUN(test_bootstrap_reproducible);
+	RUN(test_threads_identical);
 	RUN(test_cancel);
 	RUN(test_coverage);
 	UNIT_DONE();
