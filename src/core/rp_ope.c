@@ -297,6 +297,49 @@ boot_range(void *arg, int t, int64_t begin, int64_t end)
 	}
 }
 
+/* Lexicographic order of rows i and j over (arm, reward, propensity, x, pi). */
+static int
+row_cmp(const rp_ope_data *in, int64_t i, int64_t j)
+{
+#define CMP(a, b) do { if ((a) != (b)) return (a) < (b) ? -1 : 1; } while (0)
+	CMP(in->arm[i], in->arm[j]);
+	CMP(in->reward[i], in->reward[j]);
+	CMP(in->prop[i], in->prop[j]);
+	for (int u = 0; u < in->d; u++)
+		CMP(in->x[i * in->d + u], in->x[j * in->d + u]);
+	for (int a = 0; a < in->k; a++)
+		CMP(in->pi[i * in->k + a], in->pi[j * in->k + a]);
+#undef CMP
+	return 0;
+}
+
+void
+rp_ope_row_order(const rp_ope_data *in, int64_t *perm, int64_t *tmp)
+{
+	int64_t		n = in->n;
+
+	for (int64_t i = 0; i < n; i++)
+		perm[i] = i;
+	/* bottom-up merge sort: stable, O(n log n), no recursion */
+	for (int64_t width = 1; width < n; width *= 2)
+	{
+		for (int64_t lo = 0; lo < n; lo += 2 * width)
+		{
+			int64_t		mid = lo + width < n ? lo + width : n;
+			int64_t		hi = lo + 2 * width < n ? lo + 2 * width : n;
+			int64_t		a = lo, b = mid, o = lo;
+
+			while (a < mid && b < hi)
+				tmp[o++] = row_cmp(in, perm[b], perm[a]) < 0 ? perm[b++] : perm[a++];
+			while (a < mid)
+				tmp[o++] = perm[a++];
+			while (b < hi)
+				tmp[o++] = perm[b++];
+		}
+		memcpy(perm, tmp, sizeof(int64_t) * (size_t) n);
+	}
+}
+
 rp_status
 rp_ope_fit_reward(const rp_ope_data *in, double *beta, void *work)
 {

@@ -94,6 +94,15 @@ extern rp_status rp_ope_evaluate(const rp_ope_data *in, int n_boot, uint64_t see
 								 void *work, const rp_cancel *cancel);
 
 /*
+ * The canonical order of the rounds: perm (n entries) sorts them by
+ * (arm, reward, propensity, context, target probabilities), lexicographic,
+ * stable.  Rounds equal in all of these are interchangeable, so rounds laid
+ * out in this order give results (sums, bootstrap draws) that do not depend
+ * on the order in which the caller read them.  tmp: n more entries.
+ */
+extern void rp_ope_row_order(const rp_ope_data *in, int64_t *perm, int64_t *tmp);
+
+/*
  * The reward model alone: per-arm ridge coefficients into beta (k x (d+1),
  * intercept first; zeros for an arm with no rounds).  work needs
  * rp_ope_workspace(n, k, d, 0, 1) bytes.

@@ -12,7 +12,9 @@
  * detail: arm indexes in 1..k, propensities in (0, 1], finite values,
  * target rows that are probability distributions (each entry in [0, 1],
  * sum within RECPROMO_OPE_SUM_TOL of 1), and no target mass on an arm the
- * log never shows.  The function is a pure computation on its arguments
+ * log never shows.  The rounds are then sorted into the core's canonical
+ * order, so the result does not depend on the order of the arrays' elements
+ * (only on the multiset of rounds).  The function is a pure computation on its arguments
  * (no table access), so PUBLIC may execute it.
  */
 #include "postgres.h"
@@ -102,6 +104,54 @@ ReadArms(ArrayType *a, int64 *n)
 	dst = palloc_extended(sizeof(int32) * (*n > 0 ? *n : 1), MCXT_ALLOC_HUGE);
 	memcpy(dst, ARR_DATA_PTR(a), sizeof(int32) * *n);
 	return dst;
+}
+
+/*
+ * Lays the rounds out in the core's canonical order (rp_ope_row_order), so
+ * that estimates and bootstrap intervals do not depend on the order in
+ * which evaluate_policy's scan happened to read the rows (a synchronized
+ * or parallel scan starts anywhere).  Replaces the arrays of *in by sorted
+ * copies.
+ */
+static void
+SortRows(rp_ope_data *in)
+{
+	int64		n = in->n;
+	int64	   *perm, *tmp;
+	double	   *x = NULL, *r, *p, *pi;
+	int32	   *arm;
+
+	RecpromoCheckMemory((double) n * (2 * sizeof(int64) + sizeof(int32) +
+									  sizeof(double) * (2 + in->d + in->k)),
+						"off-policy evaluation");
+	perm = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
+	tmp = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
+	rp_ope_row_order(in, perm, tmp);
+	pfree(tmp);
+	CHECK_FOR_INTERRUPTS();
+	arm = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
+	r = palloc_extended(sizeof(double) * n, MCXT_ALLOC_HUGE);
+	p = palloc_extended(sizeof(double) * n, MCXT_ALLOC_HUGE);
+	pi = palloc_extended(sizeof(double) * n * in->k, MCXT_ALLOC_HUGE);
+	if (in->d > 0)
+		x = palloc_extended(sizeof(double) * n * in->d, MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < n; i++)
+	{
+		int64		j = perm[i];
+
+		arm[i] = in->arm[j];
+		r[i] = in->reward[j];
+		p[i] = in->prop[j];
+		memcpy(pi + i * in->k, in->pi + j * in->k, sizeof(double) * in->k);
+		if (x)
+			memcpy(x + i * in->d, in->x + j * in->d, sizeof(double) * in->d);
+	}
+	in->arm = arm;
+	in->reward = r;
+	in->prop = p;
+	in->pi = pi;
+	in->x = x;
+	pfree(perm);
 }
 
 PG_FUNCTION_INFO_V1(recpromo_evaluate_policy_arrays);
@@ -236,6 +286,7 @@ recpromo_evaluate_policy_arrays(PG_FUNCTION_ARGS)
 	in.prop = prop;
 	in.pi = pi;
 	in.lambda = lambda;
+	SortRows(&in);
 	threads = RecpromoThreads();
 	if (threads > n_boot)
 		threads = n_boot > 0 ? n_boot : 1;

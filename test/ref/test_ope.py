@@ -6,8 +6,9 @@
   numpy.linalg.solve), against evaluate_policy_arrays and evaluate_policy
   (target table, jsonb and float8[] contexts, propensity and uplift model
   targets), to 1e-9.
-- Bootstrap: the percentile intervals reproduced exactly (xoshiro256**
-  streams as documented in src/core/rp_rng.h and rp_ope.h), to 1e-9.
+- Bootstrap: the percentile intervals reproduced exactly (rounds in the
+  canonical order, xoshiro256** streams as documented in src/core/rp_rng.h
+  and rp_ope.h), to 1e-9; shuffling the rounds changes nothing.
 - Simulation with known truth: 100 seeded logs of an epsilon-greedy logging
   policy on a linear-reward environment, a stochastic target whose value is
   known exactly; every estimator's 95 % interval covers it in >= 90 of 100
@@ -94,7 +95,17 @@ def xoshiro(seed):
         yield r
 
 
+def canonical(x, arm, r, prop, pi):
+    """The rounds in rp_ope_row_order's order: by arm, reward, propensity, context, target."""
+    keys = [pi[:, a] for a in reversed(range(pi.shape[1]))]
+    if x is not None:
+        keys += [x[:, u] for u in reversed(range(x.shape[1]))]
+    o = np.lexsort(keys + [prop, r, arm])
+    return (None if x is None else x[o]), arm[o], r[o], prop[o], pi[o]
+
+
 def bootstrap(x, arm, r, prop, pi, lam, B, seed, alpha):
+    x, arm, r, prop, pi = canonical(x, arm, r, prop, pi)
     n = len(r)
     vals = {e: [] for e in ("ips", "snips", "dm", "dr")}
     for b in range(B):
@@ -193,6 +204,11 @@ def main():
         check(f"bootstrap {e} low", close(got[e][1], want[e][0]), (got[e][1], want[e][0]))
         check(f"bootstrap {e} high", close(got[e][2], want[e][1]), (got[e][2], want[e][1]))
 
+    # the rounds' order does not matter: a shuffled copy gives the same intervals
+    o = np.random.default_rng(3).permutation(150)
+    got2 = sql_arrays(cur, xs[o], arms[o], rs[o], props[o], pis[o], B=40, seed=2024, alpha=0.1)
+    check("order of the rounds does not matter", got2 == got, (got2, got))
+
     # 3. the table entry point: jsonb and float8[] contexts, target table keyed by decision id
     cur.execute("CREATE TABLE ref_ope.log (id int PRIMARY KEY, ctx jsonb, ctxa float8[], arm text, reward float8, p float8)")
     names = ["a", "b", "c"]
@@ -246,7 +262,7 @@ def main():
     values = {e: [] for e in cover}
     for s in range(100):
         g = np.random.default_rng(1000 + s)
-        xs, arms, rs, props = make_log(g, 400)
+        xs, arms, rs, props = make_log(g, 500)
         got = sql_arrays(cur, xs, arms, rs, props, target_probs(xs), B=200, seed=s, lam=0.01)
         for e in cover:
             cover[e] += got[e][1] <= V <= got[e][2]

@@ -285,6 +285,32 @@ test_threads_identical(void)
 	free(w3);
 }
 
+/* The canonical order sorts by arm, then reward. */
+static void
+test_row_order(void)
+{
+	rp_ope_data in;
+	int64_t		perm[N], tmp[N];
+
+	make_log(4);
+	in = data(D, 1.0);
+	rp_ope_row_order(&in, perm, tmp);
+	for (int i = 1; i < N; i++)
+	{
+		int64_t		a = perm[i - 1], b = perm[i];
+
+		CHECK(arm[a] < arm[b] || (arm[a] == arm[b] && r[a] <= r[b]));
+	}
+	{
+		int			seen[N] = {0};
+
+		for (int i = 0; i < N; i++)
+			seen[perm[i]]++;
+		for (int i = 0; i < N; i++)
+			CHECK(seen[i] == 1);
+	}
+}
+
 static int
 stop_now(void *arg)
 {
@@ -347,6 +373,7 @@ main(void)
 	RUN(test_no_context);
 	RUN(test_bootstrap_reproducible);
 	RUN(test_threads_identical);
+	RUN(test_row_order);
 	RUN(test_cancel);
 	RUN(test_coverage);
 	UNIT_DONE();
