@@ -7,7 +7,8 @@ reward) and two target tables: bench_ope.seg_target (one distribution per
 segment, 300 rows) and bench_ope.row_target (one per logged row, 3n rows).
 Times evaluate_policy (default: 4 estimators, 200 bootstrap replicates, the
 reward model refit in each) with each target and context form, and
-evaluate_policy_arrays alone on arrays already in memory.  Not pass/fail.
+evaluate_policy_arrays alone on arrays already in memory, on one thread (the
+default recpromo.max_threads) and on two.  Not pass/fail.
 
 Usage: bench/bench_ope.py [rows]   (libpq environment selects the database)
 """
@@ -77,4 +78,9 @@ run("evaluate_policy_arrays only (float8[3]), B=200",
     "SELECT e.* FROM arrs, recpromo.evaluate_policy_arrays(arrs.ctx, arrs.arm, arrs.reward, arrs.prop, arrs.tp) e")
 run("evaluate_policy_arrays only (float8[3]), B=0",
     "SELECT e.* FROM arrs, recpromo.evaluate_policy_arrays(arrs.ctx, arrs.arm, arrs.reward, arrs.prop, arrs.tp, bootstrap => 0) e")
+cur.execute("SET recpromo.max_threads = 2")
+run("evaluate_policy_arrays only (float8[3]), B=200, 2 threads",
+    "SELECT e.* FROM arrs, recpromo.evaluate_policy_arrays(arrs.ctx, arrs.arm, arrs.reward, arrs.prop, arrs.tp) e")
+run("float8[3] context, target per segment, B=200, 2 threads",
+    base.format(ctx="'ctx'", tgt="target_probs => 'bench_ope.seg_target', key_col => 'segment'", extra=""))
 cur.execute("DROP SCHEMA bench_ope CASCADE")
