@@ -46,14 +46,15 @@ DECLARE
     rexpr text;
     pexpr text;
     cx text;              -- float8[] expression of a logged row's features, or NULL
-    cj text;              -- jsonb expression of a logged row's context (bandits)
+    cj text;              -- a logged row's context as jsonb or float8[] (bandits)
     keys text[];
     arms text[];
     k int;
     n_rows bigint;
     n_null bigint;
     lkey text;            -- text expression over l joining a logged row to its target row
-    src text;             -- subquery (k text, tp float8[]): the target probabilities per key
+    src text;             -- subquery (k text, tp float8[], stray text): the target
+                          -- probabilities per key, and an arm outside the log it plays
     eye float8[];
     r record;
     m text;
@@ -69,6 +70,7 @@ DECLARE
     n_joined bigint;
     n_matched bigint;
     missing text;
+    foreign_arm text;
 BEGIN
     IF (target_probs IS NOT NULL)::int + (target_model IS NOT NULL)::int + (target_bandit IS NOT NULL)::int <> 1 THEN
         RAISE EXCEPTION 'exactly one target policy must be given'
@@ -161,7 +163,7 @@ BEGIN
             IF r.lo > 0 THEN
                 cx := pg_catalog.format('(l.%I)::pg_catalog.float8[]', context_col);
             END IF;
-            cj := pg_catalog.format('pg_catalog.to_jsonb((l.%I)::pg_catalog.float8[])', context_col);
+            cj := pg_catalog.format('(l.%I)::pg_catalog.float8[]', context_col);
         ELSE
             RAISE EXCEPTION 'context column "%" has type %, expected jsonb or a numeric array', context_col, ctype
                 USING ERRCODE = 'datatype_mismatch',
@@ -191,7 +193,7 @@ BEGIN
             ' (pg_catalog.array_agg(pg_catalog.format(''key %%s, arm %%s: %%s'', k, a, p))'
             '   FILTER (WHERE NOT (p OPERATOR(pg_catalog.>=) 0 AND p OPERATOR(pg_catalog.<=) 1)))[1] AS bad,'
             ' (pg_catalog.array_agg(a) FILTER (WHERE p OPERATOR(pg_catalog.>) 0'
-            '   AND NOT a OPERATOR(pg_catalog.=) ANY ($1)))[1] AS foreign'
+            '   AND NOT a OPERATOR(pg_catalog.=) ANY ($1)))[1] AS stray'
             ' FROM %s t', src) INTO r USING arms;
         IF r.nulls > 0 THEN
             RAISE EXCEPTION 'target table % has % rows with a null key, arm or probability', target_probs, r.nulls
@@ -201,8 +203,8 @@ BEGIN
             RAISE EXCEPTION 'target probability must be in [0, 1]'
                 USING ERRCODE = 'invalid_parameter_value', DETAIL = pg_catalog.format('Target row %s.', r.bad);
         END IF;
-        IF r.foreign IS NOT NULL THEN
-            RAISE EXCEPTION 'target policy plays arm "%", which the log never shows', r.foreign
+        IF r.stray IS NOT NULL THEN
+            RAISE EXCEPTION 'target policy plays arm "%", which the log never shows', r.stray
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'Off-policy estimates need every arm the target plays to appear in the log.';
         END IF;
@@ -217,7 +219,7 @@ BEGIN
                       DETAIL = pg_catalog.format('They sum to %s over %s rows.', r.s, r.c),
                       HINT = 'Each key needs one row per arm with probabilities summing to 1 (tolerance 1e-6); arms without a row have probability 0.';
         END IF;
-        src := pg_catalog.format('(SELECT k, ARRAY[%s] AS tp FROM %s t GROUP BY k)',
+        src := pg_catalog.format('(SELECT k, ARRAY[%s] AS tp, NULL::pg_catalog.text AS stray FROM %s t GROUP BY k)',
                  (SELECT pg_catalog.string_agg(pg_catalog.format(
                       'COALESCE(pg_catalog.sum(p) FILTER (WHERE a OPERATOR(pg_catalog.=) $2[%s]), 0)', i), ', ' ORDER BY i)
                     FROM pg_catalog.generate_series(1, k) i), src);
@@ -247,7 +249,8 @@ BEGIN
                 ' THEN $4[(pg_catalog.array_position($2, s.treatment) OPERATOR(pg_catalog.-) 1) OPERATOR(pg_catalog.*) %1$s OPERATOR(pg_catalog.+) 1'
                 '       : pg_catalog.array_position($2, s.treatment) OPERATOR(pg_catalog.*) %1$s]'
                 ' ELSE $4[(pg_catalog.array_position($2, $5) OPERATOR(pg_catalog.-) 1) OPERATOR(pg_catalog.*) %1$s OPERATOR(pg_catalog.+) 1'
-                '       : pg_catalog.array_position($2, $5) OPERATOR(pg_catalog.*) %1$s] END AS tp'
+                '       : pg_catalog.array_position($2, $5) OPERATOR(pg_catalog.*) %1$s] END AS tp,'
+                ' NULL::pg_catalog.text AS stray'
                 ' FROM @extschema@.score_uplift($6, $8, $9) s'
                 ' ORDER BY s.key, s.uplift DESC, s.treatment COLLATE pg_catalog."C")', k);
         ELSE
@@ -265,7 +268,8 @@ BEGIN
                 '       : pg_catalog.array_position($2, $7) OPERATOR(pg_catalog.*) %1$s]'
                 ' WHEN s.score OPERATOR(pg_catalog.<=) $3'
                 ' THEN $4[(pg_catalog.array_position($2, $5) OPERATOR(pg_catalog.-) 1) OPERATOR(pg_catalog.*) %1$s OPERATOR(pg_catalog.+) 1'
-                '       : pg_catalog.array_position($2, $5) OPERATOR(pg_catalog.*) %1$s] END AS tp'
+                '       : pg_catalog.array_position($2, $5) OPERATOR(pg_catalog.*) %1$s] END AS tp,'
+                ' NULL::pg_catalog.text AS stray'
                 ' FROM @extschema@.score_propensity($6, $8, $9) s)', k);
         END IF;
         IF missing IS NOT NULL THEN
@@ -281,26 +285,18 @@ BEGIN
                 USING ERRCODE = 'undefined_function',
                       HINT = 'Bandit targets need the bandits of recpromo 0.2.0 (ALTER EXTENSION recpromo UPDATE), or pass the target as target_probs.';
         END IF;
-        cj := COALESCE(cj, '''null''::pg_catalog.jsonb');
+        cj := COALESCE(cj, 'NULL::pg_catalog.jsonb');
         src := pg_catalog.format(
-            '(SELECT x.c::pg_catalog.text AS k, ARRAY[%s] AS tp,'
+            '(SELECT COALESCE(x.c::pg_catalog.text, '''') AS k, ARRAY[%s] AS tp,'
             ' pg_catalog.max(b.arm) FILTER (WHERE b.probability OPERATOR(pg_catalog.>) 0'
-            '   AND NOT b.arm OPERATOR(pg_catalog.=) ANY ($2)) AS foreign'
+            '   AND NOT b.arm OPERATOR(pg_catalog.=) ANY ($2)) AS stray'
             ' FROM (SELECT DISTINCT %s AS c FROM %s l) x'
-            ' CROSS JOIN LATERAL @extschema@.bandit_action_probabilities($6,'
-            '   CASE WHEN x.c OPERATOR(pg_catalog.=) ''null''::pg_catalog.jsonb THEN NULL ELSE x.c END) b'
+            ' CROSS JOIN LATERAL @extschema@.bandit_action_probabilities($6, x.c) b'
             ' GROUP BY x.c)',
             (SELECT pg_catalog.string_agg(pg_catalog.format(
                  'COALESCE(pg_catalog.sum(b.probability) FILTER (WHERE b.arm OPERATOR(pg_catalog.=) $2[%s]), 0)', i), ', ' ORDER BY i)
                FROM pg_catalog.generate_series(1, k) i), cj, rel);
-        EXECUTE pg_catalog.format('SELECT pg_catalog.max(foreign) FROM %s s', src)
-           INTO missing USING keys, arms, thr, eye, control, target_bandit, treatment, logged, key_col;
-        IF missing IS NOT NULL THEN
-            RAISE EXCEPTION 'target policy plays arm "%", which the log never shows', missing
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'Off-policy estimates need every arm the bandit plays to appear in the log.';
-        END IF;
-        lkey := pg_catalog.format('(%s)::pg_catalog.text', cj);
+        lkey := pg_catalog.format('COALESCE((%s)::pg_catalog.text, '''')', cj);
     END IF;
 
     -- one pass: the logged rows joined to their target probabilities
@@ -311,14 +307,20 @@ BEGIN
         ' pg_catalog.array_agg(pg_catalog.array_position($2, (l.%3$I)::pg_catalog.text)) FILTER (WHERE t.tp IS NOT NULL),'
         ' pg_catalog.array_agg(%4$s) FILTER (WHERE t.tp IS NOT NULL),'
         ' pg_catalog.array_agg(%5$s) FILTER (WHERE t.tp IS NOT NULL),'
-        ' pg_catalog.array_agg(t.tp) FILTER (WHERE t.tp IS NOT NULL)'
+        ' pg_catalog.array_agg(t.tp) FILTER (WHERE t.tp IS NOT NULL),'
+        ' pg_catalog.max(t.stray)'
         ' FROM %6$s l LEFT JOIN %7$s t ON t.k OPERATOR(pg_catalog.=) %1$s',
         lkey, CASE WHEN cx IS NULL THEN 'NULL::pg_catalog.float8[]'
                    ELSE pg_catalog.format('pg_catalog.array_agg(%s) FILTER (WHERE t.tp IS NOT NULL)', cx) END, arm_col,
         rexpr, pexpr,
         rel, src)
-       INTO n_joined, n_matched, missing, a_ctx, a_arm, a_rew, a_prop, a_tp
+       INTO n_joined, n_matched, missing, a_ctx, a_arm, a_rew, a_prop, a_tp, foreign_arm
        USING keys, arms, thr, eye, control, COALESCE(target_model, target_bandit), treatment, logged, key_col;
+    IF foreign_arm IS NOT NULL THEN
+        RAISE EXCEPTION 'target policy plays arm "%", which the log never shows', foreign_arm
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Off-policy estimates need every arm the bandit plays to appear in the log.';
+    END IF;
     IF n_matched < n_joined THEN
         RAISE EXCEPTION 'target policy has no action probabilities for % logged rows', n_joined - n_matched
             USING ERRCODE = 'invalid_parameter_value',

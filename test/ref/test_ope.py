@@ -301,11 +301,41 @@ def main():
     st = sqlstate(cur, "SELECT * FROM recpromo.evaluate_policy('ref_ope.log', 'ctx', 'arm', 'reward', 'p',"
                   " target_probs => 'ref_ope.target', key_col => 'id')")
     check("error propensity 0 in table", st is not None and st[0] == "22003", st)
+    cur.execute("UPDATE ref_ope.log SET p = %s WHERE id = 5", (float(prop[5]),))
+
+    # 7. bandit targets.  Without the bandits (before they are merged) the
+    # call is a clear 42883; the path itself is then checked against stubs
+    # of bandit_action_probabilities that return the target of section 3.
     cur.execute("SELECT pg_catalog.to_regprocedure('recpromo.bandit_action_probabilities(text, jsonb)') IS NULL")
     if cur.fetchone()[0]:
         st = sqlstate(cur, "SELECT * FROM recpromo.evaluate_policy('ref_ope.log', 'ctx', 'arm', 'reward', 'p',"
                       " target_bandit => 'b')")
         check("error bandit function missing", st is not None and st[0] == "42883", st)
+        cur.execute("""
+CREATE FUNCTION recpromo.bandit_action_probabilities(bandit text, context jsonb DEFAULT NULL)
+RETURNS TABLE (arm text, probability float8) LANGUAGE sql AS $$
+  SELECT a, CASE WHEN a = (CASE WHEN (context->>'x1')::float8 > 0 THEN 'c' ELSE 'a' END) THEN 0.8 ELSE 0.1 END
+    FROM unnest(ARRAY['a', 'b', 'c']) a $$;
+CREATE FUNCTION recpromo.bandit_action_probabilities(bandit text, context float8[])
+RETURNS TABLE (arm text, probability float8) LANGUAGE sql AS $$
+  SELECT a, CASE WHEN a = (CASE WHEN context[1] > 0 THEN 'c' ELSE 'a' END) THEN 0.8 ELSE 0.1 END
+    FROM unnest(ARRAY['a', 'b', 'c']) a $$""")
+        want, ess = estimates(x, arm, r, prop, pi, 1.0)
+        for col in ("ctx", "ctxa"):
+            cur.execute("SELECT estimator, estimate, ess FROM recpromo.evaluate_policy('ref_ope.log', %s, 'arm',"
+                        " 'reward', 'p', target_bandit => 'stub', bootstrap => 0)", (col,))
+            got = {row[0]: row[1:] for row in cur.fetchall()}
+            for e in want:
+                check(f"bandit stub {col} {e}", close(got[e][0], want[e]) and close(got[e][1], ess), (got[e], want[e]))
+        cur.execute("""CREATE OR REPLACE FUNCTION recpromo.bandit_action_probabilities(bandit text, context jsonb DEFAULT NULL)
+RETURNS TABLE (arm text, probability float8) LANGUAGE sql AS $$ VALUES ('a', 0.5), ('zz', 0.5) $$""")
+        st = sqlstate(cur, "SELECT * FROM recpromo.evaluate_policy('ref_ope.log', 'ctx', 'arm', 'reward', 'p',"
+                      " target_bandit => 'stub')")
+        check("error bandit plays an unlogged arm", st is not None and st[0] == "22023" and '"zz"' in st[1], st)
+        cur.execute("DROP FUNCTION recpromo.bandit_action_probabilities(text, jsonb);"
+                    "DROP FUNCTION recpromo.bandit_action_probabilities(text, float8[])")
+    else:
+        print("bandit_action_probabilities exists: the bandit path is left to the bandit tests")
 
     cur.execute("DROP SCHEMA ref_ope CASCADE")
     cur.execute("DELETE FROM recpromo.model WHERE name IN ('ref_ope_up', 'ref_ope_pr')")
