@@ -26,6 +26,10 @@ COMMENT ON FUNCTION @extschema@.evaluate_policy_arrays(pg_catalog.float8[], inte
 'off-policy estimates (ips, snips, dm, dr) with percentile bootstrap intervals and the effective sample size, '
 'from arrays: contexts (n x d or NULL), 1-based logged arms, rewards, propensities and target probabilities (n x k)';
 
+-- STABLE on purpose: every query of the function then reads one snapshot, so
+-- the checks (row counts, arms, keys) and the final read agree even while
+-- other sessions append to the log.  The functions it calls (score_uplift,
+-- score_propensity, bandit_action_probabilities) only read.
 CREATE FUNCTION @extschema@.evaluate_policy(logged pg_catalog.regclass, context_col pg_catalog.name,
     arm_col pg_catalog.name, reward_col pg_catalog.name, propensity_col pg_catalog.name,
     target_probs pg_catalog.regclass DEFAULT NULL, target_model pg_catalog.text DEFAULT NULL,
@@ -133,7 +137,7 @@ BEGIN
             IF pg_catalog.cardinality(keys) > 0 THEN
                 EXECUTE pg_catalog.format(
                     'SELECT f FROM pg_catalog.unnest($1) f WHERE EXISTS (SELECT FROM %s'
-                    ' WHERE pg_catalog.jsonb_typeof(%I OPERATOR(pg_catalog.->) f) IS DISTINCT FROM ''number'') LIMIT 1',
+                    ' WHERE COALESCE(pg_catalog.jsonb_typeof(%I OPERATOR(pg_catalog.->) f), '''') OPERATOR(pg_catalog.<>) ''number'') LIMIT 1',
                     rel, context_col) INTO missing USING keys;
                 IF missing IS NOT NULL THEN
                     RAISE EXCEPTION 'feature "%" is not a number in every context', missing
