@@ -91,6 +91,7 @@ DELETE FROM public.ab_bad WHERE arm = 'u';
 UPDATE public.ab_bad SET x = 'NaN' WHERE y = 3;
 SELECT ab_try($$SELECT * FROM recpromo.ab_test('public.ab_bad', 'arm', 'y', 'c', covariate => 'x')$$);
 UPDATE public.ab_bad SET x = 1;
+INSERT INTO public.ab_bad VALUES ('t', 4, 4, 'f', 1);
 SELECT ab_try($$SELECT * FROM recpromo.ab_test('public.ab_bad', 'arm', 'y', 'c', covariate => 'x')$$);
 DELETE FROM public.ab_bad WHERE arm = 't';
 SELECT ab_try($$SELECT * FROM recpromo.ab_test('public.ab_bad', 'arm', 'y', 'c')$$);

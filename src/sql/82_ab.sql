@@ -8,7 +8,8 @@
 -- search_path = pg_catalog, pg_temp on every function, every name of the
 -- generated SQL qualified (pg_catalog.avg, OPERATOR(pg_catalog.=)), column
 -- names through format('%I'), the relation through _promo_rel, and every
--- value (theta, the mean of the covariate) a parameter of EXECUTE ... USING.
+-- value (the control arm, the list of non-finite floats) a parameter of
+-- EXECUTE ... USING.  One pass over the table per call.
 -- The only internal functions added are the pure distribution functions of
 -- src/pg/ab.c (PostgreSQL 15 has no erf() and no t distribution).
 --
@@ -100,15 +101,24 @@ DECLARE
     kind text;
     theta float8;
     mx float8;
-    vx float8;
+    my float8;
+    vy float8;
+    m2x float8;
+    cxy float8;
+    ntot float8;
+    bad_y bigint := 0;
+    bad_x bigint := 0;
     -- per arm, control first, then the others in byte order of their text
     v_arm text[] := '{}';
     v_n bigint[] := '{}';
     v_ex bigint[] := '{}';
     v_m float8[] := '{}';      -- raw mean
-    v_mc float8[] := '{}';     -- mean used for the test (CUPED-adjusted or raw)
+    v_mc float8[];             -- mean used for the test (CUPED-adjusted or raw)
     v_var float8[] := '{}';    -- per-row variance used for the test
-    v_vr float8[] := '{}';
+    v_mx float8[] := '{}';     -- covariate mean, variance, covariance with Y
+    v_vx float8[] := '{}';
+    v_cxy float8[] := '{}';
+    v_vr float8[];
     v_p float8[] := '{}';
     all_binary boolean := true;
     k int;
@@ -177,73 +187,49 @@ BEGIN
         ax := @extschema@._promo_num(source, covariate, 'covariate');
     END IF;
 
-    -- Non-finite values are errors, not silently dropped rows.
-    q := pg_catalog.format(
-        'SELECT pg_catalog.count(*) FILTER (WHERE y OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.float8[])) AS bad_y,'
-        '       pg_catalog.count(*) FILTER (WHERE x OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.float8[])) AS bad_x'
-        '  FROM (SELECT %s AS y, %s AS x FROM %s) d',
-        '{Infinity,-Infinity,NaN}', '{Infinity,-Infinity,NaN}', ay, COALESCE(ax, 'NULL::pg_catalog.float8'), rel);
-    EXECUTE q INTO r;
-    IF r.bad_y > 0 THEN
-        RAISE EXCEPTION 'outcome column "%" has % non-finite value(s)', outcome_col, r.bad_y
-            USING ERRCODE = 'data_exception',
-                  HINT = 'Filter out or fix infinite and NaN outcomes (a view will do).';
-    END IF;
-    IF r.bad_x > 0 THEN
-        RAISE EXCEPTION 'covariate "%" has % non-finite value(s)', covariate, r.bad_x
-            USING ERRCODE = 'data_exception',
-                  HINT = 'Filter out or fix infinite and NaN covariates (a view will do).';
-    END IF;
-
-    -- CUPED: theta and the mean of X over the used rows of all arms.
-    IF ax IS NOT NULL THEN
-        q := pg_catalog.format(
-            'SELECT pg_catalog.covar_samp(y, x) AS cxy, pg_catalog.var_samp(x) AS vx, pg_catalog.avg(x) AS mx'
-            '  FROM (SELECT %s AS a, %s AS y, %s AS x FROM %s) d'
-            ' WHERE a IS NOT NULL AND y IS NOT NULL AND x IS NOT NULL',
-            aa, ay, ax, rel);
-        EXECUTE q INTO r;
-        vx := r.vx;
-        mx := r.mx;
-        IF vx IS NULL OR vx = 0 THEN
-            RAISE EXCEPTION 'covariate "%" does not vary', covariate
-                USING ERRCODE = 'data_exception',
-                      DETAIL = 'CUPED divides by the variance of the covariate over all arms.',
-                      HINT = 'Use a pre-period metric that differs between units, or no covariate.';
-        END IF;
-        theta := r.cxy / vx;
-    END IF;
-
-    -- Per-arm summaries.  Rows with a NULL arm are ignored; rows with a NULL
-    -- outcome (or covariate) are counted in "excluded".
+    -- One pass over the table: per-arm moments of Y and X and their
+    -- co-moment, counts of excluded and of non-finite values.  Rows with a
+    -- NULL arm are ignored; rows with a NULL outcome (or covariate) are
+    -- counted in "excluded".  CUPED's pooled theta is combined from the
+    -- per-arm moments below (no second pass).
     q := pg_catalog.format(
         'SELECT a, pg_catalog.count(*) FILTER (WHERE ok) AS n,'
         '       pg_catalog.count(*) FILTER (WHERE NOT ok) AS ex,'
-        '       pg_catalog.avg(y) FILTER (WHERE ok) AS m, pg_catalog.var_samp(y) FILTER (WHERE ok) AS v,'
-        '       pg_catalog.avg(yc) FILTER (WHERE ok) AS mc, pg_catalog.var_samp(yc) FILTER (WHERE ok) AS vc,'
+        '       pg_catalog.count(*) FILTER (WHERE y OPERATOR(pg_catalog.=) ANY ($2)) AS bad_y,'
+        '       pg_catalog.count(*) FILTER (WHERE x OPERATOR(pg_catalog.=) ANY ($2)) AS bad_x,'
+        '       pg_catalog.avg(y) FILTER (WHERE ok) AS my, pg_catalog.var_samp(y) FILTER (WHERE ok) AS vy,'
+        '       pg_catalog.avg(x) FILTER (WHERE ok) AS mx, pg_catalog.var_samp(x) FILTER (WHERE ok) AS vx,'
+        '       pg_catalog.covar_samp(y, x) FILTER (WHERE ok) AS cxy,'
         '       pg_catalog.bool_and(y OPERATOR(pg_catalog.=) 0 OR y OPERATOR(pg_catalog.=) 1) FILTER (WHERE ok) AS bin'
-        '  FROM (SELECT a, y, y OPERATOR(pg_catalog.-) ($1 OPERATOR(pg_catalog.*) (x OPERATOR(pg_catalog.-) $2)) AS yc,'
-        '               y IS NOT NULL AND (x IS NOT NULL OR NOT $3) AS ok'
+        '  FROM (SELECT a, y, x, y IS NOT NULL AND (x IS NOT NULL OR NOT $1) AS ok'
         '          FROM (SELECT %s AS a, %s AS y, %s AS x FROM %s) d0'
         '         WHERE a IS NOT NULL) d'
-        ' GROUP BY a ORDER BY a OPERATOR(pg_catalog.<>) $4, a COLLATE pg_catalog."C"',
+        ' GROUP BY a ORDER BY a OPERATOR(pg_catalog.<>) $3, a COLLATE pg_catalog."C"',
         aa, ay, COALESCE(ax, 'NULL::pg_catalog.float8'), rel);
-    FOR r IN EXECUTE q USING COALESCE(theta, 0::float8), COALESCE(mx, 0::float8), ax IS NOT NULL, control LOOP
+    FOR r IN EXECUTE q USING ax IS NOT NULL, '{Infinity,-Infinity,NaN}'::float8[], control LOOP
         v_arm := v_arm || r.a;
         v_n := v_n || r.n;
         v_ex := v_ex || r.ex;
-        v_m := v_m || r.m;
-        IF ax IS NOT NULL THEN
-            v_mc := v_mc || r.mc;
-            v_var := v_var || r.vc;
-            v_vr := v_vr || CASE WHEN r.v > 0 THEN 1 - r.vc / r.v END;
-        ELSE
-            v_mc := v_mc || r.m;
-            v_var := v_var || r.v;
-            v_vr := v_vr || NULL::float8;
-        END IF;
+        v_m := v_m || r.my;
+        v_var := v_var || r.vy;
+        v_mx := v_mx || r.mx;
+        v_vx := v_vx || r.vx;
+        v_cxy := v_cxy || r.cxy;
+        bad_y := bad_y + r.bad_y;
+        bad_x := bad_x + r.bad_x;
         all_binary := all_binary AND COALESCE(r.bin, true);
     END LOOP;
+    -- Non-finite values are errors, not silently dropped rows.
+    IF bad_y > 0 THEN
+        RAISE EXCEPTION 'outcome column "%" has % non-finite value(s)', outcome_col, bad_y
+            USING ERRCODE = 'data_exception',
+                  HINT = 'Filter out or fix infinite and NaN outcomes (a view will do).';
+    END IF;
+    IF bad_x > 0 THEN
+        RAISE EXCEPTION 'covariate "%" has % non-finite value(s)', covariate, bad_x
+            USING ERRCODE = 'data_exception',
+                  HINT = 'Filter out or fix infinite and NaN covariates (a view will do).';
+    END IF;
     k := pg_catalog.cardinality(v_arm);
     IF k = 0 OR v_arm[1] IS DISTINCT FROM control THEN
         RAISE EXCEPTION 'control arm "%" does not occur in column "%"', control, arm_col
@@ -264,6 +250,43 @@ BEGIN
                       HINT = 'Wait for more data, or leave the arm out (a view will do).';
         END IF;
     END LOOP;
+
+    -- CUPED (Deng et al. 2013).  Pooled over all arms, from the per-arm
+    -- moments (Chan, Golub and LeVeque's combination of sums of squares):
+    --   M2x = sum (n_i - 1) vx_i + n_i (mx_i - mx)^2,
+    --   Cxy = sum (n_i - 1) cxy_i + n_i (mx_i - mx) (my_i - my),
+    --   theta = Cxy / M2x.
+    -- Per arm, Y' = Y - theta (X - mx) has mean my_i - theta (mx_i - mx)
+    -- and variance vy_i - 2 theta cxy_i + theta^2 vx_i.
+    v_mc := v_m;
+    v_vr := pg_catalog.array_fill(NULL::float8, ARRAY[k]);
+    IF ax IS NOT NULL THEN
+        ntot := 0; mx := 0; my := 0; m2x := 0; cxy := 0;
+        FOR i IN 1 .. k LOOP
+            ntot := ntot + v_n[i];
+        END LOOP;
+        FOR i IN 1 .. k LOOP
+            mx := mx + v_n[i] * v_mx[i] / ntot;
+            my := my + v_n[i] * v_m[i] / ntot;
+        END LOOP;
+        FOR i IN 1 .. k LOOP
+            m2x := m2x + (v_n[i] - 1) * v_vx[i] + v_n[i] * (v_mx[i] - mx) ^ 2;
+            cxy := cxy + (v_n[i] - 1) * v_cxy[i] + v_n[i] * (v_mx[i] - mx) * (v_m[i] - my);
+        END LOOP;
+        IF NOT m2x > 0 THEN
+            RAISE EXCEPTION 'covariate "%" does not vary', covariate
+                USING ERRCODE = 'data_exception',
+                      DETAIL = 'CUPED divides by the variance of the covariate over all arms.',
+                      HINT = 'Use a pre-period metric that differs between units, or no covariate.';
+        END IF;
+        theta := cxy / m2x;
+        FOR i IN 1 .. k LOOP
+            v_mc[i] := v_m[i] - theta * (v_mx[i] - mx);
+            vy := v_var[i];
+            v_var[i] := GREATEST(0, vy - 2 * theta * v_cxy[i] + theta * theta * v_vx[i]);
+            v_vr[i] := CASE WHEN vy > 0 THEN 1 - v_var[i] / vy END;
+        END LOOP;
+    END IF;
 
     IF outcome IS NULL THEN
         kind := CASE WHEN all_binary THEN 'binary' ELSE 'amount' END;
