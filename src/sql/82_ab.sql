@@ -97,7 +97,6 @@ DECLARE
     ax text;
     aa text;
     q text;
-    r record;
     kind text;
     theta float8;
     mx float8;
@@ -192,33 +191,34 @@ BEGIN
     -- NULL arm are ignored; rows with a NULL outcome (or covariate) are
     -- counted in "excluded".  CUPED's pooled theta is combined from the
     -- per-arm moments below (no second pass).
+    -- EXECUTE ... INTO (not a FOR loop, whose cursor would forbid a parallel plan).
     q := pg_catalog.format(
-        'SELECT a, pg_catalog.count(*) FILTER (WHERE ok) AS n,'
-        '       pg_catalog.count(*) FILTER (WHERE NOT ok) AS ex,'
-        '       pg_catalog.count(*) FILTER (WHERE y OPERATOR(pg_catalog.=) ANY ($2)) AS bad_y,'
-        '       pg_catalog.count(*) FILTER (WHERE x OPERATOR(pg_catalog.=) ANY ($2)) AS bad_x,'
-        '       pg_catalog.avg(y) FILTER (WHERE ok) AS my, pg_catalog.var_samp(y) FILTER (WHERE ok) AS vy,'
-        '       pg_catalog.avg(x) FILTER (WHERE ok) AS mx, pg_catalog.var_samp(x) FILTER (WHERE ok) AS vx,'
-        '       pg_catalog.covar_samp(y, x) FILTER (WHERE ok) AS cxy,'
-        '       pg_catalog.bool_and(y OPERATOR(pg_catalog.=) 0 OR y OPERATOR(pg_catalog.=) 1) FILTER (WHERE ok) AS bin'
-        '  FROM (SELECT a, y, x, y IS NOT NULL AND (x IS NOT NULL OR NOT $1) AS ok'
-        '          FROM (SELECT %s AS a, %s AS y, %s AS x FROM %s) d0'
-        '         WHERE a IS NOT NULL) d'
-        ' GROUP BY a ORDER BY a OPERATOR(pg_catalog.<>) $3, a COLLATE pg_catalog."C"',
+        'SELECT pg_catalog.array_agg(a ORDER BY o), pg_catalog.array_agg(n ORDER BY o),'
+        '       pg_catalog.array_agg(ex ORDER BY o), pg_catalog.array_agg(my ORDER BY o),'
+        '       pg_catalog.array_agg(vy ORDER BY o), pg_catalog.array_agg(mx ORDER BY o),'
+        '       pg_catalog.array_agg(vx ORDER BY o), pg_catalog.array_agg(cxy ORDER BY o),'
+        '       pg_catalog.sum(bad_y)::pg_catalog.int8, pg_catalog.sum(bad_x)::pg_catalog.int8,'
+        '       pg_catalog.bool_and(bin IS NOT FALSE)'
+        '  FROM (SELECT s.*, pg_catalog.row_number() OVER (ORDER BY a OPERATOR(pg_catalog.<>) $3, a COLLATE pg_catalog."C") AS o'
+        '          FROM (SELECT a, pg_catalog.count(*) FILTER (WHERE ok) AS n,'
+        '                       pg_catalog.count(*) FILTER (WHERE NOT ok) AS ex,'
+        '                       pg_catalog.count(*) FILTER (WHERE y OPERATOR(pg_catalog.=) ANY ($2)) AS bad_y,'
+        '                       pg_catalog.count(*) FILTER (WHERE x OPERATOR(pg_catalog.=) ANY ($2)) AS bad_x,'
+        '                       pg_catalog.avg(y) FILTER (WHERE ok) AS my, pg_catalog.var_samp(y) FILTER (WHERE ok) AS vy,'
+        '                       pg_catalog.avg(x) FILTER (WHERE ok) AS mx, pg_catalog.var_samp(x) FILTER (WHERE ok) AS vx,'
+        '                       pg_catalog.covar_samp(y, x) FILTER (WHERE ok) AS cxy,'
+        '                       pg_catalog.bool_and(y OPERATOR(pg_catalog.=) 0 OR y OPERATOR(pg_catalog.=) 1) FILTER (WHERE ok) AS bin'
+        '                  FROM (SELECT a, y, x, y IS NOT NULL AND (x IS NOT NULL OR NOT $1) AS ok'
+        '                          FROM (SELECT %s AS a, %s AS y, %s AS x FROM %s) d0'
+        '                         WHERE a IS NOT NULL) d'
+        '                 GROUP BY a) s) t',
         aa, ay, COALESCE(ax, 'NULL::pg_catalog.float8'), rel);
-    FOR r IN EXECUTE q USING ax IS NOT NULL, '{Infinity,-Infinity,NaN}'::float8[], control LOOP
-        v_arm := v_arm || r.a;
-        v_n := v_n || r.n;
-        v_ex := v_ex || r.ex;
-        v_m := v_m || r.my;
-        v_var := v_var || r.vy;
-        v_mx := v_mx || r.mx;
-        v_vx := v_vx || r.vx;
-        v_cxy := v_cxy || r.cxy;
-        bad_y := bad_y + r.bad_y;
-        bad_x := bad_x + r.bad_x;
-        all_binary := all_binary AND COALESCE(r.bin, true);
-    END LOOP;
+    EXECUTE q INTO v_arm, v_n, v_ex, v_m, v_var, v_mx, v_vx, v_cxy, bad_y, bad_x, all_binary
+        USING ax IS NOT NULL, '{Infinity,-Infinity,NaN}'::float8[], control;
+    v_arm := COALESCE(v_arm, '{}');
+    bad_y := COALESCE(bad_y, 0);
+    bad_x := COALESCE(bad_x, 0);
+    all_binary := COALESCE(all_binary, true);
     -- Non-finite values are errors, not silently dropped rows.
     IF bad_y > 0 THEN
         RAISE EXCEPTION 'outcome column "%" has % non-finite value(s)', outcome_col, bad_y
@@ -455,7 +455,6 @@ AS $$
 DECLARE
     rel text;
     q text;
-    r record;
     v_arm text[] := '{}';
     v_obs bigint[] := '{}';
     v_w float8[];
@@ -474,12 +473,14 @@ BEGIN
     rel := @extschema@._promo_rel(source);
     PERFORM @extschema@._promo_coltype(source, arm_col, 'arm column');
     q := pg_catalog.format(
-        'SELECT a, pg_catalog.count(*) AS c FROM (SELECT (%I)::pg_catalog.text AS a FROM %s) d'
-        ' WHERE a IS NOT NULL GROUP BY a ORDER BY a COLLATE pg_catalog."C"', arm_col, rel);
-    FOR r IN EXECUTE q LOOP
-        v_arm := v_arm || r.a;
-        v_obs := v_obs || r.c;
-        total := total + r.c;
+        'SELECT pg_catalog.array_agg(a ORDER BY a COLLATE pg_catalog."C"), pg_catalog.array_agg(c ORDER BY a COLLATE pg_catalog."C")'
+        '  FROM (SELECT a, pg_catalog.count(*) AS c FROM (SELECT (%I)::pg_catalog.text AS a FROM %s) d'
+        '         WHERE a IS NOT NULL GROUP BY a) s', arm_col, rel);
+    EXECUTE q INTO v_arm, v_obs;
+    v_arm := COALESCE(v_arm, '{}');
+    v_obs := COALESCE(v_obs, '{}');
+    FOR i IN 1 .. pg_catalog.cardinality(v_arm) LOOP
+        total := total + v_obs[i];
     END LOOP;
     IF planned IS NOT NULL THEN
         IF pg_catalog.jsonb_typeof(planned) IS DISTINCT FROM 'object' THEN
