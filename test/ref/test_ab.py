@@ -227,6 +227,10 @@ def main():
                 print("  msprt", kind, a, g["p_value"], p, g["lift_low"], d - hw)
             ok = ok and this
         check(f"msprt formula {kind} tau={tau}", ok)
+        if kind == "binary":
+            # arm D converts at 14% against 10%: the always-valid test sees it too
+            check("msprt detects a real lift", got["D"]["p_value"] < alpha and got["D"]["lift_low"] > 0,
+                  got["D"])
 
     # ---- A/A simulation with 20 looks: always-valid vs peeked fixed-horizon
     sims, looks, batch, rate = 200, 20, 40, 0.2
