@@ -107,6 +107,8 @@ SELECT ab_try($$SELECT * FROM recpromo.ab_srm('public.ab_conv', 'arm', weights =
 SELECT ab_try($$SELECT * FROM recpromo.ab_srm('public.ab_conv', 'arm', weights => '{1, -2, 1}')$$);
 SELECT ab_try($$SELECT * FROM recpromo.ab_srm('public.ab_conv', 'arm', planned => '{"0": 1}', weights => '{1}')$$);
 SELECT ab_try($$SELECT * FROM recpromo.ab_srm('public.ab_conv', 'nope')$$);
+SELECT ab_try($$SELECT * FROM recpromo.ab_test('public.ab_conv', NULL, 'bought', '0')$$);
+SELECT ab_try($$SELECT * FROM recpromo.ab_test(NULL, 'arm', 'bought', '0')$$);
 SELECT ab_try($$SELECT * FROM recpromo.ab_srm('public.ab_flat', 'y')$$);
 -- the distribution helpers check their arguments
 SELECT ab_try($$SELECT recpromo._ab_norm_quantile(1.5)$$);

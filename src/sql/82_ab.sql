@@ -179,8 +179,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     rel := @extschema@._promo_rel(source);
-    aa := pg_catalog.format('(%I)::pg_catalog.text', arm_col);
     PERFORM @extschema@._promo_coltype(source, arm_col, 'arm column');
+    aa := pg_catalog.format('(%I)::pg_catalog.text', arm_col);
     ay := @extschema@._promo_num(source, outcome_col, 'outcome column');
     IF covariate IS NOT NULL THEN
         ax := @extschema@._promo_num(source, covariate, 'covariate');
