@@ -23,18 +23,9 @@ import os
 import sys
 
 import numpy as np
-import psycopg2
 
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", name, detail)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rptest import check, connect, finish  # noqa: E402
 
 
 N_CAT, N_EST, N_COLD, N_CLUST = 12, 40, 20, 4
@@ -70,12 +61,10 @@ for p in products:
         for _ in range(int(rng.integers(0, 4))):
             rows.add((int(rng.integers(1, N_USERS + 1)), p[0]))
 
-admin = psycopg2.connect(dbname=os.environ.get("PGDATABASE", "postgres"))
-admin.autocommit = True
+admin = connect(os.environ.get("PGDATABASE", "postgres"))
 admin.cursor().execute("DROP DATABASE IF EXISTS rp_hybrid_quality")
 admin.cursor().execute("CREATE DATABASE rp_hybrid_quality")
-conn = psycopg2.connect(dbname="rp_hybrid_quality")
-conn.autocommit = True
+conn = connect("rp_hybrid_quality")
 cur = conn.cursor()
 cur.execute("SET client_min_messages = warning")
 cur.execute("CREATE EXTENSION recpromo")
@@ -142,5 +131,4 @@ check("cold products recommended there", cold_listed >= len(lonely) // 2, str(co
 
 conn.close()
 admin.cursor().execute("DROP DATABASE rp_hybrid_quality")
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+finish()

@@ -21,23 +21,10 @@ import time
 
 import psycopg2
 
-passed = failed = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rptest import check, connect, finish  # noqa: E402
+
 DB = "rp_interrupts"
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", name, detail)
-
-
-def connect(db):
-    c = psycopg2.connect(dbname=db)
-    c.autocommit = True
-    return c
 
 
 admin = connect(os.environ.get("PGDATABASE", "postgres"))
@@ -237,5 +224,4 @@ for _ in range(300):  # the backend exits right after; wait up to 30 s
 check("terminated backend is gone", gone)
 acur.execute(f"DROP DATABASE IF EXISTS {DB}")
 admin.close()
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

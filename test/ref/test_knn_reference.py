@@ -11,26 +11,15 @@ import os
 import sys
 
 import numpy as np
-import psycopg2
 
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", name, detail)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rptest import check, connect, finish  # noqa: E402
 
 
-admin = psycopg2.connect(dbname=os.environ.get("PGDATABASE", "postgres"))
-admin.autocommit = True
+admin = connect(os.environ.get("PGDATABASE", "postgres"))
 admin.cursor().execute("DROP DATABASE IF EXISTS rp_knn_ref")
 admin.cursor().execute("CREATE DATABASE rp_knn_ref")
-conn = psycopg2.connect(dbname="rp_knn_ref")
-conn.autocommit = True
+conn = connect("rp_knn_ref")
 cur = conn.cursor()
 cur.execute("SET client_min_messages = warning")
 cur.execute("CREATE EXTENSION recpromo")
@@ -224,5 +213,4 @@ check("content: scores", worst < 1e-10, "max diff %g" % worst)
 
 conn.close()
 admin.cursor().execute("DROP DATABASE rp_knn_ref")
-print("test_knn_reference: %d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+finish("test_knn_reference: ")

@@ -13,25 +13,10 @@ import os
 import sys
 import threading
 
-import psycopg2
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rptest import check, connect, finish  # noqa: E402
 
-passed = failed = 0
 DB = "rp_threads"
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", name, detail)
-
-
-def connect(db):
-    c = psycopg2.connect(dbname=db)
-    c.autocommit = True
-    return c
 
 
 def threads_of(k, pid):
@@ -131,5 +116,4 @@ a.close()
 setup.close()
 acur.execute(f"DROP DATABASE IF EXISTS {DB}")
 admin.close()
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()
