@@ -6,11 +6,12 @@ each ends with the line "N passed, N failed" and a non-zero exit status on a
 failure.  They import this module from their own directory:
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from rptest import check, connect, finish
+    from rptest import check, connect, finish, fresh_database
 
 The name must not start with test_: test/run_server_suites.sh runs every
 test/ref/test_*.py.
 """
+import os
 import sys
 
 import psycopg2
@@ -25,6 +26,21 @@ def connect(db=None, autocommit=True):
     c = psycopg2.connect(**({"dbname": db} if db else {}))
     c.autocommit = autocommit
     return c
+
+
+def fresh_database(db):
+    """Drops and creates database db through an autocommit connection to
+    $PGDATABASE (postgres when unset), connects to db and creates the
+    extension there (with client_min_messages = warning).  Returns (admin,
+    conn): the admin connection is the one to drop db with at the end."""
+    admin = connect(os.environ.get("PGDATABASE", "postgres"))
+    admin.cursor().execute(f"DROP DATABASE IF EXISTS {db}")
+    admin.cursor().execute(f"CREATE DATABASE {db}")
+    conn = connect(db)
+    cur = conn.cursor()
+    cur.execute("SET client_min_messages = warning")
+    cur.execute("CREATE EXTENSION recpromo")
+    return admin, conn
 
 
 def check(name, cond, detail=""):

@@ -12,20 +12,14 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rptest import check, connect, finish  # noqa: E402
+from rptest import check, finish, fresh_database  # noqa: E402
 
 DB = "rp_factors_notices"
 
 
-admin = connect(os.environ.get("PGDATABASE", "postgres"))
+admin, c = fresh_database(DB)
 acur = admin.cursor()
-acur.execute(f"DROP DATABASE IF EXISTS {DB}")
-acur.execute(f"CREATE DATABASE {DB}")
-
-c = connect(DB)
 cur = c.cursor()
-cur.execute("SET client_min_messages = warning")
-cur.execute("CREATE EXTENSION recpromo")
 # customers 1-6 buy items 1-4; vectors for customers 1-5 and two strangers,
 # for items 1-4 and one stranger
 cur.execute("CREATE TABLE fn_buys AS SELECT u AS customer, i AS product FROM generate_series(1, 6) u, "

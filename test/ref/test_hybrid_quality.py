@@ -25,7 +25,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rptest import check, connect, finish  # noqa: E402
+from rptest import check, finish, fresh_database  # noqa: E402
 
 
 N_CAT, N_EST, N_COLD, N_CLUST = 12, 40, 20, 4
@@ -61,13 +61,8 @@ for p in products:
         for _ in range(int(rng.integers(0, 4))):
             rows.add((int(rng.integers(1, N_USERS + 1)), p[0]))
 
-admin = connect(os.environ.get("PGDATABASE", "postgres"))
-admin.cursor().execute("DROP DATABASE IF EXISTS rp_hybrid_quality")
-admin.cursor().execute("CREATE DATABASE rp_hybrid_quality")
-conn = connect("rp_hybrid_quality")
+admin, conn = fresh_database("rp_hybrid_quality")
 cur = conn.cursor()
-cur.execute("SET client_min_messages = warning")
-cur.execute("CREATE EXTENSION recpromo")
 cur.execute("SET search_path = public, recpromo")
 cur.execute("CREATE TABLE products (sku int, category text, tags text[], cold bool, material text)")
 cur.execute("CREATE TABLE orders (customer int, sku int)")

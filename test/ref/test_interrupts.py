@@ -22,21 +22,16 @@ import time
 import psycopg2
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rptest import check, connect, finish  # noqa: E402
+from rptest import check, connect, finish, fresh_database  # noqa: E402
 
 DB = "rp_interrupts"
 
 
-admin = connect(os.environ.get("PGDATABASE", "postgres"))
+admin, a = fresh_database(DB)
 acur = admin.cursor()
-acur.execute(f"DROP DATABASE IF EXISTS {DB}")
 acur.execute("DROP DATABASE IF EXISTS rp_interrupts_barrier")
-acur.execute(f"CREATE DATABASE {DB}")
 
-a = connect(DB)
 cur = a.cursor()
-cur.execute("SET client_min_messages = warning")
-cur.execute("CREATE EXTENSION recpromo")
 # 4,000 customers x 3,000 items, about 230,000 interactions: an ALS
 # iteration takes tens of milliseconds, EASE about a second.
 cur.execute("""CREATE TABLE buys AS

@@ -13,16 +13,11 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rptest import check, connect, finish  # noqa: E402
+from rptest import check, finish, fresh_database  # noqa: E402
 
 
-admin = connect(os.environ.get("PGDATABASE", "postgres"))
-admin.cursor().execute("DROP DATABASE IF EXISTS rp_knn_ref")
-admin.cursor().execute("CREATE DATABASE rp_knn_ref")
-conn = connect("rp_knn_ref")
+admin, conn = fresh_database("rp_knn_ref")
 cur = conn.cursor()
-cur.execute("SET client_min_messages = warning")
-cur.execute("CREATE EXTENSION recpromo")
 cur.execute("SET search_path = recpromo, public")
 cur.execute("""CREATE TABLE orders AS
                SELECT u AS customer, (abs(hashint4(u * 31 + k)) % 60)::int AS item,

@@ -14,7 +14,7 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rptest import check, connect, finish  # noqa: E402
+from rptest import check, connect, finish, fresh_database  # noqa: E402
 
 DB = "rp_threads"
 
@@ -24,14 +24,9 @@ def threads_of(k, pid):
     return k.fetchone()[0]
 
 
-admin = connect(os.environ.get("PGDATABASE", "postgres"))
+admin, setup = fresh_database(DB)
 acur = admin.cursor()
-acur.execute(f"DROP DATABASE IF EXISTS {DB}")
-acur.execute(f"CREATE DATABASE {DB}")
-setup = connect(DB)
 s = setup.cursor()
-s.execute("SET client_min_messages = warning")
-s.execute("CREATE EXTENSION recpromo")
 s.execute("""CREATE TABLE buys AS
              SELECT (u * 7919 + i * 104729) % 4000 AS u,
                     (u * 31 + i * 17 + (u % 50) * i) % 3000 AS i,
