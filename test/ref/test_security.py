@@ -40,32 +40,17 @@ import time
 import psycopg2
 import psycopg2.extensions
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rptest import check, connect, report  # noqa: E402
+
 ATTACKER = "recpromo_attacker"
 DB_INSTALL = "recpromo_sec_install"
 DB_INSTALL_EMPTY = "recpromo_sec_install_empty"
 DB_RUN = "recpromo_sec_runtime"
 HOSTILE_PATHS = ["public, pg_catalog", "public, recpromo", "public, pg_catalog, recpromo"]
 
-passed = failed = 0
 fired_report = {}      # function signature -> set of (path, trojan label)
 error_report = {}      # function signature -> set of (path, sqlstate, message)
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", name, detail)
-    return ok
-
-
-def connect(db=None):
-    kw = {"dbname": db} if db else {}
-    c = psycopg2.connect(**kw)
-    c.autocommit = True
-    return c
 
 
 def run(cur, sql, args=None):
@@ -1108,8 +1093,7 @@ def main():
                 if p in by_path:
                     print(f"  {sig.split('(')[0]} [{p}]: {', '.join(sorted(by_path[p]))}")
     print(f"runtime {time.time() - t_start:.0f} s")
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return report()
 
 
 if __name__ == "__main__":
