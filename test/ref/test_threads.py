@@ -4,8 +4,9 @@
 After the module is loaded and a cosine has run, the backend has exactly one
 thread (/proc/<pid>/task).  Debian's pthreads OpenBLAS started its pool at
 library load, so this was 2 on a 2-core machine; _PG_init now stops that
-pool (see src/pg/recpromo.c for why the serial OpenBLAS is not used).  With recpromo.max_threads = 2 a training or
-recommend_all runs on 2 threads, and afterwards the backend is back to 1.
+pool (see src/pg/recpromo.c for why the serial OpenBLAS is not used).
+With recpromo.max_threads = 2 a training or recommend_all runs on 2 threads,
+and afterwards the backend is back to 1.
 Thread counts are read through pg_ls_dir (superuser), so the test needs no
 access to /proc of the server's user.  Prints "N passed, N failed".
 """
