@@ -834,6 +834,12 @@ DECLARE
     r record;
     fit record;
 BEGIN
+    -- _kmeans_fit is STRICT: a NULL here would leave fit unassigned (55000)
+    IF k IS NULL OR seed IS NULL OR max_iter IS NULL THEN
+        RAISE EXCEPTION '% must not be null', CASE WHEN k IS NULL THEN 'k' WHEN seed IS NULL THEN 'seed' ELSE 'max_iter' END
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Give k, the number of clusters; omit seed and max_iter for their defaults (42 and 100).';
+    END IF;
     r := @extschema@._kmeans_read(source, key_col, columns, standardize);
     fit := @extschema@._kmeans_fit(r.x, k, seed, max_iter);
     RETURN QUERY SELECT u.key, u.cluster FROM ROWS FROM (pg_catalog.unnest(r.keys), pg_catalog.unnest(fit.assign)) AS u(key, cluster);
@@ -854,6 +860,12 @@ DECLARE
     fit record;
     d int := pg_catalog.cardinality(columns);
 BEGIN
+    -- _kmeans_fit is STRICT: a NULL here would leave fit unassigned (55000)
+    IF k IS NULL OR seed IS NULL OR max_iter IS NULL THEN
+        RAISE EXCEPTION '% must not be null', CASE WHEN k IS NULL THEN 'k' WHEN seed IS NULL THEN 'seed' ELSE 'max_iter' END
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Give k, the number of clusters; omit seed and max_iter for their defaults (42 and 100).';
+    END IF;
     r := @extschema@._kmeans_read(source, key_col, columns, standardize);
     fit := @extschema@._kmeans_fit(r.x, k, seed, max_iter);
     RETURN QUERY
