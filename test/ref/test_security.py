@@ -33,6 +33,7 @@ Runs inside the test cluster as a superuser (libpq environment set); creates
 and drops its own databases and role; prints "N passed, N failed".
 """
 import io
+import json
 import os
 import sys
 import time
@@ -1102,7 +1103,16 @@ HOSTILE_VALUES = {
     "jsonb": ["NULL", "'{}'", "'[]'", "'\"x\"'", "'null'",
               """'{"kind": "logistic", "features": [{"name": "a\\"b; --", "kind": "numeric"}], "coef": ["NaN", 1e400]}'""",
               """'{"spec": {"features": [{"name": "x", "kind": "bogus", "levels": [1, {}]}]}, "coef": {"a": 1}, "x": [[[]]]}'""",
-              """'{"features": [{"name": "x", "kind": "numeric", "center": "NaN", "scale": 0}], "arms": -1}'"""],
+              """'{"features": [{"name": "x", "kind": "numeric", "center": "NaN", "scale": 0}], "arms": -1}'""",
+              # well-formed-looking specifications with hostile names and numbers
+              ] + ["$j$%s$j$" % json.dumps(v) for v in [
+                  [{"column": "x", "kind": "numeric", "bool": False, "center": 0, "scale": 1},
+                   {"column": 'a"b; --', "kind": "level", "level": "x'); --"}],
+                  [{"column": "x", "kind": "numeric", "bool": "t", "center": 1e300, "scale": 0},
+                   {"column": "", "kind": "level", "level": None}, 7],
+                  {"method": "two_model", "features": [{"column": "x", "kind": "numeric", "bool": False,
+                   "center": 0, "scale": 1}], "coef": [1, 2], "intercept": True, "arms": [{"coef": [1]}],
+                   "x": 1, "control": "c"}]],
     "regclass": ["NULL", "'pg_catalog.pg_class'", "'public.hostile_t'"],
     "regtype": ["NULL", "'pg_catalog.int4'", "'pg_catalog.record'"],
 }
@@ -1178,7 +1188,7 @@ def scenario_hostile(admin):
                     code = e.pgcode or ""
                     hostile_codes[code] = hostile_codes.get(code, 0) + 1
                     if os.environ.get("RECPROMO_SEC_VERBOSE"):
-                        print("   ", code, (e.pgerror or "").strip().splitlines()[0][:120], "<-", stmt[:160])
+                        print("   ", code, (e.pgerror or "").strip().splitlines()[0][:120], "<-", " ".join(stmt.split())[:400])
                     if code == "42601" or code[:2] in ("XX", "55") or not code:
                         bad.append(f"{code} {(e.pgerror or str(e)).strip().splitlines()[0][:140]} <- {stmt[:300]}")
                     elif code[:2] not in ("22", "42", "2B", "23", "0A", "57", "53", "54", "P0"):
