@@ -3,6 +3,16 @@
 -- extension or a setval on recpromo.model_id_seq must not serve the bytes
 -- of the model that had that id before (issue 18).
 SET search_path = recpromo, public;
+-- The reinstall runs in a database of its own: other tests leave objects in
+-- schema recpromo of the regression database, which CREATE EXTENSION
+-- refuses to adopt.  The regression database keeps its extension.
+SELECT current_database() AS regdb \gset
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS recpromo_model_identity;
+CREATE DATABASE recpromo_model_identity;
+\c recpromo_model_identity
+CREATE EXTENSION recpromo;
+SET search_path = recpromo, public;
 SET client_min_messages = warning;
 
 -- two catalogues with disjoint items: A sells 1-5, B sells 101-105
@@ -12,8 +22,6 @@ CREATE TABLE public.ident_b AS
 SELECT user_id, item_id + 100 AS item_id FROM public.ident_a;
 
 -- 1. reinstall in one session: the new model gets the id the old one had
-DROP EXTENSION recpromo CASCADE;
-CREATE EXTENSION recpromo;
 SELECT n_items FROM recpromo.train('m', 'ident_a', 'user_id', 'item_id', method => 'popularity');
 SELECT id FROM recpromo.model WHERE name = 'm';
 SELECT item FROM recpromo.recommend(4, 3, model => 'm', exclude_seen => false) ORDER BY item;
@@ -52,3 +60,6 @@ SELECT item FROM recpromo.recommend(4, 3, model => 'm', exclude_seen => false) O
 
 SELECT recpromo.drop_model('m');
 DROP TABLE public.ident_a, public.ident_b;
+\c :regdb
+DROP DATABASE recpromo_model_identity;
+SELECT extversion IS NOT NULL AS installed FROM pg_extension WHERE extname = 'recpromo';

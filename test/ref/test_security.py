@@ -805,9 +805,6 @@ SAMPLES = {
     "recpromo._promo_linear_jsonb(jsonb,jsonb,jsonb)":
         [f"SELECT recpromo._promo_linear_jsonb('[{{\"column\": \"visits\", \"kind\": \"numeric\", "
          f"\"bool\": false, \"center\": 1, \"scale\": 2}}]'::{J}, '[0.5, 2]'::{J}, '{{\"visits\": 3}}'::{J})"],
-    "recpromo._promo_labels(jsonb)":
-        [f"SELECT recpromo._promo_labels('[{{\"column\": \"channel\", \"kind\": \"level\", "
-         f"\"level\": \"web\"}}]'::{J})"],
     "recpromo._promo_params(text,text)": ["SELECT recpromo._promo_params('pm_prop', 'logistic')"],
     "recpromo._promo_store(text,text,jsonb,regclass,bigint,double precision,double precision)":
         [f"SELECT recpromo._promo_store('s_store', 'logistic', '{{}}'::{J}, 'shop.cust', 1, "
@@ -873,7 +870,6 @@ SAMPLES = {
     # helpers of the promotion functions (0.2.0)
     "recpromo._promo_rel(regclass)": ["SELECT recpromo._promo_rel('shop.cust')"],
     "recpromo._promo_money(regclass,name,text)": ["SELECT recpromo._promo_money('shop.cust', 'revenue', 'amount')"],
-    "recpromo._promo_number_ok(jsonb)": [f"SELECT recpromo._promo_number_ok('1.5'::{J})"],
     "recpromo._promo_spec_problem(jsonb)":
         [f"SELECT recpromo._promo_spec_problem(p OPERATOR(pg_catalog.->) 'features') FROM (SELECT recpromo._promo_params('pm_prop', 'logistic') p) s"],
     "recpromo._promo_coef_problem(jsonb,integer,text)": [f"SELECT recpromo._promo_coef_problem('[1, 2]'::{J}, 2, 'coef')"],
@@ -919,7 +915,6 @@ ALLOW_PUBLIC = {
     # calling them directly gives nothing the public function they serve does not give
     "_promo_rel": "qualified name of a regclass the caller passes",
     "_promo_money": "reads pg_attribute of the caller's table",
-    "_promo_number_ok": "checks its jsonb argument",
     "_promo_spec_problem": "checks its jsonb argument",
     "_promo_coef_problem": "checks its jsonb argument",
     "_promo_params_problem": "checks its jsonb argument",
@@ -951,7 +946,6 @@ ALLOW_PUBLIC = {
     "_promo_design_sql": "builds SQL text from its jsonb argument",
     "_promo_linear_sql": "builds SQL text from its jsonb arguments",
     "_promo_linear_jsonb": "evaluates a linear predictor on its jsonb arguments",
-    "_promo_labels": "labels from its jsonb argument",
     "_uplift_expr": "builds SQL text from its jsonb arguments",
     "_promo_check_name": "validates its text argument",
     "_promo_raise_missing": "raises an error naming its arguments",
