@@ -427,7 +427,15 @@ RecpromoModelLookup(const char *name, RecpromoModelRow *row)
 			row->may_serve = RecpromoRoleMayServe(scope.caller, row->owner, readers, nr);
 			pfree(readers);
 		}
-		memcpy(row->version, DatumGetUUIDP(SPI_getbinval(tup, td, 19, &isnull))->data, UUID_LEN);
+		{
+			Datum		d = SPI_getbinval(tup, td, 19, &isnull);
+
+			/* NOT NULL; the nil uuid, which no save draws, matches no part */
+			if (isnull)
+				memset(row->version, 0, UUID_LEN);
+			else
+				memcpy(row->version, DatumGetUUIDP(d)->data, UUID_LEN);
+		}
 		row->ext_oid = DatumGetObjectId(SPI_getbinval(tup, td, 20, &isnull));
 		if (isnull)
 			row->ext_oid = InvalidOid;
