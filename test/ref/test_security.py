@@ -33,6 +33,7 @@ Runs inside the test cluster as a superuser (libpq environment set); creates
 and drops its own databases and role; prints "N passed, N failed".
 """
 import io
+import json
 import os
 import sys
 import time
@@ -40,32 +41,17 @@ import time
 import psycopg2
 import psycopg2.extensions
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rptest import check, connect, report  # noqa: E402
+
 ATTACKER = "recpromo_attacker"
 DB_INSTALL = "recpromo_sec_install"
 DB_INSTALL_EMPTY = "recpromo_sec_install_empty"
 DB_RUN = "recpromo_sec_runtime"
 HOSTILE_PATHS = ["public, pg_catalog", "public, recpromo", "public, pg_catalog, recpromo"]
 
-passed = failed = 0
 fired_report = {}      # function signature -> set of (path, trojan label)
 error_report = {}      # function signature -> set of (path, sqlstate, message)
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", name, detail)
-    return ok
-
-
-def connect(db=None):
-    kw = {"dbname": db} if db else {}
-    c = psycopg2.connect(**kw)
-    c.autocommit = True
-    return c
 
 
 def run(cur, sql, args=None):
@@ -406,7 +392,7 @@ class Canary:
 
 def drop_everything(admin):
     cur = admin.cursor()
-    for db in (DB_INSTALL, DB_INSTALL_EMPTY, DB_RUN):
+    for db in (DB_INSTALL, DB_INSTALL_EMPTY, DB_RUN, DB_HOSTILE):
         cur.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
     cur.execute("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s", (ATTACKER,))
     if cur.fetchone():
@@ -804,9 +790,6 @@ SAMPLES = {
     "recpromo._promo_linear_jsonb(jsonb,jsonb,jsonb)":
         [f"SELECT recpromo._promo_linear_jsonb('[{{\"column\": \"visits\", \"kind\": \"numeric\", "
          f"\"bool\": false, \"center\": 1, \"scale\": 2}}]'::{J}, '[0.5, 2]'::{J}, '{{\"visits\": 3}}'::{J})"],
-    "recpromo._promo_labels(jsonb)":
-        [f"SELECT recpromo._promo_labels('[{{\"column\": \"channel\", \"kind\": \"level\", "
-         f"\"level\": \"web\"}}]'::{J})"],
     "recpromo._promo_params(text,text)": ["SELECT recpromo._promo_params('pm_prop', 'logistic')"],
     "recpromo._promo_store(text,text,jsonb,regclass,bigint,double precision,double precision)":
         [f"SELECT recpromo._promo_store('s_store', 'logistic', '{{}}'::{J}, 'shop.cust', 1, "
@@ -872,7 +855,6 @@ SAMPLES = {
     # helpers of the promotion functions (0.2.0)
     "recpromo._promo_rel(regclass)": ["SELECT recpromo._promo_rel('shop.cust')"],
     "recpromo._promo_money(regclass,name,text)": ["SELECT recpromo._promo_money('shop.cust', 'revenue', 'amount')"],
-    "recpromo._promo_number_ok(jsonb)": [f"SELECT recpromo._promo_number_ok('1.5'::{J})"],
     "recpromo._promo_spec_problem(jsonb)":
         [f"SELECT recpromo._promo_spec_problem(p OPERATOR(pg_catalog.->) 'features') FROM (SELECT recpromo._promo_params('pm_prop', 'logistic') p) s"],
     "recpromo._promo_coef_problem(jsonb,integer,text)": [f"SELECT recpromo._promo_coef_problem('[1, 2]'::{J}, 2, 'coef')"],
@@ -935,7 +917,6 @@ ALLOW_PUBLIC = {
     # calling them directly gives nothing the public function they serve does not give
     "_promo_rel": "qualified name of a regclass the caller passes",
     "_promo_money": "reads pg_attribute of the caller's table",
-    "_promo_number_ok": "checks its jsonb argument",
     "_promo_spec_problem": "checks its jsonb argument",
     "_promo_coef_problem": "checks its jsonb argument",
     "_promo_params_problem": "checks its jsonb argument",
@@ -967,7 +948,6 @@ ALLOW_PUBLIC = {
     "_promo_design_sql": "builds SQL text from its jsonb argument",
     "_promo_linear_sql": "builds SQL text from its jsonb arguments",
     "_promo_linear_jsonb": "evaluates a linear predictor on its jsonb arguments",
-    "_promo_labels": "labels from its jsonb argument",
     "_uplift_expr": "builds SQL text from its jsonb arguments",
     "_promo_check_name": "validates its text argument",
     "_promo_raise_missing": "raises an error naming its arguments",
@@ -1101,6 +1081,145 @@ def scenario_runtime(admin):
     conn.close()
 
 
+# ---------------------------------------------------------------------------
+# 5. Hostile arguments: every internal function PUBLIC can execute, called
+#    directly by an ordinary role with NULLs, empty values and garbage.
+# ---------------------------------------------------------------------------
+
+DB_HOSTILE = "recpromo_sec_hostile"
+
+# values per argument type: (null, empty, garbage...) as SQL literals
+HOSTILE_VALUES = {
+    "text": ["NULL", "''", "$$x'); SELECT 1; --$$", "'propensity'", "'nosuch'"],
+    "name": ["NULL", "''", "$$a\"b; --$$", "'x'", "'nosuch'"],
+    "name[]": ["NULL", "'{}'", "ARRAY['x', NULL]::pg_catalog.name[]", "ARRAY[$$a\"b$$, 'y', 'x']::pg_catalog.name[]"],
+    "text[]": ["NULL", "'{}'", "ARRAY['a', NULL, 'b']", "ARRAY[$$x'); --$$]"],
+    "double precision": ["NULL", "0", "'NaN'", "'Infinity'", "'-Infinity'", "-1"],
+    "double precision[]": ["NULL", "'{}'", "'{NaN,Infinity,1}'", "'{{1,2},{3,NaN}}'", "'{1,NULL}'",
+                           "'{{1,2,3}}'"],
+    "integer": ["NULL", "0", "-1", "2147483647", "1"],
+    "integer[]": ["NULL", "'{}'", "'{1,NULL,-5}'"],
+    "bigint": ["NULL", "0", "-1", "9223372036854775807"],
+    "bigint[]": ["NULL", "'{}'", "'{1,NULL,-5}'", "'{9223372036854775807}'"],
+    "boolean": ["NULL", "true", "false"],
+    "boolean[]": ["NULL", "'{}'", "'{t,NULL,f}'", "'{t}'"],
+    "jsonb": ["NULL", "'{}'", "'[]'", "'\"x\"'", "'null'",
+              """'{"kind": "logistic", "features": [{"name": "a\\"b; --", "kind": "numeric"}], "coef": ["NaN", 1e400]}'""",
+              """'{"spec": {"features": [{"name": "x", "kind": "bogus", "levels": [1, {}]}]}, "coef": {"a": 1}, "x": [[[]]]}'""",
+              """'{"features": [{"name": "x", "kind": "numeric", "center": "NaN", "scale": 0}], "arms": -1}'""",
+              # well-formed-looking specifications with hostile names and numbers
+              ] + ["$j$%s$j$" % json.dumps(v) for v in [
+                  [{"column": "x", "kind": "numeric", "bool": False, "center": 0, "scale": 1},
+                   {"column": 'a"b; --', "kind": "level", "level": "x'); --"}],
+                  [{"column": "x", "kind": "numeric", "bool": "t", "center": 1e300, "scale": 0},
+                   {"column": "", "kind": "level", "level": None}, 7],
+                  {"method": "two_model", "features": [{"column": "x", "kind": "numeric", "bool": False,
+                   "center": 0, "scale": 1}], "coef": [1, 2], "intercept": True, "arms": [{"coef": [1]}],
+                   "x": 1, "control": "c"}]],
+    "regclass": ["NULL", "'pg_catalog.pg_class'", "'public.hostile_t'"],
+    "regtype": ["NULL", "'pg_catalog.int4'", "'pg_catalog.record'"],
+}
+
+
+def hostile_arg_sets(argtypes, n_sets=8):
+    """A few argument lists: all NULL, the first (empty) value of each type,
+    then seeded mixtures of every listed value."""
+    import random
+    rnd = random.Random(18)
+    pools = [HOSTILE_VALUES.get(t) for t in argtypes]
+    if any(p is None for p in pools):
+        return None
+    sets = [["NULL"] * len(argtypes), [p[1] if len(p) > 1 else p[0] for p in pools]]
+    for i in range(2, len(max(pools, key=len, default=[])) + 2):
+        sets.append([p[min(i, len(p) - 1)] if i < len(p) else p[i % len(p)] for p in pools])
+    while len(sets) < n_sets + 4:
+        sets.append([rnd.choice(p) for p in pools])
+    out = []
+    for st in sets:
+        if st not in out:
+            out.append(st)
+    return out
+
+
+def scenario_hostile(admin):
+    cur = admin.cursor()
+    cur.execute(f"DROP DATABASE IF EXISTS {DB_HOSTILE}")
+    cur.execute(f"CREATE DATABASE {DB_HOSTILE}")
+    try:
+        conn = connect(DB_HOSTILE)
+        su = conn.cursor()
+        su.execute("CREATE EXTENSION recpromo")
+        su.execute(f"""CREATE TABLE public.hostile_t (x float8, "a""b; --" float8, y int, t text, b boolean);
+                       INSERT INTO public.hostile_t VALUES (1, 2, 0, 'a', true), (2, 1, 1, 'b', false),
+                                                           ('NaN', 'Infinity', 1, NULL, NULL);
+                       GRANT SELECT ON public.hostile_t TO {ATTACKER};
+                       GRANT USAGE ON SCHEMA recpromo TO {ATTACKER}""")
+        su.execute("""SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text, p.proname,
+                             pg_catalog.array_agg(pg_catalog.format_type(t.oid, NULL) ORDER BY a.n)
+                               FILTER (WHERE t.oid IS NOT NULL)
+                        FROM pg_catalog.pg_proc p
+                        JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+                             AND d.objid = p.oid AND d.deptype = 'e'
+                        JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'recpromo'
+                        LEFT JOIN LATERAL pg_catalog.unnest(p.proargtypes::pg_catalog.oid[]) WITH ORDINALITY a(t, n) ON true
+                        LEFT JOIN pg_catalog.pg_type t ON t.oid = a.t
+                       WHERE p.proname LIKE '\\_%%'
+                         AND pg_catalog.has_function_privilege(%s, p.oid, 'EXECUTE')
+                       GROUP BY p.oid, p.proname ORDER BY p.proname, p.oid""", (ATTACKER,))
+        funcs = su.fetchall()
+        check("hostile arguments: PUBLIC-executable internal functions found", len(funcs) > 0)
+        calls = 0
+        hostile_codes = {}
+        for sig, name, argtypes in funcs:
+            argtypes = argtypes or []
+            sets = hostile_arg_sets(argtypes)
+            if sets is None:
+                check(f"hostile arguments: {sig} has argument types the pass knows", False, str(argtypes))
+                continue
+            bad = []
+            for st in sets:
+                args = ", ".join(f"{v}::{t}" for v, t in zip(st, argtypes))
+                stmt = f"SELECT * FROM recpromo.{name}({args})"
+                calls += 1
+                try:
+                    su.execute(f"SET ROLE {ATTACKER}")
+                    su.execute("SET statement_timeout = '20s'")
+                    su.execute(stmt)
+                    if su.description is not None:
+                        su.fetchall()
+                except psycopg2.Error as e:
+                    code = e.pgcode or ""
+                    hostile_codes[code] = hostile_codes.get(code, 0) + 1
+                    if os.environ.get("RECPROMO_SEC_VERBOSE"):
+                        print("   ", code, (e.pgerror or "").strip().splitlines()[0][:120], "<-", " ".join(stmt.split())[:400])
+                    if code == "42601" or code[:2] in ("XX", "55") or not code:
+                        bad.append(f"{code} {(e.pgerror or str(e)).strip().splitlines()[0][:140]} <- {stmt[:300]}")
+                    elif code[:2] not in ("22", "42", "2B", "23", "0A", "57", "53", "54", "P0"):
+                        bad.append(f"unexpected class {code} {(e.pgerror or '').strip().splitlines()[0][:140]} <- {stmt[:300]}")
+                    elif e.pgerror is None or not e.pgerror.strip():
+                        bad.append(f"{code} without a message <- {stmt[:300]}")
+                if conn.closed:
+                    bad.append(f"the backend died <- {stmt[:300]}")
+                    conn = connect(DB_HOSTILE)
+                    su = conn.cursor()
+                    continue
+                try:
+                    su.execute("RESET ROLE")
+                    su.execute("RESET statement_timeout")
+                    su.execute("SELECT 1")
+                except psycopg2.Error as e:
+                    bad.append(f"the backend did not survive: {e} <- {stmt[:300]}")
+                    conn = connect(DB_HOSTILE)
+                    su = conn.cursor()
+            check(f"hostile arguments: {sig}: clean 22xxx/42xxx errors, never 42601, XX, 55 or a crash "
+                  f"({len(sets)} argument sets)", not bad, "\n    " + "\n    ".join(bad[:8]))
+        print(f"  hostile arguments: {calls} calls over {len(funcs)} PUBLIC-executable internal functions; "
+              f"errors by SQLSTATE: {dict(sorted(hostile_codes.items()))}")
+        conn.close()
+    finally:
+        cur.execute(f"DROP DATABASE IF EXISTS {DB_HOSTILE}")
+
+
 def main():
     t_start = time.time()
     admin = connect()
@@ -1115,6 +1234,7 @@ def main():
     try:
         scenario_install(admin)
         scenario_runtime(admin)
+        scenario_hostile(admin)
     finally:
         acur.execute(f"SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = %s", (ATTACKER,))
         row = acur.fetchone()
@@ -1132,8 +1252,7 @@ def main():
                 if p in by_path:
                     print(f"  {sig.split('(')[0]} [{p}]: {', '.join(sorted(by_path[p]))}")
     print(f"runtime {time.time() - t_start:.0f} s")
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return report()
 
 
 if __name__ == "__main__":
