@@ -290,7 +290,6 @@ rp_bandit_probabilities(const rp_bandit_cfg *cfg, int k,
 		case RP_BANDIT_LIN_TS:
 			{
 				int			m = cfg->draws;
-				double		w = 1.0 / m;
 
 				if (cfg->policy == RP_BANDIT_LIN_TS)
 				{
@@ -340,8 +339,10 @@ rp_bandit_probabilities(const rp_bandit_cfg *cfg, int k,
 							arg = i;
 						}
 					}
-					prob[arg] += w;
+					prob[arg] += 1.0;	/* counts, exact in a double */
 				}
+				for (int i = 0; i < k; i++)
+					prob[i] /= m;
 				return RP_OK;
 			}
 	}
