@@ -605,6 +605,11 @@ ContextFeatures(FunctionCallInfo fcinfo, int arg, const Bandit *b)
 
 /* ---------- decisions ---------- */
 
+/*
+ * The random stream of a decision: from the bandit's seed and the decision
+ * id (of the first arm, for n > 1), so concurrent decisions draw
+ * independently and a decision can be reproduced from the log.
+ */
 static uint64
 DecisionSeed(int64 seed, int64 decision)
 {
@@ -685,6 +690,11 @@ recpromo_choose(PG_FUNCTION_ARGS)
 		NoSuchBandit(name);
 	CheckReader(&b, scope.caller);
 	el = ActiveMask(&b, &n_active);
+	if (n_active == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("bandit \"%s\" has no active arm", name),
+				 errhint("Add arms with recpromo.add_bandit_arms().")));
 	if (n > n_active)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
