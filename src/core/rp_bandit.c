@@ -218,6 +218,19 @@ linear_scores(const rp_bandit_cfg *cfg, int k, const rp_bandit_arm *arms,
 	return RP_OK;
 }
 
+rp_status
+rp_bandit_linear_scores(const rp_bandit_cfg *cfg, int k, const rp_bandit_arm *arms,
+						const unsigned char *eligible, const double *x,
+						double *mean, double *width, double *work)
+{
+	double	   *fac = work + 3 * k;
+
+	if (!is_linear(cfg))
+		return RP_EINVAL;
+	return linear_scores(cfg, k, arms, eligible, x, mean, width, fac,
+						 fac + (size_t) cfg->dim * cfg->dim);
+}
+
 /* ---------- probabilities ---------- */
 
 rp_status

@@ -107,6 +107,18 @@ extern rp_status rp_bandit_probabilities(const rp_bandit_cfg *cfg, int k,
 										 const double *x, rp_rng *rng,
 										 double *prob, double *work);
 
+/*
+ * Linear policies: for each eligible arm, mean[i] = x' theta and
+ * width[i] = sqrt(x' A^-1 x) with A = lambda I + G, theta = A^-1 b.
+ * work: rp_bandit_workspace_size doubles.  RP_ENUMERIC for a non-finite
+ * x or a matrix that is not positive definite.
+ */
+extern rp_status rp_bandit_linear_scores(const rp_bandit_cfg *cfg, int k,
+										 const rp_bandit_arm *arms,
+										 const unsigned char *eligible,
+										 const double *x, double *mean,
+										 double *width, double *work);
+
 /* Index of the arm drawn with probabilities prob[k] by uniform u in [0,1). */
 extern int	rp_bandit_pick(const double *prob, int k, double u);
 

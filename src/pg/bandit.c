@@ -1016,6 +1016,60 @@ recpromo_bandit_action_probabilities(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+PG_FUNCTION_INFO_V1(recpromo_bandit_linear_scores);
+Datum
+recpromo_bandit_linear_scores(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name = TextArg(fcinfo, 0, "bandit");
+	MemoryContext outer = CurrentMemoryContext;
+	RecpromoOwnerScope scope;
+	Bandit		b;
+	unsigned char *el;
+	int			n_active;
+	double	   *x,
+			   *mean,
+			   *width,
+			   *work;
+
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+	RecpromoOwnerEnter(&scope);
+	if (!LoadBandit(name, &b, outer, false))
+		NoSuchBandit(name);
+	CheckReader(&b, scope.caller);
+	if (!IsLinear(&b))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("bandit \"%s\" is not contextual", name),
+				 errhint("Scores exist for the linucb and lin_ts policies; see bandit_stats() for the others.")));
+	x = ContextFeatures(fcinfo, 1, &b);
+	LoadState(&b, outer);
+	RecpromoOwnerLeave(&scope);
+	SPI_finish();
+
+	el = ActiveMask(&b, &n_active);
+	for (int i = 0; i < b.k; i++)
+		el[i] = 1;				/* retired arms have scores too */
+	mean = palloc(sizeof(double) * b.k);
+	width = palloc(sizeof(double) * b.k);
+	work = palloc(sizeof(double) * rp_bandit_workspace_size(&b.cfg, b.k));
+	if (rp_bandit_linear_scores(&b.cfg, b.k, b.sums, el, x, mean, width, work) != RP_OK)
+		Probabilities(&b, el, x, NULL, mean);	/* raises the numeric error */
+	for (int i = 0; i < b.k; i++)
+	{
+		Datum		values[4];
+		bool		nulls[4] = {0};
+
+		values[0] = CStringGetTextDatum(b.arm[i]);
+		values[1] = Float8GetDatum(mean[i]);
+		values[2] = Float8GetDatum(width[i]);
+		values[3] = Float8GetDatum(mean[i] + b.cfg.alpha * width[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
 /* |a - b| within 1e-12 relative: sums added in another order */
 static bool
 SameSum(double a, double b)

@@ -250,6 +250,15 @@ LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.bandit_action_probabilities(text, float8[]) IS
 'bandit_action_probabilities() with the context as a feature vector';
 
+CREATE FUNCTION @extschema@.bandit_linear_scores(bandit text, context float8[])
+RETURNS TABLE(arm text, estimate float8, width float8, ucb float8)
+AS 'MODULE_PATHNAME', 'recpromo_bandit_linear_scores'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.bandit_linear_scores(text, float8[]) IS
+'for a linucb or lin_ts bandit and a context x, per arm: the ridge estimate x''theta '
+'(theta = (lambda I + sum x x'')^-1 sum r x), the width sqrt(x''A^-1 x) and the LinUCB index '
+'estimate + alpha * width';
+
 CREATE FUNCTION @extschema@.recount_bandit(bandit text)
 RETURNS TABLE(arm text, shard_pulls bigint, log_pulls bigint, shard_rewards bigint,
     log_rewards bigint, shard_sum float8, log_sum float8, consistent boolean)
