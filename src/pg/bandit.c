@@ -534,7 +534,7 @@ JsonNumber(const Bandit *b, JsonbValue *jv, const char *what)
  * only logged).  *features_out: the float8[] to log (NULL for none).
  */
 static double *
-ContextFeatures(FunctionCallInfo fcinfo, int arg, const Bandit *b)
+ContextFeatures(FunctionCallInfo fcinfo, int arg, const Bandit *b, MemoryContext cxt)
 {
 	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, arg);
 	int			d = b->cfg.dim;
@@ -547,7 +547,7 @@ ContextFeatures(FunctionCallInfo fcinfo, int arg, const Bandit *b)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("bandit \"%s\" is contextual (%s) and needs a context", b->name, b->policy_name),
 				 errhint("Pass context => a float8[] or JSON array of %d numbers.", d)));
-	x = palloc(sizeof(double) * d);
+	x = MemoryContextAlloc(cxt, sizeof(double) * d);
 	if (type == JSONBOID)
 	{
 		Jsonb	   *jb = PG_GETARG_JSONB_P(arg);
@@ -700,16 +700,17 @@ recpromo_choose(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("n = %d exceeds the %d active arms of bandit \"%s\"", n, n_active, name),
 				 errhint("choose() returns distinct arms: ask for at most %d.", n_active)));
-	x = ContextFeatures(fcinfo, 1, &b);
+	x = ContextFeatures(fcinfo, 1, &b, outer);
 	if (x != NULL)
 		features = F8ArrayDatum(x, b.cfg.dim);
 	else if (!PG_ARGISNULL(1) && get_fn_expr_argtype(fcinfo->flinfo, 1) != JSONBOID)
 		features = PG_GETARG_DATUM(1);	/* logged as given */
 	LoadState(&b, outer);
 	prob = palloc(sizeof(double) * b.k);
-	picked = palloc(sizeof(int) * n);
-	ids = palloc(sizeof(int64) * n);
-	props = palloc(sizeof(double) * n);
+	/* what outlives SPI_finish lives in the caller's context */
+	picked = MemoryContextAlloc(outer, sizeof(int) * n);
+	ids = MemoryContextAlloc(outer, sizeof(int64) * n);
+	props = MemoryContextAlloc(outer, sizeof(double) * n);
 	for (int j = 0; j < n; j++)
 	{
 		Oid			types[6] = {INT8OID, INT8OID, INT4OID, FLOAT8OID, JSONBOID, FLOAT8ARRAYOID};
@@ -993,7 +994,7 @@ recpromo_bandit_action_probabilities(PG_FUNCTION_ARGS)
 	if (!LoadBandit(name, &b, outer, false))
 		NoSuchBandit(name);
 	CheckReader(&b, scope.caller);
-	x = ContextFeatures(fcinfo, 1, &b);
+	x = ContextFeatures(fcinfo, 1, &b, outer);
 	LoadState(&b, outer);
 	RecpromoOwnerLeave(&scope);
 	SPI_finish();
@@ -1043,7 +1044,7 @@ recpromo_bandit_linear_scores(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("bandit \"%s\" is not contextual", name),
 				 errhint("Scores exist for the linucb and lin_ts policies; see bandit_stats() for the others.")));
-	x = ContextFeatures(fcinfo, 1, &b);
+	x = ContextFeatures(fcinfo, 1, &b, outer);
 	LoadState(&b, outer);
 	RecpromoOwnerLeave(&scope);
 	SPI_finish();
@@ -1239,7 +1240,7 @@ recpromo_create_bandit(PG_FUNCTION_ARGS)
 	b.cfg.prior_b = Float8Arg(fcinfo, 10, 1.0);
 	b.cfg.prior_mean = Float8Arg(fcinfo, 11, 0.0);
 	b.cfg.prior_var = Float8Arg(fcinfo, 12, 1.0);
-	b.cfg.draws = PG_ARGISNULL(14) ? 1000 : PG_GETARG_INT32(14);
+	b.cfg.draws = PG_ARGISNULL(14) ? 100 : PG_GETARG_INT32(14);
 	b.seed = PG_ARGISNULL(15) ? 0 : PG_GETARG_INT64(15);
 	b.shards = PG_ARGISNULL(16) ? 8 : PG_GETARG_INT32(16);
 	if (rp_bandit_check(&b.cfg, &why) != RP_OK)

@@ -113,7 +113,7 @@ CREATE FUNCTION @extschema@.create_bandit(name text, arms text[], policy text DE
     reward text DEFAULT 'binary', epsilon float8 DEFAULT 0.1, alpha float8 DEFAULT 1.0,
     dimension integer DEFAULT NULL, features text[] DEFAULT NULL, lambda float8 DEFAULT 1.0,
     prior_a float8 DEFAULT 1.0, prior_b float8 DEFAULT 1.0, prior_mean float8 DEFAULT 0.0,
-    prior_var float8 DEFAULT 1.0, window_size integer DEFAULT NULL, draws integer DEFAULT 1000,
+    prior_var float8 DEFAULT 1.0, window_size integer DEFAULT NULL, draws integer DEFAULT 100,
     seed bigint DEFAULT 0, shards integer DEFAULT 8)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'recpromo_create_bandit'
@@ -128,7 +128,7 @@ CREATE FUNCTION @extschema@.create_bandit(name text, arms_from regclass, arm_col
     reward text DEFAULT 'binary', epsilon float8 DEFAULT 0.1, alpha float8 DEFAULT 1.0,
     dimension integer DEFAULT NULL, features text[] DEFAULT NULL, lambda float8 DEFAULT 1.0,
     prior_a float8 DEFAULT 1.0, prior_b float8 DEFAULT 1.0, prior_mean float8 DEFAULT 0.0,
-    prior_var float8 DEFAULT 1.0, window_size integer DEFAULT NULL, draws integer DEFAULT 1000,
+    prior_var float8 DEFAULT 1.0, window_size integer DEFAULT NULL, draws integer DEFAULT 100,
     seed bigint DEFAULT 0, shards integer DEFAULT 8)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE

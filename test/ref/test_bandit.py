@@ -82,14 +82,14 @@ def scripted(cur):
         ok &= pulls == 5 and rewards == 5 and rsum == s
         ok &= close(mean, m) and close(lo, max(0, m - 1.96 * sd)) and close(hi, min(1, m + 1.96 * sd))
     check("thompson beta state and posterior", ok, st)
-    # the Monte-Carlo probabilities: 1000 draws, within 4 SE of a numerical integral
+    # the Monte-Carlo probabilities: 100 draws (default), within 4 SE of a numerical integral
     xs = np.linspace(0, 1, 200001)
     params = {arm: (2 + sum(pay[arm]), 3 + 5 - sum(pay[arm])) for arm in arms}
     ok = True
     for arm in arms:
         others = [stats.beta.cdf(xs, *params[o]) for o in arms if o != arm]
         p = np.trapz(stats.beta.pdf(xs, *params[arm]) * np.prod(others, axis=0), xs)
-        ok &= abs(st[arm][6] - p) <= 4 * np.sqrt(p * (1 - p) / 1000) + 1e-9
+        ok &= abs(st[arm][6] - p) <= 4 * np.sqrt(p * (1 - p) / 100) + 1e-9
     check("thompson propensities = P(argmax) within 4 SE", ok, [(a, st[a][6]) for a in arms])
 
     # Gaussian: mu = (s + m0) / (n + 1), var = (ss - s^2/n + v0) / (n + 1)^2
