@@ -86,6 +86,14 @@ SELECT arm, pulls, rewards, reward_sum, consistent IS NOT NULL AS has_stats
   FROM bandit_stats('visit') JOIN recount_bandit('visit') r USING (arm) ORDER BY arm;
 SELECT bool_and(consistent) AS consistent FROM recount_bandit('visit');
 
+-- 10 arms and 20 features (results outlive the SPI connection: this crashed
+-- before they were kept in the caller's memory context).
+SELECT create_bandit('wide', ARRAY(SELECT 'arm' || i FROM generate_series(1, 10) i), policy => 'linucb',
+                     dimension => 20, reward => 'amount') > 0 AS created;
+SELECT count(*), round(sum(propensity)::numeric, 9) AS propensities FROM choose('wide', ARRAY(SELECT 1.0 / i FROM generate_series(1, 20) i)::float8[], n => 10);
+SELECT count(*), round(sum(probability)::numeric, 9) AS total FROM bandit_action_probabilities('wide', ARRAY(SELECT 1.0 / i FROM generate_series(1, 20) i)::float8[]);
+SELECT count(*), round(sum(width)::numeric, 6) AS width FROM bandit_linear_scores('wide', ARRAY(SELECT 1.0 / i FROM generate_series(1, 20) i)::float8[]);
+
 -- A sliding window: only the last 2 rewards count.
 SELECT create_bandit('win', ARRAY['only'], policy => 'ucb1', reward => 'amount', window_size => 2) > 0 AS created;
 SELECT reward('win', decision_id, 100) FROM choose('win');
