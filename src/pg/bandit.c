@@ -741,22 +741,33 @@ recpromo_choose(PG_FUNCTION_ARGS)
 					"(decision_id, bandit_id, arm_no, propensity, context, features) "
 					"VALUES ($1, $2, $3, $4, $5, $6)", 6, types, values, nulls, false, 0) != SPI_OK_INSERT)
 			RecpromoSpiError("log a bandit decision");
-		values[2] = Int32GetDatum(a + 1);
-		values[0] = Int64GetDatum(b.id);
-		values[1] = Int32GetDatum(a + 1);
-		values[2] = Int32GetDatum(MyProcPid % b.shards);
-		{
-			Oid			pt[3] = {INT8OID, INT4OID, INT4OID};
+	}
 
-			if (RunPlan(Q_PULL, "UPDATE recpromo.bandit_state s SET pulls = s.pulls OPERATOR(pg_catalog.+) 1 "
-						"WHERE s.bandit_id OPERATOR(pg_catalog.=) $1 AND s.arm_no OPERATOR(pg_catalog.=) $2 "
-						"AND s.shard OPERATOR(pg_catalog.=) $3", 3, pt, values, NULL, false, 0) != SPI_OK_UPDATE ||
-				SPI_processed != 1)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("bandit \"%s\" lacks the state row of arm %d, shard %d", name, a + 1,
-								MyProcPid % b.shards)));
-		}
+	/*
+	 * Count the pulls, in arm order: two sessions of one shard that choose
+	 * several arms lock their rows in the same order, so they cannot deadlock.
+	 */
+	for (int i = 0; i < b.k; i++)
+	{
+		Oid			pt[3] = {INT8OID, INT4OID, INT4OID};
+		Datum		values[3];
+		bool		chosen = false;
+
+		for (int j = 0; j < n; j++)
+			chosen |= picked[j] == i;
+		if (!chosen)
+			continue;
+		values[0] = Int64GetDatum(b.id);
+		values[1] = Int32GetDatum(i + 1);
+		values[2] = Int32GetDatum(MyProcPid % b.shards);
+		if (RunPlan(Q_PULL, "UPDATE recpromo.bandit_state s SET pulls = s.pulls OPERATOR(pg_catalog.+) 1 "
+					"WHERE s.bandit_id OPERATOR(pg_catalog.=) $1 AND s.arm_no OPERATOR(pg_catalog.=) $2 "
+					"AND s.shard OPERATOR(pg_catalog.=) $3", 3, pt, values, NULL, false, 0) != SPI_OK_UPDATE ||
+			SPI_processed != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("bandit \"%s\" lacks the state row of arm %d, shard %d", name, i + 1,
+							MyProcPid % b.shards)));
 	}
 	RecpromoOwnerLeave(&scope);
 	SPI_finish();

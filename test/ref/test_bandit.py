@@ -12,6 +12,8 @@
   for a few seconds on a binary Thompson bandit and on a LinUCB bandit; then
   the sharded state equals a recount from the decision and reward logs
   exactly (recount_bandit and a recount here).
+- pg_dump -Fc / pg_restore keeps a bandit: stats, log, grants, and the
+  decision sequence continues.
 - The Thompson propensity is the Monte-Carlo frequency with which the arm
   is the posterior argmax: it matches the closed form P(X > Y) for two
   Beta arms to 4 standard errors.
@@ -246,6 +248,53 @@ SELECT decision_id FROM recpromo.choose('ref_pgb');
     check("several shards were written", cur.fetchone()[0] >= 2)
 
 
+def dump_restore():
+    """A bandit survives pg_dump -Fc / pg_restore: state, log, grants, sequences."""
+    admin = psycopg2.connect("")
+    admin.autocommit = True
+    a = admin.cursor()
+    for db in ("rp_bandit_src", "rp_bandit_dst"):
+        a.execute(f"DROP DATABASE IF EXISTS {db}")
+    a.execute("CREATE DATABASE rp_bandit_src")
+    a.execute("CREATE DATABASE rp_bandit_dst")
+    src = psycopg2.connect(dbname="rp_bandit_src")
+    src.autocommit = True
+    c = src.cursor()
+    c.execute("CREATE EXTENSION recpromo")
+    c.execute("SELECT recpromo.create_bandit('kept', ARRAY['a','b','c'], policy => 'linucb', dimension => 2, "
+              "reward => 'amount')")
+    for t in range(30):
+        c.execute("SELECT recpromo.reward('kept', decision_id, %s) FROM recpromo.choose('kept', %s::float8[])",
+                  (t % 4, [1, t % 3]))
+    c.execute("SELECT recpromo.grant_bandit('kept', 'public')")
+    query = ("SELECT arm, pulls, rewards, reward_sum, mean FROM recpromo.bandit_stats('kept') ORDER BY arm")
+    c.execute(query)
+    before = c.fetchall()
+    c.execute("SELECT max(decision_id) FROM recpromo.bandit_decision")
+    last = c.fetchone()[0]
+    src.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        dump = os.path.join(tmp, "b.dump")
+        subprocess.run(["pg_dump", "-Fc", "-f", dump, "rp_bandit_src"], check=True)
+        r = subprocess.run(["pg_restore", "-d", "rp_bandit_dst", dump], capture_output=True, text=True)
+    check("pg_restore of a database with a bandit succeeds", r.returncode == 0, r.stderr)
+    dst = psycopg2.connect(dbname="rp_bandit_dst")
+    dst.autocommit = True
+    c = dst.cursor()
+    c.execute(query)
+    check("restored bandit has the same stats", c.fetchall() == before)
+    c.execute("SELECT bool_and(consistent) FROM recpromo.recount_bandit('kept')")
+    check("restored bandit equals its recount", c.fetchone()[0])
+    c.execute("SELECT decision_id FROM recpromo.choose('kept', ARRAY[1, 1]::float8[])")
+    check("restored decision sequence continues", c.fetchone()[0] > last)
+    c.execute("SELECT readers::text FROM recpromo.bandit WHERE name = 'kept'")
+    check("restored grants", c.fetchone()[0] == "{-}")
+    dst.close()
+    for db in ("rp_bandit_src", "rp_bandit_dst"):
+        a.execute(f"DROP DATABASE IF EXISTS {db}")
+    admin.close()
+
+
 def main():
     conn = psycopg2.connect("")
     conn.autocommit = True
@@ -256,6 +305,7 @@ def main():
     scripted(cur)
     linear(cur)
     pgbench(cur, None)
+    dump_restore()
     for n in ("ref_ts", "ref_gauss", "ref_ucb", "ref_eps", "ref_lin", "ref_lints", "ref_pgb", "ref_pgl"):
         cur.execute("SELECT recpromo.drop_bandit(%s, if_exists => true)", (n,))
     print("%d passed, %d failed" % (passed, failed))
