@@ -676,7 +676,8 @@ recpromo_choose(PG_FUNCTION_ARGS)
 	if (n < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("n must be at least 1")));
+				 errmsg("n must be at least 1"),
+				 errhint("n is the number of distinct arms to choose.")));
 	InitMaterializedSRF(fcinfo, 0);
 	if (!PG_ARGISNULL(1) && get_fn_expr_argtype(fcinfo->flinfo, 1) == JSONBOID)
 	{
@@ -806,7 +807,8 @@ recpromo_reward(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("decision_id must not be null")));
+				 errmsg("decision_id must not be null"),
+				 errhint("Pass the decision_id that choose() returned.")));
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -817,7 +819,8 @@ recpromo_reward(PG_FUNCTION_ARGS)
 	if (!rp_finite(value))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("reward value must be finite")));
+				 errmsg("reward value must be finite"),
+				 errhint("Rewards are 0/1 for a binary bandit, finite amounts otherwise.")));
 
 	SPI_connect();
 	RecpromoOwnerEnter(&scope);
@@ -1257,7 +1260,8 @@ recpromo_create_bandit(PG_FUNCTION_ARGS)
 	if (rp_bandit_check(&b.cfg, &why) != RP_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid bandit options: %s", why)));
+				 errmsg("invalid bandit options: %s", why),
+				 errhint("See the options of recpromo.create_bandit() in the README, section \"Bandits\".")));
 	if (!PG_ARGISNULL(13) && window < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1266,13 +1270,15 @@ recpromo_create_bandit(PG_FUNCTION_ARGS)
 	if (b.shards < 1 || b.shards > BANDIT_MAX_SHARDS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("shards must be between 1 and %d", BANDIT_MAX_SHARDS)));
+				 errmsg("shards must be between 1 and %d", BANDIT_MAX_SHARDS),
+				 errhint("About the number of sessions that choose and reward at once is enough.")));
 	for (int i = 0; i < k; i++)
 		for (int j = 0; j < i; j++)
 			if (strcmp(arms[i], arms[j]) == 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("arm \"%s\" is listed twice", arms[i])));
+						 errmsg("arm \"%s\" is listed twice", arms[i]),
+						 errhint("Arm names are unique within a bandit.")));
 
 	SPI_connect();
 	RecpromoOwnerEnter(&scope);

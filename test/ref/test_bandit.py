@@ -12,6 +12,9 @@
   for a few seconds on a binary Thompson bandit and on a LinUCB bandit; then
   the sharded state equals a recount from the decision and reward logs
   exactly (recount_bandit and a recount here).
+- replay_bandit on a uniformly random log with known arm means: the
+  logging value is the log's mean, a third of the events match, the policy
+  value approaches the best arm's mean, and a seed makes it deterministic.
 - pg_dump -Fc / pg_restore keeps a bandit: stats, log, grants, and the
   decision sequence continues.
 - The Thompson propensity is the Monte-Carlo frequency with which the arm
@@ -248,6 +251,33 @@ SELECT decision_id FROM recpromo.choose('ref_pgb');
     check("several shards were written", cur.fetchone()[0] >= 2)
 
 
+def replay(cur):
+    """Replay on a uniformly random log with known arm means 0.2, 0.5, 0.8."""
+    rng = np.random.default_rng(21)
+    n = 3000
+    arm = rng.choice(["a", "b", "c"], n)
+    mu = {"a": 0.2, "b": 0.5, "c": 0.8}
+    y = (rng.random(n) < np.array([mu[a] for a in arm])).astype(float)
+    cur.execute("DROP TABLE IF EXISTS public.ref_bandit_log")
+    cur.execute("CREATE TABLE public.ref_bandit_log (t int, arm text, y float8)")
+    cur.executemany("INSERT INTO public.ref_bandit_log VALUES (%s, %s, %s)",
+                    [(i, arm[i], float(y[i])) for i in range(n)])
+    for name, opts in (("ref_rep_ucb", "policy => 'ucb1', alpha => 0.5"), ("ref_rep_ts", "policy => 'thompson'")):
+        cur.execute(f"SELECT recpromo.create_bandit(%s, ARRAY['a','b','c'], {opts})", (name,))
+        q = ("SELECT policy_value, logging_value, matched, events FROM recpromo.replay_bandit(%s, "
+             "'public.ref_bandit_log', 'arm', 'y', order_column => 't', seed => 4)")
+        cur.execute(q, (name,))
+        pv, lv, matched, events = cur.fetchone()
+        cur.execute(q, (name,))
+        again = cur.fetchone()
+        check(f"replay {name}: logging value = the log's mean", close(lv, y.mean()) and events == n)
+        check(f"replay {name}: about a third of the events match", 800 <= matched <= 1200, matched)
+        check(f"replay {name}: the policy's value approaches the best arm (0.8)", 0.7 <= pv <= 0.85, pv)
+        check(f"replay {name}: deterministic for a seed", again == (pv, lv, matched, events))
+        cur.execute("SELECT recpromo.drop_bandit(%s)", (name,))
+    cur.execute("DROP TABLE public.ref_bandit_log")
+
+
 def dump_restore():
     """A bandit survives pg_dump -Fc / pg_restore: state, log, grants, sequences."""
     admin = psycopg2.connect("")
@@ -305,6 +335,7 @@ def main():
     scripted(cur)
     linear(cur)
     pgbench(cur, None)
+    replay(cur)
     dump_restore()
     for n in ("ref_ts", "ref_gauss", "ref_ucb", "ref_eps", "ref_lin", "ref_lints", "ref_pgb", "ref_pgl"):
         cur.execute("SELECT recpromo.drop_bandit(%s, if_exists => true)", (n,))
