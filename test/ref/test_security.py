@@ -589,6 +589,13 @@ INSERT INTO shop.orders_text VALUES ('new1', 'sku3', 1), ('new1', 'sku5', 2);
 INSERT INTO shop.orders_int VALUES (9001, 3, 1), (9001, 5, 2);
 INSERT INTO shop.orders_varchar VALUES ('new1', 'sku3'), ('new1', 'sku5');
 INSERT INTO shop.orders_uuid VALUES ('00000000-0000-0000-0000-000000009001', 3), ('00000000-0000-0000-0000-000000009001', 5);
+-- bandits (b-core)
+SELECT recpromo.create_bandit('b_ts', ARRAY['a', 'b', 'c'], seed => 1);
+SELECT recpromo.create_bandit('b_lin', ARRAY['a', 'b'], policy => 'linucb', dimension => 2, reward => 'amount');
+CREATE TABLE shop.bandit_log AS
+SELECT g AS t, (ARRAY['a', 'b', 'c'])[1 + g % 3] AS arm, (g % 2)::float8 AS reward, ARRAY[1, g % 5]::float8[] AS ctx
+  FROM generate_series(1, 60) g;
+GRANT SELECT ON shop.bandit_log TO PUBLIC;
 """
 
 # Sample calls, keyed by the function's signature as regprocedure prints it
@@ -903,6 +910,50 @@ SAMPLES = {
         ["SELECT recpromo._ab_chi2_sf(3.84::double precision, 1::double precision)"],
     # ---- end of A/B analysis ----
 }
+# ---- bandits (b-core): src/sql/80_bandit.sql ----
+_CB = ("text,text[],text,text,double precision,double precision,integer,text[],double precision,"
+       "double precision,double precision,double precision,double precision,integer,integer,bigint,integer")
+SAMPLES.update({
+    f"recpromo.create_bandit({_CB})": [
+        "SELECT recpromo.create_bandit('b_tmp', ARRAY['x', 'y'], policy => 'ucb1', window_size => 5)",
+        "SELECT recpromo.drop_bandit('b_tmp')"],
+    f"recpromo.create_bandit(text,regclass,name,{_CB.split(',', 2)[2]})": [
+        "SELECT recpromo.create_bandit('b_tmp2', 'shop.bandit_log'::pg_catalog.regclass, 'arm', policy => 'epsilon_greedy')",
+        "SELECT recpromo.drop_bandit('b_tmp2')"],
+    "recpromo.add_bandit_arms(text,text[])": ["SELECT recpromo.add_bandit_arms('b_ts', ARRAY['d'])"],
+    "recpromo.retire_bandit_arm(text,text)": ["SELECT recpromo.retire_bandit_arm('b_ts', 'd')"],
+    "recpromo.drop_bandit(text,boolean)": [
+        "SELECT recpromo.create_bandit('b_tmp3', ARRAY['x'])",
+        "SELECT recpromo.drop_bandit('b_tmp3', if_exists => true)"],
+    "recpromo.grant_bandit(text,name)": [f"SELECT recpromo.grant_bandit('b_ts', '{ATTACKER}')"],
+    "recpromo.revoke_bandit(text,name)": [f"SELECT recpromo.revoke_bandit('b_ts', '{ATTACKER}')"],
+    "recpromo.choose(text,jsonb,integer)": [
+        f"SELECT * FROM recpromo.choose('b_ts', '{{\"page\": 1}}'::{J}, n => 2)",
+        f"SELECT * FROM recpromo.choose('b_lin', '[1, 0.5]'::{J})"],
+    f"recpromo.choose(text,{F8A},integer)": [f"SELECT * FROM recpromo.choose('b_lin', ARRAY[1, 2]::{F8A})"],
+    "recpromo.reward(text,bigint,double precision)": [
+        "SELECT recpromo.reward('b_ts', c.decision_id, 1::double precision) FROM recpromo.choose('b_ts') c",
+        f"SELECT recpromo.reward('b_lin', c.decision_id, 2.5::double precision) "
+        f"FROM recpromo.choose('b_lin', ARRAY[1, 3]::{F8A}) c"],
+    "recpromo.bandit_stats(text)": ["SELECT * FROM recpromo.bandit_stats('b_ts')",
+                                    "SELECT * FROM recpromo.bandit_stats('b_lin')"],
+    "recpromo.bandit_action_probabilities(text,jsonb)": [
+        "SELECT * FROM recpromo.bandit_action_probabilities('b_ts')",
+        f"SELECT * FROM recpromo.bandit_action_probabilities('b_lin', '[1, 2]'::{J})"],
+    f"recpromo.bandit_action_probabilities(text,{F8A})": [
+        f"SELECT * FROM recpromo.bandit_action_probabilities('b_lin', ARRAY[1, 2]::{F8A})"],
+    f"recpromo.bandit_linear_scores(text,{F8A})": [
+        f"SELECT * FROM recpromo.bandit_linear_scores('b_lin', ARRAY[1, 2]::{F8A})"],
+    "recpromo.recount_bandit(text)": ["SELECT * FROM recpromo.recount_bandit('b_ts')",
+                                      "SELECT * FROM recpromo.recount_bandit('b_lin')"],
+    "recpromo.replay_bandit(text,regclass,name,name,name,name,bigint)": [
+        "SELECT * FROM recpromo.replay_bandit('b_ts', 'shop.bandit_log'::pg_catalog.regclass, 'arm', 'reward', "
+        "order_column => 't')",
+        "SELECT * FROM recpromo.replay_bandit('b_lin', 'shop.bandit_log'::pg_catalog.regclass, 'arm', 'reward', "
+        "'ctx', 't', 3)"],
+})
+# ---- end of bandits (b-core) ----
+
 # model grants (issue 10, "Models get owners and grants"), under the
 # signatures they may take
 for _sig in ("text,regrole", "text,name", "text,text"):
