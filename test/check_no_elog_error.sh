@@ -7,14 +7,9 @@
 # code.  Prints each offending line and "no elog(ERROR): N passed, N failed".
 set -u
 cd "${RECPROMO_ROOT:-$(dirname "$0")/..}"
+. test/report_offenders.sh
 files=$(ls src/pg/*.c src/pg/*.h 2>/dev/null)
 bad=$(grep -nHE 'elog\(\s*(ERROR|FATAL|PANIC)\b' $files)
-n=$(echo "$files" | wc -w)
-if [ -n "$bad" ]; then
-	echo "elog(ERROR) in src/pg (SQLSTATE XX000; use ereport with an errcode):"
-	echo "$bad"
-	nb=$(echo "$bad" | cut -d: -f1 | sort -u | wc -l)
-	echo "no elog(ERROR): $((n - nb)) passed, $nb failed"
-	exit 1
-fi
-echo "no elog(ERROR): $n passed, 0 failed"
+report_offenders "no elog(ERROR)" \
+	"elog(ERROR) in src/pg (SQLSTATE XX000; use ereport with an errcode):" \
+	"$files" "$bad"

@@ -9,6 +9,7 @@
 # "timeless expected outputs: N passed, N failed".
 set -u
 cd "${RECPROMO_ROOT:-$(dirname "$0")/..}"
+. test/report_offenders.sh
 # decimal durations ("0.000 s", "1.5ms", "2.0 seconds"), integer durations in
 # a message ("in 3 s", "12 ms" not inside a quoted SQL literal), rates
 # ("GFLOP/s", "rows/s", "per second"), \timing lines, words that introduce a
@@ -19,12 +20,6 @@ pattern+='|[A-Za-z]+/s\b|per second|^Time: |\b(took|elapsed)\b'
 pattern+='|[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]+'
 files=$(ls expected/*.out test/isolation/expected/*.out 2>/dev/null)
 bad=$(grep -nHiP "$pattern" $files 2>/dev/null)
-n=$(echo "$files" | wc -w)
-if [ -n "$bad" ]; then
-	echo "expected outputs with a time, duration or rate (machine- and load-dependent):"
-	echo "$bad"
-	nb=$(echo "$bad" | cut -d: -f1 | sort -u | wc -l)
-	echo "timeless expected outputs: $((n - nb)) passed, $nb failed"
-	exit 1
-fi
-echo "timeless expected outputs: $n passed, 0 failed"
+report_offenders "timeless expected outputs" \
+	"expected outputs with a time, duration or rate (machine- and load-dependent):" \
+	"$files" "$bad"

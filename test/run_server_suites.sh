@@ -7,6 +7,22 @@ cd "${RECPROMO_ROOT:-$(dirname "$0")/..}"
 bindir=$(pg_config --pgxs | sed 's|/pgxs/src/makefiles/pgxs.mk||')/pgxs/src/test
 p=0; f=0
 
+# run_counted LINES CMD...: runs CMD, shows the last LINES lines of its output
+# and adds the counts of its last "N passed, N failed" line to p and f.  No
+# such line counts as one failure; so does a non-zero exit with 0 failed.
+run_counted() {
+	local lines=$1 out rc line tp tf
+	shift
+	out=$("$@" 2>&1); rc=$?
+	echo "$out" | tail -"$lines"
+	line=$(echo "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -1)
+	tp=$(echo "$line" | sed -nE 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\2/p')
+	tf=$(echo "$line" | sed -nE 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\3/p')
+	if [ -z "$tp" ]; then tp=0; tf=1; fi
+	[ $rc -ne 0 ] && [ "$tf" -eq 0 ] && tf=1
+	p=$((p + tp)); f=$((f + tf))
+}
+
 # pg_regress
 make -s with_llvm=no installcheck > regress.log 2>&1
 cat regress.log
@@ -36,27 +52,13 @@ fi
 # independent reference checks (Python, Debian's numpy/scipy/scikit-learn)
 for t in test/ref/test_*.py test/readme_examples.py; do
 	[ -e "$t" ] || continue
-	out=$(/usr/bin/python3 "$t" 2>&1); rc=$?
-	echo "$out" | tail -20
-	line=$(echo "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -1)
-	tp=$(echo "$line" | sed -nE 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\2/p')
-	tf=$(echo "$line" | sed -nE 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\3/p')
-	if [ -z "$tp" ]; then tp=0; tf=1; fi
-	[ $rc -ne 0 ] && [ "$tf" -eq 0 ] && tf=1
-	p=$((p + tp)); f=$((f + tf))
+	run_counted 20 /usr/bin/python3 "$t"
 done
 
 # static checks of the tree: no time in an expected output, no elog(ERROR)
 for t in test/check_timeless_expected.sh test/check_no_elog_error.sh; do
 	[ -x "$t" ] || continue
-	out=$("$t" 2>&1); rc=$?
-	echo "$out" | tail -40
-	line=$(echo "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -1)
-	tp=$(echo "$line" | sed -nE 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\2/p')
-	tf=$(echo "$line" | sed -nE 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\3/p')
-	if [ -z "$tp" ]; then tp=0; tf=1; fi
-	[ $rc -ne 0 ] && [ "$tf" -eq 0 ] && tf=1
-	p=$((p + tp)); f=$((f + tf))
+	run_counted 40 "$t"
 done
 
 echo "server suites: $p passed, $f failed"

@@ -4,10 +4,19 @@
  *
  * Serving must cost the scoring, not a model load.  Each call looks up the
  * model's catalog row (one indexed read through a saved plan, in the
- * statement's snapshot) and compares its id with the cached copy's; the id
- * changes on every retraining, so a retrain is seen by the next statement
- * and the model is reloaded once.  All calls of one statement see the same
- * snapshot, hence the same id: a statement never mixes two versions.
+ * statement's snapshot) and compares its identity with the cached copy's:
+ * (database oid, extension oid, model id, version token).  The id alone is
+ * not enough: ids repeat after DROP/CREATE EXTENSION (the sequence starts
+ * again), a setval or a restore.  The version token is 128 random bits
+ * drawn at every save and written into the row and into every part row
+ * (src/sql/20_models.sql), so two saves never share it; the load checks
+ * that each part carries the token of the row just looked up.  A dump and
+ * restore copies a token together with the bytes it was drawn for (parts
+ * are never rewritten), so a backend whose cached copy has the same token
+ * as a restored row holds those very bytes; the extension oid in the key
+ * changes on a restore with --clean anyway.  Any difference reloads the
+ * model, once.  All calls of one statement see the same snapshot, hence
+ * the same row: a statement never mixes two versions.
  * Each loaded model owns a memory context under TopMemoryContext; a
  * replaced version's context is deleted when the new one is in place.  The
  * cache is per backend: a pooled connection pays the load once.
@@ -17,6 +26,7 @@
 #include <math.h>
 
 #include "catalog/namespace.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -29,6 +39,7 @@
 typedef struct CacheEntry
 {
 	char		name[NAMEDATALEN * 2];
+	Oid			db_oid;			/* MyDatabaseId when loaded */
 	RecpromoModel *model;
 	struct CacheEntry *next;
 } CacheEntry;
@@ -102,7 +113,7 @@ LoadModel(const RecpromoModelRow *row)
 	old = CurrentMemoryContext;
 	PG_TRY();
 	{
-		RecpromoModelLoadParts(row->id, cxt, &parts);
+		RecpromoModelLoadParts(row->id, row->version, cxt, &parts);
 		MemoryContextSwitchTo(cxt);
 		m = palloc0(sizeof(RecpromoModel));
 		m->cxt = cxt;
@@ -148,7 +159,10 @@ RecpromoModelGet(const char *name)
 	for (e = cache_head; e != NULL; e = e->next)
 		if (strcmp(e->name, row.name) == 0)
 			break;
-	if (e != NULL && e->model->id == row.id)
+	if (e != NULL && e->db_oid == MyDatabaseId &&
+		e->model->row.ext_oid == row.ext_oid &&
+		e->model->id == row.id &&
+		memcmp(e->model->row.version, row.version, sizeof(row.version)) == 0)
 		return e->model;
 
 	m = LoadModel(&row);
@@ -162,6 +176,7 @@ RecpromoModelGet(const char *name)
 	else
 		MemoryContextDelete(e->model->cxt);
 	e->model = m;
+	e->db_oid = MyDatabaseId;
 	return m;
 }
 

@@ -49,6 +49,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/uuid.h"
 
 #include "model_store.h"
 
@@ -116,11 +117,14 @@ TextOrNull(const char *s, char *nulls, int i)
 	return CStringGetTextDatum(s);
 }
 
-/* Writes the chunks of every part under `id` (inside an owner scope). */
+/*
+ * Writes the chunks of every part under `id`, each carrying the version
+ * token `version` (inside an owner scope).
+ */
 static void
-WriteParts(int64 id, const RecpromoParts *parts)
+WriteParts(int64 id, Datum version, const RecpromoParts *parts)
 {
-	Oid			types[5] = {INT8OID, TEXTOID, INT4OID, BYTEAOID, INT4OID};
+	Oid			types[6] = {INT8OID, TEXTOID, INT4OID, BYTEAOID, INT4OID, UUIDOID};
 	SPIPlanPtr	plan;
 	bytea	   *b;
 	Size		bufsize = 0;
@@ -129,9 +133,9 @@ WriteParts(int64 id, const RecpromoParts *parts)
 	 * A generic plan: a custom plan would fold each chunk into a Const, one
 	 * more copy of the data.
 	 */
-	plan = SPI_prepare_cursor("INSERT INTO recpromo.model_part (model_id, part, seq, data, checksum) "
-							  "VALUES ($1, $2, $3, $4, $5)",
-							  5, types, CURSOR_OPT_GENERIC_PLAN);
+	plan = SPI_prepare_cursor("INSERT INTO recpromo.model_part (model_id, part, seq, data, checksum, version) "
+							  "VALUES ($1, $2, $3, $4, $5, $6)",
+							  6, types, CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
 		RecpromoSpiError("prepare the model part insert");
 	for (int p = 0; p < parts->n; p++)
@@ -148,7 +152,7 @@ WriteParts(int64 id, const RecpromoParts *parts)
 		do
 		{
 			Size		chunk = Min(RECPROMO_CHUNK, part->len - off);
-			Datum		values[5];
+			Datum		values[6];
 
 			SET_VARSIZE(b, VARHDRSZ + chunk);
 			if (chunk > 0)
@@ -158,6 +162,7 @@ WriteParts(int64 id, const RecpromoParts *parts)
 			values[2] = Int32GetDatum(seq);
 			values[3] = PointerGetDatum(b);
 			values[4] = Int32GetDatum((int32) RecpromoChecksum(VARDATA(b), chunk));
+			values[5] = version;
 			if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
 				RecpromoSpiError(psprintf("write model part \"%s\"", part->name));
 			off += chunk;
@@ -179,6 +184,7 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 	bool		isnull;
 	bool		had_old = false;
 	int64		old_id = 0;
+	Datum		version;
 
 	INSTR_TIME_SET_CURRENT(start);
 	SPI_connect();
@@ -208,12 +214,21 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 		}
 	}
 
-	if (SPI_execute("SELECT pg_catalog.nextval('recpromo.model_id_seq'::pg_catalog.regclass)",
+	/*
+	 * A fresh id, and a fresh random version token: ids repeat after a
+	 * reinstall, a setval or a restore, 128 random bits do not.
+	 */
+	if (SPI_execute("SELECT pg_catalog.nextval('recpromo.model_id_seq'::pg_catalog.regclass), "
+					"pg_catalog.gen_random_uuid()",
 					false, 1) != SPI_OK_SELECT)
 		RecpromoSpiError("draw a model id");
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	memcpy(row->version,
+		   DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull))->data,
+		   UUID_LEN);
+	version = UUIDPGetDatum((pg_uuid_t *) row->version);
 
-	WriteParts(id, parts);
+	WriteParts(id, version, parts);
 
 	INSTR_TIME_SET_CURRENT(dur);
 	INSTR_TIME_SUBTRACT(dur, start);
@@ -227,11 +242,11 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 	 * that owner could see.
 	 */
 	{
-		Oid			types[20] = {TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		Oid			types[21] = {TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 			TEXTOID, OIDOID, OIDOID, INT4OID, INT4OID, INT8OID, FLOAT8OID, FLOAT8OID, INT8OID, INT8OID,
-		REGROLEOID, FLOAT8OID, TEXTOID};
-		Datum		values[20];
-		char		nulls[21] = "                    ";
+		REGROLEOID, FLOAT8OID, TEXTOID, UUIDOID};
+		Datum		values[21];
+		char		nulls[22] = "                     ";
 
 		values[0] = CStringGetTextDatum(row->name);
 		values[1] = Int64GetDatum(id);
@@ -259,14 +274,15 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 		values[17] = ObjectIdGetDatum(row->owner);
 		values[18] = Float8GetDatum(row->store_seconds);
 		values[19] = CStringGetTextDatum(GetUserNameFromId(scope.caller, false));
+		values[20] = version;
 		if (SPI_execute_with_args(
 								  "INSERT INTO recpromo.model AS m (name, id, method, params, source, user_col, item_col, rating_col, "
 								  "  user_type, item_type, n_users, n_items, nnz, train_seconds, final_loss, rows_read, rows_skipped, "
-								  "  is_default, trained_by, trained_at, owner, readers, store_seconds) "
+								  "  is_default, trained_by, trained_at, owner, readers, store_seconds, version) "
 								  "VALUES ($1, $2, $3, $4::pg_catalog.jsonb, $5, $6, $7, $8, $9::pg_catalog.regtype, $10::pg_catalog.regtype, "
 								  "  $11, $12, $13, $14, $15, $16, $17, "
 								  "  NOT EXISTS (SELECT 1 FROM recpromo.model d WHERE d.is_default), "
-								  "  $20::pg_catalog.name, pg_catalog.now(), $18, '{}'::pg_catalog.regrole[], $19) "
+								  "  $20::pg_catalog.name, pg_catalog.now(), $18, '{}'::pg_catalog.regrole[], $19, $21) "
 								  "ON CONFLICT (name) DO UPDATE SET id = EXCLUDED.id, method = EXCLUDED.method, "
 								  "  params = EXCLUDED.params, source = EXCLUDED.source, user_col = EXCLUDED.user_col, "
 								  "  item_col = EXCLUDED.item_col, rating_col = EXCLUDED.rating_col, "
@@ -277,8 +293,9 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 								  "  metrics = '{}'::pg_catalog.jsonb, trained_by = EXCLUDED.trained_by, trained_at = EXCLUDED.trained_at, "
 								  "  readers = CASE WHEN m.owner OPERATOR(pg_catalog.=) EXCLUDED.owner THEN m.readers "
 								  "                 ELSE '{}'::pg_catalog.regrole[] END, "
-								  "  owner = EXCLUDED.owner, store_seconds = EXCLUDED.store_seconds",
-								  20, types, values, nulls, false, 0) != SPI_OK_INSERT)
+								  "  owner = EXCLUDED.owner, store_seconds = EXCLUDED.store_seconds, "
+								  "  version = EXCLUDED.version",
+								  21, types, values, nulls, false, 0) != SPI_OK_INSERT)
 			RecpromoSpiError("write recpromo.model");
 	}
 
@@ -315,7 +332,9 @@ RecpromoModelLookup(const char *name, RecpromoModelRow *row)
 	static SPIPlanPtr by_default = NULL;
 	const char *cols = "SELECT m.name, m.id, m.method, m.params::pg_catalog.text, m.source, m.user_col, "
 		"m.item_col, m.rating_col, m.user_type::pg_catalog.oid, m.item_type::pg_catalog.oid, "
-		"m.n_users, m.n_items, m.nnz, m.train_seconds, m.final_loss, m.store_seconds, m.owner, m.readers "
+		"m.n_users, m.n_items, m.nnz, m.train_seconds, m.final_loss, m.store_seconds, m.owner, m.readers, "
+		"m.version, (SELECT e.oid FROM pg_catalog.pg_extension e "
+		"WHERE e.extname OPERATOR(pg_catalog.=) 'recpromo'::pg_catalog.name) "
 		"FROM recpromo.model m ";
 	bool		found = false;
 	RecpromoOwnerScope scope;
@@ -408,6 +427,18 @@ RecpromoModelLookup(const char *name, RecpromoModelRow *row)
 			row->may_serve = RecpromoRoleMayServe(scope.caller, row->owner, readers, nr);
 			pfree(readers);
 		}
+		{
+			Datum		d = SPI_getbinval(tup, td, 19, &isnull);
+
+			/* NOT NULL; the nil uuid, which no save draws, matches no part */
+			if (isnull)
+				memset(row->version, 0, UUID_LEN);
+			else
+				memcpy(row->version, DatumGetUUIDP(d)->data, UUID_LEN);
+		}
+		row->ext_oid = DatumGetObjectId(SPI_getbinval(tup, td, 20, &isnull));
+		if (isnull)
+			row->ext_oid = InvalidOid;
 		MemoryContextSwitchTo(spicxt);
 	}
 	RecpromoOwnerLeave(&scope);
@@ -458,7 +489,7 @@ PartNameIsValid(const char *name)
 }
 
 void
-RecpromoModelLoadParts(int64 id, MemoryContext cxt, RecpromoParts *parts)
+RecpromoModelLoadParts(int64 id, const uint8 *version, MemoryContext cxt, RecpromoParts *parts)
 {
 	Oid			t = INT8OID;
 	Datum		v = Int64GetDatum(id);
@@ -476,7 +507,7 @@ RecpromoModelLoadParts(int64 id, MemoryContext cxt, RecpromoParts *parts)
 	if (model == NULL)
 		model = psprintf("%lld", (long long) id);
 
-	if (SPI_execute_with_args("SELECT p.part, p.seq, p.data, p.checksum FROM recpromo.model_part p "
+	if (SPI_execute_with_args("SELECT p.part, p.seq, p.data, p.checksum, p.version FROM recpromo.model_part p "
 							  "WHERE p.model_id OPERATOR(pg_catalog.=) $1 ORDER BY p.part, p.seq",
 							  1, &t, &v, NULL, true, 0) != SPI_OK_SELECT)
 		RecpromoSpiError("read recpromo.model_part");
@@ -515,6 +546,7 @@ RecpromoModelLoadParts(int64 id, MemoryContext cxt, RecpromoParts *parts)
 				bool		same = n2 != NULL && strcmp(n2, name) == 0;
 				Datum		seq;
 				Datum		d;
+				Datum		tok;
 				Size		l;
 
 				if (n2)
@@ -530,6 +562,10 @@ RecpromoModelLoadParts(int64 id, MemoryContext cxt, RecpromoParts *parts)
 				(void) SPI_getbinval(tup, td, 4, &isnull);
 				if (isnull)
 					Corrupt(model, name, "has no checksum");
+				/* the parts of the row just looked up, not of an older model of that id */
+				tok = SPI_getbinval(tup, td, 5, &isnull);
+				if (isnull || memcmp(DatumGetUUIDP(tok)->data, version, UUID_LEN) != 0)
+					Corrupt(model, name, "belongs to another version of the model");
 				l = toast_raw_datum_size(d) - VARHDRSZ;
 				if (l > RECPROMO_MAX_CHUNK || total + l > MaxAllocHugeSize - 1)
 					Corrupt(model, name, "is too large");

@@ -62,6 +62,8 @@ typedef struct RecpromoModelRow
 	double		store_seconds;	/* time spent writing the model */
 	Oid			owner;			/* role that trained it */
 	bool		may_serve;		/* lookups: may the caller serve it? */
+	uint8		version[16];	/* random token drawn at every save (uuid) */
+	Oid			ext_oid;		/* lookups: the extension's oid, same snapshot */
 } RecpromoModelRow;
 
 /*
@@ -93,10 +95,12 @@ extern void RecpromoModelLookupOrError(const char *name, RecpromoModelRow *row);
 
 /*
  * Reads every part of model `id` into `cxt`, verifying each chunk's
- * CRC-32C and the chunk sequence (XX001 naming the model and the part on a
- * mismatch).  Access rights are the caller's business (LookupOrError).
+ * CRC-32C, the chunk sequence and that each chunk carries `version`, the
+ * token of the row just looked up (XX001 naming the model and the part on
+ * a mismatch).  Access rights are the caller's business (LookupOrError).
  */
-extern void RecpromoModelLoadParts(int64 id, MemoryContext cxt, RecpromoParts *parts);
+extern void RecpromoModelLoadParts(int64 id, const uint8 *version, MemoryContext cxt,
+								   RecpromoParts *parts);
 
 /* ---------- model_acl.c ---------- */
 

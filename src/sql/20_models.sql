@@ -5,7 +5,7 @@
 -- recpromo.model_id_seq, writes the parts under it, then repoints the row by
 -- name and deletes the old parts, all in one transaction: a concurrent reader
 -- sees the old model or the new one, never a mix, and a failed training
--- leaves the old model in place.  The id is also the serving cache's version.
+-- leaves the old model in place.
 -- Both tables are extension configuration tables, so pg_dump keeps them.
 --
 -- Owners and grants (since 0.2.0): owner is the role that trained the model,
@@ -17,6 +17,16 @@
 -- functions read and write them, checking owner and readers first
 -- (src/pg/model_acl.c).  Each model_part row carries the CRC-32C of its data
 -- bytes (as an int4 bit pattern), verified at every load.
+--
+-- Version tokens (since 0.2.0): every save draws a random 128-bit token
+-- (model.version) and writes it into each of its model_part rows too.  Ids
+-- repeat (a reinstall restarts model_id_seq, setval, a restore), tokens do
+-- not: the serving cache (src/pg/model_cache.c) keys a loaded model by
+-- (database, extension oid, id, version) and reloads on any difference, and
+-- a load refuses parts whose token is not their row's.  A token names one
+-- set of bytes: parts are written once, under a fresh id, in the
+-- transaction that draws the token, and never rewritten, so that a dump
+-- and restore carries the token with the very bytes it named.
 -- New columns go at the end, in the same order as the 0.1.0 -> 0.2.0 update
 -- adds them, so that both give the same catalog.
 -- ---------------------------------------------------------------------------
@@ -46,7 +56,8 @@ CREATE TABLE @extschema@.model (
     trained_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
     owner         regrole NOT NULL,
     readers       regrole[] NOT NULL DEFAULT '{}',
-    store_seconds float8
+    store_seconds float8,
+    version       uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid()
 );
 CREATE UNIQUE INDEX model_one_default ON @extschema@.model (is_default) WHERE is_default;
 
@@ -56,6 +67,7 @@ CREATE TABLE @extschema@.model_part (
     seq      integer NOT NULL,
     data     bytea NOT NULL,
     checksum integer NOT NULL,
+    version  uuid NOT NULL,
     PRIMARY KEY (model_id, part, seq)
 );
 ALTER TABLE @extschema@.model_part ALTER COLUMN data SET STORAGE EXTERNAL;
@@ -72,4 +84,6 @@ COMMENT ON TABLE @extschema@.model_part IS 'binary parts (factors, keys, histori
 COMMENT ON COLUMN @extschema@.model.owner IS 'role that trained the model';
 COMMENT ON COLUMN @extschema@.model.readers IS 'roles the owner granted the model to (grant_model); 0 (-) is PUBLIC';
 COMMENT ON COLUMN @extschema@.model.store_seconds IS 'seconds spent writing the model (included in train_seconds)';
+COMMENT ON COLUMN @extschema@.model.version IS 'random token drawn at every save: identifies these bytes, unlike the id';
+COMMENT ON COLUMN @extschema@.model_part.version IS 'version token of the model row these parts were written for';
 COMMENT ON COLUMN @extschema@.model_part.checksum IS 'CRC-32C of data, as an int4 bit pattern';

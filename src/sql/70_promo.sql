@@ -323,19 +323,6 @@ COMMENT ON FUNCTION @extschema@._promo_feature_spec(pg_catalog.regclass, pg_cata
 
 -- Stored models as untrusted input ----------------------------------------------
 
--- True when j is a JSON number that is a finite float8 (not too large, not
--- so small that the cast would underflow).
-CREATE FUNCTION @extschema@._promo_number_ok(j pg_catalog.jsonb) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE WHEN pg_catalog.jsonb_typeof(j) IS DISTINCT FROM 'number' THEN false
-                ELSE pg_catalog.abs(j::pg_catalog.numeric) <= 1e300
-                     AND (j::pg_catalog.numeric = 0 OR pg_catalog.abs(j::pg_catalog.numeric) >= 1e-300) END
-$$;
-COMMENT ON FUNCTION @extschema@._promo_number_ok(pg_catalog.jsonb) IS
-'internal: is a jsonb value a number that converts to a finite float8';
-
 -- What is wrong with a feature specification, or NULL when it is well formed.
 CREATE FUNCTION @extschema@._promo_spec_problem(spec pg_catalog.jsonb) RETURNS pg_catalog.text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
@@ -375,7 +362,7 @@ BEGIN
             IF s = 0 THEN
                 RETURN pg_catalog.format('feature %s has a zero scale', i);
             END IF;
-            -- the bounds of _promo_number_ok, inline: this runs on every call
+            -- finite float8 bounds (as in _promo_coef_problem), inline: this runs on every call
             IF pg_catalog.abs(c) > 1e300 OR (c <> 0 AND pg_catalog.abs(c) < 1e-300)
                OR pg_catalog.abs(s) > 1e300 OR pg_catalog.abs(s) < 1e-300 THEN
                 RETURN pg_catalog.format('feature %s has an invalid centre or scale', i);
@@ -597,19 +584,6 @@ AS $$
 $$;
 COMMENT ON FUNCTION @extschema@._promo_linear_jsonb(pg_catalog.jsonb, pg_catalog.jsonb, pg_catalog.jsonb) IS
 'internal: linear predictor of a stored model on one row given as jsonb';
-
--- Feature labels: "(intercept)", numeric column names, "column=level".
-CREATE FUNCTION @extschema@._promo_labels(spec pg_catalog.jsonb) RETURNS pg_catalog.text[]
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT ARRAY['(intercept)'] || coalesce((SELECT pg_catalog.array_agg(CASE WHEN f->>'kind' = 'level'
-                                                                             THEN (f->>'column') || '=' || (f->>'level')
-                                                                             ELSE f->>'column' END ORDER BY i)
-                                               FROM pg_catalog.jsonb_array_elements(spec) WITH ORDINALITY e(f, i)), '{}')
-$$;
-COMMENT ON FUNCTION @extschema@._promo_labels(pg_catalog.jsonb) IS
-'internal: coefficient labels of a feature specification';
 
 -- Checks that a table has every column a model's features read; an
 -- undefined_column error naming them, the table and the model otherwise.
@@ -834,6 +808,12 @@ DECLARE
     r record;
     fit record;
 BEGIN
+    -- _kmeans_fit is STRICT: a NULL here would leave fit unassigned (55000)
+    IF k IS NULL OR seed IS NULL OR max_iter IS NULL THEN
+        RAISE EXCEPTION '% must not be null', CASE WHEN k IS NULL THEN 'k' WHEN seed IS NULL THEN 'seed' ELSE 'max_iter' END
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Give k, the number of clusters; omit seed and max_iter for their defaults (42 and 100).';
+    END IF;
     r := @extschema@._kmeans_read(source, key_col, columns, standardize);
     fit := @extschema@._kmeans_fit(r.x, k, seed, max_iter);
     RETURN QUERY SELECT u.key, u.cluster FROM ROWS FROM (pg_catalog.unnest(r.keys), pg_catalog.unnest(fit.assign)) AS u(key, cluster);
@@ -854,6 +834,12 @@ DECLARE
     fit record;
     d int := pg_catalog.cardinality(columns);
 BEGIN
+    -- _kmeans_fit is STRICT: a NULL here would leave fit unassigned (55000)
+    IF k IS NULL OR seed IS NULL OR max_iter IS NULL THEN
+        RAISE EXCEPTION '% must not be null', CASE WHEN k IS NULL THEN 'k' WHEN seed IS NULL THEN 'seed' ELSE 'max_iter' END
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Give k, the number of clusters; omit seed and max_iter for their defaults (42 and 100).';
+    END IF;
     r := @extschema@._kmeans_read(source, key_col, columns, standardize);
     fit := @extschema@._kmeans_fit(r.x, k, seed, max_iter);
     RETURN QUERY
@@ -988,7 +974,15 @@ BEGIN
     PERFORM @extschema@._promo_store(name, 'logistic', p, source, n,
                                      pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - t0)::float8, fit.loss);
     PERFORM @extschema@._model_set_metrics(train_propensity.name, m);
-    RETURN QUERY SELECT l, c FROM ROWS FROM (pg_catalog.unnest(@extschema@._promo_labels(spec)), pg_catalog.unnest(fit.coef)) AS u(l, c);
+    -- coefficient labels: "(intercept)", numeric column names, "column=level"
+    RETURN QUERY
+        SELECT l, c
+          FROM ROWS FROM (pg_catalog.unnest(ARRAY['(intercept)'] ||
+                              coalesce((SELECT pg_catalog.array_agg(CASE WHEN e.f->>'kind' = 'level'
+                                                                         THEN (e.f->>'column') || '=' || (e.f->>'level')
+                                                                         ELSE e.f->>'column' END ORDER BY e.i)
+                                          FROM pg_catalog.jsonb_array_elements(spec) WITH ORDINALITY e(f, i)), '{}')),
+                          pg_catalog.unnest(fit.coef)) AS u(l, c);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.train_propensity(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.name[], pg_catalog.name[], pg_catalog.float8, boolean, integer, pg_catalog.float8) IS
@@ -1624,7 +1618,10 @@ BEGIN
     END IF;
     SELECT pg_catalog.string_agg(a->>'treatment', ', ') INTO missing
       FROM pg_catalog.jsonb_array_elements(p->'arms') a
-     WHERE NOT @extschema@._promo_number_ok(offer_costs->(a->>'treatment'));
+     WHERE NOT CASE WHEN pg_catalog.jsonb_typeof(offer_costs->(a->>'treatment')) IS DISTINCT FROM 'number' THEN false
+                    ELSE pg_catalog.abs((offer_costs->(a->>'treatment'))::pg_catalog.numeric) <= 1e300
+                         AND ((offer_costs->(a->>'treatment'))::pg_catalog.numeric = 0
+                              OR pg_catalog.abs((offer_costs->(a->>'treatment'))::pg_catalog.numeric) >= 1e-300) END;
     IF missing IS NOT NULL THEN
         RAISE EXCEPTION 'offer_costs has no numeric cost for %', missing
             USING ERRCODE = 'invalid_parameter_value';

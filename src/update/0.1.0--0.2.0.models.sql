@@ -54,3 +54,17 @@ END
 $recpromo_revoke$;
 REVOKE ALL ON TABLE @extschema@.model, @extschema@.model_part FROM PUBLIC;
 REVOKE ALL ON SEQUENCE @extschema@.model_id_seq FROM PUBLIC;
+
+-- Version tokens (see 20_models.sql): the volatile default draws a
+-- distinct token for every existing model row; parts take their row's.
+-- Parts of no model row (never written by 0.1.0, which saved in one
+-- transaction) get a token of their own, which no row has.
+ALTER TABLE @extschema@.model ADD COLUMN version pg_catalog.uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid();
+ALTER TABLE @extschema@.model_part ADD COLUMN version pg_catalog.uuid;
+UPDATE @extschema@.model_part p
+   SET version = COALESCE((SELECT m.version FROM @extschema@.model m
+                            WHERE m.id OPERATOR(pg_catalog.=) p.model_id),
+                          pg_catalog.gen_random_uuid());
+ALTER TABLE @extschema@.model_part ALTER COLUMN version SET NOT NULL;
+COMMENT ON COLUMN @extschema@.model.version IS 'random token drawn at every save: identifies these bytes, unlike the id';
+COMMENT ON COLUMN @extschema@.model_part.version IS 'version token of the model row these parts were written for';

@@ -10,6 +10,7 @@
 --    Dropped dependants first: 0.1.0's SQL-standard bodies recorded
 --    dependencies (_uplift_expr on _promo_linear_sql, _promo_design_sql on
 --    _promo_feature_sql).
+--  * _promo_labels is folded into its only caller, train_propensity.
 --  * The assignment reads candidates as arrays: _assign_query is gone
 --    (replaced by _assign_read) and _assign_solve takes arrays.
 DROP FUNCTION @extschema@.rfm(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name,
@@ -22,3 +23,4 @@ DROP FUNCTION @extschema@._promo_feature_sql(pg_catalog.jsonb);
 DROP FUNCTION @extschema@._assign_solve(pg_catalog.text, pg_catalog.float8, pg_catalog.float8[], pg_catalog.jsonb);
 DROP FUNCTION @extschema@._assign_query(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name,
                                         pg_catalog.name);
+DROP FUNCTION @extschema@._promo_labels(pg_catalog.jsonb);

@@ -46,6 +46,9 @@ import time
 
 import psycopg2
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rptest import check, connect, finish  # noqa: E402
+
 T0 = time.time()
 VERBOSE = "--verbose" in sys.argv
 QUICK = "--quick" in sys.argv
@@ -70,17 +73,6 @@ CORRUPTIONS = ["fill00", "fill7f", "fillff"] + [f"flip{k}" for k in range(1, FLI
     ["truncate", "append", "swap"]
 if QUICK:
     CORRUPTIONS = ["fillff", "flip1", "truncate", "swap"]
-
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", name, detail)
 
 
 # ---------- CRC-32C (Castagnoli, reflected 0x82F63B78, as pg_crc32c) ----------
@@ -113,12 +105,6 @@ assert crc32c(b"123456789") == 0xE3069283  # the standard check value
 
 
 # ---------- setup ----------
-
-def connect(db, autocommit=True):
-    c = psycopg2.connect(dbname=db)
-    c.autocommit = autocommit
-    return c
-
 
 admin = connect(os.environ.get("PGDATABASE", "postgres"))
 admin.cursor().execute(f"DROP DATABASE IF EXISTS {DB}")
@@ -483,5 +469,4 @@ if hit_parts:
 if nan_cases:
     print(f"cases that served a NaN without error: {len(nan_cases)} (e.g. {', '.join(nan_cases[:5])})")
 print(f"time: setup {setup_time:.1f} s, total {elapsed:.1f} s")
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -11,32 +11,15 @@ import os
 import re
 import sys
 
-import psycopg2
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rptest import check, finish, fresh_database  # noqa: E402
 
-passed = failed = 0
 DB = "rp_factors_notices"
 
 
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", name, detail)
-
-
-admin = psycopg2.connect(dbname=os.environ.get("PGDATABASE", "postgres"))
-admin.autocommit = True
+admin, c = fresh_database(DB)
 acur = admin.cursor()
-acur.execute(f"DROP DATABASE IF EXISTS {DB}")
-acur.execute(f"CREATE DATABASE {DB}")
-
-c = psycopg2.connect(dbname=DB)
-c.autocommit = True
 cur = c.cursor()
-cur.execute("SET client_min_messages = warning")
-cur.execute("CREATE EXTENSION recpromo")
 # customers 1-6 buy items 1-4; vectors for customers 1-5 and two strangers,
 # for items 1-4 and one stranger
 cur.execute("CREATE TABLE fn_buys AS SELECT u AS customer, i AS product FROM generate_series(1, 6) u, "
@@ -65,5 +48,4 @@ check("zero vector scores zero", cur.fetchone()[0] == 4)
 c.close()
 acur.execute(f"DROP DATABASE IF EXISTS {DB}")
 admin.close()
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

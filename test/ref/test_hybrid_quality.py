@@ -23,18 +23,9 @@ import os
 import sys
 
 import numpy as np
-import psycopg2
 
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", name, detail)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rptest import check, finish, fresh_database  # noqa: E402
 
 
 N_CAT, N_EST, N_COLD, N_CLUST = 12, 40, 20, 4
@@ -70,15 +61,8 @@ for p in products:
         for _ in range(int(rng.integers(0, 4))):
             rows.add((int(rng.integers(1, N_USERS + 1)), p[0]))
 
-admin = psycopg2.connect(dbname=os.environ.get("PGDATABASE", "postgres"))
-admin.autocommit = True
-admin.cursor().execute("DROP DATABASE IF EXISTS rp_hybrid_quality")
-admin.cursor().execute("CREATE DATABASE rp_hybrid_quality")
-conn = psycopg2.connect(dbname="rp_hybrid_quality")
-conn.autocommit = True
+admin, conn = fresh_database("rp_hybrid_quality")
 cur = conn.cursor()
-cur.execute("SET client_min_messages = warning")
-cur.execute("CREATE EXTENSION recpromo")
 cur.execute("SET search_path = public, recpromo")
 cur.execute("CREATE TABLE products (sku int, category text, tags text[], cold bool, material text)")
 cur.execute("CREATE TABLE orders (customer int, sku int)")
@@ -142,5 +126,4 @@ check("cold products recommended there", cold_listed >= len(lonely) // 2, str(co
 
 conn.close()
 admin.cursor().execute("DROP DATABASE rp_hybrid_quality")
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+finish()

@@ -21,35 +21,17 @@ import time
 
 import psycopg2
 
-passed = failed = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rptest import check, connect, finish, fresh_database  # noqa: E402
+
 DB = "rp_interrupts"
 
 
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", name, detail)
-
-
-def connect(db):
-    c = psycopg2.connect(dbname=db)
-    c.autocommit = True
-    return c
-
-
-admin = connect(os.environ.get("PGDATABASE", "postgres"))
+admin, a = fresh_database(DB)
 acur = admin.cursor()
-acur.execute(f"DROP DATABASE IF EXISTS {DB}")
 acur.execute("DROP DATABASE IF EXISTS rp_interrupts_barrier")
-acur.execute(f"CREATE DATABASE {DB}")
 
-a = connect(DB)
 cur = a.cursor()
-cur.execute("SET client_min_messages = warning")
-cur.execute("CREATE EXTENSION recpromo")
 # 4,000 customers x 3,000 items, about 230,000 interactions: an ALS
 # iteration takes tens of milliseconds, EASE about a second.
 cur.execute("""CREATE TABLE buys AS
@@ -237,5 +219,4 @@ for _ in range(300):  # the backend exits right after; wait up to 30 s
 check("terminated backend is gone", gone)
 acur.execute(f"DROP DATABASE IF EXISTS {DB}")
 admin.close()
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -11,29 +11,13 @@ import os
 import sys
 
 import numpy as np
-import psycopg2
 
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", name, detail)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rptest import check, finish, fresh_database  # noqa: E402
 
 
-admin = psycopg2.connect(dbname=os.environ.get("PGDATABASE", "postgres"))
-admin.autocommit = True
-admin.cursor().execute("DROP DATABASE IF EXISTS rp_knn_ref")
-admin.cursor().execute("CREATE DATABASE rp_knn_ref")
-conn = psycopg2.connect(dbname="rp_knn_ref")
-conn.autocommit = True
+admin, conn = fresh_database("rp_knn_ref")
 cur = conn.cursor()
-cur.execute("SET client_min_messages = warning")
-cur.execute("CREATE EXTENSION recpromo")
 cur.execute("SET search_path = recpromo, public")
 cur.execute("""CREATE TABLE orders AS
                SELECT u AS customer, (abs(hashint4(u * 31 + k)) % 60)::int AS item,
@@ -224,5 +208,4 @@ check("content: scores", worst < 1e-10, "max diff %g" % worst)
 
 conn.close()
 admin.cursor().execute("DROP DATABASE rp_knn_ref")
-print("test_knn_reference: %d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+finish("test_knn_reference: ")

@@ -33,6 +33,7 @@ Runs inside the test cluster as a superuser (libpq environment set); creates
 and drops its own databases and role; prints "N passed, N failed".
 """
 import io
+import json
 import os
 import sys
 import time
@@ -40,32 +41,17 @@ import time
 import psycopg2
 import psycopg2.extensions
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rptest import check, connect, report  # noqa: E402
+
 ATTACKER = "recpromo_attacker"
 DB_INSTALL = "recpromo_sec_install"
 DB_INSTALL_EMPTY = "recpromo_sec_install_empty"
 DB_RUN = "recpromo_sec_runtime"
 HOSTILE_PATHS = ["public, pg_catalog", "public, recpromo", "public, pg_catalog, recpromo"]
 
-passed = failed = 0
 fired_report = {}      # function signature -> set of (path, trojan label)
 error_report = {}      # function signature -> set of (path, sqlstate, message)
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", name, detail)
-    return ok
-
-
-def connect(db=None):
-    kw = {"dbname": db} if db else {}
-    c = psycopg2.connect(**kw)
-    c.autocommit = True
-    return c
 
 
 def run(cur, sql, args=None):
@@ -406,7 +392,7 @@ class Canary:
 
 def drop_everything(admin):
     cur = admin.cursor()
-    for db in (DB_INSTALL, DB_INSTALL_EMPTY, DB_RUN):
+    for db in (DB_INSTALL, DB_INSTALL_EMPTY, DB_RUN, DB_HOSTILE):
         cur.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
     cur.execute("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s", (ATTACKER,))
     if cur.fetchone():
@@ -603,6 +589,13 @@ INSERT INTO shop.orders_text VALUES ('new1', 'sku3', 1), ('new1', 'sku5', 2);
 INSERT INTO shop.orders_int VALUES (9001, 3, 1), (9001, 5, 2);
 INSERT INTO shop.orders_varchar VALUES ('new1', 'sku3'), ('new1', 'sku5');
 INSERT INTO shop.orders_uuid VALUES ('00000000-0000-0000-0000-000000009001', 3), ('00000000-0000-0000-0000-000000009001', 5);
+-- bandits (b-core)
+SELECT recpromo.create_bandit('b_ts', ARRAY['a', 'b', 'c'], seed => 1);
+SELECT recpromo.create_bandit('b_lin', ARRAY['a', 'b'], policy => 'linucb', dimension => 2, reward => 'amount');
+CREATE TABLE shop.bandit_log AS
+SELECT g AS t, (ARRAY['a', 'b', 'c'])[1 + g % 3] AS arm, (g % 2)::float8 AS reward, ARRAY[1, g % 5]::float8[] AS ctx
+  FROM generate_series(1, 60) g;
+GRANT SELECT ON shop.bandit_log TO PUBLIC;
 -- off-policy evaluation (84_ope.sql): a log of uniform choices among shop.cust's arms
 CREATE TABLE shop.ope_log AS
 SELECT c.*, jsonb_build_object('x1', c.x1, 'x2', c.x2) AS ctx, ARRAY[c.x1, c.x2]::float8[] AS ctxa, 1.0 / 3 AS p
@@ -610,6 +603,7 @@ SELECT c.*, jsonb_build_object('x1', c.x1, 'x2', c.x2) AS ctx, ARRAY[c.x1, c.x2]
 CREATE TABLE shop.ope_target AS
 SELECT c.id, a.arm, CASE WHEN a.arm = 'A' THEN 0.5 ELSE 0.25 END AS probability
   FROM shop.cust c, unnest(ARRAY['control', 'A', 'B']) a(arm);
+CREATE TABLE shop.ope_bandit_log AS SELECT l.*, 1.0 / 3 AS p FROM shop.bandit_log l;
 """
 
 # Sample calls, keyed by the function's signature as regprocedure prints it
@@ -811,9 +805,6 @@ SAMPLES = {
     "recpromo._promo_linear_jsonb(jsonb,jsonb,jsonb)":
         [f"SELECT recpromo._promo_linear_jsonb('[{{\"column\": \"visits\", \"kind\": \"numeric\", "
          f"\"bool\": false, \"center\": 1, \"scale\": 2}}]'::{J}, '[0.5, 2]'::{J}, '{{\"visits\": 3}}'::{J})"],
-    "recpromo._promo_labels(jsonb)":
-        [f"SELECT recpromo._promo_labels('[{{\"column\": \"channel\", \"kind\": \"level\", "
-         f"\"level\": \"web\"}}]'::{J})"],
     "recpromo._promo_params(text,text)": ["SELECT recpromo._promo_params('pm_prop', 'logistic')"],
     "recpromo._promo_store(text,text,jsonb,regclass,bigint,double precision,double precision)":
         [f"SELECT recpromo._promo_store('s_store', 'logistic', '{{}}'::{J}, 'shop.cust', 1, "
@@ -879,7 +870,6 @@ SAMPLES = {
     # helpers of the promotion functions (0.2.0)
     "recpromo._promo_rel(regclass)": ["SELECT recpromo._promo_rel('shop.cust')"],
     "recpromo._promo_money(regclass,name,text)": ["SELECT recpromo._promo_money('shop.cust', 'revenue', 'amount')"],
-    "recpromo._promo_number_ok(jsonb)": [f"SELECT recpromo._promo_number_ok('1.5'::{J})"],
     "recpromo._promo_spec_problem(jsonb)":
         [f"SELECT recpromo._promo_spec_problem(p OPERATOR(pg_catalog.->) 'features') FROM (SELECT recpromo._promo_params('pm_prop', 'logistic') p) s"],
     "recpromo._promo_coef_problem(jsonb,integer,text)": [f"SELECT recpromo._promo_coef_problem('[1, 2]'::{J}, 2, 'coef')"],
@@ -910,6 +900,23 @@ SAMPLES = {
     "recpromo._rows_at_most_n(internal)": ["EXPLAIN SELECT * FROM recpromo.recommend(17, 5, model => 'm_als')"],
     "recpromo._rows_per_source_row(internal)":
         ["EXPLAIN SELECT * FROM recpromo.score_propensity('pm_prop', 'shop.cust', 'id')"],
+    # ---- A/B analysis (issue 12, src/sql/82_ab.sql) ----
+    "recpromo.ab_test(regclass,name,name,text,name,double precision,text,text,boolean,double precision)":
+        ["SELECT * FROM recpromo.ab_test('shop.cust', 'arm', 'y', 'control')",
+         "SELECT * FROM recpromo.ab_test('shop.cust', 'arm', 'revenue', 'control', covariate => 'x1')",
+         "SELECT * FROM recpromo.ab_test('shop.cust', 'arm', 'y', 'control', sequential => true)"],
+    "recpromo.ab_srm(regclass,name,jsonb,double precision[])":
+        [f"SELECT * FROM recpromo.ab_srm('shop.cust', 'arm', planned => '{{\"control\": 1, \"A\": 1, \"B\": 1}}'::{J})",
+         f"SELECT * FROM recpromo.ab_srm('shop.cust', 'arm', weights => ARRAY[1, 1, 2]::{F8A})"],
+    "recpromo._ab_norm_cdf(double precision)": ["SELECT recpromo._ab_norm_cdf(1.5::double precision)"],
+    "recpromo._ab_norm_quantile(double precision)": ["SELECT recpromo._ab_norm_quantile(0.975::double precision)"],
+    "recpromo._ab_t_sf2(double precision,double precision)":
+        ["SELECT recpromo._ab_t_sf2(2::double precision, 10::double precision)"],
+    "recpromo._ab_t_quantile(double precision,double precision)":
+        ["SELECT recpromo._ab_t_quantile(0.975::double precision, 10::double precision)"],
+    "recpromo._ab_chi2_sf(double precision,double precision)":
+        ["SELECT recpromo._ab_chi2_sf(3.84::double precision, 1::double precision)"],
+    # ---- end of A/B analysis ----
     # ---- off-policy evaluation (src/sql/84_ope.sql) ----
     "recpromo.evaluate_policy_arrays(double precision[],integer[],double precision[],double precision[],"
     "double precision[],text[],integer,bigint,double precision,double precision)":
@@ -925,10 +932,56 @@ SAMPLES = {
         "target_model => 'pm_upl', key_col => 'id', bootstrap => 20)",
         "SELECT * FROM recpromo.evaluate_policy('shop.ope_log', NULL, 'arm', 'y', 'p', "
         "target_model => 'pm_prop', key_col => 'id', treatment => 'A', bootstrap => 20)",
-        "SELECT * FROM recpromo.evaluate_policy('shop.ope_log', 'ctx', 'arm', 'y', 'p', "
-        "target_bandit => 'b_none', bootstrap => 20)"],
+        "SELECT * FROM recpromo.evaluate_policy('shop.ope_bandit_log', NULL, 'arm', 'reward', 'p', "
+        "target_bandit => 'b_ts', bootstrap => 20)",
+        "SELECT * FROM recpromo.evaluate_policy('shop.ope_bandit_log', 'ctx', 'arm', 'reward', 'p', "
+        "target_bandit => 'b_lin', bootstrap => 20)"],
     # ---- end of off-policy evaluation ----
 }
+# ---- bandits (b-core): src/sql/80_bandit.sql ----
+_CB = ("text,text[],text,text,double precision,double precision,integer,text[],double precision,"
+       "double precision,double precision,double precision,double precision,integer,integer,bigint,integer")
+SAMPLES.update({
+    f"recpromo.create_bandit({_CB})": [
+        "SELECT recpromo.create_bandit('b_tmp', ARRAY['x', 'y'], policy => 'ucb1', window_size => 5)",
+        "SELECT recpromo.drop_bandit('b_tmp')"],
+    f"recpromo.create_bandit(text,regclass,name,{_CB.split(',', 2)[2]})": [
+        "SELECT recpromo.create_bandit('b_tmp2', 'shop.bandit_log'::pg_catalog.regclass, 'arm', policy => 'epsilon_greedy')",
+        "SELECT recpromo.drop_bandit('b_tmp2')"],
+    "recpromo.add_bandit_arms(text,text[])": ["SELECT recpromo.add_bandit_arms('b_ts', ARRAY['d'])"],
+    "recpromo.retire_bandit_arm(text,text)": ["SELECT recpromo.retire_bandit_arm('b_ts', 'd')"],
+    "recpromo.drop_bandit(text,boolean)": [
+        "SELECT recpromo.create_bandit('b_tmp3', ARRAY['x'])",
+        "SELECT recpromo.drop_bandit('b_tmp3', if_exists => true)"],
+    "recpromo.grant_bandit(text,name)": [f"SELECT recpromo.grant_bandit('b_ts', '{ATTACKER}')"],
+    "recpromo.revoke_bandit(text,name)": [f"SELECT recpromo.revoke_bandit('b_ts', '{ATTACKER}')"],
+    "recpromo.choose(text,jsonb,integer)": [
+        f"SELECT * FROM recpromo.choose('b_ts', '{{\"page\": 1}}'::{J}, n => 2)",
+        f"SELECT * FROM recpromo.choose('b_lin', '[1, 0.5]'::{J})"],
+    f"recpromo.choose(text,{F8A},integer)": [f"SELECT * FROM recpromo.choose('b_lin', ARRAY[1, 2]::{F8A})"],
+    "recpromo.reward(text,bigint,double precision)": [
+        "SELECT recpromo.reward('b_ts', c.decision_id, 1::double precision) FROM recpromo.choose('b_ts') c",
+        f"SELECT recpromo.reward('b_lin', c.decision_id, 2.5::double precision) "
+        f"FROM recpromo.choose('b_lin', ARRAY[1, 3]::{F8A}) c"],
+    "recpromo.bandit_stats(text)": ["SELECT * FROM recpromo.bandit_stats('b_ts')",
+                                    "SELECT * FROM recpromo.bandit_stats('b_lin')"],
+    "recpromo.bandit_action_probabilities(text,jsonb)": [
+        "SELECT * FROM recpromo.bandit_action_probabilities('b_ts')",
+        f"SELECT * FROM recpromo.bandit_action_probabilities('b_lin', '[1, 2]'::{J})"],
+    f"recpromo.bandit_action_probabilities(text,{F8A})": [
+        f"SELECT * FROM recpromo.bandit_action_probabilities('b_lin', ARRAY[1, 2]::{F8A})"],
+    f"recpromo.bandit_linear_scores(text,{F8A})": [
+        f"SELECT * FROM recpromo.bandit_linear_scores('b_lin', ARRAY[1, 2]::{F8A})"],
+    "recpromo.recount_bandit(text)": ["SELECT * FROM recpromo.recount_bandit('b_ts')",
+                                      "SELECT * FROM recpromo.recount_bandit('b_lin')"],
+    "recpromo.replay_bandit(text,regclass,name,name,name,name,bigint)": [
+        "SELECT * FROM recpromo.replay_bandit('b_ts', 'shop.bandit_log'::pg_catalog.regclass, 'arm', 'reward', "
+        "order_column => 't')",
+        "SELECT * FROM recpromo.replay_bandit('b_lin', 'shop.bandit_log'::pg_catalog.regclass, 'arm', 'reward', "
+        "'ctx', 't', 3)"],
+})
+# ---- end of bandits (b-core) ----
+
 # model grants (issue 10, "Models get owners and grants"), under the
 # signatures they may take
 for _sig in ("text,regrole", "text,name", "text,text"):
@@ -943,7 +996,6 @@ ALLOW_PUBLIC = {
     # calling them directly gives nothing the public function they serve does not give
     "_promo_rel": "qualified name of a regclass the caller passes",
     "_promo_money": "reads pg_attribute of the caller's table",
-    "_promo_number_ok": "checks its jsonb argument",
     "_promo_spec_problem": "checks its jsonb argument",
     "_promo_coef_problem": "checks its jsonb argument",
     "_promo_params_problem": "checks its jsonb argument",
@@ -975,7 +1027,6 @@ ALLOW_PUBLIC = {
     "_promo_design_sql": "builds SQL text from its jsonb argument",
     "_promo_linear_sql": "builds SQL text from its jsonb arguments",
     "_promo_linear_jsonb": "evaluates a linear predictor on its jsonb arguments",
-    "_promo_labels": "labels from its jsonb argument",
     "_uplift_expr": "builds SQL text from its jsonb arguments",
     "_promo_check_name": "validates its text argument",
     "_promo_raise_missing": "raises an error naming its arguments",
@@ -983,6 +1034,13 @@ ALLOW_PUBLIC = {
     "_eval_type_category": "reads pg_type only, which every role can read",
     "_promo_coltype": "reads pg_attribute only, which every role can read",
     "_promo_num": "reads pg_attribute only (through _promo_coltype)",
+    # ---- A/B analysis (issue 12): C distribution functions of their arguments, no table read ----
+    "_ab_norm_cdf": "C: standard normal CDF of its argument",
+    "_ab_norm_quantile": "C: standard normal quantile of its argument",
+    "_ab_t_sf2": "C: Student t tail of its arguments",
+    "_ab_t_quantile": "C: Student t quantile of its arguments",
+    "_ab_chi2_sf": "C: chi-square tail of its arguments",
+    # ---- end of A/B analysis ----
 }
 
 
@@ -1102,6 +1160,145 @@ def scenario_runtime(admin):
     conn.close()
 
 
+# ---------------------------------------------------------------------------
+# 5. Hostile arguments: every internal function PUBLIC can execute, called
+#    directly by an ordinary role with NULLs, empty values and garbage.
+# ---------------------------------------------------------------------------
+
+DB_HOSTILE = "recpromo_sec_hostile"
+
+# values per argument type: (null, empty, garbage...) as SQL literals
+HOSTILE_VALUES = {
+    "text": ["NULL", "''", "$$x'); SELECT 1; --$$", "'propensity'", "'nosuch'"],
+    "name": ["NULL", "''", "$$a\"b; --$$", "'x'", "'nosuch'"],
+    "name[]": ["NULL", "'{}'", "ARRAY['x', NULL]::pg_catalog.name[]", "ARRAY[$$a\"b$$, 'y', 'x']::pg_catalog.name[]"],
+    "text[]": ["NULL", "'{}'", "ARRAY['a', NULL, 'b']", "ARRAY[$$x'); --$$]"],
+    "double precision": ["NULL", "0", "'NaN'", "'Infinity'", "'-Infinity'", "-1"],
+    "double precision[]": ["NULL", "'{}'", "'{NaN,Infinity,1}'", "'{{1,2},{3,NaN}}'", "'{1,NULL}'",
+                           "'{{1,2,3}}'"],
+    "integer": ["NULL", "0", "-1", "2147483647", "1"],
+    "integer[]": ["NULL", "'{}'", "'{1,NULL,-5}'"],
+    "bigint": ["NULL", "0", "-1", "9223372036854775807"],
+    "bigint[]": ["NULL", "'{}'", "'{1,NULL,-5}'", "'{9223372036854775807}'"],
+    "boolean": ["NULL", "true", "false"],
+    "boolean[]": ["NULL", "'{}'", "'{t,NULL,f}'", "'{t}'"],
+    "jsonb": ["NULL", "'{}'", "'[]'", "'\"x\"'", "'null'",
+              """'{"kind": "logistic", "features": [{"name": "a\\"b; --", "kind": "numeric"}], "coef": ["NaN", 1e400]}'""",
+              """'{"spec": {"features": [{"name": "x", "kind": "bogus", "levels": [1, {}]}]}, "coef": {"a": 1}, "x": [[[]]]}'""",
+              """'{"features": [{"name": "x", "kind": "numeric", "center": "NaN", "scale": 0}], "arms": -1}'""",
+              # well-formed-looking specifications with hostile names and numbers
+              ] + ["$j$%s$j$" % json.dumps(v) for v in [
+                  [{"column": "x", "kind": "numeric", "bool": False, "center": 0, "scale": 1},
+                   {"column": 'a"b; --', "kind": "level", "level": "x'); --"}],
+                  [{"column": "x", "kind": "numeric", "bool": "t", "center": 1e300, "scale": 0},
+                   {"column": "", "kind": "level", "level": None}, 7],
+                  {"method": "two_model", "features": [{"column": "x", "kind": "numeric", "bool": False,
+                   "center": 0, "scale": 1}], "coef": [1, 2], "intercept": True, "arms": [{"coef": [1]}],
+                   "x": 1, "control": "c"}]],
+    "regclass": ["NULL", "'pg_catalog.pg_class'", "'public.hostile_t'"],
+    "regtype": ["NULL", "'pg_catalog.int4'", "'pg_catalog.record'"],
+}
+
+
+def hostile_arg_sets(argtypes, n_sets=8):
+    """A few argument lists: all NULL, the first (empty) value of each type,
+    then seeded mixtures of every listed value."""
+    import random
+    rnd = random.Random(18)
+    pools = [HOSTILE_VALUES.get(t) for t in argtypes]
+    if any(p is None for p in pools):
+        return None
+    sets = [["NULL"] * len(argtypes), [p[1] if len(p) > 1 else p[0] for p in pools]]
+    for i in range(2, len(max(pools, key=len, default=[])) + 2):
+        sets.append([p[min(i, len(p) - 1)] if i < len(p) else p[i % len(p)] for p in pools])
+    while len(sets) < n_sets + 4:
+        sets.append([rnd.choice(p) for p in pools])
+    out = []
+    for st in sets:
+        if st not in out:
+            out.append(st)
+    return out
+
+
+def scenario_hostile(admin):
+    cur = admin.cursor()
+    cur.execute(f"DROP DATABASE IF EXISTS {DB_HOSTILE}")
+    cur.execute(f"CREATE DATABASE {DB_HOSTILE}")
+    try:
+        conn = connect(DB_HOSTILE)
+        su = conn.cursor()
+        su.execute("CREATE EXTENSION recpromo")
+        su.execute(f"""CREATE TABLE public.hostile_t (x float8, "a""b; --" float8, y int, t text, b boolean);
+                       INSERT INTO public.hostile_t VALUES (1, 2, 0, 'a', true), (2, 1, 1, 'b', false),
+                                                           ('NaN', 'Infinity', 1, NULL, NULL);
+                       GRANT SELECT ON public.hostile_t TO {ATTACKER};
+                       GRANT USAGE ON SCHEMA recpromo TO {ATTACKER}""")
+        su.execute("""SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text, p.proname,
+                             pg_catalog.array_agg(pg_catalog.format_type(t.oid, NULL) ORDER BY a.n)
+                               FILTER (WHERE t.oid IS NOT NULL)
+                        FROM pg_catalog.pg_proc p
+                        JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+                             AND d.objid = p.oid AND d.deptype = 'e'
+                        JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'recpromo'
+                        LEFT JOIN LATERAL pg_catalog.unnest(p.proargtypes::pg_catalog.oid[]) WITH ORDINALITY a(t, n) ON true
+                        LEFT JOIN pg_catalog.pg_type t ON t.oid = a.t
+                       WHERE p.proname LIKE '\\_%%'
+                         AND pg_catalog.has_function_privilege(%s, p.oid, 'EXECUTE')
+                       GROUP BY p.oid, p.proname ORDER BY p.proname, p.oid""", (ATTACKER,))
+        funcs = su.fetchall()
+        check("hostile arguments: PUBLIC-executable internal functions found", len(funcs) > 0)
+        calls = 0
+        hostile_codes = {}
+        for sig, name, argtypes in funcs:
+            argtypes = argtypes or []
+            sets = hostile_arg_sets(argtypes)
+            if sets is None:
+                check(f"hostile arguments: {sig} has argument types the pass knows", False, str(argtypes))
+                continue
+            bad = []
+            for st in sets:
+                args = ", ".join(f"{v}::{t}" for v, t in zip(st, argtypes))
+                stmt = f"SELECT * FROM recpromo.{name}({args})"
+                calls += 1
+                try:
+                    su.execute(f"SET ROLE {ATTACKER}")
+                    su.execute("SET statement_timeout = '20s'")
+                    su.execute(stmt)
+                    if su.description is not None:
+                        su.fetchall()
+                except psycopg2.Error as e:
+                    code = e.pgcode or ""
+                    hostile_codes[code] = hostile_codes.get(code, 0) + 1
+                    if os.environ.get("RECPROMO_SEC_VERBOSE"):
+                        print("   ", code, (e.pgerror or "").strip().splitlines()[0][:120], "<-", " ".join(stmt.split())[:400])
+                    if code == "42601" or code[:2] in ("XX", "55") or not code:
+                        bad.append(f"{code} {(e.pgerror or str(e)).strip().splitlines()[0][:140]} <- {stmt[:300]}")
+                    elif code[:2] not in ("22", "42", "2B", "23", "0A", "57", "53", "54", "P0"):
+                        bad.append(f"unexpected class {code} {(e.pgerror or '').strip().splitlines()[0][:140]} <- {stmt[:300]}")
+                    elif e.pgerror is None or not e.pgerror.strip():
+                        bad.append(f"{code} without a message <- {stmt[:300]}")
+                if conn.closed:
+                    bad.append(f"the backend died <- {stmt[:300]}")
+                    conn = connect(DB_HOSTILE)
+                    su = conn.cursor()
+                    continue
+                try:
+                    su.execute("RESET ROLE")
+                    su.execute("RESET statement_timeout")
+                    su.execute("SELECT 1")
+                except psycopg2.Error as e:
+                    bad.append(f"the backend did not survive: {e} <- {stmt[:300]}")
+                    conn = connect(DB_HOSTILE)
+                    su = conn.cursor()
+            check(f"hostile arguments: {sig}: clean 22xxx/42xxx errors, never 42601, XX, 55 or a crash "
+                  f"({len(sets)} argument sets)", not bad, "\n    " + "\n    ".join(bad[:8]))
+        print(f"  hostile arguments: {calls} calls over {len(funcs)} PUBLIC-executable internal functions; "
+              f"errors by SQLSTATE: {dict(sorted(hostile_codes.items()))}")
+        conn.close()
+    finally:
+        cur.execute(f"DROP DATABASE IF EXISTS {DB_HOSTILE}")
+
+
 def main():
     t_start = time.time()
     admin = connect()
@@ -1116,6 +1313,7 @@ def main():
     try:
         scenario_install(admin)
         scenario_runtime(admin)
+        scenario_hostile(admin)
     finally:
         acur.execute(f"SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = %s", (ATTACKER,))
         row = acur.fetchone()
@@ -1133,8 +1331,7 @@ def main():
                 if p in by_path:
                     print(f"  {sig.split('(')[0]} [{p}]: {', '.join(sorted(by_path[p]))}")
     print(f"runtime {time.time() - t_start:.0f} s")
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return report()
 
 
 if __name__ == "__main__":

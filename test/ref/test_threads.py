@@ -4,8 +4,9 @@
 After the module is loaded and a cosine has run, the backend has exactly one
 thread (/proc/<pid>/task).  Debian's pthreads OpenBLAS started its pool at
 library load, so this was 2 on a 2-core machine; _PG_init now stops that
-pool (see src/pg/recpromo.c for why the serial OpenBLAS is not used).  With recpromo.max_threads = 2 a training or
-recommend_all runs on 2 threads, and afterwards the backend is back to 1.
+pool (see src/pg/recpromo.c for why the serial OpenBLAS is not used).
+With recpromo.max_threads = 2 a training or recommend_all runs on 2 threads,
+and afterwards the backend is back to 1.
 Thread counts are read through pg_ls_dir (superuser), so the test needs no
 access to /proc of the server's user.  Prints "N passed, N failed".
 """
@@ -13,25 +14,10 @@ import os
 import sys
 import threading
 
-import psycopg2
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rptest import check, connect, finish, fresh_database  # noqa: E402
 
-passed = failed = 0
 DB = "rp_threads"
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", name, detail)
-
-
-def connect(db):
-    c = psycopg2.connect(dbname=db)
-    c.autocommit = True
-    return c
 
 
 def threads_of(k, pid):
@@ -39,14 +25,9 @@ def threads_of(k, pid):
     return k.fetchone()[0]
 
 
-admin = connect(os.environ.get("PGDATABASE", "postgres"))
+admin, setup = fresh_database(DB)
 acur = admin.cursor()
-acur.execute(f"DROP DATABASE IF EXISTS {DB}")
-acur.execute(f"CREATE DATABASE {DB}")
-setup = connect(DB)
 s = setup.cursor()
-s.execute("SET client_min_messages = warning")
-s.execute("CREATE EXTENSION recpromo")
 s.execute("""CREATE TABLE buys AS
              SELECT (u * 7919 + i * 104729) % 4000 AS u,
                     (u * 31 + i * 17 + (u % 50) * i) % 3000 AS i,
@@ -131,5 +112,4 @@ a.close()
 setup.close()
 acur.execute(f"DROP DATABASE IF EXISTS {DB}")
 admin.close()
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -1,0 +1,38 @@
+/*
+ * rp_stats.h
+ *	  Distribution functions for the A/B analysis: the standard normal, the
+ *	  Student t and the chi-square distribution (CDFs, tails, quantiles).
+ *
+ * PostgreSQL 15 has neither erf() nor a t distribution, so the A/B functions
+ * (src/sql/82_ab.sql) reach these through thin SQL wrappers (src/pg/ab.c).
+ * All functions are pure, thread-safe and allocation-free; they return NaN
+ * for arguments outside their domain (the glue checks arguments first).
+ */
+#ifndef RP_STATS_H
+#define RP_STATS_H
+
+/* Standard normal CDF Phi(x). */
+extern double rp_norm_cdf(double x);
+
+/* Standard normal quantile: x with Phi(x) = p, p in (0, 1); -inf / +inf at 0 / 1. */
+extern double rp_norm_quantile(double p);
+
+/* Regularized incomplete beta I_x(a, b), a > 0, b > 0, x in [0, 1]. */
+extern double rp_betainc(double a, double b, double x);
+
+/* Regularized upper incomplete gamma Q(a, x) = Gamma(a, x) / Gamma(a), a > 0, x >= 0. */
+extern double rp_gammaincc(double a, double x);
+
+/* Student t CDF with df > 0 degrees of freedom (df may be fractional). */
+extern double rp_t_cdf(double t, double df);
+
+/* Two-sided tail P(|T| >= |t|), computed without cancellation. */
+extern double rp_t_sf2(double t, double df);
+
+/* Student t quantile: t with rp_t_cdf(t, df) = p, p in (0, 1). */
+extern double rp_t_quantile(double p, double df);
+
+/* Chi-square survival function P(X >= x) with df > 0. */
+extern double rp_chi2_sf(double x, double df);
+
+#endif							/* RP_STATS_H */
