@@ -335,7 +335,30 @@ RETURNS TABLE (arm text, probability float8) LANGUAGE sql AS $$ VALUES ('a', 0.5
         cur.execute("DROP FUNCTION recpromo.bandit_action_probabilities(text, jsonb);"
                     "DROP FUNCTION recpromo.bandit_action_probabilities(text, float8[])")
     else:
-        print("bandit_action_probabilities exists: the bandit path is left to the bandit tests")
+        # the real bandits: a LinUCB bandit trained on a few scripted rounds;
+        # its action probabilities, read here context by context, are the target
+        cur.execute("SELECT recpromo.drop_bandit('ref_ope_lin', if_exists => true)")
+        cur.execute("SELECT recpromo.create_bandit('ref_ope_lin', ARRAY['a', 'b', 'c'], policy => 'linucb',"
+                    " features => '{x1, x2}', reward => 'amount')")
+        cur.execute("""SELECT recpromo.reward('ref_ope_lin', c.decision_id,
+                              CASE c.arm WHEN 'c' THEN 0.5 + g % 3 ELSE 0.2 END::float8)
+                         FROM generate_series(1, 60) g,
+                              LATERAL recpromo.choose('ref_ope_lin', jsonb_build_object('x1', (g % 7) / 7.0 - 0.5,
+                                                                                         'x2', (g % 5) / 5.0)) c""")
+        for col in ("ctx", "ctxa"):
+            cur.execute(f"SELECT l.id, b.arm, b.probability FROM ref_ope.log l,"
+                        f" recpromo.bandit_action_probabilities('ref_ope_lin', l.{col}) b")
+            pib = np.zeros_like(pi)
+            for i, a, p in cur.fetchall():
+                pib[i, names.index(a)] = p
+            want, ess = estimates(x, arm, r, prop, pib, 1.0)
+            cur.execute("SELECT estimator, estimate, ess FROM recpromo.evaluate_policy('ref_ope.log', %s, 'arm',"
+                        " 'reward', 'p', target_bandit => 'ref_ope_lin', bootstrap => 0)", (col,))
+            got = {row[0]: row[1:] for row in cur.fetchall()}
+            check(f"bandit {col}: the target is not uniform", np.ptp(pib) > 0.1, np.ptp(pib))
+            for e in want:
+                check(f"bandit {col} {e}", close(got[e][0], want[e]) and close(got[e][1], ess), (got[e], want[e]))
+        cur.execute("SELECT recpromo.drop_bandit('ref_ope_lin')")
 
     cur.execute("DROP SCHEMA ref_ope CASCADE")
     cur.execute("DELETE FROM recpromo.model WHERE name IN ('ref_ope_up', 'ref_ope_pr')")
