@@ -27,11 +27,16 @@
  * The t quantile brackets the root around the normal quantile and bisects
  * on the smaller tail to the last bit (the CDF is monotone, so bisection cannot
  * fail); it is not on any hot path.
+ *
+ * rp_percentile_interval is the one copy of the percentile bootstrap's last
+ * step (sort the replicates, interpolate two quantiles) that the uplift and
+ * off-policy bootstraps share.
  */
 #include "rp_stats.h"
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdlib.h>
 
 #define RP_STATS_EPS 1e-16
 #define RP_STATS_TINY 1e-300
@@ -328,4 +333,32 @@ rp_chi2_sf(double x, double df)
 	if (x <= 0.0)
 		return 1.0;
 	return rp_gammaincc(df / 2.0, x / 2.0);
+}
+
+static int
+dbl_cmp(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Linearly interpolated quantile of sorted v[0..m-1] at probability q. */
+static double
+quantile(const double *v, int m, double q)
+{
+	double		h = q * (m - 1);
+	int			lo = (int) floor(h);
+	int			hi = lo + 1 < m ? lo + 1 : lo;
+
+	return v[lo] + (h - lo) * (v[hi] - v[lo]);
+}
+
+void
+rp_percentile_interval(double *v, int m, double p_lo, double p_hi, double *lo, double *hi)
+{
+	qsort(v, (size_t) m, sizeof(double), dbl_cmp);
+	*lo = quantile(v, m, p_lo);
+	*hi = quantile(v, m, p_hi);
 }
