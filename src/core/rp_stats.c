@@ -102,6 +102,27 @@ rp_norm_quantile(double p)
 	return x;
 }
 
+/*
+ * One step of the modified Lentz method on a continued fraction with
+ * partial numerator an and partial denominator bn: replaces *c = C_{j-1} by
+ * C_j = bn + an / C_{j-1} and *d = D_{j-1} by D_j = 1 / (bn + an D_{j-1})
+ * (denominators kept away from 0 by RP_STATS_TINY) and returns C_j D_j, the
+ * factor by which the step changes the value.  Shared by the continued
+ * fractions of I_x(a, b) and Q(a, x).
+ */
+static inline double
+lentz_step(double an, double bn, double *c, double *d)
+{
+	*d = bn + an * *d;
+	if (fabs(*d) < RP_STATS_TINY)
+		*d = RP_STATS_TINY;
+	*c = bn + an / *c;
+	if (fabs(*c) < RP_STATS_TINY)
+		*c = RP_STATS_TINY;
+	*d = 1.0 / *d;
+	return *d * *c;
+}
+
 /* Continued fraction of I_x(a, b) (modified Lentz), without the prefactor. */
 static double
 betacf(double a, double b, double x)
@@ -120,24 +141,10 @@ betacf(double a, double b, double x)
 
 		/* even step */
 		aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-		d = 1.0 + aa * d;
-		if (fabs(d) < RP_STATS_TINY)
-			d = RP_STATS_TINY;
-		c = 1.0 + aa / c;
-		if (fabs(c) < RP_STATS_TINY)
-			c = RP_STATS_TINY;
-		d = 1.0 / d;
-		h *= d * c;
+		h *= lentz_step(aa, 1.0, &c, &d);
 		/* odd step */
 		aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-		d = 1.0 + aa * d;
-		if (fabs(d) < RP_STATS_TINY)
-			d = RP_STATS_TINY;
-		c = 1.0 + aa / c;
-		if (fabs(c) < RP_STATS_TINY)
-			c = RP_STATS_TINY;
-		d = 1.0 / d;
-		del = d * c;
+		del = lentz_step(aa, 1.0, &c, &d);
 		h *= del;
 		if (fabs(del - 1.0) < RP_STATS_EPS)
 			return h;
@@ -239,14 +246,7 @@ rp_gammaincc(double a, double x)
 			double		an = -i * (i - a), del;
 
 			b += 2.0;
-			d = an * d + b;
-			if (fabs(d) < RP_STATS_TINY)
-				d = RP_STATS_TINY;
-			c = b + an / c;
-			if (fabs(c) < RP_STATS_TINY)
-				c = RP_STATS_TINY;
-			d = 1.0 / d;
-			del = d * c;
+			del = lentz_step(an, b, &c, &d);
 			h *= del;
 			if (fabs(del - 1.0) < RP_STATS_EPS)
 				return exp(lpre) * h;
