@@ -24,6 +24,7 @@
 #include "rp_ope.h"
 #include "rp_parallel.h"
 #include "rp_rng.h"
+#include "rp_stats.h"
 
 #include <assert.h>
 #include <math.h>
@@ -213,26 +214,6 @@ estimates(const rp_ope_data *in, const Sums *s, const double *beta, double *est)
 	est[RP_OPE_DR] = (dm + s->swr - bg) / s->N;
 }
 
-static int
-dbl_cmp(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return (x > y) - (x < y);
-}
-
-/* Linearly interpolated quantile of sorted v[0..m-1] at probability q. */
-static double
-quantile(const double *v, int m, double q)
-{
-	double		h = q * (m - 1);
-	int			lo = (int) floor(h);
-	int			hi = lo + 1 < m ? lo + 1 : lo;
-
-	return v[lo] + (h - lo) * (v[hi] - v[lo]);
-}
-
 /* Scratch of thread t: sums, Cholesky factor, coefficients, multiplicities. */
 typedef struct Scratch
 {
@@ -397,9 +378,7 @@ rp_ope_evaluate(const rp_ope_data *in, int n_boot, uint64_t seed, double alpha,
 				v[m++] = v[rep];
 		if (m == 0)
 			continue;
-		qsort(v, m, sizeof(double), dbl_cmp);
-		out->lo[e] = quantile(v, m, alpha / 2);
-		out->hi[e] = quantile(v, m, 1 - alpha / 2);
+		rp_percentile_interval(v, m, alpha / 2, 1 - alpha / 2, &out->lo[e], &out->hi[e]);
 	}
 	return RP_OK;
 }

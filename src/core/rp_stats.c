@@ -27,11 +27,16 @@
  * The t quantile brackets the root around the normal quantile and bisects
  * on the smaller tail to the last bit (the CDF is monotone, so bisection cannot
  * fail); it is not on any hot path.
+ *
+ * rp_percentile_interval is the one copy of the percentile bootstrap's last
+ * step (sort the replicates, interpolate two quantiles) that the uplift and
+ * off-policy bootstraps share.
  */
 #include "rp_stats.h"
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdlib.h>
 
 #define RP_STATS_EPS 1e-16
 #define RP_STATS_TINY 1e-300
@@ -97,6 +102,27 @@ rp_norm_quantile(double p)
 	return x;
 }
 
+/*
+ * One step of the modified Lentz method on a continued fraction with
+ * partial numerator an and partial denominator bn: replaces *c = C_{j-1} by
+ * C_j = bn + an / C_{j-1} and *d = D_{j-1} by D_j = 1 / (bn + an D_{j-1})
+ * (denominators kept away from 0 by RP_STATS_TINY) and returns C_j D_j, the
+ * factor by which the step changes the value.  Shared by the continued
+ * fractions of I_x(a, b) and Q(a, x).
+ */
+static inline double
+lentz_step(double an, double bn, double *c, double *d)
+{
+	*d = bn + an * *d;
+	if (fabs(*d) < RP_STATS_TINY)
+		*d = RP_STATS_TINY;
+	*c = bn + an / *c;
+	if (fabs(*c) < RP_STATS_TINY)
+		*c = RP_STATS_TINY;
+	*d = 1.0 / *d;
+	return *d * *c;
+}
+
 /* Continued fraction of I_x(a, b) (modified Lentz), without the prefactor. */
 static double
 betacf(double a, double b, double x)
@@ -115,24 +141,10 @@ betacf(double a, double b, double x)
 
 		/* even step */
 		aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-		d = 1.0 + aa * d;
-		if (fabs(d) < RP_STATS_TINY)
-			d = RP_STATS_TINY;
-		c = 1.0 + aa / c;
-		if (fabs(c) < RP_STATS_TINY)
-			c = RP_STATS_TINY;
-		d = 1.0 / d;
-		h *= d * c;
+		h *= lentz_step(aa, 1.0, &c, &d);
 		/* odd step */
 		aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-		d = 1.0 + aa * d;
-		if (fabs(d) < RP_STATS_TINY)
-			d = RP_STATS_TINY;
-		c = 1.0 + aa / c;
-		if (fabs(c) < RP_STATS_TINY)
-			c = RP_STATS_TINY;
-		d = 1.0 / d;
-		del = d * c;
+		del = lentz_step(aa, 1.0, &c, &d);
 		h *= del;
 		if (fabs(del - 1.0) < RP_STATS_EPS)
 			return h;
@@ -234,14 +246,7 @@ rp_gammaincc(double a, double x)
 			double		an = -i * (i - a), del;
 
 			b += 2.0;
-			d = an * d + b;
-			if (fabs(d) < RP_STATS_TINY)
-				d = RP_STATS_TINY;
-			c = b + an / c;
-			if (fabs(c) < RP_STATS_TINY)
-				c = RP_STATS_TINY;
-			d = 1.0 / d;
-			del = d * c;
+			del = lentz_step(an, b, &c, &d);
 			h *= del;
 			if (fabs(del - 1.0) < RP_STATS_EPS)
 				return exp(lpre) * h;
@@ -328,4 +333,32 @@ rp_chi2_sf(double x, double df)
 	if (x <= 0.0)
 		return 1.0;
 	return rp_gammaincc(df / 2.0, x / 2.0);
+}
+
+static int
+dbl_cmp(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Linearly interpolated quantile of sorted v[0..m-1] at probability q. */
+static double
+quantile(const double *v, int m, double q)
+{
+	double		h = q * (m - 1);
+	int			lo = (int) floor(h);
+	int			hi = lo + 1 < m ? lo + 1 : lo;
+
+	return v[lo] + (h - lo) * (v[hi] - v[lo]);
+}
+
+void
+rp_percentile_interval(double *v, int m, double p_lo, double p_hi, double *lo, double *hi)
+{
+	qsort(v, (size_t) m, sizeof(double), dbl_cmp);
+	*lo = quantile(v, m, p_lo);
+	*hi = quantile(v, m, p_hi);
 }

@@ -1,12 +1,15 @@
 /*
  * rp_stats.h
  *	  Distribution functions for the A/B analysis: the standard normal, the
- *	  Student t and the chi-square distribution (CDFs, tails, quantiles).
+ *	  Student t and the chi-square distribution (CDFs, tails, quantiles), and
+ *	  the empirical quantiles of a percentile bootstrap interval.
  *
  * PostgreSQL 15 has neither erf() nor a t distribution, so the A/B functions
  * (src/sql/82_ab.sql) reach these through thin SQL wrappers (src/pg/ab.c).
- * All functions are pure, thread-safe and allocation-free; they return NaN
- * for arguments outside their domain (the glue checks arguments first).
+ * The distribution functions are pure, thread-safe and allocation-free; they
+ * return NaN for arguments outside their domain (the glue checks arguments
+ * first).  rp_percentile_interval serves the bootstraps of the core
+ * (rp_uplift.c, rp_ope.c).
  */
 #ifndef RP_STATS_H
 #define RP_STATS_H
@@ -34,5 +37,16 @@ extern double rp_t_quantile(double p, double df);
 
 /* Chi-square survival function P(X >= x) with df > 0. */
 extern double rp_chi2_sf(double x, double df);
+
+/*
+ * Sorts v[0..m-1] (m >= 1, no NaN) ascending in place and sets *lo and *hi
+ * to its quantiles at probabilities p_lo and p_hi in [0, 1], linearly
+ * interpolated between order statistics (quantile p of the sorted v is
+ * v[h] + (h - floor h) (v[h+1] - v[h]) at h = p (m - 1), the "type 7" rule).
+ * With bootstrap replicates in v that is the percentile interval (Efron and
+ * Tibshirani 1993, ch. 13).  Thread-safe: touches only v, *lo and *hi.
+ */
+extern void rp_percentile_interval(double *v, int m, double p_lo, double p_hi,
+								   double *lo, double *hi);
 
 #endif							/* RP_STATS_H */

@@ -17,6 +17,7 @@
  * pass with multiplicities: no re-sort, O(n) per replicate.
  */
 #include "rp_uplift.h"
+#include "rp_stats.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -171,26 +172,6 @@ up_next(uint64_t *state)
 	return z ^ (z >> 31);
 }
 
-static int
-dbl_cmp(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return (x > y) - (x < y);
-}
-
-/* Linear-interpolated quantile of sorted v[0..m-1] at probability p. */
-static double
-quantile(const double *v, int m, double p)
-{
-	double		h = p * (m - 1);
-	int			lo = (int) floor(h);
-	int			hi = lo + 1 < m ? lo + 1 : lo;
-
-	return v[lo] + (h - lo) * (v[hi] - v[lo]);
-}
-
 size_t
 rp_uplift_bootstrap_workspace(int64_t n, int n_boot)
 {
@@ -243,9 +224,7 @@ rp_uplift_bootstrap(int64_t n, const int64_t *order, const double *score,
 	{
 		double	   *v = samples + (size_t) j * n_boot;
 
-		qsort(v, (size_t) n_boot, sizeof(double), dbl_cmp);
-		lo[j] = quantile(v, n_boot, (1 - level) / 2);
-		hi[j] = quantile(v, n_boot, (1 + level) / 2);
+		rp_percentile_interval(v, n_boot, (1 - level) / 2, (1 + level) / 2, &lo[j], &hi[j]);
 	}
 	return RP_OK;
 }

@@ -403,6 +403,36 @@ LoadBandit(const char *name, Bandit *b, MemoryContext cxt, bool for_update)
 	return true;
 }
 
+/*
+ * Opens the bracket most bandit functions share: connects to SPI, enters the
+ * extension owner's scope and loads bandit `name` into *b (arrays in cxt).
+ * to_change locks the bandit row (FOR UPDATE) and requires the caller to own
+ * it; otherwise the caller must be allowed to read it.  Raises "does not
+ * exist" or "permission denied"; on return the caller is inside the scope and
+ * connected to SPI, and leaves both with CloseBandit().
+ */
+static void
+OpenBandit(const char *name, Bandit *b, RecpromoOwnerScope *scope, MemoryContext cxt,
+		   bool to_change)
+{
+	SPI_connect();
+	RecpromoOwnerEnter(scope);
+	if (!LoadBandit(name, b, cxt, to_change))
+		NoSuchBandit(name);
+	if (to_change)
+		CheckOwner(b, scope->caller);
+	else
+		CheckReader(b, scope->caller);
+}
+
+/* Closes OpenBandit's bracket: leaves the owner's scope, then SPI. */
+static void
+CloseBandit(RecpromoOwnerScope *scope)
+{
+	RecpromoOwnerLeave(scope);
+	SPI_finish();
+}
+
 /* Allocates zeroed sums for the arms of b in cxt. */
 static void
 AllocSums(Bandit *b, MemoryContext cxt)
@@ -685,11 +715,7 @@ recpromo_choose(PG_FUNCTION_ARGS)
 		context_null = false;
 	}
 
-	SPI_connect();
-	RecpromoOwnerEnter(&scope);
-	if (!LoadBandit(name, &b, outer, false))
-		NoSuchBandit(name);
-	CheckReader(&b, scope.caller);
+	OpenBandit(name, &b, &scope, outer, false);
 	el = ActiveMask(&b, &n_active);
 	if (n_active == 0)
 		ereport(ERROR,
@@ -770,8 +796,7 @@ recpromo_choose(PG_FUNCTION_ARGS)
 					 errmsg("bandit \"%s\" lacks the state row of arm %d, shard %d", name, i + 1,
 							MyProcPid % b.shards)));
 	}
-	RecpromoOwnerLeave(&scope);
-	SPI_finish();
+	CloseBandit(&scope);
 
 	for (int j = 0; j < n; j++)
 	{
@@ -822,11 +847,7 @@ recpromo_reward(PG_FUNCTION_ARGS)
 				 errmsg("reward value must be finite"),
 				 errhint("Rewards are 0/1 for a binary bandit, finite amounts otherwise.")));
 
-	SPI_connect();
-	RecpromoOwnerEnter(&scope);
-	if (!LoadBandit(name, &b, outer, false))
-		NoSuchBandit(name);
-	CheckReader(&b, scope.caller);
+	OpenBandit(name, &b, &scope, outer, false);
 	if (b.cfg.binary && value != 0.0 && value != 1.0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -918,8 +939,7 @@ recpromo_reward(PG_FUNCTION_ARGS)
 					"AND s.shard OPERATOR(pg_catalog.=) $3", 7, types, values, NULL, false, 0) != SPI_OK_UPDATE)
 			RecpromoSpiError("update recpromo.bandit_state");
 	}
-	RecpromoOwnerLeave(&scope);
-	SPI_finish();
+	CloseBandit(&scope);
 	PG_RETURN_VOID();
 }
 
@@ -937,14 +957,9 @@ recpromo_bandit_stats(PG_FUNCTION_ARGS)
 	double	   *prob = NULL;
 
 	InitMaterializedSRF(fcinfo, 0);
-	SPI_connect();
-	RecpromoOwnerEnter(&scope);
-	if (!LoadBandit(name, &b, outer, false))
-		NoSuchBandit(name);
-	CheckReader(&b, scope.caller);
+	OpenBandit(name, &b, &scope, outer, false);
 	LoadState(&b, outer);
-	RecpromoOwnerLeave(&scope);
-	SPI_finish();
+	CloseBandit(&scope);
 
 	if (!IsLinear(&b))
 	{
@@ -1003,15 +1018,10 @@ recpromo_bandit_action_probabilities(PG_FUNCTION_ARGS)
 	rp_rng		rng;
 
 	InitMaterializedSRF(fcinfo, 0);
-	SPI_connect();
-	RecpromoOwnerEnter(&scope);
-	if (!LoadBandit(name, &b, outer, false))
-		NoSuchBandit(name);
-	CheckReader(&b, scope.caller);
+	OpenBandit(name, &b, &scope, outer, false);
 	x = ContextFeatures(fcinfo, 1, &b, outer);
 	LoadState(&b, outer);
-	RecpromoOwnerLeave(&scope);
-	SPI_finish();
+	CloseBandit(&scope);
 
 	el = ActiveMask(&b, &n_active);
 	prob = palloc(sizeof(double) * Max(b.k, 1));
@@ -1048,11 +1058,7 @@ recpromo_bandit_linear_scores(PG_FUNCTION_ARGS)
 			   *work;
 
 	InitMaterializedSRF(fcinfo, 0);
-	SPI_connect();
-	RecpromoOwnerEnter(&scope);
-	if (!LoadBandit(name, &b, outer, false))
-		NoSuchBandit(name);
-	CheckReader(&b, scope.caller);
+	OpenBandit(name, &b, &scope, outer, false);
 	if (!IsLinear(&b))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -1060,8 +1066,7 @@ recpromo_bandit_linear_scores(PG_FUNCTION_ARGS)
 				 errhint("Scores exist for the linucb and lin_ts policies; see bandit_stats() for the others.")));
 	x = ContextFeatures(fcinfo, 1, &b, outer);
 	LoadState(&b, outer);
-	RecpromoOwnerLeave(&scope);
-	SPI_finish();
+	CloseBandit(&scope);
 
 	el = ActiveMask(&b, &n_active);
 	for (int i = 0; i < b.k; i++)
@@ -1109,11 +1114,7 @@ recpromo_recount_bandit(PG_FUNCTION_ARGS)
 	int			window;
 
 	InitMaterializedSRF(fcinfo, 0);
-	SPI_connect();
-	RecpromoOwnerEnter(&scope);
-	if (!LoadBandit(name, &b, outer, false))
-		NoSuchBandit(name);
-	CheckReader(&b, scope.caller);
+	OpenBandit(name, &b, &scope, outer, false);
 	/* the shards, all time (not the window) */
 	window = b.window;
 	b.window = 0;
@@ -1146,8 +1147,7 @@ recpromo_recount_bandit(PG_FUNCTION_ARGS)
 			GetF8Array(tup, td, 3, x, d);
 		rp_bandit_update(&b.cfg, &log.sums[i], x, GetF8(tup, td, 2));
 	}
-	RecpromoOwnerLeave(&scope);
-	SPI_finish();
+	CloseBandit(&scope);
 
 	for (int i = 0; i < b.k; i++)
 	{
@@ -1352,12 +1352,8 @@ recpromo_add_bandit_arms(PG_FUNCTION_ARGS)
 	Bandit		b;
 	int			added = 0;
 
-	SPI_connect();
-	RecpromoOwnerEnter(&scope);
 	/* FOR UPDATE: concurrent add_bandit_arms number their arms one after the other */
-	if (!LoadBandit(name, &b, outer, true))
-		NoSuchBandit(name);
-	CheckOwner(&b, scope.caller);
+	OpenBandit(name, &b, &scope, outer, true);
 	for (int i = 0; i < n; i++)
 	{
 		int			found = -1;
@@ -1393,8 +1389,7 @@ recpromo_add_bandit_arms(PG_FUNCTION_ARGS)
 		}
 		added++;
 	}
-	RecpromoOwnerLeave(&scope);
-	SPI_finish();
+	CloseBandit(&scope);
 	PG_RETURN_INT32(added);
 }
 
@@ -1410,11 +1405,7 @@ recpromo_retire_bandit_arm(PG_FUNCTION_ARGS)
 	Oid			types[2] = {INT8OID, TEXTOID};
 	Datum		values[2];
 
-	SPI_connect();
-	RecpromoOwnerEnter(&scope);
-	if (!LoadBandit(name, &b, outer, true))
-		NoSuchBandit(name);
-	CheckOwner(&b, scope.caller);
+	OpenBandit(name, &b, &scope, outer, true);
 	values[0] = Int64GetDatum(b.id);
 	values[1] = CStringGetTextDatum(arm);
 	if (SPI_execute_with_args("UPDATE recpromo.bandit_arm a SET active = false "
@@ -1426,8 +1417,7 @@ recpromo_retire_bandit_arm(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("arm \"%s\" of bandit \"%s\" does not exist", arm, name),
 				 errhint("SELECT arm FROM recpromo.bandit_stats('%s') lists its arms.", name)));
-	RecpromoOwnerLeave(&scope);
-	SPI_finish();
+	CloseBandit(&scope);
 	PG_RETURN_VOID();
 }
 
@@ -1487,11 +1477,7 @@ ChangeReaders(FunctionCallInfo fcinfo, bool grant)
 				 errhint("Name a role, or public for every role.")));
 	role = NameStr(*PG_GETARG_NAME(1));
 	grantee = pg_strcasecmp(role, "public") == 0 ? InvalidOid : get_role_oid(role, false);
-	SPI_connect();
-	RecpromoOwnerEnter(&scope);
-	if (!LoadBandit(name, &b, outer, true))
-		NoSuchBandit(name);
-	CheckOwner(&b, scope.caller);
+	OpenBandit(name, &b, &scope, outer, true);
 	values[0] = Int64GetDatum(b.id);
 	values[1] = ObjectIdGetDatum(grantee);
 	if (SPI_execute_with_args(grant ?
@@ -1502,8 +1488,7 @@ ChangeReaders(FunctionCallInfo fcinfo, bool grant)
 							  "WHERE b.id OPERATOR(pg_catalog.=) $1",
 							  2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
 		RecpromoSpiError("update recpromo.bandit");
-	RecpromoOwnerLeave(&scope);
-	SPI_finish();
+	CloseBandit(&scope);
 }
 
 PG_FUNCTION_INFO_V1(recpromo_grant_bandit);
@@ -1568,11 +1553,7 @@ recpromo_replay_bandit(PG_FUNCTION_ARGS)
 	seed = PG_ARGISNULL(6) ? 0 : PG_GETARG_INT64(6);
 	InitMaterializedSRF(fcinfo, 0);
 
-	SPI_connect();
-	RecpromoOwnerEnter(&scope);
-	if (!LoadBandit(name, &b, outer, false))
-		NoSuchBandit(name);
-	CheckReader(&b, scope.caller);
+	OpenBandit(name, &b, &scope, outer, false);
 	RecpromoOwnerLeave(&scope);
 
 	d = IsLinear(&b) ? b.cfg.dim : 0;

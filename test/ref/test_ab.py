@@ -17,23 +17,16 @@ Runs inside the test cluster (libpq environment set); prints
 "N passed, N failed".
 """
 import io
+import os
 import sys
 
 import numpy as np
-import psycopg2
 from scipy import stats
 
-passed = failed = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rptest import check, connect, report  # noqa: E402
+
 TOL = 1e-9
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", name, detail)
 
 
 def near(a, b, tol=TOL):
@@ -73,8 +66,7 @@ def holm(p):
 
 
 def main():
-    conn = psycopg2.connect("")
-    conn.autocommit = True
+    conn = connect()
     cur = conn.cursor()
     cur.execute("CREATE EXTENSION IF NOT EXISTS recpromo")
     cur.execute("DROP SCHEMA IF EXISTS ref_ab CASCADE; CREATE SCHEMA ref_ab")
@@ -266,8 +258,7 @@ def main():
     check("peeked fixed-horizon z test does not", fix_rate > alpha + 0.05, fix_rate)
 
     cur.execute("DROP SCHEMA ref_ab CASCADE")
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return report()
 
 
 if __name__ == "__main__":

@@ -30,19 +30,10 @@ import sys
 import tempfile
 
 import numpy as np
-import psycopg2
 from scipy import stats
 
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", name, detail)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rptest import check, connect, finish, fresh_database  # noqa: E402
 
 
 def close(a, b, tol=1e-12):
@@ -280,17 +271,11 @@ def replay(cur):
 
 def dump_restore():
     """A bandit survives pg_dump -Fc / pg_restore: state, log, grants, sequences."""
-    admin = psycopg2.connect("")
-    admin.autocommit = True
+    admin, src = fresh_database("rp_bandit_src")
     a = admin.cursor()
-    for db in ("rp_bandit_src", "rp_bandit_dst"):
-        a.execute(f"DROP DATABASE IF EXISTS {db}")
-    a.execute("CREATE DATABASE rp_bandit_src")
-    a.execute("CREATE DATABASE rp_bandit_dst")
-    src = psycopg2.connect(dbname="rp_bandit_src")
-    src.autocommit = True
+    a.execute("DROP DATABASE IF EXISTS rp_bandit_dst")
+    a.execute("CREATE DATABASE rp_bandit_dst")  # empty: pg_restore creates the extension
     c = src.cursor()
-    c.execute("CREATE EXTENSION recpromo")
     c.execute("SELECT recpromo.create_bandit('kept', ARRAY['a','b','c'], policy => 'linucb', dimension => 2, "
               "reward => 'amount')")
     for t in range(30):
@@ -308,8 +293,7 @@ def dump_restore():
         subprocess.run(["pg_dump", "-Fc", "-f", dump, "rp_bandit_src"], check=True)
         r = subprocess.run(["pg_restore", "-d", "rp_bandit_dst", dump], capture_output=True, text=True)
     check("pg_restore of a database with a bandit succeeds", r.returncode == 0, r.stderr)
-    dst = psycopg2.connect(dbname="rp_bandit_dst")
-    dst.autocommit = True
+    dst = connect("rp_bandit_dst")
     c = dst.cursor()
     c.execute(query)
     check("restored bandit has the same stats", c.fetchall() == before)
@@ -326,8 +310,7 @@ def dump_restore():
 
 
 def main():
-    conn = psycopg2.connect("")
-    conn.autocommit = True
+    conn = connect()
     cur = conn.cursor()
     cur.execute("CREATE EXTENSION IF NOT EXISTS recpromo")
     for n in ("ref_ts", "ref_gauss", "ref_ucb", "ref_eps", "ref_lin", "ref_lints", "ref_pgb", "ref_pgl"):
@@ -339,8 +322,7 @@ def main():
     dump_restore()
     for n in ("ref_ts", "ref_gauss", "ref_ucb", "ref_eps", "ref_lin", "ref_lints", "ref_pgb", "ref_pgl"):
         cur.execute("SELECT recpromo.drop_bandit(%s, if_exists => true)", (n,))
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    finish()
 
 
 if __name__ == "__main__":

@@ -19,22 +19,16 @@
 Runs inside the test cluster (libpq environment set); prints
 "N passed, N failed".
 """
+import os
 import sys
 
 import numpy as np
 import psycopg2
 
-passed = failed = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rptest import check, connect, report  # noqa: E402
+
 M64 = (1 << 64) - 1
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", name, detail)
 
 
 def close(a, b, tol=1e-9):
@@ -176,8 +170,7 @@ def sqlstate(cur, sql, args=None):
 
 
 def main():
-    conn = psycopg2.connect("")
-    conn.autocommit = True
+    conn = connect()
     cur = conn.cursor()
     cur.execute("CREATE EXTENSION IF NOT EXISTS recpromo")
     cur.execute("DROP SCHEMA IF EXISTS ref_ope CASCADE; CREATE SCHEMA ref_ope")
@@ -362,8 +355,7 @@ RETURNS TABLE (arm text, probability float8) LANGUAGE sql AS $$ VALUES ('a', 0.5
 
     cur.execute("DROP SCHEMA ref_ope CASCADE")
     cur.execute("DELETE FROM recpromo.model WHERE name IN ('ref_ope_up', 'ref_ope_pr')")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return report()
 
 
 if __name__ == "__main__":

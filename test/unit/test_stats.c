@@ -2,7 +2,8 @@
  * test_stats.c
  *	  Unit tests of rp_stats: normal, t and chi-square functions against
  *	  values computed with scipy.stats / scipy.special 1.10 (printed with
- *	  repr, so to full double precision).
+ *	  repr, so to full double precision), and the empirical quantiles of
+ *	  rp_percentile_interval against numpy.quantile (its default "linear").
  */
 #include "unit.h"
 #include "rp_stats.h"
@@ -87,6 +88,29 @@ test_chi2(void)
 	CHECK(isnan(rp_chi2_sf(1, -1)));
 }
 
+static void
+test_percentile_interval(void)
+{
+	double		v[5] = {4.0, -1.0, 2.5, 10.0, 0.0};
+	double		one[1] = {7.0};
+	double		lo,
+				hi;
+
+	/* numpy.quantile([4, -1, 2.5, 10, 0], [0.025, 0.975]) */
+	rp_percentile_interval(v, 5, 0.025, 0.975, &lo, &hi);
+	CHECK_NEAR(lo, -0.9, 1e-15);
+	CHECK_NEAR(hi, 9.4, 1e-14);
+	/* sorted in place */
+	CHECK(v[0] == -1.0 && v[1] == 0.0 && v[2] == 2.5 && v[3] == 4.0 && v[4] == 10.0);
+	/* the ends and the median are order statistics */
+	rp_percentile_interval(v, 5, 0.0, 1.0, &lo, &hi);
+	CHECK(lo == -1.0 && hi == 10.0);
+	rp_percentile_interval(v, 5, 0.5, 0.5, &lo, &hi);
+	CHECK(lo == 2.5 && hi == 2.5);
+	rp_percentile_interval(one, 1, 0.05, 0.95, &lo, &hi);
+	CHECK(lo == 7.0 && hi == 7.0);
+}
+
 int
 main(void)
 {
@@ -95,5 +119,6 @@ main(void)
 	RUN(test_betainc);
 	RUN(test_t);
 	RUN(test_chi2);
+	RUN(test_percentile_interval);
 	UNIT_DONE();
 }
