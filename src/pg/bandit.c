@@ -514,6 +514,7 @@ LoadState(Bandit *b, MemoryContext cxt)
 			int			i = DatumGetInt32(SPI_getbinval(tup, td, 1, &isnull)) - 1;
 			double		val = GetF8(tup, td, 2);
 
+			CHECK_FOR_INTERRUPTS();
 			if (i < 0 || i >= b->k)
 				continue;
 			if (d > 0 && !GetF8Array(tup, td, 3, tmp, d))
@@ -811,6 +812,28 @@ recpromo_choose(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/*
+ * Refuses a reward whose square (or, for a contextual bandit, whose products
+ * with the decision's features) would make the bandit's sums infinite: the
+ * state would then be unusable for every later decision.
+ */
+static void
+TooLarge(const char *name, int64 decision)
+{
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("reward value is too large"),
+				 errdetail("The bandit keeps the sum of squared rewards, and this square is not finite."),
+				 errhint("Rescale the rewards: their squares must be finite (absolute values below about 1e154).")));
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("reward of decision %lld would make the sums of bandit \"%s\" infinite",
+					(long long) decision, name),
+			 errdetail("The bandit keeps sums of x x' and of reward * x over the context features x."),
+			 errhint("Rescale the context features and rewards to moderate magnitudes.")));
+}
+
 PG_FUNCTION_INFO_V1(recpromo_reward);
 Datum
 recpromo_reward(PG_FUNCTION_ARGS)
@@ -846,6 +869,10 @@ recpromo_reward(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("reward value must be finite"),
 				 errhint("Rewards are 0/1 for a binary bandit, finite amounts otherwise.")));
+
+	/* its square goes into the sums: an infinite one would wreck the bandit for good */
+	if (!rp_finite(value * value))
+		TooLarge(NULL, decision);
 
 	OpenBandit(name, &b, &scope, outer, false);
 	if (b.cfg.binary && value != 0.0 && value != 1.0)
@@ -929,6 +956,9 @@ recpromo_reward(PG_FUNCTION_ARGS)
 		GetF8Array(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, s.G, d * d);
 		GetF8Array(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, s.b, d);
 		rp_bandit_update(&b.cfg, &s, x, value);
+		for (int j = 0; j < d * d; j++)
+			if (!rp_finite(s.G[j]) || (j < d && !rp_finite(s.b[j])))
+				TooLarge(name, decision);
 		values[5] = F8ArrayDatum(s.G, d * d);
 		values[6] = F8ArrayDatum(s.b, d);
 		if (RunPlan(Q_REWARD_LINEAR, "UPDATE recpromo.bandit_state s SET "
@@ -1138,6 +1168,7 @@ recpromo_recount_bandit(PG_FUNCTION_ARGS)
 		bool		isnull;
 		int			i = DatumGetInt32(SPI_getbinval(tup, td, 1, &isnull)) - 1;
 
+		CHECK_FOR_INTERRUPTS();
 		if (i < 0 || i >= b.k)
 			continue;
 		log.pulls[i]++;
@@ -1273,12 +1304,15 @@ recpromo_create_bandit(PG_FUNCTION_ARGS)
 				 errmsg("shards must be between 1 and %d", BANDIT_MAX_SHARDS),
 				 errhint("About the number of sessions that choose and reward at once is enough.")));
 	for (int i = 0; i < k; i++)
+	{
+		CHECK_FOR_INTERRUPTS(); /* quadratic in the number of arms */
 		for (int j = 0; j < i; j++)
 			if (strcmp(arms[i], arms[j]) == 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("arm \"%s\" is listed twice", arms[i]),
 						 errhint("Arm names are unique within a bandit.")));
+	}
 
 	SPI_connect();
 	RecpromoOwnerEnter(&scope);
@@ -1358,6 +1392,7 @@ recpromo_add_bandit_arms(PG_FUNCTION_ARGS)
 	{
 		int			found = -1;
 
+		CHECK_FOR_INTERRUPTS();
 		for (int j = 0; j < b.k; j++)
 			if (strcmp(b.arm[j], arms[i]) == 0)
 				found = j;
@@ -1606,6 +1641,7 @@ recpromo_replay_bandit(PG_FUNCTION_ARGS)
 			int			a;
 			rp_status	st;
 
+			CHECK_FOR_INTERRUPTS();	/* a linear policy costs k d^3 / 3 per event */
 			if (arm == NULL || isnull)
 				continue;		/* no arm or no reward: not an event */
 			val = DatumGetFloat8(rv);
