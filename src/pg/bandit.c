@@ -1643,7 +1643,11 @@ recpromo_replay_bandit(PG_FUNCTION_ARGS)
 
 			CHECK_FOR_INTERRUPTS();	/* a linear policy costs k d^3 / 3 per event */
 			if (arm == NULL || isnull)
+			{
+				if (arm)
+					pfree(arm);
 				continue;		/* no arm or no reward: not an event */
+			}
 			val = DatumGetFloat8(rv);
 			if (!rp_finite(val))
 				ereport(ERROR,
@@ -1655,18 +1659,25 @@ recpromo_replay_bandit(PG_FUNCTION_ARGS)
 
 				(void) SPI_getbinval(tt->vals[r], tt->tupdesc, 3, &isnull);
 				if (isnull)
+				{
+					pfree(arm);
 					continue;
+				}
 				ca = DatumGetArrayTypeP(SPI_getbinval(tt->vals[r], tt->tupdesc, 3, &isnull));
 				if (ARR_NDIM(ca) != 1 || ARR_HASNULL(ca) || ArrayGetNItems(1, ARR_DIMS(ca)) != d)
 					BadDimension(&b, ArrayGetNItems(ARR_NDIM(ca), ARR_DIMS(ca)));
 				for (int j = 0; j < d; j++)
 					x[j] = CheckFeature(&b, ((double *) ARR_DATA_PTR(ca))[j], j);
+				/* a detoasted copy per event would add up over a long log */
+				if ((Pointer) ca != DatumGetPointer(SPI_getbinval(tt->vals[r], tt->tupdesc, 3, &isnull)))
+					pfree(ca);
 			}
 			events++;
 			all_sum += val;
 			for (int i = 0; i < b.k; i++)
 				if (el[i] && strcmp(b.arm[i], arm) == 0)
 					logged = i;
+			pfree(arm);			/* one string per event: freed, not kept to the end */
 			if (logged < 0)
 				continue;		/* an arm the bandit does not have: never matched */
 			st = rp_bandit_probabilities(&b.cfg, b.k, b.sums, el, x, &rng, prob, work);
