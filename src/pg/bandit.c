@@ -454,9 +454,11 @@ AllocSums(Bandit *b, MemoryContext cxt)
 /*
  * Reads the state of b: pulls from the shards, and the reward sums from the
  * shards or, with a window, from the last `window` rewards of the log.
+ * read_only: read in the calling statement's snapshot (SPI read-only), as
+ * a later read-only query of the log will, instead of a fresh one.
  */
 static void
-LoadState(Bandit *b, MemoryContext cxt)
+LoadState(Bandit *b, MemoryContext cxt, bool read_only)
 {
 	Oid			t[2] = {INT8OID, INT4OID};
 	Datum		v[2];
@@ -467,7 +469,7 @@ LoadState(Bandit *b, MemoryContext cxt)
 	v[0] = Int64GetDatum(b->id);
 	if (RunPlan(Q_STATE, "SELECT s.arm_no, s.pulls, s.rewards, s.reward_sum, s.reward_sq, s.gram, s.xr "
 				"FROM recpromo.bandit_state s WHERE s.bandit_id OPERATOR(pg_catalog.=) $1 "
-				"ORDER BY s.arm_no, s.shard", 1, t, v, NULL, false, 0) != SPI_OK_SELECT)
+				"ORDER BY s.arm_no, s.shard", 1, t, v, NULL, read_only, 0) != SPI_OK_SELECT)
 		RecpromoSpiError("read recpromo.bandit_state");
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
@@ -504,7 +506,7 @@ LoadState(Bandit *b, MemoryContext cxt)
 					"WHERE r.bandit_id OPERATOR(pg_catalog.=) $1 "
 					"ORDER BY r.reward_seq DESC LIMIT $2) w "
 					"JOIN recpromo.bandit_decision d ON d.decision_id OPERATOR(pg_catalog.=) w.decision_id "
-					"ORDER BY w.reward_seq", 2, t, v, NULL, false, 0) != SPI_OK_SELECT)
+					"ORDER BY w.reward_seq", 2, t, v, NULL, read_only, 0) != SPI_OK_SELECT)
 			RecpromoSpiError("read recpromo.bandit_reward");
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
@@ -733,7 +735,7 @@ recpromo_choose(PG_FUNCTION_ARGS)
 		features = F8ArrayDatum(x, b.cfg.dim);
 	else if (!PG_ARGISNULL(1) && get_fn_expr_argtype(fcinfo->flinfo, 1) != JSONBOID)
 		features = PG_GETARG_DATUM(1);	/* logged as given */
-	LoadState(&b, outer);
+	LoadState(&b, outer, false);
 	prob = palloc(sizeof(double) * b.k);
 	/* what outlives SPI_finish lives in the caller's context */
 	picked = MemoryContextAlloc(outer, sizeof(int) * n);
@@ -988,7 +990,7 @@ recpromo_bandit_stats(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	OpenBandit(name, &b, &scope, outer, false);
-	LoadState(&b, outer);
+	LoadState(&b, outer, false);
 	CloseBandit(&scope);
 
 	if (!IsLinear(&b))
@@ -1050,7 +1052,7 @@ recpromo_bandit_action_probabilities(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	OpenBandit(name, &b, &scope, outer, false);
 	x = ContextFeatures(fcinfo, 1, &b, outer);
-	LoadState(&b, outer);
+	LoadState(&b, outer, false);
 	CloseBandit(&scope);
 
 	el = ActiveMask(&b, &n_active);
@@ -1095,7 +1097,7 @@ recpromo_bandit_linear_scores(PG_FUNCTION_ARGS)
 				 errmsg("bandit \"%s\" is not contextual", name),
 				 errhint("Scores exist for the linucb and lin_ts policies; see bandit_stats() for the others.")));
 	x = ContextFeatures(fcinfo, 1, &b, outer);
-	LoadState(&b, outer);
+	LoadState(&b, outer, false);
 	CloseBandit(&scope);
 
 	el = ActiveMask(&b, &n_active);
@@ -1148,7 +1150,8 @@ recpromo_recount_bandit(PG_FUNCTION_ARGS)
 	/* the shards, all time (not the window) */
 	window = b.window;
 	b.window = 0;
-	LoadState(&b, outer);
+	/* the same snapshot as the log query below: a commit in between is in both or neither */
+	LoadState(&b, outer, true);
 	b.window = window;
 	log = b;
 	AllocSums(&log, outer);
