@@ -684,6 +684,30 @@ ActiveMask(const Bandit *b, int *n_active)
 	return el;
 }
 
+/*
+ * A state row that an update or lock did not find (SPI connected, owner
+ * scope): usually the bandit was dropped by a transaction that committed
+ * while this one waited for the row, else the state is damaged.
+ */
+static void
+MissingStateRow(const Bandit *b, int arm_no, int shard)
+{
+	Oid			t = INT8OID;
+	Datum		v = Int64GetDatum(b->id);
+
+	if (SPI_execute_with_args("SELECT 1 FROM recpromo.bandit b WHERE b.id OPERATOR(pg_catalog.=) $1",
+							  1, &t, &v, NULL, false, 1) != SPI_OK_SELECT)
+		RecpromoSpiError("read recpromo.bandit");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("bandit \"%s\" was dropped by a concurrent transaction", b->name),
+				 errhint("Nothing of this call was kept.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("bandit \"%s\" lacks the state row of arm %d, shard %d", b->name, arm_no, shard)));
+}
+
 PG_FUNCTION_INFO_V1(recpromo_choose);
 Datum
 recpromo_choose(PG_FUNCTION_ARGS)
@@ -794,10 +818,7 @@ recpromo_choose(PG_FUNCTION_ARGS)
 					"WHERE s.bandit_id OPERATOR(pg_catalog.=) $1 AND s.arm_no OPERATOR(pg_catalog.=) $2 "
 					"AND s.shard OPERATOR(pg_catalog.=) $3", 3, pt, values, NULL, false, 0) != SPI_OK_UPDATE ||
 			SPI_processed != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("bandit \"%s\" lacks the state row of arm %d, shard %d", name, i + 1,
-							MyProcPid % b.shards)));
+			MissingStateRow(&b, i + 1, MyProcPid % b.shards);
 	}
 	CloseBandit(&scope);
 
@@ -932,9 +953,7 @@ recpromo_reward(PG_FUNCTION_ARGS)
 					"AND s.shard OPERATOR(pg_catalog.=) $3", 5, types, values, NULL, false, 0) != SPI_OK_UPDATE)
 			RecpromoSpiError("update recpromo.bandit_state");
 		if (SPI_processed != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("bandit \"%s\" lacks the state row of arm %d, shard %d", name, arm, shard)));
+			MissingStateRow(&b, arm, shard);
 	}
 	else
 	{
@@ -949,9 +968,7 @@ recpromo_reward(PG_FUNCTION_ARGS)
 			!= SPI_OK_SELECT)
 			RecpromoSpiError("read recpromo.bandit_state");
 		if (SPI_processed != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("bandit \"%s\" lacks the state row of arm %d, shard %d", name, arm, shard)));
+			MissingStateRow(&b, arm, shard);
 		memset(&s, 0, sizeof(s));
 		s.G = palloc0(sizeof(double) * d * d);
 		s.b = palloc0(sizeof(double) * d);
