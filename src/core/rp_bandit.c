@@ -141,12 +141,54 @@ gamma_draw(rp_rng *rng, normal_pair *np, double a)
 	}
 }
 
+/*
+ * log of a Gamma(a) draw; the same stream as gamma_draw, but a shape below 1
+ * keeps its boost U^(1/a) as log(U) / a, which cannot underflow.
+ */
+static double
+log_gamma_draw(rp_rng *rng, normal_pair *np, double a)
+{
+	double		log_boost = 0.0;
+
+	if (a < 1.0)
+	{
+		log_boost = log(1.0 - rp_rng_uniform(rng)) / a;
+		a += 1.0;
+	}
+	return log_boost + log(gamma_draw(rng, np, a));
+}
+
+/*
+ * log(X / Y) for X ~ Gamma(a), Y ~ Gamma(b): the logit of a Beta(a, b) draw.
+ * Thompson compares these instead of the draws when a prior shape is below
+ * 1: such draws are mostly within a rounding of 0 or 1, where doubles tie
+ * (or X / (X + Y) is 0 / 0), and a tie went to the first arm.
+ */
+static double
+beta_logit_draw(rp_rng *rng, normal_pair *np, double a, double b)
+{
+	double		lx = log_gamma_draw(rng, np, a);
+	double		ly = log_gamma_draw(rng, np, b);
+	double		diff = lx - ly;
+
+	return isnan(diff) ? 0.0 : diff;	/* both -infinity: shapes below ~1e-308 */
+}
+
+/*
+ * Beta(a, b) = X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b).  For shapes
+ * below 1 both gammas may underflow to 0 and X / (X + Y) would be NaN, so
+ * the draw is then formed from its logit.
+ */
 static double
 beta_draw(rp_rng *rng, normal_pair *np, double a, double b)
 {
-	double		x = gamma_draw(rng, np, a);
-	double		y = gamma_draw(rng, np, b);
+	double		x,
+				y;
 
+	if (a < 1.0 || b < 1.0)
+		return 1.0 / (1.0 + exp(-beta_logit_draw(rng, np, a, b)));
+	x = gamma_draw(rng, np, a);
+	y = gamma_draw(rng, np, b);
 	return x / (x + y);
 }
 
@@ -349,6 +391,8 @@ rp_bandit_probabilities(const rp_bandit_cfg *cfg, int k,
 			{
 				int			m = cfg->draws;
 				normal_pair np = {0, 0};
+				/* shapes below 1 (from the prior): compare logits, see beta_logit_draw */
+				int			logit = cfg->prior_a < 1.0 || cfg->prior_b < 1.0;
 
 				if (cfg->policy == RP_BANDIT_LIN_TS)
 				{
@@ -389,7 +433,8 @@ rp_bandit_probabilities(const rp_bandit_cfg *cfg, int k,
 						if (!eligible[i])
 							continue;
 						if (cfg->policy == RP_BANDIT_THOMPSON && cfg->binary)
-							th = beta_draw(rng, &np, p1[i], p2[i]);
+							th = logit ? beta_logit_draw(rng, &np, p1[i], p2[i]) :
+								beta_draw(rng, &np, p1[i], p2[i]);
 						else
 							th = p1[i] + p2[i] * normal_draw(rng, &np);
 						if (arg < 0 || th > best)

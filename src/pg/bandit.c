@@ -454,9 +454,11 @@ AllocSums(Bandit *b, MemoryContext cxt)
 /*
  * Reads the state of b: pulls from the shards, and the reward sums from the
  * shards or, with a window, from the last `window` rewards of the log.
+ * read_only: read in the calling statement's snapshot (SPI read-only), as
+ * a later read-only query of the log will, instead of a fresh one.
  */
 static void
-LoadState(Bandit *b, MemoryContext cxt)
+LoadState(Bandit *b, MemoryContext cxt, bool read_only)
 {
 	Oid			t[2] = {INT8OID, INT4OID};
 	Datum		v[2];
@@ -467,7 +469,7 @@ LoadState(Bandit *b, MemoryContext cxt)
 	v[0] = Int64GetDatum(b->id);
 	if (RunPlan(Q_STATE, "SELECT s.arm_no, s.pulls, s.rewards, s.reward_sum, s.reward_sq, s.gram, s.xr "
 				"FROM recpromo.bandit_state s WHERE s.bandit_id OPERATOR(pg_catalog.=) $1 "
-				"ORDER BY s.arm_no, s.shard", 1, t, v, NULL, false, 0) != SPI_OK_SELECT)
+				"ORDER BY s.arm_no, s.shard", 1, t, v, NULL, read_only, 0) != SPI_OK_SELECT)
 		RecpromoSpiError("read recpromo.bandit_state");
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
@@ -504,7 +506,7 @@ LoadState(Bandit *b, MemoryContext cxt)
 					"WHERE r.bandit_id OPERATOR(pg_catalog.=) $1 "
 					"ORDER BY r.reward_seq DESC LIMIT $2) w "
 					"JOIN recpromo.bandit_decision d ON d.decision_id OPERATOR(pg_catalog.=) w.decision_id "
-					"ORDER BY w.reward_seq", 2, t, v, NULL, false, 0) != SPI_OK_SELECT)
+					"ORDER BY w.reward_seq", 2, t, v, NULL, read_only, 0) != SPI_OK_SELECT)
 			RecpromoSpiError("read recpromo.bandit_reward");
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
@@ -514,6 +516,7 @@ LoadState(Bandit *b, MemoryContext cxt)
 			int			i = DatumGetInt32(SPI_getbinval(tup, td, 1, &isnull)) - 1;
 			double		val = GetF8(tup, td, 2);
 
+			CHECK_FOR_INTERRUPTS();
 			if (i < 0 || i >= b->k)
 				continue;
 			if (d > 0 && !GetF8Array(tup, td, 3, tmp, d))
@@ -681,6 +684,30 @@ ActiveMask(const Bandit *b, int *n_active)
 	return el;
 }
 
+/*
+ * A state row that an update or lock did not find (SPI connected, owner
+ * scope): usually the bandit was dropped by a transaction that committed
+ * while this one waited for the row, else the state is damaged.
+ */
+static void
+MissingStateRow(const Bandit *b, int arm_no, int shard)
+{
+	Oid			t = INT8OID;
+	Datum		v = Int64GetDatum(b->id);
+
+	if (SPI_execute_with_args("SELECT 1 FROM recpromo.bandit b WHERE b.id OPERATOR(pg_catalog.=) $1",
+							  1, &t, &v, NULL, false, 1) != SPI_OK_SELECT)
+		RecpromoSpiError("read recpromo.bandit");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("bandit \"%s\" was dropped by a concurrent transaction", b->name),
+				 errhint("Nothing of this call was kept.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("bandit \"%s\" lacks the state row of arm %d, shard %d", b->name, arm_no, shard)));
+}
+
 PG_FUNCTION_INFO_V1(recpromo_choose);
 Datum
 recpromo_choose(PG_FUNCTION_ARGS)
@@ -732,7 +759,7 @@ recpromo_choose(PG_FUNCTION_ARGS)
 		features = F8ArrayDatum(x, b.cfg.dim);
 	else if (!PG_ARGISNULL(1) && get_fn_expr_argtype(fcinfo->flinfo, 1) != JSONBOID)
 		features = PG_GETARG_DATUM(1);	/* logged as given */
-	LoadState(&b, outer);
+	LoadState(&b, outer, false);
 	prob = palloc(sizeof(double) * b.k);
 	/* what outlives SPI_finish lives in the caller's context */
 	picked = MemoryContextAlloc(outer, sizeof(int) * n);
@@ -791,10 +818,7 @@ recpromo_choose(PG_FUNCTION_ARGS)
 					"WHERE s.bandit_id OPERATOR(pg_catalog.=) $1 AND s.arm_no OPERATOR(pg_catalog.=) $2 "
 					"AND s.shard OPERATOR(pg_catalog.=) $3", 3, pt, values, NULL, false, 0) != SPI_OK_UPDATE ||
 			SPI_processed != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("bandit \"%s\" lacks the state row of arm %d, shard %d", name, i + 1,
-							MyProcPid % b.shards)));
+			MissingStateRow(&b, i + 1, MyProcPid % b.shards);
 	}
 	CloseBandit(&scope);
 
@@ -809,6 +833,28 @@ recpromo_choose(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * Refuses a reward whose square (or, for a contextual bandit, whose products
+ * with the decision's features) would make the bandit's sums infinite: the
+ * state would then be unusable for every later decision.
+ */
+static void
+TooLarge(const char *name, int64 decision)
+{
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("reward value is too large"),
+				 errdetail("The bandit keeps the sum of squared rewards, and this square is not finite."),
+				 errhint("Rescale the rewards: their squares must be finite (absolute values below about 1e154).")));
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("reward of decision %lld would make the sums of bandit \"%s\" infinite",
+					(long long) decision, name),
+			 errdetail("The bandit keeps sums of x x' and of reward * x over the context features x."),
+			 errhint("Rescale the context features and rewards to moderate magnitudes.")));
 }
 
 PG_FUNCTION_INFO_V1(recpromo_reward);
@@ -846,6 +892,10 @@ recpromo_reward(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("reward value must be finite"),
 				 errhint("Rewards are 0/1 for a binary bandit, finite amounts otherwise.")));
+
+	/* its square goes into the sums: an infinite one would wreck the bandit for good */
+	if (!rp_finite(value * value))
+		TooLarge(NULL, decision);
 
 	OpenBandit(name, &b, &scope, outer, false);
 	if (b.cfg.binary && value != 0.0 && value != 1.0)
@@ -903,9 +953,7 @@ recpromo_reward(PG_FUNCTION_ARGS)
 					"AND s.shard OPERATOR(pg_catalog.=) $3", 5, types, values, NULL, false, 0) != SPI_OK_UPDATE)
 			RecpromoSpiError("update recpromo.bandit_state");
 		if (SPI_processed != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("bandit \"%s\" lacks the state row of arm %d, shard %d", name, arm, shard)));
+			MissingStateRow(&b, arm, shard);
 	}
 	else
 	{
@@ -920,15 +968,16 @@ recpromo_reward(PG_FUNCTION_ARGS)
 			!= SPI_OK_SELECT)
 			RecpromoSpiError("read recpromo.bandit_state");
 		if (SPI_processed != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("bandit \"%s\" lacks the state row of arm %d, shard %d", name, arm, shard)));
+			MissingStateRow(&b, arm, shard);
 		memset(&s, 0, sizeof(s));
 		s.G = palloc0(sizeof(double) * d * d);
 		s.b = palloc0(sizeof(double) * d);
 		GetF8Array(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, s.G, d * d);
 		GetF8Array(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, s.b, d);
 		rp_bandit_update(&b.cfg, &s, x, value);
+		for (int j = 0; j < d * d; j++)
+			if (!rp_finite(s.G[j]) || (j < d && !rp_finite(s.b[j])))
+				TooLarge(name, decision);
 		values[5] = F8ArrayDatum(s.G, d * d);
 		values[6] = F8ArrayDatum(s.b, d);
 		if (RunPlan(Q_REWARD_LINEAR, "UPDATE recpromo.bandit_state s SET "
@@ -958,7 +1007,7 @@ recpromo_bandit_stats(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	OpenBandit(name, &b, &scope, outer, false);
-	LoadState(&b, outer);
+	LoadState(&b, outer, false);
 	CloseBandit(&scope);
 
 	if (!IsLinear(&b))
@@ -1020,7 +1069,7 @@ recpromo_bandit_action_probabilities(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	OpenBandit(name, &b, &scope, outer, false);
 	x = ContextFeatures(fcinfo, 1, &b, outer);
-	LoadState(&b, outer);
+	LoadState(&b, outer, false);
 	CloseBandit(&scope);
 
 	el = ActiveMask(&b, &n_active);
@@ -1065,7 +1114,7 @@ recpromo_bandit_linear_scores(PG_FUNCTION_ARGS)
 				 errmsg("bandit \"%s\" is not contextual", name),
 				 errhint("Scores exist for the linucb and lin_ts policies; see bandit_stats() for the others.")));
 	x = ContextFeatures(fcinfo, 1, &b, outer);
-	LoadState(&b, outer);
+	LoadState(&b, outer, false);
 	CloseBandit(&scope);
 
 	el = ActiveMask(&b, &n_active);
@@ -1118,7 +1167,8 @@ recpromo_recount_bandit(PG_FUNCTION_ARGS)
 	/* the shards, all time (not the window) */
 	window = b.window;
 	b.window = 0;
-	LoadState(&b, outer);
+	/* the same snapshot as the log query below: a commit in between is in both or neither */
+	LoadState(&b, outer, true);
 	b.window = window;
 	log = b;
 	AllocSums(&log, outer);
@@ -1138,6 +1188,7 @@ recpromo_recount_bandit(PG_FUNCTION_ARGS)
 		bool		isnull;
 		int			i = DatumGetInt32(SPI_getbinval(tup, td, 1, &isnull)) - 1;
 
+		CHECK_FOR_INTERRUPTS();
 		if (i < 0 || i >= b.k)
 			continue;
 		log.pulls[i]++;
@@ -1273,12 +1324,15 @@ recpromo_create_bandit(PG_FUNCTION_ARGS)
 				 errmsg("shards must be between 1 and %d", BANDIT_MAX_SHARDS),
 				 errhint("About the number of sessions that choose and reward at once is enough.")));
 	for (int i = 0; i < k; i++)
+	{
+		CHECK_FOR_INTERRUPTS(); /* quadratic in the number of arms */
 		for (int j = 0; j < i; j++)
 			if (strcmp(arms[i], arms[j]) == 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("arm \"%s\" is listed twice", arms[i]),
 						 errhint("Arm names are unique within a bandit.")));
+	}
 
 	SPI_connect();
 	RecpromoOwnerEnter(&scope);
@@ -1358,6 +1412,7 @@ recpromo_add_bandit_arms(PG_FUNCTION_ARGS)
 	{
 		int			found = -1;
 
+		CHECK_FOR_INTERRUPTS();
 		for (int j = 0; j < b.k; j++)
 			if (strcmp(b.arm[j], arms[i]) == 0)
 				found = j;
@@ -1606,8 +1661,13 @@ recpromo_replay_bandit(PG_FUNCTION_ARGS)
 			int			a;
 			rp_status	st;
 
+			CHECK_FOR_INTERRUPTS();	/* a linear policy costs k d^3 / 3 per event */
 			if (arm == NULL || isnull)
+			{
+				if (arm)
+					pfree(arm);
 				continue;		/* no arm or no reward: not an event */
+			}
 			val = DatumGetFloat8(rv);
 			if (!rp_finite(val))
 				ereport(ERROR,
@@ -1619,18 +1679,25 @@ recpromo_replay_bandit(PG_FUNCTION_ARGS)
 
 				(void) SPI_getbinval(tt->vals[r], tt->tupdesc, 3, &isnull);
 				if (isnull)
+				{
+					pfree(arm);
 					continue;
+				}
 				ca = DatumGetArrayTypeP(SPI_getbinval(tt->vals[r], tt->tupdesc, 3, &isnull));
 				if (ARR_NDIM(ca) != 1 || ARR_HASNULL(ca) || ArrayGetNItems(1, ARR_DIMS(ca)) != d)
 					BadDimension(&b, ArrayGetNItems(ARR_NDIM(ca), ARR_DIMS(ca)));
 				for (int j = 0; j < d; j++)
 					x[j] = CheckFeature(&b, ((double *) ARR_DATA_PTR(ca))[j], j);
+				/* a detoasted copy per event would add up over a long log */
+				if ((Pointer) ca != DatumGetPointer(SPI_getbinval(tt->vals[r], tt->tupdesc, 3, &isnull)))
+					pfree(ca);
 			}
 			events++;
 			all_sum += val;
 			for (int i = 0; i < b.k; i++)
 				if (el[i] && strcmp(b.arm[i], arm) == 0)
 					logged = i;
+			pfree(arm);			/* one string per event: freed, not kept to the end */
 			if (logged < 0)
 				continue;		/* an arm the bandit does not have: never matched */
 			st = rp_bandit_probabilities(&b.cfg, b.k, b.sums, el, x, &rng, prob, work);

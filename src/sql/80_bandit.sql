@@ -193,7 +193,8 @@ AS 'MODULE_PATHNAME', 'recpromo_grant_bandit'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.grant_bandit(text, name) IS
 'lets a role (and its members), or public, call choose, reward, bandit_stats, '
-'bandit_action_probabilities and replay_bandit on a bandit (owner only)';
+'bandit_action_probabilities and replay_bandit on a bandit (owner only); such a role may '
+'reward any decision of the bandit, not only the ones it made';
 
 CREATE FUNCTION @extschema@.revoke_bandit(bandit text, role name)
 RETURNS void
@@ -224,7 +225,8 @@ AS 'MODULE_PATHNAME', 'recpromo_reward'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.reward(text, bigint, float8) IS
 'records the reward of a decision and updates the bandit''s state; one reward per decision '
-'(a second one is refused), 0 or 1 for a binary bandit';
+'(a second one is refused), 0 or 1 for a binary bandit; the owner and every role granted the '
+'bandit may reward any of its decisions';
 
 CREATE FUNCTION @extschema@.bandit_stats(bandit text)
 RETURNS TABLE(arm text, active boolean, pulls bigint, rewards bigint, reward_sum float8,

@@ -329,6 +329,52 @@ test_check(void)
 	CHECK(rp_bandit_check(&cfg, &why) == RP_OK);
 }
 
+/*
+ * Tiny Beta shapes: the gammas underflow to 0 and X / (X + Y) was NaN, which
+ * never wins an argmax, so Beta(0.001, 0.001) arms that should be alike
+ * were not (the first arm won whenever the others drew NaN).
+ */
+static void
+test_beta_tiny_shapes(void)
+{
+	rp_rng		rng;
+	rp_bandit_cfg cfg;
+	rp_bandit_arm arms[4] = {{0}};
+	unsigned char el[4] = {1, 1, 1, 1};
+	double		p[4];
+	int			nonfinite = 0,
+				outside = 0;
+	double		s = 0;
+
+	rp_rng_seed(&rng, 11);
+	for (int i = 0; i < 100000; i++)
+	{
+		double		v = rp_bandit_beta(&rng, 0.001, 0.001);
+
+		nonfinite += !rp_finite(v);
+		outside += rp_finite(v) && (v < 0.0 || v > 1.0);
+		if (rp_finite(v))
+			s += v;
+	}
+	CHECK(nonfinite == 0);
+	CHECK(outside == 0);
+	CHECK(fabs(s / 100000 - 0.5) < 0.01);
+	/* Beta(1e-300, 2): almost surely 0, never NaN */
+	for (int i = 0; i < 1000; i++)
+	{
+		double		v = rp_bandit_beta(&rng, 1e-300, 2.0);
+
+		CHECK(rp_finite(v) && v >= 0.0 && v <= 1.0);
+	}
+	/* symmetric arms get symmetric probabilities */
+	rp_bandit_defaults(&cfg);
+	cfg.prior_a = cfg.prior_b = 0.001;
+	cfg.draws = 40000;
+	CHECK(rp_bandit_probabilities(&cfg, 4, arms, el, NULL, &rng, p, work) == RP_OK);
+	for (int i = 0; i < 4; i++)
+		CHECK(fabs(p[i] - 0.25) < 0.015);
+}
+
 int
 main(void)
 {
@@ -339,5 +385,6 @@ main(void)
 	RUN(test_bernoulli_regret);
 	RUN(test_linear_regret);
 	RUN(test_check);
+	RUN(test_beta_tiny_shapes);
 	UNIT_DONE();
 }
