@@ -33,6 +33,9 @@ test_norm_quantile(void)
 	CHECK(isinf(rp_norm_quantile(0.0)) && rp_norm_quantile(0.0) < 0);
 	CHECK(isinf(rp_norm_quantile(1.0)) && rp_norm_quantile(1.0) > 0);
 	CHECK(isnan(rp_norm_quantile(1.5)));
+	/* subnormal p: the Halley step's exp(x^2 / 2) overflows there (Acklam: 1.15e-9 relative) */
+	CHECK_NEAR(rp_norm_quantile(1e-310), -37.663060331949524, 1e-7);
+	CHECK_NEAR(rp_norm_quantile(5e-324), -38.467405617144344, 1e-7);
 	/* round trip */
 	for (double p = 0.001; p < 1.0; p += 0.0123)
 		CHECK_NEAR(rp_norm_cdf(rp_norm_quantile(p)), p, 1e-14);
@@ -86,6 +89,16 @@ test_chi2(void)
 	CHECK_NEAR(rp_chi2_sf(1e-3, 3), 0.9999915920809419, 1e-13);
 	CHECK(rp_chi2_sf(0, 3) == 1.0);
 	CHECK(isnan(rp_chi2_sf(1, -1)));
+	/* large df: the prefactor must not subtract two lgamma values near 1e7 */
+	CHECK_NEAR(rp_chi2_sf(99, 100), 0.5094721987983741, 1e-13);
+	CHECK_NEAR(rp_chi2_sf(150, 120), 0.03307348091130466, 1e-12);
+	CHECK_NEAR(rp_chi2_sf(1e6, 1e6), 0.4998119368033945, 1e-12);
+	CHECK_NEAR(rp_chi2_sf(2003000, 2e6), 0.06686110423589772, 1e-11);
+	CHECK_NEAR(rp_chi2_sf(1e10 + 1e5, 1e10), 0.2397493287722199, 1e-9);
+	CHECK_NEAR(rp_chi2_sf(1e12, 1e12), 0.4999998119368055, 1e-9);
+	CHECK_NEAR(rp_chi2_sf(1e17, 1e17), 0.49999999940529194, 1e-9);
+	CHECK(rp_chi2_sf(1, 1e300) == 1.0);
+	CHECK(rp_chi2_sf(1, INFINITY) == 1.0);
 }
 
 static void
