@@ -287,12 +287,29 @@ rp_t_sf2(double t, double df)
 		return 0.0;
 	if (df > 1e10)
 		return 2.0 * rp_norm_cdf(-fabs(t));
+	if (fabs(t) > 1e150)
+	{
+		/*
+		 * t^2 overflows (or x = df / t^2 underflows): the tail is the
+		 * leading term x^a / (a B(a, 1/2)), a = df / 2, of I_x(a, 1/2), whose
+		 * next terms are O(x) < 1e-280, taken in logs.  With a small df it is
+		 * not small (df = 0.001, t = 1e200: 0.63), so 0 would be wrong.
+		 */
+		double		a = df / 2.0;
+		double		lx = log(df) - 2.0 * log(fabs(t));
+
+		return exp(a * lx - log(a) - (lgamma(0.5) - lgamma_diff(a, 0.5)));
+	}
 	/* x = df / (df + t^2) and y = 1 - x = t^2 / (df + t^2), each without cancellation */
 	{
 		double		t2 = t * t, x = df / (df + t2), y = t2 / (df + t2);
 
-		if (t2 < df)
-			return 1.0 - betainc_xy(0.5, df / 2.0, y, x);
+		/*
+		 * One call for every t: betainc_xy already picks the side whose
+		 * continued fraction converges.  1 - I_y(1/2, df/2) for t^2 < df
+		 * took 1 - (1 - tail) there, and a tail below 1e-16 (t = 10 with
+		 * df = 1000: 1.7e-22) came out as 0.
+		 */
 		return betainc_xy(df / 2.0, 0.5, x, y);
 	}
 }

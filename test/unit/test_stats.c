@@ -77,6 +77,16 @@ test_t(void)
 	CHECK_NEAR(rp_t_quantile(0.9, 1e7), 1.281551650203083, 1e-9);
 	CHECK(isnan(rp_t_sf2(1, 0)));
 	CHECK(rp_t_sf2(INFINITY, 3) == 0.0);
+	/* t^2 overflows: the tail of a small df is not 0 (mpmath betainc) */
+	CHECK_NEAR(rp_t_sf2(1e200, 0.001), 0.62834642497223013, 1e-12);
+	CHECK_NEAR(rp_t_sf2(-1e200, 1) / 6.3661977236758136e-201, 1.0, 1e-12);
+	CHECK(rp_t_sf2(1e160, 30) == 0.0);
+	CHECK(isinf(rp_t_quantile(0.975, 0.001)));
+	/* tails below 1e-16 with t^2 < df: relative precision, not 0 */
+	CHECK_NEAR(rp_t_sf2(10, 1000) / 1.6670702958600065e-22, 1.0, 1e-10);
+	CHECK_NEAR(rp_t_sf2(10, 1e6) / 1.5278610768178116e-23, 1.0, 1e-8);
+	CHECK_NEAR(rp_t_sf2(8, 50) / 1.6632966028321343e-10, 1.0, 1e-10);
+	CHECK_NEAR(rp_t_sf2(12, 1e4) / 5.979779607811232e-33, 1.0, 1e-9);
 }
 
 static void
