@@ -127,6 +127,10 @@ SELECT ope_try($$SELECT * FROM evaluate_policy_arrays(NULL, '{}', '{}', '{}', '{
 -- a full error with its hint
 SELECT * FROM evaluate_policy('ope_log', 'ctx', 'arm', 'reward', 'propensity', target_probs => 'ope_bad_target', key_col => 'segment');
 
+-- a propensity of 1e-300 gives a weight of 1e300: sum w^2 overflows, the ESS must not be NaN
+SELECT estimator, round(ess::numeric, 6) AS ess, n
+FROM evaluate_policy_arrays(NULL, '{1,2}', '{1,0}', '{1e-300,0.5}', '{{1,0},{1,0}}', '{ips}', 0, 1, 0.05, 1);
+
 DROP TABLE ope_log, ope_target, ope_uniform, ope_campaign, ope_bad, ope_bad_target;
 DROP FUNCTION ope_try(text);
 DELETE FROM recpromo.model WHERE name IN ('ope_up', 'ope_pr');

@@ -350,6 +350,25 @@ rp_ope_evaluate(const rp_ope_data *in, int n_boot, uint64_t seed, double alpha,
 	estimates(in, &sc.s, sc.beta, out->est);
 	out->sum_w = sc.s.sw;
 	out->ess = sc.s.sw2 > 0 ? sc.s.sw * sc.s.sw / sc.s.sw2 : 0;
+	if (!rp_finite(out->ess))
+	{
+		/*
+		 * sum w^2 (or (sum w)^2) overflowed: weights near 1e300 from a
+		 * tiny propensity.  The same ratio on w / max w, which is finite.
+		 */
+		double		wmax = 0, s1 = 0, s2 = 0;
+
+		for (int64_t i = 0; i < in->n; i++)
+			wmax = fmax(wmax, in->pi[i * in->k + in->arm[i]] / in->prop[i]);
+		for (int64_t i = 0; i < in->n; i++)
+		{
+			double		v = in->pi[i * in->k + in->arm[i]] / in->prop[i] / wmax;
+
+			s1 += v;
+			s2 += v * v;
+		}
+		out->ess = s2 > 0 ? s1 * s1 / s2 : 0;
+	}
 	for (int e = 0; e < RP_OPE_NEST; e++)
 	{
 		if (e != RP_OPE_SNIPS && !rp_finite(out->est[e]))

@@ -22,7 +22,8 @@
  * taken in logs through lgamma.  The iteration stops when a step changes
  * the result by less than 1e-16 relatively; the iteration cap grows with
  * sqrt(max(a, b)) (the continued fraction needs O(sqrt(max(a, b))) terms),
- * and a t with df above 1e10 is treated as normal.
+ * and a t with df above 1e10 is treated as normal, a chi-square with df
+ * above 1e10 through the Wilson-Hilferty cube root.
  *
  * The t quantile brackets the root around the normal quantile and bisects
  * on the smaller tail to the last bit (the CDF is monotone, so bisection cannot
@@ -98,7 +99,9 @@ rp_norm_quantile(double p)
 	else
 		e = (1.0 - p) - rp_norm_cdf(-x);
 	u = e * sqrt(2.0 * M_PI) * exp(x * x / 2.0);
-	x = x - u / (1.0 + x * u / 2.0);
+	/* below p ~ 1e-309 exp(x^2 / 2) overflows: keep Acklam's value there */
+	if (isfinite(u))
+		x = x - u / (1.0 + x * u / 2.0);
 	return x;
 }
 
@@ -159,6 +162,9 @@ betacf(double a, double b, double x)
  * large experiment) the direct difference of two lgamma values near 1e7
  * would lose about 9 digits.
  */
+#define STIRLING_CORR(x) (1.0 / (12.0 * (x)) - 1.0 / (360.0 * (x) * (x) * (x)) + \
+	1.0 / (1260.0 * pow((x), 5)) - 1.0 / (1680.0 * pow((x), 7)))
+
 static double
 lgamma_diff(double a, double b)
 {
@@ -166,11 +172,27 @@ lgamma_diff(double a, double b)
 
 	if (a < 10.0)
 		return lgamma(s) - lgamma(a);
-#define STIRLING_CORR(x) (1.0 / (12.0 * (x)) - 1.0 / (360.0 * (x) * (x) * (x)) + \
-	1.0 / (1260.0 * pow((x), 5)) - 1.0 / (1680.0 * pow((x), 7)))
 	return (a - 0.5) * log1p(b / a) + b * log(s) - b +
 		STIRLING_CORR(s) - STIRLING_CORR(a);
-#undef STIRLING_CORR
+}
+
+/*
+ * log(e^-x x^a / Gamma(a)), the prefactor of P(a, x) and Q(a, x).  For
+ * a >= 100 through Stirling's series with x = a (1 + t):
+ *	a (log1p(t) - t) + log(a / (2 pi)) / 2 - STIRLING_CORR(a),
+ * whose error is about 1e-16 |x - a|: the direct -x + a log x - lgamma(a)
+ * subtracts numbers of the size of a log a and lost 3 digits at df = 1e6
+ * and all of them at df = 1e12.
+ */
+static double
+gamma_log_prefactor(double a, double x)
+{
+	double		t;
+
+	if (a < 100.0)
+		return -x + a * log(x) - lgamma(a);
+	t = (x - a) / a;
+	return a * (log1p(t) - t) + 0.5 * log(a / (2.0 * M_PI)) - STIRLING_CORR(a);
 }
 
 /*
@@ -219,8 +241,9 @@ rp_gammaincc(double a, double x)
 		return 1.0;
 	if (isinf(x))
 		return 0.0;
-	lpre = -x + a * log(x) - lgamma(a);
-	maxit = 1000 + (int) (20.0 * sqrt(a));
+	lpre = gamma_log_prefactor(a, x);
+	/* capped: a huge a (rp_chi2_sf takes df above 1e10 elsewhere) must not overflow int */
+	maxit = 1000 + (int) fmin(20.0 * sqrt(a), 1e8);
 	if (x < a + 1.0)
 	{
 		/* P(a, x) = e^-x x^a / Gamma(a) * sum x^n / (a (a+1) ... (a+n)) */
@@ -264,12 +287,29 @@ rp_t_sf2(double t, double df)
 		return 0.0;
 	if (df > 1e10)
 		return 2.0 * rp_norm_cdf(-fabs(t));
+	if (fabs(t) > 1e150)
+	{
+		/*
+		 * t^2 overflows (or x = df / t^2 underflows): the tail is the
+		 * leading term x^a / (a B(a, 1/2)), a = df / 2, of I_x(a, 1/2), whose
+		 * next terms are O(x) < 1e-280, taken in logs.  With a small df it is
+		 * not small (df = 0.001, t = 1e200: 0.63), so 0 would be wrong.
+		 */
+		double		a = df / 2.0;
+		double		lx = log(df) - 2.0 * log(fabs(t));
+
+		return exp(a * lx - log(a) - (lgamma(0.5) - lgamma_diff(a, 0.5)));
+	}
 	/* x = df / (df + t^2) and y = 1 - x = t^2 / (df + t^2), each without cancellation */
 	{
 		double		t2 = t * t, x = df / (df + t2), y = t2 / (df + t2);
 
-		if (t2 < df)
-			return 1.0 - betainc_xy(0.5, df / 2.0, y, x);
+		/*
+		 * One call for every t: betainc_xy already picks the side whose
+		 * continued fraction converges.  1 - I_y(1/2, df/2) for t^2 < df
+		 * took 1 - (1 - tail) there, and a tail below 1e-16 (t = 10 with
+		 * df = 1000: 1.7e-22) came out as 0.
+		 */
 		return betainc_xy(df / 2.0, 0.5, x, y);
 	}
 }
@@ -332,6 +372,19 @@ rp_chi2_sf(double x, double df)
 		return NAN;
 	if (x <= 0.0)
 		return 1.0;
+	if (df > 1e10)
+	{
+		/*
+		 * Wilson and Hilferty: (X / df)^(1/3) is normal with mean
+		 * 1 - 2 / (9 df) and variance 2 / (9 df), error O(1/df); the
+		 * series and continued fraction would need O(sqrt(df)) terms.
+		 */
+		double		v = 2.0 / (9.0 * df);
+
+		if (isinf(df))
+			return isinf(x) ? NAN : 1.0;
+		return rp_norm_cdf(-(cbrt(x / df) - (1.0 - v)) / sqrt(v));
+	}
 	return rp_gammaincc(df / 2.0, x / 2.0);
 }
 

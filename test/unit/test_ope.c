@@ -224,6 +224,33 @@ test_on_policy(void)
 }
 
 /* d = 0: the reward model is the per-arm mean reward. */
+/*
+ * Weights near 1e300 (propensity 1e-300): sum w^2 overflows, yet the
+ * effective sample size is finite, here (1e300 + 1)^2 / (1e600 + 1) = 1.
+ */
+static void
+test_ess_huge_weights(void)
+{
+	int32_t		a2[2] = {0, 1};
+	double		r2[2] = {1, 0}, p2[2] = {1e-300, 0.5}, pi2[4] = {1, 0, 1, 0};
+	rp_ope_data in = {0};
+	rp_ope_result res;
+	void	   *work;
+
+	in.n = 2;
+	in.k = 2;
+	in.d = 0;
+	in.arm = a2;
+	in.reward = r2;
+	in.prop = p2;
+	in.pi = pi2;
+	in.lambda = 1.0;
+	work = malloc(rp_ope_workspace(2, 2, 0, 0, 1));
+	CHECK(rp_ope_evaluate(&in, 0, 0, 0.05, 1, &res, work, NULL) == RP_OK);
+	CHECK_NEAR(res.ess, 1.0, 1e-12);
+	free(work);
+}
+
 static void
 test_no_context(void)
 {
@@ -371,6 +398,7 @@ main(void)
 	RUN(test_against_naive);
 	RUN(test_on_policy);
 	RUN(test_no_context);
+	RUN(test_ess_huge_weights);
 	RUN(test_bootstrap_reproducible);
 	RUN(test_threads_identical);
 	RUN(test_row_order);

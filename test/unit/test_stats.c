@@ -33,6 +33,9 @@ test_norm_quantile(void)
 	CHECK(isinf(rp_norm_quantile(0.0)) && rp_norm_quantile(0.0) < 0);
 	CHECK(isinf(rp_norm_quantile(1.0)) && rp_norm_quantile(1.0) > 0);
 	CHECK(isnan(rp_norm_quantile(1.5)));
+	/* subnormal p: the Halley step's exp(x^2 / 2) overflows there (Acklam: 1.15e-9 relative) */
+	CHECK_NEAR(rp_norm_quantile(1e-310), -37.663060331949524, 1e-7);
+	CHECK_NEAR(rp_norm_quantile(5e-324), -38.467405617144344, 1e-7);
 	/* round trip */
 	for (double p = 0.001; p < 1.0; p += 0.0123)
 		CHECK_NEAR(rp_norm_cdf(rp_norm_quantile(p)), p, 1e-14);
@@ -74,6 +77,16 @@ test_t(void)
 	CHECK_NEAR(rp_t_quantile(0.9, 1e7), 1.281551650203083, 1e-9);
 	CHECK(isnan(rp_t_sf2(1, 0)));
 	CHECK(rp_t_sf2(INFINITY, 3) == 0.0);
+	/* t^2 overflows: the tail of a small df is not 0 (mpmath betainc) */
+	CHECK_NEAR(rp_t_sf2(1e200, 0.001), 0.62834642497223013, 1e-12);
+	CHECK_NEAR(rp_t_sf2(-1e200, 1) / 6.3661977236758136e-201, 1.0, 1e-12);
+	CHECK(rp_t_sf2(1e160, 30) == 0.0);
+	CHECK(isinf(rp_t_quantile(0.975, 0.001)));
+	/* tails below 1e-16 with t^2 < df: relative precision, not 0 */
+	CHECK_NEAR(rp_t_sf2(10, 1000) / 1.6670702958600065e-22, 1.0, 1e-10);
+	CHECK_NEAR(rp_t_sf2(10, 1e6) / 1.5278610768178116e-23, 1.0, 1e-8);
+	CHECK_NEAR(rp_t_sf2(8, 50) / 1.6632966028321343e-10, 1.0, 1e-10);
+	CHECK_NEAR(rp_t_sf2(12, 1e4) / 5.979779607811232e-33, 1.0, 1e-9);
 }
 
 static void
@@ -86,6 +99,16 @@ test_chi2(void)
 	CHECK_NEAR(rp_chi2_sf(1e-3, 3), 0.9999915920809419, 1e-13);
 	CHECK(rp_chi2_sf(0, 3) == 1.0);
 	CHECK(isnan(rp_chi2_sf(1, -1)));
+	/* large df: the prefactor must not subtract two lgamma values near 1e7 */
+	CHECK_NEAR(rp_chi2_sf(99, 100), 0.5094721987983741, 1e-13);
+	CHECK_NEAR(rp_chi2_sf(150, 120), 0.03307348091130466, 1e-12);
+	CHECK_NEAR(rp_chi2_sf(1e6, 1e6), 0.4998119368033945, 1e-12);
+	CHECK_NEAR(rp_chi2_sf(2003000, 2e6), 0.06686110423589772, 1e-11);
+	CHECK_NEAR(rp_chi2_sf(1e10 + 1e5, 1e10), 0.2397493287722199, 1e-9);
+	CHECK_NEAR(rp_chi2_sf(1e12, 1e12), 0.4999998119368055, 1e-9);
+	CHECK_NEAR(rp_chi2_sf(1e17, 1e17), 0.49999999940529194, 1e-9);
+	CHECK(rp_chi2_sf(1, 1e300) == 1.0);
+	CHECK(rp_chi2_sf(1, INFINITY) == 1.0);
 }
 
 static void
