@@ -344,9 +344,14 @@ rp_ope_evaluate(const rp_ope_data *in, int n_boot, uint64_t seed, double alpha,
 		nthreads = 1;
 	sc = carve(in, n_boot, work, 0);
 	accumulate(in, NULL, &sc.s);
+	/* the point estimate is one pass over every row: look for a cancel around it */
+	if (rp_should_stop(cancel))
+		return RP_ECANCELED;
 	st = solve_arms(in, &sc.s, sc.beta, sc.chol);
 	if (st != RP_OK)
 		return st;
+	if (rp_should_stop(cancel))
+		return RP_ECANCELED;
 	estimates(in, &sc.s, sc.beta, out->est);
 	out->sum_w = sc.s.sw;
 	out->ess = sc.s.sw2 > 0 ? sc.s.sw * sc.s.sw / sc.s.sw2 : 0;

@@ -357,6 +357,10 @@ test_cancel(void)
 	work = malloc(rp_ope_workspace(N, K, D, 10, 1));
 	CHECK(rp_ope_evaluate(&in, 10, 1, 0.1, 1, &a, work, &c) == RP_ECANCELED);
 	free(work);
+	/* without a bootstrap too: the point-estimate pass looks for a cancel */
+	work = malloc(rp_ope_workspace(N, K, D, 0, 1));
+	CHECK(rp_ope_evaluate(&in, 0, 1, 0.1, 1, &a, work, &c) == RP_ECANCELED);
+	free(work);
 }
 
 /*
