@@ -110,19 +110,19 @@ SELECT ab_try($$SELECT * FROM recpromo.ab_srm('public.ab_conv', 'nope')$$);
 SELECT ab_try($$SELECT * FROM recpromo.ab_test('public.ab_conv', NULL, 'bought', '0')$$);
 SELECT ab_try($$SELECT * FROM recpromo.ab_test(NULL, 'arm', 'bought', '0')$$);
 SELECT ab_try($$SELECT * FROM recpromo.ab_srm('public.ab_flat', 'y')$$);
--- the distribution helpers check their arguments
-SELECT ab_try($$SELECT recpromo._ab_norm_quantile(1.5)$$);
-SELECT ab_try($$SELECT recpromo._ab_t_sf2(1, 0)$$);
-SELECT ab_try($$SELECT recpromo._ab_chi2_sf('NaN', 2)$$);
-SELECT round(recpromo._ab_norm_cdf(1.96)::numeric, 6), round(recpromo._ab_t_quantile(0.975, 10)::numeric, 6),
-       round(recpromo._ab_chi2_sf(3.84, 1)::numeric, 6), round(recpromo._ab_t_sf2(2.228139, 10)::numeric, 6);
+-- the distribution functions check their arguments
+SELECT ab_try($$SELECT recpromo.normal_quantile(1.5)$$);
+SELECT ab_try($$SELECT recpromo.student_t_two_sided_p(1, 0)$$);
+SELECT ab_try($$SELECT recpromo.chi_square_sf('NaN', 2)$$);
+SELECT round(recpromo.normal_cdf(1.96)::numeric, 6), round(recpromo.student_t_quantile(0.975, 10)::numeric, 6),
+       round(recpromo.chi_square_sf(3.84, 1)::numeric, 6), round(recpromo.student_t_two_sided_p(2.228139, 10)::numeric, 6);
 -- extreme arguments: a value, never NaN or "did not converge"
-SELECT round(recpromo._ab_norm_quantile(5e-324)::numeric, 4) AS q_subnormal,
-       round(recpromo._ab_chi2_sf(1e12, 1e12)::numeric, 6) AS sf_df1e12,
-       round(recpromo._ab_chi2_sf(1e17, 1e17)::numeric, 6) AS sf_df1e17,
-       recpromo._ab_chi2_sf(1, 'Infinity') AS sf_df_inf,
-       round((recpromo._ab_t_sf2(10, 1000) * 1e22)::numeric, 6) AS t_tail_e22,
-       round(recpromo._ab_t_sf2(1e200, 0.001)::numeric, 6) AS t_huge, recpromo._ab_t_quantile(0.975, 0.001) AS q_tiny_df;
+SELECT round(recpromo.normal_quantile(5e-324)::numeric, 4) AS q_subnormal,
+       round(recpromo.chi_square_sf(1e12, 1e12)::numeric, 6) AS sf_df1e12,
+       round(recpromo.chi_square_sf(1e17, 1e17)::numeric, 6) AS sf_df1e17,
+       recpromo.chi_square_sf(1, 'Infinity') AS sf_df_inf,
+       round((recpromo.student_t_two_sided_p(10, 1000) * 1e22)::numeric, 6) AS t_tail_e22,
+       round(recpromo.student_t_two_sided_p(1e200, 0.001)::numeric, 6) AS t_huge, recpromo.student_t_quantile(0.975, 0.001) AS q_tiny_df;
 
 DROP TABLE public.ab_conv, public.ab_flat, public.ab_bad;
 DROP FUNCTION public.ab_try(text);

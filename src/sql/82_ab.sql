@@ -10,8 +10,8 @@
 -- names through format('%I'), the relation through _promo_rel, and every
 -- value (the control arm, the list of non-finite floats) a parameter of
 -- EXECUTE ... USING.  One pass over the table per call.
--- The only internal functions added are the pure distribution functions of
--- src/pg/ab.c (PostgreSQL 15 has no erf() and no t distribution).
+-- The distribution functions they need (PostgreSQL 15 has no erf() and no
+-- t distribution) are public functions of their own, below (src/pg/ab.c).
 --
 -- Formulas (arm t against control c; n, mean m, sample variance s^2 of the
 -- rows with a non-NULL outcome; q the two-sided quantile at level 1-alpha):
@@ -45,37 +45,41 @@
 --    root mean of the two arms' outcome variances.
 -- ---------------------------------------------------------------------------
 
--- Internal C entry points: pure distribution functions ----------------------
+-- Distribution functions -----------------------------------------------------
+-- Public, documented and argument-checked (src/pg/ab.c): ab_test and ab_srm
+-- use them, and an analyst planning or re-checking a test needs the same
+-- numbers (a critical value, a p-value) that PostgreSQL 15 does not have.
+-- They are pure functions of their arguments: nothing is read or written.
 
-CREATE FUNCTION @extschema@._ab_norm_cdf(x pg_catalog.float8) RETURNS pg_catalog.float8
+CREATE FUNCTION @extschema@.normal_cdf(x pg_catalog.float8) RETURNS pg_catalog.float8
 AS 'MODULE_PATHNAME', 'recpromo__ab_norm_cdf'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._ab_norm_cdf(pg_catalog.float8) IS
-'internal: standard normal CDF';
+COMMENT ON FUNCTION @extschema@.normal_cdf(pg_catalog.float8) IS
+'standard normal distribution function P(Z <= x); x = -Infinity and Infinity give 0 and 1';
 
-CREATE FUNCTION @extschema@._ab_norm_quantile(p pg_catalog.float8) RETURNS pg_catalog.float8
+CREATE FUNCTION @extschema@.normal_quantile(p pg_catalog.float8) RETURNS pg_catalog.float8
 AS 'MODULE_PATHNAME', 'recpromo__ab_norm_quantile'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._ab_norm_quantile(pg_catalog.float8) IS
-'internal: standard normal quantile';
+COMMENT ON FUNCTION @extschema@.normal_quantile(pg_catalog.float8) IS
+'standard normal quantile: the z with P(Z <= z) = p, for p in [0, 1] (0 and 1 give -Infinity and Infinity)';
 
-CREATE FUNCTION @extschema@._ab_t_sf2(t pg_catalog.float8, df pg_catalog.float8) RETURNS pg_catalog.float8
+CREATE FUNCTION @extschema@.student_t_two_sided_p(t pg_catalog.float8, df pg_catalog.float8) RETURNS pg_catalog.float8
 AS 'MODULE_PATHNAME', 'recpromo__ab_t_sf2'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._ab_t_sf2(pg_catalog.float8, pg_catalog.float8) IS
-'internal: two-sided Student t tail P(|T| >= |t|)';
+COMMENT ON FUNCTION @extschema@.student_t_two_sided_p(pg_catalog.float8, pg_catalog.float8) IS
+'two-sided p-value of a t statistic: P(|T| >= |t|) for Student''s t with df > 0 degrees of freedom (df need not be an integer, as in Welch''s test)';
 
-CREATE FUNCTION @extschema@._ab_t_quantile(p pg_catalog.float8, df pg_catalog.float8) RETURNS pg_catalog.float8
+CREATE FUNCTION @extschema@.student_t_quantile(p pg_catalog.float8, df pg_catalog.float8) RETURNS pg_catalog.float8
 AS 'MODULE_PATHNAME', 'recpromo__ab_t_quantile'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._ab_t_quantile(pg_catalog.float8, pg_catalog.float8) IS
-'internal: Student t quantile';
+COMMENT ON FUNCTION @extschema@.student_t_quantile(pg_catalog.float8, pg_catalog.float8) IS
+'quantile of Student''s t with df > 0 degrees of freedom: the t with P(T <= t) = p';
 
-CREATE FUNCTION @extschema@._ab_chi2_sf(x pg_catalog.float8, df pg_catalog.float8) RETURNS pg_catalog.float8
+CREATE FUNCTION @extschema@.chi_square_sf(x pg_catalog.float8, df pg_catalog.float8) RETURNS pg_catalog.float8
 AS 'MODULE_PATHNAME', 'recpromo__ab_chi2_sf'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._ab_chi2_sf(pg_catalog.float8, pg_catalog.float8) IS
-'internal: chi-square survival function P(X >= x)';
+COMMENT ON FUNCTION @extschema@.chi_square_sf(pg_catalog.float8, pg_catalog.float8) IS
+'upper tail P(X >= x) of the chi-square distribution with df > 0 degrees of freedom (the p-value of a chi-square statistic)';
 
 -- ab_test --------------------------------------------------------------------
 
@@ -307,7 +311,7 @@ BEGIN
     END IF;
 
     ci := 1;
-    qz := @extschema@._ab_norm_quantile(1 - alpha / 2);
+    qz := @extschema@.normal_quantile(1 - alpha / 2);
     o_stat := pg_catalog.array_fill(NULL::float8, ARRAY[k]);
     o_df := o_stat; o_lo := o_stat; o_hi := o_stat; o_r := o_stat; o_rlo := o_stat; o_rhi := o_stat;
     o_padj := o_stat; v_p := o_stat;
@@ -346,7 +350,7 @@ BEGIN
                 o_note[i] := 'all outcomes equal in both arms: test undefined';
             ELSE
                 o_stat[i] := d / sep;
-                v_p[i] := 2 * @extschema@._ab_norm_cdf(-abs(o_stat[i]));
+                v_p[i] := 2 * @extschema@.normal_cdf(-abs(o_stat[i]));
             END IF;
             IF se > 0 THEN
                 o_lo[i] := d - qz * se;
@@ -358,7 +362,7 @@ BEGIN
                 o_note[i] := 'zero variance in both arms: test undefined';
             ELSE
                 o_stat[i] := d / se;
-                v_p[i] := 2 * @extschema@._ab_norm_cdf(-abs(o_stat[i]));
+                v_p[i] := 2 * @extschema@.normal_cdf(-abs(o_stat[i]));
                 o_lo[i] := d - qz * se;
                 o_hi[i] := d + qz * se;
             END IF;
@@ -369,8 +373,8 @@ BEGIN
             ELSE
                 o_stat[i] := d / se;
                 o_df[i] := (vt + vc) * (vt + vc) / (vt * vt / (v_n[i] - 1) + vc * vc / (v_n[ci] - 1));
-                v_p[i] := @extschema@._ab_t_sf2(o_stat[i], o_df[i]);
-                w := @extschema@._ab_t_quantile(1 - alpha / 2, o_df[i]);
+                v_p[i] := @extschema@.student_t_two_sided_p(o_stat[i], o_df[i]);
+                w := @extschema@.student_t_quantile(1 - alpha / 2, o_df[i]);
                 o_lo[i] := d - w * se;
                 o_hi[i] := d + w * se;
             END IF;
@@ -543,7 +547,7 @@ BEGIN
     END LOOP;
     statistic := chi;
     df := k - 1;
-    p_value := @extschema@._ab_chi2_sf(chi, k - 1);
+    p_value := @extschema@.chi_square_sf(chi, k - 1);
     FOR i IN 1 .. k LOOP
         arm := v_arm[i];
         observed := v_obs[i];

@@ -908,14 +908,14 @@ SAMPLES = {
     "recpromo.ab_srm(regclass,name,jsonb,double precision[])":
         [f"SELECT * FROM recpromo.ab_srm('shop.cust', 'arm', planned => '{{\"control\": 1, \"A\": 1, \"B\": 1}}'::{J})",
          f"SELECT * FROM recpromo.ab_srm('shop.cust', 'arm', weights => ARRAY[1, 1, 2]::{F8A})"],
-    "recpromo._ab_norm_cdf(double precision)": ["SELECT recpromo._ab_norm_cdf(1.5::double precision)"],
-    "recpromo._ab_norm_quantile(double precision)": ["SELECT recpromo._ab_norm_quantile(0.975::double precision)"],
-    "recpromo._ab_t_sf2(double precision,double precision)":
-        ["SELECT recpromo._ab_t_sf2(2::double precision, 10::double precision)"],
-    "recpromo._ab_t_quantile(double precision,double precision)":
-        ["SELECT recpromo._ab_t_quantile(0.975::double precision, 10::double precision)"],
-    "recpromo._ab_chi2_sf(double precision,double precision)":
-        ["SELECT recpromo._ab_chi2_sf(3.84::double precision, 1::double precision)"],
+    "recpromo.normal_cdf(double precision)": ["SELECT recpromo.normal_cdf(1.5::double precision)"],
+    "recpromo.normal_quantile(double precision)": ["SELECT recpromo.normal_quantile(0.975::double precision)"],
+    "recpromo.student_t_two_sided_p(double precision,double precision)":
+        ["SELECT recpromo.student_t_two_sided_p(2::double precision, 10::double precision)"],
+    "recpromo.student_t_quantile(double precision,double precision)":
+        ["SELECT recpromo.student_t_quantile(0.975::double precision, 10::double precision)"],
+    "recpromo.chi_square_sf(double precision,double precision)":
+        ["SELECT recpromo.chi_square_sf(3.84::double precision, 1::double precision)"],
     # ---- end of A/B analysis ----
     # ---- off-policy evaluation (src/sql/84_ope.sql) ----
     "recpromo.evaluate_policy_arrays(double precision[],integer[],double precision[],double precision[],"
@@ -1034,13 +1034,6 @@ ALLOW_PUBLIC = {
     "_eval_type_category": "reads pg_type only, which every role can read",
     "_promo_coltype": "reads pg_attribute only, which every role can read",
     "_promo_num": "reads pg_attribute only (through _promo_coltype)",
-    # ---- A/B analysis (issue 12): C distribution functions of their arguments, no table read ----
-    "_ab_norm_cdf": "C: standard normal CDF of its argument",
-    "_ab_norm_quantile": "C: standard normal quantile of its argument",
-    "_ab_t_sf2": "C: Student t tail of its arguments",
-    "_ab_t_quantile": "C: Student t quantile of its arguments",
-    "_ab_chi2_sf": "C: chi-square tail of its arguments",
-    # ---- end of A/B analysis ----
 }
 
 

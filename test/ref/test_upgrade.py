@@ -1,12 +1,15 @@
 #!/usr/bin/python3
-"""Upgrade check: recpromo 0.1.0 + ALTER EXTENSION UPDATE == a fresh install.
+"""Upgrade check: every released version + ALTER EXTENSION UPDATE == a fresh install.
 
 Run by test/run_server_suites.sh inside the test cluster (libpq variables set).
-The released 0.1.0 install script is frozen in test/upgrade/recpromo--0.1.0.sql;
-it is not installed by `make install`, so this test copies it into
-$(pg_config --sharedir)/extension for its run and removes it afterwards.
+The released install scripts are frozen in test/upgrade/recpromo--0.1.0.sql and
+recpromo--0.2.0.sql; they are not installed by `make install`, so this test
+copies them into $(pg_config --sharedir)/extension for its run and removes them
+afterwards.  The released update script 0.1.0--0.2.0 is installed (committed as
+built); 0.2.0--0.3.0 is built by make.
 
-1. pg_extension_update_paths('recpromo') offers 0.1.0 -> 0.2.0 and nothing else.
+1. pg_extension_update_paths('recpromo') offers 0.1.0 -> 0.2.0 -> 0.3.0 and
+   0.2.0 -> 0.3.0, and nothing else.
 2. Database A: CREATE EXTENSION recpromo VERSION '0.1.0'; load models that the
    0.1.0 code trained (test/upgrade/models-0.1.0.sql: the model rows and their
    stored parts, byte for byte, and what 0.1.0 served from them); train two
@@ -22,6 +25,10 @@ $(pg_config --sharedir)/extension for its run and removes it afterwards.
 4. In A, every model from before the update either serves what 0.1.0 served,
    or is refused with a clear error that says to retrain it (never a crash,
    never XX000); a model trained after the update serves.
+5. Database C: CREATE EXTENSION recpromo VERSION '0.2.0'; train models
+   through the 0.2.0 API (popularity, als, a propensity model) and record
+   what they serve; ALTER EXTENSION UPDATE; the catalog equals B's and every
+   model serves exactly what it served before the update.
 
 Prints "N passed, N failed" last; exits non-zero on failure.
 """
@@ -35,10 +42,10 @@ import psycopg2
 import psycopg2.extensions
 
 ROOT = os.environ.get("RECPROMO_ROOT") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-FIXTURE = os.path.join(ROOT, "test", "upgrade", "recpromo--0.1.0.sql")
 MODELS = os.path.join(ROOT, "test", "upgrade", "models-0.1.0.sql")
-OLD, NEW = "0.1.0", "0.2.0"
-DB_A, DB_B = "regress_rp_upgrade_a", "regress_rp_upgrade_b"
+OLD, MID, NEW = "0.1.0", "0.2.0", "0.3.0"
+RELEASED = (OLD, MID)          # install scripts frozen in test/upgrade
+DB_A, DB_B, DB_C = "regress_rp_upgrade_a", "regress_rp_upgrade_b", "regress_rp_upgrade_c"
 
 passed = 0
 failed = 0
@@ -290,7 +297,7 @@ def compare(a, b):
         da, db = a[cat], b[cat]
         for key in sorted(set(da) | set(db)):
             if key not in db:
-                print("  [%s] %s: only in A (0.1.0 + UPDATE)" % (cat, key))
+                print("  [%s] %s: only in A (released + UPDATE)" % (cat, key))
                 ndiff += 1
             elif key not in da:
                 print("  [%s] %s: only in B (fresh %s)" % (cat, key, NEW))
@@ -343,58 +350,143 @@ def main():
     sharedir = subprocess.run(["pg_config", "--sharedir"], capture_output=True, text=True,
                               check=True).stdout.strip()
     extdir = os.path.join(sharedir, "extension")
-    target = os.path.join(extdir, "recpromo--%s.sql" % OLD)
-    saved = None
-    if os.path.exists(target):
-        with open(target, "rb") as f:
-            saved = f.read()
-        print("note: %s already exists (a stale 0.1.0 install?); it is restored after the test" % target)
+    saved = {}
+    copied = []
     try:
-        shutil.copyfile(FIXTURE, target)
-    except OSError as e:
-        fail("install the 0.1.0 fixture into %s for the test" % extdir,
-             "%s\nThe upgrade test needs write access to the extension directory "
-             "(CI runs it as root)." % e)
-        return
-    ok("0.1.0 install script fixture copied to %s" % extdir)
-    stray = sorted(f for f in os.listdir(extdir)
-                   if f.startswith("recpromo--") and f.endswith(".sql")
-                   and f not in ("recpromo--%s.sql" % OLD, "recpromo--%s.sql" % NEW,
-                                 "recpromo--%s--%s.sql" % (OLD, NEW)))
-    check(not stray, "no other recpromo scripts in the extension directory", stray)
-
-    admin = connect(os.environ.get("PGDATABASE") or "postgres")
-    try:
-        for db in (DB_A, DB_B):
-            rows(admin, "DROP DATABASE IF EXISTS " + db)
-            rows(admin, "CREATE DATABASE " + db)
-        run(admin, extdir)
-    finally:
-        for conn in OPEN:
-            if conn is not admin and not conn.closed:
-                conn.close()
-        for db in (DB_A, DB_B):
+        for version in RELEASED:
+            target = os.path.join(extdir, "recpromo--%s.sql" % version)
+            if os.path.exists(target):
+                with open(target, "rb") as f:
+                    saved[target] = f.read()
+                print("note: %s already exists (a stale install?); it is restored after the test" % target)
             try:
+                shutil.copyfile(os.path.join(ROOT, "test", "upgrade", "recpromo--%s.sql" % version), target)
+                copied.append(target)
+            except OSError as e:
+                fail("install the %s fixture into %s for the test" % (version, extdir),
+                     "%s\nThe upgrade test needs write access to the extension directory "
+                     "(CI runs it as root)." % e)
+                return
+        ok("released install scripts %s copied to %s" % (", ".join(RELEASED), extdir))
+        allowed = {"recpromo--%s.sql" % v for v in (OLD, MID, NEW)} | {
+            "recpromo--%s--%s.sql" % (OLD, MID), "recpromo--%s--%s.sql" % (MID, NEW)}
+        stray = sorted(f for f in os.listdir(extdir)
+                       if f.startswith("recpromo--") and f.endswith(".sql") and f not in allowed)
+        check(not stray, "no other recpromo scripts in the extension directory", stray)
+
+        admin = connect(os.environ.get("PGDATABASE") or "postgres")
+        try:
+            for db in (DB_A, DB_B, DB_C):
                 rows(admin, "DROP DATABASE IF EXISTS " + db)
-            except psycopg2.Error as e:
-                print("note: could not drop %s: %s" % (db, e))
-        admin.close()
-        if saved is not None:
-            with open(target, "wb") as f:
-                f.write(saved)
-        else:
-            os.remove(target)
-        print("fixture removed from %s" % extdir)
+                rows(admin, "CREATE DATABASE " + db)
+            run(admin, extdir)
+            run_from_mid()
+        finally:
+            for conn in OPEN:
+                if conn is not admin and not conn.closed:
+                    conn.close()
+            for db in (DB_A, DB_B, DB_C):
+                try:
+                    rows(admin, "DROP DATABASE IF EXISTS " + db)
+                except psycopg2.Error as e:
+                    print("note: could not drop %s: %s" % (db, e))
+            admin.close()
+    finally:
+        for target in copied:
+            if target in saved:
+                with open(target, "wb") as f:
+                    f.write(saved[target])
+            else:
+                os.remove(target)
+        print("fixtures removed from %s" % extdir)
+
+
+MID_USERS = (1, 2, 3, 4)
+
+
+def mid_serves(conn, models):
+    out = {}
+    for m in models:
+        for u in MID_USERS:
+            out[(m, u)] = rows(conn, "SELECT item, score, rank FROM recpromo.recommend(%s::bigint, 5, %s) "
+                                     "ORDER BY rank", (u, m))
+    out["propensity"] = rows(conn, "SELECT key, score FROM recpromo.score_propensity('upg20_prop', "
+                                   "'upg_customers', 'id') ORDER BY key")
+    return out
+
+
+def run_from_mid():
+    """0.2.0 + ALTER EXTENSION UPDATE: same catalog as fresh, models serve as before."""
+    c = connect(DB_C)
+    try:
+        rows(c, "CREATE EXTENSION recpromo VERSION %s", (MID,))
+    except psycopg2.Error as e:
+        fail("CREATE EXTENSION recpromo VERSION '%s' with the new library" % MID, error_text(e))
+        return
+    ok("CREATE EXTENSION recpromo VERSION '%s' (%s SQL on the new library)" % (MID, MID))
+    with open(MODELS) as f:
+        rows(c, "\n".join(l for l in f.read().splitlines()
+                          if "recpromo.model" not in l and "model_id_seq" not in l))
+    rows(c, """CREATE TABLE public.upg_customers AS
+               SELECT i AS id, (i % 7)::float8 AS recency, ((i * 13) % 11)::float8 AS spend,
+                      CASE WHEN (i * 7919) % 10 < 3 + (i % 7) / 2 THEN 1 ELSE 0 END AS bought
+                 FROM generate_series(1, 300) i""")
+    models = []
+    try:
+        for name, extra in (("upg20_pop", "method => 'popularity'"),
+                            ("upg20_als", "'qty', method => 'als', factors => 4, iterations => 3, seed => 1"),
+                            ("upg20_knn", "method => 'item_knn'")):
+            rows(c, "SELECT name FROM recpromo.train('%s', 'upg_events', 'user_id', 'item_id', %s)" % (name, extra))
+            models.append(name)
+        rows(c, "SELECT * FROM recpromo.train_propensity('upg20_prop', 'upg_customers', 'bought', "
+                "ARRAY['recency', 'spend']::name[])")
+        before = mid_serves(c, models)
+        ok("models trained through the %s API: %s, upg20_prop" % (MID, ", ".join(models)))
+    except psycopg2.Error as e:
+        fail("train through the %s API" % MID, error_text(e))
+        return
+    try:
+        rows(c, "ALTER EXTENSION recpromo UPDATE")
+    except psycopg2.Error as e:
+        fail("ALTER EXTENSION recpromo UPDATE (%s -> %s)" % (MID, NEW), error_text(e))
+        return
+    v = rows(c, "SELECT extversion FROM pg_extension WHERE extname = 'recpromo'")
+    check(v == [(NEW,)], "ALTER EXTENSION recpromo UPDATE from %s reaches %s" % (MID, NEW), v)
+    c.close()
+    c = connect(DB_C)
+    b = connect(DB_B)
+    print("comparing the catalogs of C (%s + UPDATE) and B (fresh) ..." % MID)
+    n = compare(snapshot(c), snapshot(b))
+    check(n == 0, "%s + ALTER EXTENSION UPDATE gives the same catalog objects as a fresh install" % MID,
+          "%d difference(s), listed above" % n if n else None)
+    try:
+        after = mid_serves(c, models)
+    except psycopg2.Error as e:
+        fail("serve the %s models after the update" % MID, error_text(e))
+        return
+    for key in sorted(before, key=str):
+        want, got = before[key], after[key]
+        same = len(got) == len(want) and all(
+            g[0] == w[0] and all(abs(x - y) <= 1e-9 * max(1.0, abs(y)) for x, y in zip(g[1:], w[1:]))
+            for g, w in zip(got, want))
+        check(same and len(want) > 0, "%s model %s serves as before the update" % (MID, key),
+              "before %s\nafter  %s" % (want, got))
+    c.close()
+    b.close()
 
 
 def run(admin, extdir):
     paths = rows(admin, "SELECT source, target, path FROM pg_extension_update_paths('recpromo') "
                         "WHERE path IS NOT NULL ORDER BY 1, 2")
-    check(paths == [(OLD, NEW, "%s--%s" % (OLD, NEW))],
-          "pg_extension_update_paths('recpromo') offers only %s -> %s" % (OLD, NEW), paths)
+    want_paths = [(OLD, MID, "%s--%s" % (OLD, MID)), (OLD, NEW, "%s--%s--%s" % (OLD, MID, NEW)),
+                  (MID, NEW, "%s--%s" % (MID, NEW))]
+    check(paths == want_paths,
+          "pg_extension_update_paths('recpromo') offers %s -> %s -> %s and %s -> %s only" % (OLD, MID, NEW, MID, NEW),
+          paths)
     versions = rows(admin, "SELECT version FROM pg_available_extension_versions "
                            "WHERE name = 'recpromo' ORDER BY 1")
-    check([v for v, in versions] == [OLD, NEW], "available versions are %s and %s" % (OLD, NEW), versions)
+    check([v for v, in versions] == [OLD, MID, NEW], "available versions are %s, %s and %s" % (OLD, MID, NEW),
+          versions)
 
     a = connect(DB_A)
     try:
@@ -431,7 +523,7 @@ def run(admin, extdir):
     try:
         rows(a, "ALTER EXTENSION recpromo UPDATE")
     except psycopg2.Error as e:
-        fail("ALTER EXTENSION recpromo UPDATE (0.1.0 -> 0.2.0)", error_text(e))
+        fail("ALTER EXTENSION recpromo UPDATE (%s -> %s -> %s)" % (OLD, MID, NEW), error_text(e))
         return
     v = rows(a, "SELECT extversion FROM pg_extension WHERE extname = 'recpromo'")
     check(v == [(NEW,)], "ALTER EXTENSION recpromo UPDATE reaches %s" % NEW, v)
