@@ -185,6 +185,8 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 	bool		had_old = false;
 	int64		old_id = 0;
 	Datum		version;
+	bool		first_model;
+	Datum		trained_at;
 
 	INSTR_TIME_SET_CURRENT(start);
 	SPI_connect();
@@ -218,8 +220,17 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 	 * A fresh id, and a fresh random version token: ids repeat after a
 	 * reinstall, a setval or a restore, 128 random bits do not.
 	 */
+	/*
+	 * Also computed here rather than inside the upsert: whether this model
+	 * becomes the default (the first one does), and the time stamp.  On
+	 * Citus, where the model tables may be reference tables, an INSERT may
+	 * hold no subquery and its ON CONFLICT clause no volatile or stable
+	 * function; every value is a parameter instead.
+	 */
 	if (SPI_execute("SELECT pg_catalog.nextval('recpromo.model_id_seq'::pg_catalog.regclass), "
-					"pg_catalog.gen_random_uuid()",
+					"pg_catalog.gen_random_uuid(), "
+					"NOT EXISTS (SELECT 1 FROM recpromo.model d WHERE d.is_default), "
+					"pg_catalog.now()",
 					false, 1) != SPI_OK_SELECT)
 		RecpromoSpiError("draw a model id");
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -227,6 +238,8 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 		   DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull))->data,
 		   UUID_LEN);
 	version = UUIDPGetDatum((pg_uuid_t *) row->version);
+	first_model = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	trained_at = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull);
 
 	WriteParts(id, version, parts);
 
@@ -242,11 +255,11 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 	 * that owner could see.
 	 */
 	{
-		Oid			types[21] = {TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		Oid			types[23] = {TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 			TEXTOID, OIDOID, OIDOID, INT4OID, INT4OID, INT8OID, FLOAT8OID, FLOAT8OID, INT8OID, INT8OID,
-		REGROLEOID, FLOAT8OID, TEXTOID, UUIDOID};
-		Datum		values[21];
-		char		nulls[22] = "                     ";
+		REGROLEOID, FLOAT8OID, TEXTOID, UUIDOID, BOOLOID, TIMESTAMPTZOID};
+		Datum		values[23];
+		char		nulls[24] = "                       ";
 
 		values[0] = CStringGetTextDatum(row->name);
 		values[1] = Int64GetDatum(id);
@@ -275,14 +288,15 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 		values[18] = Float8GetDatum(row->store_seconds);
 		values[19] = CStringGetTextDatum(GetUserNameFromId(scope.caller, false));
 		values[20] = version;
+		values[21] = BoolGetDatum(first_model);
+		values[22] = trained_at;
 		if (SPI_execute_with_args(
 								  "INSERT INTO recpromo.model AS m (name, id, method, params, source, user_col, item_col, rating_col, "
 								  "  user_type, item_type, n_users, n_items, nnz, train_seconds, final_loss, rows_read, rows_skipped, "
 								  "  is_default, trained_by, trained_at, owner, readers, store_seconds, version) "
 								  "VALUES ($1, $2, $3, $4::pg_catalog.jsonb, $5, $6, $7, $8, $9::pg_catalog.regtype, $10::pg_catalog.regtype, "
 								  "  $11, $12, $13, $14, $15, $16, $17, "
-								  "  NOT EXISTS (SELECT 1 FROM recpromo.model d WHERE d.is_default), "
-								  "  $20::pg_catalog.name, pg_catalog.now(), $18, '{}'::pg_catalog.regrole[], $19, $21) "
+								  "  $22, $20::pg_catalog.name, $23, $18, '{}'::pg_catalog.regrole[], $19, $21) "
 								  "ON CONFLICT (name) DO UPDATE SET id = EXCLUDED.id, method = EXCLUDED.method, "
 								  "  params = EXCLUDED.params, source = EXCLUDED.source, user_col = EXCLUDED.user_col, "
 								  "  item_col = EXCLUDED.item_col, rating_col = EXCLUDED.rating_col, "
@@ -295,7 +309,7 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 								  "                 ELSE '{}'::pg_catalog.regrole[] END, "
 								  "  owner = EXCLUDED.owner, store_seconds = EXCLUDED.store_seconds, "
 								  "  version = EXCLUDED.version",
-								  21, types, values, nulls, false, 0) != SPI_OK_INSERT)
+								  23, types, values, nulls, false, 0) != SPI_OK_INSERT)
 			RecpromoSpiError("write recpromo.model");
 	}
 
