@@ -6,7 +6,8 @@
 # Suites: C unit tests of src/core under ASan/UBSan (test/unit), pg_regress
 # (sql/ + expected/), isolation specs (test/isolation), and the independent
 # reference checks in Python (test/ref, numpy/scipy/scikit-learn from Debian),
-# all against a throwaway cluster made by pg_virtualenv.  Exit status is
+# all against a throwaway cluster made by pg_virtualenv; then the Citus suite
+# (test/citus), which starts its own coordinator and workers.  Exit status is
 # non-zero on any failure.
 set -u
 cd "$(dirname "$0")/.."
@@ -42,6 +43,13 @@ if [ -z "${p:-}" ]; then p=0; f=1; fi
 [ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1
 add "$p" "$f"
 rm -f server.log
+
+# 5. Citus: a coordinator and two workers of its own (skipped, visibly, when
+#    Citus is neither installed nor buildable here; see test/citus/run.sh).
+out=$(test/citus/run.sh 2>&1); echo "$out"
+read -r p f < <(echo "$out" | grep '^citus:' | count_line)
+if [ -z "${p:-}" ]; then p=0; f=1; fi
+add "$p" "$f"
 
 echo "$total_p passed, $total_f failed"
 [ "$total_f" -eq 0 ]

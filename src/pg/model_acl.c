@@ -57,6 +57,7 @@
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 
+#include "citus.h"
 #include "model_store.h"
 
 /* ---------- switching to the extension owner ---------- */
@@ -130,6 +131,8 @@ RecpromoOwnerEnter(RecpromoOwnerScope *scope)
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+	/* model tables that are Citus reference tables are read locally (citus.c) */
+	RecpromoCitusAllowModelReads();
 }
 
 void

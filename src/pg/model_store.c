@@ -51,6 +51,7 @@
 #include "utils/memutils.h"
 #include "utils/uuid.h"
 
+#include "citus.h"
 #include "model_store.h"
 
 /* chunk size written; 0.1.0 wrote 64 MB chunks, the most a load accepts */
@@ -195,6 +196,8 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 	/* serialise saves (readers are not blocked) */
 	if (SPI_execute("LOCK TABLE recpromo.model IN SHARE ROW EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY)
 		RecpromoSpiError("lock recpromo.model");
+	/* on Citus, only the coordinator stores models (citus.c) */
+	RecpromoCitusCheckTrainingNode();
 
 	/* the previous model of this name, if any: only its owner replaces it */
 	{

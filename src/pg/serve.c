@@ -30,6 +30,7 @@
 
 #include <math.h>
 
+#include "citus.h"
 #include "compat.h"
 #include "method.h"
 #include "recpromo.h"
@@ -100,7 +101,7 @@ ResolveUser(RecpromoModel *m, Datum key, Oid type, UserView *uv)
 		int32	   *ix = NULL;
 		double	   *vx = NULL;
 
-		uv->nhist = src ? RecpromoReadUserHistory(src, &m->items, key, type, &ix, &vx) : 0;
+		uv->nhist = src ? RecpromoCitusHistoryOrNothing(src, &m->items, key, type, &ix, &vx) : 0;
 		uv->hist = ix;
 		uv->vals = vx;
 	}

@@ -30,6 +30,7 @@
 #include "utils/memutils.h"
 #include "utils/fmgrprotos.h"
 
+#include "citus.h"
 #include "method.h"
 #include "recpromo.h"
 
@@ -237,6 +238,8 @@ TrainModel(char *name, Oid relid, char *user_col, char *item_col, char *rating_c
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("model name must have between 1 and %d characters", RECPROMO_MAX_NAME)));
+	/* on Citus, refuse on a worker before reading anything (citus.c) */
+	RecpromoCitusCheckTrainingNode();
 
 	INSTR_TIME_SET_CURRENT(start);
 

@@ -703,6 +703,8 @@ SAMPLES = {
     "recpromo.drop_model(text,boolean)":
         ["SELECT recpromo.drop_model('s_internal', true)", "SELECT recpromo.drop_model('s_nope', true)"],
     "recpromo.set_default_model(text)": ["SELECT recpromo.set_default_model('m_als')"],
+    # Citus layout (issue 15): refused here (no citus), after its checks
+    "recpromo.citus_enable()": ["SELECT * FROM recpromo.citus_enable()"],
     "recpromo.recommend(anyelement,integer,text,boolean,\"any\",\"any\",regclass,name,name,text,regclass,"
     "name,name,integer,text[],text[])":
         [f"SELECT * FROM recpromo.recommend({u}, 5, '{m}')"
