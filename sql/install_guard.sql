@@ -45,15 +45,17 @@ DROP SCHEMA recpromo;
 CREATE ROLE regress_rp_other_super SUPERUSER;
 CREATE SCHEMA recpromo AUTHORIZATION regress_rp_other_super;
 CREATE EXTENSION recpromo;
-SELECT extversion FROM pg_extension WHERE extname = 'recpromo';
+SELECT extversion = (SELECT default_version FROM pg_available_extensions WHERE name = 'recpromo') AS default_version_installed
+  FROM pg_extension WHERE extname = 'recpromo';
 DROP EXTENSION recpromo;
 DROP SCHEMA recpromo;
 DROP ROLE regress_rp_other_super;
 CREATE SCHEMA recpromo;
 -- 5. an empty schema of the installing role is fine
 CREATE EXTENSION recpromo;
-SELECT e.extversion, n.nspname, n.nspowner::regrole = current_user::regrole AS owned_by_installer
-  FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'recpromo';
+SELECT e.extversion = a.default_version AS default_version_installed, n.nspname, n.nspowner::regrole = current_user::regrole AS owned_by_installer
+  FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+  JOIN pg_available_extensions a ON a.name = e.extname WHERE e.extname = 'recpromo';
 -- 6. DROP EXTENSION leaves the (now empty) schema; installing again works
 DROP EXTENSION recpromo;
 SELECT count(*) AS objects_left FROM pg_class WHERE relnamespace = 'recpromo'::regnamespace;
