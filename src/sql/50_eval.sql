@@ -20,54 +20,6 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.in_test_set(pg_catalog."any", pg_catalog."any", double precision, bigint) IS
 'true for the (user, item) pairs of a deterministic random test split: split_position(user, item, seed) < fraction; usable in views and indexes';
 
--- Internal helpers of time_split and evaluate_rankings.  They stay executable
--- by PUBLIC: those two are SECURITY INVOKER functions that any role calls, and
--- the helpers only read pg_attribute and pg_type, which every role can read.
---
--- Type of a column of a relation, with a clear error when absent.
-CREATE FUNCTION @extschema@._eval_column_type(rel pg_catalog.regclass, col pg_catalog.name, what pg_catalog.text)
-RETURNS pg_catalog.regtype
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    t pg_catalog.regtype;
-BEGIN
-    IF col IS NULL THEN
-        RAISE EXCEPTION '% must not be NULL', what
-            USING ERRCODE = 'null_value_not_allowed',
-                  HINT = pg_catalog.format('Name a column of %s.', rel);
-    END IF;
-    SELECT a.atttypid::pg_catalog.regtype INTO t
-      FROM pg_catalog.pg_attribute a
-     WHERE a.attrelid OPERATOR(pg_catalog.=) rel AND a.attname OPERATOR(pg_catalog.=) col
-       AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped;
-    IF t IS NULL THEN
-        RAISE EXCEPTION 'column "%" of relation % does not exist', col, rel
-            USING ERRCODE = 'undefined_column',
-                  HINT = pg_catalog.format('Check the %s argument.', what);
-    END IF;
-    RETURN t;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._eval_column_type(pg_catalog.regclass, pg_catalog.name, pg_catalog.text) IS
-'internal: type of a column, raising undefined_column when it does not exist';
-
--- Type category of a (possibly domain) type, 'N' numeric, 'S' string...
-CREATE FUNCTION @extschema@._eval_type_category(t pg_catalog.regtype)
-RETURNS pg_catalog."char"
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT b.typcategory
-      FROM pg_catalog.pg_type b
-     WHERE b.oid OPERATOR(pg_catalog.=)
-           (SELECT CASE WHEN d.typtype OPERATOR(pg_catalog.=) 'd' THEN d.typbasetype ELSE d.oid END
-              FROM pg_catalog.pg_type d WHERE d.oid OPERATOR(pg_catalog.=) t)
-$$;
-COMMENT ON FUNCTION @extschema@._eval_type_category(pg_catalog.regtype) IS
-'internal: pg_type.typcategory of a type or of a domain''s base type';
-
 -- Per-user time-based split -----------------------------------------------------
 CREATE FUNCTION @extschema@.time_split(
     source pg_catalog.anyelement,
@@ -85,6 +37,7 @@ DECLARE
     time_type pg_catalog.regtype;
     n integer := coalesce(holdout, 1);
     a pg_catalog.text := 'src';
+    chk record;
 BEGIN
     SELECT t.typrelid::pg_catalog.regclass INTO rel
       FROM pg_catalog.pg_type t
@@ -95,8 +48,26 @@ BEGIN
             USING ERRCODE = 'datatype_mismatch',
                   HINT = 'Pass a typed NULL such as NULL::orders.';
     END IF;
-    PERFORM @extschema@._eval_column_type(rel, user_col, 'user_col');
-    time_type := @extschema@._eval_column_type(rel, time_col, 'time_col');
+    -- the columns must exist (checked inline: no SQL-callable helper, issue 18)
+    FOR chk IN SELECT c.col, c.what, a.atttypid::pg_catalog.regtype AS t
+                 FROM ROWS FROM (pg_catalog.unnest(ARRAY[user_col, time_col]),
+                                 pg_catalog.unnest(ARRAY['user_col', 'time_col'])) WITH ORDINALITY c(col, what, o)
+                 LEFT JOIN pg_catalog.pg_attribute a
+                   ON a.attrelid OPERATOR(pg_catalog.=) rel AND a.attname OPERATOR(pg_catalog.=) c.col
+                  AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+                ORDER BY c.o LOOP
+        IF chk.col IS NULL THEN
+            RAISE EXCEPTION '% must not be NULL', chk.what
+                USING ERRCODE = 'null_value_not_allowed',
+                      HINT = pg_catalog.format('Name a column of %s.', rel);
+        END IF;
+        IF chk.t IS NULL THEN
+            RAISE EXCEPTION 'column "%" of relation % does not exist', chk.col, rel
+                USING ERRCODE = 'undefined_column',
+                      HINT = pg_catalog.format('Check the %s argument.', chk.what);
+        END IF;
+        time_type := chk.t;
+    END LOOP;
     -- the whole-row alias must not be the name of a column
     WHILE EXISTS (SELECT 1 FROM pg_catalog.pg_attribute c
                    WHERE c.attrelid OPERATOR(pg_catalog.=) rel AND c.attname OPERATOR(pg_catalog.=) a
@@ -210,6 +181,10 @@ DECLARE
     cat_sql pg_catalog.text := 'NULL::pg_catalog.float8 AS cov, NULL::pg_catalog.float8 AS prec, NULL::pg_catalog.float8 AS pcat';
     dup record;
     bad boolean;
+    cols pg_catalog.name[];
+    whats pg_catalog.text[];
+    rels pg_catalog.regclass[];
+    cats pg_catalog."char"[];
 BEGIN
     IF recommendations IS NULL OR test IS NULL THEN
         RAISE EXCEPTION 'recommendations and test must not be NULL'
@@ -221,37 +196,71 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'k is the length of the ranked lists to score, such as 10.';
     END IF;
-    IF @extschema@._eval_type_category(@extschema@._eval_column_type(test, user_col, 'user_col'))
-       <> @extschema@._eval_type_category(@extschema@._eval_column_type(recommendations, user_col, 'user_col'))
-    OR @extschema@._eval_type_category(@extschema@._eval_column_type(test, item_col, 'item_col'))
-       <> @extschema@._eval_type_category(@extschema@._eval_column_type(recommendations, item_col, 'item_col')) THEN
-        RAISE EXCEPTION 'user and item columns of % and % have incompatible types', recommendations, test
-            USING ERRCODE = 'datatype_mismatch',
-                  HINT = 'Use keys of the same type in both tables, or a view that casts them.';
-    END IF;
-    IF @extschema@._eval_type_category(@extschema@._eval_column_type(recommendations, rank_col, 'rank_col')) <> 'N' THEN
-        RAISE EXCEPTION 'rank column "%" must be numeric', rank_col
-            USING ERRCODE = 'datatype_mismatch',
-                  HINT = 'Ranks are ascending numbers; equal ranks are ties.';
-    END IF;
-    IF relevance_threshold IS NOT NULL THEN
-        IF rating_col IS NULL THEN
-            RAISE EXCEPTION 'relevance_threshold needs rating_col'
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'Name the test column holding ratings or quantities.';
+    -- Column checks, inline (issue 18: no SQL-callable helper): each
+    -- (relation, column) is looked up once, in this order; a missing one
+    -- raises undefined_column, then the type rules apply.  cats[j] is the
+    -- pg_type.typcategory of column j (of a domain's base type).
+    SELECT pg_catalog.array_agg(c.col ORDER BY c.o), pg_catalog.array_agg(c.what ORDER BY c.o),
+           pg_catalog.array_agg(c.rel ORDER BY c.o),
+           pg_catalog.array_agg((SELECT b.typcategory FROM pg_catalog.pg_type d, pg_catalog.pg_type b
+                                  WHERE d.oid OPERATOR(pg_catalog.=) a.atttypid
+                                    AND b.oid OPERATOR(pg_catalog.=) CASE WHEN d.typtype OPERATOR(pg_catalog.=) 'd'
+                                                                         THEN d.typbasetype ELSE d.oid END)
+                                ORDER BY c.o)
+      INTO cols, whats, rels, cats
+      FROM ROWS FROM (pg_catalog.unnest(ARRAY[test, recommendations, test, recommendations, recommendations, test, train, train]),
+                      pg_catalog.unnest(ARRAY[user_col, user_col, item_col, item_col, rank_col, rating_col, item_col, user_col]),
+                      pg_catalog.unnest(ARRAY['user_col', 'user_col', 'item_col', 'item_col', 'rank_col', 'rating_col', 'item_col', 'user_col']))
+           WITH ORDINALITY c(rel, col, what, o)
+      LEFT JOIN pg_catalog.pg_attribute a
+        ON a.attrelid OPERATOR(pg_catalog.=) c.rel AND a.attname OPERATOR(pg_catalog.=) c.col
+       AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped;
+    FOR j IN 1..8 LOOP
+        CONTINUE WHEN (j = 6 AND rating_col IS NULL) OR (j >= 7 AND train IS NULL);
+        IF cols[j] IS NULL THEN
+            RAISE EXCEPTION '% must not be NULL', whats[j]
+                USING ERRCODE = 'null_value_not_allowed',
+                      HINT = pg_catalog.format('Name a column of %s.', rels[j]);
         END IF;
-        IF relevance_threshold IN ('NaN', 'Infinity', '-Infinity') THEN
-            RAISE EXCEPTION 'relevance_threshold must be finite'
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'Pass for instance 4 to count ratings of 4 and above as relevant.';
+        IF cats[j] IS NULL THEN
+            RAISE EXCEPTION 'column "%" of relation % does not exist', cols[j], rels[j]
+                USING ERRCODE = 'undefined_column',
+                      HINT = pg_catalog.format('Check the %s argument.', whats[j]);
         END IF;
-    END IF;
-    IF rating_col IS NOT NULL THEN
-        IF @extschema@._eval_type_category(@extschema@._eval_column_type(test, rating_col, 'rating_col')) <> 'N' THEN
+        IF j = 4 AND (cats[1] <> cats[2] OR cats[3] <> cats[4]) THEN
+            RAISE EXCEPTION 'user and item columns of % and % have incompatible types', recommendations, test
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'Use keys of the same type in both tables, or a view that casts them.';
+        END IF;
+        IF j = 5 AND cats[5] <> 'N' THEN
+            RAISE EXCEPTION 'rank column "%" must be numeric', rank_col
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'Ranks are ascending numbers; equal ranks are ties.';
+        END IF;
+        IF j = 5 AND relevance_threshold IS NOT NULL THEN
+            IF rating_col IS NULL THEN
+                RAISE EXCEPTION 'relevance_threshold needs rating_col'
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'Name the test column holding ratings or quantities.';
+            END IF;
+            IF relevance_threshold IN ('NaN', 'Infinity', '-Infinity') THEN
+                RAISE EXCEPTION 'relevance_threshold must be finite'
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'Pass for instance 4 to count ratings of 4 and above as relevant.';
+            END IF;
+        END IF;
+        IF j = 6 AND cats[6] <> 'N' THEN
             RAISE EXCEPTION 'rating column "%" must be numeric', rating_col
                 USING ERRCODE = 'datatype_mismatch',
                       HINT = 'Ratings, quantities or counts are compared with relevance_threshold.';
         END IF;
+        IF j = 7 AND cats[7] <> cats[4] THEN
+            RAISE EXCEPTION 'item columns of % and % have incompatible types', recommendations, train
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'Use keys of the same type in both tables, or a view that casts them.';
+        END IF;
+    END LOOP;
+    IF rating_col IS NOT NULL THEN
         EXECUTE pg_catalog.format('SELECT EXISTS (SELECT 1 FROM %s t WHERE t.%I::pg_catalog.float8 IN (''NaN'', ''Infinity'', ''-Infinity''))',
                        test, rating_col) INTO bad;
         IF bad THEN
@@ -264,13 +273,6 @@ BEGIN
         END IF;
     END IF;
     IF train IS NOT NULL THEN
-        IF @extschema@._eval_type_category(@extschema@._eval_column_type(train, item_col, 'item_col'))
-           <> @extschema@._eval_type_category(@extschema@._eval_column_type(recommendations, item_col, 'item_col')) THEN
-            RAISE EXCEPTION 'item columns of % and % have incompatible types', recommendations, train
-                USING ERRCODE = 'datatype_mismatch',
-                      HINT = 'Use keys of the same type in both tables, or a view that casts them.';
-        END IF;
-        PERFORM @extschema@._eval_column_type(train, user_col, 'user_col');
         cat_sql := pg_catalog.format(
             $q$(SELECT pg_catalog.count(*) FILTER (WHERE e.x > 0)::pg_catalog.float8 / nullif((SELECT pg_catalog.count(*) FROM pop), 0)
                   FROM ex e JOIN pop p ON p.i = e.i) AS cov,

@@ -751,9 +751,6 @@ SAMPLES = {
     "recpromo.split_position(\"any\",\"any\",bigint)": ["SELECT recpromo.split_position(1, 2)"],
     "recpromo.in_test_set(\"any\",\"any\",double precision,bigint)":
         ["SELECT recpromo.in_test_set(1, 2, 0.5::double precision)"],
-    "recpromo._eval_column_type(regclass,name,text)":
-        ["SELECT recpromo._eval_column_type('shop.orders', 'customer_id', 'user_col')"],
-    "recpromo._eval_type_category(regtype)": ["SELECT recpromo._eval_type_category('bigint')"],
     "recpromo.time_split(anyelement,name,name,integer,timestamp with time zone)":
         ["SELECT * FROM recpromo.time_split(NULL::shop.orders, 'customer_id', 'ordered_at', holdout => 1)",
          "SELECT * FROM recpromo.time_split(NULL::shop.orders, 'customer_id', 'ordered_at', "
@@ -1030,8 +1027,6 @@ ALLOW_PUBLIC = {
     "_uplift_expr": "builds SQL text from its jsonb arguments",
     "_promo_check_name": "validates its text argument",
     "_promo_raise_missing": "raises an error naming its arguments",
-    "_eval_column_type": "reads pg_attribute only, which every role can read",
-    "_eval_type_category": "reads pg_type only, which every role can read",
     "_promo_coltype": "reads pg_attribute only, which every role can read",
     "_promo_num": "reads pg_attribute only (through _promo_coltype)",
     # ---- A/B analysis (issue 12): C distribution functions of their arguments, no table read ----

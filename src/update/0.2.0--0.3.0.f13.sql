@@ -1,0 +1,6 @@
+-- f13 (issue 13 fairness and privacy of serving; issue 18 internal helpers).
+--
+-- The internal SQL helpers of time_split and evaluate_rankings were
+-- executable by PUBLIC; 0.3.0 does their checks inline (issue 18).
+DROP FUNCTION IF EXISTS @extschema@._eval_column_type(pg_catalog.regclass, pg_catalog.name, pg_catalog.text);
+DROP FUNCTION IF EXISTS @extschema@._eval_type_category(pg_catalog.regtype);
