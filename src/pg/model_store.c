@@ -275,7 +275,7 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 		values[18] = Float8GetDatum(row->store_seconds);
 		values[19] = CStringGetTextDatum(GetUserNameFromId(scope.caller, false));
 		values[20] = version;
-		if (SPI_execute_with_args(
+		if (SPI_execute_with_args(psprintf(
 								  "INSERT INTO recpromo.model AS m (name, id, method, params, source, user_col, item_col, rating_col, "
 								  "  user_type, item_type, n_users, n_items, nnz, train_seconds, final_loss, rows_read, rows_skipped, "
 								  "  is_default, trained_by, trained_at, owner, readers, store_seconds, version) "
@@ -292,9 +292,13 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 								  "  rows_read = EXCLUDED.rows_read, rows_skipped = EXCLUDED.rows_skipped, "
 								  "  metrics = '{}'::pg_catalog.jsonb, trained_by = EXCLUDED.trained_by, trained_at = EXCLUDED.trained_at, "
 								  "  readers = CASE WHEN m.owner OPERATOR(pg_catalog.=) EXCLUDED.owner THEN m.readers "
-								  "                 ELSE '{}'::pg_catalog.regrole[] END, "
+								  "                 ELSE '{}'::pg_catalog.regrole[] END, %s"
 								  "  owner = EXCLUDED.owner, store_seconds = EXCLUDED.store_seconds, "
 								  "  version = EXCLUDED.version",
+		/* grants to list similar users go with the owner, as readers */
+								  RecpromoModelHasColumn("similar_users_readers") ?
+								  "  similar_users_readers = CASE WHEN m.owner OPERATOR(pg_catalog.=) EXCLUDED.owner "
+								  "    THEN m.similar_users_readers ELSE '{}'::pg_catalog.regrole[] END, " : ""),
 								  21, types, values, nulls, false, 0) != SPI_OK_INSERT)
 			RecpromoSpiError("write recpromo.model");
 	}
@@ -328,13 +332,27 @@ bool
 RecpromoModelLookup(const char *name, RecpromoModelRow *row)
 {
 	MemoryContext outer = CurrentMemoryContext;
-	static SPIPlanPtr by_name = NULL;
-	static SPIPlanPtr by_default = NULL;
-	const char *cols = "SELECT m.name, m.id, m.method, m.params::pg_catalog.text, m.source, m.user_col, "
+	static SPIPlanPtr by_name_v[2] = {NULL, NULL};
+	static SPIPlanPtr by_default_v[2] = {NULL, NULL};
+	int			v3 = RecpromoModelHasColumn("similar_users_readers") ? 1 : 0;
+	SPIPlanPtr *by_name_p = &by_name_v[v3];
+	SPIPlanPtr *by_default_p = &by_default_v[v3];
+	/*
+	 * similar_users_readers (0.3.0): a library newer than the SQL objects
+	 * reads an empty list, so only owners list users until the update.
+	 */
+	const char *cols = v3 ?
+		"SELECT m.name, m.id, m.method, m.params::pg_catalog.text, m.source, m.user_col, "
 		"m.item_col, m.rating_col, m.user_type::pg_catalog.oid, m.item_type::pg_catalog.oid, "
 		"m.n_users, m.n_items, m.nnz, m.train_seconds, m.final_loss, m.store_seconds, m.owner, m.readers, "
 		"m.version, (SELECT e.oid FROM pg_catalog.pg_extension e "
-		"WHERE e.extname OPERATOR(pg_catalog.=) 'recpromo'::pg_catalog.name) "
+		"WHERE e.extname OPERATOR(pg_catalog.=) 'recpromo'::pg_catalog.name), m.similar_users_readers "
+		"FROM recpromo.model m " :
+		"SELECT m.name, m.id, m.method, m.params::pg_catalog.text, m.source, m.user_col, "
+		"m.item_col, m.rating_col, m.user_type::pg_catalog.oid, m.item_type::pg_catalog.oid, "
+		"m.n_users, m.n_items, m.nnz, m.train_seconds, m.final_loss, m.store_seconds, m.owner, m.readers, "
+		"m.version, (SELECT e.oid FROM pg_catalog.pg_extension e "
+		"WHERE e.extname OPERATOR(pg_catalog.=) 'recpromo'::pg_catalog.name), '{}'::pg_catalog.regrole[] "
 		"FROM recpromo.model m ";
 	bool		found = false;
 	RecpromoOwnerScope scope;
@@ -346,30 +364,30 @@ RecpromoModelLookup(const char *name, RecpromoModelRow *row)
 		Oid			t = TEXTOID;
 		Datum		v = CStringGetTextDatum(name);
 
-		if (by_name == NULL)
+		if (*by_name_p == NULL)
 		{
 			SPIPlanPtr	p = SPI_prepare(psprintf("%s WHERE m.name OPERATOR(pg_catalog.=) $1", cols), 1, &t);
 
 			if (p == NULL)
 				RecpromoSpiError("prepare the model lookup");
 			SPI_keepplan(p);
-			by_name = p;
+			*by_name_p = p;
 		}
-		if (SPI_execute_plan(by_name, &v, NULL, true, 1) != SPI_OK_SELECT)
+		if (SPI_execute_plan(*by_name_p, &v, NULL, true, 1) != SPI_OK_SELECT)
 			RecpromoSpiError("read recpromo.model");
 	}
 	else
 	{
-		if (by_default == NULL)
+		if (*by_default_p == NULL)
 		{
 			SPIPlanPtr	p = SPI_prepare(psprintf("%s WHERE m.is_default", cols), 0, NULL);
 
 			if (p == NULL)
 				RecpromoSpiError("prepare the model lookup");
 			SPI_keepplan(p);
-			by_default = p;
+			*by_default_p = p;
 		}
-		if (SPI_execute_plan(by_default, NULL, NULL, true, 1) != SPI_OK_SELECT)
+		if (SPI_execute_plan(*by_default_p, NULL, NULL, true, 1) != SPI_OK_SELECT)
 			RecpromoSpiError("read recpromo.model");
 	}
 	if (SPI_processed == 1)
@@ -426,6 +444,24 @@ RecpromoModelLookup(const char *name, RecpromoModelRow *row)
 			/* the caller's rights, not the extension owner's */
 			row->may_serve = RecpromoRoleMayServe(scope.caller, row->owner, readers, nr);
 			pfree(readers);
+		}
+		{
+			Datum		d = SPI_getbinval(tup, td, 21, &isnull);
+			Datum	   *elems = NULL;
+			bool	   *nulls = NULL;
+			int			n = 0;
+			Oid		   *listers;
+			int			nl = 0;
+
+			if (!isnull)
+				deconstruct_array(DatumGetArrayTypeP(d), REGROLEOID, sizeof(Oid), true,
+								  TYPALIGN_INT, &elems, &nulls, &n);
+			listers = palloc(Max(n, 1) * sizeof(Oid));
+			for (int i = 0; i < n; i++)
+				if (!nulls[i])
+					listers[nl++] = DatumGetObjectId(elems[i]);
+			row->may_list_users = RecpromoRoleMayServe(scope.caller, row->owner, listers, nl);
+			pfree(listers);
 		}
 		{
 			Datum		d = SPI_getbinval(tup, td, 19, &isnull);

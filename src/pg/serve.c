@@ -32,6 +32,7 @@
 
 #include "compat.h"
 #include "method.h"
+#include "model_store.h"
 #include "recpromo.h"
 #include "rerank.h"
 #include "rp_batch.h"
@@ -1004,6 +1005,7 @@ recpromo_similar_users(PG_FUNCTION_ARGS)
 	n = CheckN(fcinfo, 1);
 	InitMaterializedSRF(fcinfo, 0);
 	m = RecpromoModelGet(ModelArg(fcinfo, 2));
+	RecpromoCheckListUsers(m->row.name);
 	if (m->method->similar_users == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

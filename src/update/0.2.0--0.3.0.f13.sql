@@ -12,3 +12,12 @@ DROP FUNCTION IF EXISTS @extschema@.recommend(pg_catalog.anyelement, integer, pg
     pg_catalog."any", pg_catalog."any", pg_catalog.regclass, pg_catalog.name, pg_catalog.name,
     pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.name, integer,
     pg_catalog.text[], pg_catalog.text[]);
+
+-- similar_users needs a grant beyond serving (issue 13): the roles the
+-- owner allowed, at the end of recpromo.model as in the install script.
+ALTER TABLE @extschema@.model ADD COLUMN similar_users_readers regrole[] NOT NULL DEFAULT '{}';
+COMMENT ON COLUMN @extschema@.model.similar_users_readers IS 'roles the owner let call similar_users, which returns other customers'' keys (grant_model(..., similar_users => true)); 0 (-) is PUBLIC';
+
+-- grant_model and revoke_model gain similar_users.
+DROP FUNCTION IF EXISTS @extschema@.grant_model(text, name);
+DROP FUNCTION IF EXISTS @extschema@.revoke_model(text, name);
