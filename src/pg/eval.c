@@ -40,6 +40,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
@@ -542,7 +543,15 @@ static void
 ReadGroups(Oid relid, const char *member_col, const char *group_col, RecpromoInteractions *G)
 {
 	RecpromoSource src;
+	const char *cols[2] = {member_col, group_col};
 
+	for (int c = 0; c < 2; c++)
+		if (get_attnum(relid, cols[c]) == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of group table \"%s\" does not exist",
+							cols[c], get_rel_name(relid)),
+					 errhint("Name the %s column of the group table.", c == 0 ? "member" : "group")));
 	RecpromoSourceInit(&src, relid, group_col, member_col, NULL);
 	RecpromoReadInteractions(&src, false, G);
 }
