@@ -158,3 +158,15 @@ DELETE FROM fa_train WHERE user_id = 900;
 DROP OWNED BY regress_fa_shop, regress_fa_analyst;
 DROP ROLE regress_fa_shop;
 DROP ROLE regress_fa_analyst;
+
+-- Accuracy per user group for any ranked lists: the same per-user metrics
+-- as evaluate_by_group on the model's own lists (users known to it).
+SELECT a.user_group, a.users_evaluated = b.users_evaluated AS same_users,
+       round(a.ndcg_at_k::numeric, 9) = round(b.ndcg_at_k::numeric, 9) AS same_ndcg,
+       round(a.map_at_k::numeric, 9) = round(b.map_at_k::numeric, 9) AS same_map,
+       b.users_skipped_unknown
+  FROM evaluate_by_group('fa_knn', 'fa_test', 'fa_users', k => 5) a
+  JOIN evaluate_rankings_by_group('fa_recs', 'fa_test', 'fa_users', k => 5) b
+    ON a.user_group IS NOT DISTINCT FROM b.user_group
+ ORDER BY a.user_group NULLS LAST;
+SELECT * FROM evaluate_rankings_by_group('fa_recs', 'fa_test', 'fa_users', group_col => 'nope');

@@ -596,3 +596,119 @@ COMMENT ON FUNCTION @extschema@.exposure_rankings(pg_catalog.regclass, pg_catalo
 'exposure of any table of ranked lists (the test users'' lists, top k, ties shared): Gini coefficient, long-tail share, '
 'APLT and ARP against the training popularity, and with an item-group table each group''s share of the slots '
 'against its share of the relevant test items';
+
+CREATE FUNCTION @extschema@.evaluate_rankings_by_group(
+    recommendations pg_catalog.regclass,
+    test pg_catalog.regclass,
+    user_groups pg_catalog.regclass,
+    user_col pg_catalog.name DEFAULT 'user_id',
+    item_col pg_catalog.name DEFAULT 'item_id',
+    rank_col pg_catalog.name DEFAULT 'rank',
+    group_user_col pg_catalog.name DEFAULT 'user_id',
+    group_col pg_catalog.name DEFAULT 'user_group',
+    k integer DEFAULT 10)
+RETURNS TABLE (
+    user_group pg_catalog.text,
+    users_evaluated bigint,
+    users_skipped_no_test bigint,
+    users_skipped_unknown bigint,
+    precision_at_k double precision,
+    recall_at_k double precision,
+    f1_at_k double precision,
+    ndcg_at_k double precision,
+    map_at_k double precision,
+    hit_rate_at_k double precision,
+    mrr_at_k double precision)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED ROWS 10
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    cut integer := k;
+    cols pg_catalog.name[];
+    whats pg_catalog.text[];
+    rels pg_catalog.regclass[];
+    found_ pg_catalog.bool[];
+BEGIN
+    IF recommendations IS NULL OR test IS NULL OR user_groups IS NULL THEN
+        RAISE EXCEPTION 'recommendations, test and user_groups must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Name the table of ranked lists, the held-out interactions and the (user, group) table.';
+    END IF;
+    IF cut IS NULL OR cut < 1 THEN
+        RAISE EXCEPTION 'k must be at least 1'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'k is the length of the ranked lists to score, such as 10.';
+    END IF;
+    -- column checks inline (issue 18: no SQL-callable helper)
+    SELECT pg_catalog.array_agg(c.col ORDER BY c.o), pg_catalog.array_agg(c.what ORDER BY c.o),
+           pg_catalog.array_agg(c.rel ORDER BY c.o), pg_catalog.array_agg(a.attnum IS NOT NULL ORDER BY c.o)
+      INTO cols, whats, rels, found_
+      FROM ROWS FROM (pg_catalog.unnest(ARRAY[recommendations, recommendations, recommendations, test, test,
+                                              user_groups, user_groups]),
+                      pg_catalog.unnest(ARRAY[user_col, item_col, rank_col, user_col, item_col, group_user_col, group_col]),
+                      pg_catalog.unnest(ARRAY['user_col', 'item_col', 'rank_col', 'user_col', 'item_col',
+                                              'group_user_col', 'group_col']))
+           WITH ORDINALITY c(rel, col, what, o)
+      LEFT JOIN pg_catalog.pg_attribute a
+        ON a.attrelid OPERATOR(pg_catalog.=) c.rel AND a.attname OPERATOR(pg_catalog.=) c.col
+       AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped;
+    FOR j IN 1..7 LOOP
+        IF cols[j] IS NULL THEN
+            RAISE EXCEPTION '% must not be NULL', whats[j]
+                USING ERRCODE = 'null_value_not_allowed',
+                      HINT = pg_catalog.format('Name a column of %s.', rels[j]);
+        END IF;
+        IF NOT found_[j] THEN
+            RAISE EXCEPTION 'column "%" of relation % does not exist', cols[j], rels[j]
+                USING ERRCODE = 'undefined_column',
+                      HINT = pg_catalog.format('Check the %s argument.', whats[j]);
+        END IF;
+    END LOOP;
+
+    -- evaluate_rankings()'s per-user metrics (every test item relevant),
+    -- averaged per group; keys compared as text.
+    RETURN QUERY EXECUTE pg_catalog.format($q$
+        WITH t AS (
+            SELECT DISTINCT t.%1$I::pg_catalog.text AS u, t.%2$I::pg_catalog.text AS i
+              FROM %5$s t WHERE t.%1$I IS NOT NULL AND t.%2$I IS NOT NULL),
+        tu AS (SELECT t.u, pg_catalog.count(*) AS n_rel FROM t GROUP BY t.u),
+        rw AS (
+            SELECT s.u, s.i, s.rk
+              FROM (SELECT r.%1$I::pg_catalog.text AS u, r.%2$I::pg_catalog.text AS i, r.%3$I::pg_catalog.float8 AS rk,
+                           pg_catalog.rank() OVER (PARTITION BY r.%1$I ORDER BY r.%3$I::pg_catalog.float8) AS start
+                      FROM %4$s r
+                     WHERE r.%2$I IS NOT NULL AND r.%3$I IS NOT NULL
+                       AND r.%1$I::pg_catalog.text IN (SELECT tu.u FROM tu)) s
+             WHERE s.start <= $1),
+        pu AS (
+            SELECT rw.u, pg_catalog.min(tu.n_rel)::integer AS n_rel,
+                   pg_catalog.array_agg(rw.rk) AS ranks, pg_catalog.array_agg(t.u IS NOT NULL) AS rels
+              FROM rw JOIN tu ON tu.u = rw.u
+                      LEFT JOIN t ON t.u = rw.u AND t.i = rw.i
+             GROUP BY rw.u),
+        m AS (
+            SELECT pu.u, x.* FROM pu, LATERAL @extschema@.ranking_metrics(pu.ranks, pu.rels, pu.n_rel, $1) x),
+        ug AS (
+            SELECT DISTINCT g.%6$I::pg_catalog.text AS u, g.%7$I::pg_catalog.text AS g
+              FROM %8$s g WHERE g.%6$I IS NOT NULL AND g.%7$I IS NOT NULL),
+        memb AS (
+            SELECT ug.g, tu.u FROM tu JOIN ug ON ug.u = tu.u
+            UNION ALL
+            SELECT NULL, tu.u FROM tu WHERE tu.u NOT IN (SELECT ug.u FROM ug))
+        SELECT memb.g, pg_catalog.count(m.u), 0::bigint, pg_catalog.count(*) - pg_catalog.count(m.u),
+               pg_catalog.avg(m."precision"), pg_catalog.avg(m.recall), pg_catalog.avg(m.f1),
+               pg_catalog.avg(m.ndcg), pg_catalog.avg(m.average_precision), pg_catalog.avg(m.hit),
+               pg_catalog.avg(m.reciprocal_rank)
+          FROM memb LEFT JOIN m ON m.u = memb.u
+         GROUP BY memb.g
+         ORDER BY memb.g COLLATE "C" NULLS LAST$q$,
+        user_col, item_col, rank_col, recommendations, test, group_user_col, group_col, user_groups)
+        USING cut;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.evaluate_rankings_by_group(pg_catalog.regclass, pg_catalog.regclass,
+    pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.name,
+    integer) IS
+'evaluate_rankings()'' accuracy metrics per user group: one row per group in text order, then one with '
+'user_group NULL for test users in no group; every test item of a user is relevant';
