@@ -704,7 +704,7 @@ SAMPLES = {
         ["SELECT recpromo.drop_model('s_internal', true)", "SELECT recpromo.drop_model('s_nope', true)"],
     "recpromo.set_default_model(text)": ["SELECT recpromo.set_default_model('m_als')"],
     "recpromo.recommend(anyelement,integer,text,boolean,\"any\",\"any\",regclass,name,name,text,regclass,"
-    "name,name,integer,text[],text[])":
+    "name,name,integer,text[],text[],double precision,double precision,double precision,\"any\",text[])":
         [f"SELECT * FROM recpromo.recommend({u}, 5, '{m}')"
          for m in ("m_als", "m_explicit", "m_pop", "m_iknn", "m_uknn", "m_ease", "m_content", "m_hybrid",
                    "m_factors")
@@ -718,7 +718,11 @@ SAMPLES = {
          "SELECT * FROM recpromo.recommend(9001::bigint, 5, 'm_als', boosts => 'shop.boosts', "
          "categories => 'shop.cats', max_per_category => 1, exclude_categories => ARRAY['food'])",
          "SELECT * FROM recpromo.recommend(1::bigint, 5, 'm_iknn', only_items => ARRAY[1,2,3,4,5]::bigint[], "
-         "exclude_items => ARRAY[2]::bigint[], boosts => 'shop.boosts', boost_mode => 'add')"],
+         "exclude_items => ARRAY[2]::bigint[], boosts => 'shop.boosts', boost_mode => 'add')"] +
+        [f"SELECT * FROM recpromo.recommend(1::bigint, 5, '{m}', categories => 'shop.cats', max_per_category => 2, "
+         "diversity => 0.3, calibration => 0.3, min_share => 0.4, share_items => ARRAY[3,4]::bigint[], "
+         "share_categories => ARRAY['toys'])"
+         for m in ("m_als", "m_pop", "m_iknn", "m_uknn", "m_ease", "m_content", "m_hybrid")],
     "recpromo.recommend_for_items(anyarray,integer,text,boolean)":
         ["SELECT * FROM recpromo.recommend_for_items(ARRAY[3,5]::bigint[], 5, 'm_iknn')",
          "SELECT * FROM recpromo.recommend_for_items(ARRAY[3,5]::bigint[], 5, 'm_als')",
@@ -761,6 +765,20 @@ SAMPLES = {
         ["SELECT * FROM recpromo.evaluate_rankings('shop.recs', 'shop.rec_test', k => 3)",
          "SELECT * FROM recpromo.evaluate_rankings('shop.recs', 'shop.rec_test', k => 3, "
          "rating_col => 'quantity', relevance_threshold => 1.5)"],
+    "recpromo.exposure(text,regclass,name,name,integer,boolean,regclass,name,name,double precision)":
+        [f"SELECT * FROM recpromo.exposure('{m}', 'shop.test_orders', 'customer_id', 'product_id', k => 5, "
+         "item_groups => 'shop.cats', group_col => 'category')" for m in ("m_als", "m_iknn", "m_pop")],
+    "recpromo.exposure_rankings(regclass,regclass,regclass,name,name,name,integer,regclass,name,name,"
+    "double precision)":
+        ["SELECT * FROM recpromo.exposure_rankings('shop.recs', 'shop.rec_test', 'shop.rec_test', k => 3, "
+         "item_groups => 'shop.cats', group_col => 'category')"],
+    "recpromo.evaluate_by_group(text,regclass,regclass,name,name,name,name,name,integer,double precision,"
+    "boolean)":
+        ["SELECT * FROM recpromo.evaluate_by_group('m_als', 'shop.test_orders', 'shop.products', 'customer_id', "
+         "'product_id', group_user_col => 'product_id', group_col => 'category', k => 5)"],
+    "recpromo.evaluate_rankings_by_group(regclass,regclass,regclass,name,name,name,name,name,integer)":
+        ["SELECT * FROM recpromo.evaluate_rankings_by_group('shop.recs', 'shop.rec_test', 'shop.cats', "
+         "group_user_col => 'item_id', group_col => 'category', k => 3)"],
     "recpromo.evaluate(text,regclass,name,name,name,integer,double precision,boolean)":
         [f"SELECT * FROM recpromo.evaluate('{m}', 'shop.test_orders', 'customer_id', 'product_id', k => 5)"
          for m in ("m_als", "m_iknn", "m_pop")] +
@@ -981,9 +999,13 @@ SAMPLES.update({
 
 # model grants (issue 10, "Models get owners and grants"), under the
 # signatures they may take
-for _sig in ("text,regrole", "text,name", "text,text"):
+for _sig in ("text,regrole", "text,name", "text,text", "text,name,boolean"):
     SAMPLES[f"recpromo.grant_model({_sig})"] = [f"SELECT recpromo.grant_model('m_pop', '{ATTACKER}')"]
     SAMPLES[f"recpromo.revoke_model({_sig})"] = [f"SELECT recpromo.revoke_model('m_pop', '{ATTACKER}')"]
+SAMPLES["recpromo.grant_model(text,name,boolean)"].append(
+    f"SELECT recpromo.grant_model('m_uknn', '{ATTACKER}', similar_users => true)")
+SAMPLES["recpromo.revoke_model(text,name,boolean)"].append(
+    f"SELECT recpromo.revoke_model('m_uknn', '{ATTACKER}', similar_users => true)")
 
 # Internal functions that PUBLIC may keep executing: pure computations on
 # their arguments (or on catalog metadata every role can read), no table of
