@@ -170,3 +170,7 @@ SELECT a.user_group, a.users_evaluated = b.users_evaluated AS same_users,
     ON a.user_group IS NOT DISTINCT FROM b.user_group
  ORDER BY a.user_group NULLS LAST;
 SELECT * FROM evaluate_rankings_by_group('fa_recs', 'fa_test', 'fa_users', group_col => 'nope');
+
+-- leave no model behind for the files that run after this one
+SELECT drop_model(m) FROM unnest(ARRAY['fa_knn', 'fa_pop', 'fa_als', 'fa_uknn']) m;
+DROP TABLE fa_train, fa_test, fa_cat, fa_groups, fa_users, fa_recs, fa_h_train, fa_h_test, fa_h_recs, fa_h_groups;
