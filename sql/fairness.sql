@@ -110,6 +110,7 @@ SELECT r.rank, c.category FROM recommend(3, 6, 'fa_knn', categories => 'fa_cat',
 SELECT c.category, count(*) FROM fa_train t JOIN fa_cat c USING (item_id) WHERE t.user_id = 3 GROUP BY 1 ORDER BY 1;
 -- bad re-ranking options
 SELECT * FROM recommend(1, 5, 'fa_als', diversity => 1.5);
+SELECT * FROM recommend(1, 0, 'fa_als', min_share => -0.1);
 SELECT * FROM recommend(1, 5, 'fa_als', diversity => 'NaN');
 SELECT * FROM recommend(1, 5, 'fa_als', diversity => 0.6, calibration => 0.6, categories => 'fa_cat');
 SELECT * FROM recommend(1, 5, 'fa_als', calibration => 0.5);

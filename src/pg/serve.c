@@ -783,6 +783,13 @@ recpromo_recommend(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("category_item_col and category_col must not be null")));
+	/* the re-ranking weights are checked even when n = 0 */
+	(void) UnitArg(fcinfo, 16, "diversity",
+				   "diversity is the weight of dissimilarity in maximal marginal relevance, such as 0.3.");
+	(void) UnitArg(fcinfo, 17, "calibration",
+				   "calibration is the weight of the customer's category mix, such as 0.5.");
+	(void) UnitArg(fcinfo, 18, "min_share",
+				   "min_share is the least share of the list for the group, such as 0.2.");
 	InitMaterializedSRF(fcinfo, 0);
 	m = RecpromoModelGet(ModelArg(fcinfo, 2));
 	if (n == 0)
