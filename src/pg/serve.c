@@ -14,7 +14,12 @@
  * cosines are clamped to [-1, 1].  Exclusions and filters are applied inside the top-n
  * selection (rp_topk.c), so a call returns exactly min(n, eligible items)
  * rows, best first, ties broken by the item's position in the sorted key
- * dictionary.
+ * dictionary.  The re-rankers of recommend() (diversity, calibration, a
+ * minimum share for a group, 0.3.0) run the greedy walk of rp_fair.c over
+ * every eligible item, with the category cap, so they keep that count.
+ * similar_users returns other customers' keys: on top of the serving
+ * grant it needs the owner's privileges or a grant made with
+ * grant_model(..., similar_users => true) (model_acl.c).
  */
 #include "postgres.h"
 
