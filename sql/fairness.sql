@@ -72,6 +72,7 @@ SELECT round((sum(users_evaluated * ndcg_at_k) / sum(users_evaluated))::numeric,
 
 -- Bad input
 SELECT * FROM exposure('fa_knn', 'fa_test', head_share => 1.5);
+SELECT * FROM exposure('fa_knn', 'fa_test', head_share => NULL);
 SELECT * FROM exposure('fa_knn', 'fa_test', item_groups => 'fa_groups', group_col => 'nope');
 SELECT * FROM exposure_rankings('fa_recs', 'fa_test', NULL);
 SELECT * FROM exposure_rankings('fa_recs', 'fa_test', 'fa_train', item_groups => 'fa_groups', group_col => 'nope');
@@ -171,6 +172,12 @@ SELECT a.user_group, a.users_evaluated = b.users_evaluated AS same_users,
     ON a.user_group IS NOT DISTINCT FROM b.user_group
  ORDER BY a.user_group NULLS LAST;
 SELECT * FROM evaluate_rankings_by_group('fa_recs', 'fa_test', 'fa_users', group_col => 'nope');
+-- no test rows at all: every group is listed, with no user
+CREATE TABLE fa_empty (user_id int, item_id int);
+SELECT user_group, users_evaluated, users_skipped_unknown FROM evaluate_by_group('fa_knn', 'fa_empty', 'fa_users');
+SELECT user_group, users_evaluated, users_skipped_unknown FROM evaluate_rankings_by_group('fa_recs', 'fa_empty', 'fa_users');
+SELECT measure, value FROM exposure('fa_knn', 'fa_empty') ORDER BY measure;
+DROP TABLE fa_empty;
 
 -- leave no model behind for the files that run after this one
 SELECT drop_model(m) FROM unnest(ARRAY['fa_knn', 'fa_pop', 'fa_als', 'fa_uknn']) m;

@@ -603,7 +603,7 @@ recpromo_exposure(PG_FUNCTION_ARGS)
 	char	   *item_col = NameArg(fcinfo, 3, "item_col");
 	int32		k = CheckK(fcinfo, 4);
 	bool		exclude_seen = PG_ARGISNULL(5) ? true : PG_GETARG_BOOL(5);
-	double		head_share = PG_ARGISNULL(9) ? 0.2 : PG_GETARG_FLOAT8(9);
+	double		head_share = PG_ARGISNULL(9) ? NAN : PG_GETARG_FLOAT8(9);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	RecpromoModel *m;
 	EvalLists	L;

@@ -692,11 +692,12 @@ BEGIN
         ug AS (
             SELECT DISTINCT g.%6$I::pg_catalog.text AS u, g.%7$I::pg_catalog.text AS g
               FROM %8$s g WHERE g.%6$I IS NOT NULL AND g.%7$I IS NOT NULL),
+        -- every group (those without test users too), then the test users in none
         memb AS (
-            SELECT ug.g, tu.u FROM tu JOIN ug ON ug.u = tu.u
+            SELECT ug.g, tu.u FROM ug LEFT JOIN tu ON tu.u = ug.u
             UNION ALL
             SELECT NULL, tu.u FROM tu WHERE tu.u NOT IN (SELECT ug.u FROM ug))
-        SELECT memb.g, pg_catalog.count(m.u), 0::bigint, pg_catalog.count(*) - pg_catalog.count(m.u),
+        SELECT memb.g, pg_catalog.count(m.u), 0::bigint, pg_catalog.count(memb.u) - pg_catalog.count(m.u),
                pg_catalog.avg(m."precision"), pg_catalog.avg(m.recall), pg_catalog.avg(m.f1),
                pg_catalog.avg(m.ndcg), pg_catalog.avg(m.average_precision), pg_catalog.avg(m.hit),
                pg_catalog.avg(m.reciprocal_rank)
