@@ -141,6 +141,18 @@ SELECT count(*) FROM recommend(1, 3, 'fa_uknn');
 SELECT count(*) FROM similar_users(1, 3, 'fa_uknn');
 RESET ROLE;
 SELECT revoke_model('fa_uknn', 'regress_fa_analyst');
+-- the grants go with the owner: a retrain by another role clears both
+SET ROLE regress_fa_analyst;
+SELECT name FROM train('fa_own', 'fa_train', 'user_id', 'item_id', method => 'user_knn');
+SELECT grant_model('fa_own', 'regress_fa_shop', similar_users => true);
+SELECT granted_to, similar_users_granted_to FROM models WHERE name = 'fa_own';
+SELECT name FROM train('fa_own', 'fa_train', 'user_id', 'item_id', method => 'user_knn');
+SELECT granted_to, similar_users_granted_to FROM models WHERE name = 'fa_own';
+SELECT grant_model('fa_own', 'regress_fa_shop', similar_users => true);
+RESET ROLE;
+SELECT name FROM train('fa_own', 'fa_train', 'user_id', 'item_id', method => 'user_knn');
+SELECT owner = current_user::regrole AS superuser_owns, granted_to, similar_users_granted_to FROM models WHERE name = 'fa_own';
+SELECT drop_model('fa_own');
 SELECT name, granted_to, similar_users_granted_to FROM models WHERE name = 'fa_uknn';
 
 -- explain_recommendation shows only the customer's own history: for every

@@ -275,7 +275,7 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 		values[18] = Float8GetDatum(row->store_seconds);
 		values[19] = CStringGetTextDatum(GetUserNameFromId(scope.caller, false));
 		values[20] = version;
-		if (SPI_execute_with_args(psprintf(
+		if (SPI_execute_with_args(
 								  "INSERT INTO recpromo.model AS m (name, id, method, params, source, user_col, item_col, rating_col, "
 								  "  user_type, item_type, n_users, n_items, nnz, train_seconds, final_loss, rows_read, rows_skipped, "
 								  "  is_default, trained_by, trained_at, owner, readers, store_seconds, version) "
@@ -292,13 +292,9 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 								  "  rows_read = EXCLUDED.rows_read, rows_skipped = EXCLUDED.rows_skipped, "
 								  "  metrics = '{}'::pg_catalog.jsonb, trained_by = EXCLUDED.trained_by, trained_at = EXCLUDED.trained_at, "
 								  "  readers = CASE WHEN m.owner OPERATOR(pg_catalog.=) EXCLUDED.owner THEN m.readers "
-								  "                 ELSE '{}'::pg_catalog.regrole[] END, %s"
+								  "                 ELSE '{}'::pg_catalog.regrole[] END, "
 								  "  owner = EXCLUDED.owner, store_seconds = EXCLUDED.store_seconds, "
 								  "  version = EXCLUDED.version",
-		/* grants to list similar users go with the owner, as readers */
-								  RecpromoModelHasColumn("similar_users_readers") ?
-								  "  similar_users_readers = CASE WHEN m.owner OPERATOR(pg_catalog.=) EXCLUDED.owner "
-								  "    THEN m.similar_users_readers ELSE '{}'::pg_catalog.regrole[] END, " : ""),
 								  21, types, values, nulls, false, 0) != SPI_OK_INSERT)
 			RecpromoSpiError("write recpromo.model");
 	}
@@ -311,6 +307,26 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 		if (SPI_execute_with_args("DELETE FROM recpromo.model_part p WHERE p.model_id OPERATOR(pg_catalog.=) $1",
 								  1, &t, &v, NULL, false, 0) != SPI_OK_DELETE)
 			RecpromoSpiError("delete the old model's parts");
+	}
+
+	/*
+	 * The grants to list similar users (0.3.0) are a subset of readers
+	 * (grant_model adds to both, revoke_model removes from both or from
+	 * them only): keeping that subset after the upsert clears them with
+	 * readers when another role retrains the model.
+	 */
+	if (RecpromoModelHasColumn("similar_users_readers"))
+	{
+		Oid			t = TEXTOID;
+		Datum		v = CStringGetTextDatum(row->name);
+
+		if (SPI_execute_with_args("UPDATE recpromo.model m SET similar_users_readers = "
+								  "  ARRAY(SELECT r FROM pg_catalog.unnest(m.similar_users_readers) WITH ORDINALITY g(r, i) "
+								  "         WHERE r OPERATOR(pg_catalog.=) ANY (m.readers) ORDER BY g.i) "
+								  "WHERE m.name OPERATOR(pg_catalog.=) $1 "
+								  "  AND NOT (m.similar_users_readers OPERATOR(pg_catalog.<@) m.readers)",
+								  1, &t, &v, NULL, false, 0) != SPI_OK_UPDATE)
+			RecpromoSpiError("update recpromo.model");
 	}
 
 	RecpromoOwnerLeave(&scope);
