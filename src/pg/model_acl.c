@@ -300,6 +300,42 @@ ModelNameArg(FunctionCallInfo fcinfo, int arg)
 	return name;
 }
 
+/* ---------- similar_users: a grant beyond serving ---------- */
+
+bool
+RecpromoModelHasColumn(const char *col)
+{
+	Oid			nsp = get_namespace_oid("recpromo", true);
+	Oid			model = OidIsValid(nsp) ? get_relname_relid("model", nsp) : InvalidOid;
+
+	return OidIsValid(model) && get_attnum(model, col) != InvalidAttrNumber;
+}
+
+/*
+ * similar_users() returns other customers' keys: who resembles whom is
+ * personal data about both, which a role that serves recommendations to
+ * one customer at a time does not need.  So it takes the owner's
+ * privileges or a grant made with grant_model(..., similar_users => true)
+ * (recpromo.model.similar_users_readers), on top of the serving grant.
+ */
+void
+RecpromoCheckListUsers(const char *name)
+{
+	RecpromoModelRow row;
+
+	if (!RecpromoModelLookup(name, &row))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", name)));
+	if (!row.may_list_users)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to list similar users of model \"%s\"", name),
+				 errdetail("similar_users returns other customers' keys, which needs the owner's privileges or a grant beyond serving."),
+				 errhint("Its owner can allow it with SELECT recpromo.grant_model('%s', 'role_name', similar_users => true).",
+						 name)));
+}
+
 /* ---------- grant_model / revoke_model ---------- */
 
 /* The grantee: a role name, or PUBLIC (any case) as 0. */
@@ -319,11 +355,19 @@ GranteeArg(FunctionCallInfo fcinfo, int arg)
 	return get_role_oid(role, false);
 }
 
+/*
+ * grant: adds the grantee to readers, and with similar_users also to
+ * similar_users_readers.  revoke: removes it from both, or with
+ * similar_users from similar_users_readers only.  The third argument
+ * exists from 0.3.0 on.
+ */
 static void
 ChangeReaders(FunctionCallInfo fcinfo, bool grant)
 {
 	char	   *name = ModelNameArg(fcinfo, 0);
 	Oid			grantee = GranteeArg(fcinfo, 1);
+	bool		list_users = PG_NARGS() > 2 && !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
+	const char *sql;
 	MemoryContext outer = CurrentMemoryContext;
 	RecpromoOwnerScope scope;
 	ModelAcl	acl;
@@ -337,14 +381,31 @@ ChangeReaders(FunctionCallInfo fcinfo, bool grant)
 	RecpromoCheckOwnerOf(name, acl.owner, scope.caller);
 	values[0] = CStringGetTextDatum(name);
 	values[1] = ObjectIdGetDatum(grantee);
-	if (SPI_execute_with_args(grant ?
-							  "UPDATE recpromo.model m SET readers = pg_catalog.array_append(m.readers, $2) "
-							  "WHERE m.name OPERATOR(pg_catalog.=) $1 "
-							  "AND NOT ($2 OPERATOR(pg_catalog.=) ANY (m.readers))" :
-							  "UPDATE recpromo.model m SET readers = pg_catalog.array_remove(m.readers, $2) "
-							  "WHERE m.name OPERATOR(pg_catalog.=) $1",
-							  2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+	if (grant)
+		sql = "UPDATE recpromo.model m SET readers = pg_catalog.array_append(m.readers, $2) "
+			"WHERE m.name OPERATOR(pg_catalog.=) $1 "
+			"AND NOT ($2 OPERATOR(pg_catalog.=) ANY (m.readers))";
+	else if (!list_users)
+		sql = "UPDATE recpromo.model m SET readers = pg_catalog.array_remove(m.readers, $2) "
+			"WHERE m.name OPERATOR(pg_catalog.=) $1";
+	else
+		sql = NULL;
+	if (sql != NULL &&
+		SPI_execute_with_args(sql, 2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
 		RecpromoSpiError("update recpromo.model");
+	if (RecpromoModelHasColumn("similar_users_readers") && (list_users || !grant))
+	{
+		sql = grant ?
+			"UPDATE recpromo.model m "
+			"SET similar_users_readers = pg_catalog.array_append(m.similar_users_readers, $2) "
+			"WHERE m.name OPERATOR(pg_catalog.=) $1 "
+			"AND NOT ($2 OPERATOR(pg_catalog.=) ANY (m.similar_users_readers))" :
+			"UPDATE recpromo.model m "
+			"SET similar_users_readers = pg_catalog.array_remove(m.similar_users_readers, $2) "
+			"WHERE m.name OPERATOR(pg_catalog.=) $1";
+		if (SPI_execute_with_args(sql, 2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+			RecpromoSpiError("update recpromo.model");
+	}
 	RecpromoOwnerLeave(&scope);
 	SPI_finish();
 }

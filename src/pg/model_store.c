@@ -326,6 +326,26 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 			RecpromoSpiError("delete the old model's parts");
 	}
 
+	/*
+	 * The grants to list similar users (0.3.0) are a subset of readers
+	 * (grant_model adds to both, revoke_model removes from both or from
+	 * them only): keeping that subset after the upsert clears them with
+	 * readers when another role retrains the model.
+	 */
+	if (RecpromoModelHasColumn("similar_users_readers"))
+	{
+		Oid			t = TEXTOID;
+		Datum		v = CStringGetTextDatum(row->name);
+
+		if (SPI_execute_with_args("UPDATE recpromo.model m SET similar_users_readers = "
+								  "  ARRAY(SELECT r FROM pg_catalog.unnest(m.similar_users_readers) WITH ORDINALITY g(r, i) "
+								  "         WHERE r OPERATOR(pg_catalog.=) ANY (m.readers) ORDER BY g.i) "
+								  "WHERE m.name OPERATOR(pg_catalog.=) $1 "
+								  "  AND NOT (m.similar_users_readers OPERATOR(pg_catalog.<@) m.readers)",
+								  1, &t, &v, NULL, false, 0) != SPI_OK_UPDATE)
+			RecpromoSpiError("update recpromo.model");
+	}
+
 	RecpromoOwnerLeave(&scope);
 	SPI_finish();
 	row->id = id;
@@ -345,13 +365,27 @@ bool
 RecpromoModelLookup(const char *name, RecpromoModelRow *row)
 {
 	MemoryContext outer = CurrentMemoryContext;
-	static SPIPlanPtr by_name = NULL;
-	static SPIPlanPtr by_default = NULL;
-	const char *cols = "SELECT m.name, m.id, m.method, m.params::pg_catalog.text, m.source, m.user_col, "
+	static SPIPlanPtr by_name_v[2] = {NULL, NULL};
+	static SPIPlanPtr by_default_v[2] = {NULL, NULL};
+	int			v3 = RecpromoModelHasColumn("similar_users_readers") ? 1 : 0;
+	SPIPlanPtr *by_name_p = &by_name_v[v3];
+	SPIPlanPtr *by_default_p = &by_default_v[v3];
+	/*
+	 * similar_users_readers (0.3.0): a library newer than the SQL objects
+	 * reads an empty list, so only owners list users until the update.
+	 */
+	const char *cols = v3 ?
+		"SELECT m.name, m.id, m.method, m.params::pg_catalog.text, m.source, m.user_col, "
 		"m.item_col, m.rating_col, m.user_type::pg_catalog.oid, m.item_type::pg_catalog.oid, "
 		"m.n_users, m.n_items, m.nnz, m.train_seconds, m.final_loss, m.store_seconds, m.owner, m.readers, "
 		"m.version, (SELECT e.oid FROM pg_catalog.pg_extension e "
-		"WHERE e.extname OPERATOR(pg_catalog.=) 'recpromo'::pg_catalog.name) "
+		"WHERE e.extname OPERATOR(pg_catalog.=) 'recpromo'::pg_catalog.name), m.similar_users_readers "
+		"FROM recpromo.model m " :
+		"SELECT m.name, m.id, m.method, m.params::pg_catalog.text, m.source, m.user_col, "
+		"m.item_col, m.rating_col, m.user_type::pg_catalog.oid, m.item_type::pg_catalog.oid, "
+		"m.n_users, m.n_items, m.nnz, m.train_seconds, m.final_loss, m.store_seconds, m.owner, m.readers, "
+		"m.version, (SELECT e.oid FROM pg_catalog.pg_extension e "
+		"WHERE e.extname OPERATOR(pg_catalog.=) 'recpromo'::pg_catalog.name), '{}'::pg_catalog.regrole[] "
 		"FROM recpromo.model m ";
 	bool		found = false;
 	RecpromoOwnerScope scope;
@@ -363,30 +397,30 @@ RecpromoModelLookup(const char *name, RecpromoModelRow *row)
 		Oid			t = TEXTOID;
 		Datum		v = CStringGetTextDatum(name);
 
-		if (by_name == NULL)
+		if (*by_name_p == NULL)
 		{
 			SPIPlanPtr	p = SPI_prepare(psprintf("%s WHERE m.name OPERATOR(pg_catalog.=) $1", cols), 1, &t);
 
 			if (p == NULL)
 				RecpromoSpiError("prepare the model lookup");
 			SPI_keepplan(p);
-			by_name = p;
+			*by_name_p = p;
 		}
-		if (SPI_execute_plan(by_name, &v, NULL, true, 1) != SPI_OK_SELECT)
+		if (SPI_execute_plan(*by_name_p, &v, NULL, true, 1) != SPI_OK_SELECT)
 			RecpromoSpiError("read recpromo.model");
 	}
 	else
 	{
-		if (by_default == NULL)
+		if (*by_default_p == NULL)
 		{
 			SPIPlanPtr	p = SPI_prepare(psprintf("%s WHERE m.is_default", cols), 0, NULL);
 
 			if (p == NULL)
 				RecpromoSpiError("prepare the model lookup");
 			SPI_keepplan(p);
-			by_default = p;
+			*by_default_p = p;
 		}
-		if (SPI_execute_plan(by_default, NULL, NULL, true, 1) != SPI_OK_SELECT)
+		if (SPI_execute_plan(*by_default_p, NULL, NULL, true, 1) != SPI_OK_SELECT)
 			RecpromoSpiError("read recpromo.model");
 	}
 	if (SPI_processed == 1)
@@ -443,6 +477,24 @@ RecpromoModelLookup(const char *name, RecpromoModelRow *row)
 			/* the caller's rights, not the extension owner's */
 			row->may_serve = RecpromoRoleMayServe(scope.caller, row->owner, readers, nr);
 			pfree(readers);
+		}
+		{
+			Datum		d = SPI_getbinval(tup, td, 21, &isnull);
+			Datum	   *elems = NULL;
+			bool	   *nulls = NULL;
+			int			n = 0;
+			Oid		   *listers;
+			int			nl = 0;
+
+			if (!isnull)
+				deconstruct_array(DatumGetArrayTypeP(d), REGROLEOID, sizeof(Oid), true,
+								  TYPALIGN_INT, &elems, &nulls, &n);
+			listers = palloc(Max(n, 1) * sizeof(Oid));
+			for (int i = 0; i < n; i++)
+				if (!nulls[i])
+					listers[nl++] = DatumGetObjectId(elems[i]);
+			row->may_list_users = RecpromoRoleMayServe(scope.caller, row->owner, listers, nl);
+			pfree(listers);
 		}
 		{
 			Datum		d = SPI_getbinval(tup, td, 19, &isnull);

@@ -62,6 +62,9 @@ typedef struct RecpromoModelRow
 	double		store_seconds;	/* time spent writing the model */
 	Oid			owner;			/* role that trained it */
 	bool		may_serve;		/* lookups: may the caller serve it? */
+	bool		may_list_users; /* lookups: may the caller call
+								 * similar_users (owner or
+								 * similar_users_readers)? */
 	uint8		version[16];	/* random token drawn at every save (uuid) */
 	Oid			ext_oid;		/* lookups: the extension's oid, same snapshot */
 } RecpromoModelRow;
@@ -135,6 +138,16 @@ extern void RecpromoCheckOwnerOf(const char *name, Oid owner, Oid role);
 
 /* 42501 naming the model, with the hint to ask for a grant. */
 extern void RecpromoDenyServe(const char *name, Oid owner) pg_attribute_noreturn();
+
+/*
+ * Raises 42501 unless the current role may list other customers through
+ * similar_users() on model `name` (the owner's privileges, or a
+ * grant_model(..., similar_users => true)); `name` must exist.
+ */
+extern void RecpromoCheckListUsers(const char *name);
+
+/* Whether recpromo.model has the column (0.3.0 and later SQL objects). */
+extern bool RecpromoModelHasColumn(const char *col);
 
 /*
  * Raises "could not <what>" for an SPI call on the model tables that

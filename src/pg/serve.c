@@ -14,7 +14,12 @@
  * cosines are clamped to [-1, 1].  Exclusions and filters are applied inside the top-n
  * selection (rp_topk.c), so a call returns exactly min(n, eligible items)
  * rows, best first, ties broken by the item's position in the sorted key
- * dictionary.
+ * dictionary.  The re-rankers of recommend() (diversity, calibration, a
+ * minimum share for a group, 0.3.0) run the greedy walk of rp_fair.c over
+ * every eligible item, with the category cap, so they keep that count.
+ * similar_users returns other customers' keys: on top of the serving
+ * grant it needs the owner's privileges or a grant made with
+ * grant_model(..., similar_users => true) (model_acl.c).
  */
 #include "postgres.h"
 
@@ -33,9 +38,11 @@
 #include "citus.h"
 #include "compat.h"
 #include "method.h"
+#include "model_store.h"
 #include "recpromo.h"
 #include "rerank.h"
 #include "rp_batch.h"
+#include "rp_fair.h"
 #include "rp_topk.h"
 
 #define RECPROMO_MAX_N 1000000
@@ -394,6 +401,241 @@ CategorySet(ArrayType *arr, char **names, int32 ncat)
 }
 
 /*
+ * Item similarities for maximal marginal relevance (recommend(diversity)),
+ * one row at a time:
+ *	- methods with item similarities use them (similar_items): the cosine of
+ *	  the factor vectors for als, als_explicit and factors models, the
+ *	  neighbour similarities S(i, j) for item_knn (0 outside the stored
+ *	  neighbour lists), the profile cosine for content, the blend for
+ *	  hybrid, all clamped to [-1, 1]; EASE's regression weights B[i, j],
+ *	  divided by the largest |B[i, j]| of the row so that they lie in
+ *	  [-1, 1] too;
+ *	- popularity and user_knn have none: the binary cosine of the items'
+ *	  training columns, |U_i n U_j| / sqrt(|U_i| |U_j|) (U_i: the training
+ *	  users of item i), from the interactions the model stores.
+ */
+typedef struct SimContext
+{
+	RecpromoModel *m;
+	int64	   *colptr;			/* item -> users (built on first use) */
+	int32	   *colusers;
+} SimContext;
+
+static void
+ItemSimRow(void *arg, int32_t item, double *row)
+{
+	SimContext *sc = arg;
+	RecpromoModel *m = sc->m;
+	int32		ni = m->items.n;
+
+	CHECK_FOR_INTERRUPTS();
+	if (m->method->similar_items != NULL)
+	{
+		m->method->similar_items(m, item, row);
+		if (ItemSimsAreCosines(m->method))
+			ClampCosines(row, ni);
+		else
+		{
+			double		mx = 0.0;
+
+			for (int32 j = 0; j < ni; j++)
+				if (j != item && isfinite(row[j]) && fabs(row[j]) > mx)
+					mx = fabs(row[j]);
+			for (int32 j = 0; j < ni; j++)
+				row[j] = mx > 0.0 && isfinite(row[j]) ? row[j] / mx : 0.0;
+		}
+		for (int32 j = 0; j < ni; j++)
+			if (!isfinite(row[j]))
+				row[j] = 0.0;
+		return;
+	}
+	if (sc->colptr == NULL)
+	{
+		const rp_csr *R = &m->seen;
+		int64	   *fill;
+
+		sc->colptr = palloc0(((Size) ni + 1) * sizeof(int64));
+		sc->colusers = palloc_extended(Max((Size) R->nnz, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
+		for (int64 p = 0; p < R->nnz; p++)
+			sc->colptr[R->indices[p] + 1]++;
+		for (int32 j = 0; j < ni; j++)
+			sc->colptr[j + 1] += sc->colptr[j];
+		fill = palloc(Max((Size) ni, 1) * sizeof(int64));
+		memcpy(fill, sc->colptr, (Size) ni * sizeof(int64));
+		for (int32 u = 0; u < R->n_rows; u++)
+			for (int64 p = R->indptr[u]; p < R->indptr[u + 1]; p++)
+				sc->colusers[fill[R->indices[p]]++] = u;
+		pfree(fill);
+	}
+	memset(row, 0, (Size) ni * sizeof(double));
+	for (int64 p = sc->colptr[item]; p < sc->colptr[item + 1]; p++)
+	{
+		int32		u = sc->colusers[p];
+
+		for (int64 q = m->seen.indptr[u]; q < m->seen.indptr[u + 1]; q++)
+			row[m->seen.indices[q]] += 1.0;
+	}
+	for (int32 j = 0; j < ni; j++)
+	{
+		double		d = (double) (sc->colptr[item + 1] - sc->colptr[item]) *
+			(double) (sc->colptr[j + 1] - sc->colptr[j]);
+
+		row[j] = d > 0.0 ? row[j] / sqrt(d) : 0.0;
+	}
+}
+
+/* A weight argument in [0, 1], or 0 when NULL or absent. */
+static double
+UnitArg(FunctionCallInfo fcinfo, int argno, const char *name, const char *hint)
+{
+	double		v;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return 0.0;
+	v = PG_GETARG_FLOAT8(argno);
+	if (!(v >= 0.0 && v <= 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be between 0 and 1", name),
+				 errdetail("The value given was %g.", v),
+				 errhint("%s", hint)));
+	return v;
+}
+
+/* Whether the call asks for the greedy re-ranking (arguments 16..20). */
+static bool
+WantsGreedy(FunctionCallInfo fcinfo)
+{
+	for (int a = 16; a <= 20 && a < PG_NARGS(); a++)
+		if (!PG_ARGISNULL(a))
+			return true;
+	return false;
+}
+
+/*
+ * The customer's category distribution p(c) for calibration: the share of
+ * their categorised history items in each category (each item weighs 1).
+ * All zero when no history item has a category.
+ */
+static double *
+HistoryCategoryMix(const UserView *uv, const int32 *cat, int32 ncat)
+{
+	double	   *p = palloc0(Max(ncat, 1) * sizeof(double));
+	double		total = 0.0;
+
+	for (int32 h = 0; h < uv->nhist; h++)
+		if (cat[uv->hist[h]] >= 0)
+		{
+			p[cat[uv->hist[h]]] += 1.0;
+			total += 1.0;
+		}
+	for (int32 c = 0; c < ncat && total > 0.0; c++)
+		p[c] /= total;
+	return p;
+}
+
+/*
+ * The greedy re-ranking of rp_fair.c over every eligible item: MMR
+ * (diversity), calibration, the category cap and a minimum share for a
+ * group, together.  cand/candsc: the eligible items in score order.
+ */
+static int32
+GreedyRerank(FunctionCallInfo fcinfo, RecpromoModel *m, const UserView *uv,
+			 const int32 *cand, const double *candsc, int32 ncand,
+			 const int32 *cat, char **names, int32 ncat, int32 cap, int32 n,
+			 int32 **idx, double **sc)
+{
+	rp_rerank_input in;
+	SimContext	simc = {m, NULL, NULL};
+	unsigned char *group = NULL;
+	int32	   *pos;
+	int32		count = 0;
+	size_t		wsz;
+	void	   *work;
+
+	memset(&in, 0, sizeof(in));
+	in.n_items = m->items.n;
+	in.n_cand = ncand;
+	in.cand = cand;
+	in.score = candsc;
+	in.cat = cat;
+	in.ncat = ncat;
+	in.cap = cap;
+	in.diversity = UnitArg(fcinfo, 16, "diversity",
+						   "diversity is the weight of dissimilarity in maximal marginal relevance, such as 0.3.");
+	in.calibration = UnitArg(fcinfo, 17, "calibration",
+							 "calibration is the weight of the customer's category mix, such as 0.5.");
+	in.min_share = UnitArg(fcinfo, 18, "min_share",
+						   "min_share is the least share of the list for the group, such as 0.2.");
+	if (in.diversity + in.calibration > 1.0 + 1e-9)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("diversity and calibration must add up to at most 1"),
+				 errdetail("diversity is %g, calibration is %g.", in.diversity, in.calibration),
+				 errhint("The rest of the weight, 1 - diversity - calibration, goes to the score.")));
+	if (in.calibration > 0.0 && cat == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("calibration needs a category table"),
+				 errhint("Pass categories => 'my_table'::regclass (with category_item_col and category_col).")));
+	if (PG_NARGS() > 20 && !PG_ARGISNULL(20) && cat == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("share_categories needs a category table"),
+				 errhint("Pass categories => 'my_table'::regclass, or list the items in share_items.")));
+	if ((PG_NARGS() > 19 && !PG_ARGISNULL(19)) || (PG_NARGS() > 20 && !PG_ARGISNULL(20)))
+	{
+		group = palloc0(Max((Size) m->items.n, 1));
+		if (!PG_ARGISNULL(19))
+		{
+			int32	   *gi;
+			int32		ng = ArrayItems(m, FilterArg(fcinfo, 19, "share_items"), &gi);
+
+			for (int32 g = 0; g < ng; g++)
+				group[gi[g]] = 1;
+		}
+		if (PG_NARGS() > 20 && !PG_ARGISNULL(20))
+		{
+			bool	   *set = CategorySet(PG_GETARG_ARRAYTYPE_P(20), names, ncat);
+
+			for (int32 i = 0; i < m->items.n; i++)
+				if (cat[i] >= 0 && set[cat[i]])
+					group[i] = 1;
+		}
+	}
+	if (in.min_share > 0.0 && group == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("min_share needs a group of items"),
+				 errhint("Pass share_items => ARRAY[...] or share_categories => ARRAY[...].")));
+	if (group != NULL && PG_ARGISNULL(18))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a group of items needs min_share"),
+				 errhint("Pass min_share => 0.2 for at least a fifth of the list.")));
+	in.group = group;
+	if (in.calibration > 0.0)
+		in.target = HistoryCategoryMix(uv, cat, ncat);
+	if (in.diversity > 0.0)
+	{
+		in.sim = ItemSimRow;
+		in.sim_arg = &simc;
+	}
+	wsz = rp_rerank_workspace_size(&in);
+	work = palloc_extended(wsz, MCXT_ALLOC_HUGE);
+	pos = palloc(Max(n, 1) * sizeof(int32));
+	RecpromoCheckStatus(rp_rerank_greedy(&in, n, work, wsz, pos, &count), "recommend");
+	*idx = palloc(Max(count, 1) * sizeof(int32));
+	*sc = palloc(Max(count, 1) * sizeof(double));
+	for (int32 r = 0; r < count; r++)
+	{
+		(*idx)[r] = cand[pos[r]];
+		(*sc)[r] = candsc[pos[r]];
+	}
+	return count;
+}
+
+/*
  * Business re-ranking inside the selection: boosts change the scores
  * (score * weight, or score + weight; items without a row keep theirs),
  * category filters make items ineligible, and the per-category cap walks
@@ -402,8 +644,9 @@ CategorySet(ArrayType *arr, char **names, int32 ncat)
  * Returns min(n, eligible) rows in a stable order (ties by item index).
  */
 static int32
-Rerank(FunctionCallInfo fcinfo, RecpromoModel *m, double *scores, const int32 *only,
-	   int32 nonly, bool add_boost, int32 cap, int32 n, int32 **idx, double **sc)
+Rerank(FunctionCallInfo fcinfo, RecpromoModel *m, const UserView *uv, double *scores,
+	   const int32 *only, int32 nonly, bool add_boost, int32 cap, int32 n, int32 **idx,
+	   double **sc)
 {
 	int32		ni = m->items.n;
 	int32	   *cat = NULL;
@@ -447,6 +690,12 @@ Rerank(FunctionCallInfo fcinfo, RecpromoModel *m, double *scores, const int32 *o
 					scores[i] = -INFINITY;
 		}
 	}
+	if (WantsGreedy(fcinfo))
+	{
+		total = SelectTop(scores, ni, only, nonly, !PG_ARGISNULL(4), ni, &all_idx, &all_sc);
+		return GreedyRerank(fcinfo, m, uv, all_idx, all_sc, total, cat, names, ncat, cap, n,
+							idx, sc);
+	}
 	if (cap == 0)
 		return SelectTop(scores, ni, only, nonly, !PG_ARGISNULL(4), n, idx, sc);
 
@@ -477,8 +726,11 @@ Rerank(FunctionCallInfo fcinfo, RecpromoModel *m, double *scores, const int32 *o
  *			 exclude_items anyarray, boosts regclass, boost_item_col name,
  *			 boost_col name, boost_mode text, categories regclass,
  *			 category_item_col name, category_col name, max_per_category int,
- *			 only_categories text[], exclude_categories text[])
+ *			 only_categories text[], exclude_categories text[],
+ *			 diversity float8, calibration float8, min_share float8,
+ *			 share_items "any", share_categories text[])
  *	  RETURNS TABLE (item, score, rank)
+ * The last five (0.3.0) are read only when the SQL declaration has them.
  */
 PG_FUNCTION_INFO_V1(recpromo_recommend);
 Datum
@@ -502,7 +754,7 @@ recpromo_recommend(PG_FUNCTION_ARGS)
 	CheckKeyNotNull(fcinfo, 0, "user_id");
 	n = CheckN(fcinfo, 1);
 	rerank = !PG_ARGISNULL(6) || !PG_ARGISNULL(10) || !PG_ARGISNULL(13) ||
-		!PG_ARGISNULL(14) || !PG_ARGISNULL(15);
+		!PG_ARGISNULL(14) || !PG_ARGISNULL(15) || WantsGreedy(fcinfo);
 	if (!PG_ARGISNULL(6))
 	{
 		char	   *mode = PG_ARGISNULL(9) ? "multiply" : text_to_cstring(PG_GETARG_TEXT_PP(9));
@@ -537,6 +789,13 @@ recpromo_recommend(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("category_item_col and category_col must not be null")));
+	/* the re-ranking weights are checked even when n = 0 */
+	(void) UnitArg(fcinfo, 16, "diversity",
+				   "diversity is the weight of dissimilarity in maximal marginal relevance, such as 0.3.");
+	(void) UnitArg(fcinfo, 17, "calibration",
+				   "calibration is the weight of the customer's category mix, such as 0.5.");
+	(void) UnitArg(fcinfo, 18, "min_share",
+				   "min_share is the least share of the list for the group, such as 0.2.");
 	InitMaterializedSRF(fcinfo, 0);
 	m = RecpromoModelGet(ModelArg(fcinfo, 2));
 	if (n == 0)
@@ -632,7 +891,7 @@ general:
 		EmitRanked(fcinfo, &m->items, keytype, idx, sc, k);
 		return (Datum) 0;
 	}
-	k = Rerank(fcinfo, m, scores, only, nonly, add_boost, cap, n, &idx, &sc);
+	k = Rerank(fcinfo, m, &uv, scores, only, nonly, add_boost, cap, n, &idx, &sc);
 	EmitRanked(fcinfo, &m->items, keytype, idx, sc, k);
 	return (Datum) 0;
 }
@@ -759,6 +1018,7 @@ recpromo_similar_users(PG_FUNCTION_ARGS)
 	n = CheckN(fcinfo, 1);
 	InitMaterializedSRF(fcinfo, 0);
 	m = RecpromoModelGet(ModelArg(fcinfo, 2));
+	RecpromoCheckListUsers(m->row.name);
 	if (m->method->similar_users == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -57,7 +57,8 @@ CREATE TABLE @extschema@.model (
     owner         regrole NOT NULL,
     readers       regrole[] NOT NULL DEFAULT '{}',
     store_seconds float8,
-    version       uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid()
+    version       uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+    similar_users_readers regrole[] NOT NULL DEFAULT '{}'
 );
 CREATE UNIQUE INDEX model_one_default ON @extschema@.model (is_default) WHERE is_default;
 
@@ -83,6 +84,7 @@ COMMENT ON TABLE @extschema@.model IS 'trained recpromo models, one row per name
 COMMENT ON TABLE @extschema@.model_part IS 'binary parts (factors, keys, histories) of trained models, chunked';
 COMMENT ON COLUMN @extschema@.model.owner IS 'role that trained the model';
 COMMENT ON COLUMN @extschema@.model.readers IS 'roles the owner granted the model to (grant_model); 0 (-) is PUBLIC';
+COMMENT ON COLUMN @extschema@.model.similar_users_readers IS 'roles the owner let call similar_users, which returns other customers'' keys (grant_model(..., similar_users => true)); 0 (-) is PUBLIC';
 COMMENT ON COLUMN @extschema@.model.store_seconds IS 'seconds spent writing the model (included in train_seconds)';
 COMMENT ON COLUMN @extschema@.model.version IS 'random token drawn at every save: identifies these bytes, unlike the id';
 COMMENT ON COLUMN @extschema@.model_part.version IS 'version token of the model row these parts were written for';

@@ -19,7 +19,11 @@ SELECT m.name, m.method, m.is_default, m.params, m.source, m.user_col, m.item_co
        ARRAY(SELECT CASE WHEN g.r::pg_catalog.oid OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN 'public'
                          ELSE g.r::pg_catalog.text END
                FROM pg_catalog.unnest(m.readers) WITH ORDINALITY g(r, i) ORDER BY g.i) AS granted_to,
-       m.store_seconds
+       m.store_seconds,
+       ARRAY(SELECT CASE WHEN g.r::pg_catalog.oid OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN 'public'
+                         ELSE g.r::pg_catalog.text END
+               FROM pg_catalog.unnest(m.similar_users_readers) WITH ORDINALITY g(r, i) ORDER BY g.i)
+         AS similar_users_granted_to
 FROM @extschema@.model m
 WHERE pg_catalog.pg_has_role(m.owner::pg_catalog.oid, 'USAGE')
    OR EXISTS (SELECT 1 FROM pg_catalog.unnest(m.readers) g(r)
@@ -27,7 +31,8 @@ WHERE pg_catalog.pg_has_role(m.owner::pg_catalog.oid, 'USAGE')
                   OR pg_catalog.pg_has_role(g.r::pg_catalog.oid, 'USAGE'));
 COMMENT ON VIEW @extschema@.models IS
 'the models the current role may serve (its own, its roles'', and those granted to it): method, '
-'hyper-parameters, source, sizes, training and store time, final loss, owner and grants';
+'hyper-parameters, source, sizes, training and store time, final loss, owner and grants (to serve, and to list '
+'similar users)';
 GRANT SELECT ON @extschema@.models TO PUBLIC;
 
 CREATE FUNCTION @extschema@.train(
@@ -68,20 +73,21 @@ COMMENT ON FUNCTION @extschema@.set_default_model(text) IS
 'makes the named model the one used when a serving function is called without model; needs '
 'ownership of that model and of the current default';
 
-CREATE FUNCTION @extschema@.grant_model(name text, role name)
+CREATE FUNCTION @extschema@.grant_model(name text, role name, similar_users boolean DEFAULT false)
 RETURNS void
 AS 'MODULE_PATHNAME', 'recpromo_grant_model'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION @extschema@.grant_model(text, name) IS
+COMMENT ON FUNCTION @extschema@.grant_model(text, name, boolean) IS
 'lets a role (and its members), or every role with role => ''public'', serve a model (owner only); '
-'a grant exposes the training interactions of every user the model knows';
+'a grant exposes the training interactions of every user the model knows; with similar_users => true '
+'the role may also call similar_users, which returns other customers'' keys';
 
-CREATE FUNCTION @extschema@.revoke_model(name text, role name)
+CREATE FUNCTION @extschema@.revoke_model(name text, role name, similar_users boolean DEFAULT false)
 RETURNS void
 AS 'MODULE_PATHNAME', 'recpromo_revoke_model'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION @extschema@.revoke_model(text, name) IS
-'withdraws a grant_model (owner only)';
+COMMENT ON FUNCTION @extschema@.revoke_model(text, name, boolean) IS
+'withdraws a grant_model (owner only); with similar_users => true only the right to call similar_users';
 
 -- Internal, executable by PUBLIC because the SECURITY INVOKER promotion
 -- functions of ordinary roles call them; each checks the caller's rights on

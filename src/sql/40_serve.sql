@@ -39,7 +39,12 @@ CREATE FUNCTION @extschema@.recommend(
     category_col pg_catalog.name DEFAULT 'category',
     max_per_category integer DEFAULT NULL,
     only_categories pg_catalog.text[] DEFAULT NULL,
-    exclude_categories pg_catalog.text[] DEFAULT NULL)
+    exclude_categories pg_catalog.text[] DEFAULT NULL,
+    diversity double precision DEFAULT NULL,
+    calibration double precision DEFAULT NULL,
+    min_share double precision DEFAULT NULL,
+    share_items pg_catalog."any" DEFAULT NULL,
+    share_categories pg_catalog.text[] DEFAULT NULL)
 RETURNS TABLE (item pg_catalog.anyelement, score double precision, rank integer)
 AS 'MODULE_PATHNAME', 'recpromo_recommend'
 LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT
@@ -47,10 +52,12 @@ ROWS 10 SUPPORT @extschema@._rows_at_most_n;
 COMMENT ON FUNCTION @extschema@.recommend(pg_catalog.anyelement, integer, pg_catalog.text, boolean,
     pg_catalog."any", pg_catalog."any", pg_catalog.regclass, pg_catalog.name, pg_catalog.name,
     pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.name, integer,
-    pg_catalog.text[], pg_catalog.text[]) IS
+    pg_catalog.text[], pg_catalog.text[], double precision, double precision, double precision,
+    pg_catalog."any", pg_catalog.text[]) IS
 'top-n items for a user, best first: skips what the user already interacted with, filters inside the selection, '
 'optional boosts (score * weight or score + weight from a table) and category rules (only/never these categories, '
-'at most max_per_category per category), folds in users newer than the model, popularity for users with no history';
+'at most max_per_category per category), re-ranking for diversity (MMR), calibration to the customer''s category mix '
+'and a minimum share for a group of items, folds in users newer than the model, popularity for users with no history';
 
 CREATE FUNCTION @extschema@.recommend_for_items(
     item_ids pg_catalog.anyarray,

@@ -706,7 +706,7 @@ SAMPLES = {
     # Citus layout (issue 15): refused here (no citus), after its checks
     "recpromo.citus_enable()": ["SELECT * FROM recpromo.citus_enable()"],
     "recpromo.recommend(anyelement,integer,text,boolean,\"any\",\"any\",regclass,name,name,text,regclass,"
-    "name,name,integer,text[],text[])":
+    "name,name,integer,text[],text[],double precision,double precision,double precision,\"any\",text[])":
         [f"SELECT * FROM recpromo.recommend({u}, 5, '{m}')"
          for m in ("m_als", "m_explicit", "m_pop", "m_iknn", "m_uknn", "m_ease", "m_content", "m_hybrid",
                    "m_factors")
@@ -720,7 +720,11 @@ SAMPLES = {
          "SELECT * FROM recpromo.recommend(9001::bigint, 5, 'm_als', boosts => 'shop.boosts', "
          "categories => 'shop.cats', max_per_category => 1, exclude_categories => ARRAY['food'])",
          "SELECT * FROM recpromo.recommend(1::bigint, 5, 'm_iknn', only_items => ARRAY[1,2,3,4,5]::bigint[], "
-         "exclude_items => ARRAY[2]::bigint[], boosts => 'shop.boosts', boost_mode => 'add')"],
+         "exclude_items => ARRAY[2]::bigint[], boosts => 'shop.boosts', boost_mode => 'add')"] +
+        [f"SELECT * FROM recpromo.recommend(1::bigint, 5, '{m}', categories => 'shop.cats', max_per_category => 2, "
+         "diversity => 0.3, calibration => 0.3, min_share => 0.4, share_items => ARRAY[3,4]::bigint[], "
+         "share_categories => ARRAY['toys'])"
+         for m in ("m_als", "m_pop", "m_iknn", "m_uknn", "m_ease", "m_content", "m_hybrid")],
     "recpromo.recommend_for_items(anyarray,integer,text,boolean)":
         ["SELECT * FROM recpromo.recommend_for_items(ARRAY[3,5]::bigint[], 5, 'm_iknn')",
          "SELECT * FROM recpromo.recommend_for_items(ARRAY[3,5]::bigint[], 5, 'm_als')",
@@ -753,9 +757,6 @@ SAMPLES = {
     "recpromo.split_position(\"any\",\"any\",bigint)": ["SELECT recpromo.split_position(1, 2)"],
     "recpromo.in_test_set(\"any\",\"any\",double precision,bigint)":
         ["SELECT recpromo.in_test_set(1, 2, 0.5::double precision)"],
-    "recpromo._eval_column_type(regclass,name,text)":
-        ["SELECT recpromo._eval_column_type('shop.orders', 'customer_id', 'user_col')"],
-    "recpromo._eval_type_category(regtype)": ["SELECT recpromo._eval_type_category('bigint')"],
     "recpromo.time_split(anyelement,name,name,integer,timestamp with time zone)":
         ["SELECT * FROM recpromo.time_split(NULL::shop.orders, 'customer_id', 'ordered_at', holdout => 1)",
          "SELECT * FROM recpromo.time_split(NULL::shop.orders, 'customer_id', 'ordered_at', "
@@ -766,6 +767,20 @@ SAMPLES = {
         ["SELECT * FROM recpromo.evaluate_rankings('shop.recs', 'shop.rec_test', k => 3)",
          "SELECT * FROM recpromo.evaluate_rankings('shop.recs', 'shop.rec_test', k => 3, "
          "rating_col => 'quantity', relevance_threshold => 1.5)"],
+    "recpromo.exposure(text,regclass,name,name,integer,boolean,regclass,name,name,double precision)":
+        [f"SELECT * FROM recpromo.exposure('{m}', 'shop.test_orders', 'customer_id', 'product_id', k => 5, "
+         "item_groups => 'shop.cats', group_col => 'category')" for m in ("m_als", "m_iknn", "m_pop")],
+    "recpromo.exposure_rankings(regclass,regclass,regclass,name,name,name,integer,regclass,name,name,"
+    "double precision)":
+        ["SELECT * FROM recpromo.exposure_rankings('shop.recs', 'shop.rec_test', 'shop.rec_test', k => 3, "
+         "item_groups => 'shop.cats', group_col => 'category')"],
+    "recpromo.evaluate_by_group(text,regclass,regclass,name,name,name,name,name,integer,double precision,"
+    "boolean)":
+        ["SELECT * FROM recpromo.evaluate_by_group('m_als', 'shop.test_orders', 'shop.products', 'customer_id', "
+         "'product_id', group_user_col => 'product_id', group_col => 'category', k => 5)"],
+    "recpromo.evaluate_rankings_by_group(regclass,regclass,regclass,name,name,name,name,name,integer)":
+        ["SELECT * FROM recpromo.evaluate_rankings_by_group('shop.recs', 'shop.rec_test', 'shop.cats', "
+         "group_user_col => 'item_id', group_col => 'category', k => 3)"],
     "recpromo.evaluate(text,regclass,name,name,name,integer,double precision,boolean)":
         [f"SELECT * FROM recpromo.evaluate('{m}', 'shop.test_orders', 'customer_id', 'product_id', k => 5)"
          for m in ("m_als", "m_iknn", "m_pop")] +
@@ -986,9 +1001,13 @@ SAMPLES.update({
 
 # model grants (issue 10, "Models get owners and grants"), under the
 # signatures they may take
-for _sig in ("text,regrole", "text,name", "text,text"):
+for _sig in ("text,regrole", "text,name", "text,text", "text,name,boolean"):
     SAMPLES[f"recpromo.grant_model({_sig})"] = [f"SELECT recpromo.grant_model('m_pop', '{ATTACKER}')"]
     SAMPLES[f"recpromo.revoke_model({_sig})"] = [f"SELECT recpromo.revoke_model('m_pop', '{ATTACKER}')"]
+SAMPLES["recpromo.grant_model(text,name,boolean)"].append(
+    f"SELECT recpromo.grant_model('m_uknn', '{ATTACKER}', similar_users => true)")
+SAMPLES["recpromo.revoke_model(text,name,boolean)"].append(
+    f"SELECT recpromo.revoke_model('m_uknn', '{ATTACKER}', similar_users => true)")
 
 # Internal functions that PUBLIC may keep executing: pure computations on
 # their arguments (or on catalog metadata every role can read), no table of
@@ -1032,8 +1051,6 @@ ALLOW_PUBLIC = {
     "_uplift_expr": "builds SQL text from its jsonb arguments",
     "_promo_check_name": "validates its text argument",
     "_promo_raise_missing": "raises an error naming its arguments",
-    "_eval_column_type": "reads pg_attribute only, which every role can read",
-    "_eval_type_category": "reads pg_type only, which every role can read",
     "_promo_coltype": "reads pg_attribute only, which every role can read",
     "_promo_num": "reads pg_attribute only (through _promo_coltype)",
 }
