@@ -59,6 +59,7 @@
 #include "parser/parse_coerce.h"
 #include "portability/instr_time.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -658,6 +659,7 @@ recpromo_tune(PG_FUNCTION_ARGS)
 				best,
 				n_done = 0;
 	int64		model_id;
+	int			guc_nest;
 	MemoryContext cxt,
 				old;
 
@@ -798,6 +800,15 @@ recpromo_tune(PG_FUNCTION_ARGS)
 	RecpromoCheckStatus(rp_tune_init(&tuner, params, np, strategy,
 									 np == 0 ? 1 : max_trials, max_seconds,
 									 tc.seed, start, work, ws), "tuning");
+	/*
+	 * The trials' own notices (ALS prints one per iteration) would bury the
+	 * result: below WARNING they are kept from the client until the final
+	 * training, which reports as train() does.
+	 */
+	guc_nest = NewGUCNestLevel();
+	if (client_min_messages < WARNING)
+		(void) set_config_option("client_min_messages", "warning", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 	tparams = palloc(max_trials * sizeof(char *));
 	tvalue = palloc(max_trials * sizeof(double));
 	tseconds = palloc(max_trials * sizeof(double));
@@ -827,6 +838,7 @@ recpromo_tune(PG_FUNCTION_ARGS)
 		n_done = id + 1;
 		CHECK_FOR_INTERRUPTS();
 	}
+	AtEOXact_GUC(true, guc_nest);
 	best = rp_tune_best(&tuner);
 	if (best < 0)
 		ereport(ERROR,
