@@ -248,8 +248,6 @@ ReadPairTimes(TuneCtx *tc, const char *time_col)
 	const RecpromoSource *src = &tc->src;
 	const rp_csr *R = &tc->data.R;
 	MemoryContext outer = CurrentMemoryContext;
-	AttrNumber	att = get_attnum(src->relid, time_col);
-	Oid			type;
 	char	   *texpr;
 	char	   *sql;
 	double	   *times;
@@ -257,27 +255,7 @@ ReadPairTimes(TuneCtx *tc, const char *time_col)
 	Portal		portal;
 	SPIPlanPtr	plan;
 
-	if (att == InvalidAttrNumber || att < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" of relation \"%s\" does not exist", time_col,
-						get_rel_name(src->relid)),
-				 errhint("Name the time column of the source table, or pass time_col => NULL for a random split.")));
-	type = getBaseType(get_atttype(src->relid, att));
-	if (type == DATEOID || type == TIMESTAMPOID)
-		texpr = psprintf("pg_catalog.date_part('epoch'::pg_catalog.text, %s::pg_catalog.timestamp)",
-						 quote_identifier(time_col));
-	else if (type == TIMESTAMPTZOID)
-		texpr = psprintf("pg_catalog.date_part('epoch'::pg_catalog.text, %s)",
-						 quote_identifier(time_col));
-	else if (TypeCategory(type) == TYPCATEGORY_NUMERIC)
-		texpr = psprintf("%s::pg_catalog.float8", quote_identifier(time_col));
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("time column \"%s\" must be a date, timestamp or number, not %s",
-						time_col, format_type_be(type)),
-				 errhint("Cast it in a view.")));
+	texpr = RecpromoTimeExpr(src->relid, time_col);
 
 	times = palloc_extended(Max((Size) R->nnz, 1) * sizeof(double), MCXT_ALLOC_HUGE);
 	for (int64 p = 0; p < R->nnz; p++)
