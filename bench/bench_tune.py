@@ -11,8 +11,10 @@ it on the same split (same seed).
 Part 2, UCI Online Retail (../shared/data/online-retail, see its SOURCE.md;
 clean purchases, the 2,000 most bought stock codes): a time split at
 2011-10-01.  For each method, the model trained with train()'s defaults and
-the model tuned by tune() (time_col, so its validation slice is each
-customer's latest purchases before the cut) are both evaluated on the
+the model tuned by tune() (time_col; split 'cut' by default, so its
+validation slice is the purchases of the last fifth of the training
+period, as the test is the period after it; --split latest holds out each
+customer's latest purchases instead) are both evaluated on the
 purchases after the cut (ndcg@10, precision@10, customers known to the
 model, bought items excluded).
 
@@ -112,7 +114,7 @@ ANALYZE r_train;
 """
 
 
-def part_retail(cur, trials):
+def part_retail(cur, trials, split):
     t0 = time.time()
     for stmt in RETAIL_SQL.format(path=RETAIL).split(';'):
         if stmt.strip():
@@ -120,6 +122,7 @@ def part_retail(cur, trials):
     n = q(cur, 'SELECT count(*), count(DISTINCT customer), count(DISTINCT item) FROM r_train')[0]
     print('\n== Online Retail, time split at 2011-10-01: train %d rows, %d customers, %d items '
           '(loaded in %.0f s) ==' % (n[0], n[1], n[2], time.time() - t0))
+    print('tune(): split => %r, %d trials per method' % (split, trials))
     print('%-10s %-8s %9s %9s %8s  %s' % ('method', 'model', 'ndcg@10', 'prec@10', 'seconds', 'params'))
     results = {}
     for method, strategy in (('popularity', 'grid'), ('item_knn', 'random'), ('ease', 'random'),
@@ -128,14 +131,14 @@ def part_retail(cur, trials):
         q(cur, "SELECT name FROM train('d_' || %s, 'r_train', 'customer', 'item', method => %s)",
           (method, method))
         secs_d = time.time() - t
-        d = q(cur, "SELECT ndcg, precision FROM evaluate('d_' || %s, 'r_test', 'customer', 'item', k => 10)",
+        d = q(cur, "SELECT ndcg_at_k, precision_at_k FROM evaluate('d_' || %s, 'r_test', 'customer', 'item', k => 10)",
               (method,))[0]
         t = time.time()
         q(cur, "SELECT count(*) FROM tune('t_' || %s, 'r_train', 'customer', 'item', method => %s, "
-               "time_col => 'ts', strategy => %s, trials => %s, seed => 1)",
-          (method, method, strategy, trials))
+               "time_col => 'ts', split => %s, strategy => %s, trials => %s, seed => 1)",
+          (method, method, split, strategy, trials))
         secs_t = time.time() - t
-        tu = q(cur, "SELECT ndcg, precision FROM evaluate('t_' || %s, 'r_test', 'customer', 'item', k => 10)",
+        tu = q(cur, "SELECT ndcg_at_k, precision_at_k FROM evaluate('t_' || %s, 'r_test', 'customer', 'item', k => 10)",
                (method,))[0]
         p = q(cur, "SELECT params FROM tuning_trials WHERE model = 't_' || %s AND chosen", (method,))[0][0]
         print('%-10s %-8s %9.4f %9.4f %8.1f' % (method, 'default', d[0], d[1], secs_d))
@@ -152,12 +155,13 @@ def main():
     ap.add_argument('--skip-retail', action='store_true')
     ap.add_argument('--skip-generated', action='store_true')
     ap.add_argument('--trials', type=int, default=20)
+    ap.add_argument('--split', default='cut', help="tune()'s split for Online Retail: cut or latest")
     a = ap.parse_args()
     c, cur = setup()
     if not a.skip_generated:
         part_generated(cur, a.trials)
     if not a.skip_retail:
-        part_retail(cur, a.trials)
+        part_retail(cur, a.trials, a.split)
     c.close()
 
 

@@ -104,6 +104,81 @@ rp_tune_split(const rp_csr *R, const double *pair_time, double fraction, uint64_
 	return RP_OK;
 }
 
+static int
+DoubleCmp(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+size_t
+rp_tune_split_global_workspace(const rp_csr *R)
+{
+	return (size_t) (R->nnz > 0 ? R->nnz : 1) * sizeof(double);
+}
+
+rp_status
+rp_tune_split_global(const rp_csr *R, const double *pair_time, double fraction,
+					 unsigned char *is_valid, void *work, int64_t *n_valid)
+{
+	double	   *t = work;
+	int64_t		n = 0;
+	int64_t		total = 0;
+	double		cut;
+
+	if (!(fraction > 0.0 && fraction < 1.0) || pair_time == NULL)
+		return RP_EINVAL;
+	for (int64_t p = 0; p < R->nnz; p++)
+	{
+		if (pair_time[p] != pair_time[p])
+			return RP_EINVAL;
+		is_valid[p] = 0;
+		if (rp_finite(pair_time[p]) && pair_time[p] > -1e299)
+			t[n++] = pair_time[p];
+	}
+	*n_valid = 0;
+	if (n == 0)
+		return RP_OK;
+	qsort(t, (size_t) n, sizeof(double), DoubleCmp);
+	{
+		int64_t		q = (int64_t) floor((1.0 - fraction) * (double) n);
+
+		if (q >= n)
+			q = n - 1;
+		cut = t[q];
+	}
+	for (int32_t r = 0; r < R->n_rows; r++)
+	{
+		int64_t		lo = R->indptr[r];
+		int64_t		hi = R->indptr[r + 1];
+		int64_t		held = 0;
+		int64_t		earliest = -1;
+
+		if (hi - lo < 2)
+			continue;
+		for (int64_t p = lo; p < hi; p++)
+		{
+			if (pair_time[p] > -1e299 && pair_time[p] >= cut)
+			{
+				is_valid[p] = 1;
+				held++;
+			}
+			if (earliest < 0 || pair_time[p] < pair_time[earliest])
+				earliest = p;
+		}
+		if (held == hi - lo)
+		{
+			is_valid[earliest] = 0;
+			held--;
+		}
+		total += held;
+	}
+	*n_valid = total;
+	return RP_OK;
+}
+
 void
 rp_tune_filter(const rp_csr *R, const unsigned char *flag, unsigned char keep,
 			   const unsigned char *user_keep, rp_csr *out)

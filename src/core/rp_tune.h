@@ -84,6 +84,19 @@ extern rp_status rp_tune_split(const rp_csr *R, const double *pair_time, double 
 							   int64_t *n_valid);
 
 /*
+ * The leave-future-out variant: the validation entries are those whose
+ * time is at or after the global cut, the (1 - fraction) quantile of all
+ * finite pair times, so the validation slice is the most recent stretch of
+ * time for every user at once (as a test set cut at a date).  A user left
+ * without a training entry keeps its earliest one (ties: the lower
+ * position) in training; users with a single entry stay in training.
+ * work: rp_tune_split_global_workspace(R) bytes.
+ */
+extern size_t rp_tune_split_global_workspace(const rp_csr *R);
+extern rp_status rp_tune_split_global(const rp_csr *R, const double *pair_time, double fraction,
+									  unsigned char *is_valid, void *work, int64_t *n_valid);
+
+/*
  * Copies the entries of R whose flag equals `keep` into out (same shape;
  * out arrays allocated by the caller: n_rows + 1 and nnz entries).  With
  * user_keep non-NULL, rows r with user_keep[r] == 0 come out empty.

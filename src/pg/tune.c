@@ -5,12 +5,16 @@
  *	  the tuning_trials record of every trial.
  *
  * One call, one transaction:
+ *	0. (see the README "Tuning" for the arguments);
  *	1. the caller's rights: replacing an existing model of that name needs
  *	   its owner's (checked first, and again by the final save);
  *	2. the source is read once (source.c, with the caller's rights), and
  *	   with time_col the first time of each (user, item) pair is read too;
  *	3. rp_tune_split (src/core/rp_tune.c) marks each user's validation
- *	   pairs: the latest ones by time_col, else a seeded random share.  The
+ *	   pairs: the latest ones by time_col (split 'latest', the default with
+ *	   a time column), else a seeded random share (split 'random'); or
+ *	   rp_tune_split_global the pairs after one time cut for all users
+ *	   (split 'cut', leave-future-out, as a test set cut at a date).  The
  *	   training slice is a copy of the interactions without them: a trial's
  *	   model is fitted on it alone and never sees a validation pair (the
  *	   unit test checks the split, sql/tune.sql checks it end to end with a
@@ -594,7 +598,7 @@ TextArg(FunctionCallInfo fcinfo, int arg, const char *what)
 
 /*
  * tune(name text, source regclass, user_col name, item_col name,
- *		rating_col name, method text, time_col name, metric text,
+ *		rating_col name, method text, time_col name, split text, metric text,
  *		strategy text, trials integer, max_seconds float8,
  *		validation_fraction float8, seed integer, params jsonb)
  *	 RETURNS TABLE (trial integer, params jsonb, metric text, value float8,
@@ -610,6 +614,7 @@ recpromo_tune(PG_FUNCTION_ARGS)
 	char	   *metric_name;
 	char	   *strategy_name;
 	char	   *time_col;
+	char	   *split_name;
 	int32		max_trials;
 	double		max_seconds;
 	double		vfrac;
@@ -648,35 +653,48 @@ recpromo_tune(PG_FUNCTION_ARGS)
 				 errmsg("source, user_col and item_col must not be null")));
 	method_name = TextArg(fcinfo, 5, "method");
 	time_col = PG_ARGISNULL(6) ? NULL : pstrdup(NameStr(*PG_GETARG_NAME(6)));
-	metric_name = TextArg(fcinfo, 7, "metric");
-	strategy_name = TextArg(fcinfo, 8, "strategy");
-	if (PG_ARGISNULL(9) && PG_ARGISNULL(10))
+	split_name = PG_ARGISNULL(7) ? (time_col ? "latest" : "random") :
+		text_to_cstring(PG_GETARG_TEXT_PP(7));
+	if (strcmp(split_name, "random") != 0 && strcmp(split_name, "latest") != 0 &&
+		strcmp(split_name, "cut") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid split \"%s\"", split_name),
+				 errhint("Choose one of: latest (each user's latest items), cut (everything after a time cut), random.")));
+	if (time_col == NULL && strcmp(split_name, "random") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("split \"%s\" needs time_col", split_name),
+				 errhint("Name the time column, or use split => 'random'.")));
+	metric_name = TextArg(fcinfo, 8, "metric");
+	strategy_name = TextArg(fcinfo, 9, "strategy");
+	if (PG_ARGISNULL(10) && PG_ARGISNULL(11))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("trials and max_seconds cannot both be null"),
 				 errhint("Give the search a trial count, a time budget in seconds, or both.")));
-	max_trials = PG_ARGISNULL(9) ? 200 : PG_GETARG_INT32(9);
+	max_trials = PG_ARGISNULL(10) ? 200 : PG_GETARG_INT32(10);
 	if (max_trials < 1 || max_trials > 200)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("trials must be between 1 and 200"),
 				 errhint("A few dozen trials usually find the best region; use max_seconds to bound the time.")));
-	max_seconds = PG_ARGISNULL(10) ? 0.0 : PG_GETARG_FLOAT8(10);
-	if (!PG_ARGISNULL(10) && !(max_seconds > 0.0 && max_seconds < 1e9))
+	max_seconds = PG_ARGISNULL(11) ? 0.0 : PG_GETARG_FLOAT8(11);
+	if (!PG_ARGISNULL(11) && !(max_seconds > 0.0 && max_seconds < 1e9))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_seconds must be positive"),
 				 errhint("Pass NULL for no time limit.")));
-	vfrac = PG_ARGISNULL(11) ? 0.2 : PG_GETARG_FLOAT8(11);
+	vfrac = PG_ARGISNULL(12) ? 0.2 : PG_GETARG_FLOAT8(12);
 	if (!(vfrac >= 0.01 && vfrac <= 0.9))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("validation_fraction must be between 0.01 and 0.9"),
 				 errhint("It is the share of each user's items held out for validation, such as 0.2.")));
-	seed = PG_ARGISNULL(12) ? 0 : PG_GETARG_INT32(12);
-	if (!PG_ARGISNULL(13))
+	seed = PG_ARGISNULL(13) ? 0 : PG_GETARG_INT32(13);
+	if (!PG_ARGISNULL(14))
 	{
-		fixed = PG_GETARG_JSONB_P(13);
+		fixed = PG_GETARG_JSONB_P(14);
 		if (!JB_ROOT_IS_OBJECT(fixed))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -749,15 +767,24 @@ recpromo_tune(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("source \"%s\" has no usable rows", tc.src.relname),
 				 errhint("Tuning needs at least one row with a user, an item and a rating that are not null.")));
-	if (time_col != NULL)
+	if (time_col != NULL && strcmp(split_name, "random") != 0)
 		pair_time = ReadPairTimes(&tc, time_col);
 
 	/* the split: validation entries marked, then the two slices */
 	RecpromoCheckMemory((double) tc.data.R.nnz * 26.0, "tuning");
 	tc.is_valid = palloc_extended(Max((Size) tc.data.R.nnz, 1), MCXT_ALLOC_HUGE);
-	work = palloc_extended(rp_tune_split_workspace(&tc.data.R), MCXT_ALLOC_HUGE);
-	RecpromoCheckStatus(rp_tune_split(&tc.data.R, pair_time, vfrac, tc.seed, tc.is_valid,
-									  work, &n_valid), "tuning");
+	if (strcmp(split_name, "cut") == 0)
+	{
+		work = palloc_extended(rp_tune_split_global_workspace(&tc.data.R), MCXT_ALLOC_HUGE);
+		RecpromoCheckStatus(rp_tune_split_global(&tc.data.R, pair_time, vfrac, tc.is_valid,
+												 work, &n_valid), "tuning");
+	}
+	else
+	{
+		work = palloc_extended(rp_tune_split_workspace(&tc.data.R), MCXT_ALLOC_HUGE);
+		RecpromoCheckStatus(rp_tune_split(&tc.data.R, pair_time, vfrac, tc.seed, tc.is_valid,
+										  work, &n_valid), "tuning");
+	}
 	pfree(work);
 	if (n_valid == 0)
 		ereport(ERROR,
@@ -837,7 +864,7 @@ recpromo_tune(PG_FUNCTION_ARGS)
 								  DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
 																	 CStringGetDatum(tparams[best]))));
 	StoreTrials(model_id, n_done, tparams, tvalue, tseconds, tuner.fraction, best,
-				metric_name, strategy_name, time_col ? "time" : "random");
+				metric_name, strategy_name, split_name);
 
 	for (int i = 0; i < n_done; i++)
 	{

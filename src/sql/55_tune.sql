@@ -46,6 +46,7 @@ CREATE FUNCTION @extschema@.tune(
     rating_col name DEFAULT NULL,
     method text DEFAULT 'als',
     time_col name DEFAULT NULL,
+    split text DEFAULT NULL,
     metric text DEFAULT 'ndcg@10',
     strategy text DEFAULT 'random',
     trials integer DEFAULT 20,
@@ -57,8 +58,8 @@ RETURNS TABLE (trial integer, params jsonb, metric text, value float8, fraction 
                seconds float8, chosen boolean)
 AS 'MODULE_PATHNAME', 'recpromo_tune'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE ROWS 20;
-COMMENT ON FUNCTION @extschema@.tune(text, regclass, name, name, name, text, name, text, text,
+COMMENT ON FUNCTION @extschema@.tune(text, regclass, name, name, name, text, name, text, text, text,
     integer, float8, float8, integer, jsonb) IS
 'searches a method''s hyper-parameters (grid, random or halving; seeded; under trials and/or max_seconds) '
-'on a per-user validation split of the source (by time_col, else random), then trains the best values on '
+'on a per-user validation split of the source (each user''s latest items by time_col, a time cut, or random), then trains the best values on '
 'all of it under name like train(); returns and records every trial (tuning_trials view)';

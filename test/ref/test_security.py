@@ -690,7 +690,7 @@ SAMPLES = {
     "recpromo._train(text,regclass,name,name,name,text,jsonb)":
         [f"SELECT recpromo._train('s_internal', 'shop.orders', 'customer_id', 'product_id', NULL, "
          f"'popularity', '{{}}'::{J})"],
-    "recpromo.tune(text,regclass,name,name,name,text,name,text,text,integer,double precision,double precision,"
+    "recpromo.tune(text,regclass,name,name,name,text,name,text,text,text,integer,double precision,double precision,"
     "integer,jsonb)":
         ["SELECT * FROM recpromo.tune('s_tuned', 'shop.orders', 'customer_id', 'product_id', "
          "method => 'item_knn', time_col => 'ordered_at', trials => 2, seed => 1)"],
