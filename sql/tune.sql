@@ -37,6 +37,14 @@ FROM tune('tu_half', 'tu_events', 'u', 'item', method => 'item_knn', strategy =>
           trials => 13, metric => 'recall@5', seed => 3)
 GROUP BY fraction ORDER BY fraction;
 
+-- split 'cut': the pairs met after one time cut, for every user at once
+-- (the unit test test_session.c checks which pairs)
+SELECT trial, params, value > 0 AS scored, chosen
+FROM tune('tu_cut', 'tu_events', 'u', 'item', method => 'popularity', time_col => 'ts', split => 'cut',
+          strategy => 'grid')
+ORDER BY trial;
+SELECT metrics -> 'tuning' ->> 'split' AS split FROM models WHERE name = 'tu_cut';
+
 -- 4. a fixed hyper-parameter leaves the search; als_explicit on rmse
 SELECT trial, params, chosen
 FROM tune('tu_fixed', 'tu_events', 'u', 'item', method => 'ease', params => '{"lambda": 50}');
@@ -66,6 +74,8 @@ SELECT * FROM tune('x', 'tu_events', 'u', 'item', method => 'ease', metric => 'n
 SELECT * FROM tune('x', 'tu_events', 'u', 'item', method => 'ease', metric => 'auc');
 SELECT * FROM tune('x', 'tu_events', 'u', 'item', method => 'ease', metric => 'rmse');
 SELECT * FROM tune('x', 'tu_events', 'u', 'item', method => 'ease', strategy => 'bayes');
+SELECT * FROM tune('x', 'tu_events', 'u', 'item', method => 'ease', split => 'future');
+SELECT * FROM tune('x', 'tu_events', 'u', 'item', method => 'ease', split => 'cut');
 SELECT * FROM tune('x', 'tu_events', 'u', 'item', method => 'ease', trials => 0);
 SELECT * FROM tune('x', 'tu_events', 'u', 'item', method => 'ease', trials => NULL);
 SELECT * FROM tune('x', 'tu_events', 'u', 'item', method => 'ease', max_seconds => -1);
