@@ -106,15 +106,17 @@ rp_sknn_score(const rp_csr *sessions, const rp_csr *inverted, const double *sess
 
 	if (sample_size < 1 || neighbours < 1 || inverted->n_rows != ni || inverted->n_cols != ns)
 		return RP_EINVAL;
+	/* checked before anything is touched: sim[] must stay all zero between calls */
+	for (int32_t h = 0; h < nhist; h++)
+		if (hist[h] < 0 || hist[h] >= ni)
+			return RP_EINVAL;
 	for (int32_t j = 0; j < ni; j++)
 		scores[j] = 0.0;
-	/* similarities of every candidate (sim[] is all zero between calls) */
+	/* similarities of every candidate */
 	for (int32_t h = 0; h < nhist; h++)
 	{
 		int32_t		i = hist[h];
 
-		if (i < 0 || i >= ni)
-			return RP_EINVAL;
 		if (!(w[h] > 0.0))
 			continue;			/* no weight: no evidence (and sim > 0 marks a candidate) */
 		for (int64_t p = inverted->indptr[i]; p < inverted->indptr[i + 1]; p++)

@@ -48,7 +48,10 @@ extern size_t rp_sknn_workspace(int32_t n_sessions);
  * inverted: its transpose (items x sessions).  session_time: n_sessions
  * times (larger = more recent).  exclude: a past session to leave out (the
  * current one when it is in the model), or -1.  scores: n_items, written.
- * RP_EINVAL on sizes out of range.
+ * work: rp_sknn_workspace(n_sessions) bytes, all zero before the first
+ * call; each call leaves it reusable (its similarity array zero again), so
+ * a loaded model keeps one.  RP_EINVAL on sizes out of range, before the
+ * workspace is touched.
  */
 extern rp_status rp_sknn_score(const rp_csr *sessions, const rp_csr *inverted,
 							   const double *session_time, const int32_t *hist,

@@ -52,6 +52,7 @@ typedef struct SessionKnnState
 	const double *session_time;
 	int32		neighbours;
 	int32		sample_size;
+	void	   *work;			/* scoring workspace, reused (rp_sknn_score keeps it clean) */
 } SessionKnnState;
 
 /* time_col as given (a string hyper-parameter, required). */
@@ -204,6 +205,7 @@ SessionKnnLoad(RecpromoModel *m, const RecpromoParts *parts)
 	st->inverted.indices = palloc_extended(nnz * sizeof(int32), MCXT_ALLOC_HUGE);
 	st->inverted.values = palloc_extended(nnz * sizeof(double), MCXT_ALLOC_HUGE);
 	RecpromoCheckStatus(rp_csr_transpose(R, &st->inverted), "loading the model");
+	st->work = palloc_extended(rp_sknn_workspace(m->users.n), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	m->state = st;
 }
 
@@ -212,12 +214,11 @@ SessionKnnScore(const RecpromoModel *m, int32 u, const int32 *hist, const double
 				int32 nhist, double *scores)
 {
 	const SessionKnnState *st = m->state;
-	void	   *work = palloc0(rp_sknn_workspace(m->users.n));
 
+	/* backends are single-threaded and the scorer allocates nothing: one workspace per model */
 	RecpromoCheckStatus(rp_sknn_score(&m->seen, &st->inverted, st->session_time, hist, vals,
-									  nhist, u, st->sample_size, st->neighbours, scores, work),
+									  nhist, u, st->sample_size, st->neighbours, scores, st->work),
 						"session_knn scoring");
-	pfree(work);
 }
 
 const RecpromoMethod RecpromoMethodSessionKnn = {

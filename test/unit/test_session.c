@@ -99,6 +99,35 @@ test_sknn(void)
 	CHECK_NEAR(sc[2], 2.0, 1e-15);
 }
 
+/* one workspace for many calls, a refused call included, gives the same scores */
+static void
+test_sknn_reuse(void)
+{
+	rp_csr		S = {4, 6, 10, s_ptr, s_idx, s_val};
+	rp_csr		T;
+	int64_t		tp[7];
+	int32_t		ti[10];
+	double		tv[10];
+	int32_t		hist[] = {0, 2};
+	int32_t		bad[] = {0, 9};
+	double		w[] = {0.5, 1.0};
+	double		a[6],
+				b[6];
+	void	   *work = calloc(1, rp_sknn_workspace(4));
+
+	T.indptr = tp;
+	T.indices = ti;
+	T.values = tv;
+	CHECK(rp_csr_transpose(&S, &T) == RP_OK);
+	CHECK(rp_sknn_score(&S, &T, s_time, hist, w, 2, -1, 100, 100, a, work) == RP_OK);
+	CHECK(rp_sknn_score(&S, &T, s_time, bad, w, 2, -1, 100, 100, b, work) == RP_EINVAL);
+	CHECK(rp_sknn_score(&S, &T, s_time, hist, w, 1, -1, 100, 100, b, work) == RP_OK);
+	CHECK(rp_sknn_score(&S, &T, s_time, hist, w, 2, -1, 100, 100, b, work) == RP_OK);
+	CHECK(memcmp(a, b, sizeof(a)) == 0);
+	CHECK(rp_sknn_score(&S, &T, s_time, hist, w, 2, -1, 0, 100, b, work) == RP_EINVAL);
+	free(work);
+}
+
 static void
 test_split_cut(void)
 {
@@ -135,6 +164,7 @@ main(void)
 {
 	RUN(test_weights);
 	RUN(test_sknn);
+	RUN(test_sknn_reuse);
 	RUN(test_split_cut);
 	UNIT_DONE();
 }
