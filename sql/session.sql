@@ -79,3 +79,6 @@ SELECT * FROM evaluate_sessions('se', 'se_test', 'sess', 'item', 't', k => 0);
 SELECT * FROM evaluate_sessions('se', NULL, 'sess', 'item', 't');
 SELECT * FROM evaluate_sessions('se', 'se_test', 'sess', 'item', NULL);
 SELECT * FROM evaluate_sessions('se', 'se_test', 'sess', 'item', 'nope');
+
+-- clean up: later files may list every model
+SELECT count(drop_model(name)) AS dropped FROM models WHERE name IN ('se', 'se2', 'se_knn');

@@ -122,3 +122,7 @@ REVOKE ALL ON SCHEMA recpromo FROM tu_other;
 REVOKE ALL ON tu_events FROM tu_other;
 SELECT revoke_model('tu_ease', 'tu_other');
 DROP ROLE tu_other;
+
+-- clean up: later files may list every model
+SELECT count(drop_model(name)) AS dropped FROM models WHERE name LIKE 'tu\_%';
+SELECT count(*) AS trials_left FROM tuning_trials;
