@@ -119,6 +119,83 @@ SeenByUser(const RecpromoModel *m, int32 u, int32 i)
 	return false;
 }
 
+/*
+ * The top k of each selected user (method.h).  Factor models with k within
+ * the batch scorer's limit go through rp_batch_topk (blocked matrix
+ * products, exact double top k, recpromo.max_threads workers), the others
+ * through the method's per-user score callback and rp_topk.
+ */
+void
+RecpromoRankUsers(const RecpromoModel *m, const int32 *sel, int32 n_sel, int32 k,
+				  bool exclude_seen, int32 *top_idx, double *top_sc, int32 *top_n)
+{
+	RecpromoFactors F;
+	int32		n_items = m->items.n;
+
+	if (n_sel <= 0)
+		return;
+	if (m->method->factors != NULL && m->method->factors(m, &F) && k <= RP_BATCH_MAX_K)
+	{
+		rp_batch_input in;
+		size_t		need;
+		void	   *work;
+		rp_cancel	cancel = RecpromoCancelHook();
+		int			threads = RecpromoThreads();
+
+		memset(&in, 0, sizeof(in));
+		in.n_users = m->users.n;
+		in.n_items = n_items;
+		in.factors = F.factors;
+		in.U = F.U;
+		in.V = F.V;
+		in.user_bias = F.user_bias;
+		in.item_bias = F.item_bias;
+		in.global = F.global;
+		if (exclude_seen)
+		{
+			in.excl_indptr = m->seen.indptr;
+			in.excl_indices = m->seen.indices;
+		}
+		in.users = sel;
+		in.n_sel = n_sel;
+		need = rp_batch_workspace_size(&in, k, threads);
+		if (need == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("evaluation workspace for %d items and k = %d is too large",
+							n_items, k)));
+		RecpromoCheckMemory((double) need, "evaluation");
+		work = palloc_extended(need, MCXT_ALLOC_HUGE);
+		RecpromoCheckStatus(rp_batch_topk(&in, k, threads, RP_BATCH_AUTO, work, need,
+										  top_idx, top_sc, top_n, &cancel, NULL),
+							"evaluation");
+		pfree(work);
+	}
+	else
+	{
+		double	   *scores = palloc_extended(Max((Size) n_items, 1) * sizeof(double),
+											 MCXT_ALLOC_HUGE);
+
+		for (int32 r = 0; r < n_sel; r++)
+		{
+			int32		u = sel[r];
+			const int32 *hist = m->seen.indices + m->seen.indptr[u];
+			const double *hvals = m->seen.values + m->seen.indptr[u];
+			int32		nhist = (int32) (m->seen.indptr[u + 1] - m->seen.indptr[u]);
+
+			CHECK_FOR_INTERRUPTS();
+			m->method->score(m, u, hist, hvals, nhist, scores);
+			if (exclude_seen)
+				for (int32 h = 0; h < nhist; h++)
+					scores[hist[h]] = -INFINITY;
+			top_n[r] = rp_topk(scores, n_items, NULL, k, top_idx + (int64) r * k,
+							   top_sc + (int64) r * k);
+		}
+		pfree(scores);
+	}
+	CHECK_FOR_INTERRUPTS();
+}
+
 static char *
 NameArg(FunctionCallInfo fcinfo, int argno, const char *what)
 {
@@ -248,39 +325,7 @@ EvaluateLists(RecpromoModel *m, Oid relid, const char *user_col, const char *ite
 		L->n_sel > 0)
 	{
 		/* batch scoring by blocked matrix products, as recommend_all */
-		rp_batch_input in;
-		size_t		need;
-		void	   *work;
-		rp_cancel	cancel = RecpromoCancelHook();
-		int			threads = RecpromoThreads();
-
-		memset(&in, 0, sizeof(in));
-		in.n_users = m->users.n;
-		in.n_items = n_items;
-		in.factors = F.factors;
-		in.U = F.U;
-		in.V = F.V;
-		in.user_bias = F.user_bias;
-		in.item_bias = F.item_bias;
-		in.global = F.global;
-		if (exclude_seen)
-		{
-			in.excl_indptr = m->seen.indptr;
-			in.excl_indices = m->seen.indices;
-		}
-		in.users = L->sel;
-		in.n_sel = L->n_sel;
-		need = rp_batch_workspace_size(&in, k, threads);
-		if (need == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("evaluation workspace for %d items and k = %d is too large",
-							n_items, k)));
-		RecpromoCheckMemory((double) need, "evaluation");
-		work = palloc_extended(need, MCXT_ALLOC_HUGE);
-		RecpromoCheckStatus(rp_batch_topk(&in, k, threads, RP_BATCH_AUTO, work, need,
-										  L->top_idx, L->top_sc, L->top_n, &cancel, NULL),
-							"evaluation");
+		RecpromoRankUsers(m, L->sel, L->n_sel, k, exclude_seen, L->top_idx, L->top_sc, L->top_n);
 		CHECK_FOR_INTERRUPTS();
 		if (L->want_errors)
 			for (int32 j = 0; j < tp->users.n; j++)

@@ -172,6 +172,24 @@ extern const char *RecpromoParamChoice(RecpromoTrainState *ts, const char *name,
 extern JsonbValue *RecpromoParamLookup(RecpromoTrainState *ts, const char *name);
 extern void RecpromoParamRecord(RecpromoTrainState *ts, const char *name, const char *json);
 
+/*
+ * train.c: fitting (method->train plus the unknown-name check) and the whole
+ * training path (read, fit, save; returns the new model id).
+ */
+extern void RecpromoTrainFit(RecpromoTrainState *ts);
+extern int64 RecpromoTrainModel(char *name, Oid relid, char *user_col, char *item_col,
+								char *rating_col, char *method_name, Jsonb *params);
+
+/*
+ * eval.c: the top k of each user sel[0..n_sel) of a loaded model, as
+ * recommend() ranks them (exclude_seen: the user's training row, m->seen,
+ * left out; ties to the lower item index): factor models by the batch
+ * scorer, others through method->score.  top_idx / top_sc hold n_sel * k
+ * entries, top_n[r] the length of user r's list.
+ */
+extern void RecpromoRankUsers(const RecpromoModel *m, const int32 *sel, int32 n_sel, int32 k,
+							  bool exclude_seen, int32 *top_idx, double *top_sc, int32 *top_n);
+
 /* Reading stored params of a loaded model (no checking, defaults apply). */
 extern double RecpromoModelParamFloat(const RecpromoModel *m, const char *name, double def);
 

@@ -17,6 +17,7 @@ extern const RecpromoMethod RecpromoMethodEase;
 extern const RecpromoMethod RecpromoMethodContent;
 extern const RecpromoMethod RecpromoMethodHybrid;
 extern const RecpromoMethod RecpromoMethodFactors;
+extern const RecpromoMethod RecpromoMethodSessionKnn;
 
 static const RecpromoMethod *const methods[] = {
 	&RecpromoMethodAls,
@@ -28,6 +29,7 @@ static const RecpromoMethod *const methods[] = {
 	&RecpromoMethodContent,
 	&RecpromoMethodHybrid,
 	&RecpromoMethodFactors,
+	&RecpromoMethodSessionKnn,
 };
 
 const RecpromoMethod *

@@ -43,6 +43,7 @@
 #include "rerank.h"
 #include "rp_batch.h"
 #include "rp_fair.h"
+#include "rp_session.h"
 #include "rp_topk.h"
 
 #define RECPROMO_MAX_N 1000000
@@ -722,6 +723,57 @@ Rerank(FunctionCallInfo fcinfo, RecpromoModel *m, const UserView *uv, double *sc
 }
 
 /*
+ * Checks the re-ranking arguments of recommend() and recommend_for_session()
+ * (boosts at argument 6..9, categories at 10..15, the same positions in
+ * both); sets *add_boost and *cap and returns whether any re-ranking is
+ * asked for.
+ */
+static bool
+RerankArgs(FunctionCallInfo fcinfo, bool *add_boost, int32 *cap)
+{
+	bool		rerank = !PG_ARGISNULL(6) || !PG_ARGISNULL(10) || !PG_ARGISNULL(13) ||
+		!PG_ARGISNULL(14) || !PG_ARGISNULL(15);
+
+	*add_boost = false;
+	*cap = 0;
+	if (!PG_ARGISNULL(6))
+	{
+		char	   *mode = PG_ARGISNULL(9) ? "multiply" : text_to_cstring(PG_GETARG_TEXT_PP(9));
+
+		if (strcmp(mode, "add") == 0)
+			*add_boost = true;
+		else if (strcmp(mode, "multiply") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid boost_mode \"%s\"", mode),
+					 errhint("Use 'multiply' (score * weight) or 'add' (score + weight).")));
+		if (PG_ARGISNULL(7) || PG_ARGISNULL(8))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("boost_item_col and boost_col must not be null")));
+	}
+	if (!PG_ARGISNULL(13))
+	{
+		*cap = PG_GETARG_INT32(13);
+		if (*cap < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("max_per_category must be at least 1"),
+					 errdetail("The value given was %d.", *cap)));
+	}
+	if (PG_ARGISNULL(10) && (!PG_ARGISNULL(13) || !PG_ARGISNULL(14) || !PG_ARGISNULL(15)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("category rules need a category table"),
+				 errhint("Pass categories => 'my_table'::regclass (with category_item_col and category_col).")));
+	if (!PG_ARGISNULL(10) && (PG_ARGISNULL(11) || PG_ARGISNULL(12)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("category_item_col and category_col must not be null")));
+	return rerank;
+}
+
+/*
  * recommend(user_id anyelement, n, model, exclude_seen, only_items anyarray,
  *			 exclude_items anyarray, boosts regclass, boost_item_col name,
  *			 boost_col name, boost_mode text, categories regclass,
@@ -748,47 +800,12 @@ recpromo_recommend(PG_FUNCTION_ARGS)
 	int32		k;
 
 	bool		rerank;
-	bool		add_boost = false;
-	int32		cap = 0;
+	bool		add_boost;
+	int32		cap;
 
 	CheckKeyNotNull(fcinfo, 0, "user_id");
 	n = CheckN(fcinfo, 1);
-	rerank = !PG_ARGISNULL(6) || !PG_ARGISNULL(10) || !PG_ARGISNULL(13) ||
-		!PG_ARGISNULL(14) || !PG_ARGISNULL(15) || WantsGreedy(fcinfo);
-	if (!PG_ARGISNULL(6))
-	{
-		char	   *mode = PG_ARGISNULL(9) ? "multiply" : text_to_cstring(PG_GETARG_TEXT_PP(9));
-
-		if (strcmp(mode, "add") == 0)
-			add_boost = true;
-		else if (strcmp(mode, "multiply") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid boost_mode \"%s\"", mode),
-					 errhint("Use 'multiply' (score * weight) or 'add' (score + weight).")));
-		if (PG_ARGISNULL(7) || PG_ARGISNULL(8))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("boost_item_col and boost_col must not be null")));
-	}
-	if (!PG_ARGISNULL(13))
-	{
-		cap = PG_GETARG_INT32(13);
-		if (cap < 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("max_per_category must be at least 1"),
-					 errdetail("The value given was %d.", cap)));
-	}
-	if (PG_ARGISNULL(10) && (!PG_ARGISNULL(13) || !PG_ARGISNULL(14) || !PG_ARGISNULL(15)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("category rules need a category table"),
-				 errhint("Pass categories => 'my_table'::regclass (with category_item_col and category_col).")));
-	if (!PG_ARGISNULL(10) && (PG_ARGISNULL(11) || PG_ARGISNULL(12)))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("category_item_col and category_col must not be null")));
+	rerank = RerankArgs(fcinfo, &add_boost, &cap) || WantsGreedy(fcinfo);
 	/* the re-ranking weights are checked even when n = 0 */
 	(void) UnitArg(fcinfo, 16, "diversity",
 				   "diversity is the weight of dissimilarity in maximal marginal relevance, such as 0.3.");
@@ -959,6 +976,78 @@ recpromo_recommend_for_items(PG_FUNCTION_ARGS)
 		for (int32 a = 0; a < nb; a++)
 			scores[basket[a]] = -INFINITY;
 	k = SelectTop(scores, m->items.n, NULL, 0, false, n, &idx, &sc);
+	EmitRanked(fcinfo, &m->items, keytype, idx, sc, k);
+	return (Datum) 0;
+}
+
+/*
+ * recommend_for_session(items anyarray, n, model, exclude_input,
+ *						 only_items, exclude_items, boosts ..., categories ...)
+ *	  RETURNS TABLE (item anyelement, score, rank)
+ * The session (most recent item last) is scored as a new user whose items
+ * weigh by recency (rp_session_weights: p / L, the latest 1; unknown items
+ * and NULLs skipped); an empty session, or one of unknown items only, gets
+ * the popularity list.  Filters, boosts and category rules as recommend().
+ */
+PG_FUNCTION_INFO_V1(recpromo_recommend_for_session);
+Datum
+recpromo_recommend_for_session(PG_FUNCTION_ARGS)
+{
+	ArrayType  *arr;
+	Oid			keytype;
+	int32		n;
+	RecpromoModel *m;
+	UserView	uv;
+	int32	   *seq;
+	int32		nseq;
+	int32	   *hist;
+	double	   *w;
+	unsigned char *mark;
+	double	   *scores;
+	int32	   *only = NULL;
+	int32		nonly = 0;
+	int32	   *idx;
+	double	   *sc;
+	int32		k;
+	bool		rerank;
+	bool		add_boost;
+	int32		cap;
+
+	CheckKeyNotNull(fcinfo, 0, "items");
+	n = CheckN(fcinfo, 1);
+	rerank = RerankArgs(fcinfo, &add_boost, &cap);
+	arr = PG_GETARG_ARRAYTYPE_P(0);
+	keytype = ARR_ELEMTYPE(arr);
+	InitMaterializedSRF(fcinfo, 0);
+	m = RecpromoModelGet(ModelArg(fcinfo, 2));
+	if (n == 0)
+		return (Datum) 0;
+	nseq = ArrayItems(m, arr, &seq);
+	hist = palloc(Max(nseq, 1) * sizeof(int32));
+	w = palloc(Max(nseq, 1) * sizeof(double));
+	mark = palloc0(Max((Size) m->items.n, 1));
+	uv.u = -1;
+	uv.nhist = rp_session_weights(seq, nseq, m->items.n, hist, w, mark);
+	uv.hist = hist;
+	uv.vals = w;
+	scores = ScoreUser(m, &uv);
+	if (PG_ARGISNULL(3) || PG_GETARG_BOOL(3))
+		for (int32 h = 0; h < uv.nhist; h++)
+			scores[hist[h]] = -INFINITY;
+	if (!PG_ARGISNULL(5))
+	{
+		int32	   *ex;
+		int32		nex = ArrayItems(m, FilterArg(fcinfo, 5, "exclude_items"), &ex);
+
+		for (int32 e = 0; e < nex; e++)
+			scores[ex[e]] = -INFINITY;
+	}
+	if (!PG_ARGISNULL(4))
+		nonly = ArrayItems(m, FilterArg(fcinfo, 4, "only_items"), &only);
+	if (!rerank)
+		k = SelectTop(scores, m->items.n, only, nonly, !PG_ARGISNULL(4), n, &idx, &sc);
+	else
+		k = Rerank(fcinfo, m, &uv, scores, only, nonly, add_boost, cap, n, &idx, &sc);
 	EmitRanked(fcinfo, &m->items, keytype, idx, sc, k);
 	return (Datum) 0;
 }

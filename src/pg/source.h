@@ -70,4 +70,10 @@ extern int32 RecpromoReadUserHistory(const RecpromoSource *src, const RecpromoKe
  */
 extern void RecpromoCheckFoldInIndex(const RecpromoSource *src);
 
+/*
+ * A float8 SQL expression ordering the values of a time column (date,
+ * timestamp, timestamptz or number; errors otherwise): method_session_knn.c.
+ */
+extern char *RecpromoTimeExpr(Oid relid, const char *time_col);
+
 #endif							/* RECPROMO_SOURCE_H */

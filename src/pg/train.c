@@ -216,12 +216,25 @@ CheckUnknownParams(RecpromoTrainState *ts)
 /* ---------- train ---------- */
 
 /*
+ * Fits ts->method on ts->data and checks that every hyper-parameter the
+ * caller gave was read.  The one fitting step shared by training and the
+ * trials of tune() (tune.c), which fits in memory without saving.
+ */
+void
+RecpromoTrainFit(RecpromoTrainState *ts)
+{
+	ts->method->train(ts);
+	CheckUnknownParams(ts);
+}
+
+/*
  * Trains model `name` from `relid` and saves it.  The source is read with
  * the caller's rights; only the save switches to the extension owner
  * (model_store.c).  `params` is the hyper-parameter object, or NULL.
+ * Returns the new model id.  Also the last step of tune() (tune.c).
  */
-static void
-TrainModel(char *name, Oid relid, char *user_col, char *item_col, char *rating_col,
+int64
+RecpromoTrainModel(char *name, Oid relid, char *user_col, char *item_col, char *rating_col,
 		   char *method_name, Jsonb *params)
 {
 	MemoryContext cxt;
@@ -233,6 +246,7 @@ TrainModel(char *name, Oid relid, char *user_col, char *item_col, char *rating_c
 	Size		len;
 	void	   *buf;
 	double	   *pop;
+	int64		id;
 
 	if (name[0] == '\0' || strlen(name) > RECPROMO_MAX_NAME)
 		ereport(ERROR,
@@ -273,8 +287,7 @@ TrainModel(char *name, Oid relid, char *user_col, char *item_col, char *rating_c
 				 errhint("Training needs at least one row with a user, an item and a rating that are not null.")));
 	CHECK_FOR_INTERRUPTS();
 
-	ts->method->train(ts);
-	CheckUnknownParams(ts);
+	RecpromoTrainFit(ts);
 
 	/* common parts */
 	buf = RecpromoKeysSerialize(&ts->data.users, &len);
@@ -313,7 +326,7 @@ TrainModel(char *name, Oid relid, char *user_col, char *item_col, char *rating_c
 	INSTR_TIME_SET_CURRENT(dur);
 	INSTR_TIME_SUBTRACT(dur, start);
 	row.train_seconds = INSTR_TIME_GET_DOUBLE(dur);
-	RecpromoModelSave(&row, &ts->parts);
+	id = RecpromoModelSave(&row, &ts->parts);
 
 	if (ts->data.users.kclass == RECPROMO_KEY_INT && ts->data.items.kclass == RECPROMO_KEY_TEXT)
 		ereport(NOTICE,
@@ -326,6 +339,7 @@ TrainModel(char *name, Oid relid, char *user_col, char *item_col, char *rating_c
 
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
+	return id;
 }
 
 /*
@@ -341,7 +355,7 @@ recpromo_train(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("name, source, user_col, item_col and method must not be null")));
-	TrainModel(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+	RecpromoTrainModel(text_to_cstring(PG_GETARG_TEXT_PP(0)),
 			   PG_GETARG_OID(1),
 			   pstrdup(NameStr(*PG_GETARG_NAME(2))),
 			   pstrdup(NameStr(*PG_GETARG_NAME(3))),
@@ -419,7 +433,7 @@ recpromo_train_model(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 
-	TrainModel(name, PG_GETARG_OID(1),
+	RecpromoTrainModel(name, PG_GETARG_OID(1),
 			   pstrdup(NameStr(*PG_GETARG_NAME(2))),
 			   pstrdup(NameStr(*PG_GETARG_NAME(3))),
 			   PG_ARGISNULL(4) ? NULL : pstrdup(NameStr(*PG_GETARG_NAME(4))),

@@ -2,7 +2,7 @@
 """Corruption fuzzer: no stored byte of a model crashes the server.
 
 Trains one small model of every method (popularity, user_knn, item_knn, als,
-als_explicit, ease, content, hybrid, factors; user_knn and als_explicit on
+als_explicit, ease, content, hybrid, factors, session_knn; user_knn and als_explicit on
 text keys, so the text-key dictionaries are fuzzed too), then for every part
 of every model and every corruption
 
@@ -14,7 +14,7 @@ of every model and every corruption
 
 writes the corrupted bytes into recpromo.model_part.data and serves the model
 through every serving function (recommend for a known, a folded-in and an
-unknown user, recommend_for_items, similar_items, similar_users, predict,
+unknown user, recommend_for_items, recommend_for_session, similar_items, similar_users, predict,
 explain_recommendation, recommend_all, evaluate).  When model_part has a
 `checksum` column (CRC-32C of the chunk's data), a second pass recomputes it
 after the corruption, so that the structural checks are reached and not only
@@ -65,6 +65,7 @@ UNSUPPORTED = {
     "content": {"similar_users"},
     "hybrid": {"similar_users"},
     "factors": set(),
+    "session_knn": {"similar_items", "similar_users", "explain"},
 }
 
 # --flips N: N random byte flips per part (default 3; each from its own fixed seed)
@@ -131,6 +132,7 @@ cur.execute("""CREATE TABLE user_emb AS
 cur.execute("""CREATE TABLE item_emb AS
     SELECT i AS id, ARRAY[cos(i), sin(i), cos(3 * i)]::float8[] AS factors
     FROM generate_series(1, 24) i""")
+cur.execute("CREATE TABLE rs AS SELECT user_id, item_id, rating, item_id * 10 + user_id AS t FROM ri")
 cur.execute("CREATE TABLE test_i AS SELECT user_id, item_id + 1 AS item_id, rating FROM ri WHERE user_id % 5 = 0")
 cur.execute("CREATE TABLE test_t AS SELECT 'u' || user_id AS user_id, 'i' || item_id AS item_id, rating FROM test_i")
 
@@ -146,6 +148,7 @@ MODELS = [
     ("m_hy", "hybrid", None, None, None),
     ("m_fx", "factors", "ri", "rating",
      ", params => '{\"user_factors\": \"user_emb\", \"item_factors\": \"item_emb\"}'"),
+    ("m_sk", "session_knn", "rs", None, None),
 ]
 for name, method, src, rcol, extra in MODELS:
     if method == "content":
@@ -153,11 +156,14 @@ for name, method, src, rcol, extra in MODELS:
                         'attrs', ARRAY['category', 'tags', 'price'])""")
     elif method == "hybrid":
         cur.execute(f"SELECT 1 FROM recpromo.train_hybrid('{name}', 'm_ik', 'm_ct', 0.5, 3)")
+    elif method == "session_knn":
+        cur.execute(f"SELECT 1 FROM recpromo.train_session('{name}', 'rs', 'user_id', 'item_id', 't', 5, 20)")
     else:
         cur.execute(f"""SELECT 1 FROM recpromo.train('{name}', '{src}', 'user_id', 'item_id', '{rcol}',
                         method => '{method}'{extra})""")
 # users new to every model (folded in from the live table)
 cur.execute("INSERT INTO ri VALUES (1000, 1, 3), (1000, 2, 1), (1000, 5, 2)")
+cur.execute("INSERT INTO rs VALUES (1000, 1, 3, 1), (1000, 2, 1, 2), (1000, 5, 2, 3)")
 cur.execute("INSERT INTO rt VALUES ('unew', 'i1', 3), ('unew', 'i2', 1), ('unew', 'i5', 2)")
 
 cur.execute("""SELECT 1 FROM pg_attribute WHERE attrelid = 'recpromo.model_part'::regclass
@@ -185,6 +191,8 @@ def calls(name, method):
         ("recommend", f"SELECT item, score FROM recpromo.recommend({u}{cast}, 30, {m}, exclude_seen => false)"),
         ("recommend_for_items",
          f"SELECT item, score FROM recpromo.recommend_for_items(ARRAY[{i1}{cast}, {i2}{cast}], 5, {m})"),
+        ("recommend_for_session",
+         f"SELECT item, score FROM recpromo.recommend_for_session(ARRAY[{i2}{cast}, {i1}{cast}, {i2}{cast}], 5, {m})"),
         ("similar_items", f"SELECT item, similarity FROM recpromo.similar_items({i1}{cast}, 5, {m})"),
         ("similar_users", f"SELECT neighbour, similarity FROM recpromo.similar_users({u}{cast}, 5, {m})"),
         ("similar_users", f"SELECT neighbour, similarity FROM recpromo.similar_users({unew}{cast}, 5, {m})"),
@@ -408,6 +416,7 @@ PARAM_CASES = {
     "content": ['{"n_tokens": 2000000000}', '{"n_tokens": -1}'],
     "hybrid": ['{"weight": 2}', '{"models": ["m_hy", "m_ct"]}', '{"models": 7}'],
     "factors": ['{"regularization": -1}'],
+    "session_knn": ['{"neighbours": 0}', '{"sample_size": -5}'],
 }
 for name, method, *_ in MODELS:
     changes = list(ROW_CASES) + [(f"params {p}", f"params = params || '{p}'::jsonb")

@@ -578,6 +578,7 @@ SELECT recpromo.train('m_factors', 'shop.orders', 'customer_id', 'product_id', m
 SELECT recpromo.train('m_text', 'shop.orders_text', 'customer', 'product', 'quantity', method => 'als',
                       factors => 4, iterations => 3, seed => 1);
 SELECT recpromo.train('m_int', 'shop.orders_int', 'customer', 'product', 'quantity', method => 'item_knn');
+SELECT recpromo.train_session('m_session', 'shop.orders', 'customer_id', 'product_id', 'ordered_at', neighbours => 10);
 SELECT recpromo.train('m_varchar', 'shop.orders_varchar', 'customer', 'product', method => 'item_knn');
 SELECT recpromo.train('m_uuid', 'shop.orders_uuid', 'customer', 'product', method => 'item_knn');
 SELECT recpromo.set_default_model('m_als');
@@ -690,6 +691,10 @@ SAMPLES = {
     "recpromo._train(text,regclass,name,name,name,text,jsonb)":
         [f"SELECT recpromo._train('s_internal', 'shop.orders', 'customer_id', 'product_id', NULL, "
          f"'popularity', '{{}}'::{J})"],
+    "recpromo.tune(text,regclass,name,name,name,text,name,text,text,text,integer,double precision,double precision,"
+    "integer,jsonb)":
+        ["SELECT * FROM recpromo.tune('s_tuned', 'shop.orders', 'customer_id', 'product_id', "
+         "method => 'item_knn', time_col => 'ordered_at', trials => 2, seed => 1)"],
     "recpromo.train(text,regclass,name,name,name,text,integer,integer,double precision,double precision,"
     "integer,integer,jsonb)":
         ["SELECT * FROM recpromo.train('s_als', 'shop.orders', 'customer_id', 'product_id', 'quantity', "
@@ -725,6 +730,20 @@ SAMPLES = {
          "diversity => 0.3, calibration => 0.3, min_share => 0.4, share_items => ARRAY[3,4]::bigint[], "
          "share_categories => ARRAY['toys'])"
          for m in ("m_als", "m_pop", "m_iknn", "m_uknn", "m_ease", "m_content", "m_hybrid")],
+    "recpromo.train_session(text,regclass,name,name,name,integer,integer)":
+        ["SELECT * FROM recpromo.train_session('s_session', 'shop.orders', 'customer_id', 'product_id', "
+         "'ordered_at', neighbours => 5, sample_size => 50)"],
+    "recpromo.recommend_for_session(anyarray,integer,text,boolean,\"any\",\"any\",regclass,name,name,text,"
+    "regclass,name,name,integer,text[],text[])":
+        ["SELECT * FROM recpromo.recommend_for_session(ARRAY[3,5,3]::bigint[], 5, 'm_session')",
+         "SELECT * FROM recpromo.recommend_for_session(ARRAY[3,5]::bigint[], 5, 'm_iknn', "
+         "boosts => 'shop.boosts', categories => 'shop.cats', max_per_category => 1, "
+         "exclude_items => ARRAY[2]::bigint[])"],
+    "recpromo.evaluate_sessions(text,regclass,name,name,name,integer,boolean,boolean)":
+        ["SELECT * FROM recpromo.evaluate_sessions('m_session', 'shop.orders', 'customer_id', 'product_id', "
+         "'ordered_at', k => 5)",
+         "SELECT * FROM recpromo.evaluate_sessions('m_iknn', 'shop.orders', 'customer_id', 'product_id', "
+         "'ordered_at', k => 5, order_blind => true)"],
     "recpromo.recommend_for_items(anyarray,integer,text,boolean)":
         ["SELECT * FROM recpromo.recommend_for_items(ARRAY[3,5]::bigint[], 5, 'm_iknn')",
          "SELECT * FROM recpromo.recommend_for_items(ARRAY[3,5]::bigint[], 5, 'm_als')",

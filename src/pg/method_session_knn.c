@@ -1,0 +1,231 @@
+/*
+ * method_session_knn.c
+ *	  The `session_knn` method: session-based k-nearest neighbours with
+ *	  recency weighting (V-SKNN, Ludewig and Jannach 2018; see rp_session.h
+ *	  for the algorithm).
+ *
+ * Trained from (session, item, time) rows: the "users" of the model are
+ * sessions (or customers, whose purchases in time order form one long
+ * session).  The framework stores the session x item interactions as for
+ * every method; this method adds one part, "session_time", the latest time
+ * of each session (read from the hyper-parameter time_col through SPI with
+ * the caller's rights; sessions without a time get -1e300, the oldest),
+ * which decides which candidate sessions the sample keeps.  Loading checks
+ * that part (length, finite values) and builds the item -> sessions lists.
+ *
+ * Scoring: the history's values are the weights of the current session's
+ * items.  recommend_for_session() passes the recency weights of the
+ * ordered session (rp_session_weights: p / L, the latest item 1), which
+ * makes this V-SKNN; recommend() for a session or customer the model knows
+ * passes its stored interaction values (quantities), leaving the session
+ * itself out of its neighbours; recommend_for_items() passes 1 for every
+ * item (plain session-kNN).
+ * Hyper-parameters: time_col (required), neighbours (100), sample_size
+ * (500): the defaults of Ludewig and Jannach's V-SKNN configurations.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "parser/parse_coerce.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+
+#include "method.h"
+#include "model_validate.h"
+#include "recpromo.h"
+#include "rp_session.h"
+#include "spi_guard.h"
+
+#define SKNN_MAX_NEIGHBOURS 100000
+#define SKNN_MAX_SAMPLE 10000000
+#define SKNN_FETCH_ROWS 10000
+
+typedef struct SessionKnnState
+{
+	rp_csr		inverted;		/* items x sessions */
+	const double *session_time;
+	int32		neighbours;
+	int32		sample_size;
+	void	   *work;			/* scoring workspace, reused (rp_sknn_score keeps it clean) */
+} SessionKnnState;
+
+/* time_col as given (a string hyper-parameter, required). */
+static char *
+TimeColParam(RecpromoTrainState *ts)
+{
+	JsonbValue *v = RecpromoParamLookup(ts, "time_col");
+	StringInfoData q;
+	char	   *r;
+
+	if (v == NULL || v->type == jbvNull)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("method \"session_knn\" needs the hyper-parameter \"time_col\""),
+				 errhint("Use recpromo.train_session(), or pass params => '{\"time_col\": \"viewed_at\"}'.")));
+	if (v->type != jbvString)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyper-parameter \"time_col\" must be a string")));
+	r = pnstrdup(v->val.string.val, v->val.string.len);
+	initStringInfo(&q);
+	escape_json(&q, r);
+	RecpromoParamRecord(ts, "time_col", q.data);
+	return r;
+}
+
+/*
+ * SQL expression (float8) of a time column for ordering: seconds since the
+ * epoch for date, timestamp and timestamptz (a timestamp's nominal value),
+ * the number itself for numeric types; errors name the column.  Shared by
+ * session_knn, evaluate_sessions and tune (source.h).
+ */
+char *
+RecpromoTimeExpr(Oid relid, const char *time_col)
+{
+	AttrNumber	att = get_attnum(relid, time_col);
+	Oid			type;
+
+	if (att == InvalidAttrNumber || att < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist", time_col,
+						get_rel_name(relid)),
+				 errhint("Name the time column of the source table in time_col.")));
+	type = getBaseType(get_atttype(relid, att));
+	if (type == DATEOID || type == TIMESTAMPOID)
+		return psprintf("pg_catalog.date_part('epoch'::pg_catalog.text, %s::pg_catalog.timestamp)",
+						quote_identifier(time_col));
+	if (type == TIMESTAMPTZOID)
+		return psprintf("pg_catalog.date_part('epoch'::pg_catalog.text, %s)",
+						quote_identifier(time_col));
+	if (TypeCategory(type) == TYPCATEGORY_NUMERIC)
+		return psprintf("%s::pg_catalog.float8", quote_identifier(time_col));
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("time column \"%s\" must be a date, timestamp or number, not %s",
+					time_col, format_type_be(type)),
+			 errhint("Cast it in a view.")));
+	return NULL;				/* keep the compiler quiet */
+}
+
+/*
+ * The latest time of each session of ts->data, from time_col (date,
+ * timestamp, timestamptz or a number), read with the caller's rights.
+ */
+static double *
+ReadSessionTimes(RecpromoTrainState *ts, const char *time_col)
+{
+	const RecpromoSource *src = &ts->src;
+	MemoryContext outer = CurrentMemoryContext;
+	int32		n = ts->data.users.n;
+	double	   *times;
+	char	   *texpr;
+	char	   *sql;
+	int			spi;
+	SPIPlanPtr	plan;
+	Portal		portal;
+	bool		int_keys = RecpromoKeyClassFor(src->user_type) == RECPROMO_KEY_INT;
+
+	texpr = RecpromoTimeExpr(src->relid, time_col);
+
+	times = palloc_extended(Max((Size) n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	for (int32 s = 0; s < n; s++)
+		times[s] = -1e300;
+	sql = psprintf("SELECT %s::pg_catalog.%s, pg_catalog.max(%s) FROM %s GROUP BY 1",
+				   quote_identifier(src->user_col), int_keys ? "int8" : "text", texpr,
+				   src->relname);
+	spi = RecpromoSpiConnect();
+	plan = SPI_prepare(sql, 0, NULL);
+	if (plan == NULL)
+		RECPROMO_CANNOT_HAPPEN("SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, SKNN_FETCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		{
+			MemoryContext spicxt = MemoryContextSwitchTo(outer);
+			TupleDesc	td = SPI_tuptable->tupdesc;
+
+			for (uint64 r = 0; r < SPI_processed; r++)
+			{
+				bool		nk,
+							nt;
+				Datum		k = SPI_getbinval(SPI_tuptable->vals[r], td, 1, &nk);
+				Datum		t = SPI_getbinval(SPI_tuptable->vals[r], td, 2, &nt);
+				int32		s;
+
+				if (nk || nt || !isfinite(DatumGetFloat8(t)))
+					continue;
+				s = int_keys ? RecpromoKeysFindInt(&ts->data.users, DatumGetInt64(k)) :
+					RecpromoKeysFindText(&ts->data.users, TextDatumGetCString(k));
+				if (s >= 0)
+					times[s] = DatumGetFloat8(t);
+			}
+			MemoryContextSwitchTo(spicxt);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	RecpromoSpiFinish(spi);
+	return times;
+}
+
+static void
+SessionKnnTrain(RecpromoTrainState *ts)
+{
+	char	   *time_col = TimeColParam(ts);
+	double	   *times;
+
+	RecpromoParamInt(ts, "neighbours", 100, 1, SKNN_MAX_NEIGHBOURS);
+	RecpromoParamInt(ts, "sample_size", 500, 1, SKNN_MAX_SAMPLE);
+	times = ReadSessionTimes(ts, time_col);
+	RecpromoPartsAdd(&ts->parts, "session_time", times, (Size) ts->data.users.n * sizeof(double));
+}
+
+static void
+SessionKnnLoad(RecpromoModel *m, const RecpromoParts *parts)
+{
+	SessionKnnState *st = palloc(sizeof(SessionKnnState));
+	const rp_csr *R = &m->seen;
+	Size		nnz = Max((Size) R->nnz, 1);
+
+	st->neighbours = (int32) RecpromoModelParamChecked(m, "neighbours", 100, 1, SKNN_MAX_NEIGHBOURS);
+	st->sample_size = (int32) RecpromoModelParamChecked(m, "sample_size", 500, 1, SKNN_MAX_SAMPLE);
+	st->session_time = RecpromoModelPartFinite(parts, m->row.name, "session_time", m->users.n);
+	st->inverted.indptr = palloc_extended(((Size) R->n_cols + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
+	st->inverted.indices = palloc_extended(nnz * sizeof(int32), MCXT_ALLOC_HUGE);
+	st->inverted.values = palloc_extended(nnz * sizeof(double), MCXT_ALLOC_HUGE);
+	RecpromoCheckStatus(rp_csr_transpose(R, &st->inverted), "loading the model");
+	st->work = palloc_extended(rp_sknn_workspace(m->users.n), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	m->state = st;
+}
+
+static void
+SessionKnnScore(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals,
+				int32 nhist, double *scores)
+{
+	const SessionKnnState *st = m->state;
+
+	/* backends are single-threaded and the scorer allocates nothing: one workspace per model */
+	RecpromoCheckStatus(rp_sknn_score(&m->seen, &st->inverted, st->session_time, hist, vals,
+									  nhist, u, st->sample_size, st->neighbours, scores, st->work),
+						"session_knn scoring");
+}
+
+const RecpromoMethod RecpromoMethodSessionKnn = {
+	.name = "session_knn",
+	.description = "V-SKNN (Ludewig and Jannach 2018): session k-nearest neighbours with recency weighting",
+	.nonneg = true,
+	.train = SessionKnnTrain,
+	.load = SessionKnnLoad,
+	.score = SessionKnnScore,
+};
