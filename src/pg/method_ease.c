@@ -6,7 +6,10 @@
  * its diagonal and inverts it with LAPACK's Cholesky routines (rp_ease.c);
  * B = -P / diag(P) with a zero diagonal.  The model is B, dense, stored in
  * float4 (the part "ease_b", n_items^2 * 4 bytes): scores are sums of a few
- * rows of B, for which single precision is ample, and it halves the model.
+ * rows of B, for which single precision is ample.  Since 0.3.0 the inverse
+ * P itself is stored too, in double, packed upper triangle ("ease_p",
+ * n (n + 1) / 2 * 8 bytes): forget_user downdates it (forget.c) so that an
+ * erasure equals a retrain without a refit; it is not read for serving.
  *
  * The dense item x item matrix is the limit of the method: training needs
  * n_items^2 * 12 bytes (the double matrix LAPACK works on plus the float
@@ -28,6 +31,7 @@
 #include "model_validate.h"
 #include "recpromo.h"
 #include "rp_ease.h"
+#include "rp_forget.h"
 
 typedef struct EaseState
 {
@@ -42,8 +46,7 @@ EaseTrain(RecpromoTrainState *ts)
 	int32		n = R->n_cols;
 	double		bytes = rp_ease_memory_bytes(n) * 1.5 + (double) n * 8.0;
 	double		limit = (double) recpromo_memory_limit_kb * 1024.0;
-	double	   *B;
-	double	   *work;
+	double	   *P;
 	float	   *Bf;
 	rp_cancel	cancel = RecpromoCancelHook();
 	Size		nn;
@@ -57,16 +60,18 @@ EaseTrain(RecpromoTrainState *ts)
 				 errhint("Raise recpromo.memory_limit, train on fewer items (for instance the most popular ones), or use item_knn.")));
 
 	nn = mul_size((Size) n, (Size) n);
-	B = palloc_extended(mul_size(nn, sizeof(double)), MCXT_ALLOC_HUGE);
-	work = palloc_extended(Max((Size) n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
-	RecpromoCheckStatus(rp_ease_fit(R, lambda, B, work, &cancel), "ease training");
+	P = palloc_extended(Max(mul_size(nn, sizeof(double)), 1), MCXT_ALLOC_HUGE);
+	RecpromoCheckStatus(rp_ease_inverse(R, lambda, P, &cancel), "ease training");
 	CHECK_FOR_INTERRUPTS();
 
-	Bf = palloc_extended(mul_size(nn, sizeof(float)), MCXT_ALLOC_HUGE);
+	/* B in float for serving; P (packed upper triangle) for erasure (forget.c) */
+	Bf = palloc_extended(Max(mul_size(nn, sizeof(float)), 1), MCXT_ALLOC_HUGE);
+	RecpromoCheckStatus(rp_ease_b_from_p(P, n, Bf), "ease training");
 	for (Size p = 0; p < nn; p++)
-		Bf[p] = (float) B[p];
-	pfree(B);
-	pfree(work);
+		if (!isfinite(Bf[p]))
+			RecpromoCheckStatus(RP_ENUMERIC, "ease training");
+	rp_ease_pack(P, n);
+	RecpromoPartsAdd(&ts->parts, "ease_p", P, (Size) n * (n + 1) / 2 * sizeof(double));
 	RecpromoPartsAdd(&ts->parts, "ease_b", Bf, nn * sizeof(float));
 }
 

@@ -30,6 +30,7 @@
 #include "utils/memutils.h"
 #include "utils/fmgrprotos.h"
 
+#include "forget.h"
 #include "method.h"
 #include "recpromo.h"
 
@@ -232,6 +233,7 @@ TrainModel(char *name, Oid relid, char *user_col, char *item_col, char *rating_c
 	Size		len;
 	void	   *buf;
 	double	   *pop;
+	int64		erasure_mark;
 
 	if (name[0] == '\0' || strlen(name) > RECPROMO_MAX_NAME)
 		ereport(ERROR,
@@ -260,6 +262,8 @@ TrainModel(char *name, Oid relid, char *user_col, char *item_col, char *rating_c
 	ts->threads = RecpromoThreads();
 	RecpromoPartsInit(&ts->parts);
 
+	/* erasures logged from here on are applied before the save (forget.c) */
+	erasure_mark = RecpromoErasureWatermark();
 	RecpromoSourceInit(&ts->src, relid, user_col, item_col, rating_col);
 	RecpromoCheckFoldInIndex(&ts->src);
 	RecpromoReadInteractions(&ts->src, ts->method->nonneg, &ts->data);
@@ -310,6 +314,7 @@ TrainModel(char *name, Oid relid, char *user_col, char *item_col, char *rating_c
 	INSTR_TIME_SET_CURRENT(dur);
 	INSTR_TIME_SUBTRACT(dur, start);
 	row.train_seconds = INSTR_TIME_GET_DOUBLE(dur);
+	RecpromoErasureApplyLate(&row, &ts->parts, erasure_mark);
 	RecpromoModelSave(&row, &ts->parts);
 
 	if (ts->data.users.kclass == RECPROMO_KEY_INT && ts->data.items.kclass == RECPROMO_KEY_TEXT)
