@@ -40,8 +40,12 @@ CREATE ROLE fg_other;
 GRANT USAGE ON SCHEMA recpromo TO fg_other;
 SELECT grant_model('fg_pop', 'fg_other');
 SET ROLE fg_other;
+\set VERBOSITY terse
 SELECT * FROM forget_user(1::bigint, model => 'fg_pop');
+\set VERBOSITY default
+SET client_min_messages = notice;
 SELECT * FROM forget_user(1::bigint);
+SET client_min_messages = warning;
 SELECT erasure_logged(1::bigint);
 SELECT * FROM erasure_log;
 SHOW recpromo.erasure_secret;
