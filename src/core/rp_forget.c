@@ -27,6 +27,16 @@
 
 #include "rp_blas.h"
 
+/* offset of (i, j), i <= j, in the packed upper triangle of an n x n matrix */
+static inline size_t
+packed_at(int32_t n, int32_t i, int32_t j)
+{
+	return (size_t) i * (size_t) n - (size_t) i * (size_t) (i - 1) / 2 + (size_t) (j - i);
+}
+
+/* tiles of the blocked passes over packed storage: 64 x 64 doubles stay in cache */
+#define EASE_TILE 64
+
 void
 rp_forget_csr_drop(const rp_csr *R, const int32_t *row_map, const int32_t *col_map,
 				   int32_t n_rows_out, int32_t n_cols_out, rp_csr *out)
@@ -155,14 +165,21 @@ rp_ease_drop(const double *P, int32_t n, const int32_t *drop, int32_t nd,
 		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, na, na, nd,
 					-1.0, CD, nd, C, nd, 1.0, out, na);
 	}
-	/* exact symmetry, as the retrain's mirrored inverse has */
-	for (int32_t i = 0; i < na; i++)
-		for (int32_t j = i + 1; j < na; j++)
+	/* exact symmetry, as the retrain's mirrored inverse has (by tiles) */
+	for (int32_t ti = 0; ti < na; ti += EASE_TILE)
+		for (int32_t tj = ti; tj < na; tj += EASE_TILE)
 		{
-			double		m = 0.5 * (out[(size_t) i * na + j] + out[(size_t) j * na + i]);
+			int32_t		ie = ti + EASE_TILE < na ? ti + EASE_TILE : na;
+			int32_t		je = tj + EASE_TILE < na ? tj + EASE_TILE : na;
 
-			out[(size_t) i * na + j] = m;
-			out[(size_t) j * na + i] = m;
+			for (int32_t i = ti; i < ie; i++)
+				for (int32_t j = (tj > i + 1 ? tj : i + 1); j < je; j++)
+				{
+					double		m = 0.5 * (out[(size_t) i * na + j] + out[(size_t) j * na + i]);
+
+					out[(size_t) i * na + j] = m;
+					out[(size_t) j * na + i] = m;
+				}
 		}
 	for (size_t p = 0; p < (size_t) na * na; p++)
 		if (!rp_finite(out[p]))
@@ -171,7 +188,7 @@ rp_ease_drop(const double *P, int32_t n, const int32_t *drop, int32_t nd,
 }
 
 rp_status
-rp_ease_b_from_p(const double *P, int32_t n, float *B)
+rp_ease_b_from_p(const double *P, int32_t n, float *B, double *work)
 {
 	for (int32_t j = 0; j < n; j++)
 	{
@@ -179,6 +196,7 @@ rp_ease_b_from_p(const double *P, int32_t n, float *B)
 
 		if (!(d > 0.0) || !rp_finite(d))
 			return RP_ENUMERIC;
+		work[j] = -1.0 / d;
 	}
 	for (int32_t i = 0; i < n; i++)
 	{
@@ -186,9 +204,79 @@ rp_ease_b_from_p(const double *P, int32_t n, float *B)
 		float	   *b = B + (size_t) i * n;
 
 		for (int32_t j = 0; j < n; j++)
-			b[j] = (float) (row[j] * (-1.0 / P[(size_t) j * n + j]));
+			b[j] = (float) (row[j] * work[j]);
 		b[i] = 0.0f;
 	}
+	return RP_OK;
+}
+
+rp_status
+rp_ease_b_from_packed(const double *Pp, int32_t n, float *B, double *work)
+{
+	for (int32_t j = 0; j < n; j++)
+	{
+		double		d = Pp[packed_at(n, j, j)];
+
+		if (!(d > 0.0) || !rp_finite(d))
+			return RP_ENUMERIC;
+		work[j] = -1.0 / d;
+	}
+	/* upper tiles are read along packed rows; their mirror is written tile by tile */
+	for (int32_t ti = 0; ti < n; ti += EASE_TILE)
+		for (int32_t tj = ti; tj < n; tj += EASE_TILE)
+		{
+			int32_t		ie = ti + EASE_TILE < n ? ti + EASE_TILE : n;
+			int32_t		je = tj + EASE_TILE < n ? tj + EASE_TILE : n;
+
+			for (int32_t i = ti; i < ie; i++)
+			{
+				int32_t		j0 = tj > i ? tj : i;
+				const double *row = Pp + packed_at(n, i, j0);
+
+				for (int32_t j = j0; j < je; j++)
+				{
+					double		v = row[j - j0];
+
+					B[(size_t) i * n + j] = (float) (v * work[j]);
+					B[(size_t) j * n + i] = (float) (v * work[i]);
+				}
+			}
+		}
+	for (int32_t i = 0; i < n; i++)
+		B[(size_t) i * n + i] = 0.0f;
+	return RP_OK;
+}
+
+rp_status
+rp_ease_downdate_packed(double *Pp, int32_t n, const int32_t *idx, const double *val,
+						int32_t nx, double *work)
+{
+	double	   *y = work;
+	double		q = 0.0;
+	size_t		np = (size_t) n * (n + 1) / 2;
+
+	/* y = P x: column t of P is P(i, t) = packed(i, t) for i <= t, packed(t, i) after */
+	memset(y, 0, (size_t) n * sizeof(double));
+	for (int32_t h = 0; h < nx; h++)
+	{
+		int32_t		t = idx[h];
+		double		v = val[h];
+
+		if (t < 0 || t >= n)
+			return RP_EINVAL;
+		for (int32_t i = 0; i < t; i++)
+			y[i] += v * Pp[packed_at(n, i, t)];
+		cblas_daxpy(n - t, v, Pp + packed_at(n, t, t), 1, y + t, 1);
+	}
+	for (int32_t h = 0; h < nx; h++)
+		q += val[h] * y[idx[h]];
+	if (!rp_finite(q) || !(1.0 - q > 1e-12))
+		return RP_ENUMERIC;
+	/* row-major upper packed is column-major lower packed: BLAS's own layout flag handles it */
+	cblas_dspr(CblasRowMajor, CblasUpper, n, 1.0 / (1.0 - q), y, 1, Pp);
+	for (size_t p = 0; p < np; p++)
+		if (!rp_finite(Pp[p]))
+			return RP_ENUMERIC;
 	return RP_OK;
 }
 
@@ -206,14 +294,18 @@ rp_ease_pack(double *P, int32_t n)
 void
 rp_ease_unpack(const double *packed, int32_t n, double *out)
 {
-	size_t		r = 0;
-
 	for (int32_t i = 0; i < n; i++)
-		for (int32_t j = i; j < n; j++)
+		memcpy(out + (size_t) i * n + i, packed + packed_at(n, i, i), (size_t) (n - i) * sizeof(double));
+	/* the lower triangle by tiles, so that the transposed reads stay in cache */
+	for (int32_t ti = 0; ti < n; ti += EASE_TILE)
+		for (int32_t tj = 0; tj <= ti; tj += EASE_TILE)
 		{
-			out[(size_t) i * n + j] = packed[r];
-			out[(size_t) j * n + i] = packed[r];
-			r++;
+			int32_t		ie = ti + EASE_TILE < n ? ti + EASE_TILE : n;
+			int32_t		je = tj + EASE_TILE < n ? tj + EASE_TILE : n;
+
+			for (int32_t i = ti; i < ie; i++)
+				for (int32_t j = tj; j < je && j < i; j++)
+					out[(size_t) i * n + j] = out[(size_t) j * n + i];
 		}
 }
 

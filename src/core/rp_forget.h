@@ -61,9 +61,20 @@ extern size_t rp_ease_drop_workspace_size(int32_t n, int32_t nd);
 /*
  * B[i * n + j] = (float) (P_ij * (-1 / P_jj)), B_ii = 0: the EASE weights
  * from the inverse, computed exactly as rp_ease_fit does.  RP_ENUMERIC for
- * a diagonal entry that is not positive and finite.
+ * a diagonal entry that is not positive and finite.  work: n doubles.
+ * _packed: the same from the packed upper triangle (rp_ease_pack's layout),
+ * by 64 x 64 tiles; bit-identical to rp_ease_b_from_p of the full matrix.
  */
-extern rp_status rp_ease_b_from_p(const double *P, int32_t n, float *B);
+extern rp_status rp_ease_b_from_p(const double *P, int32_t n, float *B, double *work);
+extern rp_status rp_ease_b_from_packed(const double *Pp, int32_t n, float *B, double *work);
+
+/*
+ * rp_ease_downdate on the packed upper triangle, in place (BLAS dspr): no
+ * n x n buffer.  work: n doubles.  Same statuses; the same numbers up to
+ * the summation order of P x.
+ */
+extern rp_status rp_ease_downdate_packed(double *Pp, int32_t n, const int32_t *idx,
+										 const double *val, int32_t nx, double *work);
 
 /* Packs the upper triangle of P (row-major, i <= j) in place; returns nothing. */
 extern void rp_ease_pack(double *P, int32_t n);

@@ -165,6 +165,15 @@ KeyText(Datum value, Oid type)
 
 /* ---------- erasing from a model's parts ---------- */
 
+static bool
+udrop_any(const bool *drop, int32 n)
+{
+	for (int32 i = 0; i < n; i++)
+		if (drop[i])
+			return true;
+	return false;
+}
+
 typedef struct ForgetOutcome
 {
 	int64		removed;		/* interactions taken out */
@@ -189,6 +198,18 @@ PartSet(RecpromoParts *parts, const char *name, void *data, Size len)
 			return;
 		}
 	RecpromoPartsAdd(parts, pstrdup(name), data, len);
+}
+
+static void
+PartDrop(RecpromoParts *parts, const char *name)
+{
+	for (int i = 0; i < parts->n; i++)
+		if (strcmp(parts->parts[i].name, name) == 0)
+		{
+			parts->parts[i] = parts->parts[parts->n - 1];
+			parts->n--;
+			return;
+		}
 }
 
 /* A stored hyper-parameter (jsonb params), def when absent. */
@@ -381,11 +402,22 @@ ForgetEase(const char *model, Jsonb *params, RecpromoParts *parts, const rp_csr 
 	int32		na = Rn->n_cols;
 	Size		plen = 0;
 	double	   *packed = RecpromoPartsGet(parts, "ease_p", 0, true, &plen);
-	double	   *P;
-	float	   *Bf;
+	double	   *P = NULL;
 	Size		packed_n = (Size) na * (na + 1) / 2;
+	double	   *work;
 
-	RecpromoCheckMemory(((double) n * n * 2.0 + (double) na * na * 0.5) * 8.0, "forgetting from an EASE model");
+	if (packed == NULL || n_idrop > 0)
+		RecpromoCheckMemory(((double) n * n * 2.0 + (double) na * na) * 8.0, "forgetting from an EASE model");
+	else
+		RecpromoCheckMemory((double) n * 8.0, "forgetting from an EASE model");
+	work = palloc_extended(Max((Size) n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	if (packed != NULL && plen != (Size) n * (n + 1) / 2 * sizeof(double))
+		RecpromoModelCorrupt(model, "ease_p", "has the wrong size");
+	if (packed != NULL)
+		for (Size q = 0; q < plen / sizeof(double); q++)
+			if (!isfinite(packed[q]))
+				RecpromoModelCorrupt(model, "ease_p", "holds a NaN or infinite value");
+
 	if (packed == NULL)
 	{
 		double		lambda = ParamNum(params, "lambda", 500.0);
@@ -397,18 +429,28 @@ ForgetEase(const char *model, Jsonb *params, RecpromoParts *parts, const rp_csr 
 		CHECK_FOR_INTERRUPTS();
 		out->how = "ease: refit from the stored interactions (the model has no stored inverse)";
 	}
+	else if (n_idrop == 0)
+	{
+		/* the common case: downdate the packed inverse in place, no n x n copy */
+		for (int32 u = 0; u < R->n_rows; u++)
+			if (udrop[u])
+			{
+				int64		b = R->indptr[u];
+
+				if (rp_ease_downdate_packed(packed, n, R->indices + b, R->values + b,
+											(int32) (R->indptr[u + 1] - b), work) != RP_OK)
+					ereport(ERROR,
+							(errcode(ERRCODE_DATA_EXCEPTION),
+							 errmsg("could not downdate EASE model \"%s\": the update is numerically unstable", model),
+							 errhint("Train the model again.")));
+				CHECK_FOR_INTERRUPTS();
+			}
+		out->how = "ease: rank-1 downdate of the inverse (Sherman-Morrison)";
+	}
 	else
 	{
-		double	   *work;
-
-		if (plen != (Size) n * (n + 1) / 2 * sizeof(double))
-			RecpromoModelCorrupt(model, "ease_p", "has the wrong size");
 		P = palloc_extended(Max(mul_size((Size) n, (Size) n), 1) * sizeof(double), MCXT_ALLOC_HUGE);
 		rp_ease_unpack(packed, n, P);
-		for (Size q = 0; q < (Size) n * n; q++)
-			if (!isfinite(P[q]))
-				RecpromoModelCorrupt(model, "ease_p", "holds a NaN or infinite value");
-		work = palloc_extended(Max((Size) n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
 		for (int32 u = 0; u < R->n_rows; u++)
 			if (udrop[u])
 			{
@@ -422,7 +464,6 @@ ForgetEase(const char *model, Jsonb *params, RecpromoParts *parts, const rp_csr 
 							 errhint("Train the model again.")));
 				CHECK_FOR_INTERRUPTS();
 			}
-		if (n_idrop > 0)
 		{
 			double	   *Pn = palloc_extended(Max(mul_size((Size) na, (Size) na), 1) * sizeof(double), MCXT_ALLOC_HUGE);
 			void	   *w2 = palloc_extended(rp_ease_drop_workspace_size(n, n_idrop), MCXT_ALLOC_HUGE);
@@ -433,15 +474,31 @@ ForgetEase(const char *model, Jsonb *params, RecpromoParts *parts, const rp_csr 
 						 errmsg("could not remove items from EASE model \"%s\": the update is numerically unstable", model),
 						 errhint("Train the model again.")));
 			pfree(P);
+			pfree(w2);
 			P = Pn;
 		}
-		out->how = "ease: rank-1 downdate of the inverse (Sherman-Morrison), items removed by Schur complement";
+		out->how = udrop_any(udrop, R->n_rows) ?
+			"ease: rank-1 downdate of the inverse (Sherman-Morrison), items removed by Schur complement" :
+			"ease: items removed from the inverse by Schur complement";
 	}
-	Bf = palloc_extended(Max(mul_size((Size) na, (Size) na), 1) * sizeof(float), MCXT_ALLOC_HUGE);
-	RecpromoCheckStatus(rp_ease_b_from_p(P, na, Bf), "forgetting from an EASE model");
-	rp_ease_pack(P, na);
-	PartSet(parts, "ease_b", Bf, (Size) na * na * sizeof(float));
-	PartSet(parts, "ease_p", P, packed_n * sizeof(double));
+	if (P != NULL)
+	{
+		rp_ease_pack(P, na);
+		packed = P;
+	}
+	/* B follows from P at load (method_ease.c); its diagonal must allow it */
+	for (int32 j = 0; j < na; j++)
+	{
+		double		d = packed[(Size) j * na - (Size) j * (j - 1) / 2];
+
+		if (!(d > 0.0) || !isfinite(d))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("could not downdate EASE model \"%s\": the update is numerically unstable", model),
+					 errhint("Train the model again.")));
+	}
+	PartDrop(parts, "ease_b");	/* a 0.2.0 model's B: now derived from P */
+	PartSet(parts, "ease_p", packed, packed_n * sizeof(double));
 	out->exact = true;
 }
 

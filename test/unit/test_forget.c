@@ -195,11 +195,20 @@ test_ease_downdate_and_drop(void)
 			float	   *B = malloc((size_t) (n - 1) * (n - 1) * sizeof(float));
 			double	   *Bd = malloc((size_t) (n - 1) * (n - 1) * sizeof(double));
 			double	   *wk = malloc((size_t) n * sizeof(double));
+			float	   *B2 = malloc((size_t) (n - 1) * (n - 1) * sizeof(float));
+			double	   *pk = malloc((size_t) (n - 1) * (n - 1) * sizeof(double));
 
-			CHECK(rp_ease_b_from_p(ref, n - 1, B) == RP_OK);
+			CHECK(rp_ease_b_from_p(ref, n - 1, B, wk) == RP_OK);
 			CHECK(rp_ease_fit(&X2, lambda, Bd, wk, NULL) == RP_OK);
 			for (int i = 0; i < (n - 1) * (n - 1); i++)
 				CHECK(B[i] == (float) Bd[i]);
+			/* the packed path gives the same bits */
+			memcpy(pk, ref, (size_t) (n - 1) * (n - 1) * sizeof(double));
+			rp_ease_pack(pk, n - 1);
+			CHECK(rp_ease_b_from_packed(pk, n - 1, B2, wk) == RP_OK);
+			CHECK(memcmp(B, B2, (size_t) (n - 1) * (n - 1) * sizeof(float)) == 0);
+			free(B2);
+			free(pk);
 			free(B);
 			free(Bd);
 			free(wk);
@@ -213,6 +222,52 @@ test_ease_downdate_and_drop(void)
 	free(P);
 	free(P2);
 	free(work);
+	free(d);
+	free_csr(&X);
+}
+
+/* the packed downdate agrees with the full one; B by tiles over n > 64 */
+static void
+test_ease_downdate_packed(void)
+{
+	int32_t		U = 300;
+	int32_t		n = 150;
+	double	   *d = random_data(U, n, 0.05);
+	rp_csr		X;
+	double	   *P = malloc((size_t) n * n * sizeof(double));
+	double	   *Pp = malloc((size_t) n * n * sizeof(double));
+	double	   *full = malloc((size_t) n * n * sizeof(double));
+	double	   *work = malloc((size_t) n * sizeof(double));
+	float	   *B1 = malloc((size_t) n * n * sizeof(float));
+	float	   *B2 = malloc((size_t) n * n * sizeof(float));
+	double		maxdiff = 0;
+	int32_t		u = 11;
+
+	to_csr(d, U, n, &X);
+	CHECK(rp_ease_inverse(&X, 5.0, P, NULL) == RP_OK);
+	memcpy(Pp, P, (size_t) n * n * sizeof(double));
+	rp_ease_pack(Pp, n);
+	{
+		int64_t		b = X.indptr[u];
+		int32_t		c = (int32_t) (X.indptr[u + 1] - b);
+
+		CHECK(c > 0);
+		CHECK(rp_ease_downdate(P, n, X.indices + b, X.values + b, c, work) == RP_OK);
+		CHECK(rp_ease_downdate_packed(Pp, n, X.indices + b, X.values + b, c, work) == RP_OK);
+	}
+	rp_ease_unpack(Pp, n, full);
+	for (int i = 0; i < n * n; i++)
+		maxdiff = fmax(maxdiff, fabs(full[i] - P[i]));
+	CHECK(maxdiff < 1e-14);
+	CHECK(rp_ease_b_from_p(full, n, B1, work) == RP_OK);
+	CHECK(rp_ease_b_from_packed(Pp, n, B2, work) == RP_OK);
+	CHECK(memcmp(B1, B2, (size_t) n * n * sizeof(float)) == 0);
+	free(P);
+	free(Pp);
+	free(full);
+	free(work);
+	free(B1);
+	free(B2);
 	free(d);
 	free_csr(&X);
 }
@@ -451,6 +506,7 @@ main(void)
 	RUN(test_csr_drop);
 	RUN(test_pack);
 	RUN(test_ease_downdate_and_drop);
+	RUN(test_ease_downdate_packed);
 	RUN(test_ease_drop_many);
 	RUN(test_ease_downdate_unstable);
 	RUN(test_knn_refit);
