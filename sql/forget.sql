@@ -43,9 +43,8 @@ SET ROLE fg_other;
 \set VERBOSITY terse
 SELECT * FROM forget_user(1::bigint, model => 'fg_pop');
 \set VERBOSITY default
-SET client_min_messages = notice;
+-- every model is someone else's: skipped (a NOTICE gives their count)
 SELECT * FROM forget_user(1::bigint);
-SET client_min_messages = warning;
 SELECT erasure_logged(1::bigint);
 SELECT * FROM erasure_log;
 SHOW recpromo.erasure_secret;
