@@ -310,22 +310,21 @@ rp_ease_unpack(const double *packed, int32_t n, double *out)
 }
 
 void
-rp_knn_cooccur(const rp_csr *A, const rp_csr *AT, const int32_t *rows,
-			   int32_t nrows, uint8_t *mark)
+rp_knn_cooccur(const rp_csr *X, const uint8_t *touched, uint8_t *mark)
 {
-	for (int32_t t = 0; t < nrows; t++)
+	for (int32_t d = 0; d < X->n_rows; d++)
 	{
-		int32_t		i = rows[t];
+		int		hit = 0;
 
-		mark[i] = 1;
-		for (int64_t p = A->indptr[i]; p < A->indptr[i + 1]; p++)
-		{
-			int32_t		d = A->indices[p];
-
-			for (int64_t q = AT->indptr[d]; q < AT->indptr[d + 1]; q++)
-				mark[AT->indices[q]] = 1;
-		}
+		for (int64_t p = X->indptr[d]; p < X->indptr[d + 1] && !hit; p++)
+			hit = touched[X->indices[p]];
+		if (hit)
+			for (int64_t p = X->indptr[d]; p < X->indptr[d + 1]; p++)
+				mark[X->indices[p]] = 1;
 	}
+	for (int32_t i = 0; i < X->n_cols; i++)
+		if (touched[i])
+			mark[i] = 1;
 }
 
 size_t

@@ -83,12 +83,13 @@ extern void rp_ease_pack(double *P, int32_t n);
 extern void rp_ease_unpack(const double *packed, int32_t n, double *out);
 
 /*
- * mark[i] = 1 for every row i of A (n_vec x n_dim) that shares a column
- * with one of the rows rows[0..nrows) (those rows included); AT is A's
- * transpose.  mark has A->n_rows bytes, zeroed by the caller.
+ * mark[i] = 1 for every column i of X (users x items: the items) that
+ * shares a row (a user) with a column i' having touched[i'], and for the
+ * touched columns themselves: the item rows whose neighbour lists an
+ * erasure can change.  mark has X->n_cols bytes, zeroed by the caller.
+ * O(nnz).
  */
-extern void rp_knn_cooccur(const rp_csr *A, const rp_csr *AT,
-						   const int32_t *rows, int32_t nrows, uint8_t *mark);
+extern void rp_knn_cooccur(const rp_csr *X, const uint8_t *touched, uint8_t *mark);
 
 /*
  * Neighbour matrix out (n_new rows) from the old one S_old: new row i is

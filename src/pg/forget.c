@@ -340,7 +340,6 @@ ForgetItemKnn(const char *model, Jsonb *params, RecpromoParts *parts, const rp_c
 	}
 	else
 	{
-		rp_csr		Aold;
 		uint8	   *mark_old = palloc0(Max((Size) R->n_cols, 1));
 		uint8	   *mark = palloc0(Max((Size) Rn->n_cols, 1));
 		double	   *norms = palloc_extended(Max((Size) A.n_rows, 1) * sizeof(double), MCXT_ALLOC_HUGE);
@@ -353,17 +352,26 @@ ForgetItemKnn(const char *model, Jsonb *params, RecpromoParts *parts, const rp_c
 		work = palloc_extended(rp_knn_weight_workspace_size(&A), MCXT_ALLOC_HUGE);
 		RecpromoCheckStatus(rp_knn_weight(&A, w, k1, b, A.values, work), "forgetting");
 		pfree(work);
-		AT = *Rn;
-		AT.values = palloc_extended(Max((Size) Rn->nnz, 1) * sizeof(double), MCXT_ALLOC_HUGE);
-		AT.indices = palloc_extended(Max((Size) Rn->nnz, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
-		AT.indptr = palloc_extended(((Size) Rn->n_rows + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
-		RecpromoCheckStatus(rp_csr_transpose(&A, &AT), "forgetting");
+		if (w == RP_KNN_WEIGHT_NONE)
+			AT = *Rn;			/* A's transpose is the interaction matrix itself */
+		else
+		{
+			AT = *Rn;
+			AT.values = palloc_extended(Max((Size) Rn->nnz, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+			AT.indices = palloc_extended(Max((Size) Rn->nnz, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
+			AT.indptr = palloc_extended(((Size) Rn->n_rows + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
+			RecpromoCheckStatus(rp_csr_transpose(&A, &AT), "forgetting");
+		}
 		rp_knn_row_norms(&A, norms);
 
-		/* rows to recompute: co-occurrence in the old matrix */
-		CsrAlloc(&Aold, R->n_cols, R->nnz);
-		RecpromoCheckStatus(rp_csr_transpose(R, &Aold), "forgetting");
-		rp_knn_cooccur(&Aold, R, touched, ntouched, mark_old);
+		/* rows to recompute: items sharing a customer with a touched item (old matrix) */
+		{
+			uint8	   *tmask = palloc0(Max((Size) R->n_cols, 1));
+
+			for (int32 t = 0; t < ntouched; t++)
+				tmask[touched[t]] = 1;
+			rp_knn_cooccur(R, tmask, mark_old);
+		}
 		for (int32 i = 0; i < Rn->n_cols; i++)
 		{
 			mark[i] = mark_old[iold[i]];

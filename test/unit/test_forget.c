@@ -364,7 +364,6 @@ test_knn_refit(void)
 	rp_csr		S;
 	rp_csr		A;
 	rp_csr		AT;
-	rp_csr		Aold;
 	int32_t		u = 3;
 	int32_t		umap[80];
 	int32_t		imap[40];
@@ -392,9 +391,13 @@ test_knn_refit(void)
 	rp_forget_csr_drop(&R, umap, imap, nu, n, &Rn);
 	knn_fit_full(&Rn, k, 2.0, &S_ref);
 
-	alloc_csr(&Aold, n, R.nnz);
-	rp_csr_transpose(&R, &Aold);
-	rp_knn_cooccur(&Aold, &R, touched, nt, mark_old);
+	{
+		uint8_t		tm[40] = {0};
+
+		for (int32_t t = 0; t < nt; t++)
+			tm[touched[t]] = 1;
+		rp_knn_cooccur(&R, tm, mark_old);
+	}
 	alloc_csr(&A, n, Rn.nnz);
 	rp_csr_transpose(&Rn, &A);
 	alloc_csr(&AT, nu, Rn.nnz);
@@ -429,7 +432,6 @@ test_knn_refit(void)
 	free_csr(&S);
 	free_csr(&A);
 	free_csr(&AT);
-	free_csr(&Aold);
 }
 
 /* ALS: re-solving every item equals the item half-step of an iteration */
