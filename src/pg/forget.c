@@ -650,6 +650,7 @@ ForgetFromParts(const char *model, const char *method, Jsonb *params, Oid user_t
 	int32	   *imap;
 	int32	   *iold;
 	int32	   *icount;
+	int32	   *ocount;
 	int32		nu = 0;
 	int32		ni = 0;
 	int32	   *touched;
@@ -688,6 +689,7 @@ ForgetFromParts(const char *model, const char *method, Jsonb *params, Oid user_t
 	cascade_items = !content && !factors;
 	cascade_users = !factors;
 	icount = palloc0(Max((Size) items.n, 1) * sizeof(int32));
+	ocount = palloc0(Max((Size) items.n, 1) * sizeof(int32));
 	touched = palloc(Max((Size) items.n, 1) * sizeof(int32));
 	utouched = palloc(Max((Size) users.n, 1) * sizeof(int32));
 	for (int32 u = 0; u < users.n; u++)
@@ -698,6 +700,7 @@ ForgetFromParts(const char *model, const char *method, Jsonb *params, Oid user_t
 		{
 			int32		i = R.indices[q];
 
+			ocount[i]++;
 			if (udrop[u] || idrop[i])
 				out->removed++;
 			else
@@ -839,7 +842,17 @@ ForgetFromParts(const char *model, const char *method, Jsonb *params, Oid user_t
 	}
 	else if (content)
 	{
+		bool		emptied = false;
+
+		for (int32 i = 0; i < items.n; i++)
+			if (!idrop[i] && icount[i] == 0 && ocount[i] > 0)
+				emptied = true;
 		out->how = "content: interactions removed";
+		if (emptied && n_idrop == 0)
+		{
+			out->exact = false;
+			out->note = pstrdup("items left without interactions stay in the dictionary; a retrain keeps only those in the attribute table");
+		}
 		if (n_idrop > 0)
 		{
 			int32		nt = (int32) ParamNum(params, "n_tokens", 0);

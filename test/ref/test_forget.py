@@ -189,6 +189,8 @@ for name in ("al", "ax"):
     check(f"forget_user {name}: 50 removed, not exact", got[name][2] == 50 and got[name][3] is False, str(got[name]))
 check("forget_user: models without the key report 0", all(got[n][2] == 0 for n in got if n.endswith("_ref")))
 check("forget_user: text-key model untouched by an integer key", got["tk"][2] == 0)
+check("content: the emptied item stays in its dictionary, so not exact",
+      got["co"][2] == 50 and got["co"][3] is False and "attribute table" in got["co"][4], str(got["co"]))
 for name, method, _ in METHODS:
     compare(name, name + "_ref", f"forget_user {name}")
 compare("hy", "hy_ref", "forget_user hybrid")
@@ -332,6 +334,31 @@ compare("eo", "ea_iref", "old EASE model")
 check("old EASE model: now in the 0.3.0 layout", "ease_b" not in parts("eo"))
 
 # ---------------------------------------------------------------------------
+# an ordinary role erases from its own model only; the others are skipped with a NOTICE
+q("DROP ROLE IF EXISTS forget_other")
+q("CREATE ROLE forget_other LOGIN")
+q("GRANT USAGE ON SCHEMA recpromo TO forget_other")
+q("GRANT SELECT ON buys_ref TO forget_other")
+q("GRANT forget_other TO CURRENT_USER")
+q("SET ROLE forget_other")
+q("SELECT name FROM recpromo.train('other_pop', 'public.buys_ref', 'cust', 'item', 'qty', 'popularity')")
+q("SET client_min_messages = notice")
+del conn.notices[:]
+res = q("SELECT model_name, rows_removed FROM recpromo.forget_user(%s::bigint)", (probe,))
+check("ordinary role: only its own model", res == [("other_pop", q("SELECT count(*) FROM buys_ref WHERE cust = %s",
+                                                                      (probe,))[0][0])], str(res))
+check("ordinary role: a NOTICE counts the skipped models",
+      any("skipped" in n and "models the current role does not own" in n for n in conn.notices), str(conn.notices))
+try:
+    q("SELECT * FROM recpromo.forget_user(%s::bigint, model => 'pop')", (probe,))
+    check("ordinary role: naming another's model is refused", False)
+except psycopg2.Error as e:
+    check("ordinary role: naming another's model is refused (42501)", e.pgcode == "42501", e.pgcode)
+q("SET client_min_messages = warning")
+q("RESET ROLE")
+q("SELECT recpromo.drop_model('other_pop')")
+
+# ---------------------------------------------------------------------------
 # a retrain that read the source before the erasure does not bring it back
 q("INSERT INTO buys VALUES (%s, 3, 1), (%s, 4, 2)", (KEY + 1, KEY + 1))
 c1 = connect(DB, autocommit=False)
@@ -367,4 +394,5 @@ c1.close()
 conn2.close()
 conn.close()
 admin.cursor().execute(f"DROP DATABASE {DB}")
+admin.cursor().execute("DROP ROLE IF EXISTS forget_other")
 finish()
