@@ -136,7 +136,7 @@ def compare(name, ref, what):
             X = np.zeros((len(ipr) - 1, n))
             for u in range(len(ipr) - 1):
                 X[u, ixr[ipr[u]:ipr[u + 1]]] = vr[ipr[u]:ipr[u + 1]]
-            lam = 50.0
+            lam = q("SELECT (params->>'lambda')::float8 FROM recpromo.model WHERE name = %s", (ref,))[0][0]
             Pnp = np.linalg.inv(X.T @ X + lam * np.eye(n))
             rel = np.max(np.abs(Pa - Pnp)) / np.max(np.abs(Pnp))
             check(f"{what}: ease_p within 1e-8 of numpy's inverse", rel < 1e-8, f"rel {rel:.3g}")
@@ -259,6 +259,12 @@ res = q("SELECT rows_removed, exact, note FROM recpromo.forget_user(%s::bigint, 
 check("refine_iterations: runs and says so", res[0][0] > 0 and res[0][1] is False and "2 more iterations" in res[0][2],
       str(res))
 
+# ALS forget_item: the item's buyers are re-solved against the fixed items (fold-in)
+res = q("SELECT rows_removed, exact, note FROM recpromo.forget_item(%s::bigint, 'ax')", (kitems[1],))
+nb = q("SELECT count(*) FROM buys WHERE item = %s", (kitems[1],))[0][0]
+check("als_explicit forget_item: the item's buyers re-solved", res[0][0] == nb and res[0][1] is False and
+      f"{nb} touched rows re-solved" in res[0][2], str(res))
+
 # ---------------------------------------------------------------------------
 # text keys; the byte scan over every part of every model
 res = q("SELECT model_name, rows_removed FROM recpromo.forget_user(%s::text, 'tk')", (TKEY,))
@@ -369,26 +375,35 @@ k1.execute("SELECT count(*) FROM recpromo.forget_user(%s::bigint)", (KEY + 1,))
 result = {}
 
 
-def retrain():
+def retrain(name, method):
     c = connect(DB)
     k = c.cursor()
     k.execute("SET client_min_messages = warning")
     k.execute(f"SET recpromo.erasure_secret = '{SECRET}'")
-    k.execute("SELECT n_users FROM recpromo.train('late', 'buys', 'cust', 'item', 'qty', 'item_knn')")
-    result["n"] = k.fetchall()
+    k.execute("SELECT n_users FROM recpromo.train(%s, 'buys', 'cust', 'item', 'qty', %s)", (name, method))
+    result[name] = k.fetchall()
     c.close()
 
 
-t = threading.Thread(target=retrain)
-t.start()
-time.sleep(1.0)
-check("the retrain waits for the erasure's commit", t.is_alive())
+LATE = [("late_knn", "item_knn"), ("late_ease", "ease"), ("late_als", "als")]
+threads = [threading.Thread(target=retrain, args=a) for a in LATE]
+for t in threads:
+    t.start()
+time.sleep(2.0)
+check("the retrains wait for the erasure's commit", all(t.is_alive() for t in threads))
 c1.commit()
-t.join(60)
-check("the retrain finished", "n" in result)
-late = parts("late")
-check("the retrain saved without the erased customer",
-      struct.pack("<q", KEY + 1) not in late["users"], str(result))
+for t in threads:
+    t.join(120)
+for name, method in LATE:
+    check(f"{method}: the retrain finished", name in result)
+    late = parts(name)
+    check(f"{method}: the retrain saved without the erased customer",
+          "users" in late and struct.pack("<q", KEY + 1) not in late["users"], str(result.get(name)))
+    check(f"{method}: and with everyone else", result.get(name) == [(row("pop_ref")[0],)],
+          f"{result.get(name)} vs {row('pop_ref')[0]}")
+# the EASE model saved by the late retrain equals a retrain without the customer
+train("late_ease_ref", "buys", "ease", "{}")
+compare("late_ease", "late_ease_ref", "retrain during an erasure (ease)")
 c1.close()
 
 conn2.close()
