@@ -49,6 +49,7 @@
 
 #include <math.h>
 
+#include "access/detoast.h"
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "common/cryptohash.h"
@@ -67,6 +68,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/uuid.h"
 
 #include "forget.h"
 #include "keys.h"
@@ -992,6 +994,71 @@ LogErasure(const char *kind, const uint8 *hash, List *models)
 	SPI_finish();
 }
 
+/*
+ * Reads one part of model `id` (the key dictionary), with the checks of a
+ * full load: chunk order, version token, CRC-32C (XX001 otherwise).  Lets
+ * an erasure skip a model that does not hold the key without reading the
+ * rest of it.  Result palloc'd in CurrentMemoryContext; *len its size.
+ */
+static void *
+LoadOnePart(int64 id, const uint8 *version, const char *model, const char *part, Size *len)
+{
+	RecpromoOwnerScope scope;
+	MemoryContext outer = CurrentMemoryContext;
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		values[2];
+	char	   *buf;
+	Size		total = 0;
+
+	values[0] = Int64GetDatum(id);
+	values[1] = CStringGetTextDatum(part);
+	SPI_connect();
+	RecpromoOwnerEnter(&scope);
+	if (SPI_execute_with_args("SELECT p.seq, p.data, p.checksum, p.version FROM recpromo.model_part p "
+							  "WHERE p.model_id OPERATOR(pg_catalog.=) $1 AND p.part OPERATOR(pg_catalog.=) $2 "
+							  "ORDER BY p.seq", 2, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		RecpromoSpiError("read recpromo.model_part");
+	if (SPI_processed == 0)
+		RecpromoModelCorrupt(model, part, "is missing");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull);
+
+		if (isnull)
+			RecpromoModelCorrupt(model, part, "has a null chunk");
+		total += toast_raw_datum_size(d) - VARHDRSZ;
+	}
+	buf = MemoryContextAllocHuge(outer, Max(total, 1));
+	total = 0;
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		bool		n1;
+		bool		n2;
+		bool		n3;
+		int32		seq = DatumGetInt32(SPI_getbinval(tup, td, 1, &n1));
+		bytea	   *b = DatumGetByteaPP(SPI_getbinval(tup, td, 2, &n1));
+		int32		sum = DatumGetInt32(SPI_getbinval(tup, td, 3, &n2));
+		Datum		tok = SPI_getbinval(tup, td, 4, &n3);
+		Size		l = VARSIZE_ANY_EXHDR(b);
+
+		if (seq != (int64) r)
+			RecpromoModelCorrupt(model, part, "has missing or misnumbered chunks");
+		if (n2 || n3 || memcmp(DatumGetUUIDP(tok)->data, version, UUID_LEN) != 0)
+			RecpromoModelCorrupt(model, part, "belongs to another version of the model");
+		if ((int32) RecpromoChecksum(VARDATA_ANY(b), l) != sum)
+			RecpromoModelCorrupt(model, part, "fails its checksum");
+		memcpy(buf + total, VARDATA_ANY(b), l);
+		total += l;
+	}
+	RecpromoOwnerLeave(&scope);
+	SPI_finish();
+	*len = total;
+	return buf;
+}
+
 /* Saves the erased parts as the new version of the model `row`. */
 static void
 SaveErased(RecpromoModelRow *row, RecpromoParts *parts, const ForgetOutcome *o)
@@ -1073,7 +1140,18 @@ ForgetKey(FunctionCallInfo fcinfo, bool is_user)
 		PushActiveSnapshot(GetLatestSnapshot());
 		found = RecpromoModelLookup(ref->name, &row);
 		if (found)
-			RecpromoModelLoadParts(row.id, row.version, cxt, &parts);
+		{
+			/* the dictionary first: a model without the key is not read further */
+			RecpromoKeys keys;
+			Size		len;
+			void	   *buf = LoadOnePart(row.id, row.version, row.name, is_user ? "users" : "items", &len);
+
+			RecpromoKeysLoad(&keys, buf, len, is_user ? row.user_type : row.item_type,
+							 row.name, is_user ? "users" : "items");
+			idx = RecpromoKeysFind(&keys, key, type);
+			if (idx >= 0)
+				RecpromoModelLoadParts(row.id, row.version, cxt, &parts);
+		}
 		PopActiveSnapshot();
 		if (!found)
 		{
@@ -1081,25 +1159,26 @@ ForgetKey(FunctionCallInfo fcinfo, bool is_user)
 			MemoryContextReset(cxt);
 			continue;
 		}
+		if (idx >= 0)
 		{
 			RecpromoKeys keys;
 			Size		len;
 			void	   *buf = RecpromoPartsGet(&parts, is_user ? "users" : "items", 0, false, &len);
+			bool	   *drop;
+			Jsonb	   *params = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+																	CStringGetDatum(row.params ? row.params : "{}")));
 
+			/* the dictionary as loaded with the other parts (the same version) */
 			RecpromoKeysLoad(&keys, buf, len, is_user ? row.user_type : row.item_type,
 							 row.name, is_user ? "users" : "items");
 			idx = RecpromoKeysFind(&keys, key, type);
-			if (idx >= 0)
-			{
-				bool	   *drop = palloc0((Size) keys.n * sizeof(bool));
-				Jsonb	   *params = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-																		CStringGetDatum(row.params ? row.params : "{}")));
-
-				drop[idx] = true;
-				ForgetFromParts(row.name, row.method, params, row.user_type, row.item_type,
-								&parts, is_user ? drop : NULL, is_user ? NULL : drop, refine, &o);
-				SaveErased(&row, &parts, &o);
-			}
+			if (idx < 0)
+				RecpromoModelCorrupt(row.name, is_user ? "users" : "items", "changed while loading");
+			drop = palloc0((Size) keys.n * sizeof(bool));
+			drop[idx] = true;
+			ForgetFromParts(row.name, row.method, params, row.user_type, row.item_type,
+							&parts, is_user ? drop : NULL, is_user ? NULL : drop, refine, &o);
+			SaveErased(&row, &parts, &o);
 		}
 		MemoryContextSwitchTo(old);
 		values[0] = CStringGetTextDatum(ref->name);
