@@ -259,6 +259,17 @@ res = q("SELECT rows_removed, exact, note FROM recpromo.forget_user(%s::bigint, 
 check("refine_iterations: runs and says so", res[0][0] > 0 and res[0][1] is False and "2 more iterations" in res[0][2],
       str(res))
 
+# TF-IDF with no item leaving: the partial recompute (the idf of the other customers stays)
+P2 = q("SELECT b.cust FROM buys_ref b GROUP BY b.cust HAVING bool_and(b.item IN "
+       "(SELECT c.item FROM buys_ref c GROUP BY c.item HAVING count(*) > 1)) ORDER BY b.cust LIMIT 1")[0][0]
+q("CREATE TABLE buys_p2 AS SELECT * FROM buys_ref WHERE cust <> %s", (P2,))
+for w in ("tfidf", "none"):
+    train(f"ikp_{w}", "buys_ref", "item_knn", f'{{"neighbours": 8, "weighting": "{w}", "shrink": 1}}')
+    train(f"ikp_{w}_ref", "buys_p2", "item_knn", f'{{"neighbours": 8, "weighting": "{w}", "shrink": 1}}')
+    res = q("SELECT exact, note FROM recpromo.forget_user(%s::bigint, %s)", (P2, f"ikp_{w}"))
+    check(f"item_knn {w}: a partial recompute", res[0][0] and " of " in res[0][1], str(res))
+    compare(f"ikp_{w}", f"ikp_{w}_ref", f"forget_user item_knn {w}, no item leaving")
+
 # ALS forget_item: the item's buyers are re-solved against the fixed items (fold-in)
 res = q("SELECT rows_removed, exact, note FROM recpromo.forget_item(%s::bigint, 'ax')", (kitems[1],))
 nb = q("SELECT count(*) FROM buys WHERE item = %s", (kitems[1],))[0][0]
