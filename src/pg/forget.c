@@ -1435,7 +1435,8 @@ RecpromoErasureApplyLate(RecpromoModelRow *row, RecpromoParts *parts, int64 wate
 		row->n_items = o.n_items;
 		row->nnz = o.nnz;
 		ereport(NOTICE,
-				(errmsg("model \"%s\": %d key%s erased during the training removed before saving",
-						row->name, hits, hits == 1 ? "" : "s")));
+				(errmsg("removed %d key%s erased while model \"%s\" was training",
+						hits, hits == 1 ? "" : "s", row->name),
+				 errdetail("The training read its source before the erasure committed; erasures logged during a training are applied before it saves.")));
 	}
 }
