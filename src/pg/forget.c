@@ -33,7 +33,9 @@
  * source (RecpromoErasureWatermark); before it saves, it takes the same lock
  * and reads, with a fresh snapshot, the log rows above that mark: erasures
  * that committed while it trained, whose rows its snapshot may still have
- * seen.  The keys of the new model are hashed and every match is erased
+ * seen.  Only erasures by a role with the privileges of the trainer (who
+ * becomes the model's owner) count: another role could not have erased
+ * from this model, so it cannot through a race either.  The keys of the new model are hashed and every match is erased
  * from the parts in memory before the save (RecpromoErasureApplyLate).  An
  * erasure that commits later still waits for the training's save (the
  * lock) and then erases from the saved model.  Either way the key does not
@@ -1373,7 +1375,7 @@ RecpromoErasureApplyLate(RecpromoModelRow *row, RecpromoParts *parts, int64 wate
 		Oid			t = INT8OID;
 		Datum		v = Int64GetDatum(watermark);
 
-		if (SPI_execute_with_args("SELECT l.kind, l.key_hash FROM recpromo.erasure_log l "
+		if (SPI_execute_with_args("SELECT l.kind, l.key_hash, l.erased_by::pg_catalog.text FROM recpromo.erasure_log l "
 								  "WHERE l.id OPERATOR(pg_catalog.>) $1 ORDER BY l.id",
 								  1, &t, &v, NULL, true, 0) != SPI_OK_SELECT)
 			RecpromoSpiError("read recpromo.erasure_log");
@@ -1392,7 +1394,13 @@ RecpromoErasureApplyLate(RecpromoModelRow *row, RecpromoParts *parts, int64 wate
 			char	   *kind = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
 			bytea	   *h = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
 
+			char	   *by = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3, &isnull));
+			Oid			by_role = get_role_oid(by, true);
+
 			if (VARSIZE_ANY_EXHDR(h) != FORGET_HASH_LEN)
+				continue;
+			/* only erasures by a role that could have erased from this model itself */
+			if (!OidIsValid(by_role) || !has_privs_of_role(by_role, scope.caller))
 				continue;
 			if (strcmp(kind, "user") == 0)
 				memcpy(uh[n_user++], VARDATA_ANY(h), FORGET_HASH_LEN);

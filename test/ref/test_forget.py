@@ -415,6 +415,22 @@ for name, method in LATE:
 # the EASE model saved by the late retrain equals a retrain without the customer
 train("late_ease_ref", "buys", "ease", "{}")
 compare("late_ease", "late_ease_ref", "retrain during an erasure (ease)")
+
+# an erasure by a role without the trainer's privileges does not reach the training's model
+q("INSERT INTO buys VALUES (%s, 3, 1), (%s, 5, 2)", (KEY + 2, KEY + 2))
+c1 = connect(DB, autocommit=False)
+k1 = c1.cursor()
+k1.execute(f"SET recpromo.erasure_secret = '{SECRET}'")
+k1.execute("SET ROLE forget_other")
+k1.execute("SELECT count(*) FROM recpromo.forget_user(%s::bigint)", (KEY + 2,))
+t = threading.Thread(target=retrain, args=("late_other", "popularity"))
+t.start()
+time.sleep(1.0)
+c1.commit()
+c1.close()
+t.join(60)
+check("another role's erasure: the training keeps the customer",
+      "late_other" in result and struct.pack("<q", KEY + 2) in parts("late_other")["users"], str(result))
 c1.close()
 
 conn2.close()
