@@ -188,6 +188,7 @@ typedef struct ForgetOutcome
 	int32		n_items;
 	int64		nnz;
 	double		final_loss;		/* NaN: unchanged */
+	char	   *params;			/* new hyper-parameters (jsonb text), or NULL */
 } ForgetOutcome;
 
 /* Replaces (or adds) part `name` in parts. */
@@ -868,12 +869,28 @@ ForgetFromParts(const char *model, const char *method, Jsonb *params, Oid user_t
 			for (int32 i = 0; i < items.n; i++)
 				rmap[i] = imap[i];
 			{
-				int32	   *cmap = palloc(Max((Size) nt, 1) * sizeof(int32));
+				/* tokens no item has any more go, the others keep their order */
+				int32	   *cmap = palloc0(Max((Size) nt, 1) * sizeof(int32));
+				int32		ntn = 0;
 
+				for (int32 i = 0; i < items.n; i++)
+					if (rmap[i] >= 0)
+						for (int64 q = V.indptr[i]; q < V.indptr[i + 1]; q++)
+							cmap[V.indices[q]] = 1;
 				for (int32 c = 0; c < nt; c++)
-					cmap[c] = c;
+					cmap[c] = cmap[c] ? ntn++ : -1;
 				CsrAlloc(&Vn, ni, V.nnz);
-				rp_forget_csr_drop(&V, rmap, cmap, ni, nt, &Vn);
+				rp_forget_csr_drop(&V, rmap, cmap, ni, ntn, &Vn);
+				if (ntn != nt)
+				{
+					Datum		path = PointerGetDatum(construct_array((Datum[]) {CStringGetTextDatum("n_tokens")},
+																	   1, TEXTOID, -1, false, TYPALIGN_INT));
+					Datum		val = DirectFunctionCall1(jsonb_in, CStringGetDatum(psprintf("%d", ntn)));
+					Datum		np = DirectFunctionCall4(jsonb_set, JsonbPGetDatum(params), path, val,
+														 BoolGetDatum(true));
+
+					out->params = JsonbToCString(NULL, &DatumGetJsonbP(np)->root, VARSIZE(DatumGetJsonbP(np)));
+				}
 			}
 			AddCsrParts(parts, "content", &Vn);
 			out->how = "content: the item's attribute vector removed";
@@ -1070,6 +1087,8 @@ SaveErased(RecpromoModelRow *row, RecpromoParts *parts, const ForgetOutcome *o)
 	row->nnz = o->nnz;
 	if (!isnan(o->final_loss))
 		row->final_loss = o->final_loss;
+	if (o->params != NULL)
+		row->params = o->params;
 	/* the training time stays; the save adds its own */
 	row->train_seconds = Max(row->train_seconds - row->store_seconds, 0.0);
 	RecpromoModelSave(row, parts);
@@ -1439,6 +1458,8 @@ RecpromoErasureApplyLate(RecpromoModelRow *row, RecpromoParts *parts, int64 wate
 			return;
 		ForgetFromParts(row->name, row->method, params, row->user_type, row->item_type,
 						parts, udrop, idrop, 0, &o);
+		if (o.params != NULL)
+			row->params = o.params;
 		row->n_users = o.n_users;
 		row->n_items = o.n_items;
 		row->nnz = o.nnz;

@@ -313,6 +313,19 @@ check("forget_item: every model reports the item's interactions, exact",
 for name, method, _ in METHODS:
     compare(name + "_i", name + "_iref", f"forget_item {name}")
 
+# content: a product with an attribute value nobody else has; its token goes with it
+q("CREATE TABLE attrs2 AS SELECT item, CASE WHEN item = %s THEN 'only-this-one' ELSE 'cat' || (item %% 3) END "
+  "AS category FROM (SELECT DISTINCT item FROM buys_ref) d", (ITEM,))
+q("SELECT name FROM recpromo.train('cou', 'buys_ref', 'cust', 'item', 'qty', 'content', params => "
+  "'{\"attributes\": \"public.attrs2\", \"attribute_key\": \"item\", \"attribute_columns\": [\"category\"], "
+  "\"words\": false}')")
+nt0 = q("SELECT (params->>'n_tokens')::int FROM recpromo.model WHERE name = 'cou'")[0][0]
+res = q("SELECT rows_removed, exact FROM recpromo.forget_item(%s::bigint, 'cou')", (ITEM,))
+nt1 = q("SELECT (params->>'n_tokens')::int FROM recpromo.model WHERE name = 'cou'")[0][0]
+check("content forget_item: not exact, the unique token gone", res[0][1] is False and nt1 == nt0 - 1, f"{res} {nt0} {nt1}")
+check("content forget_item: the model still serves",
+      len(q("SELECT * FROM recpromo.recommend(%s::bigint, 3, model => 'cou')", (probe,))) == 3)
+
 # ---------------------------------------------------------------------------
 # an EASE model from before 0.3.0 (B stored as "ease_b", no inverse): refitted, still exact
 def crc32c(data):
