@@ -1043,3 +1043,76 @@ rp_als_explain(const rp_als_params *p, const rp_als_model *m,
 	*score = total;
 	return RP_OK;
 }
+
+/* ---------------------------------------------------------------------- */
+/* erasure: re-solving chosen item rows (rp_als.h) */
+
+size_t
+rp_als_solve_items_workspace_size(const rp_als_params *p)
+{
+	size_t		k = (size_t) p->factors;
+
+	return (al8(k * k) + als_thread_doubles(p)) * sizeof(double) + 64;
+}
+
+rp_status
+rp_als_solve_items(const rp_als_params *p, rp_als_model *m, const rp_csr *iu,
+				   const int32_t *items, int32_t n, void *work)
+{
+	als_side	s;
+	const als_kernels *kern = als_select_kernels();
+	int32_t		k = p->factors;
+	int			d = als_unknowns(p);
+	double	   *base = (double *) (((uintptr_t) work + 63) & ~(uintptr_t) 63);
+	double	   *gram = base;
+	double	   *A = gram + al8((size_t) k * k);
+	double	   *z = A + al8((size_t) d * d);
+	double	   *buf = z + 4 * al8(d);
+	rp_status	st = als_check_params(p);
+
+	if (st != RP_OK)
+		return st;
+	if (iu->n_rows != m->n_items || iu->n_cols != m->n_users || m->factors != k ||
+		m->dim != rp_als_dim(p))
+		return RP_EINVAL;
+	memset(&s, 0, sizeof(s));
+	s.method = p->method;
+	s.k = k;
+	s.ld = m->dim;
+	s.F = m->user_factors;
+	s.gram = gram;
+	s.lambda = p->regularization;
+	s.alpha = p->alpha;
+	s.mu = m->global_mean;
+	s.off = k;					/* user row [x, b_u, 1]: b_u is the offset */
+	if (p->method == RP_ALS_IMPLICIT)
+		als_gram(m->user_factors, m->n_users, k, m->dim, gram);
+	for (int32_t t = 0; t < n; t++)
+	{
+		int32_t		i = items[t];
+		int64_t		b;
+		int64_t		cnt;
+		double	   *x;
+
+		if (i < 0 || i >= m->n_items)
+			return RP_EINVAL;
+		b = iu->indptr[i];
+		cnt = iu->indptr[i + 1] - b;
+		x = m->item_factors + (size_t) i * m->dim;
+		if (p->method == RP_ALS_EXPLICIT && cnt == 0)
+			memset(z, 0, sizeof(double) * d);
+		else
+		{
+			als_build(&s, kern, cnt, iu->indices + b, iu->values + b, A, z, buf);
+			st = als_posv(d, A, z);
+			if (st != RP_OK)
+				return st;
+		}
+		if (!als_finite_row(z, d))
+			return RP_ENUMERIC;
+		memcpy(x, z, sizeof(double) * k);
+		if (p->method == RP_ALS_EXPLICIT)
+			x[k + 1] = z[k];	/* item row [y, 1, c_i] */
+	}
+	return RP_OK;
+}

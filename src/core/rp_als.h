@@ -165,4 +165,17 @@ extern rp_status rp_als_explain(const rp_als_params *p, const rp_als_model *m,
 								int32_t target, double *contrib, double *score,
 								void *work);
 
+/*
+ * Erasure (forget_user / forget_item): re-solves the item rows items[0..n)
+ * with the user factors fixed, exactly as the item half-step of
+ * rp_als_iterate with the Cholesky solver (implicit: against the Gram
+ * matrix of all user rows; explicit: against the items' own ratings with
+ * mu = m->global_mean).  iu: items x users.  work:
+ * rp_als_solve_items_workspace_size(p) bytes.  Sequential.
+ */
+extern size_t rp_als_solve_items_workspace_size(const rp_als_params *p);
+extern rp_status rp_als_solve_items(const rp_als_params *p, rp_als_model *m,
+									const rp_csr *iu, const int32_t *items,
+									int32_t n, void *work);
+
 #endif							/* RP_ALS_H */

@@ -26,8 +26,8 @@ rp_ease_memory_bytes(int32_t n_items)
 }
 
 rp_status
-rp_ease_fit(const rp_csr *X, double lambda, double *B, double *work,
-			const rp_cancel *cancel)
+rp_ease_inverse(const rp_csr *X, double lambda, double *B,
+				const rp_cancel *cancel)
 {
 	int32_t		n = X->n_cols;
 	int			ni = (int) n;
@@ -81,6 +81,18 @@ rp_ease_fit(const rp_csr *X, double lambda, double *B, double *work,
 	for (int32_t i = 0; i < n; i++)
 		for (int32_t j = i + 1; j < n; j++)
 			B[(size_t) j * n + i] = B[(size_t) i * n + j];
+	return RP_OK;
+}
+
+rp_status
+rp_ease_fit(const rp_csr *X, double lambda, double *B, double *work,
+			const rp_cancel *cancel)
+{
+	int32_t		n = X->n_cols;
+	rp_status	st = rp_ease_inverse(X, lambda, B, cancel);
+
+	if (st != RP_OK || n == 0)
+		return st;
 
 	/* B_ij = -P_ij / P_jj: scale column j; the diagonal becomes 0 */
 	for (int32_t j = 0; j < n; j++)

@@ -49,6 +49,15 @@ extern rp_status rp_ease_fit(const rp_csr *X, double lambda, double *B,
 							 double *work, const rp_cancel *cancel);
 
 /*
+ * The first half of rp_ease_fit: P = (X^T X + lambda I)^-1 into P (n x n
+ * doubles, full and symmetric, row-major), the part forget_user downdates.
+ * Same arguments and statuses as rp_ease_fit; rp_ease_fit is this followed
+ * by B_ij = P_ij * (-1 / P_jj), B_jj = 0.
+ */
+extern rp_status rp_ease_inverse(const rp_csr *X, double lambda, double *P,
+								 const rp_cancel *cancel);
+
+/*
  * Scores of every item for a history (hist_n items with values): scores[j] =
  * sum over h of hist_val[h] * B[hist_idx[h] * n + j], B in float (the form
  * the glue stores).  scores has n entries and is overwritten; indices out

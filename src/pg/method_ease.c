@@ -6,7 +6,13 @@
  * its diagonal and inverts it with LAPACK's Cholesky routines (rp_ease.c);
  * B = -P / diag(P) with a zero diagonal.  The model is B, dense, stored in
  * float4 (the part "ease_b", n_items^2 * 4 bytes): scores are sums of a few
- * rows of B, for which single precision is ample, and it halves the model.
+ * rows of B, for which single precision is ample.  Since 0.3.0 the model
+ * stores the inverse P instead, in double, packed upper triangle
+ * ("ease_p", n (n + 1) / 2 * 8 bytes, about the size of the float B), and
+ * the load computes B from it (by tiles, O(n^2)) and frees P: forget_user
+ * downdates P (forget.c), so that an erasure equals a retrain without a
+ * refit.  Models saved by 0.2.0 keep their "ease_b" and are served as
+ * they are.
  *
  * The dense item x item matrix is the limit of the method: training needs
  * n_items^2 * 12 bytes (the double matrix LAPACK works on plus the float
@@ -28,6 +34,7 @@
 #include "model_validate.h"
 #include "recpromo.h"
 #include "rp_ease.h"
+#include "rp_forget.h"
 
 typedef struct EaseState
 {
@@ -42,9 +49,7 @@ EaseTrain(RecpromoTrainState *ts)
 	int32		n = R->n_cols;
 	double		bytes = rp_ease_memory_bytes(n) * 1.5 + (double) n * 8.0;
 	double		limit = (double) recpromo_memory_limit_kb * 1024.0;
-	double	   *B;
-	double	   *work;
-	float	   *Bf;
+	double	   *P;
 	rp_cancel	cancel = RecpromoCancelHook();
 	Size		nn;
 
@@ -57,17 +62,23 @@ EaseTrain(RecpromoTrainState *ts)
 				 errhint("Raise recpromo.memory_limit, train on fewer items (for instance the most popular ones), or use item_knn.")));
 
 	nn = mul_size((Size) n, (Size) n);
-	B = palloc_extended(mul_size(nn, sizeof(double)), MCXT_ALLOC_HUGE);
-	work = palloc_extended(Max((Size) n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
-	RecpromoCheckStatus(rp_ease_fit(R, lambda, B, work, &cancel), "ease training");
+	P = palloc_extended(Max(mul_size(nn, sizeof(double)), 1), MCXT_ALLOC_HUGE);
+	RecpromoCheckStatus(rp_ease_inverse(R, lambda, P, &cancel), "ease training");
 	CHECK_FOR_INTERRUPTS();
 
-	Bf = palloc_extended(mul_size(nn, sizeof(float)), MCXT_ALLOC_HUGE);
+	/*
+	 * Stored: P itself, packed upper triangle (forget.c downdates it); B
+	 * follows at load.  A diagonal that is not positive would make B
+	 * infinite: refused here as rp_ease_fit refused it.
+	 */
+	for (int32 j = 0; j < n; j++)
+		if (!(P[(Size) j * n + j] > 0.0) || !isfinite(P[(Size) j * n + j]))
+			RecpromoCheckStatus(RP_ENUMERIC, "ease training");
 	for (Size p = 0; p < nn; p++)
-		Bf[p] = (float) B[p];
-	pfree(B);
-	pfree(work);
-	RecpromoPartsAdd(&ts->parts, "ease_b", Bf, nn * sizeof(float));
+		if (!isfinite(P[p]))
+			RecpromoCheckStatus(RP_ENUMERIC, "ease training");
+	rp_ease_pack(P, n);
+	RecpromoPartsAdd(&ts->parts, "ease_p", P, (Size) n * (n + 1) / 2 * sizeof(double));
 }
 
 static void
@@ -77,8 +88,29 @@ EaseLoad(RecpromoModel *m, const RecpromoParts *parts)
 	int64		nn = (int64) m->items.n * m->items.n;
 	const char *reason = NULL;
 
-	st->B = RecpromoModelPart(parts, m->row.name, "ease_b", sizeof(float), nn, NULL);
-	RecpromoModelCheck(rp_validate_ease(st->B, m->items.n, &reason), m->row.name, "ease_b", reason);
+	if (RecpromoPartsGet(parts, "ease_b", 0, true, NULL) != NULL)
+	{
+		/* a model saved by 0.2.0: B as stored */
+		st->B = RecpromoModelPart(parts, m->row.name, "ease_b", sizeof(float), nn, NULL);
+		RecpromoModelCheck(rp_validate_ease(st->B, m->items.n, &reason), m->row.name, "ease_b", reason);
+	}
+	else
+	{
+		int32		n = m->items.n;
+		double	   *P = RecpromoModelPart(parts, m->row.name, "ease_p", sizeof(double),
+										  (int64) n * (n + 1) / 2, NULL);
+		float	   *B = palloc_extended(Max(mul_size((Size) nn, sizeof(float)), 1), MCXT_ALLOC_HUGE);
+		double	   *work = palloc(Max((Size) n, 1) * sizeof(double));
+
+		if (rp_ease_b_from_packed(P, n, B, work) != RP_OK)
+			RecpromoModelCorrupt(m->row.name, "ease_p", "has a diagonal entry that is not positive and finite");
+		RecpromoModelCheck(rp_validate_ease(B, n, &reason), m->row.name, "ease_p", reason);
+		pfree(work);
+		/* the inverse is for erasure, which reads it from the table: not kept in memory */
+		if (P != NULL)
+			pfree(P);
+		st->B = B;
+	}
 	m->state = st;
 }
 

@@ -40,6 +40,7 @@
 #include "utils/guc.h"
 
 #include "compat.h"
+#include "forget.h"
 #include "recpromo.h"
 #include "rp_blas.h"
 #include "rp_parallel.h"
@@ -84,6 +85,8 @@ _PG_init(void)
 							2 * 1024 * 1024, 1024, INT_MAX,
 							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
+
+	RecpromoForgetInit();
 
 	MarkGUCPrefixReserved("recpromo");
 }

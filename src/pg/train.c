@@ -31,6 +31,7 @@
 #include "utils/fmgrprotos.h"
 
 #include "citus.h"
+#include "forget.h"
 #include "method.h"
 #include "recpromo.h"
 
@@ -247,6 +248,7 @@ RecpromoTrainModel(char *name, Oid relid, char *user_col, char *item_col, char *
 	void	   *buf;
 	double	   *pop;
 	int64		id;
+	int64		erasure_mark;
 
 	if (name[0] == '\0' || strlen(name) > RECPROMO_MAX_NAME)
 		ereport(ERROR,
@@ -277,6 +279,8 @@ RecpromoTrainModel(char *name, Oid relid, char *user_col, char *item_col, char *
 	ts->threads = RecpromoThreads();
 	RecpromoPartsInit(&ts->parts);
 
+	/* erasures logged from here on are applied before the save (forget.c) */
+	erasure_mark = RecpromoErasureWatermark();
 	RecpromoSourceInit(&ts->src, relid, user_col, item_col, rating_col);
 	RecpromoCheckFoldInIndex(&ts->src);
 	RecpromoReadInteractions(&ts->src, ts->method->nonneg, &ts->data);
@@ -326,6 +330,7 @@ RecpromoTrainModel(char *name, Oid relid, char *user_col, char *item_col, char *
 	INSTR_TIME_SET_CURRENT(dur);
 	INSTR_TIME_SUBTRACT(dur, start);
 	row.train_seconds = INSTR_TIME_GET_DOUBLE(dur);
+	RecpromoErasureApplyLate(&row, &ts->parts, erasure_mark);
 	id = RecpromoModelSave(&row, &ts->parts);
 
 	if (ts->data.users.kclass == RECPROMO_KEY_INT && ts->data.items.kclass == RECPROMO_KEY_TEXT)

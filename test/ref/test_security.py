@@ -1018,6 +1018,19 @@ SAMPLES.update({
 })
 # ---- end of bandits (b-core) ----
 
+# erasure (issue 13, e13): a key that is in no model, so nothing changes
+SAMPLES.update({
+    "recpromo.forget_user(anyelement,text,integer)": [
+        "SET recpromo.erasure_secret = 'security-suite'",
+        "SELECT * FROM recpromo.forget_user(987654321::bigint, model => 'm_pop')"],
+    "recpromo.forget_item(anyelement,text)": [
+        "SET recpromo.erasure_secret = 'security-suite'",
+        "SELECT * FROM recpromo.forget_item(987654321::bigint, model => 'm_pop')"],
+    "recpromo.erasure_logged(anyelement,text)": [
+        "SET recpromo.erasure_secret = 'security-suite'",
+        "SELECT recpromo.erasure_logged(987654321::bigint)"],
+})
+
 # model grants (issue 10, "Models get owners and grants"), under the
 # signatures they may take
 for _sig in ("text,regrole", "text,name", "text,text", "text,name,boolean"):
