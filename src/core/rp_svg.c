@@ -494,7 +494,7 @@ draw_band(rp_svg_buf *b, const layout *L, const rp_svg_chart *c,
 			continue;
 		x = point_x(L, c, s, i);
 		open_mark(b, c, s, name, i);
-		rp_svg_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" stroke-opacity=\"0.35\" stroke-width=\"6\"/></g>\n",
+		rp_svg_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" stroke-opacity=\"0.18\" stroke-width=\"4\"/></g>\n",
 					  x, py(L, s->lo[i]), x, py(L, s->hi[i]), col);
 	}
 }
