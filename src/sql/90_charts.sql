@@ -172,7 +172,7 @@ DECLARE
     sections integer := 0;
     sect constant pg_catalog.text := E'<section class="chart" id="%s">\n<h2>%s</h2>\n<p class="how">%s</p>\n%s</section>\n';
     t pg_catalog.text := pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
-                             pg_catalog.coalesce(title, 'recpromo report'), '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;');
+                             COALESCE(title, 'recpromo report'), '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;');
 BEGIN
     IF models IS NOT NULL AND test_source IS NULL THEN
         RAISE EXCEPTION 'test_source must not be null when models are given'
