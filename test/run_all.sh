@@ -41,7 +41,9 @@ read -r p f < <(grep '^server suites:' server.log | count_line)
 if [ -z "${p:-}" ]; then p=0; f=1; fi
 [ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1
 add "$p" "$f"
+skipped=$(grep '^server suites:' server.log | sed -nE 's/.* ([0-9]+) skipped.*/\1/p' | tail -1)
 rm -f server.log
 
-echo "$total_p passed, $total_f failed"
+# a skipped suite (printed SKIPPED with its reason above) is neither passed nor failed
+echo "$total_p passed, $total_f failed${skipped:+, $skipped skipped}"
 [ "$total_f" -eq 0 ]

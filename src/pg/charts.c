@@ -222,14 +222,15 @@ static const struct
 {
 	const char *name;			/* argument value and column prefix */
 	const char *label;			/* axis label */
+	const char *title;			/* in the heading */
 }			rank_metrics[] = {
-	{"precision", "precision"},
-	{"recall", "recall"},
-	{"f1", "F1"},
-	{"ndcg", "NDCG"},
-	{"map", "MAP"},
-	{"hit_rate", "hit rate"},
-	{"mrr", "MRR"},
+	{"precision", "precision", "Precision"},
+	{"recall", "recall", "Recall"},
+	{"f1", "F1", "F1"},
+	{"ndcg", "NDCG", "NDCG"},
+	{"map", "MAP", "MAP"},
+	{"hit_rate", "hit rate", "Hit rate"},
+	{"mrr", "MRR", "MRR"},
 };
 
 #define N_RANK_METRICS ((int) lengthof(rank_metrics))
@@ -306,7 +307,7 @@ recpromo_chart_metrics_at_k(PG_FUNCTION_ARGS)
 	RecpromoSpiFinish(token);
 
 	c.kind = "metrics_at_k";
-	c.title = psprintf("%s at k, %d model%s", rank_metrics[mi].label, nm, nm > 1 ? "s" : "");
+	c.title = psprintf("%s at k, %d model%s", rank_metrics[mi].title, nm, nm > 1 ? "s" : "");
 	c.subtitle = "evaluate() on the held-out rows at each list length k; higher is better";
 	c.x_label = "k, length of the recommended list";
 	c.x_unit = "items";
