@@ -147,6 +147,7 @@ CREATE FUNCTION @extschema@.report(
     score_col pg_catalog.name DEFAULT 'score',
     treatment_col pg_catalog.name DEFAULT 'treatment',
     outcome_col pg_catalog.name DEFAULT 'outcome',
+    treatment pg_catalog.text DEFAULT NULL,
     candidates pg_catalog.regclass DEFAULT NULL,
     offer_col pg_catalog.name DEFAULT 'offer',
     value_col pg_catalog.name DEFAULT 'value',
@@ -223,18 +224,18 @@ BEGIN
             'control group) gained by treating the top share of them; the dashed line is what random targeting '
             'would gain. The shaded band is a bootstrap interval: where it stays above the dashed line, the score '
             'beats random targeting. Target up to where the curve stops rising.',
-            @extschema@.chart_uplift_curve(uplift_source, score_col, treatment_col, outcome_col));
+            @extschema@.chart_uplift_curve(uplift_source, score_col, treatment_col, outcome_col, treatment));
         body := body OPERATOR(pg_catalog.||) pg_catalog.format(sect, 'uplift-curve',
             'Cumulative uplift',
             'The same ranking read as the average extra outcome per customer in the targeted group, scaled to the '
             'whole population; both curves end at the average treatment effect.',
-            @extschema@.chart_uplift_curve(uplift_source, score_col, treatment_col, outcome_col, curve => 'uplift'));
+            @extschema@.chart_uplift_curve(uplift_source, score_col, treatment_col, outcome_col, treatment, curve => 'uplift'));
         body := body OPERATOR(pg_catalog.||) pg_catalog.format(sect, 'uplift-deciles',
             'Uplift by score decile',
             'Observed uplift (treated mean minus control mean) in each tenth of the customers, bin 1 holding the '
             'highest scores. A useful score has tall bars on the left and short or negative bars on the right: '
             'those customers would buy anyway, or are put off by the offer.',
-            @extschema@.chart_uplift_by_decile(uplift_source, score_col, treatment_col, outcome_col));
+            @extschema@.chart_uplift_by_decile(uplift_source, score_col, treatment_col, outcome_col, treatment));
         sections := sections OPERATOR(pg_catalog.+) 3;
     END IF;
     IF candidates IS NOT NULL THEN
@@ -297,7 +298,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.report(pg_catalog.text[], pg_catalog.regclass, pg_catalog.name, pg_catalog.name, integer,
-    pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.regclass,
+    pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.regclass,
     pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.float8[],
     pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.timestamptz, pg_catalog.regclass,
     pg_catalog.name, pg_catalog.name[], integer, pg_catalog.text, pg_catalog.text) IS

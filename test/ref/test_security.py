@@ -1005,11 +1005,11 @@ SAMPLES.update({
     "recpromo.chart_bandit_arms(text)": ["SELECT recpromo.chart_bandit_arms('b_ts')"],
     "recpromo.chart_bars(text[],double precision[],text,text,text,text)": [
         f"SELECT recpromo.chart_bars(ARRAY['a', 'b'], ARRAY[0.25, 0.75]::{F8A}, 'exposure', 'share', 'fraction')"],
-    "recpromo.report(text[],regclass,name,name,integer,regclass,name,name,name,regclass,name,name,name,"
+    "recpromo.report(text[],regclass,name,name,integer,regclass,name,name,name,text,regclass,name,name,name,"
     "double precision[],regclass,name,name,name,timestamp with time zone,regclass,name,name[],integer,text,text)": [
         "SELECT recpromo.report(models => ARRAY['m_pop'], test_source => 'shop.test_orders', "
         "user_col => 'customer_id', item_col => 'product_id', k => 3, uplift_source => 'shop.cust', "
-        "treatment_col => 'arm', outcome_col => 'y', candidates => 'shop.candidates', customer_col => 'customer', "
+        "treatment_col => 'arm', outcome_col => 'y', treatment => 'A', candidates => 'shop.candidates', customer_col => 'customer', "
         f"budgets => ARRAY[0,5,10]::{F8A}, segment_source => 'shop.cust', segment_key => 'id', "
         "segment_columns => '{visits, x1}', clusters => 3, bandit => 'b_ts')",
         "SELECT recpromo.report(orders => 'shop.orders', as_of => '2024-07-01')"],
