@@ -679,7 +679,8 @@ validate(const rp_svg_chart *c)
 			return 0;
 		if (c->n_categories > 0 && s->n != c->n_categories)
 			return 0;
-		if (s->kind == RP_SVG_BARS && c->n_categories == 0)
+		/* bars need categories (an empty series draws nothing) */
+		if (s->kind == RP_SVG_BARS && c->n_categories == 0 && s->n > 0)
 			return 0;
 	}
 	return 1;

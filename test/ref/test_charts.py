@@ -241,6 +241,13 @@ def main():
     root, marks = parse(svg)
     check("bars: NULL not drawn", [g.get("data-x") for g in marks["share"]] == ["a", "c"])
 
+    # ---- no rows: a "no data" chart, not an error
+    cur.execute("CREATE TABLE empty_orders (customer_id int, ordered_at date, amount numeric)")
+    svg = one("SELECT chart_rfm_segments('empty_orders', 'customer_id', 'ordered_at', 'amount', '2025-01-01')")
+    check("rfm of no orders: a no-data chart", ">no data<" in svg and not parse(svg)[1])
+    svg = one("SELECT chart_bars(ARRAY[]::text[], ARRAY[]::float8[])")
+    check("no bars: a no-data chart", ">no data<" in svg and not parse(svg)[1])
+
     # ---- errors: the chart's own, and those of the function it calls
     def state(sql, args=()):
         try:

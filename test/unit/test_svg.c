@@ -195,6 +195,18 @@ test_empty_and_invalid(void)
 	CHECK(strstr(b.data, ">no data<") != NULL);
 	free(b.data);
 
+	/* an empty bar series (no category at all) is "no data", not an error */
+	b = new_buf();
+	s.n = 0;
+	c.n_series = 1;
+	c.series = &s;
+	CHECK(rp_svg_render(&b, &c) == RP_OK);
+	CHECK(strstr(b.data, ">no data<") != NULL && strstr(b.data, "class=\"mark\"") == NULL);
+	free(b.data);
+	s.n = 2;
+	c.n_series = 0;
+	c.series = NULL;
+
 	/* bars on a numeric axis, a categorical count mismatch, no buffer */
 	b = new_buf();
 	c.n_series = 1;
