@@ -36,6 +36,7 @@ from test_charts import SETUP  # noqa: E402
 
 DB = "rp_browser"
 WIDTH = 1000
+TMP = None      # the suite's temporary directory
 
 
 def find_chromium():
@@ -47,10 +48,11 @@ def find_chromium():
 
 
 def run_chromium(exe, url, *args, timeout=180):
-    """(returncode, stdout, stderr) of one headless chromium run."""
+    """(returncode, stdout, stderr) of one headless chromium run, with a fresh
+    profile under the suite's temporary directory (removed at the end)."""
     cmd = [exe, "--headless", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
            "--disable-extensions", "--disable-background-networking", "--enable-logging=stderr", "--v=0",
-           f"--user-data-dir={tempfile.mkdtemp(prefix='rp-chromium-')}"]
+           f"--user-data-dir={tempfile.mkdtemp(prefix='profile-', dir=TMP)}"]
     if os.geteuid() == 0:
         cmd.append("--no-sandbox")
     cmd += list(args) + [url]
@@ -125,7 +127,8 @@ def main():
         print("SKIPPED: chromium is not installed (Debian: apt-get install chromium; test/install_deps.sh does it as root)")
         print("0 passed, 0 failed, 1 skipped")
         return 0
-    tmp = tempfile.mkdtemp(prefix="rp-browser-")
+    global TMP
+    tmp = TMP = tempfile.mkdtemp(prefix="rp-browser-")
 
     # --- the detectors work: a console error is seen, a blank page is blank
     bad = os.path.join(tmp, "control.html")
