@@ -760,10 +760,24 @@ rp_svg_render(rp_svg_buf *b, const rp_svg_chart *c)
 	if (c->n_categories == 0)
 	{
 		L.nxt = rp_svg_nice_ticks(xmin, xmax, 8, &L.xfirst, &L.xlast, &L.xstep);
-		if (c->x_integer && L.xstep < 1.0)
-			L.nxt = rp_svg_nice_ticks(floor(xmin), fmax(ceil(xmax), floor(xmin) + 1), 2 + (int) fmin(8, ceil(xmax) - floor(xmin)),
-									  &L.xfirst, &L.xlast, &L.xstep);
-		if (c->x_integer && L.xstep < 1.0)
+		if (c->x_integer && any && ceil(xmax) - floor(xmin) <= 20)
+		{
+			/* a few integers (k = 1..K): the axis starts at the first one */
+			double		span;
+
+			L.xfirst = floor(xmin);
+			L.xlast = ceil(xmax);
+			if (L.xlast == L.xfirst)
+			{
+				L.xfirst -= 1;
+				L.xlast += 1;
+			}
+			span = L.xlast - L.xfirst;
+			L.xstep = span <= 12 ? 1.0 : 2.0;
+			L.xlast = L.xfirst + ceil(span / L.xstep) * L.xstep;
+			L.nxt = (int) ((L.xlast - L.xfirst) / L.xstep) + 1;
+		}
+		else if (c->x_integer && L.xstep < 1.0)
 		{
 			L.xstep = 1.0;
 			L.xfirst = floor(L.xfirst);

@@ -145,8 +145,11 @@ test_line_chart(void)
 	CHECK(count(b.data, "<title>") == 11 + 1 + 2 + 1);
 	CHECK(strstr(b.data, "NDCG (fraction)") != NULL);
 	CHECK(strstr(b.data, "k (items)") != NULL);
-	/* integer x ticks */
+	/* integer x ticks, from the first x (1) to the last (4) */
 	CHECK(strstr(b.data, ">2.5<") == NULL);
+	CHECK(strstr(b.data, "text-anchor=\"middle\">1</text>") != NULL);
+	CHECK(strstr(b.data, "text-anchor=\"middle\">0</text>") == NULL);
+	CHECK(strstr(b.data, "text-anchor=\"middle\">4</text>") != NULL);
 	CHECK(strstr(b.data, "H") != NULL);
 	CHECK(strstr(b.data, "stroke-dasharray=\"6 5\"") != NULL);
 	free(b.data);
