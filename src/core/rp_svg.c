@@ -233,6 +233,14 @@ rp_svg_nice_ticks(double lo, double hi, int target,
 	else
 		s = 10.0;
 	s *= mag;
+	if (!(s > 0) || !rp_finite(lo / s) || !rp_finite(hi / s))
+	{
+		/* a span near the smallest subnormals: the bounds themselves */
+		*first = lo;
+		*last = hi > lo ? hi : lo + 1.0;
+		*step = *last - *first;
+		return 2;
+	}
 	*first = floor(lo / s) * s;
 	*last = ceil(hi / s) * s;
 	if (*last <= *first)

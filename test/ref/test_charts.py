@@ -17,6 +17,7 @@ Runs inside the test cluster (libpq environment set); prints
 "N passed, N failed".
 """
 import os
+import re
 import sys
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
@@ -240,6 +241,18 @@ def main():
     svg = one("SELECT chart_bars(ARRAY['a', 'b', 'c'], ARRAY[0.5, NULL, 0.25], 'exposure', 'share', 'fraction')")
     root, marks = parse(svg)
     check("bars: NULL not drawn", [g.get("data-x") for g in marks["share"]] == ["a", "c"])
+
+    # ---- extreme values: a well-formed chart of the finite ones
+    for vals, n in [("ARRAY[5e-324, 0, 'NaN']::float8[]", 2), ("ARRAY[1e308, -1e308, 'Infinity']::float8[]", 2),
+                    ("ARRAY[1e15, 1e15 + 2, -0.0]::float8[]", 3)]:
+        svg = one(f"SELECT chart_bars(ARRAY['a', 'b', 'c'], {vals})")
+        try:
+            marks = parse(svg)[1]
+            ok = (sum(len(v) for v in marks.values()) == n
+                  and re.search(r'[="\s,MLHV](-?nan|-?inf)', svg, re.I) is None)
+        except ET.ParseError as e:
+            ok = False
+        check(f"extreme values {vals}: well-formed, {n} bars", ok)
 
     # ---- no rows: a "no data" chart, not an error
     cur.execute("CREATE TABLE empty_orders (customer_id int, ordered_at date, amount numeric)")

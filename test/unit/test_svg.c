@@ -4,6 +4,7 @@
  *	  data attributes, non-finite values, invalid descriptions and a failing
  *	  allocator.
  */
+#include <float.h>
 #include <string.h>
 
 #include "unit.h"
@@ -99,6 +100,17 @@ test_ticks(void)
 	/* huge range */
 	n = rp_svg_nice_ticks(-1e308, 1e308, 6, &f, &l, &s);
 	CHECK(n >= 2 && n <= 12 && isfinite(s));
+	/* subnormal and tiny ranges: finite ticks, no NaN converted to int */
+	n = rp_svg_nice_ticks(0.0, 1e-320, 6, &f, &l, &s);
+	CHECK(n >= 2 && n <= 12 && isfinite(f) && isfinite(l) && s > 0 && f <= 0.0 && l >= 1e-320);
+	n = rp_svg_nice_ticks(0.0, 5e-324, 6, &f, &l, &s);
+	CHECK(n >= 2 && n <= 12 && isfinite(f) && isfinite(l) && s > 0 && f <= 0.0 && l >= 5e-324);
+	n = rp_svg_nice_ticks(1e-310, 2e-310, 6, &f, &l, &s);
+	CHECK(n >= 2 && n <= 12 && isfinite(s) && s > 0);
+	n = rp_svg_nice_ticks(-DBL_MAX, DBL_MAX, 6, &f, &l, &s);
+	CHECK(n >= 2 && n <= 12 && isfinite(f) && isfinite(l));
+	n = rp_svg_nice_ticks(1e15, 1e15 + 2, 6, &f, &l, &s);
+	CHECK(n >= 2 && n <= 12 && f <= 1e15 && l >= 1e15 + 2);
 	/* reversed bounds */
 	n = rp_svg_nice_ticks(10.0, 0.0, 6, &f, &l, &s);
 	CHECK(f == 0.0 && l == 10.0);
