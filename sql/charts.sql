@@ -52,3 +52,6 @@ SELECT report(segment_source => 'ch_campaign');
 -- errors of the plotted function come through unchanged
 SELECT chart_model_comparison(ARRAY['no_such_model'], 'ch_test', 'customer_id', 'product_id');
 \set SHOW_CONTEXT errors
+
+SELECT drop_model('ch_pop');
+DROP TABLE ch_orders, ch_train, ch_test, ch_campaign;
