@@ -199,3 +199,42 @@ SELECT estimator, round(estimate::numeric, 4) AS estimate, round(ci_low::numeric
        (SELECT round(avg(ordered), 4) FROM coupon_visits WHERE NOT holdout) AS bandit_rate
   FROM evaluate_policy('coupon_holdout', NULL, 'coupon', 'ordered', 'propensity',
                        target_bandit => 'checkout_coupon');
+
+\echo
+\echo '== 15. A mailing: a coupon sent to a random half of the customers; does an uplift score find'
+\echo '==     those whom the coupon moves? (the effect grows with how much a customer bought)'
+CREATE TABLE mailing AS
+  SELECT c.customer_id, c.spend AS score,
+         CASE WHEN abs(hashint4(c.customer_id * 17)) % 2 = 0 THEN 'coupon' ELSE 'control' END AS treatment,
+         (abs(hashint4(c.customer_id * 19)) % 1000 <
+            60 + CASE WHEN abs(hashint4(c.customer_id * 17)) % 2 = 0 THEN 30 * c.tenth ELSE 0 END)::int AS bought
+  FROM (SELECT customer_id, sum(amount)::float8 AS spend, ntile(10) OVER (ORDER BY sum(amount), customer_id) AS tenth
+          FROM order_values GROUP BY customer_id) c;
+SELECT metric, round(value::numeric, 4) AS value, round(ci_low::numeric, 4) AS ci_low,
+       round(ci_high::numeric, 4) AS ci_high
+FROM uplift_evaluate('mailing', 'score', 'treatment', 'bought');
+
+\echo
+\echo '== 16. The report: every chart in one HTML page (demo/run.sh prints where it is)'
+CREATE TABLE customer_profiles AS
+  SELECT customer, recency_days, frequency, monetary
+  FROM rfm('order_values', 'customer_id', 'ordered_at', 'amount', '2025-01-01');
+\if :{?report}
+\else
+\set report report.html
+\endif
+\set QUIET on
+\pset format unaligned
+\pset tuples_only on
+\o :report
+SELECT report(models => ARRAY['popular', 'als', 'items', 'ease', 'hybrid'], test_source => 'orders_test',
+              user_col => 'customer_id', item_col => 'product_id', k => 10,
+              uplift_source => 'mailing', treatment_col => 'treatment', outcome_col => 'bought',
+              candidates => 'offer_candidates', budgets => ARRAY[100, 200, 300, 500, 800, 1200, 1800, 2500],
+              orders => 'order_values', as_of => '2025-01-01',
+              segment_source => 'customer_profiles', segment_columns => ARRAY['recency_days', 'frequency', 'monetary'],
+              clusters => 4, bandit => 'checkout_coupon', title => 'recpromo demo shop: models, promotions, customers');
+\o
+\pset format aligned
+\pset tuples_only off
+\set QUIET off

@@ -2,11 +2,12 @@
 # Installs the Debian packages recpromo needs to build, test and benchmark,
 # when run as root and something is missing.  Idempotent.  The extension
 # links the pthreads OpenBLAS by its directory (libopenblas-pthread-dev, see
-# the Makefile), whatever libopenblas-dev's alternatives point to.
+# the Makefile), whatever libopenblas-dev's alternatives point to.  chromium
+# renders report() for test/browser, which reports itself skipped without it.
 set -u
 pkgs="build-essential pkg-config postgresql-15 postgresql-server-dev-15 postgresql-contrib
       libopenblas-dev libopenblas-pthread-dev liblapack-dev python3-numpy python3-scipy python3-sklearn python3-pandas
-      python3-psycopg2 libipc-run-perl"
+      python3-psycopg2 libipc-run-perl chromium"
 missing=""
 for p in $pkgs; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

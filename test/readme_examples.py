@@ -1,6 +1,10 @@
 #!/usr/bin/python3
 """Runs every ```sql block of README.md, in order, in ONE psql session, as a reader would.
 
+Several files: `test/readme_examples.py [FILE...]` checks each file (default: README.md, then
+README.zh-CN.md) in its own session on its own fresh database, one after the other, and
+the counts add up; block locations name the file.
+
 The README is a tutorial read top to bottom: its first block sets the search_path, later blocks
 use tables that earlier ones created.  So this checker does not prepend anything: it feeds all
 blocks, in order, into a single `psql -X -q` process on a fresh database, with a marker before
@@ -44,11 +48,18 @@ import subprocess
 import sys
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-readme = os.path.join(root, "README.md")
 show = "--show" in sys.argv
-db = "recpromo_readme"
-if "--db" in sys.argv:
-    db = sys.argv[sys.argv.index("--db") + 1]
+db_base = "recpromo_readme"
+files = []
+args = sys.argv[1:]
+while args:
+    a = args.pop(0)
+    if a == "--db":
+        db_base = args.pop(0)
+    elif a != "--show":
+        files.append(a)
+if not files:
+    files = [f for f in ("README.md", "README.zh-CN.md") if os.path.exists(os.path.join(root, f))]
 
 MARK = "@@readme-block"
 
@@ -115,79 +126,93 @@ def split_by_marker(stream):
 PROBLEM = re.compile(r"\b(ERROR|FATAL|PANIC):|^invalid command|^\\\w+: |unterminated|^psql:[^:]*:\d+: "
                      r"(?!(NOTICE|WARNING|INFO|LOG|DEBUG|DETAIL|HINT|CONTEXT|QUERY|LINE)\b)")
 
-text = open(readme, encoding="utf-8").read()
-blocks = parse(text)
+def check_file(name, db):
+    """Runs the blocks of one file in one session on database db; returns (passed, failed, psql ok)."""
+    readme = os.path.join(root, name)
+    passed = failed = 0
+    text = open(readme, encoding="utf-8").read()
+    blocks = parse(text)
 
 
-def psql_postgres(sql, **kw):
-    return subprocess.run(["psql", "-X", "-q", "-At", "-d", "postgres", "-c", sql],
-                          capture_output=True, text=True, **kw)
+    def psql_postgres(sql, **kw):
+        return subprocess.run(["psql", "-X", "-q", "-At", "-d", "postgres", "-c", sql],
+                              capture_output=True, text=True, **kw)
 
 
-# Roles are global to the cluster: the ones the README creates are dropped at the end, unless
-# they existed before the run (then their block fails with "already exists", as for a reader).
-run_sql = "\n".join(sql for _, _, sql, _ in blocks if not sql.lstrip().startswith("-- not run"))
-roles = sorted(set(re.findall(r"CREATE\s+ROLE\s+(\w+)", run_sql, flags=re.I)))
-existing = set()
-if roles:
-    existing = set(psql_postgres("SELECT rolname FROM pg_roles WHERE rolname IN (%s)"
-                                 % ", ".join("'%s'" % r for r in roles), check=True).stdout.split())
-    for r_ in sorted(existing):
-        print(f"note: role {r_} exists before the run; the README's CREATE ROLE {r_} will fail")
-psql_postgres(f"DROP DATABASE IF EXISTS {db}", check=True)
-subprocess.run(["psql", "-X", "-q", "-d", "postgres", "-c", f"CREATE DATABASE {db}"], check=True)
+    # Roles are global to the cluster: the ones the README creates are dropped at the end, unless
+    # they existed before the run (then their block fails with "already exists", as for a reader).
+    run_sql = "\n".join(sql for _, _, sql, _ in blocks if not sql.lstrip().startswith("-- not run"))
+    roles = sorted(set(re.findall(r"CREATE\s+ROLE\s+(\w+)", run_sql, flags=re.I)))
+    existing = set()
+    if roles:
+        existing = set(psql_postgres("SELECT rolname FROM pg_roles WHERE rolname IN (%s)"
+                                     % ", ".join("'%s'" % r for r in roles), check=True).stdout.split())
+        for r_ in sorted(existing):
+            print(f"note: role {r_} exists before the run; the README's CREATE ROLE {r_} will fail")
+    psql_postgres(f"DROP DATABASE IF EXISTS {db}", check=True)
+    subprocess.run(["psql", "-X", "-q", "-d", "postgres", "-c", f"CREATE DATABASE {db}"], check=True)
 
-script = []
-for n, (line, indent, sql, expected) in enumerate(blocks, 1):
-    if sql.lstrip().startswith("-- not run"):
-        continue
-    script.append(f"\\echo {MARK} {n}\n\\warn {MARK} {n}\n{sql}\n")
-script.append(f"\\echo {MARK} 0\n\\warn {MARK} 0\n")
-r = subprocess.run(["psql", "-X", "-q", "-d", db], input="".join(script),
-                   capture_output=True, text=True)
-outs = split_by_marker(r.stdout)
-errs = split_by_marker(r.stderr)
+    script = []
+    for n, (line, indent, sql, expected) in enumerate(blocks, 1):
+        if sql.lstrip().startswith("-- not run"):
+            continue
+        script.append(f"\\echo {MARK} {n}\n\\warn {MARK} {n}\n{sql}\n")
+    script.append(f"\\echo {MARK} 0\n\\warn {MARK} 0\n")
+    r = subprocess.run(["psql", "-X", "-q", "-d", db], input="".join(script),
+                       capture_output=True, text=True)
+    outs = split_by_marker(r.stdout)
+    errs = split_by_marker(r.stderr)
 
-passed = failed = 0
-details = []
-for n, (line, indent, sql, expected) in enumerate(blocks, 1):
-    where = f"README.md:{line}"
-    if sql.lstrip().startswith("-- not run"):
-        print(f"skipped block {n} ({where}): not run")
-        continue
-    out = outs.get(n)
-    err = errs.get(n, "")
-    err_lines = err.strip().split("\n")
-    problems = [i for i, l in enumerate(err_lines) if PROBLEM.search(l)]
-    why = None
-    if out is None:
-        why = "did not run (psql stopped before it)"
-    elif problems:
-        why = "error:\n" + "\n".join("    " + l for l in err_lines[problems[0]:problems[0] + 20])
-    elif expected is not None and normalise(out) != normalise(expected):
-        diff = difflib.unified_diff(normalise(expected), normalise(out), "README (shown)",
-                                    "psql (actual)", lineterm="", n=2)
-        why = "output differs:\n" + "\n".join("    " + l for l in diff)
-    if show and out is not None:
-        print(f"--- block {n} ({where}) output:\n" + "\n".join(normalise(out)) + "\n")
-    if why is None:
-        passed += 1
-        print(f"ok      block {n} ({where})" + (", output compared" if expected is not None else ""))
-    else:
-        failed += 1
-        first = sql.strip().split("\n")[0][:80]
-        print(f"FAILED  block {n} ({where}) {first}")
-        details.append(f"--- block {n} ({where}) {first}\n  {why}")
+    details = []
+    for n, (line, indent, sql, expected) in enumerate(blocks, 1):
+        where = f"{name}:{line}"
+        if sql.lstrip().startswith("-- not run"):
+            print(f"skipped block {n} ({where}): not run")
+            continue
+        out = outs.get(n)
+        err = errs.get(n, "")
+        err_lines = err.strip().split("\n")
+        problems = [i for i, l in enumerate(err_lines) if PROBLEM.search(l)]
+        why = None
+        if out is None:
+            why = "did not run (psql stopped before it)"
+        elif problems:
+            why = "error:\n" + "\n".join("    " + l for l in err_lines[problems[0]:problems[0] + 20])
+        elif expected is not None and normalise(out) != normalise(expected):
+            diff = difflib.unified_diff(normalise(expected), normalise(out), f"{name} (shown)",
+                                        "psql (actual)", lineterm="", n=2)
+            why = "output differs:\n" + "\n".join("    " + l for l in diff)
+        if show and out is not None:
+            print(f"--- block {n} ({where}) output:\n" + "\n".join(normalise(out)) + "\n")
+        if why is None:
+            passed += 1
+            print(f"ok      block {n} ({where})" + (", output compared" if expected is not None else ""))
+        else:
+            failed += 1
+            first = sql.strip().split("\n")[0][:80]
+            print(f"FAILED  block {n} ({where}) {first}")
+            details.append(f"--- block {n} ({where}) {first}\n  {why}")
 
-# the details last, so that a caller showing the tail of the output shows them
-for d in details:
-    print(d)
+    # the details last, so that a caller showing the tail of the output shows them
+    for d in details:
+        print(d)
 
-if r.returncode != 0:
-    print(f"psql exited with status {r.returncode}: {r.stderr.strip()[-400:]}")
-psql_postgres(f"DROP DATABASE {db}")
-for r_ in roles:
-    if r_ not in existing:
-        psql_postgres(f"DROP ROLE IF EXISTS {r_}")
-print(f"readme: {passed} passed, {failed} failed")
-sys.exit(1 if failed or r.returncode != 0 else 0)
+    if r.returncode != 0:
+        print(f"psql exited with status {r.returncode}: {r.stderr.strip()[-400:]}")
+    psql_postgres(f"DROP DATABASE {db}")
+    for r_ in roles:
+        if r_ not in existing:
+            psql_postgres(f"DROP ROLE IF EXISTS {r_}")
+    return passed, failed, r.returncode == 0
+
+
+total_p = total_f = 0
+psql_ok = True
+for i, name in enumerate(files):
+    print(f"== {name}")
+    p_, f_, ok_ = check_file(name, db_base if i == 0 else f"{db_base}_{i}")
+    total_p += p_
+    total_f += f_
+    psql_ok = psql_ok and ok_
+print(f"readme: {total_p} passed, {total_f} failed")
+sys.exit(1 if total_f or not psql_ok else 0)

@@ -1017,6 +1017,40 @@ SAMPLES.update({
         "'ctx', 't', 3)"],
 })
 # ---- end of bandits (b-core) ----
+# ---- charts and the report (c17): src/sql/90_charts.sql ----
+SAMPLES.update({
+    "recpromo.chart_metrics_at_k(text[],regclass,name,name,text,integer,boolean)": [
+        "SELECT recpromo.chart_metrics_at_k(ARRAY['m_pop', 'm_als'], 'shop.test_orders', 'customer_id', "
+        "'product_id', 'recall', 3)"],
+    "recpromo.chart_model_comparison(text[],regclass,name,name,integer,boolean)": [
+        "SELECT recpromo.chart_model_comparison(ARRAY['m_pop', 'm_iknn'], 'shop.test_orders', 'customer_id', "
+        "'product_id', k => 3)"],
+    "recpromo.chart_uplift_curve(regclass,name,name,name,text,text,text,integer,integer,bigint,double precision)": [
+        "SELECT recpromo.chart_uplift_curve('shop.cust', 'score', 'arm', 'y', 'A', points => 4, n_boot => 5)",
+        "SELECT recpromo.chart_uplift_curve('shop.cust', 'score', 'arm', 'y', curve => 'uplift', n_boot => 0)"],
+    "recpromo.chart_uplift_by_decile(regclass,name,name,name,text,text,integer)": [
+        "SELECT recpromo.chart_uplift_by_decile('shop.cust', 'score', 'arm', 'y', 'A', bins => 3)"],
+    "recpromo.chart_profit_curve(regclass,name,name,name,name,double precision[],jsonb)": [
+        f"SELECT recpromo.chart_profit_curve('shop.candidates', 'customer', 'offer', 'value', 'cost', "
+        f"ARRAY[0,5,10]::{F8A})"],
+    "recpromo.chart_rfm_segments(regclass,name,name,name,timestamp with time zone,name,text)": [
+        "SELECT recpromo.chart_rfm_segments('shop.orders', 'customer_id', 'ordered_at', 'amount', "
+        "'2024-07-01', order_col => 'invoice')"],
+    "recpromo.chart_kmeans_profiles(regclass,name,name[],integer,bigint,boolean,integer)": [
+        "SELECT recpromo.chart_kmeans_profiles('shop.cust', 'id', '{visits, x1}', 3)"],
+    "recpromo.chart_bandit_arms(text)": ["SELECT recpromo.chart_bandit_arms('b_ts')"],
+    "recpromo.chart_bars(text[],double precision[],text,text,text,text)": [
+        f"SELECT recpromo.chart_bars(ARRAY['a', 'b'], ARRAY[0.25, 0.75]::{F8A}, 'exposure', 'share', 'fraction')"],
+    "recpromo.report(text[],regclass,name,name,integer,regclass,name,name,name,text,regclass,name,name,name,"
+    "double precision[],regclass,name,name,name,timestamp with time zone,regclass,name,name[],integer,text,text)": [
+        "SELECT recpromo.report(models => ARRAY['m_pop'], test_source => 'shop.test_orders', "
+        "user_col => 'customer_id', item_col => 'product_id', k => 3, uplift_source => 'shop.cust', "
+        "treatment_col => 'arm', outcome_col => 'y', treatment => 'A', candidates => 'shop.candidates', customer_col => 'customer', "
+        f"budgets => ARRAY[0,5,10]::{F8A}, segment_source => 'shop.cust', segment_key => 'id', "
+        "segment_columns => '{visits, x1}', clusters => 3, bandit => 'b_ts')",
+        "SELECT recpromo.report(orders => 'shop.orders', as_of => '2024-07-01')"],
+})
+# ---- end of charts (c17) ----
 
 # erasure (issue 13, e13): a key that is in no model, so nothing changes
 SAMPLES.update({

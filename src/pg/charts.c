@@ -1,0 +1,1029 @@
+/*
+ * charts.c
+ *	  chart_*(): SVG charts of the numbers of recpromo's public functions.
+ *
+ * Each chart function is thin: it calls one public SQL function through SPI
+ * (schema-qualified, under spi_guard's forced search_path) as its caller, so
+ * with the caller's privileges, grants and row-level security, and so with
+ * exactly the numbers and the errors the caller would get from that function
+ * directly; it copies the rows into arrays, describes the chart
+ * (rp_svg_chart) and lets the core writer (src/core/rp_svg.c) draw it.  Every
+ * argument the underlying function takes is passed on unchanged, NULLs
+ * included, so that function checks them.  The plotted values are the
+ * function's own float8 values (data-y attributes, %.17g), except where the
+ * chart says it shows a share or an index, computed here in double
+ * precision in the order of the rows (README "Charts" gives the formulas).
+ *
+ * The one computation of its own is the bootstrap band of
+ * chart_uplift_curve: the curve comes from uplift_curve(); the band around
+ * it resamples the same rows (read like uplift_curve reads them: treated =
+ * arm <> control, optionally only one treatment arm) n_boot times with a
+ * seeded generator, evaluates each resample's curve with the core's
+ * rp_uplift_evaluate at the same fractions, and takes pointwise percentile
+ * intervals (rp_percentile_interval).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "recpromo.h"
+#include "rp_rng.h"
+#include "rp_stats.h"
+#include "rp_svg.h"
+#include "rp_uplift.h"
+#include "spi_guard.h"
+
+#define CHART_MAX_K 50
+#define CHART_MAX_MODELS 16
+#define CHART_MAX_POINTS 1000
+#define CHART_MAX_BOOT 10000
+#define CHART_MAX_BARS 200
+
+/* ------------------------------------------------------------- plumbing */
+
+static void *
+SvgGrow(void *ptr, size_t size, void *arg)
+{
+	if (ptr == NULL)
+		return MemoryContextAllocExtended(CurrentMemoryContext, size, MCXT_ALLOC_HUGE);
+	return repalloc_huge(ptr, size);
+}
+
+/* Renders a chart description into a text Datum. */
+static text *
+RenderChart(const rp_svg_chart *c)
+{
+	rp_svg_buf	b = {0};
+	rp_status	st;
+	text	   *t;
+
+	b.grow = SvgGrow;
+	st = rp_svg_render(&b, c);
+	if (st == RP_EINVAL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid chart description"),
+				 errhint("The inputs must give every series one value per category.")));
+	RecpromoCheckStatus(st, "chart rendering");
+	t = cstring_to_text_with_len(b.data, (int) b.len);
+	pfree(b.data);
+	return t;
+}
+
+/* "schema". of the extension, from the function's own namespace. */
+static char *
+ExtSchema(FunctionCallInfo fcinfo)
+{
+	Oid			ns = get_func_namespace(fcinfo->flinfo->fn_oid);
+
+	return psprintf("%s.", quote_identifier(get_namespace_name(ns)));
+}
+
+/*
+ * A query's arguments: the function's own arguments from..from+n-1 passed
+ * through as they came (values and NULLs), then extra ones.
+ */
+typedef struct QueryArgs
+{
+	int			n;
+	Oid			types[16];
+	Datum		values[16];
+	char		nulls[16];
+} QueryArgs;
+
+static void
+PassArgs(QueryArgs *q, FunctionCallInfo fcinfo, int from, int n)
+{
+	for (int i = from; i < from + n; i++)
+	{
+		Assert(q->n < 16);
+		q->types[q->n] = get_fn_expr_argtype(fcinfo->flinfo, i);
+		if (!OidIsValid(q->types[q->n]))
+			q->types[q->n] = TEXTOID;
+		q->values[q->n] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		q->nulls[q->n] = PG_ARGISNULL(i) ? 'n' : ' ';
+		q->n++;
+	}
+}
+
+static void
+AddArg(QueryArgs *q, Oid type, Datum value, bool isnull)
+{
+	Assert(q->n < 16);
+	q->types[q->n] = type;
+	q->values[q->n] = isnull ? (Datum) 0 : value;
+	q->nulls[q->n] = isnull ? 'n' : ' ';
+	q->n++;
+}
+
+/* Runs a query inside an open SPI connection; returns the row count. */
+static uint64
+RunQuery(const char *sql, QueryArgs *q, bool read_only)
+{
+	int			rc = SPI_execute_with_args(sql, q->n, q->types, q->values,
+										   q->nulls, read_only, 0);
+
+	if (rc != SPI_OK_SELECT)
+		RECPROMO_CANNOT_HAPPEN("chart query failed");
+	return SPI_processed;
+}
+
+static double
+GetFloat(uint64 row, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+
+	return isnull ? NAN : DatumGetFloat8(d);
+}
+
+/* text column copied into cxt ("(null)" for NULL) */
+static char *
+GetText(uint64 row, int col, MemoryContext cxt)
+{
+	char	   *s = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+
+	return MemoryContextStrdup(cxt, s != NULL ? s : "(null)");
+}
+
+static double *
+AllocDoubles(MemoryContext cxt, int n)
+{
+	return MemoryContextAllocZero(cxt, sizeof(double) * (n > 0 ? n : 1));
+}
+
+static void
+RequireArg(FunctionCallInfo fcinfo, int argno, const char *what, const char *hint)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", what),
+				 errhint("%s", hint)));
+}
+
+static void
+CheckRange(int64 v, int64 lo, int64 hi, const char *what)
+{
+	if (v < lo || v > hi)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be between " INT64_FORMAT " and " INT64_FORMAT, what, lo, hi),
+				 errhint("Charts stay readable with few points; pass a smaller value.")));
+}
+
+/* The model names of a text[] argument: 1..CHART_MAX_MODELS, none NULL. */
+static char **
+ModelNames(FunctionCallInfo fcinfo, int argno, int *n)
+{
+	ArrayType  *a;
+	Datum	   *elems;
+	bool	   *nulls;
+	char	  **out;
+
+	RequireArg(fcinfo, argno, "models", "Pass an array of model names, such as ARRAY['shop_pop', 'shop_als'].");
+	a = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(a) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("models must be a one-dimensional array")));
+	deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, n);
+	if (*n < 1 || *n > CHART_MAX_MODELS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("models must name between 1 and %d models", CHART_MAX_MODELS),
+				 errhint("Pass an array of model names, such as ARRAY['shop_pop', 'shop_als'].")));
+	out = palloc(sizeof(char *) * *n);
+	for (int i = 0; i < *n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("models must not contain nulls"),
+					 errhint("Name each model; NULL (the default model) cannot be told apart in a chart.")));
+		out[i] = TextDatumGetCString(elems[i]);
+	}
+	return out;
+}
+
+/* ------------------------------------------------- recommendation quality */
+
+static const struct
+{
+	const char *name;			/* argument value and column prefix */
+	const char *label;			/* axis label */
+	const char *title;			/* in the heading */
+}			rank_metrics[] = {
+	{"precision", "precision", "Precision"},
+	{"recall", "recall", "Recall"},
+	{"f1", "F1", "F1"},
+	{"ndcg", "NDCG", "NDCG"},
+	{"map", "MAP", "MAP"},
+	{"hit_rate", "hit rate", "Hit rate"},
+	{"mrr", "MRR", "MRR"},
+};
+
+#define N_RANK_METRICS ((int) lengthof(rank_metrics))
+
+/*
+ * chart_metrics_at_k(models text[], test_source regclass, user_col name,
+ *	   item_col name, metric text, max_k integer, exclude_seen boolean)
+ * One line per model: the metric of evaluate(model, test_source, user_col,
+ * item_col, k => k, exclude_seen => exclude_seen) at k = 1..max_k.
+ */
+PG_FUNCTION_INFO_V1(recpromo_chart_metrics_at_k);
+Datum
+recpromo_chart_metrics_at_k(PG_FUNCTION_ARGS)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			nm,
+				max_k,
+				mi = -1,
+				token;
+	char	  **models = ModelNames(fcinfo, 0, &nm);
+	char	   *metric,
+			   *sql,
+			   *schema = ExtSchema(fcinfo);
+	double	   *x;
+	rp_svg_series *series;
+	rp_svg_chart c = {0};
+
+	RequireArg(fcinfo, 4, "metric", "Pass one of precision, recall, f1, ndcg, map, hit_rate, mrr.");
+	RequireArg(fcinfo, 5, "max_k", "Pass the largest list length to plot, such as 10.");
+	metric = text_to_cstring(PG_GETARG_TEXT_PP(4));
+	for (int i = 0; i < N_RANK_METRICS; i++)
+		if (strcmp(metric, rank_metrics[i].name) == 0)
+			mi = i;
+	if (mi < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown metric \"%s\"", metric),
+				 errhint("Pass one of precision, recall, f1, ndcg, map, hit_rate, mrr.")));
+	max_k = PG_GETARG_INT32(5);
+	CheckRange(max_k, 1, CHART_MAX_K, "max_k");
+
+	x = AllocDoubles(cxt, max_k);
+	for (int k = 0; k < max_k; k++)
+		x[k] = k + 1;
+	series = palloc0(sizeof(rp_svg_series) * nm);
+	sql = psprintf("SELECT e.%s_at_k FROM pg_catalog.generate_series(1, $5) AS g(k), "
+				   "LATERAL %sevaluate($1, $2, $3, $4, k => g.k, exclude_seen => $6) AS e ORDER BY g.k",
+				   rank_metrics[mi].name, schema);
+	token = RecpromoSpiConnect();
+	for (int m = 0; m < nm; m++)
+	{
+		QueryArgs	q = {0};
+		uint64		n;
+
+		AddArg(&q, TEXTOID, CStringGetTextDatum(models[m]), false);
+		PassArgs(&q, fcinfo, 1, 3);
+		AddArg(&q, INT4OID, Int32GetDatum(max_k), false);
+		PassArgs(&q, fcinfo, 6, 1);
+		n = RunQuery(sql, &q, true);
+		series[m].kind = RP_SVG_LINE;
+		series[m].name = models[m];
+		series[m].n = (int) n;
+		series[m].x = x;
+		series[m].color = -1;
+		{
+			double	   *y = AllocDoubles(cxt, (int) n);
+
+			for (uint64 r = 0; r < n; r++)
+				y[r] = GetFloat(r, 1);
+			series[m].y = y;
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	RecpromoSpiFinish(token);
+
+	c.kind = "metrics_at_k";
+	c.title = psprintf("%s at k, %d model%s", rank_metrics[mi].title, nm, nm > 1 ? "s" : "");
+	c.subtitle = "evaluate() on the held-out rows at each list length k; higher is better";
+	c.x_label = "k, length of the recommended list";
+	c.x_unit = "items";
+	c.y_label = psprintf("%s at k", rank_metrics[mi].label);
+	c.y_unit = "fraction, 0 to 1";
+	c.n_series = nm;
+	c.series = series;
+	c.y_from_zero = true;
+	c.x_integer = true;
+	PG_RETURN_TEXT_P(RenderChart(&c));
+}
+
+/*
+ * chart_model_comparison(models text[], test_source regclass, user_col name,
+ *	   item_col name, k integer, exclude_seen boolean)
+ * Grouped bars: precision, recall, NDCG, MAP, hit rate, MRR at k and
+ * coverage from evaluate(), one bar per model in each group.
+ */
+PG_FUNCTION_INFO_V1(recpromo_chart_model_comparison);
+Datum
+recpromo_chart_model_comparison(PG_FUNCTION_ARGS)
+{
+	static const char *const cats[] = {"precision", "recall", "NDCG", "MAP",
+	"hit rate", "MRR", "coverage"};
+	const int	ncat = lengthof(cats);
+	MemoryContext cxt = CurrentMemoryContext;
+	int			nm,
+				token;
+	char	  **models = ModelNames(fcinfo, 0, &nm);
+	char	   *schema = ExtSchema(fcinfo);
+	char	   *sql;
+	rp_svg_series *series;
+	rp_svg_chart c = {0};
+	int32		k;
+
+	RequireArg(fcinfo, 4, "k", "Pass the list length, such as 10.");
+	k = PG_GETARG_INT32(4);
+	series = palloc0(sizeof(rp_svg_series) * nm);
+	sql = psprintf("SELECT e.precision_at_k, e.recall_at_k, e.ndcg_at_k, e.map_at_k, e.hit_rate_at_k, "
+				   "e.mrr_at_k, e.coverage FROM %sevaluate($1, $2, $3, $4, k => $5, exclude_seen => $6) AS e",
+				   schema);
+	token = RecpromoSpiConnect();
+	for (int m = 0; m < nm; m++)
+	{
+		QueryArgs	q = {0};
+		double	   *y = AllocDoubles(cxt, ncat);
+
+		AddArg(&q, TEXTOID, CStringGetTextDatum(models[m]), false);
+		PassArgs(&q, fcinfo, 1, 5);
+		if (RunQuery(sql, &q, true) != 1)
+			RECPROMO_CANNOT_HAPPEN("evaluate returned no row");
+		for (int j = 0; j < ncat; j++)
+			y[j] = GetFloat(0, j + 1);
+		series[m].kind = RP_SVG_BARS;
+		series[m].name = models[m];
+		series[m].n = ncat;
+		series[m].y = y;
+		series[m].color = -1;
+		CHECK_FOR_INTERRUPTS();
+	}
+	RecpromoSpiFinish(token);
+
+	c.kind = "model_comparison";
+	c.title = psprintf("Models compared at k = %d", k);
+	c.subtitle = "evaluate() on the held-out rows; higher is better, coverage is the share of the catalogue recommended";
+	c.x_label = "metric";
+	c.y_label = "value";
+	c.y_unit = "fraction, 0 to 1";
+	c.n_categories = ncat;
+	c.categories = cats;
+	c.n_series = nm;
+	c.series = series;
+	c.y_from_zero = true;
+	PG_RETURN_TEXT_P(RenderChart(&c));
+}
+
+/* ------------------------------------------------------------ promotions */
+
+/*
+ * Reads the rows of an uplift evaluation as uplift_curve() reads them (its
+ * arguments 0..5 of fcinfo: source, score, treatment and outcome columns,
+ * treatment, control), ordered like it.  Called after uplift_curve()
+ * succeeded, so the columns exist and have usable types.
+ */
+static int64
+ReadUpliftRows(FunctionCallInfo fcinfo, MemoryContext cxt, double **score,
+			   uint8_t **treated, double **y)
+{
+	Oid			rel = PG_GETARG_OID(0);
+	const char *cols[3];
+	char	   *expr[3];
+	char	   *sql;
+	QueryArgs	q = {0};
+	uint64		n;
+
+	for (int i = 0; i < 3; i++)
+	{
+		AttrNumber	att;
+		Oid			t;
+		int			argno = i == 0 ? 1 : (i == 1 ? 2 : 3);
+
+		cols[i] = NameStr(*PG_GETARG_NAME(argno));
+		att = get_attnum(rel, cols[i]);
+		t = att == InvalidAttrNumber ? InvalidOid : get_atttype(rel, att);
+		if (i == 1)
+			expr[i] = psprintf("(%s)::pg_catalog.text OPERATOR(pg_catalog.<>) $1", quote_identifier(cols[i]));
+		else if (t == BOOLOID)
+			expr[i] = psprintf("(%s)::pg_catalog.int4::pg_catalog.float8", quote_identifier(cols[i]));
+		else
+			expr[i] = psprintf("(%s)::pg_catalog.float8", quote_identifier(cols[i]));
+	}
+	sql = psprintf("SELECT %s, %s, %s FROM %s WHERE ($2 IS NULL OR (%s)::pg_catalog.text OPERATOR(pg_catalog.=) ANY (ARRAY[$1, $2])) "
+				   "AND %s IS NOT NULL AND %s IS NOT NULL AND %s IS NOT NULL ORDER BY 1, 2, 3",
+				   expr[0], expr[1], expr[2], RecpromoQualifiedRelation(rel), quote_identifier(cols[1]),
+				   quote_identifier(cols[0]), quote_identifier(cols[1]), quote_identifier(cols[2]));
+	PassArgs(&q, fcinfo, 5, 1);
+	PassArgs(&q, fcinfo, 4, 1);
+	q.types[0] = q.types[1] = TEXTOID;
+	n = RunQuery(sql, &q, true);
+	*score = MemoryContextAllocHuge(cxt, sizeof(double) * (n + 1));
+	*y = MemoryContextAllocHuge(cxt, sizeof(double) * (n + 1));
+	*treated = MemoryContextAllocHuge(cxt, n + 1);
+	for (uint64 r = 0; r < n; r++)
+	{
+		bool		isnull;
+
+		(*score)[r] = GetFloat(r, 1);
+		(*treated)[r] = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull)) ? 1 : 0;
+		(*y)[r] = GetFloat(r, 3);
+	}
+	return (int64) n;
+}
+
+/*
+ * chart_uplift_curve(source, score_col, treatment_col, outcome_col,
+ *	   treatment, control, curve, points, n_boot, seed, confidence)
+ * The Qini (or uplift) curve of uplift_curve(), its random-targeting line,
+ * and a pointwise percentile bootstrap band.
+ */
+PG_FUNCTION_INFO_V1(recpromo_chart_uplift_curve);
+Datum
+recpromo_chart_uplift_curve(PG_FUNCTION_ARGS)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	char	   *schema = ExtSchema(fcinfo);
+	char	   *curve;
+	bool		qini;
+	int32		points,
+				n_boot;
+	int64		seed;
+	double		conf;
+	QueryArgs	q = {0};
+	uint64		n;
+	int			token;
+	double	   *fx,
+			   *fy,
+			   *fr,
+			   *lo,
+			   *hi;
+	rp_svg_series series[3];
+	rp_svg_chart c = {0};
+
+	RequireArg(fcinfo, 6, "curve", "Pass 'qini' or 'uplift'.");
+	RequireArg(fcinfo, 7, "points", "Pass the number of points of the curve, such as 20.");
+	RequireArg(fcinfo, 8, "n_boot", "Pass the number of bootstrap resamples, such as 200, or 0 for no band.");
+	RequireArg(fcinfo, 9, "seed", "Pass any integer seed, such as 42.");
+	RequireArg(fcinfo, 10, "confidence", "Pass the band's confidence level, such as 0.9.");
+	curve = text_to_cstring(PG_GETARG_TEXT_PP(6));
+	if (strcmp(curve, "qini") != 0 && strcmp(curve, "uplift") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown curve \"%s\"", curve),
+				 errhint("Pass 'qini' or 'uplift'.")));
+	qini = curve[0] == 'q';
+	points = PG_GETARG_INT32(7);
+	CheckRange(points, 1, CHART_MAX_POINTS, "points");
+	n_boot = PG_GETARG_INT32(8);
+	CheckRange(n_boot, 0, CHART_MAX_BOOT, "n_boot");
+	seed = PG_GETARG_INT64(9);
+	conf = PG_GETARG_FLOAT8(10);
+	if (!(conf > 0.0 && conf < 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("confidence must be between 0 and 1, exclusive"),
+				 errhint("Pass a level such as 0.9 or 0.95.")));
+
+	token = RecpromoSpiConnect();
+	PassArgs(&q, fcinfo, 0, 6);
+	AddArg(&q, INT4OID, Int32GetDatum(points), false);
+	n = RunQuery(psprintf("SELECT c.fraction, c.%s, c.random FROM %suplift_curve($1, $2, $3, $4, $5, $6, $7) AS c "
+						  "ORDER BY c.fraction", qini ? "qini" : "uplift", schema), &q, true);
+	/* a leading (0, 0): every curve starts there */
+	fx = AllocDoubles(cxt, (int) n + 1);
+	fy = AllocDoubles(cxt, (int) n + 1);
+	fr = AllocDoubles(cxt, (int) n + 1);
+	for (uint64 r = 0; r < n; r++)
+	{
+		fx[r + 1] = GetFloat(r, 1);
+		fy[r + 1] = GetFloat(r, 2);
+		fr[r + 1] = GetFloat(r, 3);
+	}
+	lo = hi = NULL;
+	if (n_boot > 0 && n == (uint64) points)
+	{
+		double	   *score,
+				   *y;
+		uint8_t    *treated;
+		int64		rows = ReadUpliftRows(fcinfo, cxt, &score, &treated, &y);
+
+		RecpromoSpiFinish(token);
+		token = -1;
+		if (rows > 0)
+		{
+			int64	   *order = palloc_extended(sizeof(int64) * rows, MCXT_ALLOC_HUGE);
+			void	   *work = palloc_extended(rp_uplift_order_workspace(rows), MCXT_ALLOC_HUGE);
+			uint32	   *mult = palloc_extended(sizeof(uint32) * rows, MCXT_ALLOC_HUGE);
+			double	   *reps = palloc_extended(sizeof(double) * (Size) n_boot * points, MCXT_ALLOC_HUGE);
+			double	   *bf = palloc(sizeof(double) * points),
+					   *bq = palloc(sizeof(double) * points),
+					   *bu = palloc(sizeof(double) * points),
+					   *col = palloc(sizeof(double) * n_boot);
+			rp_rng		rng;
+			int			done = 0,
+						tries = 0;
+
+			RecpromoCheckStatus(rp_uplift_order(rows, score, order, work), "uplift ordering");
+			rp_rng_seed(&rng, (uint64) seed);
+			while (done < n_boot && tries < 10 * n_boot + 100)
+			{
+				rp_uplift_metrics m;
+				rp_status	st;
+
+				memset(mult, 0, sizeof(uint32) * rows);
+				for (int64 i = 0; i < rows; i++)
+					mult[(int64) (rp_rng_uniform(&rng) * rows)]++;
+				st = rp_uplift_evaluate(rows, order, score, treated, y, mult, 1.0,
+										points, bf, bq, bu, &m);
+				tries++;
+				if (st == RP_EINVAL)
+					continue;	/* an arm drawn empty: draw again */
+				RecpromoCheckStatus(st, "uplift bootstrap");
+				for (int j = 0; j < points; j++)
+					reps[(Size) j * n_boot + done] = qini ? bq[j] : bu[j];
+				done++;
+				CHECK_FOR_INTERRUPTS();
+			}
+			if (done == n_boot)
+			{
+				lo = AllocDoubles(cxt, points + 1);
+				hi = AllocDoubles(cxt, points + 1);
+				for (int j = 0; j < points; j++)
+				{
+					memcpy(col, reps + (Size) j * n_boot, sizeof(double) * n_boot);
+					rp_percentile_interval(col, n_boot, (1 - conf) / 2, (1 + conf) / 2,
+										   &lo[j + 1], &hi[j + 1]);
+				}
+			}
+		}
+	}
+	if (token >= 0)
+		RecpromoSpiFinish(token);
+
+	memset(series, 0, sizeof(series));
+	c.n_series = 0;
+	if (lo != NULL)
+		series[c.n_series++] = (rp_svg_series)
+		{
+			.kind = RP_SVG_BAND,.name = psprintf("%g%% bootstrap band (%d resamples)", conf * 100, n_boot),
+				.n = (int) n + 1,.x = fx,.lo = lo,.hi = hi,.color = 0
+		};
+	series[c.n_series++] = (rp_svg_series)
+	{
+		.kind = RP_SVG_LINE,.name = qini ? "Qini curve" : "uplift curve",
+			.n = (int) n + 1,.x = fx,.y = fy,.color = 0
+	};
+	series[c.n_series++] = (rp_svg_series)
+	{
+		.kind = RP_SVG_LINE,.name = "random targeting",.n = (int) n + 1,.x = fx,.y = fr,
+			.color = 6,.dashed = 1
+	};
+	c.kind = qini ? "qini_curve" : "uplift_curve";
+	c.title = qini ? "Qini curve: incremental outcome by targeting depth"
+		: "Cumulative uplift curve by targeting depth";
+	c.subtitle = "uplift_curve(): customers sorted by score, highest first; above the dashed line the score beats random targeting";
+	c.x_label = "share of customers targeted, highest scores first";
+	c.x_unit = "fraction";
+	c.y_label = qini ? "incremental outcome per treated customer" : "incremental outcome per customer";
+	c.y_unit = "outcome units";
+	c.series = series;
+	c.y_from_zero = true;
+	PG_RETURN_TEXT_P(RenderChart(&c));
+}
+
+/*
+ * chart_uplift_by_decile(source, score_col, treatment_col, outcome_col,
+ *	   treatment, control, bins)
+ * Bars of uplift_by_decile()'s observed uplift per score bin.
+ */
+PG_FUNCTION_INFO_V1(recpromo_chart_uplift_by_decile);
+Datum
+recpromo_chart_uplift_by_decile(PG_FUNCTION_ARGS)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	QueryArgs	q = {0};
+	uint64		n;
+	int			token;
+	double	   *y;
+	const char **cats;
+	rp_svg_series s = {0};
+	rp_svg_chart c = {0};
+
+	token = RecpromoSpiConnect();
+	PassArgs(&q, fcinfo, 0, 7);
+	n = RunQuery(psprintf("SELECT d.decile::pg_catalog.text, d.uplift FROM %suplift_by_decile($1, $2, $3, $4, $5, $6, $7) AS d "
+						  "ORDER BY d.decile", ExtSchema(fcinfo)), &q, true);
+	y = AllocDoubles(cxt, (int) n);
+	cats = MemoryContextAllocZero(cxt, sizeof(char *) * (n + 1));
+	for (uint64 r = 0; r < n; r++)
+	{
+		cats[r] = GetText(r, 1, cxt);
+		y[r] = GetFloat(r, 2);
+	}
+	RecpromoSpiFinish(token);
+
+	s.kind = RP_SVG_BARS;
+	s.name = "uplift: treated mean - control mean";
+	s.n = (int) n;
+	s.y = y;
+	s.color = 2;
+	c.kind = "uplift_by_decile";
+	c.title = "Observed uplift by score bin";
+	c.subtitle = "uplift_by_decile(): bin 1 holds the highest scores; a good score puts the tall bars on the left";
+	c.x_label = "score bin, 1 = highest scores";
+	c.y_label = "uplift";
+	c.y_unit = "outcome units per customer";
+	c.n_categories = (int) n;
+	c.categories = cats;
+	c.n_series = 1;
+	c.series = &s;
+	c.y_from_zero = true;
+	PG_RETURN_TEXT_P(RenderChart(&c));
+}
+
+/*
+ * chart_profit_curve(candidates, customer_col, offer_col, value_col,
+ *	   cost_col, budgets, offer_limits)
+ * assign_offers_curve(): profit, its upper bound and the spend against the
+ * budget.
+ */
+PG_FUNCTION_INFO_V1(recpromo_chart_profit_curve);
+Datum
+recpromo_chart_profit_curve(PG_FUNCTION_ARGS)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	QueryArgs	q = {0};
+	uint64		n;
+	int			token;
+	double	   *x,
+			   *profit,
+			   *bound,
+			   *spent;
+	rp_svg_series s[3];
+	rp_svg_chart c = {0};
+
+	token = RecpromoSpiConnect();
+	PassArgs(&q, fcinfo, 0, 7);
+	n = RunQuery(psprintf("SELECT a.budget, a.profit, a.upper_bound, a.spent FROM %sassign_offers_curve($1, $2, $3, $4, $5, $6, $7) AS a",
+						  ExtSchema(fcinfo)), &q, true);
+	x = AllocDoubles(cxt, (int) n);
+	profit = AllocDoubles(cxt, (int) n);
+	bound = AllocDoubles(cxt, (int) n);
+	spent = AllocDoubles(cxt, (int) n);
+	for (uint64 r = 0; r < n; r++)
+	{
+		x[r] = GetFloat(r, 1);
+		profit[r] = GetFloat(r, 2);
+		bound[r] = GetFloat(r, 3);
+		spent[r] = GetFloat(r, 4);
+	}
+	RecpromoSpiFinish(token);
+
+	memset(s, 0, sizeof(s));
+	s[0] = (rp_svg_series)
+	{
+		.kind = RP_SVG_LINE,.name = "profit of the assignment",.n = (int) n,.x = x,.y = profit,.color = 2
+	};
+	s[1] = (rp_svg_series)
+	{
+		.kind = RP_SVG_LINE,.name = "upper bound on profit",.n = (int) n,.x = x,.y = bound,.color = 6,.dashed = 1
+	};
+	s[2] = (rp_svg_series)
+	{
+		.kind = RP_SVG_LINE,.name = "budget spent",.n = (int) n,.x = x,.y = spent,.color = 1
+	};
+	c.kind = "profit_curve";
+	c.title = "Profit versus budget";
+	c.subtitle = "assign_offers_curve(): where the profit line flattens, more budget buys little";
+	c.x_label = "budget";
+	c.x_unit = "money";
+	c.y_label = "profit, bound and spend";
+	c.y_unit = "money";
+	c.n_series = 3;
+	c.series = s;
+	c.y_from_zero = true;
+	PG_RETURN_TEXT_P(RenderChart(&c));
+}
+
+/* --------------------------------------------------------------- segments */
+
+/*
+ * chart_rfm_segments(orders, customer_col, date_col, amount_col, as_of,
+ *	   order_col, returns_mode)
+ * Per rfm() segment: its share of customers and its share of value
+ * (summed monetary), in percent, segments by value.
+ */
+PG_FUNCTION_INFO_V1(recpromo_chart_rfm_segments);
+Datum
+recpromo_chart_rfm_segments(PG_FUNCTION_ARGS)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	QueryArgs	q = {0};
+	uint64		n;
+	int			token;
+	double	   *cust,
+			   *val,
+			   tc = 0,
+				tv = 0;
+	const char **cats;
+	rp_svg_series s[2];
+	rp_svg_chart c = {0};
+
+	token = RecpromoSpiConnect();
+	PassArgs(&q, fcinfo, 0, 7);
+	n = RunQuery(psprintf("SELECT r.segment, pg_catalog.count(*)::pg_catalog.float8, "
+						  "pg_catalog.sum(r.monetary)::pg_catalog.float8 "
+						  "FROM %srfm($1, $2, $3, $4, $5, $6, $7) AS r GROUP BY r.segment "
+						  "ORDER BY 3 DESC NULLS LAST, 1", ExtSchema(fcinfo)), &q, true);
+	if (n > CHART_MAX_BARS)
+		n = CHART_MAX_BARS;
+	cust = AllocDoubles(cxt, (int) n);
+	val = AllocDoubles(cxt, (int) n);
+	cats = MemoryContextAllocZero(cxt, sizeof(char *) * (n + 1));
+	for (uint64 r = 0; r < n; r++)
+	{
+		cats[r] = GetText(r, 1, cxt);
+		cust[r] = GetFloat(r, 2);
+		val[r] = GetFloat(r, 3);
+	}
+	RecpromoSpiFinish(token);
+	for (uint64 r = 0; r < n; r++)
+	{
+		tc += cust[r];
+		if (rp_finite(val[r]))
+			tv += val[r];
+	}
+	for (uint64 r = 0; r < n; r++)
+	{
+		cust[r] = 100.0 * cust[r] / tc;
+		val[r] = tv != 0 ? 100.0 * val[r] / tv : NAN;
+	}
+
+	memset(s, 0, sizeof(s));
+	s[0] = (rp_svg_series)
+	{
+		.kind = RP_SVG_BARS,.name = "share of customers",.n = (int) n,.y = cust,.color = 4
+	};
+	s[1] = (rp_svg_series)
+	{
+		.kind = RP_SVG_BARS,.name = "share of value (monetary)",.n = (int) n,.y = val,.color = 5
+	};
+	c.kind = "rfm_segments";
+	c.title = "RFM segments: size and value";
+	c.subtitle = "rfm(): a segment whose value bar is taller than its customer bar is worth more than its size";
+	c.x_label = "segment";
+	c.y_label = "share";
+	c.y_unit = "% of all customers / of all value";
+	c.n_categories = (int) n;
+	c.categories = cats;
+	c.n_series = 2;
+	c.series = s;
+	c.y_from_zero = true;
+	PG_RETURN_TEXT_P(RenderChart(&c));
+}
+
+/*
+ * chart_kmeans_profiles(source, key_col, columns, k, seed, standardize,
+ *	   max_iter)
+ * Per kmeans_clusters() cluster and column: the centre as an index, 100 =
+ * the mean of the column over all rows (the size-weighted mean of the
+ * centres), so columns of different units share one axis.
+ */
+PG_FUNCTION_INFO_V1(recpromo_chart_kmeans_profiles);
+Datum
+recpromo_chart_kmeans_profiles(PG_FUNCTION_ARGS)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	QueryArgs	q = {0};
+	uint64		n;
+	int			token,
+				d = 0;
+	double	  **centre,
+			   *size,
+			   *mean,
+				total = 0;
+	const char **cats;
+	rp_svg_series *s;
+	rp_svg_chart c = {0};
+
+	token = RecpromoSpiConnect();
+	PassArgs(&q, fcinfo, 0, 7);
+	n = RunQuery(psprintf("SELECT k.cluster, k.size::pg_catalog.float8, k.centre FROM %skmeans_clusters($1, $2, $3, $4, $5, $6, $7) AS k "
+						  "ORDER BY k.cluster", ExtSchema(fcinfo)), &q, true);
+	centre = MemoryContextAllocZero(cxt, sizeof(double *) * (n + 1));
+	size = AllocDoubles(cxt, (int) n);
+	for (uint64 r = 0; r < n; r++)
+	{
+		bool		isnull;
+		Datum		a = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3, &isnull);
+		Datum	   *el;
+		bool	   *nl;
+		int			ne = 0;
+
+		size[r] = GetFloat(r, 2);
+		if (!isnull)
+			deconstruct_array(DatumGetArrayTypeP(a), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &el, &nl, &ne);
+		if (r == 0)
+			d = ne;
+		centre[r] = AllocDoubles(cxt, d);
+		for (int j = 0; j < d && j < ne; j++)
+			centre[r][j] = nl[j] ? NAN : DatumGetFloat8(el[j]);
+	}
+	RecpromoSpiFinish(token);
+
+	/* categories: the column names as given */
+	cats = MemoryContextAllocZero(cxt, sizeof(char *) * (d + 1));
+	{
+		ArrayType  *cols = PG_GETARG_ARRAYTYPE_P(2);
+		Datum	   *el;
+		bool	   *nl;
+		int			ne;
+
+		deconstruct_array(cols, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR, &el, &nl, &ne);
+		for (int j = 0; j < d; j++)
+			cats[j] = j < ne && !nl[j] ? pstrdup(NameStr(*DatumGetName(el[j]))) : "?";
+	}
+	mean = AllocDoubles(cxt, d);
+	for (uint64 r = 0; r < n; r++)
+		total += size[r];
+	for (int j = 0; j < d; j++)
+	{
+		double		sum = 0;
+
+		for (uint64 r = 0; r < n; r++)
+			sum += size[r] * centre[r][j];
+		mean[j] = sum / total;
+	}
+	s = palloc0(sizeof(rp_svg_series) * (n + 1));
+	for (uint64 r = 0; r < n; r++)
+	{
+		double	   *y = AllocDoubles(cxt, d);
+
+		for (int j = 0; j < d; j++)
+			y[j] = mean[j] != 0 ? 100.0 * centre[r][j] / mean[j] : NAN;
+		s[r].kind = RP_SVG_BARS;
+		s[r].name = psprintf("cluster %d (%.0f rows)", (int) r + 1, size[r]);
+		s[r].n = d;
+		s[r].y = y;
+		s[r].color = -1;
+	}
+	c.kind = "kmeans_profiles";
+	c.title = "Cluster profiles";
+	c.subtitle = "kmeans_clusters(): each cluster's centre per column as an index, 100 = the average row";
+	c.x_label = "column";
+	c.y_label = "centre as index of the mean";
+	c.y_unit = "100 = average";
+	c.n_categories = d;
+	c.categories = cats;
+	c.n_series = (int) n;
+	c.series = s;
+	c.y_from_zero = true;
+	PG_RETURN_TEXT_P(RenderChart(&c));
+}
+
+/* ---------------------------------------------------------------- bandits */
+
+/*
+ * chart_bandit_arms(bandit text)
+ * bandit_stats(): each arm's share of the decisions (bars) and its mean
+ * reward with the 95% interval (points with error bars).
+ */
+PG_FUNCTION_INFO_V1(recpromo_chart_bandit_arms);
+Datum
+recpromo_chart_bandit_arms(PG_FUNCTION_ARGS)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	QueryArgs	q = {0};
+	uint64		n;
+	int			token;
+	double	   *share,
+			   *mean,
+			   *lo,
+			   *hi,
+				total = 0;
+	const char **cats;
+	rp_svg_series s[2];
+	rp_svg_chart c = {0};
+
+	token = RecpromoSpiConnect();
+	PassArgs(&q, fcinfo, 0, 1);
+	q.types[0] = TEXTOID;
+	n = RunQuery(psprintf("SELECT b.arm, b.pulls::pg_catalog.float8, b.mean, b.lower, b.upper FROM %sbandit_stats($1) AS b",
+						  ExtSchema(fcinfo)), &q, false);
+	if (n > CHART_MAX_BARS)
+		n = CHART_MAX_BARS;
+	share = AllocDoubles(cxt, (int) n);
+	mean = AllocDoubles(cxt, (int) n);
+	lo = AllocDoubles(cxt, (int) n);
+	hi = AllocDoubles(cxt, (int) n);
+	cats = MemoryContextAllocZero(cxt, sizeof(char *) * (n + 1));
+	for (uint64 r = 0; r < n; r++)
+	{
+		cats[r] = GetText(r, 1, cxt);
+		share[r] = GetFloat(r, 2);
+		mean[r] = GetFloat(r, 3);
+		lo[r] = GetFloat(r, 4);
+		hi[r] = GetFloat(r, 5);
+	}
+	RecpromoSpiFinish(token);
+	for (uint64 r = 0; r < n; r++)
+		total += share[r];
+	for (uint64 r = 0; r < n; r++)
+		share[r] = total > 0 ? share[r] / total : NAN;
+
+	memset(s, 0, sizeof(s));
+	s[0] = (rp_svg_series)
+	{
+		.kind = RP_SVG_BARS,.name = "share of decisions",.n = (int) n,.y = share,.color = 4
+	};
+	s[1] = (rp_svg_series)
+	{
+		.kind = RP_SVG_POINTS,.name = "mean reward, 95% interval",.n = (int) n,.y = mean,.lo = lo,.hi = hi,.color = 5
+	};
+	c.kind = "bandit_arms";
+	c.title = "Bandit arms: traffic and reward";
+	c.subtitle = "bandit_stats(): the bandit sends more traffic to arms whose reward interval lies higher";
+	c.x_label = "arm";
+	c.y_label = "share of decisions / mean reward";
+	c.y_unit = "fraction";
+	c.n_categories = (int) n;
+	c.categories = cats;
+	c.n_series = 2;
+	c.series = s;
+	c.y_from_zero = true;
+	PG_RETURN_TEXT_P(RenderChart(&c));
+}
+
+/* ---------------------------------------------------------------- generic */
+
+/*
+ * chart_bars(labels text[], value float8[], title, y_label, y_unit)
+ * Bars of any (label, value) pairs, e.g. exposure share by item group.
+ */
+PG_FUNCTION_INFO_V1(recpromo_chart_bars);
+Datum
+recpromo_chart_bars(PG_FUNCTION_ARGS)
+{
+	ArrayType  *la,
+			   *va;
+	Datum	   *le,
+			   *ve;
+	bool	   *ln,
+			   *vn;
+	int			nl,
+				nv;
+	const char **cats;
+	double	   *y;
+	rp_svg_series s = {0};
+	rp_svg_chart c = {0};
+
+	RequireArg(fcinfo, 0, "labels", "Pass the bar labels as a text array.");
+	RequireArg(fcinfo, 1, "bar_values", "Pass the bar values as a float8 array.");
+	la = PG_GETARG_ARRAYTYPE_P(0);
+	va = PG_GETARG_ARRAYTYPE_P(1);
+	if (ARR_NDIM(la) > 1 || ARR_NDIM(va) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("labels and bar_values must be one-dimensional arrays")));
+	deconstruct_array(la, TEXTOID, -1, false, TYPALIGN_INT, &le, &ln, &nl);
+	deconstruct_array(va, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &ve, &vn, &nv);
+	if (nl != nv)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("labels and bar_values must have the same length"),
+				 errdetail("labels has %d elements, bar_values %d.", nl, nv)));
+	CheckRange(nl, 0, CHART_MAX_BARS, "the number of bars");
+	cats = palloc0(sizeof(char *) * (nl + 1));
+	y = AllocDoubles(CurrentMemoryContext, nl);
+	for (int i = 0; i < nl; i++)
+	{
+		cats[i] = ln[i] ? "(null)" : TextDatumGetCString(le[i]);
+		y[i] = vn[i] ? NAN : DatumGetFloat8(ve[i]);
+	}
+	s.kind = RP_SVG_BARS;
+	s.name = PG_ARGISNULL(3) ? "value" : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	s.n = nl;
+	s.y = y;
+	s.color = 0;
+	c.kind = "bars";
+	c.title = PG_ARGISNULL(2) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	c.x_label = PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5));
+	c.y_label = s.name;
+	c.y_unit = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	c.n_categories = nl;
+	c.categories = cats;
+	c.n_series = 1;
+	c.series = &s;
+	c.y_from_zero = true;
+	PG_RETURN_TEXT_P(RenderChart(&c));
+}
