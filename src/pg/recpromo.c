@@ -40,6 +40,7 @@
 #include "utils/guc.h"
 
 #include "compat.h"
+#include "method.h"
 #include "recpromo.h"
 #include "rp_blas.h"
 #include "rp_parallel.h"
@@ -85,6 +86,7 @@ _PG_init(void)
 							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
+	RecpromoImageInit();
 	MarkGUCPrefixReserved("recpromo");
 }
 
