@@ -82,6 +82,8 @@
 #include <unistd.h>
 
 #include "catalog/pg_database.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
@@ -91,6 +93,7 @@
 #include "utils/syscache.h"
 
 #include "method.h"
+#include "model_store.h"
 #include "rp_batch.h"
 #include "rp_image.h"
 #include "rp_validate.h"
@@ -99,7 +102,7 @@
 #define IMAGE_LOCK IMAGE_DIR "/lock"
 
 /* GUCs */
-int			recpromo_shared_cache_size_mb = 1024;
+int			recpromo_shared_cache_size_kb = 1024 * 1024;	/* 1 GB */
 bool		recpromo_shared_cache_verify = false;
 
 typedef struct SinkEntry
@@ -148,9 +151,9 @@ RecpromoImageInit(void)
 							"$PGDATA/pg_recpromo_cache that every backend maps; the least "
 							"recently used are removed beyond this size.  0 turns the cache off: "
 							"each backend then loads its own copy of each model.",
-							&recpromo_shared_cache_size_mb,
-							1024, 0, INT_MAX,
-							PGC_SUSET, GUC_UNIT_MB,
+							&recpromo_shared_cache_size_kb,
+							1024 * 1024, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 	DefineCustomBoolVariable("recpromo.shared_cache_verify",
 							 "Verifies the checksum of a shared model image at every attach.",
@@ -503,7 +506,7 @@ AttachPath(const char *path, const RecpromoModelRow *row, const RecpromoMethod *
 static bool
 CacheEnabled(const RecpromoMethod *method)
 {
-	return recpromo_shared_cache_size_mb > 0 && method->image_attach != NULL &&
+	return recpromo_shared_cache_size_kb > 0 && method->image_attach != NULL &&
 		method->image_save != NULL;
 }
 
@@ -564,9 +567,59 @@ typedef struct DirImage
 } DirImage;
 
 /*
+ * The ids of the models of this database's recpromo.model in the
+ * statement's snapshot (palloc'd, ascending), for removing the images of
+ * dropped models.  Read as the extension owner, like every model access.
+ */
+static int64 *
+LiveModelIds(int *n_out)
+{
+	RecpromoOwnerScope scope;
+	int64	   *ids;
+	int			n;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	SPI_connect();
+	RecpromoOwnerEnter(&scope);
+	if (SPI_execute("SELECT m.id FROM recpromo.model m ORDER BY m.id", true, 0) != SPI_OK_SELECT)
+		RecpromoSpiError("read recpromo.model");
+	n = (int) SPI_processed;
+	ids = MemoryContextAlloc(cxt, Max(n, 1) * sizeof(int64));
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+		ids[i] = isnull ? -1 : DatumGetInt64(d);
+	}
+	RecpromoOwnerLeave(&scope);
+	SPI_finish();
+	*n_out = n;
+	return ids;
+}
+
+static bool
+IdListed(const int64 *ids, int n, int64 id)
+{
+	int			lo = 0,
+				hi = n;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && ids[lo] == id;
+}
+
+/*
  * Under the directory lock: removes what is stale (older versions of this
- * model name, dropped databases, other installations of the extension in
- * this database, leftover temporary files) and returns the remaining
+ * model name, dropped models, dropped databases, other installations of
+ * the extension in this database, leftover temporary files) and returns the remaining
  * images (palloc'd) and whether a newer version of this model exists.
  */
 static DirImage *
@@ -578,6 +631,8 @@ ScanDirectory(const RecpromoModelRow *row, int *n_out, bool *newer)
 	int			n = 0;
 	int			cap = 0;
 	uint32		myhash = NameHash(row->name);
+	int			n_live;
+	int64	   *live = LiveModelIds(&n_live);
 
 	*newer = false;
 	dir = AllocateDir(IMAGE_DIR);
@@ -612,6 +667,10 @@ ScanDirectory(const RecpromoModelRow *row, int *n_out, bool *newer)
 			drop = true;
 		else if (db == MyDatabaseId && nh == myhash && id > row->id)
 			*newer = true;
+		/* a dropped model (ids above the snapshot's may be newer models) */
+		else if (db == MyDatabaseId && n_live > 0 && id < live[n_live - 1] &&
+				 !IdListed(live, n_live, id))
+			drop = true;
 		if (drop)
 		{
 			unlink(path);
@@ -749,7 +808,7 @@ WriteImage(const RecpromoModel *m, const RecpromoImageSink *sink, const char *pa
 		secs[i].length = sink->e[i].len;
 	}
 	total = rp_image_plan(secs, sink->n);
-	if (total == 0 || total > (uint64) recpromo_shared_cache_size_mb * 1024 * 1024)
+	if (total == 0 || total > (uint64) recpromo_shared_cache_size_kb * 1024)
 		return false;
 	start = rp_image_data_start(sink->n);
 	snprintf(tmp, sizeof(tmp), "%s/tmp.%d.%d", IMAGE_DIR, MyProcPid, counter++);
@@ -839,7 +898,7 @@ RecpromoImagePublish(RecpromoModel *m)
 				BatchSections(m, &sink);
 				if (!sink.failed)
 				{
-					uint64		limit = (uint64) recpromo_shared_cache_size_mb * 1024 * 1024;
+					uint64		limit = (uint64) recpromo_shared_cache_size_kb * 1024;
 					uint64		est = rp_image_data_start(sink.n);
 
 					for (int i = 0; i < sink.n; i++)
