@@ -27,6 +27,7 @@
 
 #include "catalog/namespace.h"
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -188,7 +189,19 @@ RecpromoModelGet(const char *name)
 	/* the shared cache first; a load from the tables publishes an image */
 	m = RecpromoImageAttach(&row);
 	if (m == NULL)
-		m = RecpromoImagePublish(LoadModel(&row));
+	{
+		instr_time	t0,
+					t1;
+
+		INSTR_TIME_SET_CURRENT(t0);
+		m = LoadModel(&row);
+		INSTR_TIME_SET_CURRENT(t1);
+		INSTR_TIME_SUBTRACT(t1, t0);
+		ereport(DEBUG1,
+				(errmsg_internal("recpromo: load of model \"%s\" from its tables in %.3f ms",
+								 row.name, INSTR_TIME_GET_MILLISEC(t1))));
+		m = RecpromoImagePublish(m);
+	}
 	if (e == NULL)
 	{
 		e = MemoryContextAllocZero(TopMemoryContext, sizeof(CacheEntry));

@@ -337,11 +337,13 @@ AttachBatch(RecpromoModel *m)
 	in.item_bias = fx.item_bias;
 	need = rp_batch_items_size(&in, (rp_batch_kernel) d->kernel);
 	panels = rp_image_find(m->image, "batch_panels", &plen);
-	if (need <= 64 || panels == NULL || plen != need - 64)
+	if (need <= 64 || panels == NULL)
 		return;
-	/* the prepared layout: n_pad rows of fa floats, as rp_batch_prepare wrote it */
+	/* the prepared layout: n_pad rows of fa floats (halves), as rp_batch_prepare wrote it */
 	if (d->fa != fx.factors + (fx.item_bias != NULL ? 1 : 0) ||
-		d->n_pad < d->n_items || (uint64) d->n_pad * d->fa * sizeof(float) > plen)
+		d->n_pad < d->n_items || d->n_pad < 1 ||
+		plen != (uint64) d->n_pad * d->fa * (d->half ? sizeof(uint16) : sizeof(float)) ||
+		plen > need - 64)
 		return;
 	items = MemoryContextAllocZero(m->cxt, sizeof(rp_batch_items));
 	items->n_items = d->n_items;
@@ -767,7 +769,8 @@ BatchSections(const RecpromoModel *m, RecpromoImageSink *sink)
 		return;
 	/* Vf sits at the first 64-byte boundary of buf: the section starts at one */
 	if ((const char *) items.Vf < buf || (const char *) items.Vf - buf > 64 ||
-		(Size) ((const char *) items.Vf - buf) + (sz - 64) > sz)
+		(Size) ((const char *) items.Vf - buf) +
+		(Size) items.n_pad * items.fa * sizeof(float) > sz)
 		return;
 	d = palloc0(sizeof(ImageBatchDesc));
 	d->n_items = items.n_items;
@@ -781,7 +784,9 @@ BatchSections(const RecpromoModel *m, RecpromoImageSink *sink)
 	d->vmax = items.vmax;
 	d->qerr = items.qerr;
 	RecpromoImageAdd(sink, "batch_desc", d, sizeof(ImageBatchDesc));
-	RecpromoImageAdd(sink, "batch_panels", items.Vf, sz - 64);
+	/* half panels use half of the float-sized buffer: only that goes in */
+	RecpromoImageAdd(sink, "batch_panels", items.Vf,
+					 (Size) items.n_pad * items.fa * (items.half ? sizeof(uint16) : sizeof(float)));
 }
 
 /*
@@ -868,10 +873,14 @@ RecpromoImagePublish(RecpromoModel *m)
 	RecpromoModel *volatile att = NULL;
 	volatile int lockfd = -1;
 
+	instr_time	t0,
+				t1;
+
 	if (!CacheEnabled(m->method))
 		return m;
 	if (MakePGDirectory(IMAGE_DIR) != 0 && errno != EEXIST)
 		return m;
+	INSTR_TIME_SET_CURRENT(t0);
 	ImagePath(path, sizeof(path), MyDatabaseId, m->row.ext_oid, m->row.name, m->row.id,
 			  m->row.version);
 
@@ -906,8 +915,9 @@ RecpromoImagePublish(RecpromoModel *m)
 					if (est <= limit)
 					{
 						EvictToFit(imgs, n, est, limit);
+						/* WriteImage hashed the file's own bytes: no second pass */
 						if (WriteImage(m, &sink, path))
-							att = AttachPath(path, &m->row, m->method, true);
+							att = AttachPath(path, &m->row, m->method, false);
 					}
 				}
 			}
@@ -929,6 +939,11 @@ RecpromoImagePublish(RecpromoModel *m)
 	PG_END_TRY();
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work);
+	INSTR_TIME_SET_CURRENT(t1);
+	INSTR_TIME_SUBTRACT(t1, t0);
+	ereport(DEBUG1,
+			(errmsg_internal("recpromo: publish of model \"%s\" %s in %.3f ms", m->row.name,
+							 att ? "done" : "failed", INSTR_TIME_GET_MILLISEC(t1))));
 	if (att == NULL)
 		return m;
 	MemoryContextDelete(m->cxt);
