@@ -36,9 +36,12 @@
  *	  (rp_image_check: magic, format, size, header hash, sections inside),
  *	  the identity and the row's counts, then the structure serving indexes
  *	  with (key offsets, CSR offsets and indices, panel sizes); the model's
- *	  arrays then point into the mapping.  The data hash is checked by the
- *	  writer right after writing (from its own mapping, i.e. the bytes every
- *	  reader sees), and by every attach with recpromo.shared_cache_verify.
+ *	  arrays then point into the mapping.  The data hash is computed by the
+ *	  writer from its own mapping of the written file (the bytes every
+ *	  reader sees) and checked by every backend's first attach with
+ *	  recpromo.shared_cache_verify; off by default, because it reads the
+ *	  whole image (tens of milliseconds per 100 MB) where an attach
+ *	  otherwise costs about a millisecond.
  *	  Any failure removes the file and falls back to a load from the tables
  *	  (which writes a fresh image): a truncated or damaged image costs a
  *	  reload, never a crash.  Floating-point contents are not re-checked at
@@ -800,7 +803,6 @@ WriteImage(const RecpromoModel *m, const RecpromoImageSink *sink, const char *pa
 	rp_image_header hdr;
 	rp_image_header full;
 	uint64		total;
-	uint64		start;
 	char		tmp[MAXPGPATH];
 	static int	counter = 0;
 	int			fd;
@@ -815,17 +817,15 @@ WriteImage(const RecpromoModel *m, const RecpromoImageSink *sink, const char *pa
 	total = rp_image_plan(secs, sink->n);
 	if (total == 0 || total > (uint64) recpromo_shared_cache_size_kb * 1024)
 		return false;
-	start = rp_image_data_start(sink->n);
 	snprintf(tmp, sizeof(tmp), "%s/tmp.%d.%d", IMAGE_DIR, MyProcPid, counter++);
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | PG_BINARY | O_CLOEXEC, S_IRUSR | S_IWUSR);
 	if (fd < 0)
 		return false;
 	if (ftruncate(fd, (off_t) total) != 0)
 		goto done;
+	/* no CHECK_FOR_INTERRUPTS in here: an error would leave the file and fd */
 	for (int i = 0; i < sink->n; i++)
 	{
-		if ((i & 3) == 0)
-			CHECK_FOR_INTERRUPTS();
 		if (sink->e[i].len > 0 &&
 			!WriteAll(fd, sink->e[i].data, sink->e[i].len, (off_t) secs[i].offset))
 			goto done;
@@ -845,7 +845,6 @@ WriteImage(const RecpromoModel *m, const RecpromoImageSink *sink, const char *pa
 	if (!WriteAll(fd, &full, sizeof(full), 0) ||
 		!WriteAll(fd, secs, (Size) sink->n * sizeof(rp_image_section), RP_IMAGE_HEADER_SIZE))
 		goto done;
-	(void) start;
 	if (close(fd) != 0)
 	{
 		fd = -1;
