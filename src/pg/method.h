@@ -216,6 +216,16 @@ extern const void *RecpromoImageSection(const RecpromoModel *m, const char *name
 										int64 count);
 
 /*
+ * A CSR matrix as sections <prefix>_indptr, _indices, _values (values
+ * optional); and back, with the offsets and indices checked (rp_validate:
+ * in range, and strictly increasing within a row with `sorted`); false when
+ * a section is missing, has the wrong size or fails the check.
+ */
+extern void RecpromoImageAddCsr(RecpromoImageSink *sink, const char *prefix, const rp_csr *a);
+extern bool RecpromoImageCsr(const RecpromoModel *m, const char *prefix, int32 n_rows,
+							 int32 n_cols, bool sorted, bool with_values, rp_csr *out);
+
+/*
  * For model_cache.c: the model of this catalog row attached from its
  * image, or NULL when the cache is off, the method has no image support or
  * no valid image exists (an invalid one is removed); and, after a load into

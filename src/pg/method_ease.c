@@ -82,6 +82,25 @@ EaseLoad(RecpromoModel *m, const RecpromoParts *parts)
 	m->state = st;
 }
 
+/* Shared model cache (model_image.c): B as it is. */
+static void
+EaseImageSave(const RecpromoModel *m, RecpromoImageSink *sink)
+{
+	const EaseState *st = m->state;
+
+	RecpromoImageAdd(sink, "ease_b", st->B, (Size) m->items.n * m->items.n * sizeof(float));
+}
+
+static bool
+EaseImageAttach(RecpromoModel *m)
+{
+	EaseState  *st = palloc(sizeof(EaseState));
+
+	st->B = RecpromoImageSection(m, "ease_b", sizeof(float), (int64) m->items.n * m->items.n);
+	m->state = st;
+	return st->B != NULL;
+}
+
 static void
 EaseScore(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals,
 		  int32 nhist, double *scores)
@@ -121,4 +140,6 @@ const RecpromoMethod RecpromoMethodEase = {
 	.score = EaseScore,
 	.similar_items = EaseSimilarItems,
 	.explain = EaseExplain,
+	.image_save = EaseImageSave,
+	.image_attach = EaseImageAttach,
 };

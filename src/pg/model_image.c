@@ -206,6 +206,52 @@ RecpromoImageSection(const RecpromoModel *m, const char *name, Size elem, int64 
 	return p;
 }
 
+void
+RecpromoImageAddCsr(RecpromoImageSink *sink, const char *prefix, const rp_csr *a)
+{
+	char		name[RP_IMAGE_NAME_LEN];
+
+	snprintf(name, sizeof(name), "%s_indptr", prefix);
+	RecpromoImageAdd(sink, name, a->indptr, ((Size) a->n_rows + 1) * sizeof(int64));
+	snprintf(name, sizeof(name), "%s_indices", prefix);
+	RecpromoImageAdd(sink, name, a->indices, (Size) a->nnz * sizeof(int32));
+	if (a->values != NULL)
+	{
+		snprintf(name, sizeof(name), "%s_values", prefix);
+		RecpromoImageAdd(sink, name, a->values, (Size) a->nnz * sizeof(double));
+	}
+}
+
+bool
+RecpromoImageCsr(const RecpromoModel *m, const char *prefix, int32 n_rows, int32 n_cols,
+				 bool sorted, bool with_values, rp_csr *out)
+{
+	char		name[RP_IMAGE_NAME_LEN];
+	uint64		len;
+	const void *ind;
+	const char *reason = NULL;
+
+	if (m->image == NULL || n_rows < 0 || n_cols < 0)
+		return false;
+	snprintf(name, sizeof(name), "%s_indices", prefix);
+	ind = rp_image_find(m->image, name, &len);
+	if (ind == NULL || len % sizeof(int32) != 0)
+		return false;
+	out->n_rows = n_rows;
+	out->n_cols = n_cols;
+	out->nnz = (int64) (len / sizeof(int32));
+	out->indices = (int32 *) ind;
+	snprintf(name, sizeof(name), "%s_indptr", prefix);
+	out->indptr = (int64 *) RecpromoImageSection(m, name, sizeof(int64), (int64) n_rows + 1);
+	snprintf(name, sizeof(name), "%s_values", prefix);
+	out->values = (double *) RecpromoImageSection(m, name, sizeof(double), out->nnz);
+	if (out->indptr == NULL || (with_values && out->values == NULL))
+		return false;
+	/* serving indexes with these: checked at every attach */
+	return rp_validate_indptr(out->indptr, n_rows, out->nnz, &reason) &&
+		rp_validate_indices(out, sorted, &reason);
+}
+
 /* ---------- file names ---------- */
 
 static uint32
@@ -382,7 +428,6 @@ AttachModel(RecpromoModel *m)
 	const RecpromoModelRow *row = &m->row;
 	const void *p;
 	uint64		len;
-	const char *reason = NULL;
 
 	if (row->n_users < 0 || row->n_items < 0 || row->nnz < 0)
 		return false;
@@ -392,18 +437,9 @@ AttachModel(RecpromoModel *m)
 	p = rp_image_find(m->image, "items", &len);
 	if (!KeysView(p, len, row->n_items, &m->items, row->item_type))
 		return false;
-	m->seen.n_rows = row->n_users;
-	m->seen.n_cols = row->n_items;
-	m->seen.nnz = row->nnz;
-	m->seen.indptr = (int64 *) RecpromoImageSection(m, "seen_indptr", sizeof(int64),
-													(int64) row->n_users + 1);
-	m->seen.indices = (int32 *) RecpromoImageSection(m, "seen_indices", sizeof(int32), row->nnz);
-	m->seen.values = (double *) RecpromoImageSection(m, "seen_values", sizeof(double), row->nnz);
-	if (m->seen.indptr == NULL || m->seen.indices == NULL ||
+	if (!RecpromoImageCsr(m, "seen", row->n_users, row->n_items, true, false, &m->seen) ||
+		m->seen.nnz != row->nnz ||
 		(m->seen.values == NULL && rp_image_find(m->image, "seen_values", &len) != NULL))
-		return false;
-	if (!rp_validate_indptr(m->seen.indptr, m->seen.n_rows, m->seen.nnz, &reason) ||
-		!rp_validate_indices(&m->seen, true, &reason))
 		return false;
 	m->item_pop = (double *) RecpromoImageSection(m, "item_pop", sizeof(double), row->n_items);
 	if (m->item_pop == NULL)
@@ -734,11 +770,7 @@ CommonSections(const RecpromoModel *m, RecpromoImageSink *sink)
 	RecpromoImageAdd(sink, "users", buf, len);
 	buf = RecpromoKeysSerialize(&m->items, &len);
 	RecpromoImageAdd(sink, "items", buf, len);
-	RecpromoImageAdd(sink, "seen_indptr", m->seen.indptr,
-					 ((Size) m->seen.n_rows + 1) * sizeof(int64));
-	RecpromoImageAdd(sink, "seen_indices", m->seen.indices, (Size) m->seen.nnz * sizeof(int32));
-	if (m->seen.values != NULL)
-		RecpromoImageAdd(sink, "seen_values", m->seen.values, (Size) m->seen.nnz * sizeof(double));
+	RecpromoImageAddCsr(sink, "seen", &m->seen);
 	RecpromoImageAdd(sink, "item_pop", m->item_pop, (Size) m->items.n * sizeof(double));
 }
 

@@ -2,7 +2,7 @@
 """The shared model cache (src/pg/model_image.c), checked from outside.
 
 - Results: for models of the methods the cache serves (als, als_explicit,
-  factors; text keys for one of them), recommend, a fold-in of a user newer
+  factors, popularity, ease, item_knn; text keys for one of them), recommend, a fold-in of a user newer
   than the model, similar_items, predict and explain_recommendation give
   exactly what the per-backend path gives (recpromo.shared_cache_size = 0),
   in several backends that attach one image, including backends that start
@@ -66,12 +66,17 @@ def setup(cur):
               params => '{"user_factors": "uf", "item_factors": "itf"}')""")
     q(cur, """SELECT name FROM recpromo.train('t', 'tclicks', 'u', 'i', 'qty', method => 'als',
               params => '{"factors": 4, "iterations": 2, "seed": 5}')""")
+    q(cur, "SELECT name FROM recpromo.train('p', 'clicks', 'user_id', 'item_id', method => 'popularity')")
+    q(cur, """SELECT name FROM recpromo.train('e', 'clicks', 'user_id', 'item_id', 'qty', method => 'ease',
+              params => '{"lambda": 50}')""")
+    q(cur, """SELECT name FROM recpromo.train('k', 'clicks', 'user_id', 'item_id', 'qty', method => 'item_knn',
+              params => '{"neighbours": 10}')""")
     # a customer newer than the models: folded in from the live source
     q(cur, "INSERT INTO clicks VALUES (500, 3, 2), (500, 7, 1), (500, 11, 4)")
     q(cur, "INSERT INTO tclicks VALUES ('u500', 'sku-3', 2), ('u500', 'sku-7', 1)")
 
 
-MODELS = ["a", "x", "f", "t"]
+MODELS = ["a", "x", "f", "t", "p", "e", "k"]
 
 
 def answers(cur, model):
@@ -86,6 +91,8 @@ def answers(cur, model):
     for u in users + [fold]:
         out.append(r(q(cur, "SELECT item::text, score, rank FROM recpromo.recommend(%s, 8, model => %%s) ORDER BY rank" % u, (model,))))
         out.append(r(q(cur, "SELECT recpromo.predict(%s, %s, model => %%s)" % (u, item), (model,))))
+    if model == "p":
+        return out
     out.append(r(q(cur, "SELECT item::text, similarity, rank FROM recpromo.similar_items(%s, 5, model => %%s) ORDER BY rank" % item, (model,))))
     if model != "x":
         out.append(r(q(cur, "SELECT history_item::text, contribution FROM recpromo.explain_recommendation(%s, %s, model => %%s) ORDER BY rank" % (users[0], item), (model,))))
