@@ -96,7 +96,7 @@ def median_pair(rows):
 
 def image_size(cur, model):
     r = one(cur, """SELECT sum((pg_stat_file('pg_recpromo_cache/' || f)).size)
-                      FROM pg_ls_dir('pg_recpromo_cache') f, recpromo.model m
+                      FROM pg_ls_dir('pg_recpromo_cache', true, false) f, recpromo.model m
                      WHERE m.name = %s AND f LIKE '%%\\_' || m.id || '\\_' || replace(m.version::text, '-', '') || '.img'""",
             (model,))
     return int(r or 0)

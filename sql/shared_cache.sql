@@ -31,7 +31,7 @@ CREATE TEMP TABLE sc_on AS
 SELECT count(*) AS rows, count(*) FILTER (WHERE o.item IS NOT DISTINCT FROM n.item AND o.score = n.score) AS equal
   FROM sc_off o FULL JOIN sc_on n USING (u, rank);
 -- the image of sc_reg_on exists (superuser: pg_ls_dir), not the one of sc_reg_off
-SELECT m.name, EXISTS (SELECT FROM pg_ls_dir('pg_recpromo_cache') f
+SELECT m.name, EXISTS (SELECT FROM pg_ls_dir('pg_recpromo_cache', true, false) f
                         WHERE f LIKE '%\_' || m.id || '\_' || replace(m.version::text, '-', '') || '.img') AS has_image
   FROM recpromo.model m WHERE m.name IN ('sc_reg_off', 'sc_reg_on') ORDER BY m.name;
 

@@ -103,7 +103,7 @@ def image_of(cur, model):
     """(file name, size, mode) of the current version's image, or None."""
     rows = q(cur, """
         SELECT f, (pg_stat_file('pg_recpromo_cache/' || f)).size
-          FROM pg_ls_dir('pg_recpromo_cache') f, pg_database d, pg_extension e, recpromo.model m
+          FROM pg_ls_dir('pg_recpromo_cache', true, false) f, pg_database d, pg_extension e, recpromo.model m
          WHERE d.datname = current_database() AND e.extname = 'recpromo' AND m.name = %s
            AND f LIKE d.oid || '\\_' || e.oid || '\\_%%\\_' || m.id || '\\_' || replace(m.version::text, '-', '') || '.img'""",
              (model,))
@@ -186,7 +186,7 @@ def main():
     check("6 concurrent first backends: same answers", all(r == ref["c"] for r in results),
           str([r if isinstance(r, str) else "ok" for r in results]))
     check("6 concurrent first backends: one image", image_of(cur, "c") is not None)
-    left = q(cur, "SELECT count(*) FROM pg_ls_dir('pg_recpromo_cache') f WHERE f LIKE 'tmp.%'")[0][0]
+    left = q(cur, "SELECT count(*) FROM pg_ls_dir('pg_recpromo_cache', true, false) f WHERE f LIKE 'tmp.%'")[0][0]
     check("no temporary file left", left == 0, str(left))
 
     # a retrain: a new image, the old one removed
@@ -202,7 +202,7 @@ def main():
     check("retrained: same answers as the per-backend path", serve_fresh("f") == ref["f"])
     new = image_of(cur, "f")
     check("retrained: a new image", new is not None and new[0] != old[0])
-    files = [r[0] for r in q(cur, "SELECT f FROM pg_ls_dir('pg_recpromo_cache') f")]
+    files = [r[0] for r in q(cur, "SELECT f FROM pg_ls_dir('pg_recpromo_cache', true, false) f")]
     check("retrained: the old image is gone", old[0] not in files)
 
     # damage: every case starts from the good image, no backend has it mapped
@@ -265,7 +265,7 @@ def main():
     q(cur, """SELECT name FROM recpromo.train('d', 'clicks', 'user_id', 'item_id', 'qty', method => 'als',
               params => '{"factors": 6, "iterations": 3, "seed": 3}')""")
     serve_fresh("d")
-    files = [r[0] for r in q(cur, "SELECT f FROM pg_ls_dir('pg_recpromo_cache') f")]
+    files = [r[0] for r in q(cur, "SELECT f FROM pg_ls_dir('pg_recpromo_cache', true, false) f")]
     check("a dropped model's image is removed", fn_c not in files)
 
     # a dropped database's images go at the next publish
@@ -282,7 +282,7 @@ def main():
     q(ocur, "SELECT count(*) FROM recpromo.recommend(1, 5, model => 'o')")
     other_oid = q(ocur, "SELECT oid FROM pg_database WHERE datname = current_database()")[0][0]
     oc.close()
-    n_other = lambda: q(cur, "SELECT count(*) FROM pg_ls_dir('pg_recpromo_cache') f WHERE f LIKE %s",  # noqa: E731
+    n_other = lambda: q(cur, "SELECT count(*) FROM pg_ls_dir('pg_recpromo_cache', true, false) f WHERE f LIKE %s",  # noqa: E731
                         ("%d\\_%%" % other_oid,))[0][0]
     check("other database: image written", n_other() == 1)
     q(a2.cursor(), "DROP DATABASE " + OTHER)
