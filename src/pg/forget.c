@@ -1103,7 +1103,14 @@ SaveErased(RecpromoModelRow *row, RecpromoParts *parts, const ForgetOutcome *o)
 		row->params = o->params;
 	/* the training time stays; the save adds its own */
 	row->train_seconds = Max(row->train_seconds - row->store_seconds, 0.0);
-	RecpromoModelSave(row, parts);
+	{
+		int64		old_id = row->id;
+		Oid			ext = row->ext_oid;
+
+		RecpromoModelSave(row, parts);
+		/* the shared cache's image of the old version holds the key too */
+		RecpromoImageRemoveModel(ext, old_id);
+	}
 }
 
 static void

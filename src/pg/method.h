@@ -35,6 +35,10 @@
 #include "source.h"
 
 struct RecpromoMethod;
+struct rp_batch_items;
+
+/* A model image being written (model_image.c); methods add sections to it. */
+typedef struct RecpromoImageSink RecpromoImageSink;
 
 /* A model loaded for serving; owned by the cache, read-only once built. */
 typedef struct RecpromoModel
@@ -50,6 +54,15 @@ typedef struct RecpromoModel
 	double	   *item_pop;		/* users who interacted with each item */
 	void	   *state;			/* the method's own state */
 	void	   *serving_cache;	/* derived data serve code builds lazily (in cxt) */
+
+	/*
+	 * Shared model cache (model_image.c): the mapped image the arrays above
+	 * point into (NULL for a model loaded into backend memory), and the
+	 * prepared item panels of a factor model taken from it (NULL: serve.c
+	 * prepares its own).
+	 */
+	const void *image;
+	const struct rp_batch_items *batch_items;
 } RecpromoModel;
 
 /*
@@ -143,6 +156,19 @@ typedef struct RecpromoMethod
 	 */
 	void		(*fold_in) (const RecpromoModel *m, const int32 *hist, const double *vals,
 							int32 nhist, double *out);
+
+	/*
+	 * Optional, both or neither: the shared model cache (model_image.c).
+	 * image_save adds the sections m->state needs (RecpromoImageAdd: the
+	 * arrays as they are, derived arrays included, so that attaching costs
+	 * no computation); image_attach rebuilds m->state (palloc'd in m->cxt)
+	 * from them with RecpromoImageSection, checking whatever an index or a
+	 * count depends on, and returns false when a section is missing or
+	 * inconsistent (the model is then loaded from its tables).  A method
+	 * without them is always loaded into each backend.
+	 */
+	void		(*image_save) (const RecpromoModel *m, RecpromoImageSink *sink);
+	bool		(*image_attach) (RecpromoModel *m);
 } RecpromoMethod;
 
 /* methods.c */
@@ -195,6 +221,45 @@ extern double RecpromoModelParamFloat(const RecpromoModel *m, const char *name, 
 
 /* model_cache.c: the loaded model of that name (NULL: default), cached. */
 extern RecpromoModel *RecpromoModelGet(const char *name);
+
+/*
+ * model_image.c, the shared model cache.  RecpromoImageAdd records a
+ * section (data referenced until the image is written; name shorter than
+ * 32 bytes).  RecpromoImageSection returns the section of m's image named
+ * `name` when it holds exactly count elements of elem bytes, else NULL.
+ */
+extern void RecpromoImageAdd(RecpromoImageSink *sink, const char *name, const void *data,
+							 Size len);
+extern const void *RecpromoImageSection(const RecpromoModel *m, const char *name, Size elem,
+										int64 count);
+
+/*
+ * A CSR matrix as sections <prefix>_indptr, _indices, _values (values
+ * optional); and back, with the offsets and indices checked (rp_validate:
+ * in range, and strictly increasing within a row with `sorted`); false when
+ * a section is missing, has the wrong size or fails the check.
+ */
+extern void RecpromoImageAddCsr(RecpromoImageSink *sink, const char *prefix, const rp_csr *a);
+extern bool RecpromoImageCsr(const RecpromoModel *m, const char *prefix, int32 n_rows,
+							 int32 n_cols, bool sorted, bool with_values, rp_csr *out);
+
+/*
+ * For model_cache.c: the model of this catalog row attached from its
+ * image, or NULL when the cache is off, the method has no image support or
+ * no valid image exists (an invalid one is removed); and, after a load into
+ * backend memory, writing its image and returning the model attached from
+ * it (m's context deleted) or m itself when no image could be written.
+ */
+extern RecpromoModel *RecpromoImageAttach(const RecpromoModelRow *row);
+extern RecpromoModel *RecpromoImagePublish(RecpromoModel *m);
+extern void RecpromoImageInit(void);
+/* Removes every image of one model id (all versions): erasure, drop_model. */
+extern void RecpromoImageRemoveModel(Oid ext_oid, int64 id);
+
+/* model_cache.c: an empty model of this row in cxt (cxt current); the row's method. */
+extern RecpromoModel *RecpromoModelShell(const RecpromoModelRow *row,
+										 const RecpromoMethod *method, MemoryContext cxt);
+extern const RecpromoMethod *RecpromoModelMethod(const RecpromoModelRow *row);
 
 /* The live source of a model, or NULL when it no longer exists. */
 extern RecpromoSource *RecpromoModelSource(RecpromoModel *m);

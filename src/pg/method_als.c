@@ -238,6 +238,61 @@ AlsLoadExplicit(RecpromoModel *m, const RecpromoParts *parts)
 	AlsLoad(m, parts, RP_ALS_EXPLICIT);
 }
 
+/*
+ * Shared model cache (model_image.c): the factor rows, the mean and the
+ * item Gram go into the image as they are, so that attaching computes
+ * nothing; the widths come from the stored hyper-parameters, as in AlsLoad.
+ */
+static void
+AlsImageSave(const RecpromoModel *m, RecpromoImageSink *sink)
+{
+	const AlsState *st = m->state;
+
+	RecpromoImageAdd(sink, "als_user", st->m.user_factors,
+					 (Size) st->m.n_users * st->m.dim * sizeof(double));
+	RecpromoImageAdd(sink, "als_item", st->m.item_factors,
+					 (Size) st->m.n_items * st->m.dim * sizeof(double));
+	RecpromoImageAdd(sink, "als_mean", &st->m.global_mean, sizeof(double));
+	RecpromoImageAdd(sink, "als_gram", st->gram,
+					 (Size) st->p.factors * st->p.factors * sizeof(double));
+}
+
+static bool
+AlsImageAttach(RecpromoModel *m)
+{
+	AlsState   *st = palloc0(sizeof(AlsState));
+	rp_als_method method = strcmp(m->method->name, "als_explicit") == 0 ?
+		RP_ALS_EXPLICIT : RP_ALS_IMPLICIT;
+	const double *mean;
+
+	st->p.method = method;
+	st->p.solver = RP_ALS_CHOLESKY;
+	st->p.factors = (int32) RecpromoModelParamChecked(m, "factors", 64, 1, RP_ALS_MAX_FACTORS);
+	st->p.regularization = RecpromoModelParamChecked(m, "regularization", 0.05, 0.0, 1e6);
+	st->p.alpha = method == RP_ALS_IMPLICIT ?
+		RecpromoModelParamChecked(m, "alpha", 1.0, 0.0, 1e9) : 0.0;
+	st->p.cg_steps = 3;
+	st->p.threads = 1;
+	st->m.n_users = m->users.n;
+	st->m.n_items = m->items.n;
+	st->m.factors = st->p.factors;
+	st->m.dim = rp_als_dim(&st->p);
+	/* read-only mapping: serving never writes these arrays */
+	st->m.user_factors = (double *) RecpromoImageSection(m, "als_user", sizeof(double),
+														 (int64) m->users.n * st->m.dim);
+	st->m.item_factors = (double *) RecpromoImageSection(m, "als_item", sizeof(double),
+														 (int64) m->items.n * st->m.dim);
+	mean = RecpromoImageSection(m, "als_mean", sizeof(double), 1);
+	st->gram = (double *) RecpromoImageSection(m, "als_gram", sizeof(double),
+											   (int64) st->p.factors * st->p.factors);
+	if (st->m.user_factors == NULL || st->m.item_factors == NULL || mean == NULL ||
+		st->gram == NULL)
+		return false;
+	st->m.global_mean = *mean;
+	m->state = st;
+	return true;
+}
+
 /* Checks a live history before folding it in (the table may have changed). */
 static void
 AlsCheckHistory(const AlsState *st, const double *vals, int32 nhist)
@@ -386,6 +441,8 @@ const RecpromoMethod RecpromoMethodAls = {
 	.explain = AlsExplain,
 	.factors = AlsFactors,
 	.fold_in = AlsFoldIn,
+	.image_save = AlsImageSave,
+	.image_attach = AlsImageAttach,
 };
 
 const RecpromoMethod RecpromoMethodAlsExplicit = {
@@ -401,4 +458,6 @@ const RecpromoMethod RecpromoMethodAlsExplicit = {
 	.explain = AlsExplain,
 	.factors = AlsFactors,
 	.fold_in = AlsFoldIn,
+	.image_save = AlsImageSave,
+	.image_attach = AlsImageAttach,
 };

@@ -106,12 +106,33 @@ EaseLoad(RecpromoModel *m, const RecpromoParts *parts)
 			RecpromoModelCorrupt(m->row.name, "ease_p", "has a diagonal entry that is not positive and finite");
 		RecpromoModelCheck(rp_validate_ease(B, n, &reason), m->row.name, "ease_p", reason);
 		pfree(work);
-		/* the inverse is for erasure, which reads it from the table: not kept in memory */
-		if (P != NULL)
-			pfree(P);
+		/*
+		 * P is part of `parts` (its buffer belongs to the loader, which may
+		 * have allocated it outside palloc: model_store.c), so it is not
+		 * freed here; the load's memory goes with the loaded parts.
+		 */
 		st->B = B;
 	}
 	m->state = st;
+}
+
+/* Shared model cache (model_image.c): B as it is. */
+static void
+EaseImageSave(const RecpromoModel *m, RecpromoImageSink *sink)
+{
+	const EaseState *st = m->state;
+
+	RecpromoImageAdd(sink, "ease_b", st->B, (Size) m->items.n * m->items.n * sizeof(float));
+}
+
+static bool
+EaseImageAttach(RecpromoModel *m)
+{
+	EaseState  *st = palloc(sizeof(EaseState));
+
+	st->B = RecpromoImageSection(m, "ease_b", sizeof(float), (int64) m->items.n * m->items.n);
+	m->state = st;
+	return st->B != NULL;
 }
 
 static void
@@ -153,4 +174,6 @@ const RecpromoMethod RecpromoMethodEase = {
 	.score = EaseScore,
 	.similar_items = EaseSimilarItems,
 	.explain = EaseExplain,
+	.image_save = EaseImageSave,
+	.image_attach = EaseImageAttach,
 };

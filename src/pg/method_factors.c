@@ -325,6 +325,48 @@ FactorsLoad(RecpromoModel *m, const RecpromoParts *parts)
 }
 
 /*
+ * Shared model cache (model_image.c): the vectors, VtV and the norms go
+ * into the image as they are, so that attaching computes nothing.
+ */
+static void
+FactorsImageSave(const RecpromoModel *m, RecpromoImageSink *sink)
+{
+	const FactorsState *st = m->state;
+
+	RecpromoImageAdd(sink, "factors_dim", &st->f, sizeof(int32));
+	RecpromoImageAdd(sink, "factors_U", st->U, (Size) m->users.n * st->f * sizeof(double));
+	RecpromoImageAdd(sink, "factors_V", st->V, (Size) m->items.n * st->f * sizeof(double));
+	RecpromoImageAdd(sink, "factors_VtV", st->VtV, (Size) st->f * st->f * sizeof(double));
+	RecpromoImageAdd(sink, "factors_unorm", st->unorm, (Size) m->users.n * sizeof(double));
+	RecpromoImageAdd(sink, "factors_vnorm", st->vnorm, (Size) m->items.n * sizeof(double));
+}
+
+static bool
+FactorsImageAttach(RecpromoModel *m)
+{
+	FactorsState *st = palloc0(sizeof(FactorsState));
+	const int32 *dim = RecpromoImageSection(m, "factors_dim", sizeof(int32), 1);
+
+	if (dim == NULL || *dim < 1 || *dim > RECPROMO_MAX_FACTORS)
+		return false;
+	st->f = *dim;
+	st->U = RecpromoImageSection(m, "factors_U", sizeof(double), (int64) m->users.n * st->f);
+	st->V = RecpromoImageSection(m, "factors_V", sizeof(double), (int64) m->items.n * st->f);
+	/* read-only mapping: serving never writes these arrays */
+	st->VtV = (double *) RecpromoImageSection(m, "factors_VtV", sizeof(double),
+											  (int64) st->f * st->f);
+	st->unorm = (double *) RecpromoImageSection(m, "factors_unorm", sizeof(double), m->users.n);
+	st->vnorm = (double *) RecpromoImageSection(m, "factors_vnorm", sizeof(double), m->items.n);
+	if (st->U == NULL || st->V == NULL || st->VtV == NULL || st->unorm == NULL ||
+		st->vnorm == NULL)
+		return false;
+	st->lambda = RecpromoModelParamChecked(m, "regularization", 0.1, 0.0, 1e9);
+	st->alpha = RecpromoModelParamChecked(m, "alpha", 1.0, 0.0, 1e9);
+	m->state = st;
+	return true;
+}
+
+/*
  * The Cholesky factor of A = Y^T Y + sum (c_j - 1) y_j y_j^T + lambda I
  * (in a, f x f, upper) and b = sum c_j y_j; returns false when A is not
  * positive definite (lambda 0 with too few items).
@@ -500,4 +542,6 @@ const RecpromoMethod RecpromoMethodFactors = {
 	.explain = FactorsExplain,
 	.factors = FactorsFactors,
 	.fold_in = FactorsFoldIn,
+	.image_save = FactorsImageSave,
+	.image_attach = FactorsImageAttach,
 };

@@ -142,6 +142,24 @@ ItemKnnLoad(RecpromoModel *m, const RecpromoParts *parts)
 	m->state = st;
 }
 
+/* Shared model cache (model_image.c): the neighbour CSR, checked at attach. */
+static void
+ItemKnnImageSave(const RecpromoModel *m, RecpromoImageSink *sink)
+{
+	const ItemKnnState *st = m->state;
+
+	RecpromoImageAddCsr(sink, "knn", &st->S);
+}
+
+static bool
+ItemKnnImageAttach(RecpromoModel *m)
+{
+	ItemKnnState *st = palloc(sizeof(ItemKnnState));
+
+	m->state = st;
+	return RecpromoImageCsr(m, "knn", m->items.n, m->items.n, true, true, &st->S);
+}
+
 static void
 ItemKnnScore(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals,
 			 int32 nhist, double *scores)
@@ -187,4 +205,6 @@ const RecpromoMethod RecpromoMethodItemKnn = {
 	.score = ItemKnnScore,
 	.similar_items = ItemKnnSimilarItems,
 	.explain = ItemKnnExplain,
+	.image_save = ItemKnnImageSave,
+	.image_attach = ItemKnnImageAttach,
 };

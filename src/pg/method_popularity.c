@@ -41,6 +41,26 @@ PopLoad(RecpromoModel *m, const RecpromoParts *parts)
 	m->state = st;
 }
 
+/* Shared model cache (model_image.c): the scores as they are. */
+static void
+PopImageSave(const RecpromoModel *m, RecpromoImageSink *sink)
+{
+	const PopState *st = m->state;
+
+	RecpromoImageAdd(sink, "pop", st->pop, (Size) m->items.n * sizeof(double));
+}
+
+static bool
+PopImageAttach(RecpromoModel *m)
+{
+	PopState   *st = palloc(sizeof(PopState));
+
+	/* read-only mapping: PopScore copies out of it */
+	st->pop = (double *) RecpromoImageSection(m, "pop", sizeof(double), m->items.n);
+	m->state = st;
+	return st->pop != NULL;
+}
+
 static void
 PopScore(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals,
 		 int32 nhist, double *scores)
@@ -58,4 +78,6 @@ const RecpromoMethod RecpromoMethodPopularity = {
 	.train = PopTrain,
 	.load = PopLoad,
 	.score = PopScore,
+	.image_save = PopImageSave,
+	.image_attach = PopImageAttach,
 };

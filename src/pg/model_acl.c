@@ -58,6 +58,7 @@
 #include "utils/regproc.h"
 
 #include "citus.h"
+#include "method.h"
 #include "model_store.h"
 
 /* ---------- switching to the extension owner ---------- */
@@ -456,6 +457,9 @@ recpromo_drop_model(PG_FUNCTION_ARGS)
 	}
 	RecpromoOwnerLeave(&scope);
 	SPI_finish();
+	/* what the model held leaves the shared cache with it */
+	if (found)
+		RecpromoImageRemoveModel(get_extension_oid("recpromo", false), acl.id);
 	if (!found && !if_exists)
 		NoSuchModel(name);
 	PG_RETURN_BOOL(found);

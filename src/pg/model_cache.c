@@ -27,6 +27,7 @@
 
 #include "catalog/namespace.h"
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -93,6 +94,46 @@ LoadCommonParts(RecpromoModel *m, const RecpromoModelRow *row, const RecpromoPar
 	pfree(work);
 }
 
+/*
+ * A model shell in cxt: identity, a copy of the catalog row and the parsed
+ * hyper-parameters, nothing loaded yet.  Called with cxt current.
+ */
+RecpromoModel *
+RecpromoModelShell(const RecpromoModelRow *row, const RecpromoMethod *method,
+				   MemoryContext cxt)
+{
+	RecpromoModel *m = MemoryContextAllocZero(cxt, sizeof(RecpromoModel));
+
+	m->cxt = cxt;
+	m->id = row->id;
+	m->method = method;
+	m->row = *row;
+	m->row.name = CxtStrdup(cxt, row->name);
+	m->row.method = CxtStrdup(cxt, row->method);
+	m->row.params = CxtStrdup(cxt, row->params);
+	m->row.source = CxtStrdup(cxt, row->source);
+	m->row.user_col = CxtStrdup(cxt, row->user_col);
+	m->row.item_col = CxtStrdup(cxt, row->item_col);
+	m->row.rating_col = CxtStrdup(cxt, row->rating_col);
+	m->params = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+												   CStringGetDatum(row->params ? row->params : "{}")));
+	return m;
+}
+
+/* The method of a catalog row, or a clear error when this version has none. */
+const RecpromoMethod *
+RecpromoModelMethod(const RecpromoModelRow *row)
+{
+	const RecpromoMethod *method = RecpromoMethodFind(row->method, true);
+
+	if (method == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model \"%s\" uses method \"%s\", which this version of recpromo cannot serve",
+						row->name, row->method)));
+	return method;
+}
+
 static RecpromoModel *
 LoadModel(const RecpromoModelRow *row)
 {
@@ -102,34 +143,14 @@ LoadModel(const RecpromoModelRow *row)
 	RecpromoParts parts;
 	const RecpromoMethod *method;
 
-	method = RecpromoMethodFind(row->method, true);
-	if (method == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("model \"%s\" uses method \"%s\", which this version of recpromo cannot serve",
-						row->name, row->method)));
-
+	method = RecpromoModelMethod(row);
 	cxt = AllocSetContextCreate(TopMemoryContext, "recpromo model", ALLOCSET_DEFAULT_SIZES);
 	old = CurrentMemoryContext;
 	PG_TRY();
 	{
 		RecpromoModelLoadParts(row->id, row->version, cxt, &parts);
 		MemoryContextSwitchTo(cxt);
-		m = palloc0(sizeof(RecpromoModel));
-		m->cxt = cxt;
-		m->id = row->id;
-		m->method = method;
-		m->row = *row;
-		m->row.name = CxtStrdup(cxt, row->name);
-		m->row.method = CxtStrdup(cxt, row->method);
-		m->row.params = CxtStrdup(cxt, row->params);
-		m->row.source = CxtStrdup(cxt, row->source);
-		m->row.user_col = CxtStrdup(cxt, row->user_col);
-		m->row.item_col = CxtStrdup(cxt, row->item_col);
-		m->row.rating_col = CxtStrdup(cxt, row->rating_col);
-		m->params = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-													   CStringGetDatum(row->params ? row->params : "{}")));
-
+		m = RecpromoModelShell(row, method, cxt);
 		LoadCommonParts(m, row, &parts);
 		method->load(m, &parts);
 		MemoryContextSwitchTo(old);
@@ -165,7 +186,22 @@ RecpromoModelGet(const char *name)
 		memcmp(e->model->row.version, row.version, sizeof(row.version)) == 0)
 		return e->model;
 
-	m = LoadModel(&row);
+	/* the shared cache first; a load from the tables publishes an image */
+	m = RecpromoImageAttach(&row);
+	if (m == NULL)
+	{
+		instr_time	t0,
+					t1;
+
+		INSTR_TIME_SET_CURRENT(t0);
+		m = LoadModel(&row);
+		INSTR_TIME_SET_CURRENT(t1);
+		INSTR_TIME_SUBTRACT(t1, t0);
+		ereport(DEBUG1,
+				(errmsg_internal("recpromo: load of model \"%s\" from its tables in %.3f ms",
+								 row.name, INSTR_TIME_GET_MILLISEC(t1))));
+		m = RecpromoImagePublish(m);
+	}
 	if (e == NULL)
 	{
 		e = MemoryContextAllocZero(TopMemoryContext, sizeof(CacheEntry));

@@ -41,6 +41,7 @@
 
 #include "compat.h"
 #include "forget.h"
+#include "method.h"
 #include "recpromo.h"
 #include "rp_blas.h"
 #include "rp_parallel.h"
@@ -87,7 +88,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	RecpromoForgetInit();
-
+	RecpromoImageInit();
 	MarkGUCPrefixReserved("recpromo");
 }
 

@@ -279,7 +279,14 @@ GetServeCache(RecpromoModel *m)
 
 		c = palloc0(sizeof(ServeCache));
 		if (m->method->factors != NULL && m->method->factors(m, &c->fx) &&
-			c->fx.factors >= 1)
+			c->fx.factors >= 1 && m->batch_items != NULL)
+		{
+			/* prepared once per server, in the shared image (model_image.c) */
+			c->items = *m->batch_items;
+			c->has_factors = true;
+		}
+		else if (m->method->factors != NULL && m->method->factors(m, &c->fx) &&
+				 c->fx.factors >= 1)
 		{
 			rp_batch_input in;
 			rp_batch_kernel kern;

@@ -1,0 +1,211 @@
+#!/usr/bin/python3
+"""Shared model cache benchmark (not pass/fail): prints numbers and ratios.
+
+Run inside a throwaway cluster, holding the install lock (it uses the
+installed extension and reads /proc of the server's backends, so it must run
+on the server's machine as the server's user or root):
+
+    flock /tmp/recpromo.lock pg_virtualenv -t -v 15 /usr/bin/python3 bench/bench_cache.py
+
+What it measures, for models of 20,000 and 200,000 items x 64 factors (the
+`factors` method, 2,000 users, as bench/bench_serving.py builds them):
+  first call  the first recommend(user, 10) in a new backend that has loaded
+              the library (one trivial recpromo call before), wall time and
+              the backend's CPU time (/proc/<pid>/schedstat), median of
+              several backends: with recpromo.shared_cache_size = 0 (each
+              backend loads the model from its tables: the per-backend path,
+              what every backend paid before the cache) and with the cache
+              (the backend attaches the image another backend wrote).  Also
+              the same call in a backend that already served another model
+              (what attaching itself costs, without the backend's own
+              first-query costs: catalog caches, planning, the lookup plan),
+              and the first load on the server (load + writing the image).
+  memory      20 backends serving the 200k model: the sum of their PSS
+              (/proc/<pid>/smaps_rollup) after serving minus before, against
+              one copy of the model (the image size; the per-backend path's
+              private memory growth is shown too, measured on 3 backends).
+Figures depend on the machine's load: on a shared machine, compare CPU times.
+"""
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import numpy as np  # noqa: E402
+import psycopg2  # noqa: E402
+
+import bench_serving as bs  # noqa: E402
+
+TRIALS = int(os.environ.get("BENCH_TRIALS", "7"))
+
+
+def connect(opts=""):
+    c = psycopg2.connect(dbname=os.environ.get("PGDATABASE", "postgres"), options=opts)
+    c.autocommit = True
+    return c
+
+
+def one(cur, sql, args=None):
+    cur.execute(sql, args)
+    return cur.fetchone()[0]
+
+
+def cpu_ms(pid):
+    """CPU time of a process so far (ns precision), in ms."""
+    with open("/proc/%d/schedstat" % pid) as f:
+        return int(f.read().split()[0]) / 1e6
+
+
+def pss_kb(pid):
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def private_kb(pid):
+    tot = 0
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                tot += int(line.split()[1])
+    return tot
+
+
+def backend(opts=""):
+    c = connect(opts)
+    cur = c.cursor()
+    pid = one(cur, "SELECT pg_backend_pid()")
+    one(cur, "SELECT recpromo.blas_corename() IS NOT NULL")
+    return c, cur, pid
+
+
+def timed(cur, pid, model, user=1):
+    c0 = cpu_ms(pid)
+    w0 = time.perf_counter()
+    cur.execute("SELECT count(*) FROM recpromo.recommend(%s, 10, model => %s)", (user, model))
+    cur.fetchall()
+    return (time.perf_counter() - w0) * 1000.0, cpu_ms(pid) - c0
+
+
+def median_pair(rows):
+    return statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows)
+
+
+def image_size(cur, model):
+    r = one(cur, """SELECT sum((pg_stat_file('pg_recpromo_cache/' || f)).size)
+                      FROM pg_ls_dir('pg_recpromo_cache', true, false) f, recpromo.model m
+                     WHERE m.name = %s AND f LIKE '%%\\_' || m.id || '\\_' || replace(m.version::text, '-', '') || '.img'""",
+            (model,))
+    return int(r or 0)
+
+
+def first_calls(n_items, other):
+    model = "m%d" % n_items
+    print("\n%s (%d items x %d factors)" % (model, n_items, bs.F))
+    # per-backend path: every backend loads from the tables
+    rows = []
+    for _ in range(max(3, TRIALS // 2)):
+        c, cur, pid = backend("-c recpromo.shared_cache_size=0")
+        rows.append(timed(cur, pid, model))
+        c.close()
+    w, u = median_pair(rows)
+    print("  first call, per-backend load (cache off):   wall %8.1f ms   cpu %8.1f ms" % (w, u))
+    load = (w, u)
+    # one backend serves the model once: the image exists from here on
+    c, cur, pid = backend()
+    timed(cur, pid, model)
+    c.close()
+    rows = []
+    for _ in range(TRIALS):
+        c, cur, pid = backend()
+        rows.append(timed(cur, pid, model))
+        c.close()
+    w, u = median_pair(rows)
+    print("  first call, attach (cache on):              wall %8.1f ms   cpu %8.1f ms   (%.0fx less cpu)"
+          % (w, u, load[1] / max(u, 1e-3)))
+    rows = []
+    for _ in range(TRIALS):
+        c, cur, pid = backend()
+        timed(cur, pid, other)
+        rows.append(timed(cur, pid, model))
+        c.close()
+    w, u = median_pair(rows)
+    print("  same, backend already warm (attach + call): wall %8.1f ms   cpu %8.1f ms" % (w, u))
+    rows = []
+    c, cur, pid = backend()
+    timed(cur, pid, model)
+    for k in range(TRIALS):
+        rows.append(timed(cur, pid, model, 1 + k))
+    c.close()
+    w, u = median_pair(rows)
+    print("  later calls in one backend:                 wall %8.1f ms   cpu %8.1f ms" % (w, u))
+    c, cur, pid = backend()
+    print("  image size: %.1f MB" % (image_size(cur, model) / 1e6))
+    c.close()
+
+
+def first_load(n_items):
+    """The first load on the server: retrain (a new version), then serve."""
+    model = "m%d" % n_items
+    schema = "b%d" % n_items
+    c, cur, pid = backend()
+    cur.execute("SET client_min_messages = warning")
+    cur.execute("""SELECT name FROM recpromo.train(%s, %s, 'user_id', 'item_id', method => 'factors',
+                   params => jsonb_build_object('user_factors', %s, 'item_factors', %s))""",
+                (model, schema + ".orders", schema + ".user_emb", schema + ".item_emb"))
+    c.close()
+    c, cur, pid = backend()
+    w, u = timed(cur, pid, model)
+    c.close()
+    print("  first call after a retrain (load + write image): wall %8.1f ms   cpu %8.1f ms" % (w, u))
+
+
+def memory(n_items, n_backends=20):
+    model = "m%d" % n_items
+    print("\nmemory: %d backends serving %s" % (n_backends, model))
+    conns = [backend() for _ in range(n_backends)]
+    before = sum(pss_kb(pid) for _, _, pid in conns)
+    for k, (c, cur, pid) in enumerate(conns):
+        for u in range(1, 6):
+            timed(cur, pid, model, 1 + (k * 5 + u) % 2000)
+    after = sum(pss_kb(pid) for _, _, pid in conns)
+    c0, cur0, _ = conns[0]
+    copy_kb = image_size(cur0, model) / 1024.0
+    for c, _, _ in conns:
+        c.close()
+    added = after - before
+    print("  one copy (image): %.1f MB; %d backends add %.1f MB of PSS = %.2fx one copy"
+          % (copy_kb / 1024, n_backends, added / 1024, added / copy_kb))
+    # the per-backend path, on a few backends
+    conns = [backend("-c recpromo.shared_cache_size=0") for _ in range(3)]
+    before = [private_kb(pid) for _, _, pid in conns]
+    for c, cur, pid in conns:
+        timed(cur, pid, model)
+    grow = [private_kb(pid) - b for (_, _, pid), b in zip(conns, before)]
+    for c, _, _ in conns:
+        c.close()
+    print("  per-backend path: each backend adds %.1f MB of private memory (%d backends: %.1f MB)"
+          % (statistics.median(grow) / 1024, n_backends, n_backends * statistics.median(grow) / 1024))
+
+
+def main():
+    rng = np.random.default_rng(7)
+    c = connect()
+    cur = c.cursor()
+    cur.execute("SET client_min_messages = warning")
+    cur.execute("CREATE EXTENSION IF NOT EXISTS recpromo")
+    for n in (20000, 200000):
+        if one(cur, "SELECT count(*) FROM recpromo.model WHERE name = %s", ("m%d" % n,)) == 0:
+            bs.setup_latency(cur, n, "b%d" % n, rng)
+    c.close()
+    for n, other in ((20000, "m200000"), (200000, "m20000")):
+        first_calls(n, other)
+        first_load(n)
+    memory(200000)
+
+
+if __name__ == "__main__":
+    main()

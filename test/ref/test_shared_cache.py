@@ -1,0 +1,335 @@
+#!/usr/bin/python3
+"""The shared model cache (src/pg/model_image.c), checked from outside.
+
+- Results: for models of the methods the cache serves (als, als_explicit,
+  factors, popularity, ease, item_knn; text keys for one of them), recommend, a fold-in of a user newer
+  than the model, similar_items, predict and explain_recommendation give
+  exactly what the per-backend path gives (recpromo.shared_cache_size = 0),
+  in several backends that attach one image, including backends that start
+  serving at the same moment.
+- Files: one image per model version under $PGDATA/pg_recpromo_cache, mode
+  0600 in a 0700 directory; a retrain replaces it; the cache turned off
+  writes none; images of a dropped database and of a dropped model go at
+  the next publish.
+- Damage: truncated images, flipped header, table and data bytes, garbage
+  and empty files never crash a backend: the next call reloads (or, for a
+  damaged value without recpromo.shared_cache_verify, serves), and every
+  error is a clean SQLSTATE (never XX000); with shared_cache_verify every
+  damaged image is detected and the results are the reference ones.  Files
+  are rewritten through lo_export (the server's user), only while no
+  backend has them mapped (a file truncated under a live mapping is the
+  same as a truncated data file; the cache itself never writes in place).
+Seeds are fixed: deterministic.
+"""
+import os
+import random
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rptest import check, connect, finish, fresh_database  # noqa: E402
+
+import psycopg2  # noqa: E402
+
+DB = "rp_shared_cache"
+OTHER = "rp_shared_cache_other"
+rng = random.Random(20261201)
+
+
+def q(cur, sql, args=None):
+    cur.execute(sql, args)
+    try:
+        return cur.fetchall()
+    except psycopg2.ProgrammingError:
+        return None
+
+
+def setup(cur):
+    q(cur, "SET client_min_messages = warning")
+    q(cur, "CREATE TABLE clicks (user_id int, item_id int, qty float8)")
+    rows = set()
+    for u in range(1, 121):
+        for _ in range(rng.randint(3, 15)):
+            rows.add((u, rng.randint(1, 90)))
+    vals = ",".join("(%d,%d,%d)" % (u, i, 1 + (u * i) % 5) for (u, i) in sorted(rows))
+    q(cur, "INSERT INTO clicks VALUES " + vals)
+    q(cur, "CREATE TABLE tclicks AS SELECT 'u' || user_id AS u, 'sku-' || item_id AS i, qty FROM clicks")
+    q(cur, "CREATE TABLE uf (id int, factors float8[])")
+    q(cur, "CREATE TABLE itf (id int, factors float8[])")
+    q(cur, "INSERT INTO uf SELECT u, ARRAY[sin(u), cos(u * 3), sin(u * 7) / 2, 0.25] FROM generate_series(1, 120) u")
+    q(cur, "INSERT INTO itf SELECT i, ARRAY[cos(i), sin(i * 5), cos(i * 2) / 3, 0.5] FROM generate_series(1, 90) i")
+    q(cur, """SELECT name FROM recpromo.train('a', 'clicks', 'user_id', 'item_id', 'qty', method => 'als',
+              params => '{"factors": 6, "iterations": 3, "seed": 3}')""")
+    q(cur, """SELECT name FROM recpromo.train('x', 'clicks', 'user_id', 'item_id', 'qty', method => 'als_explicit',
+              params => '{"factors": 5, "iterations": 3, "seed": 4}')""")
+    q(cur, """SELECT name FROM recpromo.train('f', 'clicks', 'user_id', 'item_id', method => 'factors',
+              params => '{"user_factors": "uf", "item_factors": "itf"}')""")
+    q(cur, """SELECT name FROM recpromo.train('t', 'tclicks', 'u', 'i', 'qty', method => 'als',
+              params => '{"factors": 4, "iterations": 2, "seed": 5}')""")
+    q(cur, "SELECT name FROM recpromo.train('p', 'clicks', 'user_id', 'item_id', method => 'popularity')")
+    q(cur, """SELECT name FROM recpromo.train('e', 'clicks', 'user_id', 'item_id', 'qty', method => 'ease',
+              params => '{"lambda": 50}')""")
+    q(cur, """SELECT name FROM recpromo.train('k', 'clicks', 'user_id', 'item_id', 'qty', method => 'item_knn',
+              params => '{"neighbours": 10}')""")
+    # a customer newer than the models: folded in from the live source
+    q(cur, "INSERT INTO clicks VALUES (500, 3, 2), (500, 7, 1), (500, 11, 4)")
+    q(cur, "INSERT INTO tclicks VALUES ('u500', 'sku-3', 2), ('u500', 'sku-7', 1)")
+
+
+MODELS = ["a", "x", "f", "t", "p", "e", "k"]
+
+
+def answers(cur, model):
+    """Everything the checks compare, rounded to 12 significant digits."""
+    def r(rows):
+        return [tuple(("%.12g" % v) if isinstance(v, float) else v for v in row) for row in rows]
+    out = []
+    if model == "t":
+        users, item, fold = ["'u1'::text", "'u7'::text", "'u50'::text"], "'sku-3'::text", "'u500'::text"
+    else:
+        users, item, fold = ["1", "7", "50"], "3", "500"
+    for u in users + [fold]:
+        out.append(r(q(cur, "SELECT item::text, score, rank FROM recpromo.recommend(%s, 8, model => %%s) ORDER BY rank" % u, (model,))))
+        out.append(r(q(cur, "SELECT recpromo.predict(%s, %s, model => %%s)" % (u, item), (model,))))
+    if model == "p":
+        return out
+    out.append(r(q(cur, "SELECT item::text, similarity, rank FROM recpromo.similar_items(%s, 5, model => %%s) ORDER BY rank" % item, (model,))))
+    if model != "x":
+        out.append(r(q(cur, "SELECT history_item::text, contribution FROM recpromo.explain_recommendation(%s, %s, model => %%s) ORDER BY rank" % (users[0], item), (model,))))
+    return out
+
+
+def image_of(cur, model):
+    """(file name, size, mode) of the current version's image, or None."""
+    rows = q(cur, """
+        SELECT f, (pg_stat_file('pg_recpromo_cache/' || f)).size
+          FROM pg_ls_dir('pg_recpromo_cache', true, false) f, pg_database d, pg_extension e, recpromo.model m
+         WHERE d.datname = current_database() AND e.extname = 'recpromo' AND m.name = %s
+           AND f LIKE d.oid || '\\_' || e.oid || '\\_%%\\_' || m.id || '\\_' || replace(m.version::text, '-', '') || '.img'""",
+             (model,))
+    return rows[0] if rows else None
+
+
+def read_image(cur, fn):
+    return bytes(q(cur, "SELECT pg_read_binary_file('pg_recpromo_cache/' || %s)", (fn,))[0][0])
+
+
+def write_image(cur, fn, data):
+    """Rewrites the file in place as the server's user (lo_export)."""
+    o = q(cur, "SELECT lo_from_bytea(0, %s)", (psycopg2.Binary(data),))[0][0]
+    q(cur, "SELECT lo_export(%s, current_setting('data_directory') || '/pg_recpromo_cache/' || %s)", (o, fn))
+    q(cur, "SELECT lo_unlink(%s)", (o,))
+
+
+def serve_fresh(model, verify=False):
+    """A new backend's answers, or the SQLSTATE of its error."""
+    c = connect(DB)
+    cur = c.cursor()
+    try:
+        if verify:
+            q(cur, "SET recpromo.shared_cache_verify = on")
+        return answers(cur, model)
+    except psycopg2.Error as e:
+        return e.pgcode or "?"
+    finally:
+        c.close()
+
+
+def main():
+    admin, conn = fresh_database(DB)
+    cur = conn.cursor()
+    setup(cur)
+    start = q(cur, "SELECT pg_postmaster_start_time()")[0][0]
+    dd = q(cur, "SHOW data_directory")[0][0]
+
+    # the reference: the per-backend path
+    ref = {}
+    c = connect(DB)
+    rc = c.cursor()
+    q(rc, "SET recpromo.shared_cache_size = 0")
+    for m in MODELS:
+        ref[m] = answers(rc, m)
+        check("cache off: no image for model %s" % m, image_of(rc, m) is None)
+    c.close()
+
+    # several backends: the first publishes, the others attach
+    for m in MODELS:
+        for b in range(3):
+            check("model %s, backend %d: same answers as the per-backend path" % (m, b),
+                  serve_fresh(m) == ref[m])
+        img = image_of(cur, m)
+        check("model %s has an image" % m, img is not None)
+    if os.access(os.path.join(dd, "pg_recpromo_cache"), os.R_OK):
+        st = os.stat(os.path.join(dd, "pg_recpromo_cache"))
+        check("cache directory mode 0700", (st.st_mode & 0o777) == 0o700, oct(st.st_mode))
+        img = image_of(cur, "a")
+        st = os.stat(os.path.join(dd, "pg_recpromo_cache", img[0]))
+        check("image mode 0600", (st.st_mode & 0o777) == 0o600, oct(st.st_mode))
+
+    # backends starting at the same moment on a model nobody loaded yet
+    q(cur, """SELECT name FROM recpromo.train('c', 'clicks', 'user_id', 'item_id', 'qty', method => 'als',
+              params => '{"factors": 6, "iterations": 3, "seed": 3}')""")
+    c = connect(DB)
+    rc = c.cursor()
+    q(rc, "SET recpromo.shared_cache_size = 0")
+    ref["c"] = answers(rc, "c")
+    c.close()
+    results = [None] * 6
+
+    def worker(k):
+        results[k] = serve_fresh("c")
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check("6 concurrent first backends: same answers", all(r == ref["c"] for r in results),
+          str([r if isinstance(r, str) else "ok" for r in results]))
+    check("6 concurrent first backends: one image", image_of(cur, "c") is not None)
+    left = q(cur, "SELECT count(*) FROM pg_ls_dir('pg_recpromo_cache', true, false) f WHERE f LIKE 'tmp.%'")[0][0]
+    check("no temporary file left", left == 0, str(left))
+
+    # a retrain: a new image, the old one removed
+    old = image_of(cur, "f")
+    q(cur, "UPDATE itf SET factors = ARRAY[factors[2], factors[1], factors[4], factors[3]]")
+    q(cur, """SELECT name FROM recpromo.train('f', 'clicks', 'user_id', 'item_id', method => 'factors',
+              params => '{"user_factors": "uf", "item_factors": "itf"}')""")
+    c = connect(DB)
+    rc = c.cursor()
+    q(rc, "SET recpromo.shared_cache_size = 0")
+    ref["f"] = answers(rc, "f")
+    c.close()
+    check("retrained: same answers as the per-backend path", serve_fresh("f") == ref["f"])
+    new = image_of(cur, "f")
+    check("retrained: a new image", new is not None and new[0] != old[0])
+    files = [r[0] for r in q(cur, "SELECT f FROM pg_ls_dir('pg_recpromo_cache', true, false) f")]
+    check("retrained: the old image is gone", old[0] not in files)
+
+    # damage: every case starts from the good image, no backend has it mapped
+    fn, size = image_of(cur, "a")
+    good = read_image(cur, fn)
+    hdr = 112                       # sizeof(rp_image_header)
+    table = hdr + 48 * int.from_bytes(good[56:60], "little")
+
+    def damaged(name, data, verify, must_match):
+        write_image(cur, fn, data)
+        res = serve_fresh("a", verify)
+        if isinstance(res, str):
+            check("%s: clean error" % name, res != "XX000" and res != "?", res)
+        else:
+            if must_match:
+                check("%s: reference answers" % name, res == ref["a"])
+            else:
+                check("%s: answers" % name, len(res) == len(ref["a"]))
+        # the server is still up, a bad image was replaced or still serves
+        check("%s: no restart" % name, q(cur, "SELECT pg_postmaster_start_time()")[0][0] == start)
+        write_image(cur, fn, good)
+
+    damaged("empty file", b"", False, True)
+    damaged("shorter than the header", good[:10], False, True)
+    for cut in (hdr, table, size // 2, size - 1):
+        damaged("truncated to %d bytes" % cut, good[:cut], False, True)
+    damaged("one byte too long", good + b"\0", False, True)
+    damaged("garbage of the same size", bytes(rng.getrandbits(8) for _ in range(size)), False, True)
+    for k in range(12):
+        pos = rng.randrange(0, table)
+        b = bytearray(good)
+        b[pos] ^= 1 << rng.randrange(8)
+        damaged("header/table bit flip at %d" % pos, bytes(b), False, True)
+    for k in range(12):
+        pos = rng.randrange(table, size)
+        b = bytearray(good)
+        b[pos] ^= 0xFF
+        damaged("data byte flip at %d, verify on" % pos, bytes(b), True, True)
+    for k in range(12):
+        pos = rng.randrange(table, size)
+        b = bytearray(good)
+        for j in range(pos, min(size, pos + 16)):
+            b[j] = rng.getrandbits(8)
+        damaged("data bytes at %d, verify off" % pos, bytes(b), False, False)
+    check("after damage: reference answers", serve_fresh("a") == ref["a"])
+
+    # cache off in a session: serves, writes nothing
+    q(cur, """SELECT name FROM recpromo.train('off', 'clicks', 'user_id', 'item_id', 'qty', method => 'als',
+              params => '{"factors": 6, "iterations": 3, "seed": 3}')""")
+    c = connect(DB)
+    rc = c.cursor()
+    q(rc, "SET recpromo.shared_cache_size = 0")
+    check("cache off: same answers", answers(rc, "off") == ref["c"])
+    check("cache off: no image written", image_of(rc, "off") is None)
+    c.close()
+
+    # a dropped model's image goes at the next publish
+    fn_c = image_of(cur, "c")[0]
+    q(cur, "SELECT recpromo.drop_model('c')")
+    q(cur, """SELECT name FROM recpromo.train('d', 'clicks', 'user_id', 'item_id', 'qty', method => 'als',
+              params => '{"factors": 6, "iterations": 3, "seed": 3}')""")
+    serve_fresh("d")
+    files = [r[0] for r in q(cur, "SELECT f FROM pg_ls_dir('pg_recpromo_cache', true, false) f")]
+    check("a dropped model's image is removed", fn_c not in files)
+
+    # a dropped database's images go at the next publish
+    a2 = connect(os.environ.get("PGDATABASE", "postgres"))
+    q(a2.cursor(), "DROP DATABASE IF EXISTS " + OTHER)
+    q(a2.cursor(), "CREATE DATABASE " + OTHER)
+    oc = connect(OTHER)
+    ocur = oc.cursor()
+    q(ocur, "SET client_min_messages = warning")
+    q(ocur, "CREATE EXTENSION recpromo")
+    q(ocur, "CREATE TABLE clicks AS SELECT u AS user_id, i AS item_id FROM generate_series(1, 30) u, generate_series(1, 20) i WHERE (u * i) % 7 = 1")
+    q(ocur, """SELECT name FROM recpromo.train('o', 'clicks', 'user_id', 'item_id', method => 'als',
+               params => '{"factors": 3, "iterations": 2}')""")
+    q(ocur, "SELECT count(*) FROM recpromo.recommend(1, 5, model => 'o')")
+    other_oid = q(ocur, "SELECT oid FROM pg_database WHERE datname = current_database()")[0][0]
+    oc.close()
+    n_other = lambda: q(cur, "SELECT count(*) FROM pg_ls_dir('pg_recpromo_cache', true, false) f WHERE f LIKE %s",  # noqa: E731
+                        ("%d\\_%%" % other_oid,))[0][0]
+    check("other database: image written", n_other() == 1)
+    q(a2.cursor(), "DROP DATABASE " + OTHER)
+    a2.close()
+    q(cur, """SELECT name FROM recpromo.train('d', 'clicks', 'user_id', 'item_id', 'qty', method => 'als',
+              params => '{"factors": 6, "iterations": 3, "seed": 3}')""")
+    serve_fresh("d")
+    check("a dropped database's image is removed", n_other() == 0)
+
+    # an erasure and a drop take the model's images with them (issue 13: the
+    # key must be in no stored copy; the old version's image holds it)
+    q(cur, "SET recpromo.erasure_secret = 'test-secret'")
+    q(cur, """SELECT name FROM recpromo.train('er', 'clicks', 'user_id', 'item_id', 'qty', method => 'als',
+              params => '{"factors": 6, "iterations": 3, "seed": 3}')""")
+    serve_fresh("er")
+    old_img = image_of(cur, "er")
+    old_id = q(cur, "SELECT id FROM recpromo.model WHERE name = 'er'")[0][0]
+    count_id = lambda i: q(cur, "SELECT count(*) FROM pg_ls_dir('pg_recpromo_cache', true, false) f "  # noqa: E731
+                                "WHERE f LIKE %s", ("%%\_" + str(i) + "\_%%",))[0][0]
+    check("erasure: the model's image exists before", old_img is not None and count_id(old_id) == 1)
+    q(cur, "SELECT * FROM recpromo.forget_user(7, model => 'er')")
+    check("erasure: the image of the version that held the key is gone", count_id(old_id) == 0)
+    check("erasure: the new version serves", isinstance(serve_fresh("er"), list))
+    new_id = q(cur, "SELECT id FROM recpromo.model WHERE name = 'er'")[0][0]
+    check("erasure: the new version's image is written on use", count_id(new_id) == 1)
+    q(cur, "SELECT recpromo.drop_model('er')")
+    check("drop_model: the model's image is gone", count_id(new_id) == 0)
+    q(cur, "RESET recpromo.erasure_secret")
+
+    # the setting is for superusers
+    q(cur, "DROP ROLE IF EXISTS rp_sc_user")
+    q(cur, "CREATE ROLE rp_sc_user")
+    q(cur, "SET ROLE rp_sc_user")
+    try:
+        q(cur, "SET recpromo.shared_cache_size = 0")
+        check("an ordinary role cannot change shared_cache_size", False)
+    except psycopg2.Error as e:
+        check("an ordinary role cannot change shared_cache_size", e.pgcode == "42501", e.pgcode)
+    q(cur, "RESET ROLE")
+    q(cur, "DROP ROLE rp_sc_user")
+
+    check("server never restarted", q(cur, "SELECT pg_postmaster_start_time()")[0][0] == start)
+    conn.close()
+    admin.cursor().execute("DROP DATABASE " + DB)
+    admin.close()
+    finish()
+
+
+if __name__ == "__main__":
+    main()
