@@ -5,15 +5,16 @@
  *	  checks every entry point needs (no NULL elements, finite values,
  *	  matching lengths).
  *
- * The PL/pgSQL layer in src/sql/70_promo.sql reads the caller's tables
- * (with the caller's privileges) and hands whole columns to these internal
- * functions as arrays, so the C side never builds SQL text.
+ * The public promotion functions are C (invoker rights): they read the
+ * caller's tables through SPI with the caller's privileges (promo_query.c)
+ * and work on whole columns as arrays.
  */
 #ifndef PROMO_H
 #define PROMO_H
 
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "utils/array.h"
 
 /*
@@ -39,5 +40,55 @@ extern void PromoCheckLength(int64 n, int64 expected, const char *what);
 
 /* Builds a float8[] from n doubles. */
 extern ArrayType *PromoMakeFloatArray(const double *v, int64 n);
+
+/* One call of a public promotion function: SPI connected, path forced. */
+typedef struct PromoCall
+{
+	int			token;			/* of RecpromoSpiConnect */
+	bool		read_only;		/* STABLE functions: read-only SPI */
+	const char *schema;			/* the extension's schema, quoted */
+} PromoCall;
+
+extern void PromoBegin(PromoCall *pc, FunctionCallInfo fcinfo, bool read_only);
+extern void PromoEnd(PromoCall *pc);
+
+/* Argument readers: NULL when the argument is NULL (PromoSourceArg errors). */
+extern Oid	PromoSourceArg(FunctionCallInfo fcinfo, int argno);
+extern char *PromoNameArg(FunctionCallInfo fcinfo, int argno);
+extern char *PromoTextArg(FunctionCallInfo fcinfo, int argno);
+
+/* "schema"."name" for query texts; the regclass text for messages. */
+extern char *PromoRelSql(Oid rel);
+extern char *PromoRelText(Oid rel);
+extern char *PromoTypeText(Oid type);
+
+/*
+ * Type of column col of rel, or an error naming the column's role
+ * ("customer column"): 22004 when col is NULL, 42703 when missing.
+ */
+extern Oid	PromoColType(Oid rel, const char *col, const char *role);
+extern bool PromoIsNumberType(Oid type);
+/* float8 expression of a number or boolean column (42804 otherwise). */
+extern char *PromoNumExpr(Oid rel, const char *col, const char *role);
+/* numeric expression of an amount column (42804 otherwise). */
+extern char *PromoMoneyExpr(Oid rel, const char *col, const char *role);
+/* 22023 "model name must not be empty" for NULL or ''. */
+extern void PromoCheckModelName(const char *name);
+
+/*
+ * Runs a one-row query; sets out[0..ncols-1] (valid until PromoEnd; all
+ * NULL when no row) and returns the number of rows (0 or 1).
+ */
+extern int	PromoQueryRow(PromoCall *pc, const char *sql, int nargs, Oid *types,
+						  Datum *vals, bool *nulls, int ncols, Datum *out,
+						  bool *outnull);
+
+/*
+ * Runs a query and appends its rows to the materialized SRF result of
+ * fcinfo (InitMaterializedSRF done); its column types must match.
+ */
+extern void PromoReturnQuery(PromoCall *pc, FunctionCallInfo fcinfo,
+							 const char *sql, int nargs, Oid *types,
+							 Datum *vals, bool *nulls);
 
 #endif							/* PROMO_H */

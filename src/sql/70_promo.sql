@@ -82,23 +82,6 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 11;
 COMMENT ON FUNCTION @extschema@._uplift_curve(pg_catalog.float8[], boolean[], pg_catalog.float8[], integer) IS
 'internal: the Qini and uplift curves sampled at points equally spaced fractions';
 
-CREATE FUNCTION @extschema@._assign_run(customer pg_catalog.text[], offer pg_catalog.text[], value pg_catalog.float8[],
-    cost pg_catalog.float8[], limit_offers pg_catalog.text[], limit_counts bigint[], budget pg_catalog.float8)
-RETURNS TABLE (customer pg_catalog.text, offer pg_catalog.text, value pg_catalog.float8, cost pg_catalog.float8, profit pg_catalog.float8,
-               total_customers bigint, total_spent pg_catalog.float8, total_profit pg_catalog.float8, upper_bound pg_catalog.float8)
-AS 'MODULE_PATHNAME', 'recpromo__assign_run'
-LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 10000;
-COMMENT ON FUNCTION @extschema@._assign_run(pg_catalog.text[], pg_catalog.text[], pg_catalog.float8[], pg_catalog.float8[], pg_catalog.text[], bigint[], pg_catalog.float8) IS
-'internal: greedy offer assignment for one budget over candidate columns';
-
-CREATE FUNCTION @extschema@._assign_curve(customer pg_catalog.text[], offer pg_catalog.text[], value pg_catalog.float8[],
-    cost pg_catalog.float8[], limit_offers pg_catalog.text[], limit_counts bigint[], budgets pg_catalog.float8[])
-RETURNS TABLE (budget pg_catalog.float8, customers bigint, spent pg_catalog.float8, profit pg_catalog.float8, upper_bound pg_catalog.float8)
-AS 'MODULE_PATHNAME', 'recpromo__assign_curve'
-LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 10;
-COMMENT ON FUNCTION @extschema@._assign_curve(pg_catalog.text[], pg_catalog.text[], pg_catalog.float8[], pg_catalog.float8[], pg_catalog.text[], bigint[], pg_catalog.float8[]) IS
-'internal: greedy offer assignment for each budget of a list';
-
 
 -- Small helpers -------------------------------------------------------------
 
@@ -1483,116 +1466,22 @@ COMMENT ON FUNCTION @extschema@.uplift_balance(pg_catalog.regclass, pg_catalog.n
 
 -- Assignment --------------------------------------------------------------------------
 
--- Solves an assignment over candidate rows given as arrays (customer,
--- offer, value, cost); with budgets given, returns the curve instead
--- (assignment columns NULL).
-CREATE FUNCTION @extschema@._assign_solve(cu pg_catalog.text[], o pg_catalog.text[], v pg_catalog.float8[], k pg_catalog.float8[],
-    budget pg_catalog.float8, budgets pg_catalog.float8[], offer_limits pg_catalog.jsonb)
-RETURNS TABLE (customer pg_catalog.text, offer pg_catalog.text, value pg_catalog.float8, cost pg_catalog.float8, profit pg_catalog.float8,
-               c_budget pg_catalog.float8, c_customers bigint, c_spent pg_catalog.float8, c_profit pg_catalog.float8, c_bound pg_catalog.float8)
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-ROWS 10000
-AS $$
-DECLARE
-    lo text[];
-    lc bigint[];
-    bad text;
-BEGIN
-    IF budgets IS NULL AND (budget IS NULL OR budget < 0 OR budget IN ('NaN', 'Infinity')) THEN
-        RAISE EXCEPTION 'budget must be a finite number >= 0'
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = pg_catalog.format('The budget given is %s.', coalesce(budget::text, 'NULL'));
-    END IF;
-    IF offer_limits IS NOT NULL THEN
-        IF pg_catalog.jsonb_typeof(offer_limits) <> 'object' THEN
-            RAISE EXCEPTION 'offer_limits must be a json object of offer: count'
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        SELECT pg_catalog.string_agg(e.ek, ', ') INTO bad FROM pg_catalog.jsonb_each(offer_limits) AS e(ek, ev)
-         WHERE pg_catalog.jsonb_typeof(e.ev) <> 'number' OR e.ev::numeric < 0
-            OR e.ev::numeric <> pg_catalog.trunc(e.ev::numeric) OR e.ev::numeric > 9e18;
-        IF bad IS NOT NULL THEN
-            RAISE EXCEPTION 'invalid offer limits for %', bad
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'Limits are integers >= 0.';
-        END IF;
-        SELECT pg_catalog.array_agg(e.ek ORDER BY e.ek), pg_catalog.array_agg(e.ev::numeric::bigint ORDER BY e.ek)
-          INTO lo, lc
-          FROM pg_catalog.jsonb_each(offer_limits) AS e(ek, ev);
-    END IF;
-    IF budgets IS NOT NULL THEN
-        RETURN QUERY SELECT NULL::text, NULL::text, NULL::float8, NULL::float8, NULL::float8,
-                            c.budget, c.customers, c.spent, c.profit, c.upper_bound
-                       FROM @extschema@._assign_curve(cu, o, v, k, lo, lc, budgets) c;
-        RETURN;
-    END IF;
-    RETURN QUERY SELECT r.customer, r.offer, r.value, r.cost, r.profit, budget, r.total_customers,
-                        r.total_spent, r.total_profit, r.upper_bound
-                   FROM @extschema@._assign_run(cu, o, v, k, lo, lc, budget) r;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._assign_solve(pg_catalog.text[], pg_catalog.text[], pg_catalog.float8[], pg_catalog.float8[], pg_catalog.float8, pg_catalog.float8[], pg_catalog.jsonb) IS
-'internal: runs the greedy assignment over candidate arrays';
-
--- Reads the candidates of a table as arrays, in one scan.
-CREATE FUNCTION @extschema@._assign_read(candidates pg_catalog.regclass, customer_col pg_catalog.name, offer_col pg_catalog.name,
-    value_col pg_catalog.name, cost_col pg_catalog.name, OUT cu pg_catalog.text[], OUT o pg_catalog.text[], OUT v pg_catalog.float8[], OUT k pg_catalog.float8[])
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM @extschema@._promo_coltype(candidates, customer_col, 'customer column');
-    PERFORM @extschema@._promo_coltype(candidates, offer_col, 'offer column');
-    EXECUTE pg_catalog.format(
-        'SELECT pg_catalog.array_agg((%I)::pg_catalog.text), pg_catalog.array_agg((%I)::pg_catalog.text),'
-        ' pg_catalog.array_agg(%s), pg_catalog.array_agg(%s) FROM %s',
-        customer_col, offer_col,
-        @extschema@._promo_num(candidates, value_col, 'value column'),
-        @extschema@._promo_num(candidates, cost_col, 'cost column'), @extschema@._promo_rel(candidates))
-       INTO cu, o, v, k;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._assign_read(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.name) IS
-'internal: the candidates of a table as arrays';
-
 CREATE FUNCTION @extschema@.assign_offers(candidates pg_catalog.regclass, customer_col pg_catalog.name, offer_col pg_catalog.name,
     value_col pg_catalog.name, cost_col pg_catalog.name, budget pg_catalog.float8, offer_limits pg_catalog.jsonb DEFAULT NULL)
 RETURNS TABLE (customer pg_catalog.text, offer pg_catalog.text, value pg_catalog.float8, cost pg_catalog.float8, profit pg_catalog.float8,
                total_customers bigint, total_spent pg_catalog.float8, total_profit pg_catalog.float8, upper_bound pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 10000
-AS $$
-DECLARE
-    c record := @extschema@._assign_read(candidates, customer_col, offer_col, value_col, cost_col);
-BEGIN
-    RETURN QUERY SELECT s.customer, s.offer, s.value, s.cost, s.profit,
-                        s.c_customers, s.c_spent, s.c_profit, s.c_bound
-                   FROM @extschema@._assign_solve(c.cu, c.o, c.v, c.k, budget, NULL, offer_limits) s;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_assign_offers';
 COMMENT ON FUNCTION @extschema@.assign_offers(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.float8, pg_catalog.jsonb) IS
 'at most one offer per customer maximising expected incremental profit (value - cost) under a total budget and per-offer limits (greedy on profit density with upgrades); totals and the Lagrangian upper bound repeated on each row';
 
 CREATE FUNCTION @extschema@.assign_offers_curve(candidates pg_catalog.regclass, customer_col pg_catalog.name, offer_col pg_catalog.name,
     value_col pg_catalog.name, cost_col pg_catalog.name, budgets pg_catalog.float8[], offer_limits pg_catalog.jsonb DEFAULT NULL)
 RETURNS TABLE (budget pg_catalog.float8, customers bigint, spent pg_catalog.float8, profit pg_catalog.float8, upper_bound pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 10
-AS $$
-DECLARE
-    c record;
-BEGIN
-    IF budgets IS NULL THEN
-        RAISE EXCEPTION 'budgets must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    c := @extschema@._assign_read(candidates, customer_col, offer_col, value_col, cost_col);
-    RETURN QUERY SELECT s.c_budget, s.c_customers, s.c_spent, s.c_profit, s.c_bound
-                   FROM @extschema@._assign_solve(c.cu, c.o, c.v, c.k, NULL, budgets, offer_limits) s;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_assign_offers_curve';
 COMMENT ON FUNCTION @extschema@.assign_offers_curve(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.float8[], pg_catalog.jsonb) IS
 'profit-versus-budget curve of assign_offers: customers reached, spend, profit and the upper bound at each budget';
 
@@ -1600,46 +1489,8 @@ CREATE FUNCTION @extschema@.assign_offers_from_model(model pg_catalog.text, cust
     offer_costs pg_catalog.jsonb, budget pg_catalog.float8, value_per_unit pg_catalog.float8 DEFAULT 1, offer_limits pg_catalog.jsonb DEFAULT NULL)
 RETURNS TABLE (customer pg_catalog.text, offer pg_catalog.text, value pg_catalog.float8, cost pg_catalog.float8, profit pg_catalog.float8,
                total_customers bigint, total_spent pg_catalog.float8, total_profit pg_catalog.float8, upper_bound pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 10000
-AS $$
-DECLARE
-    p jsonb := @extschema@._promo_model(model, 'uplift');
-    missing text;
-    cu text[];
-    o text[];
-    v float8[];
-    k float8[];
-BEGIN
-    IF offer_costs IS NULL OR pg_catalog.jsonb_typeof(offer_costs) <> 'object' THEN
-        RAISE EXCEPTION 'offer_costs must be a json object of treatment: cost'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    SELECT pg_catalog.string_agg(a->>'treatment', ', ') INTO missing
-      FROM pg_catalog.jsonb_array_elements(p->'arms') a
-     WHERE NOT CASE WHEN pg_catalog.jsonb_typeof(offer_costs->(a->>'treatment')) IS DISTINCT FROM 'number' THEN false
-                    ELSE pg_catalog.abs((offer_costs->(a->>'treatment'))::pg_catalog.numeric) <= 1e300
-                         AND ((offer_costs->(a->>'treatment'))::pg_catalog.numeric = 0
-                              OR pg_catalog.abs((offer_costs->(a->>'treatment'))::pg_catalog.numeric) >= 1e-300) END;
-    IF missing IS NOT NULL THEN
-        RAISE EXCEPTION 'offer_costs has no numeric cost for %', missing
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF value_per_unit IS NULL OR value_per_unit IN ('NaN', 'Infinity', '-Infinity') THEN
-        RAISE EXCEPTION 'value_per_unit must be a finite number' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    -- static SQL: the model's scores, in score_uplift's order
-    SELECT pg_catalog.array_agg(s.key), pg_catalog.array_agg(s.treatment),
-           pg_catalog.array_agg(s.uplift * value_per_unit),
-           pg_catalog.array_agg((offer_costs->s.treatment)::float8)
-      INTO cu, o, v, k
-      FROM @extschema@.score_uplift(model, customers, key_col) s
-     WHERE s.uplift IS NOT NULL;
-    RETURN QUERY SELECT s.customer, s.offer, s.value, s.cost, s.profit,
-                        s.c_customers, s.c_spent, s.c_profit, s.c_bound
-                   FROM @extschema@._assign_solve(cu, o, v, k, budget, NULL, offer_limits) s;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_assign_offers_from_model';
 COMMENT ON FUNCTION @extschema@.assign_offers_from_model(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.jsonb, pg_catalog.float8, pg_catalog.float8, pg_catalog.jsonb) IS
 'assign_offers on candidates made by a stored uplift model: value = uplift * value_per_unit, cost from offer_costs per treatment';

@@ -1,0 +1,238 @@
+/*
+ * promo_query.c
+ *	  How the promotion entry points read the caller's tables: the SPI
+ *	  plumbing shared by promo_assign.c, promo_uplift.c, promo_segments.c
+ *	  and the other promo_*.c files.
+ *
+ * Invoker rights.  Every public promotion function is a C function without
+ * SECURITY DEFINER, so each SPI query below runs as the role that called it:
+ * its table and column privileges and its row-level security policies apply
+ * exactly as to a query it typed itself.  Before issue 18 the same queries
+ * ran from PL/pgSQL, which needed some thirty internal "_" SQL functions
+ * that every role could call; they are now the static functions of these
+ * files and nothing internal is reachable from SQL.
+ *
+ * Query texts.  A promotion function runs between PromoBegin and PromoEnd:
+ * SPI connected under the forced search_path of spi_guard.c, so that the
+ * regclass and regtype names printed in messages are the ones the PL/pgSQL
+ * versions printed (qualified unless in pg_catalog).  Query texts name
+ * relations only as "schema"."name" from the catalog (PromoRelSql), columns
+ * only through quote_identifier, functions and operators schema-qualified
+ * (pg_catalog.x, OPERATOR(pg_catalog.=), the extension's own schema read
+ * from the catalog); every value is an SPI parameter.
+ *
+ * Column checks (PromoColType, PromoNumExpr, PromoMoneyExpr) keep the
+ * messages, SQLSTATEs and hints of the PL/pgSQL helpers they replace, word
+ * for word: the regression outputs did not change.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/tuplestore.h"
+
+#include "compat.h"
+#include "promo.h"
+#include "recpromo.h"
+#include "spi_guard.h"
+
+#define PROMO_FETCH_ROWS 1000
+
+void
+PromoBegin(PromoCall *pc, FunctionCallInfo fcinfo, bool read_only)
+{
+	pc->read_only = read_only;
+	pc->schema = quote_identifier(get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)));
+	pc->token = RecpromoSpiConnect();
+}
+
+void
+PromoEnd(PromoCall *pc)
+{
+	RecpromoSpiFinish(pc->token);
+}
+
+Oid
+PromoSourceArg(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("source table must not be null")));
+	return PG_GETARG_OID(argno);
+}
+
+char *
+PromoNameArg(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? NULL : pstrdup(NameStr(*PG_GETARG_NAME(argno)));
+}
+
+char *
+PromoTextArg(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+char *
+PromoRelSql(Oid rel)
+{
+	return RecpromoQualifiedRelation(rel);
+}
+
+char *
+PromoRelText(Oid rel)
+{
+	return DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(rel)));
+}
+
+char *
+PromoTypeText(Oid type)
+{
+	return DatumGetCString(DirectFunctionCall1(regtypeout, ObjectIdGetDatum(type)));
+}
+
+Oid
+PromoColType(Oid rel, const char *col, const char *role)
+{
+	AttrNumber	att;
+
+	if (col == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", role),
+				 errhint("Name a column of %s.", PromoRelText(rel))));
+	att = get_attnum(rel, col);
+	if (att <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of %s does not exist", col, PromoRelText(rel)),
+				 errhint("The %s must name a column of the source table.", role)));
+	return get_atttype(rel, att);
+}
+
+bool
+PromoIsNumberType(Oid t)
+{
+	return t == INT2OID || t == INT4OID || t == INT8OID || t == FLOAT4OID ||
+		t == FLOAT8OID || t == NUMERICOID;
+}
+
+char *
+PromoNumExpr(Oid rel, const char *col, const char *role)
+{
+	Oid			t = PromoColType(rel, col, role);
+
+	if (t == BOOLOID)
+		return psprintf("((%s)::pg_catalog.int4::pg_catalog.float8)", quote_identifier(col));
+	if (PromoIsNumberType(t))
+		return psprintf("((%s)::pg_catalog.float8)", quote_identifier(col));
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("column \"%s\" of %s has type %s, expected a number or boolean",
+					col, PromoRelText(rel), PromoTypeText(t)),
+			 errhint("The %s must be a number or boolean column.", role)));
+	return NULL;				/* not reached */
+}
+
+char *
+PromoMoneyExpr(Oid rel, const char *col, const char *role)
+{
+	Oid			t = PromoColType(rel, col, role);
+
+	if (PromoIsNumberType(t))
+		return psprintf("((%s)::pg_catalog.numeric)", quote_identifier(col));
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("column \"%s\" of %s has type %s, expected a number",
+					col, PromoRelText(rel), PromoTypeText(t)),
+			 errhint("The %s must be a number column (numeric, integer or float).", role)));
+	return NULL;				/* not reached */
+}
+
+void
+PromoCheckModelName(const char *name)
+{
+	if (name == NULL || name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model name must not be empty")));
+}
+
+/* SPI nulls string ("n" / " ") of nargs flags. */
+static char *
+SpiNulls(int nargs, const bool *nulls)
+{
+	char	   *s = palloc(nargs + 1);
+
+	for (int i = 0; i < nargs; i++)
+		s[i] = (nulls != NULL && nulls[i]) ? 'n' : ' ';
+	s[nargs] = '\0';
+	return s;
+}
+
+int
+PromoQueryRow(PromoCall *pc, const char *sql, int nargs, Oid *types,
+			  Datum *vals, bool *nulls, int ncols, Datum *out, bool *outnull)
+{
+	int			rc;
+
+	rc = SPI_execute_with_args(sql, nargs, types, vals, SpiNulls(nargs, nulls),
+							   pc->read_only, 2);
+	if (rc != SPI_OK_SELECT)
+		RECPROMO_CANNOT_HAPPEN("promotion query failed: %s", SPI_result_code_string(rc));
+	if (SPI_tuptable->tupdesc->natts != ncols)
+		RECPROMO_CANNOT_HAPPEN("promotion query returned %d columns, expected %d",
+							   SPI_tuptable->tupdesc->natts, ncols);
+	if (SPI_processed == 0)
+	{
+		for (int c = 0; c < ncols; c++)
+		{
+			out[c] = (Datum) 0;
+			outnull[c] = true;
+		}
+		return 0;
+	}
+	for (int c = 0; c < ncols; c++)
+		out[c] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+							   c + 1, &outnull[c]);
+	return (int) SPI_processed;
+}
+
+void
+PromoReturnQuery(PromoCall *pc, FunctionCallInfo fcinfo, const char *sql,
+				 int nargs, Oid *types, Datum *vals, bool *nulls)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TupleDesc	want = rsinfo->setDesc;
+	Portal		portal;
+
+	portal = SPI_cursor_open_with_args(NULL, sql, nargs, types, vals,
+									   SpiNulls(nargs, nulls), pc->read_only, 0);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, PROMO_FETCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		if (SPI_tuptable->tupdesc->natts != want->natts)
+			RECPROMO_CANNOT_HAPPEN("promotion query returned %d columns, expected %d",
+								   SPI_tuptable->tupdesc->natts, want->natts);
+		for (int c = 0; c < want->natts; c++)
+			if (TupleDescAttr(SPI_tuptable->tupdesc, c)->atttypid !=
+				TupleDescAttr(want, c)->atttypid)
+				RECPROMO_CANNOT_HAPPEN("promotion query column %d has type %u, expected %u",
+									   c + 1, TupleDescAttr(SPI_tuptable->tupdesc, c)->atttypid,
+									   TupleDescAttr(want, c)->atttypid);
+		for (uint64 r = 0; r < SPI_processed; r++)
+			tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[r]);
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+}

@@ -1,0 +1,9 @@
+-- Issue 18: the internal helpers of the promotion layer (70_promo.sql) are
+-- gone from SQL.  The public promotion functions are C now (invoker rights,
+-- src/pg/promo_*.c) and the helpers their static functions, so no role can
+-- call a helper with arguments of its own.  The public functions change
+-- language through CREATE OR REPLACE below; the helpers are dropped here.
+DROP FUNCTION IF EXISTS @extschema@._assign_solve(pg_catalog.text[], pg_catalog.text[], pg_catalog.float8[], pg_catalog.float8[], pg_catalog.float8, pg_catalog.float8[], pg_catalog.jsonb);
+DROP FUNCTION IF EXISTS @extschema@._assign_read(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.name);
+DROP FUNCTION IF EXISTS @extschema@._assign_run(pg_catalog.text[], pg_catalog.text[], pg_catalog.float8[], pg_catalog.float8[], pg_catalog.text[], bigint[], pg_catalog.float8);
+DROP FUNCTION IF EXISTS @extschema@._assign_curve(pg_catalog.text[], pg_catalog.text[], pg_catalog.float8[], pg_catalog.float8[], pg_catalog.text[], bigint[], pg_catalog.float8[]);
