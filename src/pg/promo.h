@@ -91,4 +91,22 @@ extern void PromoReturnQuery(PromoCall *pc, FunctionCallInfo fcinfo,
 							 const char *sql, int nargs, Oid *types,
 							 Datum *vals, bool *nulls);
 
+/* The treatment arms of a campaign table (UpliftArms). */
+typedef struct UpliftArmList
+{
+	int			n;				/* treatment arms, labels sorted */
+	char	  **labels;
+	int64	   *counts;			/* rows per arm */
+	int64		n_control;		/* rows of the control group */
+	Datum		labels_array;	/* the same as text[] and bigint[] */
+	Datum		counts_array;
+} UpliftArmList;
+
+/*
+ * Checks the treatment column and control group of a campaign table (NULL
+ * labels, no control, no treated rows: errors) and lists its arms.
+ */
+extern void UpliftArms(PromoCall *pc, Oid rel, const char *treatment_col,
+					   const char *control, UpliftArmList *arms);
+
 #endif							/* PROMO_H */

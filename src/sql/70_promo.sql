@@ -66,22 +66,6 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._kmeans_fit(pg_catalog.float8[], integer, bigint, integer) IS
 'internal: seeded k-means++ / Lloyd clustering of the rows of a 2-D array';
 
-CREATE FUNCTION @extschema@._uplift_metrics(score pg_catalog.float8[], treated boolean[], outcome pg_catalog.float8[],
-    k_percent pg_catalog.float8, n_boot integer, seed bigint, confidence pg_catalog.float8)
-RETURNS TABLE (metric pg_catalog.text, value pg_catalog.float8, ci_low pg_catalog.float8, ci_high pg_catalog.float8)
-AS 'MODULE_PATHNAME', 'recpromo__uplift_metrics'
-LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 4;
-COMMENT ON FUNCTION @extschema@._uplift_metrics(pg_catalog.float8[], boolean[], pg_catalog.float8[], pg_catalog.float8, integer, bigint, pg_catalog.float8) IS
-'internal: Qini coefficient, AUUC, uplift@k and ATE with percentile bootstrap intervals';
-
-CREATE FUNCTION @extschema@._uplift_curve(score pg_catalog.float8[], treated boolean[], outcome pg_catalog.float8[],
-    points integer)
-RETURNS TABLE (fraction pg_catalog.float8, qini pg_catalog.float8, uplift pg_catalog.float8)
-AS 'MODULE_PATHNAME', 'recpromo__uplift_curve'
-LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 11;
-COMMENT ON FUNCTION @extschema@._uplift_curve(pg_catalog.float8[], boolean[], pg_catalog.float8[], integer) IS
-'internal: the Qini and uplift curves sampled at points equally spaced fractions';
-
 
 -- Small helpers -------------------------------------------------------------
 
@@ -1331,50 +1315,14 @@ $$;
 COMMENT ON FUNCTION @extschema@.predict_uplift(pg_catalog.text, pg_catalog.jsonb) IS
 'estimated uplift of every treatment for one row given as jsonb under a stored uplift model';
 
--- Reads score, treated flag and outcome of the rows of one comparison.
-CREATE FUNCTION @extschema@._uplift_read(source pg_catalog.regclass, score_col pg_catalog.name, treatment_col pg_catalog.name,
-    outcome_col pg_catalog.name, treatment pg_catalog.text, control pg_catalog.text,
-    OUT score pg_catalog.float8[], OUT treated boolean[], OUT outcome pg_catalog.float8[])
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    arms record := @extschema@._uplift_arms(source, treatment_col, control);
-    s text := @extschema@._promo_num(source, score_col, 'score column');
-    y text := @extschema@._promo_num(source, outcome_col, 'outcome column');
-BEGIN
-    IF treatment IS NOT NULL AND NOT treatment = ANY (arms.labels) THEN
-        RAISE EXCEPTION 'treatment "%" does not occur in %', treatment, source::text
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = pg_catalog.format('The arms are: %s.', pg_catalog.array_to_string(arms.labels, ', '));
-    END IF;
-    EXECUTE pg_catalog.format($q$
-        SELECT pg_catalog.array_agg(s ORDER BY s, t, y), pg_catalog.array_agg(t ORDER BY s, t, y),
-               pg_catalog.array_agg(y ORDER BY s, t, y)
-          FROM (SELECT %1$s AS s, (%2$I)::pg_catalog.text OPERATOR(pg_catalog.<>) $1 AS t, %3$s AS y FROM %4$s
-                 WHERE $2 IS NULL OR (%2$I)::pg_catalog.text OPERATOR(pg_catalog.=) ANY (ARRAY[$1, $2])) r
-    $q$, s, treatment_col, y, @extschema@._promo_rel(source)) INTO score, treated, outcome USING control, treatment;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._uplift_read(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text) IS
-'internal: reads one treatment-versus-control comparison in a deterministic order';
-
 CREATE FUNCTION @extschema@.uplift_evaluate(source pg_catalog.regclass, score_col pg_catalog.name, treatment_col pg_catalog.name,
     outcome_col pg_catalog.name, treatment pg_catalog.text DEFAULT NULL, control pg_catalog.text DEFAULT 'control',
     k_percent pg_catalog.float8 DEFAULT 10, n_boot integer DEFAULT 200, seed bigint DEFAULT 42,
     confidence pg_catalog.float8 DEFAULT 0.95)
 RETURNS TABLE (metric pg_catalog.text, value pg_catalog.float8, ci_low pg_catalog.float8, ci_high pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 4
-AS $$
-DECLARE
-    r record := @extschema@._uplift_read(source, score_col, treatment_col, outcome_col, treatment, control);
-BEGIN
-    RETURN QUERY SELECT * FROM @extschema@._uplift_metrics(r.score, r.treated, r.outcome,
-                                                          k_percent, n_boot, seed, confidence);
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_uplift_evaluate';
 COMMENT ON FUNCTION @extschema@.uplift_evaluate(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.float8, integer, bigint, pg_catalog.float8) IS
 'Qini coefficient, AUUC, uplift@k% and ATE of an uplift score on randomised data, with seeded percentile bootstrap intervals';
 
@@ -1382,19 +1330,9 @@ CREATE FUNCTION @extschema@.uplift_curve(source pg_catalog.regclass, score_col p
     outcome_col pg_catalog.name, treatment pg_catalog.text DEFAULT NULL, control pg_catalog.text DEFAULT 'control',
     points integer DEFAULT 10)
 RETURNS TABLE (fraction pg_catalog.float8, qini pg_catalog.float8, uplift pg_catalog.float8, random pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 11
-AS $$
-DECLARE
-    r record := @extschema@._uplift_read(source, score_col, treatment_col, outcome_col, treatment, control);
-BEGIN
-    RETURN QUERY SELECT c.fraction, c.qini, c.uplift, c.fraction * pg_catalog.last_value(c.qini) OVER w
-                   FROM @extschema@._uplift_curve(r.score, r.treated, r.outcome, points) c
-                 WINDOW w AS (ORDER BY c.fraction ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-                  ORDER BY c.fraction;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_uplift_curve';
 COMMENT ON FUNCTION @extschema@.uplift_curve(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, integer) IS
 'Qini curve q(phi), uplift curve u(phi) and the random-targeting line phi * ATE at equally spaced fractions targeted';
 
@@ -1403,25 +1341,9 @@ CREATE FUNCTION @extschema@.uplift_by_decile(source pg_catalog.regclass, score_c
     bins integer DEFAULT 10)
 RETURNS TABLE (decile integer, treated bigint, control_rows bigint, mean_treated pg_catalog.float8,
                mean_control pg_catalog.float8, uplift pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 10
-AS $$
-DECLARE
-    r record := @extschema@._uplift_read(source, score_col, treatment_col, outcome_col, treatment, control);
-BEGIN
-    IF bins IS NULL OR bins < 1 OR bins > 1000 THEN
-        RAISE EXCEPTION 'bins must be between 1 and 1000' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    RETURN QUERY
-        WITH d AS (SELECT pg_catalog.ntile(bins) OVER (ORDER BY u.s DESC, u.t, u.y) AS b, u.t, u.y
-                     FROM ROWS FROM (pg_catalog.unnest(r.score), pg_catalog.unnest(r.treated), pg_catalog.unnest(r.outcome)) AS u(s, t, y))
-        SELECT d.b, pg_catalog.count(*) FILTER (WHERE d.t), pg_catalog.count(*) FILTER (WHERE NOT d.t),
-               pg_catalog.avg(d.y) FILTER (WHERE d.t), pg_catalog.avg(d.y) FILTER (WHERE NOT d.t),
-               pg_catalog.avg(d.y) FILTER (WHERE d.t) - pg_catalog.avg(d.y) FILTER (WHERE NOT d.t)
-          FROM d GROUP BY d.b ORDER BY d.b;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_uplift_by_decile';
 COMMENT ON FUNCTION @extschema@.uplift_by_decile(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, integer) IS
 'observed uplift (treated mean - control mean) per equal-count bin of the score, bin 1 = highest scores';
 
@@ -1429,38 +1351,9 @@ CREATE FUNCTION @extschema@.uplift_balance(source pg_catalog.regclass, treatment
     control pg_catalog.text DEFAULT 'control')
 RETURNS TABLE (treatment pg_catalog.text, feature pg_catalog.text, mean_treated pg_catalog.float8, mean_control pg_catalog.float8,
                smd pg_catalog.float8, balanced boolean)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 20
-AS $$
-DECLARE
-    arms record := @extschema@._uplift_arms(source, treatment_col, control);
-    rel text := @extschema@._promo_rel(source);
-    col name;
-    e text;
-BEGIN
-    IF coalesce(pg_catalog.cardinality(features), 0) = 0 THEN
-        RAISE EXCEPTION 'no features given' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    FOREACH col IN ARRAY features LOOP
-        e := @extschema@._promo_num(source, col, 'feature');
-        RETURN QUERY EXECUTE pg_catalog.format($q$
-            WITH s AS (SELECT (%1$I)::pg_catalog.text AS arm, %2$s AS x FROM %3$s),
-            c AS (SELECT pg_catalog.avg(x) AS m, pg_catalog.var_pop(x) AS v FROM s WHERE arm OPERATOR(pg_catalog.=) $1),
-            t AS (SELECT arm, pg_catalog.avg(x) AS m, pg_catalog.var_pop(x) AS v FROM s
-                   WHERE arm OPERATOR(pg_catalog.<>) $1 GROUP BY arm),
-            d AS (SELECT t.arm, t.m AS mt, c.m AS mc,
-                         CASE WHEN (t.v OPERATOR(pg_catalog.+) c.v) OPERATOR(pg_catalog.>) 0
-                              THEN (t.m OPERATOR(pg_catalog.-) c.m)
-                                   OPERATOR(pg_catalog./) pg_catalog.sqrt((t.v OPERATOR(pg_catalog.+) c.v) OPERATOR(pg_catalog./) 2)
-                              ELSE 0 END AS smd
-                    FROM t, c)
-            SELECT arm, $2, mt, mc, smd, pg_catalog.abs(smd) OPERATOR(pg_catalog.<) 0.1::pg_catalog.float8
-              FROM d ORDER BY arm
-        $q$, treatment_col, e, rel) USING control, col::text;
-    END LOOP;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_uplift_balance';
 COMMENT ON FUNCTION @extschema@.uplift_balance(pg_catalog.regclass, pg_catalog.name, pg_catalog.name[], pg_catalog.text) IS
 'randomisation check: standardised mean difference of each feature between each treatment arm and control (balanced when |smd| < 0.1)';
 
