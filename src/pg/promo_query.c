@@ -209,8 +209,19 @@ void
 PromoReturnQuery(PromoCall *pc, FunctionCallInfo fcinfo, const char *sql,
 				 int nargs, Oid *types, Datum *vals, bool *nulls)
 {
+	PromoReturnQueryGuarded(pc, fcinfo, sql, nargs, types, vals, nulls, NULL);
+}
+
+void
+PromoReturnQueryGuarded(PromoCall *pc, FunctionCallInfo fcinfo, const char *sql,
+						int nargs, Oid *types, Datum *vals, bool *nulls,
+						void (*guard) (Datum value, bool isnull))
+{
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	TupleDesc	want = rsinfo->setDesc;
+	int			extra = guard ? 1 : 0;
+	Datum	   *values = palloc(sizeof(Datum) * (want->natts + 1));
+	bool	   *isnull = palloc(sizeof(bool) * (want->natts + 1));
 	Portal		portal;
 
 	portal = SPI_cursor_open_with_args(NULL, sql, nargs, types, vals,
@@ -220,9 +231,9 @@ PromoReturnQuery(PromoCall *pc, FunctionCallInfo fcinfo, const char *sql,
 		SPI_cursor_fetch(portal, true, PROMO_FETCH_ROWS);
 		if (SPI_processed == 0)
 			break;
-		if (SPI_tuptable->tupdesc->natts != want->natts)
+		if (SPI_tuptable->tupdesc->natts != want->natts + extra)
 			RECPROMO_CANNOT_HAPPEN("promotion query returned %d columns, expected %d",
-								   SPI_tuptable->tupdesc->natts, want->natts);
+								   SPI_tuptable->tupdesc->natts, want->natts + extra);
 		for (int c = 0; c < want->natts; c++)
 			if (TupleDescAttr(SPI_tuptable->tupdesc, c)->atttypid !=
 				TupleDescAttr(want, c)->atttypid)
@@ -230,9 +241,51 @@ PromoReturnQuery(PromoCall *pc, FunctionCallInfo fcinfo, const char *sql,
 									   c + 1, TupleDescAttr(SPI_tuptable->tupdesc, c)->atttypid,
 									   TupleDescAttr(want, c)->atttypid);
 		for (uint64 r = 0; r < SPI_processed; r++)
-			tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[r]);
+		{
+			if (guard == NULL)
+			{
+				tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[r]);
+				continue;
+			}
+			heap_deform_tuple(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, values, isnull);
+			guard(values[want->natts], isnull[want->natts]);
+			tuplestore_putvalues(rsinfo->setResult, want, values, isnull);
+		}
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_cursor_close(portal);
+}
+
+Datum
+PromoCallInternal(PGFunction fn, int nargs, const Datum *args,
+				  const bool *nulls, bool *isnull)
+{
+	LOCAL_FCINFO(fcinfo, 8);
+	Datum		r;
+
+	Assert(nargs <= 8);
+	InitFunctionCallInfoData(*fcinfo, NULL, nargs, InvalidOid, NULL, NULL);
+	for (int i = 0; i < nargs; i++)
+	{
+		fcinfo->args[i].value = args[i];
+		fcinfo->args[i].isnull = nulls[i];
+	}
+	r = fn(fcinfo);
+	if (isnull)
+		*isnull = fcinfo->isnull;
+	return r;
+}
+
+Jsonb *
+PromoModelParams(text *model, const char *want)
+{
+	Datum		args[2];
+	bool		nulls[2];
+
+	args[0] = PointerGetDatum(model);
+	nulls[0] = model == NULL;
+	args[1] = CStringGetTextDatum(want);
+	nulls[1] = false;
+	return DatumGetJsonbP(PromoCallInternal(recpromo__promo_params, 2, args, nulls, NULL));
 }

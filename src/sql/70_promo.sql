@@ -58,14 +58,6 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._promo_fit(pg_catalog.text, pg_catalog.float8[], pg_catalog.float8[], pg_catalog.float8[], pg_catalog.float8, integer, integer, pg_catalog.float8) IS
 'internal: fits a logistic (Newton/IRLS) or ridge model on a design matrix given as a 2-D array';
 
-CREATE FUNCTION @extschema@._kmeans_fit(x pg_catalog.float8[], k integer, seed bigint, max_iter integer,
-    OUT assign integer[], OUT centres pg_catalog.float8[], OUT sizes bigint[], OUT inertia pg_catalog.float8,
-    OUT iterations integer, OUT converged boolean)
-AS 'MODULE_PATHNAME', 'recpromo__kmeans_fit'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._kmeans_fit(pg_catalog.float8[], integer, bigint, integer) IS
-'internal: seeded k-means++ / Lloyd clustering of the rows of a 2-D array';
-
 
 -- Small helpers -------------------------------------------------------------
 
@@ -601,222 +593,41 @@ COMMENT ON FUNCTION @extschema@._promo_check_name(pg_catalog.text) IS 'internal:
 
 -- Profiles --------------------------------------------------------------------
 
-CREATE FUNCTION @extschema@._promo_raise_missing(what pg_catalog.text, n bigint) RETURNS boolean
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RAISE EXCEPTION '% has % missing or non-finite values', what, n
-        USING ERRCODE = 'null_value_not_allowed',
-              HINT = 'Filter the rows with a view first.';
-END
-$$;
-COMMENT ON FUNCTION @extschema@._promo_raise_missing(pg_catalog.text, bigint) IS
-'internal: raises the missing-values error from inside a query';
-
 -- Monetary values are numeric: amounts are summed exactly (see _promo_money).
 CREATE FUNCTION @extschema@.rfm(orders pg_catalog.regclass, customer_col pg_catalog.name, date_col pg_catalog.name, amount_col pg_catalog.name,
     as_of pg_catalog.timestamptz DEFAULT pg_catalog.now(), order_col pg_catalog.name DEFAULT NULL, returns_mode pg_catalog.text DEFAULT 'net')
 RETURNS TABLE (customer pg_catalog.text, recency_days integer, frequency bigint, monetary numeric,
                r_score integer, f_score integer, m_score integer, rfm_cell pg_catalog.text, segment pg_catalog.text)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 10000
-AS $$
-DECLARE
-    rel text := @extschema@._promo_rel(orders);
-    dt regtype;
-    amt_expr text;
-    ord text;
-BEGIN
-    PERFORM @extschema@._promo_coltype(orders, customer_col, 'customer column');
-    dt := @extschema@._promo_coltype(orders, date_col, 'date column');
-    IF dt NOT IN ('date'::regtype, 'timestamp without time zone'::regtype, 'timestamp with time zone'::regtype) THEN
-        RAISE EXCEPTION 'column "%" of % has type %, expected a date or timestamp', date_col, orders::text, dt
-            USING ERRCODE = 'datatype_mismatch';
-    END IF;
-    amt_expr := @extschema@._promo_money(orders, amount_col, 'amount column');
-    IF as_of IS NULL THEN
-        RAISE EXCEPTION 'as_of must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF returns_mode IS NULL OR returns_mode NOT IN ('net', 'ignore') THEN
-        RAISE EXCEPTION 'invalid returns_mode "%"', returns_mode
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Use ''net'' (returns reduce monetary) or ''ignore'' (only purchases count).';
-    END IF;
-    IF order_col IS NULL THEN
-        ord := 'NULL::pg_catalog.text';
-    ELSE
-        PERFORM @extschema@._promo_coltype(orders, order_col, 'order column');
-        ord := pg_catalog.format('(%I)::pg_catalog.text', order_col);
-    END IF;
-    -- $1 as_of, $2 returns_mode, $3 the non-finite numerics
-    RETURN QUERY EXECUTE pg_catalog.format($q$
-        WITH lines AS (
-            SELECT (%1$I)::pg_catalog.text AS cu, (%2$I)::pg_catalog.timestamptz AS ts, %3$s AS amt, %4$s AS ord,
-                   pg_catalog.row_number() OVER () AS rn
-              FROM %5$s WHERE (%1$I) IS NOT NULL),
-        bad AS (SELECT pg_catalog.count(*) AS n FROM lines
-                 WHERE ts IS NULL OR amt IS NULL OR amt OPERATOR(pg_catalog.=) ANY ($3)),
-        ords AS (
-            SELECT cu, pg_catalog.min(ts) AS ts, pg_catalog.sum(amt) AS amt
-              FROM lines GROUP BY cu, coalesce(ord, rn::pg_catalog.text)),
-        per AS (
-            SELECT cu,
-                   pg_catalog.floor(pg_catalog.extract('epoch',
-                       $1 OPERATOR(pg_catalog.-) pg_catalog.max(ts) FILTER (WHERE amt OPERATOR(pg_catalog.>) 0))
-                       OPERATOR(pg_catalog./) 86400)::pg_catalog.int4 AS rec,
-                   pg_catalog.count(*) FILTER (WHERE amt OPERATOR(pg_catalog.>) 0) AS freq,
-                   CASE WHEN $2 OPERATOR(pg_catalog.=) 'net' THEN pg_catalog.sum(amt)
-                        ELSE pg_catalog.sum(amt) FILTER (WHERE amt OPERATOR(pg_catalog.>) 0) END AS mon
-              FROM ords GROUP BY cu
-            HAVING pg_catalog.count(*) FILTER (WHERE amt OPERATOR(pg_catalog.>) 0) OPERATOR(pg_catalog.>) 0),
-        ranked AS (
-            SELECT per.*,
-                   pg_catalog.rank() OVER (ORDER BY rec DESC) AS rr,
-                   pg_catalog.rank() OVER (ORDER BY freq) AS fr,
-                   pg_catalog.rank() OVER (ORDER BY mon) AS mr,
-                   pg_catalog.count(*) OVER () AS n
-              FROM per),
-        scored AS (
-            -- score = 1 + floor(5 (rank - 1) / n), in integers
-            SELECT cu, rec, freq, mon,
-                   (1 OPERATOR(pg_catalog.+) ((5 OPERATOR(pg_catalog.*) (rr OPERATOR(pg_catalog.-) 1)) OPERATOR(pg_catalog./) n))::pg_catalog.int4 AS r,
-                   (1 OPERATOR(pg_catalog.+) ((5 OPERATOR(pg_catalog.*) (fr OPERATOR(pg_catalog.-) 1)) OPERATOR(pg_catalog./) n))::pg_catalog.int4 AS f,
-                   (1 OPERATOR(pg_catalog.+) ((5 OPERATOR(pg_catalog.*) (mr OPERATOR(pg_catalog.-) 1)) OPERATOR(pg_catalog./) n))::pg_catalog.int4 AS m
-              FROM ranked)
-        SELECT cu, rec, freq, mon, r, f, m,
-               pg_catalog.concat(r, f, m),
-               CASE WHEN r OPERATOR(pg_catalog.>=) 4 AND f OPERATOR(pg_catalog.>=) 4 THEN 'champions'
-                    WHEN r OPERATOR(pg_catalog.>=) 3 AND f OPERATOR(pg_catalog.>=) 3 THEN 'loyal'
-                    WHEN r OPERATOR(pg_catalog.>=) 4 AND f OPERATOR(pg_catalog.=) 1 THEN 'new customers'
-                    WHEN r OPERATOR(pg_catalog.>=) 3 THEN 'promising'
-                    WHEN r OPERATOR(pg_catalog.=) 1 AND f OPERATOR(pg_catalog.>=) 4 THEN 'cannot lose them'
-                    WHEN f OPERATOR(pg_catalog.>=) 3 THEN 'at risk'
-                    WHEN r OPERATOR(pg_catalog.=) 2 THEN 'hibernating'
-                    ELSE 'lost' END
-          FROM scored
-         WHERE (SELECT CASE WHEN n OPERATOR(pg_catalog.>) 0
-                            THEN @extschema@._promo_raise_missing('date or amount', n) ELSE true END FROM bad)
-    $q$, customer_col, date_col, amt_expr, ord, rel)
-    USING as_of, returns_mode, '{NaN,Infinity,-Infinity}'::numeric[];
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_rfm';
 COMMENT ON FUNCTION @extschema@.rfm(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.timestamptz, pg_catalog.name, pg_catalog.text) IS
 'recency (days since the last purchase), frequency (purchase orders), monetary value (numeric, summed exactly), quintile scores 1-5 and named segments per customer';
 
 CREATE FUNCTION @extschema@.category_affinity(orders pg_catalog.regclass, customer_col pg_catalog.name, category_col pg_catalog.name,
     amount_col pg_catalog.name DEFAULT NULL)
 RETURNS TABLE (customer pg_catalog.text, category pg_catalog.text, amount numeric, share pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 50000
-AS $$
-DECLARE
-    rel text := @extschema@._promo_rel(orders);
-    amt_expr text := '1::pg_catalog.numeric';
-BEGIN
-    PERFORM @extschema@._promo_coltype(orders, customer_col, 'customer column');
-    PERFORM @extschema@._promo_coltype(orders, category_col, 'category column');
-    IF amount_col IS NOT NULL THEN
-        amt_expr := @extschema@._promo_money(orders, amount_col, 'amount column');
-    END IF;
-    -- net spend summed in numeric: a category whose purchases and returns
-    -- cancel is exactly 0 and left out
-    RETURN QUERY EXECUTE pg_catalog.format($q$
-        WITH c AS (
-            SELECT (%1$I)::pg_catalog.text AS cu, (%2$I)::pg_catalog.text AS cat, pg_catalog.sum(%3$s) AS amt
-              FROM %4$s WHERE (%1$I) IS NOT NULL AND (%2$I) IS NOT NULL AND (%3$s) IS NOT NULL
-             GROUP BY 1, 2)
-        SELECT cu, cat, amt,
-               (amt OPERATOR(pg_catalog./) pg_catalog.sum(amt) OVER (PARTITION BY cu))::pg_catalog.float8
-          FROM c WHERE amt OPERATOR(pg_catalog.>) 0
-    $q$, customer_col, category_col, amt_expr, rel);
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_category_affinity';
 COMMENT ON FUNCTION @extschema@.category_affinity(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name) IS
 'each customer''s share of net spend (amount_col given, summed in numeric) or of purchase rows (amount_col NULL) per category';
-
--- Reads, checks and optionally standardises the k-means columns.
-CREATE FUNCTION @extschema@._kmeans_read(source pg_catalog.regclass, key_col pg_catalog.name, columns pg_catalog.name[],
-    standardize boolean, OUT keys pg_catalog.text[], OUT x pg_catalog.float8[], OUT center pg_catalog.float8[], OUT scale pg_catalog.float8[])
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    spec jsonb;
-    v record;
-BEGIN
-    PERFORM @extschema@._promo_coltype(source, key_col, 'key column');
-    IF coalesce(pg_catalog.cardinality(columns), 0) = 0 THEN
-        RAISE EXCEPTION 'no columns given' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    spec := @extschema@._promo_feature_spec(source, columns, '{}', coalesce(standardize, true));
-    v := @extschema@._promo_spec_values(spec);
-    center := v.center;
-    scale := v.scale;
-    EXECUTE pg_catalog.format(
-        'SELECT pg_catalog.array_agg((%1$I)::pg_catalog.text ORDER BY %1$I), pg_catalog.array_agg(ARRAY[%2$s] ORDER BY %1$I) FROM %3$s',
-        key_col, pg_catalog.array_to_string(@extschema@._promo_design(spec, 1), ', '), @extschema@._promo_rel(source))
-       INTO keys, x USING v.center, v.scale, v.levels;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._kmeans_read(pg_catalog.regclass, pg_catalog.name, pg_catalog.name[], boolean) IS
-'internal: reads the k-means points in key order';
 
 CREATE FUNCTION @extschema@.kmeans(source pg_catalog.regclass, key_col pg_catalog.name, columns pg_catalog.name[], k integer,
     seed bigint DEFAULT 42, standardize boolean DEFAULT true, max_iter integer DEFAULT 100)
 RETURNS TABLE (key pg_catalog.text, cluster integer)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 10000 SUPPORT @extschema@._rows_per_source_row
-AS $$
-DECLARE
-    r record;
-    fit record;
-BEGIN
-    -- _kmeans_fit is STRICT: a NULL here would leave fit unassigned (55000)
-    IF k IS NULL OR seed IS NULL OR max_iter IS NULL THEN
-        RAISE EXCEPTION '% must not be null', CASE WHEN k IS NULL THEN 'k' WHEN seed IS NULL THEN 'seed' ELSE 'max_iter' END
-            USING ERRCODE = 'null_value_not_allowed',
-                  HINT = 'Give k, the number of clusters; omit seed and max_iter for their defaults (42 and 100).';
-    END IF;
-    r := @extschema@._kmeans_read(source, key_col, columns, standardize);
-    fit := @extschema@._kmeans_fit(r.x, k, seed, max_iter);
-    RETURN QUERY SELECT u.key, u.cluster FROM ROWS FROM (pg_catalog.unnest(r.keys), pg_catalog.unnest(fit.assign)) AS u(key, cluster);
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_kmeans';
 COMMENT ON FUNCTION @extschema@.kmeans(pg_catalog.regclass, pg_catalog.name, pg_catalog.name[], integer, bigint, boolean, integer) IS
 'k-means segmentation (k-means++ start, seeded) of the rows of a table over numeric columns: each key''s cluster 1..k';
 
 CREATE FUNCTION @extschema@.kmeans_clusters(source pg_catalog.regclass, key_col pg_catalog.name, columns pg_catalog.name[], k integer,
     seed bigint DEFAULT 42, standardize boolean DEFAULT true, max_iter integer DEFAULT 100)
 RETURNS TABLE (cluster integer, size bigint, centre pg_catalog.float8[], inertia pg_catalog.float8, iterations integer)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 10
-AS $$
-DECLARE
-    r record;
-    fit record;
-    d int := pg_catalog.cardinality(columns);
-BEGIN
-    -- _kmeans_fit is STRICT: a NULL here would leave fit unassigned (55000)
-    IF k IS NULL OR seed IS NULL OR max_iter IS NULL THEN
-        RAISE EXCEPTION '% must not be null', CASE WHEN k IS NULL THEN 'k' WHEN seed IS NULL THEN 'seed' ELSE 'max_iter' END
-            USING ERRCODE = 'null_value_not_allowed',
-                  HINT = 'Give k, the number of clusters; omit seed and max_iter for their defaults (42 and 100).';
-    END IF;
-    r := @extschema@._kmeans_read(source, key_col, columns, standardize);
-    fit := @extschema@._kmeans_fit(r.x, k, seed, max_iter);
-    RETURN QUERY
-        SELECT c, fit.sizes[c],
-               (SELECT pg_catalog.array_agg(fit.centres[c][j] * r.scale[j] + r.center[j] ORDER BY j)
-                  FROM pg_catalog.generate_series(1, d) j),
-               fit.inertia, fit.iterations
-          FROM pg_catalog.generate_series(1, k) c;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_kmeans_clusters';
 COMMENT ON FUNCTION @extschema@.kmeans_clusters(pg_catalog.regclass, pg_catalog.name, pg_catalog.name[], integer, bigint, boolean, integer) IS
 'the clusters of kmeans() with the same arguments: sizes, centres in the columns'' own units, inertia (in standardised units when standardize)';
 

@@ -10,3 +10,6 @@ DROP FUNCTION IF EXISTS @extschema@._assign_curve(pg_catalog.text[], pg_catalog.
 DROP FUNCTION IF EXISTS @extschema@._uplift_read(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text);
 DROP FUNCTION IF EXISTS @extschema@._uplift_metrics(pg_catalog.float8[], boolean[], pg_catalog.float8[], pg_catalog.float8, integer, bigint, pg_catalog.float8);
 DROP FUNCTION IF EXISTS @extschema@._uplift_curve(pg_catalog.float8[], boolean[], pg_catalog.float8[], integer);
+DROP FUNCTION IF EXISTS @extschema@._kmeans_read(pg_catalog.regclass, pg_catalog.name, pg_catalog.name[], boolean);
+DROP FUNCTION IF EXISTS @extschema@._kmeans_fit(pg_catalog.float8[], integer, bigint, integer);
+DROP FUNCTION IF EXISTS @extschema@._promo_raise_missing(pg_catalog.text, bigint);
