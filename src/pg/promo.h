@@ -204,6 +204,17 @@ extern void PromoCheckColumns(PromoCall *pc, const char *model,
 /* "(column)" or "column=level": the label of a coefficient. */
 extern char *PromoFeatureLabel(const PromoFeature *f);
 
+/* ---------- promo_propensity.c ---------- */
+
+/* float8 expression of a checked 0/1 target column (errors name role). */
+extern char *PromoBinaryTarget(PromoCall *pc, Oid rel, const char *col,
+							   const char *role);
+/*
+ * SQL of the linear predictor of a stored model on one jsonb row: features
+ * spec $1, the row $3, coefficients (a jsonb array) coef_sql.
+ */
+extern char *PromoLinearJsonbSql(const char *coef_sql);
+
 /* ---------- promo_fit.c, promo_kmeans.c: the numeric work ---------- */
 
 typedef struct PromoFitResult

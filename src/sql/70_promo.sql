@@ -633,136 +633,13 @@ COMMENT ON FUNCTION @extschema@.kmeans_clusters(pg_catalog.regclass, pg_catalog.
 
 -- Propensity ---------------------------------------------------------------------
 
--- Reads and checks a 0/1 or boolean target; returns its float8 expression.
-CREATE FUNCTION @extschema@._promo_binary_target(source pg_catalog.regclass, target_col pg_catalog.name, role pg_catalog.text)
-RETURNS pg_catalog.text
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    e text := @extschema@._promo_num(source, target_col, role);
-    nnull bigint;
-    nbad bigint;
-    npos bigint;
-    n bigint;
-BEGIN
-    EXECUTE pg_catalog.format(
-        'SELECT pg_catalog.count(*) FILTER (WHERE %1$s IS NULL),'
-        ' pg_catalog.count(*) FILTER (WHERE %1$s OPERATOR(pg_catalog.<>) 0 AND %1$s OPERATOR(pg_catalog.<>) 1),'
-        ' pg_catalog.count(*) FILTER (WHERE %1$s OPERATOR(pg_catalog.=) 1), pg_catalog.count(*) FROM %2$s',
-        e, @extschema@._promo_rel(source)) INTO nnull, nbad, npos, n;
-    IF nnull > 0 THEN
-        RAISE EXCEPTION '% "%" has % missing values', role, target_col, nnull
-            USING ERRCODE = 'null_value_not_allowed', HINT = 'Filter the rows with a view first.';
-    END IF;
-    IF nbad > 0 THEN
-        RAISE EXCEPTION '% "%" must be 0 or 1', role, target_col
-            USING ERRCODE = 'data_exception',
-                  DETAIL = pg_catalog.format('%s rows have other values.', nbad);
-    END IF;
-    IF npos = 0 OR npos = n THEN
-        RAISE EXCEPTION '% "%" has only one class', role, target_col
-            USING ERRCODE = 'data_exception',
-                  DETAIL = pg_catalog.format('All %s rows have the value %s.', n, CASE WHEN npos = 0 THEN 0 ELSE 1 END),
-                  HINT = 'A logistic model needs rows of both classes.';
-    END IF;
-    RETURN e;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._promo_binary_target(pg_catalog.regclass, pg_catalog.name, pg_catalog.text) IS
-'internal: checks a 0/1 target column and returns its float8 expression';
-
--- Quality of logistic parameters p on a table with the true 0/1 target:
--- the query behind evaluate_propensity, also used at training before the
--- model is stored.
-CREATE FUNCTION @extschema@._propensity_metrics(p pg_catalog.jsonb, source pg_catalog.regclass, target_col pg_catalog.name)
-RETURNS TABLE (metric pg_catalog.text, value pg_catalog.float8)
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-ROWS 5
-AS $$
-DECLARE
-    y_expr text := @extschema@._promo_binary_target(source, target_col, 'target column');
-    v record := @extschema@._promo_spec_values(p->'features');
-BEGIN
-    RETURN QUERY EXECUTE pg_catalog.format($q$
-        WITH s AS (SELECT @extschema@.sigmoid(%1$s) AS p, %2$s AS y FROM %3$s),
-        ok AS (SELECT p, y FROM s WHERE p IS NOT NULL),
-        r AS (SELECT p, y, pg_catalog.rank() OVER (ORDER BY p)
-                           OPERATOR(pg_catalog.+) ((pg_catalog.count(*) OVER (PARTITION BY p) OPERATOR(pg_catalog.-) 1)
-                                                   OPERATOR(pg_catalog./) 2.0) AS ar FROM ok),
-        t AS (SELECT pg_catalog.count(*)::pg_catalog.float8 AS n, pg_catalog.sum(y) AS n1,
-                     pg_catalog.sum(ar) FILTER (WHERE y OPERATOR(pg_catalog.=) 1) AS rs,
-                     OPERATOR(pg_catalog.-) pg_catalog.avg(
-                         (y OPERATOR(pg_catalog.*) pg_catalog.ln(GREATEST(p, 1e-15::pg_catalog.float8)))
-                         OPERATOR(pg_catalog.+) ((1 OPERATOR(pg_catalog.-) y)
-                                                 OPERATOR(pg_catalog.*) pg_catalog.ln(GREATEST(1 OPERATOR(pg_catalog.-) p, 1e-15::pg_catalog.float8)))) AS ll,
-                     pg_catalog.avg((p OPERATOR(pg_catalog.-) y) OPERATOR(pg_catalog.^) 2) AS brier FROM r)
-        SELECT m, v FROM t, LATERAL (VALUES
-            (1, 'rows', n), (2, 'positives', n1),
-            (3, 'auc', (rs::pg_catalog.float8 OPERATOR(pg_catalog.-) ((n1 OPERATOR(pg_catalog.*) (n1 OPERATOR(pg_catalog.+) 1)) OPERATOR(pg_catalog./) 2))
-                       OPERATOR(pg_catalog./) (n1 OPERATOR(pg_catalog.*) (n OPERATOR(pg_catalog.-) n1))),
-            (4, 'log_loss', ll), (5, 'brier', brier)) x(o, m, v) ORDER BY o
-    $q$, @extschema@._promo_linear_sql(@extschema@._promo_design(p->'features', 2), '$1'), y_expr,
-         @extschema@._promo_rel(source))
-    USING @extschema@._promo_coef(p->'coef'), v.center, v.scale, v.levels;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._propensity_metrics(pg_catalog.jsonb, pg_catalog.regclass, pg_catalog.name) IS
-'internal: AUC, log-loss and Brier score of logistic parameters on a table';
-
 CREATE FUNCTION @extschema@.train_propensity(name pg_catalog.text, source pg_catalog.regclass, target_col pg_catalog.name,
     features pg_catalog.name[] DEFAULT '{}', categorical pg_catalog.name[] DEFAULT '{}', lambda pg_catalog.float8 DEFAULT 1.0,
     standardize boolean DEFAULT true, max_iter integer DEFAULT 100, tol pg_catalog.float8 DEFAULT 1e-10)
 RETURNS TABLE (feature pg_catalog.text, coefficient pg_catalog.float8)
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C VOLATILE
 ROWS 10
-AS $$
-DECLARE
-    t0 timestamptz := pg_catalog.clock_timestamp();
-    spec jsonb;
-    v record;
-    y_expr text;
-    x float8[];
-    y float8[];
-    fit record;
-    n bigint;
-    p jsonb;
-    m jsonb;
-BEGIN
-    PERFORM @extschema@._promo_check_name(name);
-    IF lambda IS NULL OR lambda < 0 OR lambda IN ('NaN', 'Infinity') THEN
-        RAISE EXCEPTION 'lambda must be a finite number >= 0' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    y_expr := @extschema@._promo_binary_target(source, target_col, 'target column');
-    spec := @extschema@._promo_feature_spec(source, features, categorical, coalesce(standardize, true));
-    v := @extschema@._promo_spec_values(spec);
-    EXECUTE pg_catalog.format(
-        'SELECT pg_catalog.array_agg(ARRAY[1::pg_catalog.float8, %s]), pg_catalog.array_agg(%s), pg_catalog.count(*) FROM %s',
-        pg_catalog.array_to_string(@extschema@._promo_design(spec, 1), ', '), y_expr, @extschema@._promo_rel(source))
-       INTO x, y, n USING v.center, v.scale, v.levels;
-    fit := @extschema@._promo_fit('logistic', x, y, NULL, lambda, 0, max_iter, tol);
-    p := pg_catalog.jsonb_build_object('features', spec, 'coef', pg_catalog.to_jsonb(fit.coef), 'lambda', lambda,
-                                       'standardize', coalesce(standardize, true), 'target', target_col,
-                                       'iterations', fit.iterations, 'converged', fit.converged);
-    -- metrics computed before the model is stored, from the same parameters
-    SELECT pg_catalog.jsonb_object_agg('train_' || e.metric, e.value) INTO m
-      FROM @extschema@._propensity_metrics(p, source, target_col) e;
-    PERFORM @extschema@._promo_store(name, 'logistic', p, source, n,
-                                     pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - t0)::float8, fit.loss);
-    PERFORM @extschema@._model_set_metrics(train_propensity.name, m);
-    -- coefficient labels: "(intercept)", numeric column names, "column=level"
-    RETURN QUERY
-        SELECT l, c
-          FROM ROWS FROM (pg_catalog.unnest(ARRAY['(intercept)'] ||
-                              coalesce((SELECT pg_catalog.array_agg(CASE WHEN e.f->>'kind' = 'level'
-                                                                         THEN (e.f->>'column') || '=' || (e.f->>'level')
-                                                                         ELSE e.f->>'column' END ORDER BY e.i)
-                                          FROM pg_catalog.jsonb_array_elements(spec) WITH ORDINALITY e(f, i)), '{}')),
-                          pg_catalog.unnest(fit.coef)) AS u(l, c);
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_train_propensity';
 COMMENT ON FUNCTION @extschema@.train_propensity(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.name[], pg_catalog.name[], pg_catalog.float8, boolean, integer, pg_catalog.float8) IS
 'trains an L2-penalised logistic regression (Newton/IRLS) of a 0/1 target on numeric and one-hot categorical features, stores it as a model, returns its coefficients';
 
@@ -775,83 +652,32 @@ COMMENT ON FUNCTION @extschema@.train_propensity(pg_catalog.text, pg_catalog.reg
 -- join of four score_uplift calls was planned as nested loops.
 CREATE FUNCTION @extschema@.score_propensity(model pg_catalog.text, source pg_catalog.regclass, key_col pg_catalog.name)
 RETURNS TABLE (key pg_catalog.text, score pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 100000 SUPPORT @extschema@._rows_per_source_row
-AS $$
-DECLARE
-    p jsonb := @extschema@._promo_model(model, 'logistic');
-    v record;
-BEGIN
-    PERFORM @extschema@._promo_coltype(source, key_col, 'key column');
-    PERFORM @extschema@._promo_check_columns(model, p->'features', source);
-    v := @extschema@._promo_spec_values(p->'features');
-    RETURN QUERY EXECUTE pg_catalog.format(
-        'SELECT (%I)::pg_catalog.text, @extschema@.sigmoid(%s) FROM %s',
-        key_col, @extschema@._promo_linear_sql(@extschema@._promo_design(p->'features', 2), '$1'),
-        @extschema@._promo_rel(source))
-    USING @extschema@._promo_coef(p->'coef'), v.center, v.scale, v.levels;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_score_propensity';
 COMMENT ON FUNCTION @extschema@.score_propensity(pg_catalog.text, pg_catalog.regclass, pg_catalog.name) IS
 'propensity (predicted probability) of every row of a table under a stored logistic model; NULL when a feature is NULL';
 
 CREATE FUNCTION @extschema@.predict_propensity(model pg_catalog.text, features pg_catalog.jsonb) RETURNS pg_catalog.float8
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    p jsonb := @extschema@._promo_model(model, 'logistic');
-BEGIN
-    RETURN @extschema@.sigmoid(@extschema@._promo_linear_jsonb(p->'features', p->'coef', features));
-END
-$$;
+LANGUAGE C STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'recpromo_predict_propensity';
 COMMENT ON FUNCTION @extschema@.predict_propensity(pg_catalog.text, pg_catalog.jsonb) IS
 'propensity of one row given as jsonb (e.g. to_jsonb(t)) under a stored logistic model; NULL when a feature is missing';
 
 CREATE FUNCTION @extschema@.evaluate_propensity(model pg_catalog.text, source pg_catalog.regclass, target_col pg_catalog.name)
 RETURNS TABLE (metric pg_catalog.text, value pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 5
-AS $$
-DECLARE
-    p jsonb := @extschema@._promo_model(model, 'logistic');
-BEGIN
-    PERFORM @extschema@._promo_check_columns(model, p->'features', source);
-    RETURN QUERY SELECT e.metric, e.value FROM @extschema@._propensity_metrics(p, source, target_col) e;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_evaluate_propensity';
 COMMENT ON FUNCTION @extschema@.evaluate_propensity(pg_catalog.text, pg_catalog.regclass, pg_catalog.name) IS
 'AUC (Mann-Whitney, ties counted half), log-loss, Brier score of a stored logistic model on a table with the true 0/1 target';
 
 CREATE FUNCTION @extschema@.propensity_calibration(model pg_catalog.text, source pg_catalog.regclass, target_col pg_catalog.name,
     bins integer DEFAULT 10)
 RETURNS TABLE (bin integer, rows bigint, mean_predicted pg_catalog.float8, observed_rate pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 10
-AS $$
-DECLARE
-    p jsonb := @extschema@._promo_model(model, 'logistic');
-    y_expr text;
-    v record;
-BEGIN
-    PERFORM @extschema@._promo_check_columns(model, p->'features', source);
-    y_expr := @extschema@._promo_binary_target(source, target_col, 'target column');
-    IF bins IS NULL OR bins < 1 OR bins > 1000 THEN
-        RAISE EXCEPTION 'bins must be between 1 and 1000' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    v := @extschema@._promo_spec_values(p->'features');
-    RETURN QUERY EXECUTE pg_catalog.format($q$
-        WITH s AS (SELECT @extschema@.sigmoid(%1$s) AS p, %2$s AS y FROM %3$s),
-        b AS (SELECT p, y, pg_catalog.ntile($5) OVER (ORDER BY p, y) AS bin FROM s WHERE p IS NOT NULL)
-        SELECT bin, pg_catalog.count(*), pg_catalog.avg(p), pg_catalog.avg(y) FROM b GROUP BY bin ORDER BY bin
-    $q$, @extschema@._promo_linear_sql(@extschema@._promo_design(p->'features', 2), '$1'), y_expr,
-         @extschema@._promo_rel(source))
-    USING @extschema@._promo_coef(p->'coef'), v.center, v.scale, v.levels, bins;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_propensity_calibration';
 COMMENT ON FUNCTION @extschema@.propensity_calibration(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, integer) IS
 'calibration table: rows cut into equal-count bins by predicted propensity (1 = lowest), mean prediction and observed rate per bin';
 

@@ -13,3 +13,5 @@ DROP FUNCTION IF EXISTS @extschema@._uplift_curve(pg_catalog.float8[], boolean[]
 DROP FUNCTION IF EXISTS @extschema@._kmeans_read(pg_catalog.regclass, pg_catalog.name, pg_catalog.name[], boolean);
 DROP FUNCTION IF EXISTS @extschema@._kmeans_fit(pg_catalog.float8[], integer, bigint, integer);
 DROP FUNCTION IF EXISTS @extschema@._promo_raise_missing(pg_catalog.text, bigint);
+DROP FUNCTION IF EXISTS @extschema@._propensity_metrics(pg_catalog.jsonb, pg_catalog.regclass, pg_catalog.name);
+DROP FUNCTION IF EXISTS @extschema@._promo_binary_target(pg_catalog.regclass, pg_catalog.name, pg_catalog.text);
