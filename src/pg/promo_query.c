@@ -31,6 +31,8 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "nodes/params.h"
+#include "tcop/dest.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -41,8 +43,6 @@
 #include "promo.h"
 #include "recpromo.h"
 #include "spi_guard.h"
-
-#define PROMO_FETCH_ROWS 1000
 
 void
 PromoBegin(PromoCall *pc, FunctionCallInfo fcinfo, bool read_only)
@@ -212,49 +212,96 @@ PromoReturnQuery(PromoCall *pc, FunctionCallInfo fcinfo, const char *sql,
 	PromoReturnQueryGuarded(pc, fcinfo, sql, nargs, types, vals, nulls, NULL);
 }
 
+/*
+ * The destination of PromoReturnQueryGuarded: checks the query's columns
+ * against the function's result once, then appends each row to the
+ * tuplestore, after handing the extra last column (if any) to the guard.
+ */
+typedef struct PromoDest
+{
+	DestReceiver pub;
+	ReturnSetInfo *rsinfo;
+	void		(*guard) (Datum value, bool isnull);
+} PromoDest;
+
+static void
+PromoDestStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	PromoDest  *d = (PromoDest *) self;
+	TupleDesc	want = d->rsinfo->setDesc;
+	int			extra = d->guard ? 1 : 0;
+
+	if (typeinfo->natts != want->natts + extra)
+		RECPROMO_CANNOT_HAPPEN("promotion query returned %d columns, expected %d",
+							   typeinfo->natts, want->natts + extra);
+	for (int c = 0; c < want->natts; c++)
+		if (TupleDescAttr(typeinfo, c)->atttypid != TupleDescAttr(want, c)->atttypid)
+			RECPROMO_CANNOT_HAPPEN("promotion query column %d has type %u, expected %u",
+								   c + 1, TupleDescAttr(typeinfo, c)->atttypid,
+								   TupleDescAttr(want, c)->atttypid);
+}
+
+static bool
+PromoDestReceive(TupleTableSlot *slot, DestReceiver *self)
+{
+	PromoDest  *d = (PromoDest *) self;
+	TupleDesc	want = d->rsinfo->setDesc;
+
+	slot_getallattrs(slot);
+	if (d->guard)
+		d->guard(slot->tts_values[want->natts], slot->tts_isnull[want->natts]);
+	tuplestore_putvalues(d->rsinfo->setResult, want, slot->tts_values, slot->tts_isnull);
+	return true;
+}
+
+static void
+PromoDestShutdown(DestReceiver *self)
+{
+}
+
+static void
+PromoDestDestroy(DestReceiver *self)
+{
+}
+
 void
 PromoReturnQueryGuarded(PromoCall *pc, FunctionCallInfo fcinfo, const char *sql,
 						int nargs, Oid *types, Datum *vals, bool *nulls,
 						void (*guard) (Datum value, bool isnull))
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	TupleDesc	want = rsinfo->setDesc;
-	int			extra = guard ? 1 : 0;
-	Datum	   *values = palloc(sizeof(Datum) * (want->natts + 1));
-	bool	   *isnull = palloc(sizeof(bool) * (want->natts + 1));
-	Portal		portal;
+	PromoDest	dest;
+	SPIExecuteOptions options;
+	ParamListInfo params = NULL;
+	int			rc;
 
-	portal = SPI_cursor_open_with_args(NULL, sql, nargs, types, vals,
-									   SpiNulls(nargs, nulls), pc->read_only, 0);
-	for (;;)
+	memset(&dest, 0, sizeof(dest));
+	dest.pub.receiveSlot = PromoDestReceive;
+	dest.pub.rStartup = PromoDestStartup;
+	dest.pub.rShutdown = PromoDestShutdown;
+	dest.pub.rDestroy = PromoDestDestroy;
+	dest.pub.mydest = DestNone;
+	dest.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	dest.guard = guard;
+	if (nargs > 0)
 	{
-		SPI_cursor_fetch(portal, true, PROMO_FETCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		if (SPI_tuptable->tupdesc->natts != want->natts + extra)
-			RECPROMO_CANNOT_HAPPEN("promotion query returned %d columns, expected %d",
-								   SPI_tuptable->tupdesc->natts, want->natts + extra);
-		for (int c = 0; c < want->natts; c++)
-			if (TupleDescAttr(SPI_tuptable->tupdesc, c)->atttypid !=
-				TupleDescAttr(want, c)->atttypid)
-				RECPROMO_CANNOT_HAPPEN("promotion query column %d has type %u, expected %u",
-									   c + 1, TupleDescAttr(SPI_tuptable->tupdesc, c)->atttypid,
-									   TupleDescAttr(want, c)->atttypid);
-		for (uint64 r = 0; r < SPI_processed; r++)
+		params = makeParamList(nargs);
+		for (int i = 0; i < nargs; i++)
 		{
-			if (guard == NULL)
-			{
-				tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[r]);
-				continue;
-			}
-			heap_deform_tuple(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, values, isnull);
-			guard(values[want->natts], isnull[want->natts]);
-			tuplestore_putvalues(rsinfo->setResult, want, values, isnull);
+			params->params[i].value = vals[i];
+			params->params[i].isnull = nulls != NULL && nulls[i];
+			params->params[i].pflags = PARAM_FLAG_CONST;
+			params->params[i].ptype = types[i];
 		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
 	}
-	SPI_cursor_close(portal);
+	/* as PL/pgSQL's RETURN QUERY EXECUTE: a one-shot plan, parallel allowed */
+	memset(&options, 0, sizeof(options));
+	options.params = params;
+	options.read_only = pc->read_only;
+	options.dest = &dest.pub;
+	rc = SPI_execute_extended(sql, &options);
+	/* SPI_OK_UTILITY: what SPI reports for a query sent to a receiver */
+	if (rc != SPI_OK_SELECT && rc != SPI_OK_UTILITY)
+		RECPROMO_CANNOT_HAPPEN("promotion query failed: %s", SPI_result_code_string(rc));
 }
 
 Datum
