@@ -10,18 +10,22 @@ SET extra_float_digits = 0;
 SET client_min_messages = warning;
 \set SHOW_CONTEXT never
 
--- 1. no internal helper of the promotion layer is left (34 up to 0.2.0), and
---    no function of the extension whose name starts with "_" is executable
---    by PUBLIC but those of other areas still being removed (_ab_*, _eval_*)
-SELECT p.oid::regprocedure AS promotion_helper
+-- 1. of the 34 internal helpers of the promotion layer up to 0.2.0 only four
+--    are left, C checks that the PL/pgSQL of ab_test/ab_srm and
+--    evaluate_policy still calls, and no other function of the extension
+--    whose name starts with "_" is executable by PUBLIC but those of other
+--    areas still being removed (_ab_*, _eval_*)
+SELECT p.oid::regprocedure AS promotion_helper, l.lanname
   FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
   JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'recpromo'
+  JOIN pg_language l ON l.oid = p.prolang
  WHERE p.proname ~ '^_(promo|kmeans|uplift|assign|propensity|model_set)'
  ORDER BY 1::text;
 SELECT p.oid::regprocedure AS public_internal
   FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
   JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'recpromo'
  WHERE p.proname LIKE '\_%' AND p.proname !~ '^_(ab|eval)_'
+   AND p.proname NOT IN ('_promo_rel', '_promo_coltype', '_promo_num', '_promo_model')
    AND has_function_privilege('public', p.oid, 'EXECUTE')
  ORDER BY 1::text;
 -- the public functions are C and run as their caller (no SECURITY DEFINER)
@@ -113,6 +117,11 @@ SELECT budget, customers, spent FROM assign_offers_curve('pi_shop.cand', 'custom
 SELECT count(*) AS customers, count(DISTINCT offer) AS offers
   FROM assign_offers_from_model('pi_upl', 'pi_shop.cust', 'id', '{"A": 0.01, "B": 0.02}', 1, value_per_unit => 10);
 SELECT sigmoid(0);
+
+-- a NULL max_iter or tol: 22004 naming the argument (it was "argument 7 of
+-- _promo_fit must not be null", an internal name)
+SELECT * FROM train_propensity('pi_null', 'pi_shop.cust', 'bought', '{x1}', max_iter => NULL);
+SELECT * FROM train_uplift('pi_null', 'pi_shop.cust', 'arm', 'y', '{x1}', tol => NULL);
 
 -- 3. the helpers are gone: calling one is "does not exist" (42883), not a
 --    malformed query (42601) or a model read

@@ -336,3 +336,48 @@ PromoModelParams(text *model, const char *want)
 	nulls[1] = false;
 	return DatumGetJsonbP(PromoCallInternal(recpromo__promo_params, 2, args, nulls, NULL));
 }
+
+/* ---------- helpers shared with other areas ---------- */
+
+/*
+ * The SQL functions below are the checks of this file offered to the
+ * invoker-rights PL/pgSQL functions of other areas (ab_test and ab_srm in
+ * 82_ab.sql, evaluate_policy in 84_ope.sql), which ordinary roles call and
+ * which therefore need them executable by PUBLIC.  They read only the
+ * catalog and build no SQL beyond a quoted column name; they go when those
+ * areas are C too (issue 18).
+ */
+
+/* _promo_rel(source regclass) -> text: "schema"."name" of a relation. */
+PG_FUNCTION_INFO_V1(recpromo__promo_rel);
+Datum
+recpromo__promo_rel(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(PromoRelSql(PromoSourceArg(fcinfo, 0))));
+}
+
+/* _promo_coltype(source regclass, col name, role text) -> regtype */
+PG_FUNCTION_INFO_V1(recpromo__promo_coltype);
+Datum
+recpromo__promo_coltype(PG_FUNCTION_ARGS)
+{
+	int			nest = RecpromoForceSearchPath();
+	Oid			t = PromoColType(PromoSourceArg(fcinfo, 0), PromoNameArg(fcinfo, 1),
+								 PG_ARGISNULL(2) ? "column" : PromoTextArg(fcinfo, 2));
+
+	RecpromoRestoreSearchPath(nest);
+	PG_RETURN_OID(t);
+}
+
+/* _promo_num(source regclass, col name, role text) -> text */
+PG_FUNCTION_INFO_V1(recpromo__promo_num);
+Datum
+recpromo__promo_num(PG_FUNCTION_ARGS)
+{
+	int			nest = RecpromoForceSearchPath();
+	char	   *e = PromoNumExpr(PromoSourceArg(fcinfo, 0), PromoNameArg(fcinfo, 1),
+								 PG_ARGISNULL(2) ? "column" : PromoTextArg(fcinfo, 2));
+
+	RecpromoRestoreSearchPath(nest);
+	PG_RETURN_TEXT_P(cstring_to_text(e));
+}

@@ -717,3 +717,26 @@ PromoFeatureLabel(const PromoFeature *f)
 		return psprintf("%s=%s", f->column, f->level);
 	return pstrdup(f->column);
 }
+
+/*
+ * _promo_model(model text, want text) -> jsonb: PromoModel for the
+ * invoker-rights PL/pgSQL of other areas (evaluate_policy, 84_ope.sql); see
+ * promo_query.c, "helpers shared with other areas".
+ */
+PG_FUNCTION_INFO_V1(recpromo__promo_model);
+Datum
+recpromo__promo_model(PG_FUNCTION_ARGS)
+{
+	char	   *want;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model method must not be null")));
+	want = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (strcmp(want, "logistic") != 0 && strcmp(want, "uplift") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("method %s has no stored parameters", want)));
+	PG_RETURN_JSONB_P(PromoModel(fcinfo, 0, want));
+}

@@ -777,6 +777,12 @@ SAMPLES = {
     "recpromo.train_hybrid(text,text,text,double precision,integer)":
         ["SELECT * FROM recpromo.train_hybrid('s_hybrid', 'm_als', 'm_content')"],
     "recpromo.sigmoid(double precision)": ["SELECT recpromo.sigmoid(0.5::double precision)"],
+    # promotion checks still SQL-callable for 82_ab.sql and 84_ope.sql (issue 18)
+    "recpromo._promo_rel(regclass)": ["SELECT recpromo._promo_rel('shop.cust')"],
+    "recpromo._promo_coltype(regclass,name,text)":
+        ["SELECT recpromo._promo_coltype('shop.cust', 'visits', 'feature')"],
+    "recpromo._promo_num(regclass,name,text)": ["SELECT recpromo._promo_num('shop.cust', 'visits', 'feature')"],
+    "recpromo._promo_model(text,text)": ["SELECT recpromo._promo_model('pm_prop', 'logistic')"],
     "recpromo.rfm(regclass,name,name,name,timestamp with time zone,name,text)":
         ["SELECT * FROM recpromo.rfm('shop.orders', 'customer_id', 'ordered_at', 'amount', "
          "'2024-07-01', order_col => 'invoice')"],
@@ -933,6 +939,14 @@ ALLOW_PUBLIC = {
     "_ab_t_sf2": "being removed by the lead (82_ab.sql)",
     "_ab_t_quantile": "being removed by the lead (82_ab.sql)",
     "_ab_chi2_sf": "being removed by the lead (82_ab.sql)",
+    # C checks of the promotion layer that the invoker-rights PL/pgSQL of
+    # ab_test/ab_srm (82_ab.sql) and evaluate_policy (84_ope.sql) calls;
+    # they read the catalog (and a model through the caller's grant) and
+    # build no SQL beyond a quoted identifier.  They go with those callers.
+    "_promo_rel": "C: quoted name of a regclass; called by 82_ab.sql and 84_ope.sql",
+    "_promo_coltype": "C: type of a column from pg_attribute; called by 82_ab.sql and 84_ope.sql",
+    "_promo_num": "C: float8 expression of a column (quoted identifier); called by 82_ab.sql and 84_ope.sql",
+    "_promo_model": "C: a model's checked params, only through the caller's grant; called by 84_ope.sql",
 }
 
 # Planner support functions take and return `internal`: no SQL statement
@@ -942,7 +956,7 @@ PLANNER_SUPPORT_PUBLIC = {}
 
 # The internal SQL functions of the promotion layer up to 0.2.0 (issue 18):
 # none may exist any more, executable or not.
-REMOVED_PROMO_HELPERS = ['_promo_fit', '_kmeans_fit', '_uplift_metrics', '_uplift_curve', '_assign_run', '_assign_curve', '_promo_coltype', '_promo_num', '_promo_feature_spec', '_promo_linear_jsonb', '_promo_params', '_promo_store', '_promo_check_name', '_promo_raise_missing', '_kmeans_read', '_promo_binary_target', '_uplift_arms', '_uplift_read', '_promo_rel', '_promo_money', '_promo_spec_problem', '_promo_coef_problem', '_promo_params_problem', '_promo_model', '_promo_spec_values', '_promo_coef', '_promo_design', '_promo_linear_sql', '_promo_check_columns', '_propensity_metrics', '_uplift_expr', '_assign_read', '_assign_solve', '_model_set_metrics']
+REMOVED_PROMO_HELPERS = ['_promo_fit', '_kmeans_fit', '_uplift_metrics', '_uplift_curve', '_assign_run', '_assign_curve', '_promo_feature_spec', '_promo_linear_jsonb', '_promo_params', '_promo_store', '_promo_check_name', '_promo_raise_missing', '_kmeans_read', '_promo_binary_target', '_uplift_arms', '_uplift_read', '_promo_money', '_promo_spec_problem', '_promo_coef_problem', '_promo_params_problem', '_promo_spec_values', '_promo_coef', '_promo_design', '_promo_linear_sql', '_promo_check_columns', '_propensity_metrics', '_uplift_expr', '_assign_read', '_assign_solve', '_model_set_metrics']
 
 
 def extension_functions(cur):
