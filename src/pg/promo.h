@@ -1,13 +1,17 @@
 /*
  * promo.h
- *	  Helpers shared by the promotion-analytics glue (promo_*.c): turning
- *	  SQL arrays into the dense C arrays the core works on, with the input
- *	  checks every entry point needs (no NULL elements, finite values,
- *	  matching lengths).
+ *	  What the promotion-analytics glue (promo_*.c) shares: SQL arrays in
+ *	  and out of dense C arrays with their checks (promo_arrays.c), the SPI
+ *	  plumbing that reads the caller's tables (promo_query.c), feature
+ *	  specifications and stored-model checks (promo_spec.c), the fits
+ *	  (promo_fit.c, promo_kmeans.c) and the campaign-arm check of the
+ *	  uplift functions (promo_uplift.c).
  *
- * The public promotion functions are C (invoker rights): they read the
- * caller's tables through SPI with the caller's privileges (promo_query.c)
- * and work on whole columns as arrays.
+ * The public promotion functions are C with invoker rights: they read the
+ * caller's tables through SPI with the caller's privileges and row-level
+ * security and work on whole columns as arrays.  None of the functions
+ * declared here is SQL-callable (issue 18), but for the four checks that
+ * other areas' PL/pgSQL still calls (promo_query.c, promo_spec.c).
  */
 #ifndef PROMO_H
 #define PROMO_H
