@@ -82,7 +82,8 @@ extern void PromoCheckModelName(const char *name);
 
 /*
  * Runs a one-row query; sets out[0..ncols-1] (valid until PromoEnd; all
- * NULL when no row) and returns the number of rows (0 or 1).
+ * NULL when no row) and returns the number of rows (the queries are
+ * aggregates: one row).
  */
 extern int	PromoQueryRow(PromoCall *pc, const char *sql, int nargs, Oid *types,
 						  Datum *vals, bool *nulls, int ncols, Datum *out,

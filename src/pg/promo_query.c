@@ -183,8 +183,13 @@ PromoQueryRow(PromoCall *pc, const char *sql, int nargs, Oid *types,
 {
 	int			rc;
 
+	/*
+	 * No row limit: a limit would rule out a parallel plan (ExecutePlan), and
+	 * these queries are aggregates of one row, as PL/pgSQL's EXECUTE INTO ran
+	 * them.
+	 */
 	rc = SPI_execute_with_args(sql, nargs, types, vals, SpiNulls(nargs, nulls),
-							   pc->read_only, 2);
+							   pc->read_only, 0);
 	if (rc != SPI_OK_SELECT)
 		RECPROMO_CANNOT_HAPPEN("promotion query failed: %s", SPI_result_code_string(rc));
 	if (SPI_tuptable->tupdesc->natts != ncols)
