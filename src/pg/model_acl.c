@@ -27,9 +27,11 @@
  *
  * This file also holds the SQL entry points that manage models:
  * grant_model, revoke_model, drop_model, set_default_model, and the
- * promotion helpers _promo_store, _promo_params and _model_set_metrics,
- * plus _seal_parts, which the 0.1.0 -> 0.2.0 update runs once to checksum
- * the parts stored by 0.1.0.
+ * model store of the promotion functions, recpromo__promo_store,
+ * recpromo__promo_params and recpromo__model_set_metrics (SQL functions up
+ * to 0.2.0; since issue 18 called directly from C, promo_*.c, with no SQL
+ * function), plus _seal_parts, which the 0.1.0 -> 0.2.0 update runs once to
+ * checksum the parts stored by 0.1.0.
  */
 #include "postgres.h"
 

@@ -1,10 +1,16 @@
 /*
  * promo_assign.c
- *	  SQL entry points of offer assignment: recpromo._assign_run (one
- *	  budget: the chosen offers and the totals) and recpromo._assign_curve
- *	  (profit versus budget).  They take the candidate columns whole, as
- *	  arrays read by the PL/pgSQL wrappers assign_offers*() in one scan of
- *	  the caller's table, with customers and offers as text keys.
+ *	  Offer assignment: the public functions assign_offers (one budget: the
+ *	  chosen offers and the totals), assign_offers_curve (profit versus
+ *	  budget) and assign_offers_from_model (candidates scored by a stored
+ *	  uplift model).  Each reads the candidate columns whole, as arrays, in
+ *	  one scan of the caller's table with the caller's privileges
+ *	  (promo_query.c), customers and offers as text keys.  offer_limits, a
+ *	  jsonb object of offer: count, is checked by a query over jsonb_each.
+ *	  Until 0.3.0 this was PL/pgSQL over the internal SQL functions
+ *	  _assign_read, _assign_solve, _assign_run and _assign_curve, which
+ *	  every role could call (issue 18); the last two remain as C symbols
+ *	  for the older install scripts.
  *
  * Determinism without an ORDER BY in SQL: the candidates are sorted here by
  * (customer, offer, value, cost), comparing keys as bytes, and numbered in
@@ -22,6 +28,8 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include <math.h>
 #include "utils/tuplestore.h"
 
 #include "compat.h"
@@ -126,12 +134,12 @@ TextElements(ArrayType *a, const char *what, int64 *n)
 }
 
 /*
- * Arguments 0..5: customer text[], offer text[], value float8[],
- * cost float8[], limit_offers text[], limit_counts bigint[] (both NULL for
- * no limits).
+ * a[0..5] (NULL where isnull): customer text[], offer text[], value
+ * float8[], cost float8[], limit_offers text[], limit_counts bigint[] (both
+ * NULL for no limits).
  */
 static void
-ReadAssignInput(FunctionCallInfo fcinfo, AssignInput *in)
+ReadAssignInput(const Datum *a, const bool *isnull, AssignInput *in)
 {
 	int64		n2, n3, n4;
 	Datum	   *cu, *of;
@@ -141,7 +149,7 @@ ReadAssignInput(FunctionCallInfo fcinfo, AssignInput *in)
 	size_t		ws;
 
 	/* an empty candidate set arrives as NULL arrays from array_agg */
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+	if (isnull[0] || isnull[1] || isnull[2] || isnull[3])
 	{
 		cu = of = NULL;
 		v = k = NULL;
@@ -149,10 +157,10 @@ ReadAssignInput(FunctionCallInfo fcinfo, AssignInput *in)
 	}
 	else
 	{
-		cu = TextElements(PG_GETARG_ARRAYTYPE_P(0), "customer", &in->n);
-		of = TextElements(PG_GETARG_ARRAYTYPE_P(1), "offer", &n2);
-		v = PromoFloatVector(PG_GETARG_ARRAYTYPE_P(2), "value", &n3);
-		k = PromoFloatVector(PG_GETARG_ARRAYTYPE_P(3), "cost", &n4);
+		cu = TextElements(DatumGetArrayTypeP(a[0]), "customer", &in->n);
+		of = TextElements(DatumGetArrayTypeP(a[1]), "offer", &n2);
+		v = PromoFloatVector(DatumGetArrayTypeP(a[2]), "value", &n3);
+		k = PromoFloatVector(DatumGetArrayTypeP(a[3]), "cost", &n4);
 		PromoCheckLength(n2, in->n, "offer");
 		PromoCheckLength(n3, in->n, "value");
 		PromoCheckLength(n4, in->n, "cost");
@@ -228,15 +236,15 @@ ReadAssignInput(FunctionCallInfo fcinfo, AssignInput *in)
 	}
 
 	in->limits = NULL;
-	if (!PG_ARGISNULL(4) && !PG_ARGISNULL(5))
+	if (!isnull[4] && !isnull[5])
 	{
 		int64		nl, nc;
-		Datum	   *names = TextElements(PG_GETARG_ARRAYTYPE_P(4), "limit offer", &nl);
+		Datum	   *names = TextElements(DatumGetArrayTypeP(a[4]), "limit offer", &nl);
 		Datum	   *cd;
 		bool	   *cn;
 		int			cnt;
 
-		deconstruct_array(PG_GETARG_ARRAYTYPE_P(5), INT8OID, 8, FLOAT8PASSBYVAL,
+		deconstruct_array(DatumGetArrayTypeP(a[5]), INT8OID, 8, FLOAT8PASSBYVAL,
 						  TYPALIGN_DOUBLE, &cd, &cn, &cnt);
 		nc = cnt;
 		PromoCheckLength(nc, nl, "limit counts");
@@ -285,24 +293,19 @@ GetBudget(double b)
 	return b;
 }
 
-PG_FUNCTION_INFO_V1(recpromo__assign_run);
-Datum
-recpromo__assign_run(PG_FUNCTION_ARGS)
+/*
+ * Greedy assignment for one budget over the candidate arrays a[0..5] (see
+ * ReadAssignInput); one row per customer served into rsinfo's tuplestore.
+ */
+static void
+AssignRun(const Datum *a, const bool *isnull, double budget, ReturnSetInfo *rsinfo)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	AssignInput in;
-	double		budget;
 	int64	   *chosen;
 	rp_assign_result res;
 	rp_cancel	cancel = RecpromoCancelHook();
 
-	if (PG_ARGISNULL(6))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("budget must be a finite number >= 0"),
-				 errdetail("The budget given is NULL.")));
-	budget = GetBudget(PG_GETARG_FLOAT8(6));
-	ReadAssignInput(fcinfo, &in);
+	ReadAssignInput(a, isnull, &in);
 	chosen = palloc_extended(sizeof(int64) * (in.n_customers + 1), MCXT_ALLOC_HUGE);
 	RecpromoCheckStatus(rp_assign_run(in.n, in.customer, in.offer, in.value,
 									  in.cost, in.n_customers, in.n_offers,
@@ -310,7 +313,6 @@ recpromo__assign_run(PG_FUNCTION_ARGS)
 									  1, chosen, &res, in.work, &cancel),
 						"offer assignment");
 	CHECK_FOR_INTERRUPTS();
-	InitMaterializedSRF(fcinfo, 0);
 	for (int32 c = 0; c < in.n_customers; c++)
 	{
 		int64		i = chosen[c];
@@ -330,38 +332,39 @@ recpromo__assign_run(PG_FUNCTION_ARGS)
 		values[8] = Float8GetDatum(res.upper_bound);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	return (Datum) 0;
 }
 
-PG_FUNCTION_INFO_V1(recpromo__assign_curve);
-Datum
-recpromo__assign_curve(PG_FUNCTION_ARGS)
+/* Checks a list of budgets (no NULL, each finite and >= 0). */
+static void
+CheckBudgets(ArrayType *budgets, Datum **bd, int *nb)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	AssignInput in;
-	Datum	   *bd;
 	bool	   *bnull;
-	int			nb;
-	int64	   *chosen;
-	rp_cancel	cancel = RecpromoCancelHook();
 
-	if (PG_ARGISNULL(6))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("budgets must not be null")));
-	deconstruct_array(PG_GETARG_ARRAYTYPE_P(6), FLOAT8OID, sizeof(float8),
-					  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &bd, &bnull, &nb);
-	for (int b = 0; b < nb; b++)
+	deconstruct_array(budgets, FLOAT8OID, sizeof(float8),
+					  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, bd, &bnull, nb);
+	for (int b = 0; b < *nb; b++)
 	{
 		if (bnull[b])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("budgets must not contain NULL")));
-		GetBudget(DatumGetFloat8(bd[b]));
+		GetBudget(DatumGetFloat8((*bd)[b]));
 	}
-	ReadAssignInput(fcinfo, &in);
+}
+
+/* The profit-versus-budget curve over the candidate arrays a[0..5]. */
+static void
+AssignCurve(const Datum *a, const bool *isnull, ArrayType *budgets, ReturnSetInfo *rsinfo)
+{
+	AssignInput in;
+	Datum	   *bd;
+	int			nb;
+	int64	   *chosen;
+	rp_cancel	cancel = RecpromoCancelHook();
+
+	CheckBudgets(budgets, &bd, &nb);
+	ReadAssignInput(a, isnull, &in);
 	chosen = palloc_extended(sizeof(int64) * (in.n_customers + 1), MCXT_ALLOC_HUGE);
-	InitMaterializedSRF(fcinfo, 0);
 	for (int b = 0; b < nb; b++)
 	{
 		rp_assign_result res;
@@ -382,5 +385,289 @@ recpromo__assign_curve(PG_FUNCTION_ARGS)
 		values[4] = Float8GetDatum(res.upper_bound);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+}
+
+/*
+ * Old entry points (0.1.0 and 0.2.0 install scripts): _assign_run and
+ * _assign_curve over arrays.  No SQL function of this version uses them;
+ * they stay so that an older install script still loads this library.
+ */
+PG_FUNCTION_INFO_V1(recpromo__assign_run);
+Datum
+recpromo__assign_run(PG_FUNCTION_ARGS)
+{
+	double		budget;
+	Datum		a[6];
+	bool		isnull[6];
+
+	if (PG_ARGISNULL(6))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("budget must be a finite number >= 0"),
+				 errdetail("The budget given is NULL.")));
+	budget = GetBudget(PG_GETARG_FLOAT8(6));
+	for (int i = 0; i < 6; i++)
+	{
+		isnull[i] = PG_ARGISNULL(i);
+		a[i] = isnull[i] ? (Datum) 0 : PG_GETARG_DATUM(i);
+	}
+	InitMaterializedSRF(fcinfo, 0);
+	AssignRun(a, isnull, budget, (ReturnSetInfo *) fcinfo->resultinfo);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(recpromo__assign_curve);
+Datum
+recpromo__assign_curve(PG_FUNCTION_ARGS)
+{
+	Datum		a[6];
+	bool		isnull[6];
+
+	if (PG_ARGISNULL(6))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("budgets must not be null")));
+	for (int i = 0; i < 6; i++)
+	{
+		isnull[i] = PG_ARGISNULL(i);
+		a[i] = isnull[i] ? (Datum) 0 : PG_GETARG_DATUM(i);
+	}
+	InitMaterializedSRF(fcinfo, 0);
+	AssignCurve(a, isnull, PG_GETARG_ARRAYTYPE_P(6), (ReturnSetInfo *) fcinfo->resultinfo);
+	return (Datum) 0;
+}
+
+/* Public functions ---------------------------------------------------------- */
+
+/*
+ * Reads the candidates of a table as arrays in one scan (a[0..3]: customer,
+ * offer, value, cost; all NULL when the table is empty), after checking the
+ * four columns in the order assign_offers always checked them.
+ */
+static void
+ReadCandidates(PromoCall *pc, FunctionCallInfo fcinfo, Datum *a, bool *isnull)
+{
+	Oid			rel = PromoSourceArg(fcinfo, 0);
+	char	   *cust = PromoNameArg(fcinfo, 1);
+	char	   *offer = PromoNameArg(fcinfo, 2);
+	char	   *vexpr, *kexpr;
+	char	   *sql;
+
+	PromoColType(rel, cust, "customer column");
+	PromoColType(rel, offer, "offer column");
+	vexpr = PromoNumExpr(rel, PromoNameArg(fcinfo, 3), "value column");
+	kexpr = PromoNumExpr(rel, PromoNameArg(fcinfo, 4), "cost column");
+	sql = psprintf("SELECT pg_catalog.array_agg((%s)::pg_catalog.text), pg_catalog.array_agg((%s)::pg_catalog.text),"
+				   " pg_catalog.array_agg(%s), pg_catalog.array_agg(%s) FROM %s",
+				   quote_identifier(cust), quote_identifier(offer), vexpr, kexpr,
+				   PromoRelSql(rel));
+	PromoQueryRow(pc, sql, 0, NULL, NULL, NULL, 4, a, isnull);
+}
+
+/*
+ * Checks offer_limits (a jsonb object of offer: count, or NULL) and sets
+ * a[4], a[5] to its offers (sorted) and counts, NULL when none is given.
+ */
+static void
+ReadOfferLimits(PromoCall *pc, FunctionCallInfo fcinfo, int argno, Datum *a, bool *isnull)
+{
+	Oid			types[1] = {JSONBOID};
+	Datum		vals[1];
+	Datum		out[2];
+	bool		outnull[2];
+	Jsonb	   *lim;
+
+	isnull[4] = isnull[5] = true;
+	a[4] = a[5] = (Datum) 0;
+	if (PG_ARGISNULL(argno))
+		return;
+	lim = PG_GETARG_JSONB_P(argno);
+	if (!JB_ROOT_IS_OBJECT(lim))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("offer_limits must be a json object of offer: count")));
+	vals[0] = JsonbPGetDatum(lim);
+	PromoQueryRow(pc,
+				  "SELECT pg_catalog.string_agg(e.ek, ', ') FROM pg_catalog.jsonb_each($1) AS e(ek, ev)"
+				  " WHERE pg_catalog.jsonb_typeof(e.ev) OPERATOR(pg_catalog.<>) 'number'"
+				  " OR (e.ev)::pg_catalog.numeric OPERATOR(pg_catalog.<) 0"
+				  " OR (e.ev)::pg_catalog.numeric OPERATOR(pg_catalog.<>) pg_catalog.trunc((e.ev)::pg_catalog.numeric)"
+				  " OR (e.ev)::pg_catalog.numeric OPERATOR(pg_catalog.>) 9e18",
+				  1, types, vals, NULL, 1, out, outnull);
+	if (!outnull[0])
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid offer limits for %s", TextDatumGetCString(out[0])),
+				 errhint("Limits are integers >= 0.")));
+	PromoQueryRow(pc,
+				  "SELECT pg_catalog.array_agg(e.ek ORDER BY e.ek),"
+				  " pg_catalog.array_agg((e.ev)::pg_catalog.numeric::pg_catalog.int8 ORDER BY e.ek)"
+				  " FROM pg_catalog.jsonb_each($1) AS e(ek, ev)",
+				  1, types, vals, NULL, 2, &a[4], &isnull[4]);
+}
+
+/* The budget argument, checked: finite and >= 0. */
+static double
+BudgetArg(FunctionCallInfo fcinfo, int argno)
+{
+	double		b;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("budget must be a finite number >= 0"),
+				 errdetail("The budget given is NULL.")));
+	b = PG_GETARG_FLOAT8(argno);
+	if (!(b >= 0) || isinf(b))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("budget must be a finite number >= 0"),
+				 errdetail("The budget given is %s.",
+						   DatumGetCString(DirectFunctionCall1(float8out, Float8GetDatum(b))))));
+	return b;
+}
+
+/*
+ * assign_offers(candidates regclass, customer_col name, offer_col name,
+ *				 value_col name, cost_col name, budget float8,
+ *				 offer_limits jsonb DEFAULT NULL)
+ */
+PG_FUNCTION_INFO_V1(recpromo_assign_offers);
+Datum
+recpromo_assign_offers(PG_FUNCTION_ARGS)
+{
+	PromoCall	pc;
+	Datum		a[6];
+	bool		isnull[6];
+	double		budget;
+
+	InitMaterializedSRF(fcinfo, 0);
+	PromoBegin(&pc, fcinfo, true);
+	ReadCandidates(&pc, fcinfo, a, isnull);
+	budget = BudgetArg(fcinfo, 5);
+	ReadOfferLimits(&pc, fcinfo, 6, a, isnull);
+	AssignRun(a, isnull, budget, (ReturnSetInfo *) fcinfo->resultinfo);
+	PromoEnd(&pc);
+	return (Datum) 0;
+}
+
+/*
+ * assign_offers_curve(candidates regclass, customer_col name, offer_col
+ *					   name, value_col name, cost_col name, budgets float8[],
+ *					   offer_limits jsonb DEFAULT NULL)
+ */
+PG_FUNCTION_INFO_V1(recpromo_assign_offers_curve);
+Datum
+recpromo_assign_offers_curve(PG_FUNCTION_ARGS)
+{
+	PromoCall	pc;
+	Datum		a[6];
+	bool		isnull[6];
+
+	if (PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("budgets must not be null")));
+	InitMaterializedSRF(fcinfo, 0);
+	PromoBegin(&pc, fcinfo, true);
+	ReadCandidates(&pc, fcinfo, a, isnull);
+	ReadOfferLimits(&pc, fcinfo, 6, a, isnull);
+	AssignCurve(a, isnull, PG_GETARG_ARRAYTYPE_P(5), (ReturnSetInfo *) fcinfo->resultinfo);
+	PromoEnd(&pc);
+	return (Datum) 0;
+}
+
+/*
+ * assign_offers_from_model(model text, customers regclass, key_col name,
+ *							offer_costs jsonb, budget float8,
+ *							value_per_unit float8 DEFAULT 1,
+ *							offer_limits jsonb DEFAULT NULL)
+ *
+ * The model is read through the public functions predict_uplift (its arms,
+ * after the read-grant and integrity checks) and score_uplift (the
+ * candidates), so this function checks nothing they do not.
+ */
+PG_FUNCTION_INFO_V1(recpromo_assign_offers_from_model);
+Datum
+recpromo_assign_offers_from_model(PG_FUNCTION_ARGS)
+{
+	PromoCall	pc;
+	Datum		a[6];
+	bool		isnull[6];
+	Oid			types[5];
+	Datum		vals[5];
+	bool		vnull[5];
+	Datum		arms;
+	bool		arms_null;
+	Datum		out;
+	bool		outnull;
+	double		vpu;
+	double		budget;
+
+	InitMaterializedSRF(fcinfo, 0);
+	PromoBegin(&pc, fcinfo, true);
+	types[0] = TEXTOID;
+	vals[0] = PG_GETARG_DATUM(0);
+	vnull[0] = PG_ARGISNULL(0);
+	PromoQueryRow(&pc,
+				  psprintf("SELECT pg_catalog.array_agg(p.treatment ORDER BY p.o)"
+						   " FROM %s.predict_uplift($1, '{}'::pg_catalog.jsonb) WITH ORDINALITY AS p(treatment, uplift, o)",
+						   pc.schema),
+				  1, types, vals, vnull, 1, &arms, &arms_null);
+	if (PG_ARGISNULL(3) || !JB_ROOT_IS_OBJECT(PG_GETARG_JSONB_P(3)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("offer_costs must be a json object of treatment: cost")));
+	types[1] = JSONBOID;
+	vals[0] = arms;
+	vnull[0] = arms_null;
+	types[0] = TEXTARRAYOID;
+	vals[1] = PG_GETARG_DATUM(3);
+	vnull[1] = false;
+	PromoQueryRow(&pc,
+				  "SELECT pg_catalog.string_agg(u.t, ', ' ORDER BY u.i)"
+				  "  FROM pg_catalog.unnest($1) WITH ORDINALITY AS u(t, i),"
+				  "       LATERAL (SELECT pg_catalog.jsonb_extract_path($2, u.t) AS c) x"
+				  " WHERE NOT CASE WHEN pg_catalog.jsonb_typeof(x.c) IS DISTINCT FROM 'number' THEN false"
+				  "                ELSE pg_catalog.abs((x.c)::pg_catalog.numeric) OPERATOR(pg_catalog.<=) 1e300"
+				  "                     AND ((x.c)::pg_catalog.numeric OPERATOR(pg_catalog.=) 0"
+				  "                          OR pg_catalog.abs((x.c)::pg_catalog.numeric) OPERATOR(pg_catalog.>=) 1e-300) END",
+				  2, types, vals, vnull, 1, &out, &outnull);
+	if (!outnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("offer_costs has no numeric cost for %s", TextDatumGetCString(out))));
+	if (PG_ARGISNULL(5) || isnan(PG_GETARG_FLOAT8(5)) || isinf(PG_GETARG_FLOAT8(5)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("value_per_unit must be a finite number")));
+	vpu = PG_GETARG_FLOAT8(5);
+	/* the model's scores, in score_uplift's order */
+	types[0] = TEXTOID;
+	vals[0] = PG_GETARG_DATUM(0);
+	vnull[0] = PG_ARGISNULL(0);
+	types[1] = REGCLASSOID;
+	vals[1] = PG_GETARG_DATUM(1);
+	vnull[1] = PG_ARGISNULL(1);
+	types[2] = NAMEOID;
+	vals[2] = PG_GETARG_DATUM(2);
+	vnull[2] = PG_ARGISNULL(2);
+	types[3] = FLOAT8OID;
+	vals[3] = Float8GetDatum(vpu);
+	vnull[3] = false;
+	types[4] = JSONBOID;
+	vals[4] = PG_GETARG_DATUM(3);
+	vnull[4] = false;
+	PromoQueryRow(&pc,
+				  psprintf("SELECT pg_catalog.array_agg(s.key), pg_catalog.array_agg(s.treatment),"
+						   " pg_catalog.array_agg(s.uplift OPERATOR(pg_catalog.*) $4),"
+						   " pg_catalog.array_agg((pg_catalog.jsonb_extract_path($5, s.treatment))::pg_catalog.float8)"
+						   " FROM %s.score_uplift($1, $2, $3) s WHERE s.uplift IS NOT NULL",
+						   pc.schema),
+				  5, types, vals, vnull, 4, a, isnull);
+	budget = BudgetArg(fcinfo, 4);
+	ReadOfferLimits(&pc, fcinfo, 6, a, isnull);
+	AssignRun(a, isnull, budget, (ReturnSetInfo *) fcinfo->resultinfo);
+	PromoEnd(&pc);
 	return (Datum) 0;
 }

@@ -1,13 +1,14 @@
 /*
  * promo_fit.c
- *	  SQL entry point that fits the linear models of the promotion
- *	  analytics: penalised logistic regression (propensity, uplift arms,
- *	  class transformation) and ridge regression (revenue outcomes).
+ *	  Fitting the linear models of the promotion analytics: penalised
+ *	  logistic regression (propensity, uplift arms, class transformation)
+ *	  and ridge regression (revenue outcomes), and recpromo.sigmoid.
  *
- * recpromo._promo_fit(kind, x, y, w, lambda, free_col, max_iter, tol)
- * takes the design matrix as a 2-D float8 array built by the PL/pgSQL
- * trainers (train_propensity, train_uplift), checks it, and runs
- * rp_logreg_fit / rp_ridge_fit.  Model storage stays in SQL.
+ * PromoFit takes the design matrix as a 2-D float8 array, read in one query
+ * by the trainers (promo_propensity.c, promo_uplift_model.c), checks it
+ * (finite values, 0/1 outcomes of a logistic model, positive weights) and
+ * runs rp_logreg_fit / rp_ridge_fit.  The old SQL entry point _promo_fit
+ * stays as a C symbol for the 0.1.0 and 0.2.0 install scripts.
  */
 #include "postgres.h"
 
@@ -23,44 +24,18 @@
 
 #define FIT_COLS 4
 
-PG_FUNCTION_INFO_V1(recpromo__promo_fit);
-Datum
-recpromo__promo_fit(PG_FUNCTION_ARGS)
+void
+PromoFit(bool logistic, ArrayType *xa, ArrayType *ya, ArrayType *wa,
+		 double lambda, int free_col, int max_iter, double tol,
+		 PromoFitResult *res)
 {
-	char	   *kind;
-	bool		logistic;
 	int64		n, ny, nw = 0;
 	int			p;
 	double	   *X, *y, *w = NULL, *beta, *work;
-	double		lambda;
-	int32		free_col, max_iter;
-	double		tol;
 	rp_logreg_info info;
 	rp_cancel	cancel = RecpromoCancelHook();
 	rp_status	st;
-	TupleDesc	tupdesc;
-	Datum		values[FIT_COLS];
-	bool		nulls[FIT_COLS] = {false};
 
-	for (int a = 0; a < 8; a++)
-		if (a != 3 && PG_ARGISNULL(a))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("argument %d of _promo_fit must not be null", a + 1)));
-	kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (strcmp(kind, "logistic") == 0)
-		logistic = true;
-	else if (strcmp(kind, "ridge") == 0)
-		logistic = false;
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid model kind \"%s\"", kind),
-				 errhint("Use \"logistic\" or \"ridge\".")));
-	lambda = PG_GETARG_FLOAT8(4);
-	free_col = PG_GETARG_INT32(5);
-	max_iter = PG_GETARG_INT32(6);
-	tol = PG_GETARG_FLOAT8(7);
 	if (!(lambda >= 0) || !rp_finite(lambda))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -73,8 +48,13 @@ recpromo__promo_fit(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("tol must be a finite number > 0")));
+	if (xa == NULL || ya == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot fit a model on no rows"),
+				 errhint("Check that the source table has rows without missing values.")));
 
-	X = PromoFloatMatrix(PG_GETARG_ARRAYTYPE_P(1), "feature matrix", &n, &p);
+	X = PromoFloatMatrix(xa, "feature matrix", &n, &p);
 	if (n < 1 || p < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -89,11 +69,11 @@ recpromo__promo_fit(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("free_col must be between -1 and %d", p - 1)));
-	y = PromoFloatVector(PG_GETARG_ARRAYTYPE_P(2), "outcome", &ny);
+	y = PromoFloatVector(ya, "outcome", &ny);
 	PromoCheckLength(ny, n, "outcome");
-	if (!PG_ARGISNULL(3))
+	if (wa != NULL)
 	{
-		w = PromoFloatVector(PG_GETARG_ARRAYTYPE_P(3), "weights", &nw);
+		w = PromoFloatVector(wa, "weights", &nw);
 		PromoCheckLength(nw, n, "weights");
 		for (int64 i = 0; i < n; i++)
 			if (!(w[i] > 0))
@@ -137,16 +117,59 @@ recpromo__promo_fit(PG_FUNCTION_ARGS)
 		ereport(WARNING,
 				(errmsg("logistic regression did not converge in %d iterations", max_iter),
 				 errhint("The classes may be separable: raise lambda or max_iter.")));
+	pfree(work);
+	pfree(X);
+	res->coef = beta;
+	res->p = p;
+	res->iterations = info.iterations;
+	res->converged = info.converged != 0;
+	res->loss = info.loss;
+}
 
+/*
+ * Old entry point _promo_fit(kind, x, y, w, lambda, free_col, max_iter,
+ * tol) of the 0.1.0 and 0.2.0 install scripts; no SQL function of this
+ * version uses it.
+ */
+PG_FUNCTION_INFO_V1(recpromo__promo_fit);
+Datum
+recpromo__promo_fit(PG_FUNCTION_ARGS)
+{
+	char	   *kind;
+	bool		logistic;
+	PromoFitResult r;
+	TupleDesc	tupdesc;
+	Datum		values[FIT_COLS];
+	bool		nulls[FIT_COLS] = {false};
+
+	for (int a = 0; a < 8; a++)
+		if (a != 3 && PG_ARGISNULL(a))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument %d of _promo_fit must not be null", a + 1)));
+	kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (strcmp(kind, "logistic") == 0)
+		logistic = true;
+	else if (strcmp(kind, "ridge") == 0)
+		logistic = false;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid model kind \"%s\"", kind),
+				 errhint("Use \"logistic\" or \"ridge\".")));
+	PromoFit(logistic, PG_GETARG_ARRAYTYPE_P(1), PG_GETARG_ARRAYTYPE_P(2),
+			 PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3),
+			 PG_GETARG_FLOAT8(4), PG_GETARG_INT32(5), PG_GETARG_INT32(6),
+			 PG_GETARG_FLOAT8(7), &r);
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("function returning record called in context that cannot accept type record")));
 	tupdesc = BlessTupleDesc(tupdesc);
-	values[0] = PointerGetDatum(PromoMakeFloatArray(beta, p));
-	values[1] = Int32GetDatum(info.iterations);
-	values[2] = BoolGetDatum(info.converged != 0);
-	values[3] = Float8GetDatum(info.loss);
+	values[0] = PointerGetDatum(PromoMakeFloatArray(r.coef, r.p));
+	values[1] = Int32GetDatum(r.iterations);
+	values[2] = BoolGetDatum(r.converged);
+	values[3] = Float8GetDatum(r.loss);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 

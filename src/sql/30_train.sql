@@ -89,29 +89,6 @@ LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.revoke_model(text, name, boolean) IS
 'withdraws a grant_model (owner only); with similar_users => true only the right to call similar_users';
 
--- Internal, executable by PUBLIC because the SECURITY INVOKER promotion
--- functions of ordinary roles call them; each checks the caller's rights on
--- the model itself (owner to write, owner or grantee to read).
-CREATE FUNCTION @extschema@._promo_store(model_name text, model_method text, model_params jsonb,
-    model_source regclass, rows bigint, seconds float8, loss float8)
-RETURNS bigint
-AS 'MODULE_PATHNAME', 'recpromo__promo_store'
-LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION @extschema@._promo_store(text, text, jsonb, regclass, bigint, float8, float8) IS
-'internal: inserts or atomically replaces a promotion model row under a fresh id (owner rules of train)';
-
-CREATE FUNCTION @extschema@._promo_params(model text, want text) RETURNS jsonb
-AS 'MODULE_PATHNAME', 'recpromo__promo_params'
-LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION @extschema@._promo_params(text, text) IS
-'internal: parameters of a stored model the caller may serve, checking that it has the expected method';
-
-CREATE FUNCTION @extschema@._model_set_metrics(name text, metrics jsonb) RETURNS void
-AS 'MODULE_PATHNAME', 'recpromo__model_set_metrics'
-LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION @extschema@._model_set_metrics(text, jsonb) IS
-'internal: records the training metrics of a model the caller owns';
-
 -- Internal, for the update from 0.1.0 only: checksums the parts 0.1.0 stored.
 CREATE FUNCTION @extschema@._seal_parts() RETURNS bigint
 AS 'MODULE_PATHNAME', 'recpromo__seal_parts'

@@ -7,98 +7,37 @@
 -- Security posture, for the DBA reading this script:
 --
 -- * Invoker rights.  No function here is SECURITY DEFINER.  The functions
---   read the caller's tables with the caller's privileges, so table and
---   column grants and row-level security apply as for any query the caller
---   could type.  Model rows are read through _promo_params and written
---   through _promo_store, which own the ownership and grant checks.
--- * Fixed search_path.  Every SQL and PL/pgSQL function runs with
---   SET search_path = pg_catalog, pg_temp, so no object that a role plants
---   in a schema of the caller's search_path (a public.format(text, name),
---   a public.= on text) is ever resolved; function and operator lookup
---   never consults pg_temp.  Function calls are also written schema-
---   qualified (pg_catalog.format, @extschema@.sigmoid).  The operators of
---   PL/pgSQL control flow rely on the fixed path; every operator of the SQL
---   text these functions generate is qualified, OPERATOR(pg_catalog.=).
---   No SQL-standard body (BEGIN ATOMIC / RETURN): those bind their names
---   when the script runs, under whatever path the installation had.
--- * Privileges.  The internal functions below (names starting with "_")
---   stay executable by PUBLIC: the invoker-rights functions that ordinary
---   roles call need them, and they too run as the caller, reading only what
---   the caller may read (the C ones read no table at all).
--- * Generated SQL.  The only identifiers pasted into SQL text are column
---   names, quoted with format('%I'), and relations, written as
---   "schema"."name" from the catalog (_promo_rel).  Every value (labels,
---   centres, scales, levels, coefficients, budgets) is passed as a
---   parameter with EXECUTE ... USING; none is ever SQL text.
+--   are C (src/pg/promo_*.c) and read the caller's tables through SPI with
+--   the caller's privileges, so table and column grants and row-level
+--   security apply as for any query the caller could type.  Model rows are
+--   read and written by the C model store (src/pg/model_acl.c), which
+--   checks the model's owner and grants.
+-- * No internal SQL function of its own.  Until 0.3.0 the promotion layer
+--   was PL/pgSQL over some thirty internal "_" SQL functions that every role
+--   could call with arguments of its own (issue 18).  Their work is now
+--   static C code.  Four checks stay SQL-callable for other areas' PL/pgSQL
+--   (see "Helpers shared with other areas" below).
+-- * Generated SQL.  The queries the C code runs name relations as
+--   "schema"."name" from the catalog and columns through quote_identifier;
+--   every function and operator is schema-qualified (pg_catalog.x,
+--   OPERATOR(pg_catalog.=)) and runs under search_path = pg_catalog,
+--   pg_temp.  Every value (labels, centres, scales, levels, coefficients,
+--   budgets) is an SPI parameter, never SQL text.
 -- * Stored models are untrusted input.  A model's params (jsonb) may have
 --   been written by another role, or edited by hand, and are used by the
---   role that scores with it, possibly a superuser.  _promo_model checks
---   them against a fixed schema before use (feature kinds from a fixed
---   list, column names at most 63 bytes, every number finite, arrays of
---   the right lengths) and refuses anything else with XX001
---   data_corrupted naming the model.  Even a row that passed would only
---   yield quoted identifiers and parameters.
+--   role that scores with it, possibly a superuser.  They are checked
+--   against a fixed schema before use (src/pg/promo_spec.c: feature kinds
+--   from a fixed list, column names at most 63 bytes, every number finite,
+--   arrays of the right lengths) and anything else is refused with XX001
+--   data_corrupted naming the model.
 --
--- The numeric work is done in C (src/core/rp_logreg.c, rp_kmeans.c,
--- rp_uplift.c, rp_assign.c) through the internal functions whose names
--- start with an underscore: they take whole columns as arrays.  Money
+-- The numeric work is done in src/core (rp_logreg.c, rp_kmeans.c,
+-- rp_uplift.c, rp_assign.c) on whole columns read as arrays.  Money
 -- (rfm's monetary value, category_affinity's spend) is summed in numeric,
 -- so cents add up exactly and a net spend of zero is zero.  Definitions,
 -- conventions and errors are in the README section "Customer profiles and
 -- promotions".
 -- ---------------------------------------------------------------------------
-
--- Internal C entry points --------------------------------------------------
-
-CREATE FUNCTION @extschema@._promo_fit(kind pg_catalog.text, x pg_catalog.float8[], y pg_catalog.float8[], w pg_catalog.float8[],
-    lambda pg_catalog.float8, free_col integer, max_iter integer, tol pg_catalog.float8,
-    OUT coef pg_catalog.float8[], OUT iterations integer, OUT converged boolean, OUT loss pg_catalog.float8)
-AS 'MODULE_PATHNAME', 'recpromo__promo_fit'
-LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._promo_fit(pg_catalog.text, pg_catalog.float8[], pg_catalog.float8[], pg_catalog.float8[], pg_catalog.float8, integer, integer, pg_catalog.float8) IS
-'internal: fits a logistic (Newton/IRLS) or ridge model on a design matrix given as a 2-D array';
-
-CREATE FUNCTION @extschema@._kmeans_fit(x pg_catalog.float8[], k integer, seed bigint, max_iter integer,
-    OUT assign integer[], OUT centres pg_catalog.float8[], OUT sizes bigint[], OUT inertia pg_catalog.float8,
-    OUT iterations integer, OUT converged boolean)
-AS 'MODULE_PATHNAME', 'recpromo__kmeans_fit'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._kmeans_fit(pg_catalog.float8[], integer, bigint, integer) IS
-'internal: seeded k-means++ / Lloyd clustering of the rows of a 2-D array';
-
-CREATE FUNCTION @extschema@._uplift_metrics(score pg_catalog.float8[], treated boolean[], outcome pg_catalog.float8[],
-    k_percent pg_catalog.float8, n_boot integer, seed bigint, confidence pg_catalog.float8)
-RETURNS TABLE (metric pg_catalog.text, value pg_catalog.float8, ci_low pg_catalog.float8, ci_high pg_catalog.float8)
-AS 'MODULE_PATHNAME', 'recpromo__uplift_metrics'
-LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 4;
-COMMENT ON FUNCTION @extschema@._uplift_metrics(pg_catalog.float8[], boolean[], pg_catalog.float8[], pg_catalog.float8, integer, bigint, pg_catalog.float8) IS
-'internal: Qini coefficient, AUUC, uplift@k and ATE with percentile bootstrap intervals';
-
-CREATE FUNCTION @extschema@._uplift_curve(score pg_catalog.float8[], treated boolean[], outcome pg_catalog.float8[],
-    points integer)
-RETURNS TABLE (fraction pg_catalog.float8, qini pg_catalog.float8, uplift pg_catalog.float8)
-AS 'MODULE_PATHNAME', 'recpromo__uplift_curve'
-LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 11;
-COMMENT ON FUNCTION @extschema@._uplift_curve(pg_catalog.float8[], boolean[], pg_catalog.float8[], integer) IS
-'internal: the Qini and uplift curves sampled at points equally spaced fractions';
-
-CREATE FUNCTION @extschema@._assign_run(customer pg_catalog.text[], offer pg_catalog.text[], value pg_catalog.float8[],
-    cost pg_catalog.float8[], limit_offers pg_catalog.text[], limit_counts bigint[], budget pg_catalog.float8)
-RETURNS TABLE (customer pg_catalog.text, offer pg_catalog.text, value pg_catalog.float8, cost pg_catalog.float8, profit pg_catalog.float8,
-               total_customers bigint, total_spent pg_catalog.float8, total_profit pg_catalog.float8, upper_bound pg_catalog.float8)
-AS 'MODULE_PATHNAME', 'recpromo__assign_run'
-LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 10000;
-COMMENT ON FUNCTION @extschema@._assign_run(pg_catalog.text[], pg_catalog.text[], pg_catalog.float8[], pg_catalog.float8[], pg_catalog.text[], bigint[], pg_catalog.float8) IS
-'internal: greedy offer assignment for one budget over candidate columns';
-
-CREATE FUNCTION @extschema@._assign_curve(customer pg_catalog.text[], offer pg_catalog.text[], value pg_catalog.float8[],
-    cost pg_catalog.float8[], limit_offers pg_catalog.text[], limit_counts bigint[], budgets pg_catalog.float8[])
-RETURNS TABLE (budget pg_catalog.float8, customers bigint, spent pg_catalog.float8, profit pg_catalog.float8, upper_bound pg_catalog.float8)
-AS 'MODULE_PATHNAME', 'recpromo__assign_curve'
-LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 10;
-COMMENT ON FUNCTION @extschema@._assign_curve(pg_catalog.text[], pg_catalog.text[], pg_catalog.float8[], pg_catalog.float8[], pg_catalog.text[], bigint[], pg_catalog.float8[]) IS
-'internal: greedy offer assignment for each budget of a list';
-
 
 -- Small helpers -------------------------------------------------------------
 
@@ -109,882 +48,89 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.sigmoid(pg_catalog.float8) IS
 'logistic function 1 / (1 + exp(-t)), computed without overflow';
 
--- A relation as SQL text: "schema"."name", both quoted, whatever the
--- caller's search_path.  Only this text ever names a relation in generated
--- SQL.
+-- Helpers shared with other areas -----------------------------------------------
+
+-- Internal, and still executable by PUBLIC: ab_test and ab_srm (82_ab.sql)
+-- and evaluate_policy (84_ope.sql) are invoker-rights PL/pgSQL functions
+-- that ordinary roles call, and they call these.  C wrappers of the checks
+-- of src/pg/promo_query.c and promo_spec.c: they read the catalog (and a
+-- model, through the caller's grant) and build no SQL beyond a quoted column
+-- name.  They go when those areas are C too (issue 18).
 CREATE FUNCTION @extschema@._promo_rel(source pg_catalog.regclass) RETURNS pg_catalog.text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    q text;
-BEGIN
-    IF source IS NULL THEN
-        RAISE EXCEPTION 'source table must not be null'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) INTO q
-      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.oid = source;
-    IF q IS NULL THEN
-        RAISE EXCEPTION 'relation with OID % does not exist', source::oid
-            USING ERRCODE = 'undefined_table';
-    END IF;
-    RETURN q;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo__promo_rel'
+LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._promo_rel(pg_catalog.regclass) IS
 'internal: schema-qualified, quoted name of a relation for generated SQL';
 
--- Type of a column of a table, or an undefined_column error naming its role.
 CREATE FUNCTION @extschema@._promo_coltype(source pg_catalog.regclass, col pg_catalog.name, role pg_catalog.text)
 RETURNS pg_catalog.regtype
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    t regtype;
-BEGIN
-    IF source IS NULL THEN
-        RAISE EXCEPTION 'source table must not be null'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF col IS NULL THEN
-        RAISE EXCEPTION '% must not be null', role
-            USING ERRCODE = 'null_value_not_allowed',
-                  HINT = 'Name a column of ' || source::text || '.';
-    END IF;
-    SELECT a.atttypid::regtype INTO t
-      FROM pg_catalog.pg_attribute a
-     WHERE a.attrelid = source AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
-    IF t IS NULL THEN
-        RAISE EXCEPTION 'column "%" of % does not exist', col, source::text
-            USING ERRCODE = 'undefined_column',
-                  HINT = pg_catalog.format('The %s must name a column of the source table.', role);
-    END IF;
-    RETURN t;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo__promo_coltype'
+LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._promo_coltype(pg_catalog.regclass, pg_catalog.name, pg_catalog.text) IS
 'internal: type of a column, or an undefined_column error';
 
--- SQL expression reading a numeric or boolean column as float8.
 CREATE FUNCTION @extschema@._promo_num(source pg_catalog.regclass, col pg_catalog.name, role pg_catalog.text)
 RETURNS pg_catalog.text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    t regtype := @extschema@._promo_coltype(source, col, role);
-BEGIN
-    IF t = 'boolean'::regtype THEN
-        RETURN pg_catalog.format('((%I)::pg_catalog.int4::pg_catalog.float8)', col);
-    ELSIF t IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype, 'real'::regtype,
-                'double precision'::regtype, 'numeric'::regtype) THEN
-        RETURN pg_catalog.format('((%I)::pg_catalog.float8)', col);
-    END IF;
-    RAISE EXCEPTION 'column "%" of % has type %, expected a number or boolean', col, source::text, t
-        USING ERRCODE = 'datatype_mismatch',
-              HINT = pg_catalog.format('The %s must be a number or boolean column.', role);
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo__promo_num'
+LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._promo_num(pg_catalog.regclass, pg_catalog.name, pg_catalog.text) IS
 'internal: float8 expression of a numeric or boolean column, or a datatype_mismatch error';
 
--- SQL expression reading an amount of money as numeric.  A float8 amount
--- becomes the numeric of its 15 significant digits (the float8 -> numeric
--- cast), so 7.6499999999999995 (3 x 2.55 in float8) counts as 7.65 and
--- sums of cents are exact.
-CREATE FUNCTION @extschema@._promo_money(source pg_catalog.regclass, col pg_catalog.name, role pg_catalog.text)
-RETURNS pg_catalog.text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    t regtype := @extschema@._promo_coltype(source, col, role);
-BEGIN
-    IF t IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype, 'real'::regtype,
-             'double precision'::regtype, 'numeric'::regtype) THEN
-        RETURN pg_catalog.format('((%I)::pg_catalog.numeric)', col);
-    END IF;
-    RAISE EXCEPTION 'column "%" of % has type %, expected a number', col, source::text, t
-        USING ERRCODE = 'datatype_mismatch',
-              HINT = pg_catalog.format('The %s must be a number column (numeric, integer or float).', role);
-END
-$$;
-COMMENT ON FUNCTION @extschema@._promo_money(pg_catalog.regclass, pg_catalog.name, pg_catalog.text) IS
-'internal: numeric expression of an amount column, or a datatype_mismatch error';
-
--- Feature specification: numeric columns (centred and scaled when
--- standardize) and one-hot levels of categorical columns (the first level in
--- sort order is the reference and gets no column).  Missing, non-finite and
--- constant features raise errors.  The result is a jsonb array of
---   {"column": c, "kind": "numeric", "bool": b, "center": x, "scale": s}
---   {"column": c, "kind": "level", "level": l}
--- which _promo_spec_problem checks when it comes back from storage.
-CREATE FUNCTION @extschema@._promo_feature_spec(source pg_catalog.regclass, features pg_catalog.name[],
-    categorical pg_catalog.name[], standardize boolean)
-RETURNS pg_catalog.jsonb
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    rel text := @extschema@._promo_rel(source);
-    spec jsonb := '[]';
-    exprs text[] := '{}';
-    stats float8[];
-    q text := '';
-    col name;
-    i int := 0;
-    nnull bigint;
-    levels text[];
-BEGIN
-    IF coalesce(pg_catalog.cardinality(features), 0) + coalesce(pg_catalog.cardinality(categorical), 0) = 0 THEN
-        RAISE EXCEPTION 'no features given'
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Pass numeric columns in features and text columns in categorical.';
-    END IF;
-    IF EXISTS (SELECT 1 FROM pg_catalog.unnest(coalesce(features, '{}') || coalesce(categorical, '{}')) c
-               GROUP BY c HAVING pg_catalog.count(*) > 1) THEN
-        RAISE EXCEPTION 'a feature is listed twice'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    FOREACH col IN ARRAY coalesce(features, '{}') LOOP
-        exprs := exprs || @extschema@._promo_num(source, col, 'feature');
-        q := q || pg_catalog.format(
-            ', pg_catalog.count(*) FILTER (WHERE %1$s IS NULL), pg_catalog.avg(%1$s),'
-            ' pg_catalog.stddev_pop(%1$s), pg_catalog.min(%1$s), pg_catalog.max(%1$s)',
-            exprs[pg_catalog.cardinality(exprs)]);
-    END LOOP;
-    IF q <> '' THEN
-        EXECUTE pg_catalog.format('SELECT ARRAY[pg_catalog.count(*)::pg_catalog.float8%s] FROM %s', q, rel)
-           INTO stats;
-        IF stats[1] = 0 THEN
-            RAISE EXCEPTION 'source % has no rows', source::text
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        FOREACH col IN ARRAY features LOOP
-            i := i + 1;
-            IF stats[5 * i - 3] > 0 THEN
-                RAISE EXCEPTION 'feature "%" has % missing values', col, stats[5 * i - 3]::bigint
-                    USING ERRCODE = 'null_value_not_allowed',
-                          HINT = 'Impute or filter the NULL values first (for instance with a view).';
-            END IF;
-            IF stats[5 * i - 1] IN ('NaN', 'Infinity', '-Infinity')
-               OR stats[5 * i] IN ('NaN', 'Infinity', '-Infinity')
-               OR stats[5 * i + 1] IN ('NaN', 'Infinity', '-Infinity') THEN
-                RAISE EXCEPTION 'feature "%" has NaN or infinite values', col
-                    USING ERRCODE = 'data_exception',
-                          HINT = 'Filter out the non-finite values first.';
-            END IF;
-            IF stats[5 * i] = stats[5 * i + 1] THEN
-                RAISE EXCEPTION 'feature "%" is constant', col
-                    USING ERRCODE = 'invalid_parameter_value',
-                          DETAIL = pg_catalog.format('Every row has the value %s.', stats[5 * i]),
-                          HINT = 'Drop the column from the features: it carries no information.';
-            END IF;
-            spec := spec || pg_catalog.jsonb_build_object(
-                'column', col, 'kind', 'numeric',
-                'bool', (@extschema@._promo_coltype(source, col, 'feature') = 'boolean'::regtype),
-                'center', CASE WHEN standardize THEN stats[5 * i - 2] ELSE 0 END,
-                'scale', CASE WHEN standardize THEN stats[5 * i - 1] ELSE 1 END);
-        END LOOP;
-    END IF;
-    FOREACH col IN ARRAY coalesce(categorical, '{}') LOOP
-        PERFORM @extschema@._promo_coltype(source, col, 'categorical feature');
-        EXECUTE pg_catalog.format(
-            'SELECT pg_catalog.count(*) FILTER (WHERE %1$I IS NULL),'
-            ' pg_catalog.array_agg(DISTINCT (%1$I)::pg_catalog.text) FILTER (WHERE %1$I IS NOT NULL) FROM %2$s',
-            col, rel) INTO nnull, levels;
-        IF nnull > 0 THEN
-            RAISE EXCEPTION 'feature "%" has % missing values', col, nnull
-                USING ERRCODE = 'null_value_not_allowed',
-                      HINT = 'Map NULL to a level of its own (coalesce) or filter the rows.';
-        END IF;
-        IF coalesce(pg_catalog.cardinality(levels), 0) < 2 THEN
-            RAISE EXCEPTION 'feature "%" is constant', col
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'A categorical feature needs at least two levels.';
-        END IF;
-        IF pg_catalog.cardinality(levels) > 1000 THEN
-            RAISE EXCEPTION 'feature "%" has % levels, the limit is 1000', col, pg_catalog.cardinality(levels)
-                USING ERRCODE = 'program_limit_exceeded',
-                      HINT = 'Group rare levels together first.';
-        END IF;
-        FOR i IN 2 .. pg_catalog.cardinality(levels) LOOP
-            spec := spec || pg_catalog.jsonb_build_object('column', col, 'kind', 'level', 'level', levels[i]);
-        END LOOP;
-    END LOOP;
-    RETURN spec;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._promo_feature_spec(pg_catalog.regclass, pg_catalog.name[], pg_catalog.name[], boolean) IS
-'internal: feature encoding (centre/scale of numeric columns, one-hot levels) with input checks';
-
--- Stored models as untrusted input ----------------------------------------------
-
--- What is wrong with a feature specification, or NULL when it is well formed.
-CREATE FUNCTION @extschema@._promo_spec_problem(spec pg_catalog.jsonb) RETURNS pg_catalog.text
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    f jsonb;
-    i int := 0;
-    c numeric;
-    s numeric;
-BEGIN
-    IF pg_catalog.jsonb_typeof(spec) IS DISTINCT FROM 'array' THEN
-        RETURN 'features is not an array';
-    END IF;
-    IF pg_catalog.jsonb_array_length(spec) = 0 OR pg_catalog.jsonb_array_length(spec) > 100000 THEN
-        RETURN pg_catalog.format('features has %s entries', pg_catalog.jsonb_array_length(spec));
-    END IF;
-    FOR f IN SELECT x.v FROM pg_catalog.jsonb_array_elements(spec) AS x(v) LOOP
-        i := i + 1;
-        IF pg_catalog.jsonb_typeof(f) IS DISTINCT FROM 'object' THEN
-            RETURN pg_catalog.format('feature %s is not an object', i);
-        END IF;
-        IF pg_catalog.jsonb_typeof(f->'column') IS DISTINCT FROM 'string'
-           OR pg_catalog.octet_length(f->>'column') NOT BETWEEN 1 AND 63 THEN
-            RETURN pg_catalog.format('feature %s has no valid column name', i);
-        END IF;
-        IF f->>'kind' = 'numeric' AND pg_catalog.jsonb_typeof(f->'kind') = 'string' THEN
-            IF pg_catalog.jsonb_typeof(f->'bool') IS DISTINCT FROM 'boolean' THEN
-                RETURN pg_catalog.format('feature %s has no boolean "bool"', i);
-            END IF;
-            IF pg_catalog.jsonb_typeof(f->'center') IS DISTINCT FROM 'number'
-               OR pg_catalog.jsonb_typeof(f->'scale') IS DISTINCT FROM 'number' THEN
-                RETURN pg_catalog.format('feature %s has an invalid centre or scale', i);
-            END IF;
-            c := (f->'center')::pg_catalog.numeric;
-            s := (f->'scale')::pg_catalog.numeric;
-            IF s = 0 THEN
-                RETURN pg_catalog.format('feature %s has a zero scale', i);
-            END IF;
-            -- finite float8 bounds (as in _promo_coef_problem), inline: this runs on every call
-            IF pg_catalog.abs(c) > 1e300 OR (c <> 0 AND pg_catalog.abs(c) < 1e-300)
-               OR pg_catalog.abs(s) > 1e300 OR pg_catalog.abs(s) < 1e-300 THEN
-                RETURN pg_catalog.format('feature %s has an invalid centre or scale', i);
-            END IF;
-        ELSIF f->>'kind' = 'level' AND pg_catalog.jsonb_typeof(f->'kind') = 'string' THEN
-            IF pg_catalog.jsonb_typeof(f->'level') IS DISTINCT FROM 'string' THEN
-                RETURN pg_catalog.format('feature %s has no text level', i);
-            END IF;
-        ELSE
-            RETURN pg_catalog.format('feature %s has an unknown kind', i);
-        END IF;
-    END LOOP;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._promo_spec_problem(pg_catalog.jsonb) IS
-'internal: describes what is wrong with a stored feature specification, NULL when nothing is';
-
--- What is wrong with a coefficient vector of n entries, or NULL.
-CREATE FUNCTION @extschema@._promo_coef_problem(coef pg_catalog.jsonb, n integer, what pg_catalog.text) RETURNS pg_catalog.text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE
-        WHEN pg_catalog.jsonb_typeof(coef) IS DISTINCT FROM 'array'
-            THEN pg_catalog.format('%s is not an array', what)
-        WHEN pg_catalog.jsonb_array_length(coef) <> n
-            THEN pg_catalog.format('%s has the wrong length (%s, the features need %s)',
-                                   what, pg_catalog.jsonb_array_length(coef), n)
-        WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(coef) c
-                      WHERE CASE WHEN pg_catalog.jsonb_typeof(c) IS DISTINCT FROM 'number' THEN true
-                                 ELSE pg_catalog.abs(c::pg_catalog.numeric) > 1e300
-                                      OR (c::pg_catalog.numeric <> 0 AND pg_catalog.abs(c::pg_catalog.numeric) < 1e-300) END)
-            THEN pg_catalog.format('%s has an entry that is not a finite number', what)
-        END
-$$;
-COMMENT ON FUNCTION @extschema@._promo_coef_problem(pg_catalog.jsonb, integer, pg_catalog.text) IS
-'internal: describes what is wrong with a stored coefficient vector, NULL when nothing is';
-
--- What is wrong with the parameters of a stored logistic or uplift model,
--- or NULL when they are well formed.
-CREATE FUNCTION @extschema@._promo_params_problem(p pg_catalog.jsonb, method pg_catalog.text) RETURNS pg_catalog.text
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    bad text;
-    n int;
-    a jsonb;
-    i int := 0;
-BEGIN
-    IF pg_catalog.jsonb_typeof(p) IS DISTINCT FROM 'object' THEN
-        RETURN 'params is not an object';
-    END IF;
-    bad := @extschema@._promo_spec_problem(p->'features');
-    IF bad IS NOT NULL THEN
-        RETURN bad;
-    END IF;
-    n := pg_catalog.jsonb_array_length(p->'features') + 1;
-    IF method = 'logistic' THEN
-        RETURN @extschema@._promo_coef_problem(p->'coef', n, 'coef');
-    END IF;
-    IF method <> 'uplift' THEN
-        RETURN pg_catalog.format('method %s has no stored parameters', method);
-    END IF;
-    IF pg_catalog.jsonb_typeof(p->'method') IS DISTINCT FROM 'string'
-       OR p->>'method' NOT IN ('two_model', 'class_transformation') THEN
-        RETURN 'method is not two_model or class_transformation';
-    END IF;
-    IF pg_catalog.jsonb_typeof(p->'outcome') IS DISTINCT FROM 'string'
-       OR p->>'outcome' NOT IN ('binary', 'continuous') THEN
-        RETURN 'outcome is not binary or continuous';
-    END IF;
-    IF p->>'method' = 'two_model' THEN
-        bad := @extschema@._promo_coef_problem(p->'control_coef', n, 'control_coef');
-        IF bad IS NOT NULL THEN
-            RETURN bad;
-        END IF;
-    END IF;
-    IF pg_catalog.jsonb_typeof(p->'arms') IS DISTINCT FROM 'array'
-       OR pg_catalog.jsonb_array_length(p->'arms') NOT BETWEEN 1 AND 10000 THEN
-        RETURN 'arms is not an array of 1 to 10000 treatments';
-    END IF;
-    FOR a IN SELECT x.v FROM pg_catalog.jsonb_array_elements(p->'arms') AS x(v) LOOP
-        i := i + 1;
-        IF pg_catalog.jsonb_typeof(a->'treatment') IS DISTINCT FROM 'string' THEN
-            RETURN pg_catalog.format('arm %s has no text treatment', i);
-        END IF;
-        bad := @extschema@._promo_coef_problem(a->'coef', n, pg_catalog.format('the coef of arm %s', i));
-        IF bad IS NOT NULL THEN
-            RETURN bad;
-        END IF;
-    END LOOP;
-    IF (SELECT pg_catalog.count(DISTINCT e->>'treatment') FROM pg_catalog.jsonb_array_elements(p->'arms') e) < i THEN
-        RETURN 'two arms have the same treatment';
-    END IF;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._promo_params_problem(pg_catalog.jsonb, pg_catalog.text) IS
-'internal: describes what is wrong with stored model parameters, NULL when nothing is';
-
--- Parameters of a stored model of the given method, checked: the only way
--- the functions below read a model.
 CREATE FUNCTION @extschema@._promo_model(model pg_catalog.text, want pg_catalog.text) RETURNS pg_catalog.jsonb
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    p jsonb := @extschema@._promo_params(model, want);
-    bad text := @extschema@._promo_params_problem(p, want);
-BEGIN
-    IF bad IS NOT NULL THEN
-        RAISE EXCEPTION 'model "%" is corrupted', model
-            USING ERRCODE = 'data_corrupted',
-                  DETAIL = pg_catalog.format('Its stored parameters are invalid: %s.', bad),
-                  HINT = 'Retrain the model (train_propensity or train_uplift); stored parameters are not meant to be edited.';
-    END IF;
-    RETURN p;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo__promo_model'
+LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._promo_model(pg_catalog.text, pg_catalog.text) IS
 'internal: parameters of a stored model of a method, validated, or a data_corrupted error';
 
--- The centres, scales and levels of a (checked) specification as arrays, one
--- entry per feature (NULL where the kind has none): the parameters that go
--- with the expressions of _promo_design.
-CREATE FUNCTION @extschema@._promo_spec_values(spec pg_catalog.jsonb,
-    OUT center pg_catalog.float8[], OUT scale pg_catalog.float8[], OUT levels pg_catalog.text[])
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT pg_catalog.array_agg(CASE WHEN f->>'kind' = 'numeric' THEN (f->'center')::pg_catalog.float8 END ORDER BY i),
-           pg_catalog.array_agg(CASE WHEN f->>'kind' = 'numeric' THEN (f->'scale')::pg_catalog.float8 END ORDER BY i),
-           pg_catalog.array_agg(CASE WHEN f->>'kind' = 'level' THEN f->>'level' END ORDER BY i)
-      FROM pg_catalog.jsonb_array_elements(spec) WITH ORDINALITY e(f, i)
-$$;
-COMMENT ON FUNCTION @extschema@._promo_spec_values(pg_catalog.jsonb) IS
-'internal: centres, scales and levels of a feature specification as parameter arrays';
-
--- A (checked) coefficient vector as float8[].
-CREATE FUNCTION @extschema@._promo_coef(coef pg_catalog.jsonb) RETURNS pg_catalog.float8[]
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT pg_catalog.array_agg(c::pg_catalog.float8 ORDER BY i)
-      FROM pg_catalog.jsonb_array_elements(coef) WITH ORDINALITY e(c, i)
-$$;
-COMMENT ON FUNCTION @extschema@._promo_coef(pg_catalog.jsonb) IS
-'internal: a stored coefficient vector as float8[]';
-
--- The SQL expression of each encoded feature, reading the centre, scale and
--- level of feature j from the parameters $p[j], $(p+1)[j], $(p+2)[j] (the
--- arrays of _promo_spec_values).  Column names are the only text taken from
--- the specification, always quoted as identifiers.
-CREATE FUNCTION @extschema@._promo_design(spec pg_catalog.jsonb, p integer) RETURNS pg_catalog.text[]
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    f jsonb;
-    j bigint;
-    out text[] := '{}';
-BEGIN
-    FOR f, j IN SELECT e.f, e.j FROM pg_catalog.jsonb_array_elements(spec) WITH ORDINALITY e(f, j) ORDER BY e.j LOOP
-        IF f->>'kind' = 'level' THEN
-            out := out || pg_catalog.format(
-                '(((%1$I)::pg_catalog.text OPERATOR(pg_catalog.=) $%2$s[%3$s])::pg_catalog.int4::pg_catalog.float8)',
-                f->>'column', p + 2, j);
-        ELSIF f->>'kind' = 'numeric' THEN
-            out := out || pg_catalog.format(
-                '(((%1$I)%2$s::pg_catalog.float8 OPERATOR(pg_catalog.-) $%3$s[%5$s]) OPERATOR(pg_catalog./) $%4$s[%5$s])',
-                f->>'column', CASE WHEN (f->'bool')::pg_catalog.bool THEN '::pg_catalog.int4' ELSE '' END,
-                p, p + 1, j);
-        ELSE
-            RAISE EXCEPTION 'invalid feature kind in a model specification'
-                USING ERRCODE = 'data_corrupted';
-        END IF;
-    END LOOP;
-    RETURN out;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._promo_design(pg_catalog.jsonb, integer) IS
-'internal: SQL expressions of the encoded features, values taken from parameters';
-
--- coef[1] + sum coef[j+1] * feature_j, as SQL text, the coefficients read
--- from the parameter array coef_ref (an internal constant such as '$1' or
--- '$1[2]', never text from a model).
-CREATE FUNCTION @extschema@._promo_linear_sql(exprs pg_catalog.text[], coef_ref pg_catalog.text) RETURNS pg_catalog.text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT '(' || coef_ref || '[1]'
-           || coalesce(pg_catalog.string_agg(pg_catalog.format(' OPERATOR(pg_catalog.+) (%s[%s] OPERATOR(pg_catalog.*) %s)',
-                                                               coef_ref, j + 1, x), '' ORDER BY j), '')
-           || ')'
-      FROM pg_catalog.unnest(exprs) WITH ORDINALITY u(x, j)
-$$;
-COMMENT ON FUNCTION @extschema@._promo_linear_sql(pg_catalog.text[], pg_catalog.text) IS
-'internal: SQL expression of a linear predictor whose coefficients are a parameter array';
-
--- The same linear predictor evaluated on one row given as jsonb; NULL when a
--- feature is missing from it or NULL.
-CREATE FUNCTION @extschema@._promo_linear_jsonb(spec pg_catalog.jsonb, coef pg_catalog.jsonb, x pg_catalog.jsonb) RETURNS pg_catalog.float8
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE WHEN pg_catalog.bool_or(t IS NULL) THEN NULL
-                ELSE (coef->>0)::pg_catalog.float8 + coalesce(pg_catalog.sum((coef->>(i::pg_catalog.int4))::pg_catalog.float8 * t), 0) END
-      FROM (SELECT e.i,
-                   CASE WHEN e.f->>'kind' = 'level'
-                        THEN ((x->>(e.f->>'column')) = (e.f->>'level'))::pg_catalog.int4::pg_catalog.float8
-                        WHEN (e.f->>'bool')::pg_catalog.bool
-                        THEN (((x->>(e.f->>'column'))::pg_catalog.bool::pg_catalog.int4::pg_catalog.float8)
-                              - (e.f->>'center')::pg_catalog.float8) / (e.f->>'scale')::pg_catalog.float8
-                        ELSE (((x->>(e.f->>'column'))::pg_catalog.float8) - (e.f->>'center')::pg_catalog.float8)
-                             / (e.f->>'scale')::pg_catalog.float8 END AS t
-              FROM pg_catalog.jsonb_array_elements(spec) WITH ORDINALITY e(f, i)) s
-$$;
-COMMENT ON FUNCTION @extschema@._promo_linear_jsonb(pg_catalog.jsonb, pg_catalog.jsonb, pg_catalog.jsonb) IS
-'internal: linear predictor of a stored model on one row given as jsonb';
-
--- Checks that a table has every column a model's features read; an
--- undefined_column error naming them, the table and the model otherwise.
-CREATE FUNCTION @extschema@._promo_check_columns(model pg_catalog.text, spec pg_catalog.jsonb, source pg_catalog.regclass) RETURNS void
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    missing text[];
-    wanted text;
-BEGIN
-    SELECT pg_catalog.array_agg(DISTINCT c), pg_catalog.string_agg(DISTINCT pg_catalog.quote_ident(c), ', ')
-      INTO missing, wanted
-      FROM (SELECT f->>'column' AS c FROM pg_catalog.jsonb_array_elements(spec) f) s
-     WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
-                        WHERE a.attrelid = source AND a.attname = s.c::name
-                          AND a.attnum > 0 AND NOT a.attisdropped);
-    IF missing IS NOT NULL THEN
-        SELECT pg_catalog.string_agg(DISTINCT pg_catalog.quote_ident(f->>'column'), ', ') INTO wanted
-          FROM pg_catalog.jsonb_array_elements(spec) f;
-        RAISE EXCEPTION 'model "%" needs column% % that % does not have', model,
-                        CASE WHEN pg_catalog.cardinality(missing) > 1 THEN 's' ELSE '' END,
-                        (SELECT pg_catalog.string_agg(pg_catalog.format('"%s"', m), ', ' ORDER BY m)
-                           FROM pg_catalog.unnest(missing) m), source::text
-            USING ERRCODE = 'undefined_column',
-                  DETAIL = pg_catalog.format('The model reads the feature columns %s.', wanted),
-                  HINT = 'Score a table or view that has these columns under the same names (a view can rename them).';
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._promo_check_columns(pg_catalog.text, pg_catalog.jsonb, pg_catalog.regclass) IS
-'internal: undefined_column error naming the feature columns of a model that a table lacks';
-
--- _promo_params(model, want) and _promo_store(...) are C functions defined in
--- 30_train.sql (they check the model's owner and grants).
-
-CREATE FUNCTION @extschema@._promo_check_name(name pg_catalog.text) RETURNS void
-LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF name IS NULL OR name = '' THEN
-        RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._promo_check_name(pg_catalog.text) IS 'internal: rejects an empty model name';
-
 -- Profiles --------------------------------------------------------------------
 
-CREATE FUNCTION @extschema@._promo_raise_missing(what pg_catalog.text, n bigint) RETURNS boolean
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RAISE EXCEPTION '% has % missing or non-finite values', what, n
-        USING ERRCODE = 'null_value_not_allowed',
-              HINT = 'Filter the rows with a view first.';
-END
-$$;
-COMMENT ON FUNCTION @extschema@._promo_raise_missing(pg_catalog.text, bigint) IS
-'internal: raises the missing-values error from inside a query';
-
--- Monetary values are numeric: amounts are summed exactly (see _promo_money).
+-- Monetary values are numeric: amounts are summed exactly (promo_segments.c).
 CREATE FUNCTION @extschema@.rfm(orders pg_catalog.regclass, customer_col pg_catalog.name, date_col pg_catalog.name, amount_col pg_catalog.name,
     as_of pg_catalog.timestamptz DEFAULT pg_catalog.now(), order_col pg_catalog.name DEFAULT NULL, returns_mode pg_catalog.text DEFAULT 'net')
 RETURNS TABLE (customer pg_catalog.text, recency_days integer, frequency bigint, monetary numeric,
                r_score integer, f_score integer, m_score integer, rfm_cell pg_catalog.text, segment pg_catalog.text)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 10000
-AS $$
-DECLARE
-    rel text := @extschema@._promo_rel(orders);
-    dt regtype;
-    amt_expr text;
-    ord text;
-BEGIN
-    PERFORM @extschema@._promo_coltype(orders, customer_col, 'customer column');
-    dt := @extschema@._promo_coltype(orders, date_col, 'date column');
-    IF dt NOT IN ('date'::regtype, 'timestamp without time zone'::regtype, 'timestamp with time zone'::regtype) THEN
-        RAISE EXCEPTION 'column "%" of % has type %, expected a date or timestamp', date_col, orders::text, dt
-            USING ERRCODE = 'datatype_mismatch';
-    END IF;
-    amt_expr := @extschema@._promo_money(orders, amount_col, 'amount column');
-    IF as_of IS NULL THEN
-        RAISE EXCEPTION 'as_of must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF returns_mode IS NULL OR returns_mode NOT IN ('net', 'ignore') THEN
-        RAISE EXCEPTION 'invalid returns_mode "%"', returns_mode
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Use ''net'' (returns reduce monetary) or ''ignore'' (only purchases count).';
-    END IF;
-    IF order_col IS NULL THEN
-        ord := 'NULL::pg_catalog.text';
-    ELSE
-        PERFORM @extschema@._promo_coltype(orders, order_col, 'order column');
-        ord := pg_catalog.format('(%I)::pg_catalog.text', order_col);
-    END IF;
-    -- $1 as_of, $2 returns_mode, $3 the non-finite numerics
-    RETURN QUERY EXECUTE pg_catalog.format($q$
-        WITH lines AS (
-            SELECT (%1$I)::pg_catalog.text AS cu, (%2$I)::pg_catalog.timestamptz AS ts, %3$s AS amt, %4$s AS ord,
-                   pg_catalog.row_number() OVER () AS rn
-              FROM %5$s WHERE (%1$I) IS NOT NULL),
-        bad AS (SELECT pg_catalog.count(*) AS n FROM lines
-                 WHERE ts IS NULL OR amt IS NULL OR amt OPERATOR(pg_catalog.=) ANY ($3)),
-        ords AS (
-            SELECT cu, pg_catalog.min(ts) AS ts, pg_catalog.sum(amt) AS amt
-              FROM lines GROUP BY cu, coalesce(ord, rn::pg_catalog.text)),
-        per AS (
-            SELECT cu,
-                   pg_catalog.floor(pg_catalog.extract('epoch',
-                       $1 OPERATOR(pg_catalog.-) pg_catalog.max(ts) FILTER (WHERE amt OPERATOR(pg_catalog.>) 0))
-                       OPERATOR(pg_catalog./) 86400)::pg_catalog.int4 AS rec,
-                   pg_catalog.count(*) FILTER (WHERE amt OPERATOR(pg_catalog.>) 0) AS freq,
-                   CASE WHEN $2 OPERATOR(pg_catalog.=) 'net' THEN pg_catalog.sum(amt)
-                        ELSE pg_catalog.sum(amt) FILTER (WHERE amt OPERATOR(pg_catalog.>) 0) END AS mon
-              FROM ords GROUP BY cu
-            HAVING pg_catalog.count(*) FILTER (WHERE amt OPERATOR(pg_catalog.>) 0) OPERATOR(pg_catalog.>) 0),
-        ranked AS (
-            SELECT per.*,
-                   pg_catalog.rank() OVER (ORDER BY rec DESC) AS rr,
-                   pg_catalog.rank() OVER (ORDER BY freq) AS fr,
-                   pg_catalog.rank() OVER (ORDER BY mon) AS mr,
-                   pg_catalog.count(*) OVER () AS n
-              FROM per),
-        scored AS (
-            -- score = 1 + floor(5 (rank - 1) / n), in integers
-            SELECT cu, rec, freq, mon,
-                   (1 OPERATOR(pg_catalog.+) ((5 OPERATOR(pg_catalog.*) (rr OPERATOR(pg_catalog.-) 1)) OPERATOR(pg_catalog./) n))::pg_catalog.int4 AS r,
-                   (1 OPERATOR(pg_catalog.+) ((5 OPERATOR(pg_catalog.*) (fr OPERATOR(pg_catalog.-) 1)) OPERATOR(pg_catalog./) n))::pg_catalog.int4 AS f,
-                   (1 OPERATOR(pg_catalog.+) ((5 OPERATOR(pg_catalog.*) (mr OPERATOR(pg_catalog.-) 1)) OPERATOR(pg_catalog./) n))::pg_catalog.int4 AS m
-              FROM ranked)
-        SELECT cu, rec, freq, mon, r, f, m,
-               pg_catalog.concat(r, f, m),
-               CASE WHEN r OPERATOR(pg_catalog.>=) 4 AND f OPERATOR(pg_catalog.>=) 4 THEN 'champions'
-                    WHEN r OPERATOR(pg_catalog.>=) 3 AND f OPERATOR(pg_catalog.>=) 3 THEN 'loyal'
-                    WHEN r OPERATOR(pg_catalog.>=) 4 AND f OPERATOR(pg_catalog.=) 1 THEN 'new customers'
-                    WHEN r OPERATOR(pg_catalog.>=) 3 THEN 'promising'
-                    WHEN r OPERATOR(pg_catalog.=) 1 AND f OPERATOR(pg_catalog.>=) 4 THEN 'cannot lose them'
-                    WHEN f OPERATOR(pg_catalog.>=) 3 THEN 'at risk'
-                    WHEN r OPERATOR(pg_catalog.=) 2 THEN 'hibernating'
-                    ELSE 'lost' END
-          FROM scored
-         WHERE (SELECT CASE WHEN n OPERATOR(pg_catalog.>) 0
-                            THEN @extschema@._promo_raise_missing('date or amount', n) ELSE true END FROM bad)
-    $q$, customer_col, date_col, amt_expr, ord, rel)
-    USING as_of, returns_mode, '{NaN,Infinity,-Infinity}'::numeric[];
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_rfm';
 COMMENT ON FUNCTION @extschema@.rfm(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.timestamptz, pg_catalog.name, pg_catalog.text) IS
 'recency (days since the last purchase), frequency (purchase orders), monetary value (numeric, summed exactly), quintile scores 1-5 and named segments per customer';
 
 CREATE FUNCTION @extschema@.category_affinity(orders pg_catalog.regclass, customer_col pg_catalog.name, category_col pg_catalog.name,
     amount_col pg_catalog.name DEFAULT NULL)
 RETURNS TABLE (customer pg_catalog.text, category pg_catalog.text, amount numeric, share pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 50000
-AS $$
-DECLARE
-    rel text := @extschema@._promo_rel(orders);
-    amt_expr text := '1::pg_catalog.numeric';
-BEGIN
-    PERFORM @extschema@._promo_coltype(orders, customer_col, 'customer column');
-    PERFORM @extschema@._promo_coltype(orders, category_col, 'category column');
-    IF amount_col IS NOT NULL THEN
-        amt_expr := @extschema@._promo_money(orders, amount_col, 'amount column');
-    END IF;
-    -- net spend summed in numeric: a category whose purchases and returns
-    -- cancel is exactly 0 and left out
-    RETURN QUERY EXECUTE pg_catalog.format($q$
-        WITH c AS (
-            SELECT (%1$I)::pg_catalog.text AS cu, (%2$I)::pg_catalog.text AS cat, pg_catalog.sum(%3$s) AS amt
-              FROM %4$s WHERE (%1$I) IS NOT NULL AND (%2$I) IS NOT NULL AND (%3$s) IS NOT NULL
-             GROUP BY 1, 2)
-        SELECT cu, cat, amt,
-               (amt OPERATOR(pg_catalog./) pg_catalog.sum(amt) OVER (PARTITION BY cu))::pg_catalog.float8
-          FROM c WHERE amt OPERATOR(pg_catalog.>) 0
-    $q$, customer_col, category_col, amt_expr, rel);
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_category_affinity';
 COMMENT ON FUNCTION @extschema@.category_affinity(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name) IS
 'each customer''s share of net spend (amount_col given, summed in numeric) or of purchase rows (amount_col NULL) per category';
-
--- Reads, checks and optionally standardises the k-means columns.
-CREATE FUNCTION @extschema@._kmeans_read(source pg_catalog.regclass, key_col pg_catalog.name, columns pg_catalog.name[],
-    standardize boolean, OUT keys pg_catalog.text[], OUT x pg_catalog.float8[], OUT center pg_catalog.float8[], OUT scale pg_catalog.float8[])
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    spec jsonb;
-    v record;
-BEGIN
-    PERFORM @extschema@._promo_coltype(source, key_col, 'key column');
-    IF coalesce(pg_catalog.cardinality(columns), 0) = 0 THEN
-        RAISE EXCEPTION 'no columns given' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    spec := @extschema@._promo_feature_spec(source, columns, '{}', coalesce(standardize, true));
-    v := @extschema@._promo_spec_values(spec);
-    center := v.center;
-    scale := v.scale;
-    EXECUTE pg_catalog.format(
-        'SELECT pg_catalog.array_agg((%1$I)::pg_catalog.text ORDER BY %1$I), pg_catalog.array_agg(ARRAY[%2$s] ORDER BY %1$I) FROM %3$s',
-        key_col, pg_catalog.array_to_string(@extschema@._promo_design(spec, 1), ', '), @extschema@._promo_rel(source))
-       INTO keys, x USING v.center, v.scale, v.levels;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._kmeans_read(pg_catalog.regclass, pg_catalog.name, pg_catalog.name[], boolean) IS
-'internal: reads the k-means points in key order';
 
 CREATE FUNCTION @extschema@.kmeans(source pg_catalog.regclass, key_col pg_catalog.name, columns pg_catalog.name[], k integer,
     seed bigint DEFAULT 42, standardize boolean DEFAULT true, max_iter integer DEFAULT 100)
 RETURNS TABLE (key pg_catalog.text, cluster integer)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 10000 SUPPORT @extschema@._rows_per_source_row
-AS $$
-DECLARE
-    r record;
-    fit record;
-BEGIN
-    -- _kmeans_fit is STRICT: a NULL here would leave fit unassigned (55000)
-    IF k IS NULL OR seed IS NULL OR max_iter IS NULL THEN
-        RAISE EXCEPTION '% must not be null', CASE WHEN k IS NULL THEN 'k' WHEN seed IS NULL THEN 'seed' ELSE 'max_iter' END
-            USING ERRCODE = 'null_value_not_allowed',
-                  HINT = 'Give k, the number of clusters; omit seed and max_iter for their defaults (42 and 100).';
-    END IF;
-    r := @extschema@._kmeans_read(source, key_col, columns, standardize);
-    fit := @extschema@._kmeans_fit(r.x, k, seed, max_iter);
-    RETURN QUERY SELECT u.key, u.cluster FROM ROWS FROM (pg_catalog.unnest(r.keys), pg_catalog.unnest(fit.assign)) AS u(key, cluster);
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_kmeans';
 COMMENT ON FUNCTION @extschema@.kmeans(pg_catalog.regclass, pg_catalog.name, pg_catalog.name[], integer, bigint, boolean, integer) IS
 'k-means segmentation (k-means++ start, seeded) of the rows of a table over numeric columns: each key''s cluster 1..k';
 
 CREATE FUNCTION @extschema@.kmeans_clusters(source pg_catalog.regclass, key_col pg_catalog.name, columns pg_catalog.name[], k integer,
     seed bigint DEFAULT 42, standardize boolean DEFAULT true, max_iter integer DEFAULT 100)
 RETURNS TABLE (cluster integer, size bigint, centre pg_catalog.float8[], inertia pg_catalog.float8, iterations integer)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 10
-AS $$
-DECLARE
-    r record;
-    fit record;
-    d int := pg_catalog.cardinality(columns);
-BEGIN
-    -- _kmeans_fit is STRICT: a NULL here would leave fit unassigned (55000)
-    IF k IS NULL OR seed IS NULL OR max_iter IS NULL THEN
-        RAISE EXCEPTION '% must not be null', CASE WHEN k IS NULL THEN 'k' WHEN seed IS NULL THEN 'seed' ELSE 'max_iter' END
-            USING ERRCODE = 'null_value_not_allowed',
-                  HINT = 'Give k, the number of clusters; omit seed and max_iter for their defaults (42 and 100).';
-    END IF;
-    r := @extschema@._kmeans_read(source, key_col, columns, standardize);
-    fit := @extschema@._kmeans_fit(r.x, k, seed, max_iter);
-    RETURN QUERY
-        SELECT c, fit.sizes[c],
-               (SELECT pg_catalog.array_agg(fit.centres[c][j] * r.scale[j] + r.center[j] ORDER BY j)
-                  FROM pg_catalog.generate_series(1, d) j),
-               fit.inertia, fit.iterations
-          FROM pg_catalog.generate_series(1, k) c;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_kmeans_clusters';
 COMMENT ON FUNCTION @extschema@.kmeans_clusters(pg_catalog.regclass, pg_catalog.name, pg_catalog.name[], integer, bigint, boolean, integer) IS
 'the clusters of kmeans() with the same arguments: sizes, centres in the columns'' own units, inertia (in standardised units when standardize)';
 
 -- Propensity ---------------------------------------------------------------------
 
--- Reads and checks a 0/1 or boolean target; returns its float8 expression.
-CREATE FUNCTION @extschema@._promo_binary_target(source pg_catalog.regclass, target_col pg_catalog.name, role pg_catalog.text)
-RETURNS pg_catalog.text
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    e text := @extschema@._promo_num(source, target_col, role);
-    nnull bigint;
-    nbad bigint;
-    npos bigint;
-    n bigint;
-BEGIN
-    EXECUTE pg_catalog.format(
-        'SELECT pg_catalog.count(*) FILTER (WHERE %1$s IS NULL),'
-        ' pg_catalog.count(*) FILTER (WHERE %1$s OPERATOR(pg_catalog.<>) 0 AND %1$s OPERATOR(pg_catalog.<>) 1),'
-        ' pg_catalog.count(*) FILTER (WHERE %1$s OPERATOR(pg_catalog.=) 1), pg_catalog.count(*) FROM %2$s',
-        e, @extschema@._promo_rel(source)) INTO nnull, nbad, npos, n;
-    IF nnull > 0 THEN
-        RAISE EXCEPTION '% "%" has % missing values', role, target_col, nnull
-            USING ERRCODE = 'null_value_not_allowed', HINT = 'Filter the rows with a view first.';
-    END IF;
-    IF nbad > 0 THEN
-        RAISE EXCEPTION '% "%" must be 0 or 1', role, target_col
-            USING ERRCODE = 'data_exception',
-                  DETAIL = pg_catalog.format('%s rows have other values.', nbad);
-    END IF;
-    IF npos = 0 OR npos = n THEN
-        RAISE EXCEPTION '% "%" has only one class', role, target_col
-            USING ERRCODE = 'data_exception',
-                  DETAIL = pg_catalog.format('All %s rows have the value %s.', n, CASE WHEN npos = 0 THEN 0 ELSE 1 END),
-                  HINT = 'A logistic model needs rows of both classes.';
-    END IF;
-    RETURN e;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._promo_binary_target(pg_catalog.regclass, pg_catalog.name, pg_catalog.text) IS
-'internal: checks a 0/1 target column and returns its float8 expression';
-
--- Quality of logistic parameters p on a table with the true 0/1 target:
--- the query behind evaluate_propensity, also used at training before the
--- model is stored.
-CREATE FUNCTION @extschema@._propensity_metrics(p pg_catalog.jsonb, source pg_catalog.regclass, target_col pg_catalog.name)
-RETURNS TABLE (metric pg_catalog.text, value pg_catalog.float8)
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-ROWS 5
-AS $$
-DECLARE
-    y_expr text := @extschema@._promo_binary_target(source, target_col, 'target column');
-    v record := @extschema@._promo_spec_values(p->'features');
-BEGIN
-    RETURN QUERY EXECUTE pg_catalog.format($q$
-        WITH s AS (SELECT @extschema@.sigmoid(%1$s) AS p, %2$s AS y FROM %3$s),
-        ok AS (SELECT p, y FROM s WHERE p IS NOT NULL),
-        r AS (SELECT p, y, pg_catalog.rank() OVER (ORDER BY p)
-                           OPERATOR(pg_catalog.+) ((pg_catalog.count(*) OVER (PARTITION BY p) OPERATOR(pg_catalog.-) 1)
-                                                   OPERATOR(pg_catalog./) 2.0) AS ar FROM ok),
-        t AS (SELECT pg_catalog.count(*)::pg_catalog.float8 AS n, pg_catalog.sum(y) AS n1,
-                     pg_catalog.sum(ar) FILTER (WHERE y OPERATOR(pg_catalog.=) 1) AS rs,
-                     OPERATOR(pg_catalog.-) pg_catalog.avg(
-                         (y OPERATOR(pg_catalog.*) pg_catalog.ln(GREATEST(p, 1e-15::pg_catalog.float8)))
-                         OPERATOR(pg_catalog.+) ((1 OPERATOR(pg_catalog.-) y)
-                                                 OPERATOR(pg_catalog.*) pg_catalog.ln(GREATEST(1 OPERATOR(pg_catalog.-) p, 1e-15::pg_catalog.float8)))) AS ll,
-                     pg_catalog.avg((p OPERATOR(pg_catalog.-) y) OPERATOR(pg_catalog.^) 2) AS brier FROM r)
-        SELECT m, v FROM t, LATERAL (VALUES
-            (1, 'rows', n), (2, 'positives', n1),
-            (3, 'auc', (rs::pg_catalog.float8 OPERATOR(pg_catalog.-) ((n1 OPERATOR(pg_catalog.*) (n1 OPERATOR(pg_catalog.+) 1)) OPERATOR(pg_catalog./) 2))
-                       OPERATOR(pg_catalog./) (n1 OPERATOR(pg_catalog.*) (n OPERATOR(pg_catalog.-) n1))),
-            (4, 'log_loss', ll), (5, 'brier', brier)) x(o, m, v) ORDER BY o
-    $q$, @extschema@._promo_linear_sql(@extschema@._promo_design(p->'features', 2), '$1'), y_expr,
-         @extschema@._promo_rel(source))
-    USING @extschema@._promo_coef(p->'coef'), v.center, v.scale, v.levels;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._propensity_metrics(pg_catalog.jsonb, pg_catalog.regclass, pg_catalog.name) IS
-'internal: AUC, log-loss and Brier score of logistic parameters on a table';
-
 CREATE FUNCTION @extschema@.train_propensity(name pg_catalog.text, source pg_catalog.regclass, target_col pg_catalog.name,
     features pg_catalog.name[] DEFAULT '{}', categorical pg_catalog.name[] DEFAULT '{}', lambda pg_catalog.float8 DEFAULT 1.0,
     standardize boolean DEFAULT true, max_iter integer DEFAULT 100, tol pg_catalog.float8 DEFAULT 1e-10)
 RETURNS TABLE (feature pg_catalog.text, coefficient pg_catalog.float8)
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C VOLATILE
 ROWS 10
-AS $$
-DECLARE
-    t0 timestamptz := pg_catalog.clock_timestamp();
-    spec jsonb;
-    v record;
-    y_expr text;
-    x float8[];
-    y float8[];
-    fit record;
-    n bigint;
-    p jsonb;
-    m jsonb;
-BEGIN
-    PERFORM @extschema@._promo_check_name(name);
-    IF lambda IS NULL OR lambda < 0 OR lambda IN ('NaN', 'Infinity') THEN
-        RAISE EXCEPTION 'lambda must be a finite number >= 0' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    y_expr := @extschema@._promo_binary_target(source, target_col, 'target column');
-    spec := @extschema@._promo_feature_spec(source, features, categorical, coalesce(standardize, true));
-    v := @extschema@._promo_spec_values(spec);
-    EXECUTE pg_catalog.format(
-        'SELECT pg_catalog.array_agg(ARRAY[1::pg_catalog.float8, %s]), pg_catalog.array_agg(%s), pg_catalog.count(*) FROM %s',
-        pg_catalog.array_to_string(@extschema@._promo_design(spec, 1), ', '), y_expr, @extschema@._promo_rel(source))
-       INTO x, y, n USING v.center, v.scale, v.levels;
-    fit := @extschema@._promo_fit('logistic', x, y, NULL, lambda, 0, max_iter, tol);
-    p := pg_catalog.jsonb_build_object('features', spec, 'coef', pg_catalog.to_jsonb(fit.coef), 'lambda', lambda,
-                                       'standardize', coalesce(standardize, true), 'target', target_col,
-                                       'iterations', fit.iterations, 'converged', fit.converged);
-    -- metrics computed before the model is stored, from the same parameters
-    SELECT pg_catalog.jsonb_object_agg('train_' || e.metric, e.value) INTO m
-      FROM @extschema@._propensity_metrics(p, source, target_col) e;
-    PERFORM @extschema@._promo_store(name, 'logistic', p, source, n,
-                                     pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - t0)::float8, fit.loss);
-    PERFORM @extschema@._model_set_metrics(train_propensity.name, m);
-    -- coefficient labels: "(intercept)", numeric column names, "column=level"
-    RETURN QUERY
-        SELECT l, c
-          FROM ROWS FROM (pg_catalog.unnest(ARRAY['(intercept)'] ||
-                              coalesce((SELECT pg_catalog.array_agg(CASE WHEN e.f->>'kind' = 'level'
-                                                                         THEN (e.f->>'column') || '=' || (e.f->>'level')
-                                                                         ELSE e.f->>'column' END ORDER BY e.i)
-                                          FROM pg_catalog.jsonb_array_elements(spec) WITH ORDINALITY e(f, i)), '{}')),
-                          pg_catalog.unnest(fit.coef)) AS u(l, c);
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_train_propensity';
 COMMENT ON FUNCTION @extschema@.train_propensity(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.name[], pg_catalog.name[], pg_catalog.float8, boolean, integer, pg_catalog.float8) IS
 'trains an L2-penalised logistic regression (Newton/IRLS) of a 0/1 target on numeric and one-hot categorical features, stores it as a model, returns its coefficients';
 
@@ -997,401 +143,72 @@ COMMENT ON FUNCTION @extschema@.train_propensity(pg_catalog.text, pg_catalog.reg
 -- join of four score_uplift calls was planned as nested loops.
 CREATE FUNCTION @extschema@.score_propensity(model pg_catalog.text, source pg_catalog.regclass, key_col pg_catalog.name)
 RETURNS TABLE (key pg_catalog.text, score pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 100000 SUPPORT @extschema@._rows_per_source_row
-AS $$
-DECLARE
-    p jsonb := @extschema@._promo_model(model, 'logistic');
-    v record;
-BEGIN
-    PERFORM @extschema@._promo_coltype(source, key_col, 'key column');
-    PERFORM @extschema@._promo_check_columns(model, p->'features', source);
-    v := @extschema@._promo_spec_values(p->'features');
-    RETURN QUERY EXECUTE pg_catalog.format(
-        'SELECT (%I)::pg_catalog.text, @extschema@.sigmoid(%s) FROM %s',
-        key_col, @extschema@._promo_linear_sql(@extschema@._promo_design(p->'features', 2), '$1'),
-        @extschema@._promo_rel(source))
-    USING @extschema@._promo_coef(p->'coef'), v.center, v.scale, v.levels;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_score_propensity';
 COMMENT ON FUNCTION @extschema@.score_propensity(pg_catalog.text, pg_catalog.regclass, pg_catalog.name) IS
 'propensity (predicted probability) of every row of a table under a stored logistic model; NULL when a feature is NULL';
 
 CREATE FUNCTION @extschema@.predict_propensity(model pg_catalog.text, features pg_catalog.jsonb) RETURNS pg_catalog.float8
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    p jsonb := @extschema@._promo_model(model, 'logistic');
-BEGIN
-    RETURN @extschema@.sigmoid(@extschema@._promo_linear_jsonb(p->'features', p->'coef', features));
-END
-$$;
+LANGUAGE C STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'recpromo_predict_propensity';
 COMMENT ON FUNCTION @extschema@.predict_propensity(pg_catalog.text, pg_catalog.jsonb) IS
 'propensity of one row given as jsonb (e.g. to_jsonb(t)) under a stored logistic model; NULL when a feature is missing';
 
 CREATE FUNCTION @extschema@.evaluate_propensity(model pg_catalog.text, source pg_catalog.regclass, target_col pg_catalog.name)
 RETURNS TABLE (metric pg_catalog.text, value pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 5
-AS $$
-DECLARE
-    p jsonb := @extschema@._promo_model(model, 'logistic');
-BEGIN
-    PERFORM @extschema@._promo_check_columns(model, p->'features', source);
-    RETURN QUERY SELECT e.metric, e.value FROM @extschema@._propensity_metrics(p, source, target_col) e;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_evaluate_propensity';
 COMMENT ON FUNCTION @extschema@.evaluate_propensity(pg_catalog.text, pg_catalog.regclass, pg_catalog.name) IS
 'AUC (Mann-Whitney, ties counted half), log-loss, Brier score of a stored logistic model on a table with the true 0/1 target';
 
 CREATE FUNCTION @extschema@.propensity_calibration(model pg_catalog.text, source pg_catalog.regclass, target_col pg_catalog.name,
     bins integer DEFAULT 10)
 RETURNS TABLE (bin integer, rows bigint, mean_predicted pg_catalog.float8, observed_rate pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 10
-AS $$
-DECLARE
-    p jsonb := @extschema@._promo_model(model, 'logistic');
-    y_expr text;
-    v record;
-BEGIN
-    PERFORM @extschema@._promo_check_columns(model, p->'features', source);
-    y_expr := @extschema@._promo_binary_target(source, target_col, 'target column');
-    IF bins IS NULL OR bins < 1 OR bins > 1000 THEN
-        RAISE EXCEPTION 'bins must be between 1 and 1000' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    v := @extschema@._promo_spec_values(p->'features');
-    RETURN QUERY EXECUTE pg_catalog.format($q$
-        WITH s AS (SELECT @extschema@.sigmoid(%1$s) AS p, %2$s AS y FROM %3$s),
-        b AS (SELECT p, y, pg_catalog.ntile($5) OVER (ORDER BY p, y) AS bin FROM s WHERE p IS NOT NULL)
-        SELECT bin, pg_catalog.count(*), pg_catalog.avg(p), pg_catalog.avg(y) FROM b GROUP BY bin ORDER BY bin
-    $q$, @extschema@._promo_linear_sql(@extschema@._promo_design(p->'features', 2), '$1'), y_expr,
-         @extschema@._promo_rel(source))
-    USING @extschema@._promo_coef(p->'coef'), v.center, v.scale, v.levels, bins;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_propensity_calibration';
 COMMENT ON FUNCTION @extschema@.propensity_calibration(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, integer) IS
 'calibration table: rows cut into equal-count bins by predicted propensity (1 = lowest), mean prediction and observed rate per bin';
 
 -- Uplift --------------------------------------------------------------------------
-
--- Arms of a campaign table: checks the control group and returns the
--- treatment labels (sorted) with their counts.
-CREATE FUNCTION @extschema@._uplift_arms(source pg_catalog.regclass, treatment_col pg_catalog.name, control pg_catalog.text,
-    OUT labels pg_catalog.text[], OUT counts bigint[], OUT n_control bigint)
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    rel text := @extschema@._promo_rel(source);
-    nnull bigint;
-BEGIN
-    PERFORM @extschema@._promo_coltype(source, treatment_col, 'treatment column');
-    IF control IS NULL THEN
-        RAISE EXCEPTION 'control label must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    EXECUTE pg_catalog.format(
-        'SELECT pg_catalog.count(*) FILTER (WHERE (%1$I) IS NULL),'
-        ' pg_catalog.count(*) FILTER (WHERE (%1$I)::pg_catalog.text OPERATOR(pg_catalog.=) $1) FROM %2$s',
-        treatment_col, rel) INTO nnull, n_control USING control;
-    IF nnull > 0 THEN
-        RAISE EXCEPTION 'treatment column "%" has % missing values', treatment_col, nnull
-            USING ERRCODE = 'null_value_not_allowed', HINT = 'Every row must name its arm.';
-    END IF;
-    IF n_control = 0 THEN
-        RAISE EXCEPTION 'no control group'
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = pg_catalog.format('No row of %s has %I = %L.', source, treatment_col, control),
-                  HINT = 'Uplift needs a randomised control group; pass its label as control.';
-    END IF;
-    EXECUTE pg_catalog.format(
-        'SELECT pg_catalog.array_agg(t ORDER BY t), pg_catalog.array_agg(c ORDER BY t)'
-        '  FROM (SELECT (%1$I)::pg_catalog.text AS t, pg_catalog.count(*) AS c FROM %2$s'
-        '         WHERE (%1$I)::pg_catalog.text OPERATOR(pg_catalog.<>) $1 GROUP BY 1) s',
-        treatment_col, rel) INTO labels, counts USING control;
-    IF labels IS NULL THEN
-        RAISE EXCEPTION 'no treated rows'
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Every row is in the control group.';
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._uplift_arms(pg_catalog.regclass, pg_catalog.name, pg_catalog.text) IS
-'internal: checks a campaign''s control group and lists its treatment arms';
 
 CREATE FUNCTION @extschema@.train_uplift(name pg_catalog.text, source pg_catalog.regclass, treatment_col pg_catalog.name, outcome_col pg_catalog.name,
     features pg_catalog.name[] DEFAULT '{}', categorical pg_catalog.name[] DEFAULT '{}', method pg_catalog.text DEFAULT 'two_model',
     control pg_catalog.text DEFAULT 'control', lambda pg_catalog.float8 DEFAULT 1.0, standardize boolean DEFAULT true,
     max_iter integer DEFAULT 100, tol pg_catalog.float8 DEFAULT 1e-10)
 RETURNS TABLE (treatment pg_catalog.text, customers bigint, control_customers bigint, ate pg_catalog.float8)
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C VOLATILE
 ROWS 5
-AS $$
-DECLARE
-    t0 timestamptz := pg_catalog.clock_timestamp();
-    rel text := @extschema@._promo_rel(source);
-    arms record;
-    spec jsonb;
-    v record;
-    y_expr text;
-    design text;
-    binary_outcome boolean;
-    nbad bigint;
-    nnull bigint;
-    x float8[];
-    y float8[];
-    w float8[];
-    fit record;
-    control_coef jsonb;
-    arm_list jsonb := '[]';
-    lbl text;
-    nt bigint;
-    q float8;
-    loss float8 := 0;
-BEGIN
-    PERFORM @extschema@._promo_check_name(name);
-    IF method IS NULL OR method NOT IN ('two_model', 'class_transformation') THEN
-        RAISE EXCEPTION 'invalid uplift method "%"', method
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Use ''two_model'' or ''class_transformation''.';
-    END IF;
-    IF lambda IS NULL OR lambda < 0 OR lambda IN ('NaN', 'Infinity') THEN
-        RAISE EXCEPTION 'lambda must be a finite number >= 0' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    arms := @extschema@._uplift_arms(source, treatment_col, control);
-    y_expr := @extschema@._promo_num(source, outcome_col, 'outcome column');
-    EXECUTE pg_catalog.format(
-        'SELECT pg_catalog.count(*) FILTER (WHERE %1$s IS NULL),'
-        ' pg_catalog.count(*) FILTER (WHERE %1$s OPERATOR(pg_catalog.<>) 0 AND %1$s OPERATOR(pg_catalog.<>) 1) FROM %2$s',
-        y_expr, rel) INTO nnull, nbad;
-    IF nnull > 0 THEN
-        RAISE EXCEPTION 'outcome column "%" has % missing values', outcome_col, nnull
-            USING ERRCODE = 'null_value_not_allowed', HINT = 'Use 0 for customers who did not convert.';
-    END IF;
-    binary_outcome := nbad = 0;
-    spec := @extschema@._promo_feature_spec(source, features, categorical, coalesce(standardize, true));
-    v := @extschema@._promo_spec_values(spec);
-    -- parameters $1-$3: centres, scales, levels; $4 on: per query
-    design := 'ARRAY[1::pg_catalog.float8, ' || pg_catalog.array_to_string(@extschema@._promo_design(spec, 1), ', ') || ']';
-
-    IF method = 'two_model' THEN
-        EXECUTE pg_catalog.format(
-            'SELECT pg_catalog.array_agg(%s), pg_catalog.array_agg(%s) FROM %s'
-            ' WHERE (%I)::pg_catalog.text OPERATOR(pg_catalog.=) $4',
-            design, y_expr, rel, treatment_col) INTO x, y USING v.center, v.scale, v.levels, control;
-        IF binary_outcome AND (SELECT pg_catalog.count(DISTINCT u) FROM pg_catalog.unnest(y) u) < 2 THEN
-            RAISE EXCEPTION 'outcome has only one class in arm "%"', control
-                USING ERRCODE = 'data_exception', HINT = 'Each arm needs converted and non-converted customers.';
-        END IF;
-        fit := @extschema@._promo_fit(CASE WHEN binary_outcome THEN 'logistic' ELSE 'ridge' END,
-                                      x, y, NULL, lambda, 0, max_iter, tol);
-        control_coef := pg_catalog.to_jsonb(fit.coef);
-        loss := loss + fit.loss;
-    END IF;
-    FOR i IN 1 .. pg_catalog.cardinality(arms.labels) LOOP
-        lbl := arms.labels[i];
-        nt := arms.counts[i];
-        IF method = 'two_model' THEN
-            EXECUTE pg_catalog.format(
-                'SELECT pg_catalog.array_agg(%s), pg_catalog.array_agg(%s) FROM %s'
-                ' WHERE (%I)::pg_catalog.text OPERATOR(pg_catalog.=) $4',
-                design, y_expr, rel, treatment_col) INTO x, y USING v.center, v.scale, v.levels, lbl;
-            w := NULL;
-        ELSIF binary_outcome THEN
-            -- Jaskowski & Jaroszewicz: z = 1 for treated converters and control
-            -- non-converters; arms weighted to equal total weight.
-            EXECUTE pg_catalog.format($q$
-                SELECT pg_catalog.array_agg(%1$s),
-                       pg_catalog.array_agg(CASE WHEN (%2$I)::pg_catalog.text OPERATOR(pg_catalog.=) $4 THEN %3$s
-                                                 ELSE 1 OPERATOR(pg_catalog.-) %3$s END),
-                       pg_catalog.array_agg(CASE WHEN (%2$I)::pg_catalog.text OPERATOR(pg_catalog.=) $4 THEN $6 ELSE $7 END)
-                  FROM %4$s WHERE (%2$I)::pg_catalog.text OPERATOR(pg_catalog.=) ANY (ARRAY[$4, $5])
-            $q$, design, treatment_col, y_expr, rel) INTO x, y, w
-                USING v.center, v.scale, v.levels, lbl, control,
-                      ((nt + arms.n_control) / (2.0 * nt))::float8,
-                      ((nt + arms.n_control) / (2.0 * arms.n_control))::float8;
-        ELSE
-            -- transformed outcome z = y (t / p - (1 - t) / (1 - p)), E[z | x] = uplift(x)
-            q := nt::float8 / (nt + arms.n_control);
-            EXECUTE pg_catalog.format($q$
-                SELECT pg_catalog.array_agg(%1$s),
-                       pg_catalog.array_agg(%3$s OPERATOR(pg_catalog.*)
-                                            CASE WHEN (%2$I)::pg_catalog.text OPERATOR(pg_catalog.=) $4 THEN $6
-                                                 ELSE $7 END)
-                  FROM %4$s WHERE (%2$I)::pg_catalog.text OPERATOR(pg_catalog.=) ANY (ARRAY[$4, $5])
-            $q$, design, treatment_col, y_expr, rel) INTO x, y
-                USING v.center, v.scale, v.levels, lbl, control, 1 / q, -1 / (1 - q);
-            w := NULL;
-        END IF;
-        IF binary_outcome AND (SELECT pg_catalog.count(DISTINCT u) FROM pg_catalog.unnest(y) u) < 2 THEN
-            RAISE EXCEPTION 'outcome has only one class in arm "%"', lbl
-                USING ERRCODE = 'data_exception', HINT = 'Each arm needs converted and non-converted customers.';
-        END IF;
-        fit := @extschema@._promo_fit(CASE WHEN binary_outcome THEN 'logistic' ELSE 'ridge' END,
-                                      x, y, w, lambda, 0, max_iter, tol);
-        loss := loss + fit.loss;
-        arm_list := arm_list || pg_catalog.jsonb_build_object('treatment', lbl, 'coef', pg_catalog.to_jsonb(fit.coef),
-                                                              'customers', nt);
-    END LOOP;
-
-    PERFORM @extschema@._promo_store(name, 'uplift',
-        pg_catalog.jsonb_build_object(
-            'method', method, 'outcome', CASE WHEN binary_outcome THEN 'binary' ELSE 'continuous' END,
-            'features', spec, 'control', control, 'control_coef', control_coef,
-            'arms', arm_list, 'lambda', lambda, 'standardize', coalesce(standardize, true),
-            'treatment_col', treatment_col, 'outcome_col', outcome_col),
-        source, ((SELECT pg_catalog.sum(c) FROM pg_catalog.unnest(arms.counts) c) + arms.n_control)::bigint,
-        pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - t0)::float8, loss);
-    RETURN QUERY EXECUTE pg_catalog.format($q$
-        WITH s AS (SELECT (%1$I)::pg_catalog.text AS arm, %2$s AS y FROM %3$s),
-             c AS (SELECT pg_catalog.avg(y) AS m FROM s WHERE arm OPERATOR(pg_catalog.=) $1)
-        SELECT arm, pg_catalog.count(*), $2, pg_catalog.avg(y) OPERATOR(pg_catalog.-) (SELECT m FROM c)
-          FROM s WHERE arm OPERATOR(pg_catalog.<>) $1 GROUP BY arm ORDER BY arm
-    $q$, treatment_col, y_expr, rel)
-    USING control, arms.n_control;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_train_uplift';
 COMMENT ON FUNCTION @extschema@.train_uplift(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name[], pg_catalog.name[], pg_catalog.text, pg_catalog.text, pg_catalog.float8, boolean, integer, pg_catalog.float8) IS
 'trains an uplift model (two_model T-learner or class_transformation) for every treatment arm against the control group and stores it';
 
--- SQL expression of the uplift of arm i of (checked) uplift parameters p.
--- The coefficients are rows of the parameter $1 (float8[][]): row i for arm
--- i, the last row for the control model of two_model; $2-$4 are the
--- feature parameters.
-CREATE FUNCTION @extschema@._uplift_expr(p pg_catalog.jsonb, i integer, control_row integer) RETURNS pg_catalog.text
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    exprs text[] := @extschema@._promo_design(p->'features', 2);
-    l text := @extschema@._promo_linear_sql(exprs, pg_catalog.format('$1[%s]', i));
-BEGIN
-    IF p->>'method' = 'two_model' AND p->>'outcome' = 'binary' THEN
-        RETURN pg_catalog.format('(@extschema@.sigmoid(%s) OPERATOR(pg_catalog.-) @extschema@.sigmoid(%s))', l,
-                                 @extschema@._promo_linear_sql(exprs, pg_catalog.format('$1[%s]', control_row)));
-    ELSIF p->>'method' = 'two_model' THEN
-        RETURN pg_catalog.format('(%s OPERATOR(pg_catalog.-) %s)', l,
-                                 @extschema@._promo_linear_sql(exprs, pg_catalog.format('$1[%s]', control_row)));
-    ELSIF p->>'outcome' = 'binary' THEN
-        RETURN pg_catalog.format('((2::pg_catalog.float8 OPERATOR(pg_catalog.*) @extschema@.sigmoid(%s)) OPERATOR(pg_catalog.-) 1::pg_catalog.float8)', l);
-    END IF;
-    RETURN l;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._uplift_expr(pg_catalog.jsonb, integer, integer) IS
-'internal: SQL expression of the estimated uplift of one treatment arm, coefficients taken from parameters';
-
 CREATE FUNCTION @extschema@.score_uplift(model pg_catalog.text, source pg_catalog.regclass, key_col pg_catalog.name)
 RETURNS TABLE (key pg_catalog.text, treatment pg_catalog.text, uplift pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 100000
-AS $$
-DECLARE
-    p jsonb := @extschema@._promo_model(model, 'uplift');
-    n int := pg_catalog.jsonb_array_length(p->'arms');
-    v record;
-    coefs float8[];
-BEGIN
-    PERFORM @extschema@._promo_coltype(source, key_col, 'key column');
-    PERFORM @extschema@._promo_check_columns(model, p->'features', source);
-    v := @extschema@._promo_spec_values(p->'features');
-    -- one row of coefficients per arm, then the control model's
-    SELECT pg_catalog.array_agg(@extschema@._promo_coef(a->'coef') ORDER BY i) INTO coefs
-      FROM pg_catalog.jsonb_array_elements(p->'arms') WITH ORDINALITY e(a, i);
-    IF p->>'method' = 'two_model' THEN
-        coefs := coefs || @extschema@._promo_coef(p->'control_coef');
-    END IF;
-    -- unnest of two arrays, not a LATERAL VALUES list: a Values Scan would
-    -- compile its expressions again for every row
-    RETURN QUERY EXECUTE pg_catalog.format(
-        'SELECT (%I)::pg_catalog.text, v.t, v.u FROM %s'
-        ' CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest($5), pg_catalog.unnest(ARRAY[%s]::pg_catalog.float8[])) v(t, u)',
-        key_col, @extschema@._promo_rel(source),
-        (SELECT pg_catalog.string_agg(@extschema@._uplift_expr(p, i, n + 1), ', ' ORDER BY i)
-           FROM pg_catalog.generate_series(1, n) i))
-    USING coefs, v.center, v.scale, v.levels,
-          (SELECT pg_catalog.array_agg(a->>'treatment' ORDER BY i)
-             FROM pg_catalog.jsonb_array_elements(p->'arms') WITH ORDINALITY e(a, i));
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_score_uplift';
 COMMENT ON FUNCTION @extschema@.score_uplift(pg_catalog.text, pg_catalog.regclass, pg_catalog.name) IS
 'estimated uplift of every treatment for every row of a table under a stored uplift model';
 
 CREATE FUNCTION @extschema@.predict_uplift(model pg_catalog.text, features pg_catalog.jsonb)
 RETURNS TABLE (treatment pg_catalog.text, uplift pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL SAFE
 ROWS 5
-AS $$
-DECLARE
-    p jsonb := @extschema@._promo_model(model, 'uplift');
-    c float8 := @extschema@._promo_linear_jsonb(p->'features', p->'control_coef', features);
-BEGIN
-    RETURN QUERY
-        SELECT a->>'treatment',
-               CASE WHEN p->>'method' = 'two_model' AND p->>'outcome' = 'binary'
-                    THEN @extschema@.sigmoid(l) - @extschema@.sigmoid(c)
-                    WHEN p->>'method' = 'two_model' THEN l - c
-                    WHEN p->>'outcome' = 'binary' THEN 2 * @extschema@.sigmoid(l) - 1
-                    ELSE l END
-          FROM pg_catalog.jsonb_array_elements(p->'arms') WITH ORDINALITY e(a, i),
-               LATERAL (SELECT @extschema@._promo_linear_jsonb(p->'features', a->'coef', features) AS l) s
-         ORDER BY i;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_predict_uplift';
 COMMENT ON FUNCTION @extschema@.predict_uplift(pg_catalog.text, pg_catalog.jsonb) IS
 'estimated uplift of every treatment for one row given as jsonb under a stored uplift model';
-
--- Reads score, treated flag and outcome of the rows of one comparison.
-CREATE FUNCTION @extschema@._uplift_read(source pg_catalog.regclass, score_col pg_catalog.name, treatment_col pg_catalog.name,
-    outcome_col pg_catalog.name, treatment pg_catalog.text, control pg_catalog.text,
-    OUT score pg_catalog.float8[], OUT treated boolean[], OUT outcome pg_catalog.float8[])
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    arms record := @extschema@._uplift_arms(source, treatment_col, control);
-    s text := @extschema@._promo_num(source, score_col, 'score column');
-    y text := @extschema@._promo_num(source, outcome_col, 'outcome column');
-BEGIN
-    IF treatment IS NOT NULL AND NOT treatment = ANY (arms.labels) THEN
-        RAISE EXCEPTION 'treatment "%" does not occur in %', treatment, source::text
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = pg_catalog.format('The arms are: %s.', pg_catalog.array_to_string(arms.labels, ', '));
-    END IF;
-    EXECUTE pg_catalog.format($q$
-        SELECT pg_catalog.array_agg(s ORDER BY s, t, y), pg_catalog.array_agg(t ORDER BY s, t, y),
-               pg_catalog.array_agg(y ORDER BY s, t, y)
-          FROM (SELECT %1$s AS s, (%2$I)::pg_catalog.text OPERATOR(pg_catalog.<>) $1 AS t, %3$s AS y FROM %4$s
-                 WHERE $2 IS NULL OR (%2$I)::pg_catalog.text OPERATOR(pg_catalog.=) ANY (ARRAY[$1, $2])) r
-    $q$, s, treatment_col, y, @extschema@._promo_rel(source)) INTO score, treated, outcome USING control, treatment;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._uplift_read(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text) IS
-'internal: reads one treatment-versus-control comparison in a deterministic order';
 
 CREATE FUNCTION @extschema@.uplift_evaluate(source pg_catalog.regclass, score_col pg_catalog.name, treatment_col pg_catalog.name,
     outcome_col pg_catalog.name, treatment pg_catalog.text DEFAULT NULL, control pg_catalog.text DEFAULT 'control',
     k_percent pg_catalog.float8 DEFAULT 10, n_boot integer DEFAULT 200, seed bigint DEFAULT 42,
     confidence pg_catalog.float8 DEFAULT 0.95)
 RETURNS TABLE (metric pg_catalog.text, value pg_catalog.float8, ci_low pg_catalog.float8, ci_high pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 4
-AS $$
-DECLARE
-    r record := @extschema@._uplift_read(source, score_col, treatment_col, outcome_col, treatment, control);
-BEGIN
-    RETURN QUERY SELECT * FROM @extschema@._uplift_metrics(r.score, r.treated, r.outcome,
-                                                          k_percent, n_boot, seed, confidence);
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_uplift_evaluate';
 COMMENT ON FUNCTION @extschema@.uplift_evaluate(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.float8, integer, bigint, pg_catalog.float8) IS
 'Qini coefficient, AUUC, uplift@k% and ATE of an uplift score on randomised data, with seeded percentile bootstrap intervals';
 
@@ -1399,19 +216,9 @@ CREATE FUNCTION @extschema@.uplift_curve(source pg_catalog.regclass, score_col p
     outcome_col pg_catalog.name, treatment pg_catalog.text DEFAULT NULL, control pg_catalog.text DEFAULT 'control',
     points integer DEFAULT 10)
 RETURNS TABLE (fraction pg_catalog.float8, qini pg_catalog.float8, uplift pg_catalog.float8, random pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 11
-AS $$
-DECLARE
-    r record := @extschema@._uplift_read(source, score_col, treatment_col, outcome_col, treatment, control);
-BEGIN
-    RETURN QUERY SELECT c.fraction, c.qini, c.uplift, c.fraction * pg_catalog.last_value(c.qini) OVER w
-                   FROM @extschema@._uplift_curve(r.score, r.treated, r.outcome, points) c
-                 WINDOW w AS (ORDER BY c.fraction ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-                  ORDER BY c.fraction;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_uplift_curve';
 COMMENT ON FUNCTION @extschema@.uplift_curve(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, integer) IS
 'Qini curve q(phi), uplift curve u(phi) and the random-targeting line phi * ATE at equally spaced fractions targeted';
 
@@ -1420,25 +227,9 @@ CREATE FUNCTION @extschema@.uplift_by_decile(source pg_catalog.regclass, score_c
     bins integer DEFAULT 10)
 RETURNS TABLE (decile integer, treated bigint, control_rows bigint, mean_treated pg_catalog.float8,
                mean_control pg_catalog.float8, uplift pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 10
-AS $$
-DECLARE
-    r record := @extschema@._uplift_read(source, score_col, treatment_col, outcome_col, treatment, control);
-BEGIN
-    IF bins IS NULL OR bins < 1 OR bins > 1000 THEN
-        RAISE EXCEPTION 'bins must be between 1 and 1000' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    RETURN QUERY
-        WITH d AS (SELECT pg_catalog.ntile(bins) OVER (ORDER BY u.s DESC, u.t, u.y) AS b, u.t, u.y
-                     FROM ROWS FROM (pg_catalog.unnest(r.score), pg_catalog.unnest(r.treated), pg_catalog.unnest(r.outcome)) AS u(s, t, y))
-        SELECT d.b, pg_catalog.count(*) FILTER (WHERE d.t), pg_catalog.count(*) FILTER (WHERE NOT d.t),
-               pg_catalog.avg(d.y) FILTER (WHERE d.t), pg_catalog.avg(d.y) FILTER (WHERE NOT d.t),
-               pg_catalog.avg(d.y) FILTER (WHERE d.t) - pg_catalog.avg(d.y) FILTER (WHERE NOT d.t)
-          FROM d GROUP BY d.b ORDER BY d.b;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_uplift_by_decile';
 COMMENT ON FUNCTION @extschema@.uplift_by_decile(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, integer) IS
 'observed uplift (treated mean - control mean) per equal-count bin of the score, bin 1 = highest scores';
 
@@ -1446,153 +237,30 @@ CREATE FUNCTION @extschema@.uplift_balance(source pg_catalog.regclass, treatment
     control pg_catalog.text DEFAULT 'control')
 RETURNS TABLE (treatment pg_catalog.text, feature pg_catalog.text, mean_treated pg_catalog.float8, mean_control pg_catalog.float8,
                smd pg_catalog.float8, balanced boolean)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 20
-AS $$
-DECLARE
-    arms record := @extschema@._uplift_arms(source, treatment_col, control);
-    rel text := @extschema@._promo_rel(source);
-    col name;
-    e text;
-BEGIN
-    IF coalesce(pg_catalog.cardinality(features), 0) = 0 THEN
-        RAISE EXCEPTION 'no features given' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    FOREACH col IN ARRAY features LOOP
-        e := @extschema@._promo_num(source, col, 'feature');
-        RETURN QUERY EXECUTE pg_catalog.format($q$
-            WITH s AS (SELECT (%1$I)::pg_catalog.text AS arm, %2$s AS x FROM %3$s),
-            c AS (SELECT pg_catalog.avg(x) AS m, pg_catalog.var_pop(x) AS v FROM s WHERE arm OPERATOR(pg_catalog.=) $1),
-            t AS (SELECT arm, pg_catalog.avg(x) AS m, pg_catalog.var_pop(x) AS v FROM s
-                   WHERE arm OPERATOR(pg_catalog.<>) $1 GROUP BY arm),
-            d AS (SELECT t.arm, t.m AS mt, c.m AS mc,
-                         CASE WHEN (t.v OPERATOR(pg_catalog.+) c.v) OPERATOR(pg_catalog.>) 0
-                              THEN (t.m OPERATOR(pg_catalog.-) c.m)
-                                   OPERATOR(pg_catalog./) pg_catalog.sqrt((t.v OPERATOR(pg_catalog.+) c.v) OPERATOR(pg_catalog./) 2)
-                              ELSE 0 END AS smd
-                    FROM t, c)
-            SELECT arm, $2, mt, mc, smd, pg_catalog.abs(smd) OPERATOR(pg_catalog.<) 0.1::pg_catalog.float8
-              FROM d ORDER BY arm
-        $q$, treatment_col, e, rel) USING control, col::text;
-    END LOOP;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_uplift_balance';
 COMMENT ON FUNCTION @extschema@.uplift_balance(pg_catalog.regclass, pg_catalog.name, pg_catalog.name[], pg_catalog.text) IS
 'randomisation check: standardised mean difference of each feature between each treatment arm and control (balanced when |smd| < 0.1)';
 
 -- Assignment --------------------------------------------------------------------------
 
--- Solves an assignment over candidate rows given as arrays (customer,
--- offer, value, cost); with budgets given, returns the curve instead
--- (assignment columns NULL).
-CREATE FUNCTION @extschema@._assign_solve(cu pg_catalog.text[], o pg_catalog.text[], v pg_catalog.float8[], k pg_catalog.float8[],
-    budget pg_catalog.float8, budgets pg_catalog.float8[], offer_limits pg_catalog.jsonb)
-RETURNS TABLE (customer pg_catalog.text, offer pg_catalog.text, value pg_catalog.float8, cost pg_catalog.float8, profit pg_catalog.float8,
-               c_budget pg_catalog.float8, c_customers bigint, c_spent pg_catalog.float8, c_profit pg_catalog.float8, c_bound pg_catalog.float8)
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-ROWS 10000
-AS $$
-DECLARE
-    lo text[];
-    lc bigint[];
-    bad text;
-BEGIN
-    IF budgets IS NULL AND (budget IS NULL OR budget < 0 OR budget IN ('NaN', 'Infinity')) THEN
-        RAISE EXCEPTION 'budget must be a finite number >= 0'
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = pg_catalog.format('The budget given is %s.', coalesce(budget::text, 'NULL'));
-    END IF;
-    IF offer_limits IS NOT NULL THEN
-        IF pg_catalog.jsonb_typeof(offer_limits) <> 'object' THEN
-            RAISE EXCEPTION 'offer_limits must be a json object of offer: count'
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        SELECT pg_catalog.string_agg(e.ek, ', ') INTO bad FROM pg_catalog.jsonb_each(offer_limits) AS e(ek, ev)
-         WHERE pg_catalog.jsonb_typeof(e.ev) <> 'number' OR e.ev::numeric < 0
-            OR e.ev::numeric <> pg_catalog.trunc(e.ev::numeric) OR e.ev::numeric > 9e18;
-        IF bad IS NOT NULL THEN
-            RAISE EXCEPTION 'invalid offer limits for %', bad
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'Limits are integers >= 0.';
-        END IF;
-        SELECT pg_catalog.array_agg(e.ek ORDER BY e.ek), pg_catalog.array_agg(e.ev::numeric::bigint ORDER BY e.ek)
-          INTO lo, lc
-          FROM pg_catalog.jsonb_each(offer_limits) AS e(ek, ev);
-    END IF;
-    IF budgets IS NOT NULL THEN
-        RETURN QUERY SELECT NULL::text, NULL::text, NULL::float8, NULL::float8, NULL::float8,
-                            c.budget, c.customers, c.spent, c.profit, c.upper_bound
-                       FROM @extschema@._assign_curve(cu, o, v, k, lo, lc, budgets) c;
-        RETURN;
-    END IF;
-    RETURN QUERY SELECT r.customer, r.offer, r.value, r.cost, r.profit, budget, r.total_customers,
-                        r.total_spent, r.total_profit, r.upper_bound
-                   FROM @extschema@._assign_run(cu, o, v, k, lo, lc, budget) r;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._assign_solve(pg_catalog.text[], pg_catalog.text[], pg_catalog.float8[], pg_catalog.float8[], pg_catalog.float8, pg_catalog.float8[], pg_catalog.jsonb) IS
-'internal: runs the greedy assignment over candidate arrays';
-
--- Reads the candidates of a table as arrays, in one scan.
-CREATE FUNCTION @extschema@._assign_read(candidates pg_catalog.regclass, customer_col pg_catalog.name, offer_col pg_catalog.name,
-    value_col pg_catalog.name, cost_col pg_catalog.name, OUT cu pg_catalog.text[], OUT o pg_catalog.text[], OUT v pg_catalog.float8[], OUT k pg_catalog.float8[])
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM @extschema@._promo_coltype(candidates, customer_col, 'customer column');
-    PERFORM @extschema@._promo_coltype(candidates, offer_col, 'offer column');
-    EXECUTE pg_catalog.format(
-        'SELECT pg_catalog.array_agg((%I)::pg_catalog.text), pg_catalog.array_agg((%I)::pg_catalog.text),'
-        ' pg_catalog.array_agg(%s), pg_catalog.array_agg(%s) FROM %s',
-        customer_col, offer_col,
-        @extschema@._promo_num(candidates, value_col, 'value column'),
-        @extschema@._promo_num(candidates, cost_col, 'cost column'), @extschema@._promo_rel(candidates))
-       INTO cu, o, v, k;
-END
-$$;
-COMMENT ON FUNCTION @extschema@._assign_read(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.name) IS
-'internal: the candidates of a table as arrays';
-
 CREATE FUNCTION @extschema@.assign_offers(candidates pg_catalog.regclass, customer_col pg_catalog.name, offer_col pg_catalog.name,
     value_col pg_catalog.name, cost_col pg_catalog.name, budget pg_catalog.float8, offer_limits pg_catalog.jsonb DEFAULT NULL)
 RETURNS TABLE (customer pg_catalog.text, offer pg_catalog.text, value pg_catalog.float8, cost pg_catalog.float8, profit pg_catalog.float8,
                total_customers bigint, total_spent pg_catalog.float8, total_profit pg_catalog.float8, upper_bound pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 10000
-AS $$
-DECLARE
-    c record := @extschema@._assign_read(candidates, customer_col, offer_col, value_col, cost_col);
-BEGIN
-    RETURN QUERY SELECT s.customer, s.offer, s.value, s.cost, s.profit,
-                        s.c_customers, s.c_spent, s.c_profit, s.c_bound
-                   FROM @extschema@._assign_solve(c.cu, c.o, c.v, c.k, budget, NULL, offer_limits) s;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_assign_offers';
 COMMENT ON FUNCTION @extschema@.assign_offers(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.float8, pg_catalog.jsonb) IS
 'at most one offer per customer maximising expected incremental profit (value - cost) under a total budget and per-offer limits (greedy on profit density with upgrades); totals and the Lagrangian upper bound repeated on each row';
 
 CREATE FUNCTION @extschema@.assign_offers_curve(candidates pg_catalog.regclass, customer_col pg_catalog.name, offer_col pg_catalog.name,
     value_col pg_catalog.name, cost_col pg_catalog.name, budgets pg_catalog.float8[], offer_limits pg_catalog.jsonb DEFAULT NULL)
 RETURNS TABLE (budget pg_catalog.float8, customers bigint, spent pg_catalog.float8, profit pg_catalog.float8, upper_bound pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 10
-AS $$
-DECLARE
-    c record;
-BEGIN
-    IF budgets IS NULL THEN
-        RAISE EXCEPTION 'budgets must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    c := @extschema@._assign_read(candidates, customer_col, offer_col, value_col, cost_col);
-    RETURN QUERY SELECT s.c_budget, s.c_customers, s.c_spent, s.c_profit, s.c_bound
-                   FROM @extschema@._assign_solve(c.cu, c.o, c.v, c.k, NULL, budgets, offer_limits) s;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_assign_offers_curve';
 COMMENT ON FUNCTION @extschema@.assign_offers_curve(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.float8[], pg_catalog.jsonb) IS
 'profit-versus-budget curve of assign_offers: customers reached, spend, profit and the upper bound at each budget';
 
@@ -1600,46 +268,8 @@ CREATE FUNCTION @extschema@.assign_offers_from_model(model pg_catalog.text, cust
     offer_costs pg_catalog.jsonb, budget pg_catalog.float8, value_per_unit pg_catalog.float8 DEFAULT 1, offer_limits pg_catalog.jsonb DEFAULT NULL)
 RETURNS TABLE (customer pg_catalog.text, offer pg_catalog.text, value pg_catalog.float8, cost pg_catalog.float8, profit pg_catalog.float8,
                total_customers bigint, total_spent pg_catalog.float8, total_profit pg_catalog.float8, upper_bound pg_catalog.float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 10000
-AS $$
-DECLARE
-    p jsonb := @extschema@._promo_model(model, 'uplift');
-    missing text;
-    cu text[];
-    o text[];
-    v float8[];
-    k float8[];
-BEGIN
-    IF offer_costs IS NULL OR pg_catalog.jsonb_typeof(offer_costs) <> 'object' THEN
-        RAISE EXCEPTION 'offer_costs must be a json object of treatment: cost'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    SELECT pg_catalog.string_agg(a->>'treatment', ', ') INTO missing
-      FROM pg_catalog.jsonb_array_elements(p->'arms') a
-     WHERE NOT CASE WHEN pg_catalog.jsonb_typeof(offer_costs->(a->>'treatment')) IS DISTINCT FROM 'number' THEN false
-                    ELSE pg_catalog.abs((offer_costs->(a->>'treatment'))::pg_catalog.numeric) <= 1e300
-                         AND ((offer_costs->(a->>'treatment'))::pg_catalog.numeric = 0
-                              OR pg_catalog.abs((offer_costs->(a->>'treatment'))::pg_catalog.numeric) >= 1e-300) END;
-    IF missing IS NOT NULL THEN
-        RAISE EXCEPTION 'offer_costs has no numeric cost for %', missing
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF value_per_unit IS NULL OR value_per_unit IN ('NaN', 'Infinity', '-Infinity') THEN
-        RAISE EXCEPTION 'value_per_unit must be a finite number' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    -- static SQL: the model's scores, in score_uplift's order
-    SELECT pg_catalog.array_agg(s.key), pg_catalog.array_agg(s.treatment),
-           pg_catalog.array_agg(s.uplift * value_per_unit),
-           pg_catalog.array_agg((offer_costs->s.treatment)::float8)
-      INTO cu, o, v, k
-      FROM @extschema@.score_uplift(model, customers, key_col) s
-     WHERE s.uplift IS NOT NULL;
-    RETURN QUERY SELECT s.customer, s.offer, s.value, s.cost, s.profit,
-                        s.c_customers, s.c_spent, s.c_profit, s.c_bound
-                   FROM @extschema@._assign_solve(cu, o, v, k, budget, NULL, offer_limits) s;
-END
-$$;
+AS 'MODULE_PATHNAME', 'recpromo_assign_offers_from_model';
 COMMENT ON FUNCTION @extschema@.assign_offers_from_model(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.jsonb, pg_catalog.float8, pg_catalog.float8, pg_catalog.jsonb) IS
 'assign_offers on candidates made by a stored uplift model: value = uplift * value_per_unit, cost from offer_costs per treatment';
