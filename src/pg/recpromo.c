@@ -85,6 +85,7 @@ _PG_init(void)
 							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
+	ServeInit();
 	MarkGUCPrefixReserved("recpromo");
 }
 
