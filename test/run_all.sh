@@ -6,7 +6,8 @@
 # Suites: C unit tests of src/core under ASan/UBSan (test/unit), pg_regress
 # (sql/ + expected/), isolation specs (test/isolation), and the independent
 # reference checks in Python (test/ref, numpy/scipy/scikit-learn from Debian),
-# all against a throwaway cluster made by pg_virtualenv.  Exit status is
+# all against a throwaway cluster made by pg_virtualenv, and the TAP tests
+# (test/tap: primary + hot standby clusters of their own).  Exit status is
 # non-zero on any failure.
 set -u
 cd "$(dirname "$0")/.."
@@ -42,6 +43,10 @@ if [ -z "${p:-}" ]; then p=0; f=1; fi
 [ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1
 add "$p" "$f"
 rm -f server.log
+
+# 5. TAP tests (they make their own clusters: a primary and a hot standby).
+out=$(test/tap/run.sh 2>&1); echo "$out"
+read -r p f < <(echo "$out" | grep '^tap:' | count_line); add "${p:-0}" "${f:-1}"
 
 echo "$total_p passed, $total_f failed"
 [ "$total_f" -eq 0 ]
