@@ -12,11 +12,12 @@
  *
  * The index is one pointer-free buffer (a header of offsets, then arrays),
  * built once per model: it can be copied, written to a file or mapped into
- * shared memory as it is.  It does not hold the factors: queries take the
- * model's V and item bias, which must be the ones the index was built from.
+ * shared memory as it is.  It holds a copy of the rows of the largest
+ * items only: queries take the model's V and item bias, which must be the
+ * ones the index was built from.
  *
  * Usage:
- *	size_t sz = rp_mips_index_size(n_items, item_bias != NULL);
+ *	size_t sz = rp_mips_index_size(n_items, factors, item_bias != NULL);
  *	void *ix = malloc(sz);
  *	rp_mips_build(V, item_bias, n_items, factors, ix, sz);
  *	n = rp_mips_topk(ix, V, item_bias, &query, k, out_idx, out_score, &stats);
@@ -45,8 +46,8 @@ typedef struct rp_mips_stats
 	int64_t		examined;		/* items whose bound was looked at */
 } rp_mips_stats;
 
-/* Bytes of the index of n_items items (0 when n_items < 0). */
-extern size_t rp_mips_index_size(int32_t n_items, int has_bias);
+/* Bytes of the index of n_items x factors (0 for invalid sizes). */
+extern size_t rp_mips_index_size(int32_t n_items, int32_t factors, int has_bias);
 
 /*
  * Builds the index of V (n_items x factors, row-major, finite) and the

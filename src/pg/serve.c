@@ -348,7 +348,7 @@ GetServeCache(RecpromoModel *m)
 			 */
 			if (c->has_factors)
 			{
-				size_t		msz = rp_mips_index_size(in.n_items, in.item_bias != NULL);
+				size_t		msz = rp_mips_index_size(in.n_items, in.factors, in.item_bias != NULL);
 				void	   *mbuf = MemoryContextAllocHuge(m->cxt, Max(msz, 8));
 
 				if (rp_mips_build(in.V, in.item_bias, in.n_items, in.factors, mbuf, msz) == RP_OK)

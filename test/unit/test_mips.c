@@ -64,25 +64,25 @@ full_scan(const double *V, const double *bias, int32_t n, int32_t f, const rp_mi
 		  int32_t k, int32_t *oi, double *os)
 {
 	double	   *s = malloc((size_t) (n > 0 ? n : 1) * sizeof(double));
+	unsigned char *ex = calloc((size_t) (n > 0 ? n : 1), 1);
 	int32_t		r;
+
+	for (int32_t e = 0; e < q->nexcl; e++)
+		ex[q->excl[e]] = 1;
 
 	for (int32_t i = 0; i < n; i++)
 	{
 		double		d = 0.0;
-		int			ex = 0;
 
 		for (int32_t j = 0; j < f; j++)
 			d += q->u[j] * V[(size_t) i * f + j];
 		if (bias)
 			d += bias[i];
-		s[i] = q->base + d;
-		for (int32_t e = 0; e < q->nexcl; e++)
-			ex |= q->excl[e] == i;
-		if (ex)
-			s[i] = -INFINITY;
+		s[i] = ex[i] ? -INFINITY : q->base + d;
 	}
 	r = rp_topk(s, n, q->allowed, k, oi, os);
 	free(s);
+	free(ex);
 	return r;
 }
 
@@ -103,7 +103,7 @@ check_config(int32_t n, int32_t f, int heavy, int ties, int with_bias, int with_
 	double	   *V = make_factors(n, f, heavy, ties);
 	double	   *U = make_factors(12, f, 0, 0);
 	double	   *bias = NULL;
-	size_t		sz = rp_mips_index_size(n, with_bias);
+	size_t		sz = rp_mips_index_size(n, f, with_bias);
 	void	   *ix = malloc(sz);
 	unsigned char *allowed = NULL;
 	int32_t		ks[] = {1, 3, 10, 57, n, n + 5};
@@ -217,6 +217,14 @@ test_exact_gaussian(void)
 	check_config(1500, 32, 0, 0, 0, 1, 1);
 }
 
+/* past the copied rows (the first 4,096 positions): rows read through perm */
+static void
+test_exact_past_prefix(void)
+{
+	check_config(9000, 4, 0, 1, 0, 1, 0);
+	check_config(9000, 4, 1, 1, 1, 0, 1);
+}
+
 static void
 test_small(void)
 {
@@ -224,7 +232,7 @@ test_small(void)
 	check_config(1, 1, 1, 0, 0, 0, 0);
 	check_config(33, 1, 1, 1, 1, 1, 1);
 	{
-		size_t		sz = rp_mips_index_size(0, 0);
+		size_t		sz = rp_mips_index_size(0, 1, 0);
 		void	   *ix = malloc(sz);
 		double		u = 1.0;
 		rp_mips_query q;
@@ -248,7 +256,7 @@ test_pruning_and_giving_up(void)
 	double	   *Vh = make_factors(n, f, 1, 0);
 	double	   *Vg = make_factors(n, f, 0, 0);
 	double	   *U = make_factors(40, f, 0, 0);
-	size_t		sz = rp_mips_index_size(n, 0);
+	size_t		sz = rp_mips_index_size(n, f, 0);
 	void	   *ih = malloc(sz);
 	void	   *ig = malloc(sz);
 	rp_mips_query q;
@@ -297,6 +305,7 @@ main(void)
 	RUN(test_exact_ties);
 	RUN(test_exact_bias);
 	RUN(test_exact_gaussian);
+	RUN(test_exact_past_prefix);
 	RUN(test_small);
 	RUN(test_pruning_and_giving_up);
 	UNIT_DONE();
