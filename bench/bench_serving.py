@@ -18,7 +18,8 @@ Phases:
               pgvector tables (float4, as pgvector stores them).  Then, in
               alternated order, pgbench -T BENCH_SECONDS (default 30) with 1
               and 2 clients of recommend(user, 10) (exact, purchases left
-              out), pgvector HNSW (m = 16, ef_construction = 64,
+              out; also with recpromo.exact_pruning = off, the screening
+              pass alone), pgvector HNSW (m = 16, ef_construction = 64,
               ef_search = 40) and pgvector's exact scan; median and p99 from
               per-transaction logs, tps, ratios, recall@10 of each against
               the double-precision exact top-10 computed with numpy from the
@@ -342,6 +343,7 @@ def als(n_items):
           % (recall["recpromo"], recall["hnsw"], "item_vec_hnsw" in plan, recall["pgvector exact"]))
 
     systems = [("recpromo recommend()", "recommend.pgbench", ""),
+               ("recpromo, exact_pruning off", "recommend.pgbench", "-c recpromo.exact_pruning=off"),
                ("pgvector HNSW ef_search=40", "pgvector_hnsw.pgbench", "-c hnsw.ef_search=40"),
                ("pgvector exact <#>", "pgvector_exact.pgbench", "")]
     res = {}
