@@ -117,3 +117,6 @@ WHERE a.mode = 'on' AND a.score = b.score;
 -- the setting's values
 SET recpromo.exact_pruning = sometimes;
 SHOW recpromo.exact_pruning;
+RESET recpromo.exact_pruning;
+-- leave no model behind (other tests count them)
+SELECT drop_model('xp') AND drop_model('xpa') AS dropped;

@@ -14,3 +14,4 @@ BEGIN READ ONLY;
 SELECT count(*) AS served FROM recommend(1, 3, 'ro');
 COMMIT;
 SELECT count(*) AS ro2_models FROM models WHERE name = 'ro2';
+SELECT drop_model('ro') AS dropped;
