@@ -20,6 +20,11 @@ INSERT INTO xp_buys SELECT u, 1 + (u * 37 + k * 101) % 400 FROM generate_series(
 INSERT INTO xp_buys SELECT 1000 + i % 7, i FROM generate_series(1, 400) i;
 CREATE TABLE xp_one (item_id int, weight float8);
 INSERT INTO xp_one SELECT i, 1.0 FROM generate_series(1, 400) i;
+-- real boosts and categories (these take the general path in every mode)
+CREATE TABLE xp_w (item_id int, weight float8);
+INSERT INTO xp_w SELECT i, 0.5 + (i % 5) * 0.25 FROM generate_series(1, 400, 2) i;
+CREATE TABLE xp_cat (item_id int, category text);
+INSERT INTO xp_cat SELECT i, 'c' || (i % 6) FROM generate_series(1, 400) i WHERE i % 9 <> 0;
 SELECT name, n_users, n_items FROM train('xp', 'xp_buys', 'customer', 'product', method => 'factors',
     params => '{"user_factors": "xp_uvec", "item_factors": "xp_ivec"}');
 -- an implicit ALS model on the same rows
@@ -52,6 +57,13 @@ BEGIN
            recpromo.recommend(u, 20, mdl, only_items => ARRAY(SELECT g FROM generate_series(5, 400, 31) g)) r;
     INSERT INTO xp_out SELECT mode, mdl, 'foldin', 5000, r.rank, r.item, r.score
       FROM recpromo.recommend(5000, 25, mdl) r;
+    INSERT INTO xp_out SELECT mode, mdl, 'boost', u, r.rank, r.item, r.score
+      FROM generate_series(1, 60) u, recpromo.recommend(u, 10, mdl, boosts => 'xp_w') r;
+    -- at most 2 per category, 30 asked: c1..c5 give 10 rows, the uncategorised the rest
+    INSERT INTO xp_out SELECT mode, mdl, 'cap', u, r.rank, r.item, r.score
+      FROM generate_series(1, 60) u,
+           recpromo.recommend(u, 30, mdl, categories => 'xp_cat', max_per_category => 2,
+                              exclude_categories => ARRAY['c0']) r;
   END LOOP;
 END $$;
 CREATE FUNCTION pg_temp.xp_collect_general() RETURNS void LANGUAGE plpgsql AS $$
@@ -100,6 +112,12 @@ WHERE a.mode IN ('on', 'auto') AND (a.item IS DISTINCT FROM b.item OR a.score IS
 GROUP BY 1 ORDER BY 1;
 SELECT count(*) AS missing_rows FROM xp_out b WHERE b.mode = 'off' AND NOT EXISTS
   (SELECT 1 FROM xp_out a WHERE a.mode = 'on' AND a.model = b.model AND a.c = b.c AND a.u = b.u AND a.rank = b.rank);
+-- the category cap returns exactly min(n, eligible): 2 for each of c1..c5
+-- plus the uncategorised items, best first
+SELECT count(*) AS cap_lists_not_30 FROM (SELECT u FROM xp_out WHERE mode = 'on' AND c = 'cap'
+  GROUP BY model, u HAVING count(*) <> 30) x;
+SELECT count(*) AS cap_violations FROM (SELECT o.model, o.u, k.category FROM xp_out o JOIN xp_cat k ON k.item_id = o.item
+  WHERE o.mode = 'on' AND o.c = 'cap' GROUP BY 1, 2, 3 HAVING count(*) > 2 OR k.category = 'c0') x;
 -- and the full double scan's (scores to 12 significant digits)
 SELECT count(*) AS differ_from_full_scan
 FROM xp_out a JOIN xp_out g
