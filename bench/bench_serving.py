@@ -10,6 +10,22 @@ the installed extension):
     flock /tmp/recpromo.lock pg_virtualenv -t -v 15 /usr/bin/python3 bench/bench_serving.py batch
 
 Phases:
+  als N       the head-to-head with pgvector on ALS factors (Goal: exact
+              recommend() at most 0.5x HNSW's median): interactions of
+              100,000 customers (20 each, two favourite topics of 200, item
+              popularity Zipf-like) over N items, `train(method => 'als',
+              factors => 64)`, and the model's own factors copied into
+              pgvector tables (float4, as pgvector stores them).  Then, in
+              alternated order, pgbench -T BENCH_SECONDS (default 30) with 1
+              and 2 clients of recommend(user, 10) (exact, purchases left
+              out; also with recpromo.exact_pruning = off, the screening
+              pass alone), pgvector HNSW (m = 16, ef_construction = 64,
+              ef_search = 40) and pgvector's exact scan; median and p99 from
+              per-transaction logs, tps, ratios, recall@10 of each against
+              the double-precision exact top-10 computed with numpy from the
+              same factors, OpenBLAS's core name and the machine load.
+              pgvector must be installed in the server under test (build it
+              from source: bench/README.md).
   latency N   a model of N items x 64 factors (the `factors` method, 2,000 users
               with 20 purchases each): recommend(user, 10) latency (median and
               p99 from pgbench per-transaction logs, bench/recommend.pgbench)
@@ -224,6 +240,153 @@ def latency(n_items):
     conn.close()
 
 
+def als_data(cur, n_items, n_users, schema, rng):
+    """ALS-like interactions (topics + Zipf popularity), the model, its factors."""
+    topics = 200
+    item_topic = rng.integers(0, topics, n_items)
+    pop = 1.0 / np.arange(1, n_items + 1) ** 0.8
+    pop = pop[rng.permutation(n_items)]
+    order = np.argsort(item_topic, kind="stable")
+    starts = np.searchsorted(item_topic[order], np.arange(topics + 1))
+    cum = [np.cumsum(pop[order[starts[t]:starts[t + 1]]]) for t in range(topics)]
+    gcum = np.cumsum(pop)
+    rows = []
+    for u in range(n_users):
+        fav = rng.integers(0, topics, 2)
+        k = rng.binomial(HIST, 0.7)
+        for j in range(k):
+            t = fav[j % 2]
+            c = cum[t]
+            rows.append((u + 1, int(order[starts[t] + np.searchsorted(c, rng.random() * c[-1])]) + 1))
+        for i in np.searchsorted(gcum, rng.random(HIST - k) * gcum[-1]):
+            rows.append((u + 1, int(i) + 1))
+    # every item bought once (a second cohort), so the model knows them all
+    rows += [(1000000 + i % 5000, i + 1) for i in range(n_items)]
+    q(cur, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s" % (schema, schema))
+    q(cur, "SET search_path = %s, public, recpromo" % schema)
+    q(cur, "CREATE TABLE orders (user_id int, item_id int)")
+    copy_rows(cur, "orders", ((str(a), str(b)) for a, b in rows))
+    q(cur, "CREATE INDEX ON orders (user_id)")
+    q(cur, "ANALYZE orders")
+    name = "als%d" % n_items
+    t = time.time()
+    q(cur, """SELECT name FROM recpromo.train(%%s, '%s.orders', 'user_id', 'item_id', method => 'als',
+              factors => 64, iterations => 10, seed => 42)""" % schema, (name,))
+    print("  trained ALS model %s (%d rows, 64 factors, 10 iterations) in %.1f s"
+          % (name, len(rows), time.time() - t))
+    q(cur, "SELECT recpromo.set_default_model(%s)", (name,))
+
+    def part(p):
+        cur.execute("""SELECT p.data FROM recpromo.model_part p JOIN recpromo.model m ON m.id = p.model_id
+                       WHERE m.name = %s AND p.part = %s ORDER BY p.seq""", (name, p))
+        return np.frombuffer(b"".join(bytes(r[0]) for r in cur.fetchall()), dtype=np.float64).reshape(-1, F)
+    V = part("als_item")
+    U = part("als_user")
+    # the model's keys are sorted: item i + 1 is row i, user u + 1 is row u (cohort keys sort last)
+    return U, V
+
+
+def als(n_items):
+    """recommend() vs pgvector HNSW and exact, side by side on ALS factors."""
+    rng = np.random.default_rng(42)
+    conn = connect()
+    cur = conn.cursor()
+    q(cur, "CREATE EXTENSION IF NOT EXISTS recpromo")
+    if not q(cur, "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'"):
+        print("pgvector is not installed in this server: build it first (bench/README.md)")
+        sys.exit(2)
+    schema = "a%d" % n_items
+    secs = int(os.environ.get("BENCH_SECONDS", "30"))
+    print("recpromo.blas_corename() = %s (openblas_get_corename)" % q(cur, "SELECT recpromo.blas_corename()")[0][0])
+    print("machine: %d CPUs, load average at start %.2f %.2f %.2f" % ((os.cpu_count(),) + os.getloadavg()))
+    print("\n== ALS factors: %d items x %d factors, 100,000 customers x %d purchases ==" % (n_items, F, HIST))
+    U, V = als_data(cur, n_items, 100000, schema, rng)
+    q(cur, "CREATE EXTENSION IF NOT EXISTS vector")
+    pgv = q(cur, "SELECT extversion FROM pg_extension WHERE extname = 'vector'")[0][0]
+    q(cur, "CREATE TABLE item_vec (id int PRIMARY KEY, embedding vector(64))")
+    q(cur, "CREATE TABLE user_vec (id int PRIMARY KEY, embedding vector(64))")
+    copy_rows(cur, "item_vec", ((str(i + 1), arr(V[i], "[]")) for i in range(n_items)))
+    copy_rows(cur, "user_vec", ((str(u + 1), arr(U[u], "[]")) for u in range(2000)))
+    q(cur, "SET maintenance_work_mem = '1GB'")
+    t = time.time()
+    q(cur, "CREATE INDEX item_vec_hnsw ON item_vec USING hnsw (embedding vector_ip_ops) "
+           "WITH (m = 16, ef_construction = 64)")
+    print("  pgvector %s: HNSW index (m 16, ef_construction 64) built in %.1f s" % (pgv, time.time() - t))
+    q(cur, "ANALYZE")
+
+    # recall@10 against the double exact top-10 (numpy), 200 customers, nothing excluded
+    users = list(range(1, 201))
+    exact = {}
+    for u in users:
+        s_ = V @ U[u - 1]
+        top = np.lexsort((np.arange(n_items), -s_))[:10]
+        exact[u] = set(int(i) + 1 for i in top)
+    hits = {"recpromo": 0, "hnsw": 0, "pgvector exact": 0}
+    q(cur, "SET hnsw.ef_search = 40")
+    for u in users:
+        got = {r[0] for r in q(cur, "SELECT item FROM recpromo.recommend(%s, 10, exclude_seen => false)", (u,))}
+        hits["recpromo"] += len(got & exact[u])
+        q(cur, "SET enable_indexscan = on")
+        got = {r[0] for r in q(cur, "SELECT id FROM item_vec ORDER BY embedding <#> "
+                                    "(SELECT embedding FROM user_vec WHERE id = %s) LIMIT 10", (u,))}
+        hits["hnsw"] += len(got & exact[u])
+        q(cur, "SET enable_indexscan = off")
+        got = {r[0] for r in q(cur, "SELECT id FROM item_vec ORDER BY embedding <#> "
+                                    "(SELECT embedding FROM user_vec WHERE id = %s) LIMIT 10", (u,))}
+        hits["pgvector exact"] += len(got & exact[u])
+    q(cur, "RESET enable_indexscan")
+    plan = "\n".join(r[0] for r in q(cur, "EXPLAIN SELECT id FROM item_vec ORDER BY embedding <#> "
+                                          "(SELECT embedding FROM user_vec WHERE id = 1) LIMIT 10"))
+    recall = {k: v / (10.0 * len(users)) for k, v in hits.items()}
+    print("  recall@10 vs the double exact top-10 (200 customers, nothing excluded): "
+          "recpromo %.3f, HNSW ef_search 40 %.3f (index used: %s), pgvector exact (float4) %.3f"
+          % (recall["recpromo"], recall["hnsw"], "item_vec_hnsw" in plan, recall["pgvector exact"]))
+
+    systems = [("recpromo recommend()", "recommend.pgbench", ""),
+               ("recpromo, exact_pruning off", "recommend.pgbench", "-c recpromo.exact_pruning=off"),
+               ("pgvector HNSW ef_search=40", "pgvector_hnsw.pgbench", "-c hnsw.ef_search=40"),
+               ("pgvector exact <#>", "pgvector_exact.pgbench", "")]
+    res = {}
+    rounds = int(os.environ.get("BENCH_ROUNDS", "1"))
+    for rnd in range(rounds):
+        for clients in (1, 2):
+            # alternated: the order rotates with the round and the client count
+            k0 = (rnd + clients) % len(systems)
+            for name, script, opts in systems[k0:] + systems[:k0]:
+                r = pgbench(script, clients, secs, schema, opts)
+                res.setdefault((name, clients), []).append(r)
+                print("  round %d, %d client%s: %-28s %s" % (rnd + 1, clients, "s" if clients > 1 else "",
+                      name, "failed" if r is None else "%.0f tps, median %.3f ms" % (r[0], r[1])))
+    print("  load average at the end %.2f %.2f %.2f" % os.getloadavg())
+    print("\n  %-28s %7s %9s %9s %9s" % ("query (pgbench -T %d)" % secs, "clients", "tps", "median", "p99"))
+    best = {}
+    for (name, clients), rs in res.items():
+        rs = [r for r in rs if r is not None]
+        if not rs:
+            continue
+        tps = float(np.median([r[0] for r in rs]))
+        med = float(np.median([r[1] for r in rs]))
+        p99 = float(np.median([r[2] for r in rs]))
+        best[(name, clients)] = (tps, med, p99)
+        print("  %-28s %7d %9.0f %7.3f ms %7.3f ms" % (name, clients, tps, med, p99))
+    rec1 = best.get(("recpromo recommend()", 1))
+    for clients in (1, 2):
+        rec = best.get(("recpromo recommend()", clients))
+        hn = best.get(("pgvector HNSW ef_search=40", clients))
+        ex = best.get(("pgvector exact <#>", clients))
+        if rec and hn:
+            print("  %d client%s: recpromo median / HNSW median = %.2fx (goal <= 0.5x); "
+                  "recpromo tps / HNSW tps = %.2fx (goal >= 1)"
+                  % (clients, "s" if clients > 1 else "", rec[1] / hn[1], rec[0] / hn[0]))
+        if rec and ex:
+            print("  %d client%s: recpromo median / pgvector exact median = %.3fx"
+                  % (clients, "s" if clients > 1 else "", rec[1] / ex[1]))
+    if rec1:
+        print("  recall@10: recpromo %.3f (exact), HNSW %.3f" % (recall["recpromo"], recall["hnsw"]))
+    q(cur, "DROP SCHEMA %s CASCADE" % schema)
+    conn.close()
+
+
 def foldin_without_index(cur, secs, schema):
     """Fold-in latency with the source's user index dropped (then restored)."""
     q(cur, "DROP INDEX %s.orders_user_id_idx" % schema)
@@ -354,7 +517,9 @@ def batch():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 2 and sys.argv[1] == "latency":
+    if len(sys.argv) >= 2 and sys.argv[1] == "als":
+        als(int(sys.argv[2]) if len(sys.argv) > 2 else 200000)
+    elif len(sys.argv) >= 2 and sys.argv[1] == "latency":
         latency(int(sys.argv[2]) if len(sys.argv) > 2 else 20000)
     elif len(sys.argv) >= 2 and sys.argv[1] == "foldin":
         foldin(int(sys.argv[2]) if len(sys.argv) > 2 else 250000)

@@ -6,8 +6,9 @@
 # Suites: C unit tests of src/core under ASan/UBSan (test/unit), pg_regress
 # (sql/ + expected/), isolation specs (test/isolation), and the independent
 # reference checks in Python (test/ref, numpy/scipy/scikit-learn from Debian),
-# all against a throwaway cluster made by pg_virtualenv; then the Citus suite
-# (test/citus), which starts its own coordinator and workers.  Exit status is
+# all against a throwaway cluster made by pg_virtualenv; the TAP tests
+# (test/tap: primary + hot standby clusters of their own); then the Citus
+# suite (test/citus), which starts its own coordinator and workers.  Exit status is
 # non-zero on any failure.
 set -u
 cd "$(dirname "$0")/.."
@@ -45,7 +46,11 @@ add "$p" "$f"
 skipped=$(grep '^server suites:' server.log | sed -nE 's/.* ([0-9]+) skipped.*/\1/p' | tail -1)
 rm -f server.log
 
-# 5. Citus: a coordinator and two workers of its own (skipped, visibly, when
+# 5. TAP tests (they make their own clusters: a primary and a hot standby).
+out=$(test/tap/run.sh 2>&1); echo "$out"
+read -r p f < <(echo "$out" | grep '^tap:' | count_line); add "${p:-0}" "${f:-1}"
+
+# 6. Citus: a coordinator and two workers of its own (skipped, visibly, when
 #    Citus is neither installed nor buildable here; see test/citus/run.sh).
 out=$(test/citus/run.sh 2>&1); echo "$out"
 read -r p f < <(echo "$out" | grep '^citus:' | count_line)

@@ -89,6 +89,7 @@ _PG_init(void)
 
 	RecpromoForgetInit();
 	RecpromoImageInit();
+	ServeInit();
 	MarkGUCPrefixReserved("recpromo");
 }
 

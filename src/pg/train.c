@@ -20,6 +20,8 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "access/htup_details.h"
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
@@ -256,6 +258,23 @@ RecpromoTrainModel(char *name, Oid relid, char *user_col, char *item_col, char *
 				 errmsg("model name must have between 1 and %d characters", RECPROMO_MAX_NAME)));
 	/* on Citus, refuse on a worker before reading anything (citus.c) */
 	RecpromoCitusCheckTrainingNode();
+
+	/*
+	 * A model is rows of recpromo.model and model_part: say so before the
+	 * work, not after it at the first write ("cannot execute LOCK TABLE
+	 * during recovery").  A hot standby serves the models it replays.
+	 */
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot train model \"%s\" on a standby server", name),
+				 errdetail("The server is in recovery: models are stored in tables, which are read-only here."),
+				 errhint("Train on the primary; the standby serves the new model once it has replayed it.")));
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot train model \"%s\" in a read-only transaction", name),
+				 errhint("Train in a read-write transaction.")));
 
 	INSTR_TIME_SET_CURRENT(start);
 
