@@ -68,6 +68,7 @@
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "catalog/namespace.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/uuid.h"
@@ -1349,7 +1350,15 @@ RecpromoErasureWatermark(void)
 	RecpromoOwnerScope scope;
 	int64		mark = 0;
 	bool		isnull;
+	Oid			nsp = get_namespace_oid("recpromo", true);
 
+	/*
+	 * A database whose extension is still 0.2.0 (the library was installed,
+	 * ALTER EXTENSION UPDATE not yet run) has no erasure log, hence no
+	 * erasure to apply: -1 tells RecpromoErasureApplyLate so.
+	 */
+	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("erasure_log", nsp)))
+		return -1;
 	SPI_connect();
 	RecpromoOwnerEnter(&scope);
 	if (SPI_execute("SELECT pg_catalog.max(l.id) FROM recpromo.erasure_log l", true, 1) != SPI_OK_SELECT)
@@ -1403,6 +1412,8 @@ RecpromoErasureApplyLate(RecpromoModelRow *row, RecpromoParts *parts, int64 wate
 	uint8		(*ih)[FORGET_HASH_LEN] = NULL;
 	MemoryContext outer = CurrentMemoryContext;
 
+	if (watermark < 0)
+		return;					/* no erasure log in this database (see the watermark) */
 	SPI_connect();
 	RecpromoOwnerEnter(&scope);
 	/* the lock the save takes anyway: erasures now wait for this training */
