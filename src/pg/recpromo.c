@@ -43,6 +43,7 @@
 #include "recpromo.h"
 #include "rp_blas.h"
 #include "rp_parallel.h"
+#include "source_int.h"
 
 PG_MODULE_MAGIC;
 
@@ -84,6 +85,8 @@ _PG_init(void)
 							2 * 1024 * 1024, 1024, INT_MAX,
 							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
+
+	RecpromoSourceInitGucs();
 
 	MarkGUCPrefixReserved("recpromo");
 }
