@@ -9,10 +9,12 @@
  * text key its bytes plus 16.  Nothing is allocated per row or per key, and
  * no Datum or tuple outlives its batch.  The arrays grow by half through
  * repalloc_huge; large chunks are the C library's, which moves them with
- * mremap, so growing does not hold two copies.  The CSR build
- * (rp_csr_from_coo) then needs 12 bytes a row more, after which the row
- * arrays are freed: the peak of reading is about 28 bytes a row, against
- * about 60 before (int64 key bags, their sorted copies, index arrays).
+ * mremap, so growing does not hold two copies.  The CSR is built by two
+ * stable counting sorts (rp_coo_bucket_by_col, rp_csr_from_col_buckets:
+ * no comparison sort): the first makes a 12-byte-a-row copy bucketed by
+ * item, the row arrays are freed, the second scatters into the CSR.  The
+ * peak of reading is about 28 bytes a row, against about 60 before (int64
+ * key bags, their sorted copies, index arrays, the CSR).
  *
  * Dictionary order is decided at the end: the distinct keys are sorted
  * (numeric order for integers, byte order for text, exactly as keys.c
@@ -24,6 +26,7 @@
 #include "postgres.h"
 
 #include "common/hashfn.h"
+#include "miscadmin.h"
 #include "utils/memutils.h"
 
 #include "recpromo.h"
@@ -366,6 +369,9 @@ RecpromoSinkFinish(RecpromoRowSink *sink, RecpromoInteractions *out)
 	int64		n = sink->n;
 	int32	   *urank;
 	int32	   *irank;
+	int64	   *colptr;
+	int32	   *rows_by_col;
+	double	   *vals_by_col;
 	void	   *work;
 
 	if (sink->skipped > 0)
@@ -385,17 +391,30 @@ RecpromoSinkFinish(RecpromoRowSink *sink, RecpromoInteractions *out)
 	pfree(urank);
 	pfree(irank);
 
+	/* pass 1: bucket by item; the rows are then freed before the CSR exists */
+	colptr = palloc_extended(((Size) out->items.n + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
+	rows_by_col = palloc_extended(Max(n, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
+	vals_by_col = palloc_extended(Max(n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	RecpromoCheckStatus(rp_coo_bucket_by_col(out->users.n, out->items.n, n, sink->u, sink->i,
+											 sink->v, colptr, rows_by_col, vals_by_col),
+						"building the interaction matrix");
+	pfree(sink->u);
+	pfree(sink->i);
+	pfree(sink->v);
+	CHECK_FOR_INTERRUPTS();
+
+	/* pass 2: scatter by user, each row's items come out sorted */
 	out->R.indptr = palloc_extended(((Size) out->users.n + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
 	out->R.indices = palloc_extended(Max(n, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
 	out->R.values = palloc_extended(Max(n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
 	work = palloc_extended(rp_csr_from_coo_workspace(out->users.n), MCXT_ALLOC_HUGE);
-	RecpromoCheckStatus(rp_csr_from_coo(out->users.n, out->items.n, n, sink->u, sink->i,
-										sink->v, &out->R, work),
+	RecpromoCheckStatus(rp_csr_from_col_buckets(out->users.n, out->items.n, colptr, rows_by_col,
+												vals_by_col, &out->R, work),
 						"building the interaction matrix");
 	pfree(work);
-	pfree(sink->u);
-	pfree(sink->i);
-	pfree(sink->v);
+	pfree(colptr);
+	pfree(rows_by_col);
+	pfree(vals_by_col);
 	sink->u = sink->i = NULL;
 	sink->v = NULL;
 }
