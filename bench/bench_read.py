@@ -22,6 +22,8 @@ Measured, alternating recpromo and the peer in each repetition, medians printed:
            (np.unique), scipy CSR (duplicates summed), AlternatingLeastSquares(factors=64,
            iterations=5, regularization=0.05, alpha=1, use_cg=True, num_threads=t) with
            OPENBLAS_NUM_THREADS=1 and the training loss off.
+  batch    (with als) recommend_all(10) on the 1-thread ALS model against implicit's
+           model.recommend(all users, N=10, filter_already_liked_items=True) on 1 thread.
   knn      train(method => 'item_knn', neighbours 20) on 1 thread against the same load +
            implicit.nearest_neighbours.CosineRecommender(K=20).fit on 1 thread.
 Memory: VmHWM (peak resident set) and the peak of RssAnon (anonymous memory, sampled every
@@ -30,7 +32,6 @@ same for the peer's process (its whole life: Python, numpy, scipy, load and fit)
 """
 import argparse
 import os
-import resource
 import statistics
 import struct
 import subprocess
@@ -190,31 +191,47 @@ if what == "als":
                                 use_cg=True, calculate_training_loss=False, num_threads=threads,
                                 random_state=42)
     m.fit(X, show_progress=False)
+    t2 = time.perf_counter()
+    print("load=%.3f fit=%.3f total=%.3f nnz=%d" % (t1 - t0, t2 - t1, t2 - t0, X.nnz), flush=True)
+    if len(sys.argv) > 4:
+        sys.stdin.readline()  # the parent has taken the memory figures of load + fit
+        # batch recommend: every user's top 10, items already seen filtered
+        tb = time.perf_counter()
+        ids, scores = m.recommend(np.arange(X.shape[0]), X, N=10, filter_already_liked_items=True)
+        print("batch=%.3f" % (time.perf_counter() - tb), flush=True)
 else:
     from implicit.nearest_neighbours import CosineRecommender
     m = CosineRecommender(K=20, num_threads=threads)
     m.fit(X, show_progress=False)
-t2 = time.perf_counter()
-print("load=%.3f fit=%.3f total=%.3f nnz=%d" % (t1 - t0, t2 - t1, t2 - t0, X.nnz), flush=True)
+    t2 = time.perf_counter()
+    print("load=%.3f fit=%.3f total=%.3f nnz=%d" % (t1 - t0, t2 - t1, t2 - t0, X.nnz), flush=True)
 '''
 
 
-def peer_run(what, threads):
-    """implicit load + fit in its own process; (seconds, VmHWM MB, peak RssAnon MB, line)."""
+def peer_run(what, threads, batch=False):
+    """implicit load + fit in its own process; (seconds, VmHWM MB, peak RssAnon MB, CPU s,
+    output line, batch recommend seconds or None)."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS=str(threads))
-    p = subprocess.Popen([sys.executable, "-c", PEER, what, str(threads), TABLE], env=env,
+    p = subprocess.Popen([sys.executable, "-c", PEER, what, str(threads), TABLE] +
+                         (["batch"] if batch else []), env=env, stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     s = Sampler(p.pid)
-    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out, err = p.communicate()
-    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    first = p.stdout.readline()
+    # load + fit done: its memory figures, then (batch) let it go on
     hwm, anon = s.finish()
-    cpu = r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime
+    try:
+        cpu = cpu_seconds(p.pid)
+    except OSError:
+        cpu = float("nan")
+    out, err = p.communicate("go\n" if batch else None)
+    out = first + out
     if p.returncode != 0:
         raise RuntimeError("implicit peer failed: " + err[-2000:])
-    line = out.strip().splitlines()[-1]
+    lines = out.strip().splitlines()
+    line = lines[-1]
     fields = dict(kv.split("=") for kv in line.split())
-    return float(fields["total"]), hwm, anon, cpu, line
+    b = [float(x.split("=")[1]) for x in lines if x.startswith("batch=")]
+    return float(fields["total"]), hwm, anon, cpu, line, b[0] if b else None
 
 
 def corename(lib):
@@ -233,7 +250,7 @@ def main():
     ap.add_argument("--rows", type=int, default=5000000)
     ap.add_argument("--users", type=int, default=100000)
     ap.add_argument("--items", type=int, default=20000)
-    ap.add_argument("--only", default="read,als,knn")
+    ap.add_argument("--only", default="read,als,batch,knn")
     args = ap.parse_args()
     only = args.only.split(",")
     src = os.environ.get("IMPLICIT_SRC")
@@ -281,8 +298,12 @@ def main():
         if "als" in only:
             for t in (1, 2):
                 if src:
-                    add(("als-peer", t), peer_run("als", t))
+                    add(("als-peer", t), peer_run("als", t, batch=("batch" in only and t == 1)))
                 add(("als", t), recpromo_run(train("als", als), {"recpromo.max_threads": t}))
+                if "batch" in only and t == 1:
+                    add(("batch", 1), recpromo_run(
+                        "SELECT count(*) FROM recpromo.recommend_all(10, '%s')" % tag,
+                        {"recpromo.max_threads": 1}))
         if "knn" in only:
             if src:
                 add(("knn-peer", 1), peer_run("knn", 1))
@@ -316,6 +337,12 @@ def main():
     row("ALS 5 it. end to end, 1 thread", ("als", 1), "implicit load+fit", ("als-peer", 1))
     row("ALS 5 it. end to end, 2 threads", ("als", 2), "implicit load+fit", ("als-peer", 2))
     row("item_knn K=20 end to end, 1 thr.", ("knn", 1), "implicit Cosine l+fit", ("knn-peer", 1))
+    if ("batch", 1) in results:
+        bs = [r[5] for r in results.get(("als-peer", 1), []) if r[5] is not None]
+        print("%-34s %7.2f %7.2f %7.0f %7.0f | %-22s %7s"
+              % ("recommend_all(10), 1 thread", med(("batch", 1), 0), med(("batch", 1), 3),
+                 med(("batch", 1), 1), med(("batch", 1), 2), "implicit recommend",
+                 "%.2f" % statistics.median(bs) if bs else "-"))
     for key in (("als-peer", 1), ("als-peer", 2), ("knn-peer", 1)):
         if key in results:
             print("peer %s %d thread(s), last run: %s" % (key[0], key[1], results[key][-1][4]))
