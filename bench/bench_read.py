@@ -16,9 +16,11 @@ Measured, alternating recpromo and the peer in each repetition, medians printed:
   read     train(method => 'popularity'): reading the rows and building the CSR is nearly all
            of it; once through the fast path (recpromo.source_path = auto) and once through SPI
            (recpromo.source_path = spi), the issue's "today".
+  before   (alone, with an older build installed) the same popularity training, for the
+           figures of that build: run it, reinstall, run the rest, and quote both.
   als      train(method => 'als', factors 64, iterations 5, regularization 0.05, alpha 1, CG 3
            steps) with recpromo.max_threads = 1 and 2, against implicit's load + fit:
-           COPY (binary) of the same table into numpy arrays, keys mapped to dense indices
+           COPY (binary, through psql into a pipe) of the same table into numpy arrays, keys mapped to dense indices
            (np.unique), scipy CSR (duplicates summed), AlternatingLeastSquares(factors=64,
            iterations=5, regularization=0.05, alpha=1, use_cg=True, num_threads=t) with
            OPENBLAS_NUM_THREADS=1 and the training loss off.
@@ -28,10 +30,12 @@ Measured, alternating recpromo and the peer in each repetition, medians printed:
            implicit.nearest_neighbours.CosineRecommender(K=20).fit on 1 thread.
 Memory: VmHWM (peak resident set) and the peak of RssAnon (anonymous memory, sampled every
 10 ms from /proc/<pid>/status) of the backend during the statement, in a fresh connection; the
-same for the peer's process (its whole life: Python, numpy, scipy, load and fit).
+same for the peer's process (its whole life: Python, numpy, scipy, load and fit; the peak of
+the fit alone, after the load's temporaries are freed, is printed too).
 """
 import argparse
 import os
+import shutil
 import statistics
 import struct
 import subprocess
@@ -60,7 +64,7 @@ class Sampler:
     """Peak RssAnon of a process, sampled every 10 ms, plus its VmHWM at the end."""
 
     def __init__(self, pid):
-        self.pid, self.peak, self.hwm = pid, 0, 0
+        self.pid, self.peak, self.hwm, self.peak_all = pid, 0, 0, 0
         self.stop = threading.Event()
         self.t = threading.Thread(target=self.run, daemon=True)
         self.t.start()
@@ -71,6 +75,7 @@ class Sampler:
             h = status_kb(self.pid, "VmHWM")
             if a is not None:
                 self.peak = max(self.peak, a)
+                self.peak_all = max(self.peak_all, a)
             if h is not None:
                 self.hwm = max(self.hwm, h)
             self.stop.wait(0.01)
@@ -150,34 +155,33 @@ def recpromo_run(stmt, settings):
 
 
 PEER = r'''
-import os, sys, time, struct
+import os, sys, time, struct, subprocess
 sys.path.insert(0, os.environ["IMPLICIT_SRC"])
 import numpy as np, scipy.sparse as sp, psycopg2
-what, threads, table = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+what, threads, table, psql = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 t0 = time.perf_counter()
 conn = psycopg2.connect("")
 cur = conn.cursor()
 cur.execute("SELECT count(*) FROM " + table)
 n = cur.fetchone()[0]
+conn.close()
 row = np.dtype([("n", ">i2"), ("l1", ">i4"), ("u", ">i4"), ("l2", ">i4"), ("i", ">i4"),
                 ("l3", ">i4"), ("v", ">f4")])
 U = np.empty(n, np.int32); I = np.empty(n, np.int32); V = np.empty(n, np.float32)
-class Sink:
-    """Decodes the binary COPY stream chunk by chunk into U, I, V (no whole-stream buffer)."""
-    def __init__(self):
-        self.pending = b""; self.k = 0; self.header = True
-    def write(self, data):
-        data = self.pending + bytes(data)
-        if self.header:
-            data = data[19:]; self.header = False
-        m = min(len(data) // 26, n - self.k)
-        if m:
-            a = np.frombuffer(data, dtype=row, count=m)
-            U[self.k:self.k + m] = a["u"]; I[self.k:self.k + m] = a["i"]; V[self.k:self.k + m] = a["v"]
-            self.k += m
-        self.pending = data[m * 26:]
-cur.copy_expert("COPY %s TO STDOUT (FORMAT binary)" % table, Sink(), size=1 << 20)
-conn.close()
+# binary COPY through psql's C client into a pipe, decoded 65536 rows at a time (psycopg2's
+# copy_expert would call Python once per row)
+p = subprocess.Popen([psql, "-XAtq", "-c", "COPY %s TO STDOUT (FORMAT binary)" % table],
+                     stdout=subprocess.PIPE)
+p.stdout.read(19)
+k = 0
+while k < n:
+    m = min(65536, n - k)
+    buf = p.stdout.read(26 * m)
+    a = np.frombuffer(buf, dtype=row, count=m)
+    U[k:k + m] = a["u"]; I[k:k + m] = a["i"]; V[k:k + m] = a["v"]
+    k += m
+p.stdout.read()
+p.wait()
 uk, ui = np.unique(U, return_inverse=True)
 ik, ii = np.unique(I, return_inverse=True)
 del U, I
@@ -185,6 +189,7 @@ X = sp.csr_matrix((V, (ui.astype(np.int32), ii.astype(np.int32))), shape=(len(uk
 X.sum_duplicates()
 del ui, ii, V
 t1 = time.perf_counter()
+print("loaded", flush=True)
 if what == "als":
     from implicit.cpu.als import AlternatingLeastSquares
     m = AlternatingLeastSquares(factors=64, iterations=5, regularization=0.05, alpha=1.0,
@@ -193,7 +198,7 @@ if what == "als":
     m.fit(X, show_progress=False)
     t2 = time.perf_counter()
     print("load=%.3f fit=%.3f total=%.3f nnz=%d" % (t1 - t0, t2 - t1, t2 - t0, X.nnz), flush=True)
-    if len(sys.argv) > 4:
+    if len(sys.argv) > 5:
         sys.stdin.readline()  # the parent has taken the memory figures of load + fit
         # batch recommend: every user's top 10, items already seen filtered
         tb = time.perf_counter()
@@ -212,13 +217,18 @@ def peer_run(what, threads, batch=False):
     """implicit load + fit in its own process; (seconds, VmHWM MB, peak RssAnon MB, CPU s,
     output line, batch recommend seconds or None)."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS=str(threads))
-    p = subprocess.Popen([sys.executable, "-c", PEER, what, str(threads), TABLE] +
+    p = subprocess.Popen([sys.executable, "-c", PEER, what, str(threads), TABLE,
+                          shutil.which("psql") or "psql"] +
                          (["batch"] if batch else []), env=env, stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     s = Sampler(p.pid)
+    p.stdout.readline()
+    # loaded: from here on the peak of the fit alone (the load's arrays are freed)
+    s.peak = 0
     first = p.stdout.readline()
     # load + fit done: its memory figures, then (batch) let it go on
-    hwm, anon = s.finish()
+    hwm, _ = s.finish()
+    anon, fit_anon = s.peak_all / 1024.0, s.peak / 1024.0
     try:
         cpu = cpu_seconds(p.pid)
     except OSError:
@@ -231,7 +241,7 @@ def peer_run(what, threads, batch=False):
     line = lines[-1]
     fields = dict(kv.split("=") for kv in line.split())
     b = [float(x.split("=")[1]) for x in lines if x.startswith("batch=")]
-    return float(fields["total"]), hwm, anon, cpu, line, b[0] if b else None
+    return float(fields["total"]), hwm, anon, cpu, line, b[0] if b else None, fit_anon
 
 
 def corename(lib):
@@ -291,6 +301,9 @@ def main():
 
     als = ", factors => 64, iterations => 5, regularization => 0.05, alpha => 1"
     for rep in range(args.reps):
+        if "before" in only:
+            # an older build installed (no recpromo.source_path): its reading, for the record
+            add(("read", "before"), recpromo_run(train("popularity"), {}))
         if "read" in only:
             for path in ("auto", "spi"):
                 add(("read", path), recpromo_run(train("popularity"),
@@ -331,6 +344,7 @@ def main():
         else:
             print("%-34s %7.2f %7.2f %7.0f %7.0f | %-22s" % (label, s, c, h, a, peer_label or "-"))
 
+    row("read 5M rows, the installed build", ("read", "before"))
     if ("read", "auto") in results:
         row("read 5M rows, fast path (auto)", ("read", "auto"), "SPI path (before)", ("read", "spi"))
         row("read 5M rows, SPI path", ("read", "spi"))
@@ -345,6 +359,8 @@ def main():
                  "%.2f" % statistics.median(bs) if bs else "-"))
     for key in (("als-peer", 1), ("als-peer", 2), ("knn-peer", 1)):
         if key in results:
+            print("peer %s %d thread(s): peak RssAnon of the fit alone (after the load) %.0f MB"
+                  % (key[0], key[1], med(key, 6)))
             print("peer %s %d thread(s), last run: %s" % (key[0], key[1], results[key][-1][4]))
     for key in (("read", "auto"), ("read", "spi")):
         for r in results.get(key, []):
