@@ -238,7 +238,7 @@ def peer_run(what, threads, batch=False):
     if p.returncode != 0:
         raise RuntimeError("implicit peer failed: " + err[-2000:])
     lines = out.strip().splitlines()
-    line = lines[-1]
+    line = [x for x in lines if x.startswith("load=")][-1]
     fields = dict(kv.split("=") for kv in line.split())
     b = [float(x.split("=")[1]) for x in lines if x.startswith("batch=")]
     return float(fields["total"]), hwm, anon, cpu, line, b[0] if b else None, fit_anon

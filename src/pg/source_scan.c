@@ -222,7 +222,7 @@ RatingValue(Datum d, ScanConv c)
 	}
 }
 
-/* Provisional id of a key Datum; *text (when not NULL) gets its text form. */
+/* Provisional id of a key Datum (detoasted copies go to the batch context). */
 static inline int32
 ScanKey(RecpromoKeyDict *d, Datum v, ScanConv c)
 {
