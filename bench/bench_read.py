@@ -294,6 +294,8 @@ def main():
 
     def add(key, val):
         results.setdefault(key, []).append(val)
+        print("  %-16s %7.2f s  cpu %6.2f s  HWM %5.0f MB  anon %5.0f MB"
+              % ("%s/%s" % key, val[0], val[3], val[1], val[2]), flush=True)
 
     def train(method, extra=""):
         return ("SELECT name FROM recpromo.train('%s', '%s', 'u', 'i', 'v', method => '%s'%s)"
@@ -362,7 +364,7 @@ def main():
             print("peer %s %d thread(s): peak RssAnon of the fit alone (after the load) %.0f MB"
                   % (key[0], key[1], med(key, 6)))
             print("peer %s %d thread(s), last run: %s" % (key[0], key[1], results[key][-1][4]))
-    for key in (("read", "auto"), ("read", "spi")):
+    for key in (("read", "before"), ("read", "auto"), ("read", "spi")):
         for r in results.get(key, []):
             print("%s path: %s" % (key[1], r[4]))
     print("load at the end: %s" % " ".join(open("/proc/loadavg").read().split()[:3]))
