@@ -119,6 +119,26 @@ def main():
     cur.execute("SELECT count(*) FILTER (WHERE u4 IS NULL OR i4 IS NULL OR rf IS NULL) FROM src")
     check("NULL rows skipped and counted on the scan path", a[1] == cur.fetchone()[0] and a[1] > 3, a)
 
+    # integer keys that move between the direct map and the hash: small ones, then large and
+    # negative ones, then small ones again beyond the first map; distinct counts must hold and
+    # the stored dictionary must load (strictly increasing keys)
+    cur.execute("""CREATE TABLE src_keys AS
+        SELECT k AS u, (k % 7) AS i FROM (
+            SELECT g AS k FROM generate_series(0, 99) g
+            UNION ALL SELECT g * 1000003 FROM generate_series(-50, 50) g
+            UNION ALL SELECT -g FROM generate_series(1, 40) g
+            UNION ALL SELECT g FROM generate_series(0, 300000, 7) g
+            UNION ALL SELECT g FROM generate_series(0, 99) g) s""")
+    cur.execute("SELECT count(DISTINCT u), count(DISTINCT i) FROM src_keys")
+    du, di = cur.fetchone()
+    a, p = train(conn, "keys_mixed", "src_keys", "u", "i", None, "popularity")
+    check("mixed integer keys: the scan", p == "scan", p)
+    check("mixed integer keys: every distinct key once", a[2] == du and a[3] == di, (a, du, di))
+    cur.execute("SELECT count(*) FROM recpromo.recommend(-3000009::bigint, 3, model => 'keys_mixed')")
+    check("mixed integer keys: the model loads and serves", cur.fetchone()[0] == 3)
+    cur.execute("SELECT count(*) FROM recpromo.recommend(299999::bigint, 3, model => 'keys_mixed')")
+    check("mixed integer keys: a large key serves", cur.fetchone()[0] == 3)
+
     # the key types converted through their text form read through SPI
     cur.execute("CREATE TABLE src_bp AS SELECT u4::char(4) AS ub, "
                 "pg_catalog.md5(i4::text)::uuid AS iu, r4 FROM src WHERE u4 IS NOT NULL "
