@@ -13,7 +13,9 @@
 # the same CG iteration (bench/als_numpy_peer.py); and the `implicit` 0.7.3
 # reference figures given in the issue (not installed here: 1.9 s/iteration
 # on 1 thread and 1.1 s on 2 for (b), 0.036 s on MovieLens-100k scale), as
-# ratios (ours / theirs; below 1 is faster).  Not pass/fail.
+# ratios (ours / theirs; below 1 is faster).  Not pass/fail.  The live
+# comparison with the real implicit, built from source, is bench/bench_read.py
+# (end to end, through the database; see bench/README.md).
 #
 #   bench/bench_als.sh            # everything (about 4 minutes)
 #   ITERS=4 bench/bench_als.sh    # iterations per run (first is a warm-up)

@@ -40,6 +40,32 @@ extern rp_status rp_csr_from_coo(int32_t n_rows, int32_t n_cols, int64_t n,
 								 const double *vals, rp_csr *out, void *work);
 
 /*
+ * The same CSR in two stable counting sorts and no comparison sort, split
+ * so that the caller can free the triplets between the passes (the peak is
+ * then 12 bytes a triplet for the bucketed copy plus the larger of the
+ * triplets and the result).
+ *
+ * rp_coo_bucket_by_col: stable counting sort of the n triplets by column.
+ *   colptr (n_cols + 1) receives the bucket bounds; rows_by_col and
+ *   vals_by_col (n each) the rows and values in column order (input order
+ *   within a column).  Indices must be in range (RP_EINVAL otherwise).
+ * rp_csr_from_col_buckets: scatters the buckets by row (stable), so each
+ *   row's columns come out increasing and duplicates adjacent in input
+ *   order; sums duplicates in that order and compacts.  out as for
+ *   rp_csr_from_coo; work: rp_csr_from_coo_workspace(n_rows) bytes.
+ * Together they equal rp_csr_from_coo up to the order duplicates are
+ * summed in (here: input order, so the result depends on the triplets'
+ * order only through the rounding of duplicate sums).
+ */
+extern rp_status rp_coo_bucket_by_col(int32_t n_rows, int32_t n_cols, int64_t n,
+									  const int32_t *rows, const int32_t *cols,
+									  const double *vals, int64_t *colptr,
+									  int32_t *rows_by_col, double *vals_by_col);
+extern rp_status rp_csr_from_col_buckets(int32_t n_rows, int32_t n_cols,
+										 const int64_t *colptr, const int32_t *rows_by_col,
+										 const double *vals_by_col, rp_csr *out, void *work);
+
+/*
  * Transposes a (cols x rows); out arrays allocated by the caller with
  * n_cols + 1 and nnz entries.  Rows of the result stay sorted.
  */

@@ -45,6 +45,7 @@
 #include "recpromo.h"
 #include "rp_blas.h"
 #include "rp_parallel.h"
+#include "source_int.h"
 
 PG_MODULE_MAGIC;
 
@@ -90,6 +91,7 @@ _PG_init(void)
 	RecpromoForgetInit();
 	RecpromoImageInit();
 	ServeInit();
+	RecpromoSourceInitGucs();
 	MarkGUCPrefixReserved("recpromo");
 }
 

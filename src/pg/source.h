@@ -41,8 +41,9 @@ extern void RecpromoSourceInit(RecpromoSource *src, Oid relid, const char *user_
 							   const char *item_col, const char *rating_col);
 
 /*
- * Reads every row through SPI with the caller's privileges and row-level
- * security, skipping (and counting) rows with a NULL key or rating.  NaN or
+ * Reads every row with the caller's privileges and row-level security
+ * (through SPI, or a direct table scan where that returns the same rows:
+ * source_scan.c), skipping (and counting) rows with a NULL key or rating.  NaN or
  * infinite ratings raise DATA_EXCEPTION; with `nonneg`, so do negative ones.
  * The memory estimate is checked against recpromo.memory_limit first.
  * Allocates in CurrentMemoryContext.  SPI must not be connected.

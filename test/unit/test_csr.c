@@ -96,11 +96,77 @@ test_long_rows_and_transpose(void)
 	free(val); free(valt); free(val2);
 }
 
+/*
+ * The two-pass build (bucket by column, then scatter by row) equals
+ * rp_csr_from_coo on integer values (exact sums whatever the order), with
+ * long rows and duplicates; duplicates are summed in input order; bad
+ * indices are refused.
+ */
+static void
+test_two_pass_equals_from_coo(void)
+{
+	enum
+	{
+		R = 37, C = 211, N = 6000
+	};
+	int32_t    *rows = malloc(N * sizeof(int32_t)), *cols = malloc(N * sizeof(int32_t));
+	double	   *vals = malloc(N * sizeof(double));
+	int32_t    *rb = malloc(N * sizeof(int32_t));
+	double	   *vb = malloc(N * sizeof(double));
+	int64_t		colptr[C + 1];
+	int64_t		ip[R + 1], ip2[R + 1], work[R + 1];
+	int32_t    *idx = malloc(N * sizeof(int32_t)), *idx2 = malloc(N * sizeof(int32_t));
+	double	   *val = malloc(N * sizeof(double)), *val2 = malloc(N * sizeof(double));
+	rp_csr		a = {0, 0, 0, ip, idx, val};
+	rp_csr		b = {0, 0, 0, ip2, idx2, val2};
+	unsigned	s = 777;
+
+	for (int i = 0; i < N; i++)
+	{
+		s = s * 1103515245u + 12345u;
+		rows[i] = (int32_t) ((s >> 8) % R);
+		s = s * 1103515245u + 12345u;
+		cols[i] = (int32_t) ((s >> 8) % C);
+		vals[i] = (double) (i % 7) + 1.0;
+	}
+	CHECK(rp_csr_from_coo(R, C, N, rows, cols, vals, &a, work) == RP_OK);
+	CHECK(rp_coo_bucket_by_col(R, C, N, rows, cols, vals, colptr, rb, vb) == RP_OK);
+	CHECK(colptr[0] == 0 && colptr[C] == N);
+	CHECK(rp_csr_from_col_buckets(R, C, colptr, rb, vb, &b, work) == RP_OK);
+	CHECK(b.n_rows == R && b.n_cols == C && b.nnz == a.nnz);
+	CHECK(memcmp(ip, ip2, sizeof(ip)) == 0);
+	CHECK(memcmp(idx, idx2, (size_t) a.nnz * sizeof(int32_t)) == 0);
+	CHECK(memcmp(val, val2, (size_t) a.nnz * sizeof(double)) == 0);
+
+	/* duplicates summed in input order: (1e16 + 1) + 1 != 1e16 + (1 + 1) */
+	{
+		int32_t		r3[] = {0, 0, 0};
+		int32_t		c3[] = {2, 2, 2};
+		double		v3[] = {1e16, 1.0, 1.0};
+		int64_t		cp[4], p3[2], w3[2];
+		int32_t		rb3[3], i3[3];
+		double		vb3[3], x3[3];
+		rp_csr		m = {0, 0, 0, p3, i3, x3};
+
+		CHECK(rp_coo_bucket_by_col(1, 3, 3, r3, c3, v3, cp, rb3, vb3) == RP_OK);
+		CHECK(rp_csr_from_col_buckets(1, 3, cp, rb3, vb3, &m, w3) == RP_OK);
+		CHECK(m.nnz == 1 && i3[0] == 2 && x3[0] == (1e16 + 1.0) + 1.0);
+		r3[1] = 1;
+		CHECK(rp_coo_bucket_by_col(1, 3, 3, r3, c3, v3, cp, rb3, vb3) == RP_EINVAL);
+		r3[1] = 0;
+		c3[2] = 3;
+		CHECK(rp_coo_bucket_by_col(1, 3, 3, r3, c3, v3, cp, rb3, vb3) == RP_EINVAL);
+	}
+	free(rows); free(cols); free(vals); free(rb); free(vb);
+	free(idx); free(idx2); free(val); free(val2);
+}
+
 int
 main(void)
 {
 	RUN(test_from_coo_sums_duplicates);
 	RUN(test_bad_index);
 	RUN(test_long_rows_and_transpose);
+	RUN(test_two_pass_equals_from_coo);
 	UNIT_DONE();
 }

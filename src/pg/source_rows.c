@@ -1,0 +1,456 @@
+/*
+ * source_rows.c
+ *	  The row sink of source reading (see source_int.h): compact key
+ *	  dictionaries and flat row arrays, then the CSR.
+ *
+ * Memory follows the data.  A row costs 16 bytes while reading (two int32
+ * provisional ids and a double), a distinct integer key 8 bytes plus 8 of
+ * hash table (load at most 1/2 in uint32 slots, plus its hash), a distinct
+ * text key its bytes plus 16.  Nothing is allocated per row or per key, and
+ * no Datum or tuple outlives its batch.  The arrays grow by half through
+ * repalloc_huge; large chunks are the C library's, which moves them with
+ * mremap, so growing does not hold two copies.  The CSR is built by two
+ * stable counting sorts (rp_coo_bucket_by_col, rp_csr_from_col_buckets:
+ * no comparison sort): the first makes a 12-byte-a-row copy bucketed by
+ * item, the row arrays are freed, the second scatters into the CSR.  The
+ * peak of reading is about 28 bytes a row, against about 60 before (int64
+ * key bags, their sorted copies, index arrays, the CSR).
+ *
+ * Dictionary order is decided at the end: the distinct keys are sorted
+ * (numeric order for integers, byte order for text, exactly as keys.c
+ * orders them) and each provisional id gets its rank, so a model's indices
+ * do not depend on the order rows arrive in.  Hashing is splitmix64's
+ * finaliser for integers and hash_bytes for text; open addressing with
+ * linear probing.
+ */
+#include "postgres.h"
+
+#include <sys/mman.h>
+
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "recpromo.h"
+#include "source_int.h"
+
+#define SINK_MIN_ROWS 1024
+#define HUGE_PAGE ((uintptr_t) 2 * 1024 * 1024)
+
+/*
+ * Asks for transparent huge pages on the 2 MB-aligned interior of a large
+ * array before it is first touched.  The arrays of a read are filled once,
+ * in a few passes, and fresh 4 kB pages cost a fault each (a noticeable
+ * share of reading on virtual machines); with THP in "madvise" mode this is
+ * the only way to get 2 MB ones.  Advice only: failure changes nothing.
+ */
+static void
+AdviseHuge(void *p, Size len)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t	s = ((uintptr_t) p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	uintptr_t	e = ((uintptr_t) p + len) & ~(HUGE_PAGE - 1);
+
+	if (e > s)
+		(void) madvise((void *) s, e - s, MADV_HUGEPAGE);
+#endif
+}
+
+/* palloc_extended(len, HUGE) advised for huge pages. */
+static void *
+AllocLarge(Size len)
+{
+	void	   *p = palloc_extended(len, MCXT_ALLOC_HUGE);
+
+	if (len >= 4 * HUGE_PAGE)
+		AdviseHuge(p, len);
+	return p;
+}
+#define DICT_MIN_KEYS 1024
+
+static inline uint32
+HashInt64(int64 key)
+{
+	uint64		x = (uint64) key;
+
+	x ^= x >> 30;
+	x *= UINT64CONST(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64CONST(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return (uint32) x;
+}
+
+/* Empty dictionary of the class for `type`, allocated in cxt. */
+static void
+DictInit(RecpromoKeyDict *d, Oid type, MemoryContext cxt)
+{
+	memset(d, 0, sizeof(*d));
+	d->kclass = RecpromoKeyClassFor(type);
+	d->cap = DICT_MIN_KEYS;
+	d->hashes = MemoryContextAlloc(cxt, d->cap * sizeof(uint32));
+	if (d->kclass == RECPROMO_KEY_INT)
+		d->ints = MemoryContextAlloc(cxt, d->cap * sizeof(int64));
+	else
+	{
+		d->off = MemoryContextAlloc(cxt, d->cap * sizeof(int64));
+		d->arena_cap = 16 * DICT_MIN_KEYS;
+		d->arena = MemoryContextAlloc(cxt, d->arena_cap);
+	}
+	d->mask = 2 * DICT_MIN_KEYS - 1;
+	d->slots = MemoryContextAllocZero(cxt, (Size) (d->mask + 1) * sizeof(uint32));
+}
+
+/* Room for one more key: grows the per-id arrays and rehashes at load 1/2. */
+static void
+DictReserve(RecpromoKeyDict *d)
+{
+	if (d->n == PG_INT32_MAX - 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many distinct keys: %lld", (long long) d->n + 1)));
+	if (d->n == d->cap)
+	{
+		int32		cap = (d->cap > PG_INT32_MAX / 2) ? PG_INT32_MAX : d->cap * 2;
+
+		d->hashes = repalloc_huge(d->hashes, (Size) cap * sizeof(uint32));
+		if (d->ints)
+			d->ints = repalloc_huge(d->ints, (Size) cap * sizeof(int64));
+		else
+			d->off = repalloc_huge(d->off, (Size) cap * sizeof(int64));
+		d->cap = cap;
+	}
+	if ((uint64) (d->n + 1) * 2 > (uint64) d->mask + 1)
+	{
+		uint32		mask = d->mask * 2 + 1;
+		uint32	   *slots = MemoryContextAllocExtended(GetMemoryChunkContext(d->hashes),
+													   ((Size) mask + 1) * sizeof(uint32),
+													   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+
+		for (int32 id = 0; id < d->n; id++)
+		{
+			uint32		pos = d->hashes[id] & mask;
+
+			while (slots[pos] != 0)
+				pos = (pos + 1) & mask;
+			slots[pos] = (uint32) id + 1;
+		}
+		pfree(d->slots);
+		d->slots = slots;
+		d->mask = mask;
+	}
+}
+
+/*
+ * Extends the direct map to cover [0, need) when that stays within a few
+ * times the key count (shop identifiers are mostly small and dense), and
+ * enters the keys already seen that fall in the new range.  Returns
+ * whether key `need` - 1 is now covered.
+ */
+static bool
+DictGrowDirect(RecpromoKeyDict *d, int64 need)
+{
+	int64		limit = 8 * ((int64) d->n + 1) + 65536;
+	int64		cap = Max(d->dcap, 4096);
+
+	if (need > limit)
+		return false;
+	while (cap < need)
+		cap *= 2;
+	if (d->dmap == NULL)
+		d->dmap = MemoryContextAllocExtended(GetMemoryChunkContext(d->hashes),
+											 cap * sizeof(int32),
+											 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	else
+	{
+		d->dmap = repalloc_huge(d->dmap, cap * sizeof(int32));
+		memset(d->dmap + d->dcap, 0, (cap - d->dcap) * sizeof(int32));
+	}
+	for (int32 id = 0; id < d->n; id++)
+		if (d->ints[id] >= d->dcap && d->ints[id] < cap)
+			d->dmap[d->ints[id]] = id + 1;
+	d->dcap = cap;
+	return true;
+}
+
+int32
+RecpromoDictInt(RecpromoKeyDict *d, int64 key)
+{
+	uint32		h;
+	uint32		pos;
+	uint32		s;
+
+	Assert(d->kclass == RECPROMO_KEY_INT);
+	/* small non-negative keys: one array lookup */
+	if (likely(key >= 0 && key < d->dcap) || (key >= 0 && DictGrowDirect(d, key + 1)))
+	{
+		int32		id = d->dmap[key];
+
+		if (likely(id != 0))
+			return id - 1;
+		if (unlikely(d->n == d->cap))
+			DictReserve(d);
+		d->ints[d->n] = key;
+		d->hashes[d->n] = HashInt64(key);
+		d->dmap[key] = d->n + 1;
+		return d->n++;
+	}
+	h = HashInt64(key);
+	pos = h & d->mask;
+	while ((s = d->slots[pos]) != 0)
+	{
+		if (d->ints[s - 1] == key)
+			return (int32) (s - 1);
+		pos = (pos + 1) & d->mask;
+	}
+	if (unlikely((uint64) (d->n + 1) * 2 > (uint64) d->mask + 1 || d->n == d->cap))
+	{
+		DictReserve(d);
+		pos = h & d->mask;
+		while (d->slots[pos] != 0)
+			pos = (pos + 1) & d->mask;
+	}
+	d->ints[d->n] = key;
+	d->hashes[d->n] = h;
+	d->slots[pos] = (uint32) d->n + 1;
+	return d->n++;
+}
+
+int32
+RecpromoDictText(RecpromoKeyDict *d, const char *str, Size len)
+{
+	uint32		h = hash_bytes((const unsigned char *) str, (int) len);
+	uint32		pos = h & d->mask;
+	uint32		s;
+
+	Assert(d->kclass == RECPROMO_KEY_TEXT);
+	while ((s = d->slots[pos]) != 0)
+	{
+		const char *k = d->arena + d->off[s - 1];
+
+		if (d->hashes[s - 1] == h && memcmp(k, str, len) == 0 && k[len] == '\0')
+			return (int32) (s - 1);
+		pos = (pos + 1) & d->mask;
+	}
+	if (unlikely((uint64) (d->n + 1) * 2 > (uint64) d->mask + 1 || d->n == d->cap))
+	{
+		DictReserve(d);
+		pos = h & d->mask;
+		while (d->slots[pos] != 0)
+			pos = (pos + 1) & d->mask;
+	}
+	if (d->arena_len + len + 1 > d->arena_cap)
+	{
+		Size		cap = d->arena_cap;
+
+		while (d->arena_len + len + 1 > cap)
+			cap *= 2;
+		d->arena = repalloc_huge(d->arena, cap);
+		d->arena_cap = cap;
+	}
+	memcpy(d->arena + d->arena_len, str, len);
+	d->arena[d->arena_len + len] = '\0';
+	d->off[d->n] = (int64) d->arena_len;
+	d->arena_len += len + 1;
+	d->hashes[d->n] = h;
+	d->slots[pos] = (uint32) d->n + 1;
+	return d->n++;
+}
+
+void
+RecpromoSinkInit(RecpromoRowSink *sink, const RecpromoSource *src, bool nonneg,
+				 int64 expected)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	memset(sink, 0, sizeof(*sink));
+	sink->src = src;
+	sink->nonneg = nonneg;
+	DictInit(&sink->users, src->user_type, cxt);
+	DictInit(&sink->items, src->item_type, cxt);
+	/* untouched pages of an over-estimate are never resident */
+	sink->cap = Max(expected, SINK_MIN_ROWS);
+	sink->u = AllocLarge(sink->cap * sizeof(int32));
+	sink->i = AllocLarge(sink->cap * sizeof(int32));
+	sink->v = AllocLarge(sink->cap * sizeof(double));
+}
+
+void
+RecpromoSinkGrow(RecpromoRowSink *sink)
+{
+	int64		cap = sink->cap + sink->cap / 2;
+
+	sink->u = repalloc_huge(sink->u, cap * sizeof(int32));
+	sink->i = repalloc_huge(sink->i, cap * sizeof(int32));
+	sink->v = repalloc_huge(sink->v, cap * sizeof(double));
+	sink->cap = cap;
+	AdviseHuge(sink->u, cap * sizeof(int32));
+	AdviseHuge(sink->i, cap * sizeof(int32));
+	AdviseHuge(sink->v, cap * sizeof(double));
+}
+
+void
+RecpromoRatingError(const RecpromoRowSink *sink, double r, const char *user, const char *item)
+{
+	const RecpromoSource *src = sink->src;
+
+	if (!isfinite(r))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("rating column \"%s\" contains a non-finite value", src->rating_col),
+				 errdetail("User %s, item %s has rating %g.", user, item, r),
+				 errhint("Filter out NaN and infinite ratings in a view.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("rating column \"%s\" contains a negative value", src->rating_col),
+			 errdetail("User %s, item %s has rating %g.", user, item, r),
+			 errhint("Implicit-feedback methods take non-negative counts; filter returns out, or use method \"als_explicit\" for ratings.")));
+}
+
+typedef struct IntId
+{
+	int64		key;
+	int32		id;
+} IntId;
+
+static int
+CmpIntId(const void *a, const void *b)
+{
+	int64		x = ((const IntId *) a)->key;
+	int64		y = ((const IntId *) b)->key;
+
+	return (x > y) - (x < y);
+}
+
+static int
+CmpTextId(const void *a, const void *b, void *arg)
+{
+	const RecpromoKeyDict *d = arg;
+
+	return strcmp(d->arena + d->off[*(const int32 *) a], d->arena + d->off[*(const int32 *) b]);
+}
+
+/*
+ * Sorts the dictionary's keys into keys (palloc'd in CurrentMemoryContext,
+ * the layout of keys.h) and returns rank[id], each provisional id's index
+ * in that order.  Frees the dictionary.
+ */
+static int32 *
+DictFinish(RecpromoKeyDict *d, Oid type, RecpromoKeys *keys)
+{
+	int32	   *rank = palloc_extended(Max((Size) d->n, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
+
+	keys->kclass = d->kclass;
+	keys->type = type;
+	keys->n = d->n;
+	keys->ints = NULL;
+	keys->text_buf = NULL;
+	keys->text_off = NULL;
+	if (d->kclass == RECPROMO_KEY_INT)
+	{
+		IntId	   *pairs = palloc_extended(Max((Size) d->n, 1) * sizeof(IntId), MCXT_ALLOC_HUGE);
+
+		for (int32 id = 0; id < d->n; id++)
+		{
+			pairs[id].key = d->ints[id];
+			pairs[id].id = id;
+		}
+		qsort(pairs, d->n, sizeof(IntId), CmpIntId);
+		keys->ints = palloc_extended(Max((Size) d->n, 1) * sizeof(int64), MCXT_ALLOC_HUGE);
+		for (int32 r = 0; r < d->n; r++)
+		{
+			keys->ints[r] = pairs[r].key;
+			rank[pairs[r].id] = r;
+		}
+		pfree(pairs);
+		pfree(d->ints);
+	}
+	else
+	{
+		int32	   *order = palloc_extended(Max((Size) d->n, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
+		char	   *p;
+
+		for (int32 id = 0; id < d->n; id++)
+			order[id] = id;
+		qsort_arg(order, d->n, sizeof(int32), CmpTextId, d);
+		keys->text_buf = palloc_extended(Max(d->arena_len, 1), MCXT_ALLOC_HUGE);
+		keys->text_off = palloc_extended(((Size) d->n + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
+		p = keys->text_buf;
+		for (int32 r = 0; r < d->n; r++)
+		{
+			const char *k = d->arena + d->off[order[r]];
+			Size		l = strlen(k) + 1;
+
+			keys->text_off[r] = p - keys->text_buf;
+			memcpy(p, k, l);
+			p += l;
+			rank[order[r]] = r;
+		}
+		keys->text_off[d->n] = p - keys->text_buf;
+		pfree(order);
+		pfree(d->arena);
+		pfree(d->off);
+	}
+	pfree(d->hashes);
+	pfree(d->slots);
+	if (d->dmap)
+		pfree(d->dmap);
+	return rank;
+}
+
+void
+RecpromoSinkFinish(RecpromoRowSink *sink, RecpromoInteractions *out)
+{
+	const RecpromoSource *src = sink->src;
+	int64		n = sink->n;
+	int32	   *urank;
+	int32	   *irank;
+	int64	   *colptr;
+	int32	   *rows_by_col;
+	double	   *vals_by_col;
+	void	   *work;
+
+	if (sink->skipped > 0)
+		ereport(NOTICE,
+				(errmsg("skipped %lld rows with a NULL user, item or rating",
+						(long long) sink->skipped)));
+	out->rows_read = n;
+	out->rows_skipped = sink->skipped;
+
+	urank = DictFinish(&sink->users, src->user_type, &out->users);
+	irank = DictFinish(&sink->items, src->item_type, &out->items);
+	for (int64 r = 0; r < n; r++)
+	{
+		sink->u[r] = urank[sink->u[r]];
+		sink->i[r] = irank[sink->i[r]];
+	}
+	pfree(urank);
+	pfree(irank);
+
+	/* pass 1: bucket by item; the rows are then freed before the CSR exists */
+	colptr = palloc_extended(((Size) out->items.n + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
+	rows_by_col = AllocLarge(Max(n, 1) * sizeof(int32));
+	vals_by_col = AllocLarge(Max(n, 1) * sizeof(double));
+	RecpromoCheckStatus(rp_coo_bucket_by_col(out->users.n, out->items.n, n, sink->u, sink->i,
+											 sink->v, colptr, rows_by_col, vals_by_col),
+						"building the interaction matrix");
+	pfree(sink->u);
+	pfree(sink->i);
+	pfree(sink->v);
+	CHECK_FOR_INTERRUPTS();
+
+	/* pass 2: scatter by user, each row's items come out sorted */
+	out->R.indptr = palloc_extended(((Size) out->users.n + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
+	out->R.indices = AllocLarge(Max(n, 1) * sizeof(int32));
+	out->R.values = AllocLarge(Max(n, 1) * sizeof(double));
+	work = palloc_extended(rp_csr_from_coo_workspace(out->users.n), MCXT_ALLOC_HUGE);
+	RecpromoCheckStatus(rp_csr_from_col_buckets(out->users.n, out->items.n, colptr, rows_by_col,
+												vals_by_col, &out->R, work),
+						"building the interaction matrix");
+	pfree(work);
+	pfree(colptr);
+	pfree(rows_by_col);
+	pfree(vals_by_col);
+	sink->u = sink->i = NULL;
+	sink->v = NULL;
+}
