@@ -1,9 +1,12 @@
 #!/usr/bin/python3
-"""Runs every ```sql block of README.md, in order, in ONE psql session, as a reader would.
+"""Runs every ```sql block of the documentation, in order, in ONE psql session per language.
 
-Several files: `test/readme_examples.py [FILE...]` checks each file (default: README.md, then
-README.zh-CN.md) in its own session on its own fresh database, one after the other, and
-the counts add up; block locations name the file.
+The English documentation is README.md and the reference files in doc/ (SETS below lists them in
+their fixed order); their blocks run, file after file, in one session on a fresh database.  The
+Chinese edition (README.zh-CN.md, then doc/zh-CN/) is a second set, in a session and database of
+its own; the counts add up, and block locations name the file.  A doc/*.md or doc/zh-CN/*.md
+file with ```sql blocks that SETS does not list is a failure.  `test/readme_examples.py FILE...`
+checks the files named, in that order, in one session.
 
 The README is a tutorial read top to bottom: its first block sets the search_path, later blocks
 use tables that earlier ones created.  So this checker does not prepend anything: it feeds all
@@ -50,16 +53,33 @@ import sys
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 show = "--show" in sys.argv
 db_base = "recpromo_readme"
-files = []
+# The documentation in sets; each set runs in ONE session, its files in this order, their blocks
+# in the order of the file.  The order is the order in which the blocks depend on each other: the
+# quick start in README.md creates the shop's tables and model `shop` that the reference files
+# use, and each doc file keeps the order its sections had in the single README (the same
+# session, the same tables), so the English files must stay in this order.  A new doc/*.md
+# file with ```sql blocks must be added here: the check below fails while it is missing.
+SETS = [
+    ["README.md",
+     "doc/similarity.md", "doc/training.md", "doc/serving.md", "doc/evaluation.md",
+     "doc/promotions.md", "doc/experiments.md", "doc/privacy.md", "doc/operations.md",
+     "doc/scaling.md", "doc/charts.md"],
+    ["README.zh-CN.md"] + ["doc/zh-CN/" + f for f in ("serving.md", "evaluation.md", "promotions.md")],
+]
+sets = []
 args = sys.argv[1:]
+given = []
 while args:
     a = args.pop(0)
     if a == "--db":
         db_base = args.pop(0)
     elif a != "--show":
-        files.append(a)
-if not files:
-    files = [f for f in ("README.md", "README.zh-CN.md") if os.path.exists(os.path.join(root, f))]
+        given.append(a)
+if given:
+    sets = [given]                      # the files named, in one session, in the order given
+else:
+    sets = [[f for f in s if os.path.exists(os.path.join(root, f))] for s in SETS]
+    sets = [s for s in sets if s]
 
 MARK = "@@readme-block"
 
@@ -126,12 +146,14 @@ def split_by_marker(stream):
 PROBLEM = re.compile(r"\b(ERROR|FATAL|PANIC):|^invalid command|^\\\w+: |unterminated|^psql:[^:]*:\d+: "
                      r"(?!(NOTICE|WARNING|INFO|LOG|DEBUG|DETAIL|HINT|CONTEXT|QUERY|LINE)\b)")
 
-def check_file(name, db):
-    """Runs the blocks of one file in one session on database db; returns (passed, failed, psql ok)."""
-    readme = os.path.join(root, name)
+def check_set(names, db):
+    """Runs the blocks of the files names, in order, in one session on database db; returns
+    (passed, failed, psql ok).  Blocks are numbered across the set; locations name the file."""
     passed = failed = 0
-    text = open(readme, encoding="utf-8").read()
-    blocks = parse(text)
+    blocks = []
+    for name in names:
+        text = open(os.path.join(root, name), encoding="utf-8").read()
+        blocks += [(f"{name}:{b[0]}",) + b[1:] for b in parse(text)]
 
 
     def psql_postgres(sql, **kw):
@@ -165,7 +187,7 @@ def check_file(name, db):
 
     details = []
     for n, (line, indent, sql, expected) in enumerate(blocks, 1):
-        where = f"{name}:{line}"
+        where = line
         if sql.lstrip().startswith("-- not run"):
             print(f"skipped block {n} ({where}): not run")
             continue
@@ -179,7 +201,7 @@ def check_file(name, db):
         elif problems:
             why = "error:\n" + "\n".join("    " + l for l in err_lines[problems[0]:problems[0] + 20])
         elif expected is not None and normalise(out) != normalise(expected):
-            diff = difflib.unified_diff(normalise(expected), normalise(out), f"{name} (shown)",
+            diff = difflib.unified_diff(normalise(expected), normalise(out), f"{where.split(':')[0]} (shown)",
                                         "psql (actual)", lineterm="", n=2)
             why = "output differs:\n" + "\n".join("    " + l for l in diff)
         if show and out is not None:
@@ -206,13 +228,33 @@ def check_file(name, db):
     return passed, failed, r.returncode == 0
 
 
+def unlisted():
+    """doc/*.md and doc/zh-CN/*.md files with ```sql blocks that no set lists."""
+    listed = {f for s_ in SETS for f in s_}
+    out = []
+    for d in ("doc", "doc/zh-CN"):
+        if not os.path.isdir(os.path.join(root, d)):
+            continue
+        for f in sorted(os.listdir(os.path.join(root, d))):
+            path = f"{d}/{f}"
+            if f.endswith(".md") and path not in listed and \
+                    parse(open(os.path.join(root, path), encoding="utf-8").read()):
+                out.append(path)
+    return out
+
+
 total_p = total_f = 0
 psql_ok = True
-for i, name in enumerate(files):
-    print(f"== {name}")
-    p_, f_, ok_ = check_file(name, db_base if i == 0 else f"{db_base}_{i}")
+for i, names in enumerate(sets):
+    print("== " + ", ".join(names))
+    p_, f_, ok_ = check_set(names, db_base if i == 0 else f"{db_base}_{i}")
     total_p += p_
     total_f += f_
     psql_ok = psql_ok and ok_
+if not given:
+    for f in unlisted():
+        total_f += 1
+        print(f"FAILED  {f} has sql blocks but is not in SETS of test/readme_examples.py: its "
+              "examples are not checked (add it where its blocks' dependencies are met)")
 print(f"readme: {total_p} passed, {total_f} failed")
 sys.exit(1 if total_f or not psql_ok else 0)
