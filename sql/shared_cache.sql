@@ -1,6 +1,6 @@
 SET search_path = recpromo, public;
 SET client_min_messages = warning;
--- The shared model cache (README, "Operations: the shared model cache").
+-- The shared model cache (doc/operations.md, "The shared model cache").
 -- The settings exist once the library is loaded (the first recpromo call).
 SELECT recpromo.blas_corename() IS NOT NULL AS loaded;
 SHOW recpromo.shared_cache_size;

@@ -5,8 +5,8 @@
  *	  category mix and a minimum exposure share for a group of items, all
  *	  inside one filter-complete selection.
  *
- * Exposure (evaluate(), exposure(), exposure_rankings(); README "Fairness
- * and exposure" writes the formulas out):
+ * Exposure (evaluate(), exposure(), exposure_rankings(); doc/evaluation.md,
+ * "Fairness and exposure", writes the formulas out):
  *	- Gini coefficient of the item exposure vector x (x_i = number of lists
  *	  showing item i in their top k, ties shared), over every catalogue
  *	  item, x sorted ascending, i = 1..n:

@@ -14,7 +14,7 @@
  *
  *		dot(i, j) = sum over d in A[i,:] of A[i,d] * AT[d,j]
  *
- * Definitions (documented in README.md, "Neighbourhoods, content and hybrids"):
+ * Definitions (documented in doc/training.md, "Neighbourhoods, content and hybrids"):
  *	  cosine		cos(i, j) = dot(i, j) / (|A_i| |A_j|), 0 when a norm is 0,
  *					clamped to [-1, 1]
  *	  shrinkage		s(i, j) = cos(i, j) * n_ij / (n_ij + shrink), n_ij = the

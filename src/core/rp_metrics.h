@@ -10,7 +10,7 @@
  * recommended count too).  Ties are scored by their expectation over every
  * order of the tied entries, each equally likely (McSherry and Najork 2008),
  * so a model gains nothing from the order in which equal scores happen to be
- * listed.  Conventions (README "Evaluation" writes out the formulas):
+ * listed.  Conventions (doc/evaluation.md writes out the formulas):
  *	- positions beyond the list (a list shorter than k) hold no relevant item;
  *	- precision divides by k, recall by |R|, F1 = 2 hits / (k + |R|);
  *	- NDCG: binary gain, discount 1/log2(1 + position), ideal DCG over

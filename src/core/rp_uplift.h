@@ -17,7 +17,7 @@
  *     AUUC              A = integral_0^1 u(phi) dphi
  *     uplift@k          mean(y | treated, top k) - mean(y | control, top k)
  * Both curves end at the average treatment effect q(1) = u(1) = ATE; the
- * integrals are trapezoids over the tie-group boundaries.  The README
+ * integrals are trapezoids over the tie-group boundaries.  doc/promotions.md
  * explains the choice of normalisation.
  */
 #ifndef RP_UPLIFT_H

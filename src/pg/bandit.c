@@ -1312,7 +1312,7 @@ recpromo_create_bandit(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid bandit options: %s", why),
-				 errhint("See the options of recpromo.create_bandit() in the README, section \"Bandits\".")));
+				 errhint("See the options of recpromo.create_bandit() in doc/experiments.md, section \"Bandits\".")));
 	if (!PG_ARGISNULL(13) && window < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

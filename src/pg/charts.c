@@ -12,7 +12,7 @@
  * included, so that function checks them.  The plotted values are the
  * function's own float8 values (data-y attributes, %.17g), except where the
  * chart says it shows a share or an index, computed here in double
- * precision in the order of the rows (README "Charts" gives the formulas).
+ * precision in the order of the rows (doc/charts.md gives the formulas).
  *
  * The one computation of its own is the bootstrap band of
  * chart_uplift_curve: the curve comes from uplift_curve(); the band around

@@ -3,7 +3,7 @@
  *	  What recpromo does differently when it runs inside Citus, the
  *	  distributed PostgreSQL.
  *
- * The supported layout (README, "Scaling out"): the model tables
+ * The supported layout (doc/scaling.md): the model tables
  * recpromo.model and recpromo.model_part are Citus reference tables
  * (recpromo.citus_enable(), src/sql/90_citus.sql), so every node holds the
  * same models and serves them from its local copy; models are trained on

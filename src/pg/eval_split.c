@@ -5,7 +5,7 @@
  *
  * A (user, item) pair lands in the test set when its split position, a hash
  * of the keys' text forms and a seed (rp_split_position, documented in
- * rp_metrics.h and the README), is below the test fraction.  The answer
+ * rp_metrics.h and doc/evaluation.md), is below the test fraction.  The answer
  * depends on nothing but the arguments, so the functions are IMMUTABLE: the
  * split can sit in a view, a generated column or an index, and gives the
  * same rows on every machine and every run.  Keys may be smallint, integer,

@@ -51,7 +51,7 @@ static const char *const solver_choices[] = {"cg", "cholesky", NULL};
 /*
  * Default hyper-parameters.  als_explicit's regularization was 0.05 in
  * 0.1.0, which overfits: 5-fold RMSE at the level of a bias-only model on
- * ratings (issue 11.12).  bench/experiment_als_explicit.py (README,
+ * ratings (issue 11.12).  bench/experiment_als_explicit.py (doc/training.md,
  * "Choosing the defaults of als_explicit") finds the best value at
  * 0.12-0.15 on a MovieLens-like generated set (weak structure, where 0.05
  * is no better than the biases) and at 0.05-0.08 on a strongly structured

@@ -6,7 +6,7 @@
  *	  caller's logged table and target policy into these arrays with the
  *	  caller's privileges; this file only checks them and runs the pure-C
  *	  estimators of src/core/rp_ope.h (definitions and formulas there and in
- *	  the README, "Off-policy evaluation").
+ *	  doc/experiments.md, "Off-policy evaluation").
  *
  * Every check on the data happens here, once, with the row number in the
  * detail: arm indexes in 1..k, propensities in (0, 1], finite values,

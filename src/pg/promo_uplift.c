@@ -10,7 +10,7 @@
  * sorted by (score, treated, outcome), so that the metrics do not depend on
  * the order of the scan; the caller's privileges and row-level security
  * apply (promo_query.c).  Definitions of every metric are in
- * src/core/rp_uplift.h and the README.  The old array entry points
+ * src/core/rp_uplift.h and doc/promotions.md.  The old array entry points
  * _uplift_metrics and _uplift_curve remain as C symbols for the 0.1.0 and
  * 0.2.0 install scripts; no SQL function of this version uses them.
  */

@@ -5,7 +5,7 @@
  *	  the tuning_trials record of every trial.
  *
  * One call, one transaction:
- *	0. (see the README "Tuning" for the arguments);
+ *	0. (see doc/training.md, "Tuning", for the arguments);
  *	1. the caller's rights: replacing an existing model of that name needs
  *	   its owner's (checked first, and again by the final save);
  *	2. the source is read once (source.c, with the caller's rights), and
@@ -37,7 +37,7 @@
  * transaction: the previous model of that name stays, with its trials.
  *
  * Search spaces (the reasoning, and the measurements that set the ranges,
- * are in the README section "Tuning"): each method's parameters that matter
+ * are in doc/training.md, section "Tuning"): each method's parameters that matter
  * most, on a log scale where their effect is multiplicative.
  *	- popularity: by in {users, sum};
  *	- item_knn, user_knn: neighbours 5..800 (log), shrink 0..100,

@@ -1,8 +1,8 @@
 
 -- ---------------------------------------------------------------------------
 -- Similarity: dense vectors as arrays, the sparse vector type svec, and the
--- aggregates cosine_agg(x, y) and svec_agg(index, value).  See README
--- "Similarity".  Conventions: double sums, cosine clamped to [-1, 1], and the
+-- aggregates cosine_agg(x, y) and svec_agg(index, value).  See
+-- doc/similarity.md.  Conventions: double sums, cosine clamped to [-1, 1], and the
 -- cosine of a zero (or empty) vector with anything is 0.
 -- ---------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@
 -- key_hash is HMAC-SHA256(recpromo.erasure_secret, kind || ':' || key).
 -- Log ids are drawn while the erasure holds the save lock on recpromo.model,
 -- so they commit in order: a training applies the erasures logged above the
--- highest id it saw before reading its source (README, "Erasure").
+-- highest id it saw before reading its source (doc/privacy.md, "Erasure").
 -- Closed to PUBLIC like the model tables; kept by pg_dump.
 -- ---------------------------------------------------------------------------
 CREATE SEQUENCE @extschema@.erasure_log_id_seq;

@@ -1,6 +1,6 @@
 -- ---------------------------------------------------------------------------
 -- Evaluation: deterministic splits, per-user ranking metrics and the scoring
--- of ranked lists against held-out data (README "Evaluation" has the
+-- of ranked lists against held-out data (doc/evaluation.md has the
 -- formulas and conventions).
 -- ---------------------------------------------------------------------------
 
@@ -389,7 +389,7 @@ COMMENT ON FUNCTION @extschema@.evaluate(pg_catalog.text, pg_catalog.regclass, p
     pg_catalog.name, integer, double precision, boolean) IS
 'scores a trained model (NULL: the default) against a test table: each test user''s top k as recommend() serves it (training items excluded), ranking metrics, coverage, popularity bias, and RMSE/MAE for models trained on ratings; one row';
 
--- Fairness and exposure (issue 13; README "Fairness and exposure" has the
+-- Fairness and exposure (issue 13; doc/evaluation.md, "Fairness and exposure", has the
 -- formulas and references) -------------------------------------------------
 CREATE FUNCTION @extschema@.exposure(
     model pg_catalog.text,

@@ -35,7 +35,7 @@
 -- rp_uplift.c, rp_assign.c) on whole columns read as arrays.  Money
 -- (rfm's monetary value, category_affinity's spend) is summed in numeric,
 -- so cents add up exactly and a net spend of zero is zero.  Definitions,
--- conventions and errors are in the README section "Customer profiles and
+-- conventions and errors are in doc/promotions.md, "Customer profiles and
 -- promotions".
 -- ---------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@
 -- parameter, every operator of generated SQL qualified) into arrays, and
 -- evaluate_policy_arrays() (C, src/pg/ope.c, pure computation on its
 -- arguments, so PUBLIC may execute it) checks them and runs the estimators
--- of src/core/rp_ope.c.  Definitions: README, "Off-policy evaluation".
+-- of src/core/rp_ope.c.  Definitions: doc/experiments.md, "Off-policy evaluation".
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION @extschema@.evaluate_policy_arrays(context pg_catalog.float8[], arm integer[],

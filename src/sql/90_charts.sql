@@ -1,6 +1,6 @@
 -- ---------------------------------------------------------------------------
 -- Charts and the report: self-contained SVG (text) of the numbers of the
--- public functions, and one HTML page combining them (README "Charts").
+-- public functions, and one HTML page combining them (doc/charts.md).
 -- The chart functions call the public function they plot through SPI as
 -- their caller (src/pg/charts.c) and draw with the core SVG writer
 -- (src/core/rp_svg.c); they take that function's arguments, passed on as

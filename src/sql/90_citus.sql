@@ -1,5 +1,5 @@
 -- ---------------------------------------------------------------------------
--- Citus, the distributed PostgreSQL (README, "Scaling out").
+-- Citus, the distributed PostgreSQL (doc/scaling.md).
 --
 -- citus_enable() turns the model tables into Citus reference tables, so
 -- that every worker holds every model and serves it from its local copy.

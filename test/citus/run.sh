@@ -2,8 +2,8 @@
 # The Citus suite (test/citus/test_citus.py): a coordinator and two workers
 # started as local PostgreSQL instances.  Needs the citus library in this
 # PostgreSQL's pkglibdir.  When it is missing and the Citus 13.2.2 source
-# (citus-13.2.2.tar.gz and pg15-minor-compat.patch, see README "Scaling
-# out") is in $RECPROMO_CITUS_SRC (default: ../shared/citus next to the
+# (citus-13.2.2.tar.gz and pg15-minor-compat.patch, see doc/scaling.md,
+# "Scaling out") is in $RECPROMO_CITUS_SRC (default: ../shared/citus next to the
 # repository), and we are root, it is built and installed first (about 2
 # minutes on 2 idle cores).  Otherwise the suite reports itself SKIPPED.
 # Ends with "citus: N passed, N failed".

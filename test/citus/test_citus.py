@@ -26,7 +26,7 @@ with the single-node answer from a plain copy of the same data:
 The instances are stopped (and their directory removed) even when a check
 fails.  When the citus library is not installed, the suite prints
 "citus: SKIPPED (...)" and "0 passed, 0 failed": it never fakes a pass
-(README, "Scaling out", says how to run it).  Prints "N passed, N failed".
+(doc/scaling.md says how to run it).  Prints "N passed, N failed".
 """
 import os
 import shutil
@@ -298,7 +298,7 @@ def scenarios(coord, workers, wconns):
 def main():
     pkglib = pg_config("--pkglibdir")
     if not os.path.exists(os.path.join(pkglib, "citus.so")):
-        print("citus: SKIPPED (citus.so is not in %s; build Citus 13.2 as README \"Scaling out\" says)" % pkglib)
+        print("citus: SKIPPED (citus.so is not in %s; build Citus 13.2 as doc/scaling.md says)" % pkglib)
         print("0 passed, 0 failed")
         return 0
     bindir = pg_config("--bindir")

@@ -4,7 +4,7 @@
 - Thompson (Beta and Gaussian), UCB1 and epsilon-greedy: after a scripted
   sequence of decisions and rewards, the state (pulls, rewards, sums), the
   posterior means and intervals and the exact choice probabilities of the
-  deterministic policies equal numpy's computation from the README formulas.
+  deterministic policies equal numpy's computation from the formulas of doc/experiments.md.
 - LinUCB / lin_ts: the stored matrices equal sum x x' and sum r x, and the
   estimate x' theta and width sqrt(x' A^-1 x) equal numpy.linalg.solve on
   A = lambda I + sum x x', to 1e-9.

@@ -35,7 +35,7 @@ for u, i, q in rows:
 
 
 def weight(A, how, k1=1.2, b=0.75):
-    """Rows of A are documents, columns terms (README formulas)."""
+    """Rows of A are documents, columns terms (formulas of doc/training.md)."""
     N = A.shape[0]
     df = (A > 0).sum(axis=0)
     if how == "none":

@@ -2,7 +2,7 @@
 """Independent check of recpromo's off-policy evaluation.
 
 - Reference: IPS, SNIPS, DM, DR and the effective sample size recomputed
-  with numpy from the README formulas (per-arm ridge reward model solved by
+  with numpy from the formulas of doc/experiments.md (per-arm ridge reward model solved by
   numpy.linalg.solve), against evaluate_policy_arrays and evaluate_policy
   (target table, jsonb and float8[] contexts, propensity and uplift model
   targets), to 1e-9.
@@ -40,7 +40,7 @@ def close(a, b, tol=1e-9):
 # --- reference estimators -------------------------------------------------
 
 def estimates(x, arm, r, prop, pi, lam, c=None):
-    """IPS, SNIPS, DM, DR (README formulas) with multiplicities c; and ESS."""
+    """IPS, SNIPS, DM, DR (formulas of doc/experiments.md) with multiplicities c; and ESS."""
     n, k = pi.shape
     c = np.ones(n) if c is None else c
     X = np.c_[np.ones(n), x] if x is not None else np.ones((n, 1))

@@ -6,7 +6,7 @@
   fit of z = y t + (1-y)(1-t) with sample weights that give both groups
   equal total weight (sklearn's sample_weight), to 1e-6.
 - uplift_evaluate / uplift_curve: Qini coefficient, AUUC, uplift@k and the
-  curves recomputed here with numpy from the README formulas, on data with
+  curves recomputed here with numpy from the formulas of doc/promotions.md, on data with
   many tied scores, to 1e-9.
 
 Runs inside the test cluster (libpq environment set); prints
@@ -31,7 +31,7 @@ def check(name, ok, detail=""):
 
 
 def curves(score, treated, y):
-    """q and u at every tie-group boundary, and the metrics, by the README formulas."""
+    """q and u at every tie-group boundary, and the metrics, by the formulas of doc/promotions.md."""
     order = np.argsort(-score, kind="stable")
     s, t, yy = score[order], treated[order], y[order]
     N, Nt = len(s), t.sum()
