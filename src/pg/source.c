@@ -18,7 +18,10 @@
  * this caller (source_scan.c decides: plain table, SELECT held, no
  * row-level security), the rows come from it instead, without the
  * executor, the SPI tuple table or casts; both paths feed the same sink in
- * the same order and build byte-identical models.
+ * the same order and build byte-identical models.  A Citus table is never
+ * scanned directly (its shell here is empty); with recpromo.source_path =
+ * grouped, a distributed one is read grouped by (user, item) on the workers
+ * when that too builds the same model (GroupOnWorkers).
  */
 #include "postgres.h"
 
