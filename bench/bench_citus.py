@@ -17,7 +17,22 @@ table of top-10 lists for every customer:
   pushed: INSERT INTO recs_dist SELECT c.id, r.* FROM customers c CROSS JOIN LATERAL
           recpromo.recommend(c.id, 10, 'm') r   (one task per shard on the workers)
 
-and prints the medians and ratios.  All three instances share this machine's
+and prints the medians and ratios.
+
+       /usr/bin/python3 bench/bench_citus.py --read [rows ...]
+
+times training's read instead: for each row count, orders with 1 row per
+(customer, item) pair and with 4 (repeat purchases), distributed by customer
+(32 shards) plus a local copy, a popularity model (params {"by": "sum"}, qty an integer)
+trained three ways, alternating: from the local copy (direct scan), from the
+distributed table with the default recpromo.source_path = auto (every row
+pulled to the coordinator) and with recpromo.source_path = grouped (grouped by
+customer and item on the workers, only distinct pairs travel).  It prints the
+read's seconds (the DEBUG2 "recpromo read" message: rows to the finished read)
+the coordinator backend's CPU seconds during the read (from the same message:
+the work that does not spread over workers) and the whole train() call's,
+medians of 3, and checks that the three models'
+parts are byte-identical.  All three instances share this machine's
 cores, so the workers' parallelism is bounded by them; on real hardware each
 worker has its own.  The first pushed run includes the model loads of the
 worker backends (citus.max_adaptive_executor_pool_size caps them).
@@ -39,8 +54,63 @@ def timed(conn, sql):
     return time.perf_counter() - t
 
 
+def read_seconds(conn):
+    """(wall, coordinator backend cpu) seconds of the read, from its DEBUG2 message."""
+    msg = [n for n in conn.notices if "recpromo read " in n][-1]
+    del conn.notices[:]
+    return (float(msg.split(" rows in ")[1].split(" s")[0]),
+            float(msg.split("(cpu ")[1].split(" s")[0]))
+
+
+def bench_read(c, sizes):
+    print("%9s %4s %9s | %7s %8s %8s | %8s %8s | %7s %8s %8s | %s" % (
+        "rows", "dup", "pairs", "local", "all rows", "grouped", "all rows", "grouped", "local", "all rows",
+        "grouped", "parts"))
+    print("%9s %4s %9s | %25s | %17s | %25s |" % ("", "", "", "read s", "coordinator cpu s", "train() s"))
+    for n in sizes:
+        for dup in (1, 4):
+            for t in ("orders", "orders_local"):
+                tc.rows(c, "DROP TABLE IF EXISTS %s" % t)
+            tc.rows(c, "CREATE TABLE orders (customer_id bigint, item_id bigint, qty int)")
+            tc.rows(c, "SELECT create_distributed_table('orders', 'customer_id', shard_count => 32)")
+            tc.rows(c, "INSERT INTO orders SELECT c, 1 + (c * 7 + k * 131 + (c %% 17) * k * k) %% 2000, "
+                       "1 + (c + k + r) %% 3 FROM generate_series(1, %d) c, generate_series(1, 8) k, "
+                       "generate_series(1, %d) r" % (n // (8 * dup), dup))
+            tc.rows(c, "CREATE TABLE orders_local AS SELECT * FROM orders")
+            tc.rows(c, "VACUUM ANALYZE orders_local")
+            pairs = tc.rows(c, "SELECT count(*) FROM (SELECT DISTINCT customer_id, item_id FROM orders) x")[0][0]
+            rd = {"local": [], "all": [], "grouped": []}
+            tt = {"local": [], "all": [], "grouped": []}
+            tc.rows(c, "SET client_min_messages = debug2")
+            for rep in range(3):
+                for way, src, path in (("local", "orders_local", "auto"), ("all", "orders", "auto"),
+                                       ("grouped", "orders", "grouped")):
+                    tc.rows(c, "SET recpromo.source_path = %s" % path)
+                    del c.notices[:]
+                    tt[way].append(timed(c, "SELECT * FROM recpromo.train('r_%s', '%s', 'customer_id', "
+                                            "'item_id', 'qty', method => 'popularity', params => '{\"by\": \"sum\"}')" % (way, src)))
+                    rd[way].append(read_seconds(c))
+            tc.rows(c, "RESET client_min_messages")
+            tc.rows(c, "RESET recpromo.source_path")
+            differ = tc.rows(c, """
+                SELECT count(*) FROM recpromo.model_part a JOIN recpromo.model ma ON ma.id = a.model_id
+                  FULL JOIN (SELECT b.part, b.seq, b.data, mb.name FROM recpromo.model_part b
+                               JOIN recpromo.model mb ON mb.id = b.model_id) b
+                    ON b.part = a.part AND b.seq = a.seq AND b.name = 'r_local'
+                 WHERE ma.name IN ('r_all', 'r_grouped') AND a.data IS DISTINCT FROM b.data""")[0][0]
+            m = {k: statistics.median(x[0] for x in v) for k, v in rd.items()}
+            u = {k: statistics.median(x[1] for x in v) for k, v in rd.items()}
+            t = {k: statistics.median(v) for k, v in tt.items()}
+            print("%9d %4d %9d | %7.2f %8.2f %8.2f | %8.2f %8.2f | %7.2f %8.2f %8.2f | %s" % (
+                n, dup, pairs, m["local"], m["all"], m["grouped"], u["all"], u["grouped"],
+                t["local"], t["all"], t["grouped"],
+                "identical" if differ == 0 else "%d DIFFER" % differ), flush=True)
+
+
 def main():
-    sizes = [int(a) for a in sys.argv[1:]] or [5000, 20000, 80000]
+    read_mode = sys.argv[1:2] == ["--read"]
+    args = sys.argv[2:] if read_mode else sys.argv[1:]
+    sizes = [int(a) for a in args] or ([200000, 2000000] if read_mode else [5000, 20000, 80000])
     bindir = tc.pg_config("--bindir")
     as_postgres = os.geteuid() == 0
     root = tempfile.mkdtemp(prefix="rp-citus-bench-")
@@ -62,7 +132,11 @@ def main():
         tc.rows(c, "CREATE EXTENSION recpromo")
         tc.rows(c, "SELECT * FROM recpromo.citus_enable()")
         print("load average at start: %s" % open("/proc/loadavg").read().split()[:3])
-        print("%10s %12s %12s %12s %14s %14s" % ("customers", "coord s", "coord>dist s", "pushed s",
+        if read_mode:
+            bench_read(c, sizes)
+            sizes = []
+        if sizes:
+            print("%10s %12s %12s %12s %14s %14s" % ("customers", "coord s", "coord>dist s", "pushed s",
                                                "pushed/coord", "pushed/c>dist"))
         for n in sizes:
             for t in ("recs_local", "recs_dist", "customers", "orders"):

@@ -38,6 +38,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -102,6 +103,38 @@ RecpromoCitusCheckTrainingNode(void)
 				 errmsg("models are trained on the Citus coordinator, not on a worker"),
 				 errdetail("recpromo.model is a Citus reference table; its ids come from the coordinator."),
 				 errhint("Run the training on the coordinator; every worker then serves the model.")));
+}
+
+/*
+ * Whether (and how) a source is a Citus table: its shell on this node holds
+ * no rows, so the direct scan of source_scan.c must not read it, and the
+ * training read of source.c may push its grouping down to the workers.
+ */
+char
+RecpromoCitusPartMethod(Oid relid)
+{
+	Oid			argtype = OIDOID;
+	Datum		arg = ObjectIdGetDatum(relid);
+	char		method = '\0';
+	int			spi;
+
+	if (!RecpromoCitusLoaded() || !OidIsValid(get_extension_oid("citus", true)))
+		return '\0';
+	spi = RecpromoSpiConnect();
+	if (SPI_execute_with_args("SELECT p.partmethod FROM pg_catalog.pg_dist_partition p "
+							  "WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1",
+							  1, &argtype, &arg, NULL, true, 1) != SPI_OK_SELECT)
+		RecpromoSpiError("read Citus's table metadata");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			method = DatumGetChar(d);
+	}
+	RecpromoSpiFinish(spi);
+	return method;
 }
 
 /*

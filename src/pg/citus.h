@@ -23,4 +23,12 @@ extern void RecpromoCitusCheckTrainingNode(void);
 extern int32 RecpromoCitusHistoryOrNothing(const RecpromoSource *src, const RecpromoKeys *items,
 										   Datum key, Oid type, int32 **ix, double **vx);
 
+/*
+ * Citus's partition method of relid ('h' hash, 'r' range, 'a' append: a
+ * distributed table; 'n': a reference or Citus local table), or '\0' when
+ * relid is not a Citus table or Citus is not loaded.  SPI must not be
+ * connected.
+ */
+extern char RecpromoCitusPartMethod(Oid relid);
+
 #endif							/* RECPROMO_CITUS_H */

@@ -52,6 +52,7 @@ typedef struct RecpromoRowSink
 	int64		n;
 	int64		cap;
 	int64		skipped;		/* NULL user, item or rating */
+	int64		folded;			/* rows summed into a pushed row before it arrived */
 } RecpromoRowSink;
 
 /*
@@ -113,11 +114,12 @@ extern void RecpromoSinkFinish(RecpromoRowSink *sink, RecpromoInteractions *out)
  */
 extern bool RecpromoScanSource(const RecpromoSource *src, RecpromoRowSink *sink);
 
-/* recpromo.source_path: 'auto' (fast path when allowed) or 'spi' */
+/* recpromo.source_path: 'auto' (fast path when allowed), 'spi' or 'grouped' */
 extern int	recpromo_source_path;
 
 #define RECPROMO_SOURCE_PATH_AUTO 0
 #define RECPROMO_SOURCE_PATH_SPI 1
+#define RECPROMO_SOURCE_PATH_GROUPED 2	/* auto, and Citus sources grouped on the workers */
 
 /* Defines recpromo.source_path; called from _PG_init. */
 extern void RecpromoSourceInitGucs(void);

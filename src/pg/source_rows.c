@@ -414,7 +414,7 @@ RecpromoSinkFinish(RecpromoRowSink *sink, RecpromoInteractions *out)
 		ereport(NOTICE,
 				(errmsg("skipped %lld rows with a NULL user, item or rating",
 						(long long) sink->skipped)));
-	out->rows_read = n;
+	out->rows_read = n + sink->folded;
 	out->rows_skipped = sink->skipped;
 
 	urank = DictFinish(&sink->users, src->user_type, &out->users);

@@ -51,6 +51,7 @@
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 
+#include "citus.h"
 #include "recpromo.h"
 #include "source_int.h"
 
@@ -61,6 +62,7 @@ int			recpromo_source_path = RECPROMO_SOURCE_PATH_AUTO;
 static const struct config_enum_entry source_path_options[] = {
 	{"auto", RECPROMO_SOURCE_PATH_AUTO, false},
 	{"spi", RECPROMO_SOURCE_PATH_SPI, false},
+	{"grouped", RECPROMO_SOURCE_PATH_GROUPED, false},
 	{NULL, 0, false}
 };
 
@@ -70,7 +72,9 @@ RecpromoSourceInitGucs(void)
 	DefineCustomEnumVariable("recpromo.source_path",
 							 "How training reads its source table.",
 							 "auto: a direct table scan when the caller may read the table and no "
-							 "row-level security applies, SPI otherwise; spi: always SPI.",
+							 "row-level security applies, SPI otherwise; spi: always SPI; grouped: as auto, "
+							 "and a Citus distributed table with integer or no ratings is read grouped "
+							 "by user and item on the workers.",
 							 &recpromo_source_path,
 							 RECPROMO_SOURCE_PATH_AUTO,
 							 source_path_options,
@@ -255,6 +259,8 @@ ScanRefusal(const RecpromoSource *src, Relation rel, AttrNumber *atts, ScanConv 
 		return "the source is not a plain table";
 	if (RELATION_IS_OTHER_TEMP(rel))
 		return "the source is another session's temporary table";
+	if (RecpromoCitusPartMethod(RelationGetRelid(rel)) != '\0')
+		return "the source is a Citus table, whose rows are in its shards";
 	if (rel->rd_rel->relhassubclass)
 		return "the source may have inheritance children";
 	if (check_enable_rls(RelationGetRelid(rel), InvalidOid, true) != RLS_NONE)

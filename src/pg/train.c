@@ -464,15 +464,23 @@ recpromo_train_model(PG_FUNCTION_ARGS)
 			   text_to_cstring(PG_GETARG_TEXT_PP(5)),
 			   DatumGetJsonbP(params));
 
-	/* the new row of the models view, read as the caller (the trainer owns it) */
+	/*
+	 * The new row of the models view.  Read as the extension owner, like
+	 * every access to the model tables (model_acl.c): the trainer owns this
+	 * row, so the view shows it either way, but on Citus, where the model
+	 * tables are reference tables, the view's underlying shard is checked
+	 * against the current role, and an ordinary trainer would be refused.
+	 */
 	{
 		Oid			t = TEXTOID;
 		Datum		v = CStringGetTextDatum(name);
 		TupleDesc	desc = rsinfo->setDesc;
 		Datum	   *values = palloc(desc->natts * sizeof(Datum));
 		bool	   *nulls = palloc(desc->natts * sizeof(bool));
+		RecpromoOwnerScope scope;
 
 		SPI_connect();
+		RecpromoOwnerEnter(&scope);
 		/* not read-only: the snapshot must see the row just written */
 		if (SPI_execute_with_args("SELECT * FROM recpromo.models m WHERE m.name OPERATOR(pg_catalog.=) $1",
 								  1, &t, &v, NULL, false, 0) != SPI_OK_SELECT)
@@ -486,6 +494,7 @@ recpromo_train_model(PG_FUNCTION_ARGS)
 			heap_deform_tuple(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, values, nulls);
 			tuplestore_putvalues(rsinfo->setResult, desc, values, nulls);
 		}
+		RecpromoOwnerLeave(&scope);
 		SPI_finish();
 	}
 	return (Datum) 0;
