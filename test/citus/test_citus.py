@@ -228,8 +228,20 @@ def read_grouping(c):
     check("without SELECT on the distributed source, training is refused as for the local table (42501)",
           e_d is not None and e_d[0] == "42501" and e_l is not None and e_l[0] == "42501", (e_d, e_l))
     print("       %s / %s" % (e_d, e_l))
-    # (an ordinary role that may read the source cannot train on this layout yet: the models view
-    # over the reference table is checked on its shard as the caller; see the report of issue 15)
+    # an ordinary role that may read the source trains on the coordinator, and serves its model
+    # on a worker (train() reads its models row as the extension owner: the models view over
+    # the reference table would be checked on its shard as the caller)
+    rows(c, "GRANT SELECT ON rd TO rd_reader")
+    rows(c, "SET ROLE rd_reader")
+    try:
+        e_o = error_of(c, "SELECT * FROM recpromo.train('g_ordinary', 'rd', 'customer_id', 'item_id', 'qty')")
+        mine = rows(c, "SELECT count(*) FROM recpromo.recommend(1::bigint, 5, 'g_ordinary')") if e_o is None else None
+    finally:
+        rows(c, "RESET ROLE")
+    check("an ordinary role with SELECT on the distributed source trains on the coordinator and serves",
+          e_o is None and mine == [(5,)], (e_o, mine))
+    if e_o is None:
+        rows(c, "SELECT recpromo.drop_model('g_ordinary')")
     rows(c, "RESET recpromo.source_path")
     for m in ["g%d_%s" % (k, s) for k in range(len(cases)) for s in ("dist", "local")] + ["g_spi"]:
         rows(c, "SELECT recpromo.drop_model(%s)", (m,))
