@@ -7,9 +7,14 @@
 -- read with the caller's privileges and row-level security), SET
 -- search_path = pg_catalog, pg_temp on every function, every name of the
 -- generated SQL qualified (pg_catalog.avg, OPERATOR(pg_catalog.=)), column
--- names through format('%I'), the relation through _promo_rel, and every
--- value (the control arm, the list of non-finite floats) a parameter of
--- EXECUTE ... USING.  One pass over the table per call.
+-- names through format('%I'), the relation quoted from the catalog, and
+-- every value (the control arm, the list of non-finite floats) a parameter
+-- of EXECUTE ... USING.  One pass over the table per call.
+-- Issue 18 (no internal function callable by users): ab_test and ab_srm
+-- are C front doors (src/pg/ab_front.c) that check the columns and quote
+-- the relation in C, then call their PL/pgSQL bodies _ab_test_body and
+-- _ab_srm_body through fmgr; PUBLIC may not execute the bodies, which run
+-- as the invoker all the same.
 -- The distribution functions they need (PostgreSQL 15 has no erf() and no
 -- t distribution) are public functions of their own, below (src/pg/ab.c).
 --

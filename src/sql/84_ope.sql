@@ -6,11 +6,17 @@
 --
 -- evaluate_policy() reads the caller's logged table (and target table)
 -- with the caller's privileges (SECURITY INVOKER, fixed search_path,
--- identifiers through format('%I') and _promo_rel, every value a query
--- parameter, every operator of generated SQL qualified) into arrays, and
+-- identifiers through format('%I'), relations quoted from the catalog,
+-- every value a query parameter, every operator of generated SQL
+-- qualified) into arrays, and
 -- evaluate_policy_arrays() (C, src/pg/ope.c, pure computation on its
 -- arguments, so PUBLIC may execute it) checks them and runs the estimators
 -- of src/core/rp_ope.c.  Definitions: README, "Off-policy evaluation".
+-- Issue 18: evaluate_policy is a C front door (src/pg/ab_front.c) that
+-- checks the columns, quotes the relations and reads an uplift target
+-- model through the caller's grant in C, then calls the PL/pgSQL body
+-- _evaluate_policy_body through fmgr; PUBLIC may not execute the body,
+-- which runs as the invoker all the same.
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION @extschema@.evaluate_policy_arrays(context pg_catalog.float8[], arm integer[],
