@@ -43,7 +43,7 @@ SELECT p.proname, l.lanname, p.prosecdef, p.provolatile, p.proparallel
 SELECT p.proname, l.lanname, p.prosecdef, has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
   FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
  WHERE p.pronamespace = 'recpromo'::regnamespace
-   AND p.proname IN ('_ab_test_body', '_ab_srm_body', '_evaluate_policy_body')
+   AND p.proname IN ('_body_ab_test', '_body_ab_srm', '_body_evaluate_policy')
  ORDER BY 1;
 
 -- 2. an ordinary role, its own schema and tables, row-level security forced
@@ -168,10 +168,10 @@ SELECT recpromo._promo_rel('pi_shop.cust');
 SELECT recpromo._promo_model('pi_upl', 'uplift');
 -- the bodies behind the front doors exist but the role may not call them
 -- (42501), not even with forged arguments of its own
-SELECT * FROM recpromo._ab_srm_body('pi_shop.cust', 'arm', NULL, NULL, 'pi_shop.cust');
-SELECT * FROM recpromo._ab_test_body('pi_shop.cust', 'arm', 'y', 'control', NULL, 0.05, NULL, 'holm',
+SELECT * FROM recpromo._body_ab_srm('pi_shop.cust', 'arm', NULL, NULL, 'pi_shop.cust');
+SELECT * FROM recpromo._body_ab_test('pi_shop.cust', 'arm', 'y', 'control', NULL, 0.05, NULL, 'holm',
                                      false, NULL, 'pi_shop.cust', 'y::float8', NULL);
-SELECT * FROM recpromo._evaluate_policy_body('pi_shop.ope_log', NULL, 'arm', 'y', 'p', NULL, 'pi_upl', NULL,
+SELECT * FROM recpromo._body_evaluate_policy('pi_shop.ope_log', NULL, 'arm', 'y', 'p', NULL, 'pi_upl', NULL,
     'id', '{ips}', 0, 0, 0.05, 1.0, NULL, NULL, NULL, 'control', 'pi_shop.ope_log', 'integer', 'float8',
     NULL, NULL, '{}');
 \set VERBOSITY default

@@ -19,7 +19,7 @@
  *     forced search_path of spi_guard.c as the helpers ran under the body's
  *     SET search_path, so messages print the same names;
  *   - it calls the unchanged PL/pgSQL body, now an internal function
- *     (_ab_test_body, _ab_srm_body, _evaluate_policy_body) with REVOKE ALL
+ *     (_body_ab_test, _body_ab_srm, _body_evaluate_policy) with REVOKE ALL
  *     ... FROM PUBLIC and extra arguments for what the helpers computed,
  *     directly through fmgr (FunctionCallInvoke).  No EXECUTE check happens
  *     on that path (as for any function a C function calls through fmgr),
@@ -132,7 +132,7 @@ FrontSetType(int i, Oid type, Oid *argtypes, Datum *vals, bool *nulls)
 /*
  * ab_test(source regclass, arm_col name, outcome_col name, control text,
  *         covariate name, alpha float8, outcome text, correction text,
- *         sequential boolean, tau float8) -> the rows of _ab_test_body,
+ *         sequential boolean, tau float8) -> the rows of _body_ab_test,
  * which also gets the quoted relation and the float8 expressions of the
  * outcome and covariate columns (_promo_rel and _promo_num before).
  */
@@ -163,12 +163,12 @@ recpromo_ab_test(PG_FUNCTION_ARGS)
 	FrontSetText(10, rel, argtypes, vals, nulls);
 	FrontSetText(11, ay, argtypes, vals, nulls);
 	FrontSetText(12, ax, argtypes, vals, nulls);
-	return FrontCallBody(fcinfo, "_ab_test_body", 13, argtypes, vals, nulls);
+	return FrontCallBody(fcinfo, "_body_ab_test", 13, argtypes, vals, nulls);
 }
 
 /*
  * ab_srm(source regclass, arm_col name, planned jsonb, weights float8[])
- * -> the rows of _ab_srm_body, which also gets the quoted relation.
+ * -> the rows of _body_ab_srm, which also gets the quoted relation.
  */
 PG_FUNCTION_INFO_V1(recpromo_ab_srm);
 Datum
@@ -189,7 +189,7 @@ recpromo_ab_srm(PG_FUNCTION_ARGS)
 	(void) PromoColType(src, PromoNameArg(fcinfo, 1), "arm column");
 	RecpromoRestoreSearchPath(nest);
 	FrontSetText(4, rel, argtypes, vals, nulls);
-	return FrontCallBody(fcinfo, "_ab_srm_body", 5, argtypes, vals, nulls);
+	return FrontCallBody(fcinfo, "_body_ab_srm", 5, argtypes, vals, nulls);
 }
 
 /* The method of model `name` as the caller sees it in models, or NULL. */
@@ -220,7 +220,7 @@ FrontModelMethod(FunctionCallInfo fcinfo, text *name)
  *     target_model text, target_bandit text, key_col name, estimators text[],
  *     bootstrap integer, seed bigint, alpha float8, ridge_lambda float8,
  *     features text[], threshold float8, treatment text, control text)
- * -> the rows of _evaluate_policy_body, which also gets the quoted logged
+ * -> the rows of _body_evaluate_policy, which also gets the quoted logged
  * relation, the types of the reward, propensity and context columns, the
  * quoted target table and an uplift target model's parameters.  The column
  * checks are those the body ran, in its order, for the branch it takes; with
@@ -294,5 +294,5 @@ recpromo_evaluate_policy(PG_FUNCTION_ARGS)
 	argtypes[23] = JSONBOID;
 	vals[23] = PointerGetDatum(params);
 	nulls[23] = params == NULL;
-	return FrontCallBody(fcinfo, "_evaluate_policy_body", 24, argtypes, vals, nulls);
+	return FrontCallBody(fcinfo, "_body_evaluate_policy", 24, argtypes, vals, nulls);
 }

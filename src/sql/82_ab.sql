@@ -12,8 +12,8 @@
 -- of EXECUTE ... USING.  One pass over the table per call.
 -- Issue 18 (no internal function callable by users): ab_test and ab_srm
 -- are C front doors (src/pg/ab_front.c) that check the columns and quote
--- the relation in C, then call their PL/pgSQL bodies _ab_test_body and
--- _ab_srm_body through fmgr; PUBLIC may not execute the bodies, which run
+-- the relation in C, then call their PL/pgSQL bodies _body_ab_test and
+-- _body_ab_srm through fmgr; PUBLIC may not execute the bodies, which run
 -- as the invoker all the same.
 -- The distribution functions they need (PostgreSQL 15 has no erf() and no
 -- t distribution) are public functions of their own, below (src/pg/ab.c).
@@ -88,7 +88,7 @@ COMMENT ON FUNCTION @extschema@.chi_square_sf(pg_catalog.float8, pg_catalog.floa
 
 -- ab_test --------------------------------------------------------------------
 
-CREATE FUNCTION @extschema@._ab_test_body(source pg_catalog.regclass, arm_col pg_catalog.name, outcome_col pg_catalog.name,
+CREATE FUNCTION @extschema@._body_ab_test(source pg_catalog.regclass, arm_col pg_catalog.name, outcome_col pg_catalog.name,
     control pg_catalog.text, covariate pg_catalog.name, alpha pg_catalog.float8,
     outcome pg_catalog.text, correction pg_catalog.text,
     sequential boolean, tau pg_catalog.float8, rel pg_catalog.text, ay pg_catalog.text, ax pg_catalog.text)
@@ -440,10 +440,10 @@ BEGIN
     END LOOP;
 END
 $$;
-REVOKE ALL ON FUNCTION @extschema@._ab_test_body(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text,
+REVOKE ALL ON FUNCTION @extschema@._body_ab_test(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text,
     pg_catalog.name, pg_catalog.float8, pg_catalog.text, pg_catalog.text, boolean, pg_catalog.float8,
     pg_catalog.text, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
-COMMENT ON FUNCTION @extschema@._ab_test_body(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text,
+COMMENT ON FUNCTION @extschema@._body_ab_test(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text,
     pg_catalog.name, pg_catalog.float8, pg_catalog.text, pg_catalog.text, boolean, pg_catalog.float8,
     pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
 'internal, not executable by PUBLIC: the body of ab_test, called by its C front door with the checked relation and column expressions';
@@ -465,7 +465,7 @@ COMMENT ON FUNCTION @extschema@.ab_test(pg_catalog.regclass, pg_catalog.name, pg
 
 -- ab_srm ---------------------------------------------------------------------
 
-CREATE FUNCTION @extschema@._ab_srm_body(source pg_catalog.regclass, arm_col pg_catalog.name,
+CREATE FUNCTION @extschema@._body_ab_srm(source pg_catalog.regclass, arm_col pg_catalog.name,
     planned pg_catalog.jsonb, weights pg_catalog.float8[], rel pg_catalog.text)
 RETURNS TABLE (arm pg_catalog.text, observed bigint, expected pg_catalog.float8,
     observed_share pg_catalog.float8, planned_share pg_catalog.float8,
@@ -574,9 +574,9 @@ BEGIN
     END LOOP;
 END
 $$;
-REVOKE ALL ON FUNCTION @extschema@._ab_srm_body(pg_catalog.regclass, pg_catalog.name, pg_catalog.jsonb,
+REVOKE ALL ON FUNCTION @extschema@._body_ab_srm(pg_catalog.regclass, pg_catalog.name, pg_catalog.jsonb,
     pg_catalog.float8[], pg_catalog.text) FROM PUBLIC;
-COMMENT ON FUNCTION @extschema@._ab_srm_body(pg_catalog.regclass, pg_catalog.name, pg_catalog.jsonb,
+COMMENT ON FUNCTION @extschema@._body_ab_srm(pg_catalog.regclass, pg_catalog.name, pg_catalog.jsonb,
     pg_catalog.float8[], pg_catalog.text) IS
 'internal, not executable by PUBLIC: the body of ab_srm, called by its C front door with the checked relation';
 

@@ -15,7 +15,7 @@
 -- Issue 18: evaluate_policy is a C front door (src/pg/ab_front.c) that
 -- checks the columns, quotes the relations and reads an uplift target
 -- model through the caller's grant in C, then calls the PL/pgSQL body
--- _evaluate_policy_body through fmgr; PUBLIC may not execute the body,
+-- _body_evaluate_policy through fmgr; PUBLIC may not execute the body,
 -- which runs as the invoker all the same.
 -- ---------------------------------------------------------------------------
 
@@ -36,7 +36,7 @@ COMMENT ON FUNCTION @extschema@.evaluate_policy_arrays(pg_catalog.float8[], inte
 -- the checks (row counts, arms, keys) and the final read agree even while
 -- other sessions append to the log.  The functions it calls (score_uplift,
 -- score_propensity, bandit_action_probabilities) only read.
-CREATE FUNCTION @extschema@._evaluate_policy_body(logged pg_catalog.regclass, context_col pg_catalog.name,
+CREATE FUNCTION @extschema@._body_evaluate_policy(logged pg_catalog.regclass, context_col pg_catalog.name,
     arm_col pg_catalog.name, reward_col pg_catalog.name, propensity_col pg_catalog.name,
     target_probs pg_catalog.regclass, target_model pg_catalog.text,
     target_bandit pg_catalog.text, key_col pg_catalog.name,
@@ -343,11 +343,11 @@ BEGIN
         estimators, bootstrap, seed, alpha, ridge_lambda);
 END
 $$;
-REVOKE ALL ON FUNCTION @extschema@._evaluate_policy_body(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name,
+REVOKE ALL ON FUNCTION @extschema@._body_evaluate_policy(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name,
     pg_catalog.name, pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.name, pg_catalog.text[], integer,
     bigint, pg_catalog.float8, pg_catalog.float8, pg_catalog.text[], pg_catalog.float8, pg_catalog.text, pg_catalog.text,
     pg_catalog.text, pg_catalog.regtype, pg_catalog.regtype, pg_catalog.regtype, pg_catalog.text, pg_catalog.jsonb) FROM PUBLIC;
-COMMENT ON FUNCTION @extschema@._evaluate_policy_body(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name,
+COMMENT ON FUNCTION @extschema@._body_evaluate_policy(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name,
     pg_catalog.name, pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.name, pg_catalog.text[], integer,
     bigint, pg_catalog.float8, pg_catalog.float8, pg_catalog.text[], pg_catalog.float8, pg_catalog.text, pg_catalog.text,
     pg_catalog.text, pg_catalog.regtype, pg_catalog.regtype, pg_catalog.regtype, pg_catalog.text, pg_catalog.jsonb) IS

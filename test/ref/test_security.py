@@ -908,15 +908,15 @@ SAMPLES = {
     # the PL/pgSQL bodies behind the C front doors of ab_test, ab_srm and
     # evaluate_policy (src/pg/ab_front.c): not executable by PUBLIC, called
     # here by the superuser with what the front doors would pass
-    "recpromo._ab_test_body(regclass,name,name,text,name,double precision,text,text,boolean,"
+    "recpromo._body_ab_test(regclass,name,name,text,name,double precision,text,text,boolean,"
     "double precision,text,text,text)":
-        ["SELECT * FROM recpromo._ab_test_body('shop.cust', 'arm', 'y', 'control', NULL, 0.05, NULL, 'holm', "
+        ["SELECT * FROM recpromo._body_ab_test('shop.cust', 'arm', 'y', 'control', NULL, 0.05, NULL, 'holm', "
          "false, NULL, '\"shop\".\"cust\"', '(y)::pg_catalog.float8', NULL)"],
-    "recpromo._ab_srm_body(regclass,name,jsonb,double precision[],text)":
-        ["SELECT * FROM recpromo._ab_srm_body('shop.cust', 'arm', NULL, NULL, '\"shop\".\"cust\"')"],
-    "recpromo._evaluate_policy_body(regclass,name,name,name,name,regclass,text,text,name,text[],integer,bigint,"
+    "recpromo._body_ab_srm(regclass,name,jsonb,double precision[],text)":
+        ["SELECT * FROM recpromo._body_ab_srm('shop.cust', 'arm', NULL, NULL, '\"shop\".\"cust\"')"],
+    "recpromo._body_evaluate_policy(regclass,name,name,name,name,regclass,text,text,name,text[],integer,bigint,"
     "double precision,double precision,text[],double precision,text,text,text,regtype,regtype,regtype,text,jsonb)":
-        ["SELECT * FROM recpromo._evaluate_policy_body('shop.ope_log', 'ctx', 'arm', 'y', 'p', 'shop.ope_target', "
+        ["SELECT * FROM recpromo._body_evaluate_policy('shop.ope_log', 'ctx', 'arm', 'y', 'p', 'shop.ope_target', "
          "NULL, NULL, 'id', '{ips,snips,dm,dr}', 20, 0, 0.05, 1.0, NULL, NULL, NULL, 'control', "
          "'\"shop\".\"ope_log\"', (SELECT atttypid::pg_catalog.regtype FROM pg_catalog.pg_attribute "
          "WHERE attrelid OPERATOR(pg_catalog.=) 'shop.ope_log'::pg_catalog.regclass AND attname OPERATOR(pg_catalog.=) 'y'), "
