@@ -10,11 +10,11 @@ SET extra_float_digits = 0;
 SET client_min_messages = warning;
 \set SHOW_CONTEXT never
 
--- 1. of the 34 internal helpers of the promotion layer up to 0.2.0 only four
---    are left, C checks that the PL/pgSQL of ab_test/ab_srm and
---    evaluate_policy still calls, and no other function of the extension
---    whose name starts with "_" is executable by PUBLIC but those of other
---    areas still being removed (_ab_*, _eval_*)
+-- 1. none of the 34 internal helpers of the promotion layer up to 0.2.0 is
+--    left (the last four, _promo_rel, _promo_coltype, _promo_num and
+--    _promo_model, went when ab_test, ab_srm and evaluate_policy became C
+--    front doors: src/pg/ab_front.c), and no function of the extension whose
+--    name starts with "_" is executable by PUBLIC
 SELECT p.oid::regprocedure AS promotion_helper, l.lanname
   FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
   JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'recpromo'
@@ -24,8 +24,7 @@ SELECT p.oid::regprocedure AS promotion_helper, l.lanname
 SELECT p.oid::regprocedure AS public_internal
   FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
   JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'recpromo'
- WHERE p.proname LIKE '\_%' AND p.proname !~ '^_(ab|eval)_'
-   AND p.proname NOT IN ('_promo_rel', '_promo_coltype', '_promo_num', '_promo_model')
+ WHERE p.proname LIKE '\_%'
    AND has_function_privilege('public', p.oid, 'EXECUTE')
  ORDER BY 1::text;
 -- the public functions are C and run as their caller (no SECURITY DEFINER)
@@ -36,7 +35,15 @@ SELECT p.proname, l.lanname, p.prosecdef, p.provolatile, p.proparallel
                      'score_propensity', 'predict_propensity', 'evaluate_propensity',
                      'propensity_calibration', 'train_uplift', 'score_uplift', 'predict_uplift',
                      'uplift_evaluate', 'uplift_curve', 'uplift_by_decile', 'uplift_balance',
-                     'assign_offers', 'assign_offers_curve', 'assign_offers_from_model', 'sigmoid')
+                     'assign_offers', 'assign_offers_curve', 'assign_offers_from_model', 'sigmoid',
+                     'ab_test', 'ab_srm', 'evaluate_policy')
+ ORDER BY 1;
+-- the PL/pgSQL bodies behind the C front doors of ab_test, ab_srm and
+-- evaluate_policy: invoker rights too, and not executable by PUBLIC
+SELECT p.proname, l.lanname, p.prosecdef, has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
+  FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+ WHERE p.pronamespace = 'recpromo'::regnamespace
+   AND p.proname IN ('_body_ab_test', '_body_ab_srm', '_body_evaluate_policy')
  ORDER BY 1;
 
 -- 2. an ordinary role, its own schema and tables, row-level security forced
@@ -118,6 +125,32 @@ SELECT count(*) AS customers, count(DISTINCT offer) AS offers
   FROM assign_offers_from_model('pi_upl', 'pi_shop.cust', 'id', '{"A": 0.01, "B": 0.02}', 1, value_per_unit => 10);
 SELECT sigmoid(0);
 
+-- A/B analysis and off-policy evaluation, on the same table (issue 18: they
+-- called _promo_rel, _promo_coltype, _promo_num and _promo_model, so those
+-- had to be executable by PUBLIC; now their C front doors run the checks and
+-- call the bodies, which the role may not call itself).  The hidden rows
+-- have a NULL arm and outcome: seen, they would make each call fail.
+SELECT arm, n, excluded, round(mean::numeric, 3) AS mean, round(lift::numeric, 3) AS lift, test
+  FROM ab_test('pi_shop.cust', 'arm', 'y', 'control', covariate => 'x1') ORDER BY arm;
+SELECT arm, observed, round(p_value::numeric, 3) AS p_value
+  FROM ab_srm('pi_shop.cust', 'arm', weights => ARRAY[1, 1, 1]::float8[]) ORDER BY arm;
+CREATE TABLE pi_shop.ope_log AS SELECT id, arm, y, x1, x2, 1 / 3.0::float8 AS p, region FROM pi_shop.cust;
+INSERT INTO pi_shop.ope_log VALUES (2000, NULL, NULL, NULL, NULL, NULL, 'hidden');
+ALTER TABLE pi_shop.ope_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE pi_shop.ope_log FORCE ROW LEVEL SECURITY;
+CREATE POLICY visible ON pi_shop.ope_log USING (region = 'north');
+CREATE TABLE pi_shop.ope_target AS SELECT id, 'A'::text AS arm, 1.0::float8 AS probability, region FROM pi_shop.ope_log;
+INSERT INTO pi_shop.ope_target VALUES (2000, 'Z', 7, 'hidden');
+ALTER TABLE pi_shop.ope_target ENABLE ROW LEVEL SECURITY;
+ALTER TABLE pi_shop.ope_target FORCE ROW LEVEL SECURITY;
+CREATE POLICY visible ON pi_shop.ope_target USING (region = 'north');
+SELECT estimator, round(estimate::numeric, 3) AS estimate, n
+  FROM evaluate_policy('pi_shop.ope_log', NULL, 'arm', 'y', 'p', target_probs => 'pi_shop.ope_target',
+                       key_col => 'id', bootstrap => 0, estimators => '{ips,snips}') ORDER BY 1;
+SELECT estimator, round(estimate::numeric, 3) AS estimate, n
+  FROM evaluate_policy('pi_shop.ope_log', NULL, 'arm', 'y', 'p', target_model => 'pi_upl',
+                       key_col => 'id', bootstrap => 0, estimators => '{ips,snips}') ORDER BY 1;
+
 -- a NULL max_iter or tol: 22004 naming the argument (it was "argument 7 of
 -- _promo_fit must not be null", an internal name)
 SELECT * FROM train_propensity('pi_null', 'pi_shop.cust', 'bought', '{x1}', max_iter => NULL);
@@ -131,6 +164,16 @@ SELECT * FROM recpromo._assign_solve(ARRAY['a'], ARRAY['x'], ARRAY[1]::float8[],
 SELECT recpromo._promo_params('pi_prop', 'logistic');
 SELECT recpromo._promo_store('pi_forged', 'logistic', '{}', 'pi_shop.cust', 1, 0, 0);
 SELECT * FROM recpromo._uplift_read('pi_shop.cust', 'score', 'arm', 'y', NULL, 'control');
+SELECT recpromo._promo_rel('pi_shop.cust');
+SELECT recpromo._promo_model('pi_upl', 'uplift');
+-- the bodies behind the front doors exist but the role may not call them
+-- (42501), not even with forged arguments of its own
+SELECT * FROM recpromo._body_ab_srm('pi_shop.cust', 'arm', NULL, NULL, 'pi_shop.cust');
+SELECT * FROM recpromo._body_ab_test('pi_shop.cust', 'arm', 'y', 'control', NULL, 0.05, NULL, 'holm',
+                                     false, NULL, 'pi_shop.cust', 'y::float8', NULL);
+SELECT * FROM recpromo._body_evaluate_policy('pi_shop.ope_log', NULL, 'arm', 'y', 'p', NULL, 'pi_upl', NULL,
+    'id', '{ips}', 0, 0, 0.05, 1.0, NULL, NULL, NULL, 'control', 'pi_shop.ope_log', 'integer', 'float8',
+    NULL, NULL, '{}');
 \set VERBOSITY default
 
 -- clean up

@@ -345,12 +345,12 @@ PromoModelParams(text *model, const char *want)
 /* ---------- helpers shared with other areas ---------- */
 
 /*
- * The SQL functions below are the checks of this file offered to the
- * invoker-rights PL/pgSQL functions of other areas (ab_test and ab_srm in
- * 82_ab.sql, evaluate_policy in 84_ope.sql), which ordinary roles call and
- * which therefore need them executable by PUBLIC.  They read only the
- * catalog and build no SQL beyond a quoted column name; they go when those
- * areas are C too (issue 18).
+ * The entry points below were the SQL functions _promo_rel, _promo_coltype
+ * and _promo_num, which the PL/pgSQL of ab_test, ab_srm and evaluate_policy
+ * called.  Since 0.3.0 no SQL function uses them (those three are C front
+ * doors, ab_front.c, calling PromoRelSql, PromoColType and PromoNumExpr
+ * directly; the update script drops the SQL functions).  The symbols stay
+ * so that the install scripts of earlier versions still load.
  */
 
 /* _promo_rel(source regclass) -> text: "schema"."name" of a relation. */

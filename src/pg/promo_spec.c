@@ -720,8 +720,9 @@ PromoFeatureLabel(const PromoFeature *f)
 
 /*
  * _promo_model(model text, want text) -> jsonb: PromoModel for the
- * invoker-rights PL/pgSQL of other areas (evaluate_policy, 84_ope.sql); see
- * promo_query.c, "helpers shared with other areas".
+ * PL/pgSQL of evaluate_policy up to 0.2.0.  No SQL function uses it since
+ * 0.3.0 (evaluate_policy's C front door, ab_front.c, calls PromoModel);
+ * the symbol stays for the install scripts of earlier versions.
  */
 PG_FUNCTION_INFO_V1(recpromo__promo_model);
 Datum

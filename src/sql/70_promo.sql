@@ -48,40 +48,6 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.sigmoid(pg_catalog.float8) IS
 'logistic function 1 / (1 + exp(-t)), computed without overflow';
 
--- Helpers shared with other areas -----------------------------------------------
-
--- Internal, and still executable by PUBLIC: ab_test and ab_srm (82_ab.sql)
--- and evaluate_policy (84_ope.sql) are invoker-rights PL/pgSQL functions
--- that ordinary roles call, and they call these.  C wrappers of the checks
--- of src/pg/promo_query.c and promo_spec.c: they read the catalog (and a
--- model, through the caller's grant) and build no SQL beyond a quoted column
--- name.  They go when those areas are C too (issue 18).
-CREATE FUNCTION @extschema@._promo_rel(source pg_catalog.regclass) RETURNS pg_catalog.text
-AS 'MODULE_PATHNAME', 'recpromo__promo_rel'
-LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._promo_rel(pg_catalog.regclass) IS
-'internal: schema-qualified, quoted name of a relation for generated SQL';
-
-CREATE FUNCTION @extschema@._promo_coltype(source pg_catalog.regclass, col pg_catalog.name, role pg_catalog.text)
-RETURNS pg_catalog.regtype
-AS 'MODULE_PATHNAME', 'recpromo__promo_coltype'
-LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._promo_coltype(pg_catalog.regclass, pg_catalog.name, pg_catalog.text) IS
-'internal: type of a column, or an undefined_column error';
-
-CREATE FUNCTION @extschema@._promo_num(source pg_catalog.regclass, col pg_catalog.name, role pg_catalog.text)
-RETURNS pg_catalog.text
-AS 'MODULE_PATHNAME', 'recpromo__promo_num'
-LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._promo_num(pg_catalog.regclass, pg_catalog.name, pg_catalog.text) IS
-'internal: float8 expression of a numeric or boolean column, or a datatype_mismatch error';
-
-CREATE FUNCTION @extschema@._promo_model(model pg_catalog.text, want pg_catalog.text) RETURNS pg_catalog.jsonb
-AS 'MODULE_PATHNAME', 'recpromo__promo_model'
-LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._promo_model(pg_catalog.text, pg_catalog.text) IS
-'internal: parameters of a stored model of a method, validated, or a data_corrupted error';
-
 -- Profiles --------------------------------------------------------------------
 
 -- Monetary values are numeric: amounts are summed exactly (promo_segments.c).

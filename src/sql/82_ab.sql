@@ -7,9 +7,14 @@
 -- read with the caller's privileges and row-level security), SET
 -- search_path = pg_catalog, pg_temp on every function, every name of the
 -- generated SQL qualified (pg_catalog.avg, OPERATOR(pg_catalog.=)), column
--- names through format('%I'), the relation through _promo_rel, and every
--- value (the control arm, the list of non-finite floats) a parameter of
--- EXECUTE ... USING.  One pass over the table per call.
+-- names through format('%I'), the relation quoted from the catalog, and
+-- every value (the control arm, the list of non-finite floats) a parameter
+-- of EXECUTE ... USING.  One pass over the table per call.
+-- Issue 18 (no internal function callable by users): ab_test and ab_srm
+-- are C front doors (src/pg/ab_front.c) that check the columns and quote
+-- the relation in C, then call their PL/pgSQL bodies _body_ab_test and
+-- _body_ab_srm through fmgr; PUBLIC may not execute the bodies, which run
+-- as the invoker all the same.
 -- The distribution functions they need (PostgreSQL 15 has no erf() and no
 -- t distribution) are public functions of their own, below (src/pg/ab.c).
 --
@@ -83,10 +88,10 @@ COMMENT ON FUNCTION @extschema@.chi_square_sf(pg_catalog.float8, pg_catalog.floa
 
 -- ab_test --------------------------------------------------------------------
 
-CREATE FUNCTION @extschema@.ab_test(source pg_catalog.regclass, arm_col pg_catalog.name, outcome_col pg_catalog.name,
-    control pg_catalog.text, covariate pg_catalog.name DEFAULT NULL, alpha pg_catalog.float8 DEFAULT 0.05,
-    outcome pg_catalog.text DEFAULT NULL, correction pg_catalog.text DEFAULT 'holm',
-    sequential boolean DEFAULT false, tau pg_catalog.float8 DEFAULT NULL)
+CREATE FUNCTION @extschema@._body_ab_test(source pg_catalog.regclass, arm_col pg_catalog.name, outcome_col pg_catalog.name,
+    control pg_catalog.text, covariate pg_catalog.name, alpha pg_catalog.float8,
+    outcome pg_catalog.text, correction pg_catalog.text,
+    sequential boolean, tau pg_catalog.float8, rel pg_catalog.text, ay pg_catalog.text, ax pg_catalog.text)
 RETURNS TABLE (arm pg_catalog.text, n bigint, excluded bigint, mean pg_catalog.float8, mean_cuped pg_catalog.float8,
     lift pg_catalog.float8, lift_low pg_catalog.float8, lift_high pg_catalog.float8,
     rel_lift pg_catalog.float8, rel_lift_low pg_catalog.float8, rel_lift_high pg_catalog.float8,
@@ -96,9 +101,6 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    rel text;
-    ay text;
-    ax text;
     aa text;
     q text;
     kind text;
@@ -182,13 +184,9 @@ BEGIN
         RAISE EXCEPTION 'tau must be positive and finite, got %', tau
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    rel := @extschema@._promo_rel(source);
-    PERFORM @extschema@._promo_coltype(source, arm_col, 'arm column');
+    -- rel, ay and ax come from the front door (src/pg/ab_front.c), which has
+    -- checked the arm, outcome and covariate columns
     aa := pg_catalog.format('(%I)::pg_catalog.text', arm_col);
-    ay := @extschema@._promo_num(source, outcome_col, 'outcome column');
-    IF covariate IS NOT NULL THEN
-        ax := @extschema@._promo_num(source, covariate, 'covariate');
-    END IF;
 
     -- One pass over the table: per-arm moments of Y and X and their
     -- co-moment, counts of excluded and of non-finite values.  Rows with a
@@ -442,14 +440,33 @@ BEGIN
     END LOOP;
 END
 $$;
+REVOKE ALL ON FUNCTION @extschema@._body_ab_test(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text,
+    pg_catalog.name, pg_catalog.float8, pg_catalog.text, pg_catalog.text, boolean, pg_catalog.float8,
+    pg_catalog.text, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._body_ab_test(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text,
+    pg_catalog.name, pg_catalog.float8, pg_catalog.text, pg_catalog.text, boolean, pg_catalog.float8,
+    pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+'internal, not executable by PUBLIC: the body of ab_test, called by its C front door with the checked relation and column expressions';
+
+CREATE FUNCTION @extschema@.ab_test(source pg_catalog.regclass, arm_col pg_catalog.name, outcome_col pg_catalog.name,
+    control pg_catalog.text, covariate pg_catalog.name DEFAULT NULL, alpha pg_catalog.float8 DEFAULT 0.05,
+    outcome pg_catalog.text DEFAULT NULL, correction pg_catalog.text DEFAULT 'holm',
+    sequential boolean DEFAULT false, tau pg_catalog.float8 DEFAULT NULL)
+RETURNS TABLE (arm pg_catalog.text, n bigint, excluded bigint, mean pg_catalog.float8, mean_cuped pg_catalog.float8,
+    lift pg_catalog.float8, lift_low pg_catalog.float8, lift_high pg_catalog.float8,
+    rel_lift pg_catalog.float8, rel_lift_low pg_catalog.float8, rel_lift_high pg_catalog.float8,
+    statistic pg_catalog.float8, df pg_catalog.float8, p_value pg_catalog.float8, p_adjusted pg_catalog.float8,
+    test pg_catalog.text, variance_reduction pg_catalog.float8, note pg_catalog.text)
+LANGUAGE C STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'recpromo_ab_test';
 COMMENT ON FUNCTION @extschema@.ab_test(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text,
     pg_catalog.name, pg_catalog.float8, pg_catalog.text, pg_catalog.text, boolean, pg_catalog.float8) IS
 'A/B test readout per arm against a control arm: mean, absolute and relative lift with confidence intervals, p-value and Holm-adjusted p-value (two-proportion z test or Welch''s t, optional CUPED covariate, optional always-valid mixture SPRT)';
 
 -- ab_srm ---------------------------------------------------------------------
 
-CREATE FUNCTION @extschema@.ab_srm(source pg_catalog.regclass, arm_col pg_catalog.name,
-    planned pg_catalog.jsonb DEFAULT NULL, weights pg_catalog.float8[] DEFAULT NULL)
+CREATE FUNCTION @extschema@._body_ab_srm(source pg_catalog.regclass, arm_col pg_catalog.name,
+    planned pg_catalog.jsonb, weights pg_catalog.float8[], rel pg_catalog.text)
 RETURNS TABLE (arm pg_catalog.text, observed bigint, expected pg_catalog.float8,
     observed_share pg_catalog.float8, planned_share pg_catalog.float8,
     statistic pg_catalog.float8, df integer, p_value pg_catalog.float8)
@@ -457,7 +474,6 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    rel text;
     q text;
     v_arm text[] := '{}';
     v_obs bigint[] := '{}';
@@ -474,8 +490,8 @@ BEGIN
         RAISE EXCEPTION 'pass either planned or weights, not both'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    rel := @extschema@._promo_rel(source);
-    PERFORM @extschema@._promo_coltype(source, arm_col, 'arm column');
+    -- rel comes from the front door (src/pg/ab_front.c), which has checked
+    -- the arm column
     q := pg_catalog.format(
         'SELECT pg_catalog.array_agg(a ORDER BY a COLLATE pg_catalog."C"), pg_catalog.array_agg(c ORDER BY a COLLATE pg_catalog."C")'
         '  FROM (SELECT a, pg_catalog.count(*) AS c FROM (SELECT (%I)::pg_catalog.text AS a FROM %s) d'
@@ -558,5 +574,18 @@ BEGIN
     END LOOP;
 END
 $$;
+REVOKE ALL ON FUNCTION @extschema@._body_ab_srm(pg_catalog.regclass, pg_catalog.name, pg_catalog.jsonb,
+    pg_catalog.float8[], pg_catalog.text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._body_ab_srm(pg_catalog.regclass, pg_catalog.name, pg_catalog.jsonb,
+    pg_catalog.float8[], pg_catalog.text) IS
+'internal, not executable by PUBLIC: the body of ab_srm, called by its C front door with the checked relation';
+
+CREATE FUNCTION @extschema@.ab_srm(source pg_catalog.regclass, arm_col pg_catalog.name,
+    planned pg_catalog.jsonb DEFAULT NULL, weights pg_catalog.float8[] DEFAULT NULL)
+RETURNS TABLE (arm pg_catalog.text, observed bigint, expected pg_catalog.float8,
+    observed_share pg_catalog.float8, planned_share pg_catalog.float8,
+    statistic pg_catalog.float8, df integer, p_value pg_catalog.float8)
+LANGUAGE C STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'recpromo_ab_srm';
 COMMENT ON FUNCTION @extschema@.ab_srm(pg_catalog.regclass, pg_catalog.name, pg_catalog.jsonb, pg_catalog.float8[]) IS
 'sample-ratio mismatch check: chi-square test of the observed arm counts against the planned split (jsonb {arm: share} or weights in arm order; equal split when neither is given)';

@@ -6,11 +6,17 @@
 --
 -- evaluate_policy() reads the caller's logged table (and target table)
 -- with the caller's privileges (SECURITY INVOKER, fixed search_path,
--- identifiers through format('%I') and _promo_rel, every value a query
--- parameter, every operator of generated SQL qualified) into arrays, and
+-- identifiers through format('%I'), relations quoted from the catalog,
+-- every value a query parameter, every operator of generated SQL
+-- qualified) into arrays, and
 -- evaluate_policy_arrays() (C, src/pg/ope.c, pure computation on its
 -- arguments, so PUBLIC may execute it) checks them and runs the estimators
 -- of src/core/rp_ope.c.  Definitions: doc/experiments.md, "Off-policy evaluation".
+-- Issue 18: evaluate_policy is a C front door (src/pg/ab_front.c) that
+-- checks the columns, quotes the relations and reads an uplift target
+-- model through the caller's grant in C, then calls the PL/pgSQL body
+-- _body_evaluate_policy through fmgr; PUBLIC may not execute the body,
+-- which runs as the invoker all the same.
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION @extschema@.evaluate_policy_arrays(context pg_catalog.float8[], arm integer[],
@@ -30,14 +36,16 @@ COMMENT ON FUNCTION @extschema@.evaluate_policy_arrays(pg_catalog.float8[], inte
 -- the checks (row counts, arms, keys) and the final read agree even while
 -- other sessions append to the log.  The functions it calls (score_uplift,
 -- score_propensity, bandit_action_probabilities) only read.
-CREATE FUNCTION @extschema@.evaluate_policy(logged pg_catalog.regclass, context_col pg_catalog.name,
+CREATE FUNCTION @extschema@._body_evaluate_policy(logged pg_catalog.regclass, context_col pg_catalog.name,
     arm_col pg_catalog.name, reward_col pg_catalog.name, propensity_col pg_catalog.name,
-    target_probs pg_catalog.regclass DEFAULT NULL, target_model pg_catalog.text DEFAULT NULL,
-    target_bandit pg_catalog.text DEFAULT NULL, key_col pg_catalog.name DEFAULT NULL,
-    estimators pg_catalog.text[] DEFAULT '{ips,snips,dm,dr}', bootstrap integer DEFAULT 200,
-    seed bigint DEFAULT 0, alpha pg_catalog.float8 DEFAULT 0.05, ridge_lambda pg_catalog.float8 DEFAULT 1.0,
-    features pg_catalog.text[] DEFAULT NULL, threshold pg_catalog.float8 DEFAULT NULL,
-    treatment pg_catalog.text DEFAULT NULL, control pg_catalog.text DEFAULT 'control')
+    target_probs pg_catalog.regclass, target_model pg_catalog.text,
+    target_bandit pg_catalog.text, key_col pg_catalog.name,
+    estimators pg_catalog.text[], bootstrap integer,
+    seed bigint, alpha pg_catalog.float8, ridge_lambda pg_catalog.float8,
+    features pg_catalog.text[], threshold pg_catalog.float8,
+    treatment pg_catalog.text, control pg_catalog.text,
+    rel pg_catalog.text, reward_type pg_catalog.regtype, propensity_type pg_catalog.regtype,
+    ctype pg_catalog.regtype, tp_rel pg_catalog.text, model_params pg_catalog.jsonb)
 RETURNS TABLE (estimator pg_catalog.text, estimate pg_catalog.float8, ci_low pg_catalog.float8,
                ci_high pg_catalog.float8, ess pg_catalog.float8, n bigint)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
@@ -45,8 +53,6 @@ SET search_path = pg_catalog, pg_temp
 ROWS 4
 AS $$
 DECLARE
-    rel text := @extschema@._promo_rel(logged);
-    ctype regtype;
     rexpr text;
     pexpr text;
     cx text;              -- float8[] expression of a logged row's features, or NULL
@@ -81,13 +87,12 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass target_probs (a table of action probabilities), target_model (a propensity or uplift model) or target_bandit.';
     END IF;
-    PERFORM @extschema@._promo_coltype(logged, arm_col, 'arm column');
-    -- _promo_num checks the types; the expressions here read the columns of l
-    PERFORM @extschema@._promo_num(logged, reward_col, 'reward column');
-    PERFORM @extschema@._promo_num(logged, propensity_col, 'propensity column');
-    rexpr := pg_catalog.format(CASE WHEN @extschema@._promo_coltype(logged, reward_col, 'reward column') = 'boolean'::regtype
+    -- the front door (src/pg/ab_front.c) has checked the arm, reward and
+    -- propensity columns and passes their types; the expressions here read
+    -- the columns of l
+    rexpr := pg_catalog.format(CASE WHEN reward_type = 'boolean'::regtype
                                     THEN '(l.%I)::pg_catalog.int4::pg_catalog.float8' ELSE '(l.%I)::pg_catalog.float8' END, reward_col);
-    pexpr := pg_catalog.format(CASE WHEN @extschema@._promo_coltype(logged, propensity_col, 'propensity column') = 'boolean'::regtype
+    pexpr := pg_catalog.format(CASE WHEN propensity_type = 'boolean'::regtype
                                     THEN '(l.%I)::pg_catalog.int4::pg_catalog.float8' ELSE '(l.%I)::pg_catalog.float8' END, propensity_col);
 
     -- the arms: every arm value of the log, in byte order
@@ -112,7 +117,7 @@ BEGIN
 
     -- the context: features for the reward model, jsonb for a bandit
     IF context_col IS NOT NULL THEN
-        ctype := @extschema@._promo_coltype(logged, context_col, 'context column');
+        -- ctype: the type of the context column, from the front door
         EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE %I IS NULL', rel, context_col) INTO n_null;
         IF n_null > 0 THEN
             RAISE EXCEPTION 'context column "%" has % null values', context_col, n_null
@@ -185,13 +190,10 @@ BEGIN
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'Pass key_col: a column of both tables (a decision id or a context key); it defaults to the context column.';
         END IF;
-        PERFORM @extschema@._promo_coltype(logged, key_col, 'key column');
-        PERFORM @extschema@._promo_coltype(target_probs, key_col, 'key column');
-        PERFORM @extschema@._promo_coltype(target_probs, arm_col, 'arm column');
-        PERFORM @extschema@._promo_num(target_probs, 'probability', 'probability column of the target table');
+        -- the front door has checked the key, arm and probability columns
         src := pg_catalog.format('(SELECT (%I)::pg_catalog.text AS k, (%I)::pg_catalog.text AS a,'
                                  ' (probability)::pg_catalog.float8 AS p FROM %s)',
-                                 key_col, arm_col, @extschema@._promo_rel(target_probs));
+                                 key_col, arm_col, tp_rel);
         EXECUTE pg_catalog.format(
             'SELECT pg_catalog.count(*) FILTER (WHERE k IS NULL OR a IS NULL OR p IS NULL) AS nulls,'
             ' (pg_catalog.array_agg(pg_catalog.format(''key %%s, arm %%s: %%s'', k, a, p))'
@@ -235,14 +237,14 @@ BEGIN
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'Pass key_col: a column that identifies each logged row.';
         END IF;
-        PERFORM @extschema@._promo_coltype(logged, key_col, 'key column');
+        -- the front door has checked the key column
         EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE %I IS NULL', rel, key_col) INTO n_null;
         IF n_null > 0 THEN
             RAISE EXCEPTION 'key column "%" has % null values', key_col, n_null USING ERRCODE = 'null_value_not_allowed';
         END IF;
         SELECT mm.method INTO m FROM @extschema@.models mm WHERE mm.name OPERATOR(pg_catalog.=) target_model;
         IF m = 'uplift' THEN
-            p := @extschema@._promo_model(target_model, 'uplift');
+            p := model_params;   -- read by the front door through the caller's grant
             thr := COALESCE(threshold, 0);
             control := p->>'control';
             SELECT x INTO missing FROM (SELECT a->>'treatment' AS x FROM pg_catalog.jsonb_array_elements(p->'arms') a
@@ -341,6 +343,29 @@ BEGIN
         estimators, bootstrap, seed, alpha, ridge_lambda);
 END
 $$;
+REVOKE ALL ON FUNCTION @extschema@._body_evaluate_policy(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name,
+    pg_catalog.name, pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.name, pg_catalog.text[], integer,
+    bigint, pg_catalog.float8, pg_catalog.float8, pg_catalog.text[], pg_catalog.float8, pg_catalog.text, pg_catalog.text,
+    pg_catalog.text, pg_catalog.regtype, pg_catalog.regtype, pg_catalog.regtype, pg_catalog.text, pg_catalog.jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._body_evaluate_policy(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name,
+    pg_catalog.name, pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.name, pg_catalog.text[], integer,
+    bigint, pg_catalog.float8, pg_catalog.float8, pg_catalog.text[], pg_catalog.float8, pg_catalog.text, pg_catalog.text,
+    pg_catalog.text, pg_catalog.regtype, pg_catalog.regtype, pg_catalog.regtype, pg_catalog.text, pg_catalog.jsonb) IS
+'internal, not executable by PUBLIC: the body of evaluate_policy, called by its C front door with the checked relations, column types and model parameters';
+
+CREATE FUNCTION @extschema@.evaluate_policy(logged pg_catalog.regclass, context_col pg_catalog.name,
+    arm_col pg_catalog.name, reward_col pg_catalog.name, propensity_col pg_catalog.name,
+    target_probs pg_catalog.regclass DEFAULT NULL, target_model pg_catalog.text DEFAULT NULL,
+    target_bandit pg_catalog.text DEFAULT NULL, key_col pg_catalog.name DEFAULT NULL,
+    estimators pg_catalog.text[] DEFAULT '{ips,snips,dm,dr}', bootstrap integer DEFAULT 200,
+    seed bigint DEFAULT 0, alpha pg_catalog.float8 DEFAULT 0.05, ridge_lambda pg_catalog.float8 DEFAULT 1.0,
+    features pg_catalog.text[] DEFAULT NULL, threshold pg_catalog.float8 DEFAULT NULL,
+    treatment pg_catalog.text DEFAULT NULL, control pg_catalog.text DEFAULT 'control')
+RETURNS TABLE (estimator pg_catalog.text, estimate pg_catalog.float8, ci_low pg_catalog.float8,
+               ci_high pg_catalog.float8, ess pg_catalog.float8, n bigint)
+LANGUAGE C STABLE PARALLEL RESTRICTED
+ROWS 4
+AS 'MODULE_PATHNAME', 'recpromo_evaluate_policy';
 COMMENT ON FUNCTION @extschema@.evaluate_policy(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name,
     pg_catalog.name, pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.name, pg_catalog.text[], integer,
     bigint, pg_catalog.float8, pg_catalog.float8, pg_catalog.text[], pg_catalog.float8, pg_catalog.text, pg_catalog.text) IS

@@ -814,11 +814,6 @@ SAMPLES = {
         ["SELECT * FROM recpromo.train_hybrid('s_hybrid', 'm_als', 'm_content')"],
     "recpromo.sigmoid(double precision)": ["SELECT recpromo.sigmoid(0.5::double precision)"],
     # promotion checks still SQL-callable for 82_ab.sql and 84_ope.sql (issue 18)
-    "recpromo._promo_rel(regclass)": ["SELECT recpromo._promo_rel('shop.cust')"],
-    "recpromo._promo_coltype(regclass,name,text)":
-        ["SELECT recpromo._promo_coltype('shop.cust', 'visits', 'feature')"],
-    "recpromo._promo_num(regclass,name,text)": ["SELECT recpromo._promo_num('shop.cust', 'visits', 'feature')"],
-    "recpromo._promo_model(text,text)": ["SELECT recpromo._promo_model('pm_prop', 'logistic')"],
     "recpromo.rfm(regclass,name,name,name,timestamp with time zone,name,text)":
         ["SELECT * FROM recpromo.rfm('shop.orders', 'customer_id', 'ordered_at', 'amount', "
          "'2024-07-01', order_col => 'invoice')"],
@@ -910,6 +905,24 @@ SAMPLES = {
         "target_bandit => 'b_ts', bootstrap => 20)",
         "SELECT * FROM recpromo.evaluate_policy('shop.ope_bandit_log', 'ctx', 'arm', 'reward', 'p', "
         "target_bandit => 'b_lin', bootstrap => 20)"],
+    # the PL/pgSQL bodies behind the C front doors of ab_test, ab_srm and
+    # evaluate_policy (src/pg/ab_front.c): not executable by PUBLIC, called
+    # here by the superuser with what the front doors would pass
+    "recpromo._body_ab_test(regclass,name,name,text,name,double precision,text,text,boolean,"
+    "double precision,text,text,text)":
+        ["SELECT * FROM recpromo._body_ab_test('shop.cust', 'arm', 'y', 'control', NULL, 0.05, NULL, 'holm', "
+         "false, NULL, '\"shop\".\"cust\"', '(y)::pg_catalog.float8', NULL)"],
+    "recpromo._body_ab_srm(regclass,name,jsonb,double precision[],text)":
+        ["SELECT * FROM recpromo._body_ab_srm('shop.cust', 'arm', NULL, NULL, '\"shop\".\"cust\"')"],
+    "recpromo._body_evaluate_policy(regclass,name,name,name,name,regclass,text,text,name,text[],integer,bigint,"
+    "double precision,double precision,text[],double precision,text,text,text,regtype,regtype,regtype,text,jsonb)":
+        ["SELECT * FROM recpromo._body_evaluate_policy('shop.ope_log', 'ctx', 'arm', 'y', 'p', 'shop.ope_target', "
+         "NULL, NULL, 'id', '{ips,snips,dm,dr}', 20, 0, 0.05, 1.0, NULL, NULL, NULL, 'control', "
+         "'\"shop\".\"ope_log\"', (SELECT atttypid::pg_catalog.regtype FROM pg_catalog.pg_attribute "
+         "WHERE attrelid OPERATOR(pg_catalog.=) 'shop.ope_log'::pg_catalog.regclass AND attname OPERATOR(pg_catalog.=) 'y'), "
+         "'pg_catalog.float8', (SELECT atttypid::pg_catalog.regtype FROM pg_catalog.pg_attribute "
+         "WHERE attrelid OPERATOR(pg_catalog.=) 'shop.ope_log'::pg_catalog.regclass AND attname OPERATOR(pg_catalog.=) 'ctx'), "
+         "'\"shop\".\"ope_target\"', NULL)"],
     # ---- end of off-policy evaluation ----
 }
 # ---- bandits (b-core): src/sql/80_bandit.sql ----
@@ -1014,20 +1027,12 @@ SAMPLES["recpromo.revoke_model(text,name,boolean)"].append(
     f"SELECT recpromo.revoke_model('m_uknn', '{ATTACKER}', similar_users => true)")
 
 # Internal functions (names starting with "_") that PUBLIC may still
-# execute.  None should remain (issue 18: internal helpers must not be
-# callable by users at all); the entries below are being removed by the
-# areas that own them and are allowed only until then.  The promotion layer's
-# helpers (70_promo.sql) are gone: its public functions are C now.
-ALLOW_PUBLIC = {
-    # C checks of the promotion layer that the invoker-rights PL/pgSQL of
-    # ab_test/ab_srm (82_ab.sql) and evaluate_policy (84_ope.sql) calls;
-    # they read the catalog (and a model through the caller's grant) and
-    # build no SQL beyond a quoted identifier.  They go with those callers.
-    "_promo_rel": "C: quoted name of a regclass; called by 82_ab.sql and 84_ope.sql",
-    "_promo_coltype": "C: type of a column from pg_attribute; called by 82_ab.sql and 84_ope.sql",
-    "_promo_num": "C: float8 expression of a column (quoted identifier); called by 82_ab.sql and 84_ope.sql",
-    "_promo_model": "C: a model's checked params, only through the caller's grant; called by 84_ope.sql",
-}
+# execute.  None remains (issue 18: internal helpers must not be callable
+# by users at all): the promotion layer's helpers (70_promo.sql) are gone,
+# its public functions are C, and ab_test, ab_srm and evaluate_policy are C
+# front doors over PL/pgSQL bodies that PUBLIC may not execute
+# (src/pg/ab_front.c).  Keep it empty: an entry needs a reason here.
+ALLOW_PUBLIC = {}
 
 # Planner support functions take and return `internal`: no SQL statement
 # can call them, the planner calls them without an EXECUTE check.  They may
@@ -1036,7 +1041,7 @@ PLANNER_SUPPORT_PUBLIC = {}
 
 # The internal SQL functions of the promotion layer up to 0.2.0 (issue 18):
 # none may exist any more, executable or not.
-REMOVED_PROMO_HELPERS = ['_promo_fit', '_kmeans_fit', '_uplift_metrics', '_uplift_curve', '_assign_run', '_assign_curve', '_promo_feature_spec', '_promo_linear_jsonb', '_promo_params', '_promo_store', '_promo_check_name', '_promo_raise_missing', '_kmeans_read', '_promo_binary_target', '_uplift_arms', '_uplift_read', '_promo_money', '_promo_spec_problem', '_promo_coef_problem', '_promo_params_problem', '_promo_spec_values', '_promo_coef', '_promo_design', '_promo_linear_sql', '_promo_check_columns', '_propensity_metrics', '_uplift_expr', '_assign_read', '_assign_solve', '_model_set_metrics']
+REMOVED_PROMO_HELPERS = ['_promo_rel', '_promo_coltype', '_promo_num', '_promo_model', '_promo_fit', '_kmeans_fit', '_uplift_metrics', '_uplift_curve', '_assign_run', '_assign_curve', '_promo_feature_spec', '_promo_linear_jsonb', '_promo_params', '_promo_store', '_promo_check_name', '_promo_raise_missing', '_kmeans_read', '_promo_binary_target', '_uplift_arms', '_uplift_read', '_promo_money', '_promo_spec_problem', '_promo_coef_problem', '_promo_params_problem', '_promo_spec_values', '_promo_coef', '_promo_design', '_promo_linear_sql', '_promo_check_columns', '_propensity_metrics', '_uplift_expr', '_assign_read', '_assign_solve', '_model_set_metrics']
 
 
 def extension_functions(cur):
