@@ -22,8 +22,13 @@
  * their stored form; "seen_indptr", "seen_indices", "seen_values"; "item_pop"),
  * the method's state (image_save: for als "als_user", "als_item", "als_mean",
  * "als_gram"; for factors "factors_U", "factors_V", "factors_VtV", norms),
- * and the prepared item panels of a factor model ("batch_desc",
- * "batch_panels": what serve.c would otherwise build in each backend).
+ * the prepared item panels of a factor model ("batch_desc",
+ * "batch_panels": what serve.c would otherwise build in each backend),
+ * and its exact pruning index ("mips_desc": shape and the probe's share
+ * of items scored; "mips_index": rp_mips.c's pointer-free buffer, its
+ * layout and whole permutation checked at attach by rp_mips_index_check,
+ * so no query can read outside the model's arrays; an image without them,
+ * written before they existed, still attaches and serves unpruned).
  * Adding data is adding a section (RecpromoImageAdd in image_save, or here
  * for framework data): readers look sections up by name and ignore names
  * they do not know; bump RP_IMAGE_FORMAT only when an existing section
@@ -35,7 +40,8 @@
  *	  header before touching anything else, map it, check the envelope
  *	  (rp_image_check: magic, format, size, header hash, sections inside),
  *	  the identity and the row's counts, then the structure serving indexes
- *	  with (key offsets, CSR offsets and indices, panel sizes); the model's
+ *	  with (key offsets, CSR offsets and indices, panel sizes, the pruning
+ *	  index's layout and permutation); the model's
  *	  arrays then point into the mapping.  The data hash is computed by the
  *	  writer from its own mapping of the written file (the bytes every
  *	  reader sees) and checked by every backend's first attach with
