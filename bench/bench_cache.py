@@ -102,8 +102,8 @@ def image_size(cur, model):
     return int(r or 0)
 
 
-def first_calls(n_items, other):
-    model = "m%d" % n_items
+def first_calls(n_items, other, model=None):
+    model = model or "m%d" % n_items
     print("\n%s (%d items x %d factors)" % (model, n_items, bs.F))
     # per-backend path: every backend loads from the tables
     rows = []
@@ -142,6 +142,26 @@ def first_calls(n_items, other):
     c.close()
     w, u = median_pair(rows)
     print("  later calls in one backend:                 wall %8.1f ms   cpu %8.1f ms" % (w, u))
+    # the image-borne pruning index against the image path without one
+    # (exact_pruning = off: the screening pass, what an attached backend
+    # did before the index travelled in the image), same users, alternated
+    c, cur, pid = backend()
+    timed(cur, pid, model)
+    auto, on, off = [], [], []
+    for k in range(5 * TRIALS):
+        cur.execute("SET recpromo.exact_pruning = auto")
+        auto.append(timed(cur, pid, model, 1 + k))
+        cur.execute("SET recpromo.exact_pruning = on")
+        on.append(timed(cur, pid, model, 1 + k))
+        cur.execute("SET recpromo.exact_pruning = off")
+        off.append(timed(cur, pid, model, 1 + k))
+    c.close()
+    w0, u0 = median_pair(off)
+    for label, rows in (("auto", auto), ("on", on)):
+        w1, u1 = median_pair(rows)
+        print("  later calls, pruning %-4s (image index):    wall %8.2f ms   cpu %8.2f ms   (%.2fx off)"
+              % (label, w1, u1, u1 / max(u0, 1e-3)))
+    print("  later calls, pruning off (screening pass):  wall %8.2f ms   cpu %8.2f ms" % (w0, u0))
     c, cur, pid = backend()
     print("  image size: %.1f MB" % (image_size(cur, model) / 1e6))
     c.close()
@@ -191,6 +211,27 @@ def memory(n_items, n_backends=20):
           % (statistics.median(grow) / 1024, n_backends, n_backends * statistics.median(grow) / 1024))
 
 
+def setup_heavy(cur, n_items, rng, n_users=2000):
+    """A factors model whose item norms are heavy-tailed (log-normal, as
+    ALS factors are), so that the exact pruning index prunes: model hN."""
+    schema = "h%d" % n_items
+    bs.q(cur, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s" % (schema, schema))
+    V = rng.standard_normal((n_items, bs.F)) / 8.0 * np.exp(2.0 * rng.standard_normal((n_items, 1)))
+    U = rng.standard_normal((n_users, bs.F)) / 8.0
+    bs.q(cur, "CREATE TABLE %s.item_emb (id int PRIMARY KEY, factors float8[])" % schema)
+    bs.q(cur, "CREATE TABLE %s.user_emb (id int PRIMARY KEY, factors float8[])" % schema)
+    bs.q(cur, "CREATE TABLE %s.orders (user_id int, item_id int)" % schema)
+    bs.copy_rows(cur, schema + ".item_emb", ((str(i + 1), bs.arr(V[i])) for i in range(n_items)))
+    bs.copy_rows(cur, schema + ".user_emb", ((str(u + 1), bs.arr(U[u])) for u in range(n_users)))
+    hist = rng.integers(0, n_items, size=(n_users, 20))
+    rows = [(str(u + 1), str(hist[u, k] + 1)) for u in range(n_users) for k in range(20)]
+    rows += [(str(1000000 + i % 5000), str(i + 1)) for i in range(n_items)]
+    bs.copy_rows(cur, schema + ".orders", rows)
+    bs.q(cur, """SELECT name FROM recpromo.train('h%d', '%s.orders', 'user_id', 'item_id',
+              method => 'factors', params => '{"user_factors": "%s.user_emb", "item_factors": "%s.item_emb"}')"""
+         % (n_items, schema, schema, schema))
+
+
 def main():
     rng = np.random.default_rng(7)
     c = connect()
@@ -200,11 +241,21 @@ def main():
     for n in (20000, 200000):
         if one(cur, "SELECT count(*) FROM recpromo.model WHERE name = %s", ("m%d" % n,)) == 0:
             bs.setup_latency(cur, n, "b%d" % n, rng)
+    if os.environ.get("BENCH_HEAVY", "1") == "1" and \
+            one(cur, "SELECT count(*) FROM recpromo.model WHERE name = 'h200000'") == 0:
+        setup_heavy(cur, 200000, rng)
     c.close()
+    only_heavy = os.environ.get("BENCH_ONLY_HEAVY") == "1"
     for n, other in ((20000, "m200000"), (200000, "m20000")):
+        if only_heavy:
+            break
         first_calls(n, other)
         first_load(n)
-    memory(200000)
+    if os.environ.get("BENCH_HEAVY", "1") == "1":
+        # heavy-tailed norms: the image-borne index prunes (auto)
+        first_calls(200000, "m20000", model="h200000")
+    if not only_heavy:
+        memory(200000)
 
 
 if __name__ == "__main__":

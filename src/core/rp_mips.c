@@ -374,6 +374,30 @@ rp_mips_index_valid(const void *buf, size_t size, int32_t n_items, int32_t facto
 		h.off_sufbias == want.off_sufbias && h.npre == want.npre && h.off_rows == want.off_rows;
 }
 
+int
+rp_mips_index_check(const void *buf, size_t size, int32_t n_items, int32_t factors,
+					int has_bias, unsigned char *seen)
+{
+	mips_header h;
+	const int32_t *perm;
+
+	if (!rp_mips_index_valid(buf, size, n_items, factors, has_bias) ||
+		(n_items > 0 && seen == NULL))
+		return 0;
+	memcpy(&h, buf, sizeof(h));
+	perm = (const int32_t *) ((const char *) buf + h.off_perm);
+	memset(seen, 0, ((size_t) n_items + 7) / 8);
+	for (int32_t p = 0; p < n_items; p++)
+	{
+		int32_t		i = perm[p];
+
+		if (i < 0 || i >= n_items || (seen[i >> 3] & (1u << (i & 7))) != 0)
+			return 0;
+		seen[i >> 3] |= (unsigned char) (1u << (i & 7));
+	}
+	return 1;
+}
+
 /* True when item i is in the ascending list excl[0..n) (binary search). */
 static inline int
 in_list(const int32_t *excl, int32_t n, int32_t i)

@@ -63,6 +63,18 @@ extern int	rp_mips_index_valid(const void *buf, size_t size, int32_t n_items,
 								int32_t factors, int has_bias);
 
 /*
+ * The full check of an index that comes from outside this process (a
+ * shared model image, src/pg/model_image.c): rp_mips_index_valid, and
+ * perm a permutation of [0, n_items), so that no query can read outside V,
+ * the item bias or the caller's allow-list, whatever the other bytes hold
+ * (a damaged norm can only change which items are scored, never where
+ * memory is read).  `seen` is the caller's scratch of (n_items + 7) / 8
+ * bytes (any contents).  O(n_items).
+ */
+extern int	rp_mips_index_check(const void *buf, size_t size, int32_t n_items,
+								int32_t factors, int has_bias, unsigned char *seen);
+
+/*
  * The exact top-k of one query (see the file comment): min(k, eligible)
  * entries into out_idx / out_score (k entries each), best first.  Returns
  * that count, or -1 when more than q->max_visit items had to be scored

@@ -63,6 +63,14 @@ typedef struct RecpromoModel
 	 */
 	const void *image;
 	const struct rp_batch_items *batch_items;
+
+	/*
+	 * The exact pruning index (rp_mips.c) of a factor model taken from the
+	 * image, checked at attach (NULL: serve.c builds its own), and the
+	 * probe's mean share of items scored, measured when the image was made.
+	 */
+	const void *mips;
+	double		mips_share;
 } RecpromoModel;
 
 /*
@@ -251,6 +259,15 @@ extern bool RecpromoImageCsr(const RecpromoModel *m, const char *prefix, int32 n
  * it (m's context deleted) or m itself when no image could be written.
  */
 extern RecpromoModel *RecpromoImageAttach(const RecpromoModelRow *row);
+
+/*
+ * serve.c: the exact pruning index of factors fx (n_users x n_items), built
+ * into a palloc'd buffer of *size bytes, and the probe's mean share of
+ * items scored (*share); NULL when it cannot be built.  One definition for
+ * the per-backend serving cache and the shared image.
+ */
+extern void *RecpromoBuildMips(const RecpromoFactors *fx, int32 n_users,
+							   int32 n_items, Size *size, double *share);
 extern RecpromoModel *RecpromoImagePublish(RecpromoModel *m);
 extern void RecpromoImageInit(void);
 /* Removes every image of one model id (all versions): erasure, drop_model. */

@@ -22,8 +22,13 @@
  * their stored form; "seen_indptr", "seen_indices", "seen_values"; "item_pop"),
  * the method's state (image_save: for als "als_user", "als_item", "als_mean",
  * "als_gram"; for factors "factors_U", "factors_V", "factors_VtV", norms),
- * and the prepared item panels of a factor model ("batch_desc",
- * "batch_panels": what serve.c would otherwise build in each backend).
+ * the prepared item panels of a factor model ("batch_desc",
+ * "batch_panels": what serve.c would otherwise build in each backend),
+ * and its exact pruning index ("mips_desc": shape and the probe's share
+ * of items scored; "mips_index": rp_mips.c's pointer-free buffer, its
+ * layout and whole permutation checked at attach by rp_mips_index_check,
+ * so no query can read outside the model's arrays; an image without them,
+ * written before they existed, still attaches and serves unpruned).
  * Adding data is adding a section (RecpromoImageAdd in image_save, or here
  * for framework data): readers look sections up by name and ignore names
  * they do not know; bump RP_IMAGE_FORMAT only when an existing section
@@ -35,7 +40,8 @@
  *	  header before touching anything else, map it, check the envelope
  *	  (rp_image_check: magic, format, size, header hash, sections inside),
  *	  the identity and the row's counts, then the structure serving indexes
- *	  with (key offsets, CSR offsets and indices, panel sizes); the model's
+ *	  with (key offsets, CSR offsets and indices, panel sizes, the pruning
+ *	  index's layout and permutation); the model's
  *	  arrays then point into the mapping.  The data hash is computed by the
  *	  writer from its own mapping of the written file (the bytes every
  *	  reader sees) and checked by every backend's first attach with
@@ -99,6 +105,7 @@
 #include "model_store.h"
 #include "rp_batch.h"
 #include "rp_image.h"
+#include "rp_mips.h"
 #include "rp_validate.h"
 
 #define IMAGE_DIR "pg_recpromo_cache"
@@ -137,6 +144,19 @@ typedef struct ImageBatchDesc
 	double		vmax;
 	double		qerr;
 } ImageBatchDesc;
+
+/*
+ * Descriptor of the exact pruning index (section "mips_desc"; the index
+ * itself is section "mips_index", rp_mips.c's pointer-free layout).
+ */
+typedef struct ImageMipsDesc
+{
+	int32		n_items;
+	int32		factors;
+	int32		has_bias;
+	int32		pad;
+	double		share;			/* rp_mips_probe of the model's users */
+} ImageMipsDesc;
 
 /* A mapping, released with the model's memory context. */
 typedef struct ImageMapping
@@ -421,6 +441,46 @@ AttachBatch(RecpromoModel *m)
 #endif
 }
 
+/*
+ * The exact pruning index of a factor model, when the image has one: true
+ * with m->mips set, or with none (an image written before the section
+ * existed, or a model without factors); false when the section is there
+ * but does not fit the model (the image is then rejected).  The whole
+ * permutation is checked (rp_mips_index_check: a query can then never
+ * read outside the model's arrays), about 0.2 ms at 200,000 items.
+ */
+static bool
+AttachMips(RecpromoModel *m)
+{
+	uint64		dlen;
+	const ImageMipsDesc *d = rp_image_find(m->image, "mips_desc", &dlen);
+	const void *ix;
+	uint64		len;
+	RecpromoFactors fx;
+	unsigned char *seen;
+	bool		ok;
+
+	if (d == NULL && rp_image_find(m->image, "mips_index", &len) == NULL)
+		return true;
+	if (d == NULL || dlen != sizeof(ImageMipsDesc) ||
+		m->method->factors == NULL || !m->method->factors(m, &fx) || fx.factors < 1)
+		return false;
+	ix = rp_image_find(m->image, "mips_index", &len);
+	if (ix == NULL || d->n_items != m->items.n || d->factors != fx.factors ||
+		(d->has_bias != 0) != (fx.item_bias != NULL) ||
+		!(d->share >= 0.0 && d->share <= 1.0))
+		return false;
+	seen = palloc(((Size) m->items.n + 7) / 8 + 1);
+	ok = rp_mips_index_check(ix, (size_t) len, m->items.n, fx.factors,
+							 fx.item_bias != NULL, seen);
+	pfree(seen);
+	if (!ok)
+		return false;
+	m->mips = ix;
+	m->mips_share = d->share;
+	return true;
+}
+
 /* Builds the model from a checked mapping; false when something does not fit. */
 static bool
 AttachModel(RecpromoModel *m)
@@ -447,7 +507,7 @@ AttachModel(RecpromoModel *m)
 	if (!m->method->image_attach(m))
 		return false;
 	AttachBatch(m);
-	return true;
+	return AttachMips(m);
 }
 
 /*
@@ -824,6 +884,30 @@ BatchSections(const RecpromoModel *m, RecpromoImageSink *sink)
 					 (Size) items.n_pad * items.fa * (items.half ? sizeof(uint16) : sizeof(float)));
 }
 
+/* The exact pruning index, as serve.c would build it, and its probe share. */
+static void
+MipsSections(const RecpromoModel *m, RecpromoImageSink *sink)
+{
+	RecpromoFactors fx;
+	ImageMipsDesc *d;
+	Size		sz;
+	double		share;
+	void	   *ix;
+
+	if (m->method->factors == NULL || !m->method->factors(m, &fx) || fx.factors < 1)
+		return;
+	ix = RecpromoBuildMips(&fx, m->users.n, m->items.n, &sz, &share);
+	if (ix == NULL)
+		return;
+	d = palloc0(sizeof(ImageMipsDesc));
+	d->n_items = m->items.n;
+	d->factors = fx.factors;
+	d->has_bias = fx.item_bias != NULL;
+	d->share = share;
+	RecpromoImageAdd(sink, "mips_desc", d, sizeof(ImageMipsDesc));
+	RecpromoImageAdd(sink, "mips_index", ix, sz);
+}
+
 /*
  * Writes the image of m into a temporary file and renames it to path.
  * false (nothing left behind) on any failure.
@@ -981,6 +1065,7 @@ RecpromoImagePublish(RecpromoModel *m)
 				CommonSections(m, &sink);
 				m->method->image_save(m, &sink);
 				BatchSections(m, &sink);
+				MipsSections(m, &sink);
 				if (!sink.failed)
 				{
 					uint64		limit = (uint64) recpromo_shared_cache_size_kb * 1024;

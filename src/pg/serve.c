@@ -319,6 +319,29 @@ typedef struct ServeCache
 	double		mips_share;		/* probe: mean share of items scored */
 } ServeCache;
 
+void *
+RecpromoBuildMips(const RecpromoFactors *fx, int32 n_users, int32 n_items, Size *size,
+				  double *share)
+{
+	size_t		msz = rp_mips_index_size(n_items, fx->factors, fx->item_bias != NULL);
+	void	   *mbuf;
+
+	*size = 0;
+	*share = 1.0;
+	if (msz == 0)
+		return NULL;
+	mbuf = MemoryContextAllocHuge(CurrentMemoryContext, Max(msz, 8));
+	if (rp_mips_build(fx->V, fx->item_bias, n_items, fx->factors, mbuf, msz) != RP_OK)
+	{
+		pfree(mbuf);
+		return NULL;
+	}
+	*size = msz;
+	*share = rp_mips_probe(mbuf, fx->V, fx->item_bias, fx->U, n_users,
+						   PRUNING_PROBE_USERS, 10, Max(n_items / PRUNING_GIVE_UP, 1));
+	return mbuf;
+}
+
 static ServeCache *
 GetServeCache(RecpromoModel *m)
 {
@@ -367,19 +390,17 @@ GetServeCache(RecpromoModel *m)
 			 */
 			if (c->has_factors)
 			{
-				size_t		msz = rp_mips_index_size(in.n_items, in.factors, in.item_bias != NULL);
-				void	   *mbuf = MemoryContextAllocHuge(m->cxt, Max(msz, 8));
+				Size		msz;
 
-				if (rp_mips_build(in.V, in.item_bias, in.n_items, in.factors, mbuf, msz) == RP_OK)
-				{
-					c->mips = mbuf;
-					c->mips_share = rp_mips_probe(mbuf, in.V, in.item_bias, in.U, in.n_users,
-												  PRUNING_PROBE_USERS, 10,
-												  Max(in.n_items / PRUNING_GIVE_UP, 1));
-				}
-				else
-					pfree(mbuf);
+				c->mips = RecpromoBuildMips(&c->fx, in.n_users, in.n_items, &msz,
+											&c->mips_share);
 			}
+		}
+		if (c->has_factors && c->mips == NULL && m->mips != NULL)
+		{
+			/* built once per server, in the shared image, checked at attach */
+			c->mips = (void *) m->mips;
+			c->mips_share = m->mips_share;
 		}
 		MemoryContextSwitchTo(old);
 		m->serving_cache = c;

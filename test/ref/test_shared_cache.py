@@ -19,6 +19,11 @@
   are rewritten through lo_export (the server's user), only while no
   backend has them mapped (a file truncated under a live mapping is the
   same as a truncated data file; the cache itself never writes in place).
+- The exact pruning index in the image: with recpromo.exact_pruning = on,
+  every user's list and the scores' bits equal the per-backend path's; a
+  damaged index or descriptor (magic, shape, perm out of range, negative or
+  duplicated, NaN share, a truncated section; without shared_cache_verify)
+  is rejected at attach: the image is rewritten and the lists are exact.
 Seeds are fixed: deterministic.
 """
 import os
@@ -121,14 +126,23 @@ def write_image(cur, fn, data):
     q(cur, "SELECT lo_unlink(%s)", (o,))
 
 
-def serve_fresh(model, verify=False):
+def exact_lists(cur, model):
+    """recommend() of every user with the scores' full bits (repr)."""
+    rows = q(cur, """SELECT u, item::text, score FROM generate_series(1, 120) u,
+                     LATERAL recpromo.recommend(u, 10, model => %s) ORDER BY u, rank""", (model,))
+    return [(u, i, repr(sc)) for (u, i, sc) in rows]
+
+
+def serve_fresh(model, verify=False, settings=(), what=None):
     """A new backend's answers, or the SQLSTATE of its error."""
     c = connect(DB)
     cur = c.cursor()
     try:
         if verify:
             q(cur, "SET recpromo.shared_cache_verify = on")
-        return answers(cur, model)
+        for st in settings:
+            q(cur, "SET " + st)
+        return (what or answers)(cur, model)
     except psycopg2.Error as e:
         return e.pgcode or "?"
     finally:
@@ -248,6 +262,62 @@ def main():
             b[j] = rng.getrandbits(8)
         damaged("data bytes at %d, verify off" % pos, bytes(b), False, False)
     check("after damage: reference answers", serve_fresh("a") == ref["a"])
+
+    # the exact pruning index travels in the image (sections mips_desc,
+    # mips_index): with pruning forced on, the lists and the scores' bits
+    # are those of the per-backend path (which builds its own index)
+    prune = ("recpromo.exact_pruning = on",)
+    exact_ref = serve_fresh("a", settings=prune + ("recpromo.shared_cache_size = 0",), what=exact_lists)
+    check("pruning on, per-backend: 1200 rows", len(exact_ref) == 1200, str(len(exact_ref)))
+    for b in range(2):
+        check("pruning on, image-borne index, backend %d: bit for bit" % b,
+              serve_fresh("a", settings=prune, what=exact_lists) == exact_ref)
+
+    def sections(data):
+        n = int.from_bytes(data[56:60], "little")
+        out = {}
+        for k in range(n):
+            e = data[hdr + 48 * k:hdr + 48 * (k + 1)]
+            out[e[:32].rstrip(b"\0").decode()] = (int.from_bytes(e[32:40], "little"),
+                                                   int.from_bytes(e[40:48], "little"))
+        return out
+
+    secs = sections(good)
+    check("the image has the sections mips_desc and mips_index",
+          "mips_desc" in secs and "mips_index" in secs, str(sorted(secs)))
+    if "mips_desc" in secs and "mips_index" in secs:
+        mo, ml = secs["mips_index"]
+        do, dl = secs["mips_desc"]
+        n_items = int.from_bytes(good[mo + 4:mo + 8], "little")
+        off_perm = int.from_bytes(good[mo + 32:mo + 40], "little")
+        perm0 = int.from_bytes(good[mo + off_perm:mo + off_perm + 4], "little")
+
+        def patched(at, value):
+            b = bytearray(good)
+            b[at:at + len(value)] = value
+            return bytes(b)
+
+        mips_cases = [
+            ("mips index: magic", patched(mo, bytes([good[mo] ^ 1]))),
+            ("mips index: n_items", patched(mo + 4, (n_items + 1).to_bytes(4, "little"))),
+            ("mips index: perm out of range", patched(mo + off_perm, n_items.to_bytes(4, "little"))),
+            ("mips index: perm negative", patched(mo + off_perm + 8, (2**32 - 1).to_bytes(4, "little"))),
+            ("mips index: perm duplicate", patched(mo + off_perm + 4, perm0.to_bytes(4, "little"))),
+            ("mips desc: share NaN", patched(do + 16, bytes.fromhex("000000000000f87f"))),
+            ("mips desc: n_items", patched(do, (n_items + 1).to_bytes(4, "little"))),
+            ("mips desc: no bias flag", patched(do + 8, (1).to_bytes(4, "little"))),
+            ("mips index: truncated section", patched(hdr + 48 * list(secs).index("mips_index") + 40,
+                                                     (ml - 8).to_bytes(8, "little"))),
+        ]
+        for name, data in mips_cases:
+            write_image(cur, fn, data)
+            res = serve_fresh("a", settings=prune, what=exact_lists)
+            check("%s: rejected, reloaded, exact lists" % name, res == exact_ref,
+                  res if isinstance(res, str) else "differs")
+            check("%s: the image was rewritten" % name, read_image(cur, fn) == good)
+            check("%s: no restart" % name, q(cur, "SELECT pg_postmaster_start_time()")[0][0] == start)
+            write_image(cur, fn, good)
+        check("after mips damage: reference answers", serve_fresh("a") == ref["a"])
 
     # cache off in a session: serves, writes nothing
     q(cur, """SELECT name FROM recpromo.train('off', 'clicks', 'user_id', 'item_id', 'qty', method => 'als',

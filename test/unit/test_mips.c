@@ -247,6 +247,107 @@ test_small(void)
 	}
 }
 
+/*
+ * The full check of an index from outside (a shared model image): a copy
+ * at another address checks and answers bit for bit like the original;
+ * perm out of range, a duplicate in perm, a damaged header, the wrong
+ * shape or a short buffer are rejected.
+ */
+static void
+test_index_check(void)
+{
+	int32_t		n = 5000;
+	int32_t		f = 16;
+	double	   *V = make_factors(n, f, 1, 1);
+	double	   *bias = malloc(n * sizeof(double));
+	double	   *U = make_factors(8, f, 0, 0);
+	size_t		sz = rp_mips_index_size(n, f, 1);
+	void	   *ix = malloc(sz);
+	double	   *copy = malloc(sz + 64);
+	unsigned char *seen = malloc((n + 7) / 8);
+	int32_t    *perm;
+	int32_t		oi[10],
+				ci[10];
+	double		os[10],
+				cs[10];
+	rp_mips_query q;
+	int32_t		save;
+
+	for (int32_t i = 0; i < n; i++)
+		bias[i] = gauss() / 4.0;
+	CHECK(rp_mips_build(V, bias, n, f, ix, sz) == RP_OK);
+	CHECK(rp_mips_index_check(ix, sz, n, f, 1, seen));
+	memcpy(copy + 8, ix, sz);	/* another 8-aligned address */
+	CHECK(rp_mips_index_check(copy + 8, sz, n, f, 1, seen));
+	memset(&q, 0, sizeof(q));
+	for (int32_t u = 0; u < 8; u++)
+	{
+		q.u = U + (size_t) u * f;
+		q.base = 0.25;
+		CHECK(rp_mips_topk(ix, V, bias, &q, 10, oi, os, NULL) == 10);
+		CHECK(rp_mips_topk(copy + 8, V, bias, &q, 10, ci, cs, NULL) == 10);
+		CHECK(memcmp(oi, ci, sizeof(oi)) == 0 && memcmp(os, cs, sizeof(os)) == 0);
+	}
+	/* where perm sits: the permutation of the largest-norm items, found by content */
+	perm = NULL;
+	{
+		int32_t		head[4];
+		double		best[4];
+		int32_t    *w = (int32_t *) (copy + 8);
+
+		for (int32_t t = 0; t < 4; t++)
+		{
+			head[t] = -1;
+			best[t] = -1.0;
+		}
+		for (int32_t i = 0; i < n; i++)
+		{
+			double		s2 = bias[i] * bias[i];
+			double		key;
+			int32_t		t = 4;
+
+			for (int32_t j = 0; j < f; j++)
+				s2 += V[(size_t) i * f + j] * V[(size_t) i * f + j];
+			key = s2;
+			while (t > 0 && key > best[t - 1])
+				t--;
+			if (t < 4)
+			{
+				memmove(best + t + 1, best + t, (3 - t) * sizeof(double));
+				memmove(head + t + 1, head + t, (3 - t) * sizeof(int32_t));
+				best[t] = key;
+				head[t] = i;
+			}
+		}
+		for (size_t k = 0; k + 4 <= sz / sizeof(int32_t) && perm == NULL; k++)
+			if (memcmp(w + k, head, sizeof(head)) == 0)
+				perm = w + k;
+	}
+	CHECK(perm != NULL);
+	if (perm != NULL)
+	{
+		save = perm[1];
+		perm[1] = -1;
+		CHECK(!rp_mips_index_check(copy + 8, sz, n, f, 1, seen));
+		perm[1] = perm[0];		/* a duplicate */
+		CHECK(!rp_mips_index_check(copy + 8, sz, n, f, 1, seen));
+		perm[1] = save;
+		CHECK(rp_mips_index_check(copy + 8, sz, n, f, 1, seen));
+	}
+	CHECK(!rp_mips_index_check(copy + 8, sz, n, f, 0, seen));
+	CHECK(!rp_mips_index_check(copy + 8, sz, n - 1, f, 1, seen));
+	CHECK(!rp_mips_index_check(copy + 8, sz - 8, n, f, 1, seen));
+	CHECK(!rp_mips_index_check(copy + 8, sz, n, f, 1, NULL));
+	((unsigned char *) (copy + 8))[0] ^= 1;
+	CHECK(!rp_mips_index_check(copy + 8, sz, n, f, 1, seen));
+	free(V);
+	free(bias);
+	free(U);
+	free(ix);
+	free(copy);
+	free(seen);
+}
+
 /* pruning: heavy-tailed norms score few items, alike norms give up */
 static void
 test_pruning_and_giving_up(void)
@@ -308,5 +409,6 @@ main(void)
 	RUN(test_exact_past_prefix);
 	RUN(test_small);
 	RUN(test_pruning_and_giving_up);
+	RUN(test_index_check);
 	UNIT_DONE();
 }
