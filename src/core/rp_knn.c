@@ -5,26 +5,36 @@
  *
  * The algorithm is the row-by-row sparse product of Gustavson (1978, "Two
  * fast algorithms for sparse matrices: multiplication and permuted
- * transposition"), with the product row never stored:
+ * transposition"), with the product row never stored.  The product is
+ * symmetric, so the fit computes only its upper triangle:
  *
  *	  for each row i of A (blocks of rows spread over threads):
  *		  for each (d, a_id) in A[i,:]:				(the users of item i)
- *			  for each (j, a_jd) in AT[d,:]:		(the items of user d)
+ *			  for each (j, a_jd) in AT[d,:], j > i:	(the tail of user d's items)
  *				  acc[j] += a_id * a_jd; cnt[j]++	(dense, per thread)
  *		  for each touched j: s = acc[j] / (|A_i| |A_j|) * shrink(cnt[j]);
- *			  keep in a k-entry min-heap; reset acc[j], cnt[j]
- *		  write the heap, sorted by column, to row i's k slots
+ *			  offer s to row i's heap and to row j's; reset acc[j], cnt[j]
+ *	  then, per row: merge the threads' heaps, sort by column, write
  *
- * Memory is the two CSR matrices, the n_vec * k output and, per thread, an
- * accumulator, a counter and a touched list of n_vec entries: an item x item
+ * Every thread keeps a k-entry min-heap per row (thread 0's are the output
+ * slots), with a dense threshold array in front so that most offers cost
+ * one compare.  The fold-in query (rp_knn_query) runs the plain row kernel,
+ * knn_one, over every j.
+ *
+ * Memory is the two CSR matrices, the n_vec * k output, per extra thread
+ * n_vec * k heap entries and, per thread, an accumulator, a counter, a
+ * touched list, heap sizes and thresholds of n_vec entries: an item x item
  * matrix is never formed.  The touched list is appended branch-free
  * (touched[nt] = j; nt += cnt[j] == 0), which keeps the inner loop free of
  * unpredictable branches on power-law data.
  *
- * Determinism: a row's dot products are summed in the fixed order of A's row
- * and AT's rows, whatever thread runs it, and ties in the top-k are broken
- * by the smaller index, so any thread count gives bit-identical output.
- * Workers write only their own rows' slots and use only their own scratch.
+ * Determinism: dot(i, j) is summed over the common d in increasing d, in
+ * both the half-product and the row kernel, and a_id * a_jd == a_jd * a_id
+ * exactly, so each similarity has the same bits whichever side computes it;
+ * ties in the top-k are broken by the smaller index, which makes the kept
+ * set independent of the order of the offers.  Any thread count gives
+ * bit-identical output, equal to the row-by-row kernel's (unit-tested).
+ * Workers write only their own heaps and use only their own scratch.
  */
 #include "rp_knn.h"
 
