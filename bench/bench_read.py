@@ -26,8 +26,9 @@ Measured, alternating recpromo and the peer in each repetition, medians printed:
            OPENBLAS_NUM_THREADS=1 and the training loss off.
   batch    (with als) recommend_all(10) on the 1-thread ALS model against implicit's
            model.recommend(all users, N=10, filter_already_liked_items=True) on 1 thread.
-  knn      train(method => 'item_knn', neighbours 20) on 1 thread against the same load +
-           implicit.nearest_neighbours.CosineRecommender(K=20).fit on 1 thread.
+  knn      train(method => 'item_knn', neighbours 20) with recpromo.max_threads = 1 and 2
+           against the same load + implicit.nearest_neighbours.CosineRecommender(K=20).fit on
+           as many threads (num_threads).
 Memory: VmHWM (peak resident set) and the peak of RssAnon (anonymous memory, sampled every
 10 ms from /proc/<pid>/status) of the backend during the statement, in a fresh connection; the
 same for the peer's process (its whole life: Python, numpy, scipy, load and fit; the peak of
@@ -320,10 +321,11 @@ def main():
                         "SELECT count(*) FROM recpromo.recommend_all(10, '%s')" % tag,
                         {"recpromo.max_threads": 1}))
         if "knn" in only:
-            if src:
-                add(("knn-peer", 1), peer_run("knn", 1))
-            add(("knn", 1), recpromo_run(train("item_knn", ", neighbours => 20"),
-                                         {"recpromo.max_threads": 1}))
+            for t in (1, 2):
+                if src:
+                    add(("knn-peer", t), peer_run("knn", t))
+                add(("knn", t), recpromo_run(train("item_knn", ", neighbours => 20"),
+                                             {"recpromo.max_threads": t}))
         print("rep %d done, load %s" % (rep + 1, " ".join(open("/proc/loadavg").read().split()[:3])),
               flush=True)
 
@@ -353,13 +355,14 @@ def main():
     row("ALS 5 it. end to end, 1 thread", ("als", 1), "implicit load+fit", ("als-peer", 1))
     row("ALS 5 it. end to end, 2 threads", ("als", 2), "implicit load+fit", ("als-peer", 2))
     row("item_knn K=20 end to end, 1 thr.", ("knn", 1), "implicit Cosine l+fit", ("knn-peer", 1))
+    row("item_knn K=20 end to end, 2 thr.", ("knn", 2), "implicit Cosine l+fit", ("knn-peer", 2))
     if ("batch", 1) in results:
         bs = [r[5] for r in results.get(("als-peer", 1), []) if r[5] is not None]
         print("%-34s %7.2f %7.2f %7.0f %7.0f | %-22s %7s"
               % ("recommend_all(10), 1 thread", med(("batch", 1), 0), med(("batch", 1), 3),
                  med(("batch", 1), 1), med(("batch", 1), 2), "implicit recommend",
                  "%.2f" % statistics.median(bs) if bs else "-"))
-    for key in (("als-peer", 1), ("als-peer", 2), ("knn-peer", 1)):
+    for key in (("als-peer", 1), ("als-peer", 2), ("knn-peer", 1), ("knn-peer", 2)):
         if key in results:
             print("peer %s %d thread(s): peak RssAnon of the fit alone (after the load) %.0f MB"
                   % (key[0], key[1], med(key, 6)))

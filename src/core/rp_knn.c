@@ -5,26 +5,36 @@
  *
  * The algorithm is the row-by-row sparse product of Gustavson (1978, "Two
  * fast algorithms for sparse matrices: multiplication and permuted
- * transposition"), with the product row never stored:
+ * transposition"), with the product row never stored.  The product is
+ * symmetric, so the fit computes only its upper triangle:
  *
  *	  for each row i of A (blocks of rows spread over threads):
  *		  for each (d, a_id) in A[i,:]:				(the users of item i)
- *			  for each (j, a_jd) in AT[d,:]:		(the items of user d)
+ *			  for each (j, a_jd) in AT[d,:], j > i:	(the tail of user d's items)
  *				  acc[j] += a_id * a_jd; cnt[j]++	(dense, per thread)
  *		  for each touched j: s = acc[j] / (|A_i| |A_j|) * shrink(cnt[j]);
- *			  keep in a k-entry min-heap; reset acc[j], cnt[j]
- *		  write the heap, sorted by column, to row i's k slots
+ *			  offer s to row i's heap and to row j's; reset acc[j], cnt[j]
+ *	  then, per row: merge the threads' heaps, sort by column, write
  *
- * Memory is the two CSR matrices, the n_vec * k output and, per thread, an
- * accumulator, a counter and a touched list of n_vec entries: an item x item
+ * Every thread keeps a k-entry min-heap per row (thread 0's are the output
+ * slots), with a dense threshold array in front so that most offers cost
+ * one compare.  The fold-in query (rp_knn_query) runs the plain row kernel,
+ * knn_one, over every j.
+ *
+ * Memory is the two CSR matrices, the n_vec * k output, per extra thread
+ * n_vec * k heap entries and, per thread, an accumulator, a counter, a
+ * touched list, heap sizes and thresholds of n_vec entries: an item x item
  * matrix is never formed.  The touched list is appended branch-free
  * (touched[nt] = j; nt += cnt[j] == 0), which keeps the inner loop free of
  * unpredictable branches on power-law data.
  *
- * Determinism: a row's dot products are summed in the fixed order of A's row
- * and AT's rows, whatever thread runs it, and ties in the top-k are broken
- * by the smaller index, so any thread count gives bit-identical output.
- * Workers write only their own rows' slots and use only their own scratch.
+ * Determinism: dot(i, j) is summed over the common d in increasing d, in
+ * both the half-product and the row kernel, and a_id * a_jd == a_jd * a_id
+ * exactly, so each similarity has the same bits whichever side computes it;
+ * ties in the top-k are broken by the smaller index, which makes the kept
+ * set independent of the order of the offers.  Any thread count gives
+ * bit-identical output, equal to the row-by-row kernel's (unit-tested).
+ * Workers write only their own heaps and use only their own scratch.
  */
 #include "rp_knn.h"
 
@@ -35,6 +45,9 @@
 
 /* rows per block handed to a thread; also the cancel-poll granularity */
 #define KNN_BLOCK 16
+
+/* rows per block of the merge pass (cheap rows) */
+#define KNN_MERGE_BLOCK 256
 
 /* how many AT rows ahead the kernel prefetches */
 #define KNN_PREFETCH 4
@@ -359,6 +372,49 @@ knn_carve(void *base, int32_t n_vec, int32_t k, knn_scratch *s)
 	s->touched = (int32_t *) p;
 }
 
+/*
+ * The fit's per-thread scratch.  Besides the accumulator, counter and touched
+ * list of the kernel, every thread holds a selection heap for EVERY row (a
+ * pair i < j is computed once, by whoever runs row i, and offered to both
+ * rows' heaps), stored column-wise: hv / hi (n_vec * k similarities and
+ * indices, row r at r * k), hn (entries per row) and thr (a row's admission
+ * threshold: -inf until its heap is full, then the worst kept similarity, a
+ * cache-friendly first test before the heap itself is touched).  Thread 0's
+ * heaps are the output arrays themselves, so one thread needs no n_vec * k
+ * scratch.  merge is k entries for the final per-row merge and sort.
+ */
+typedef struct knn_fit_scratch
+{
+	double	   *acc;
+	double	   *thr;
+	double	   *hv;
+	int32_t    *hi;
+	int32_t    *hn;
+	int32_t    *cnt;
+	int32_t    *touched;		/* n_vec + 1 */
+	knn_entry  *merge;
+} knn_fit_scratch;
+
+/* bytes of one thread's fit scratch, without its n_vec * k heaps */
+static size_t
+knn_fit_thread_bytes(int32_t n_vec, int32_t k)
+{
+	size_t		b = 2 * (size_t) n_vec * sizeof(double)
+		+ (3 * (size_t) n_vec + 1) * sizeof(int32_t)
+		+ (size_t) k * sizeof(knn_entry);
+
+	return (b + 63) & ~(size_t) 63;
+}
+
+/* bytes of one thread's n_vec * k heaps (threads 1.. only) */
+static size_t
+knn_fit_heap_bytes(int32_t n_vec, int32_t k)
+{
+	size_t		b = (size_t) n_vec * (size_t) k * (sizeof(double) + sizeof(int32_t));
+
+	return (b + 63) & ~(size_t) 63;
+}
+
 size_t
 rp_knn_workspace_size(int32_t n_vec, int32_t k, int nthreads)
 {
@@ -368,7 +424,8 @@ rp_knn_workspace_size(int32_t n_vec, int32_t k, int nthreads)
 		nthreads = 1;
 	if (nthreads > RP_MAX_THREADS)
 		nthreads = RP_MAX_THREADS;
-	return norms + (size_t) nthreads * knn_thread_bytes(n_vec, k) + 64;
+	return norms + (size_t) nthreads * knn_fit_thread_bytes(n_vec, k)
+		+ (size_t) (nthreads - 1) * knn_fit_heap_bytes(n_vec, k) + 64;
 }
 
 typedef struct knn_fit_ctx
@@ -378,32 +435,215 @@ typedef struct knn_fit_ctx
 	const double *norms;
 	const rp_knn_params *p;
 	rp_csr	   *out;
-	char	   *threads_base;
-	size_t		thread_bytes;
+	knn_fit_scratch th[RP_MAX_THREADS];
+	int			nthreads;
 } knn_fit_ctx;
 
+/*
+ * Offers (sim, idx) to row r's heap (column-wise min-heap by quality, worst
+ * at r * k).  The order is knn_worse's, so the kept set is the unique top k
+ * of everything offered, whatever the order of the offers.
+ */
+static inline void
+knn_fit_offer(knn_fit_scratch *s, int32_t k, int32_t r, double sim, int32_t idx)
+{
+	double	   *v;
+	int32_t    *x;
+	int32_t		n;
+	int32_t		i;
+
+	if (sim < s->thr[r])
+		return;
+	v = s->hv + (int64_t) r * k;
+	x = s->hi + (int64_t) r * k;
+	n = s->hn[r];
+	if (n < k)
+	{
+		/* sift up */
+		i = n;
+		while (i > 0)
+		{
+			int32_t		parent = (i - 1) / 2;
+
+			if (!(sim < v[parent] || (sim == v[parent] && idx > x[parent])))
+				break;
+			v[i] = v[parent];
+			x[i] = x[parent];
+			i = parent;
+		}
+		v[i] = sim;
+		x[i] = idx;
+		s->hn[r] = n + 1;
+		if (n + 1 == k)
+			s->thr[r] = v[0];
+		return;
+	}
+	/* full: replace the root only if it is worse than the candidate */
+	if (!(v[0] < sim || (v[0] == sim && x[0] > idx)))
+		return;
+	i = 0;
+	for (;;)
+	{
+		int32_t		l = 2 * i + 1;
+		int32_t		rr = l + 1;
+		int32_t		m = -1;
+		double		mv = sim;
+		int32_t		mx = idx;
+
+		/* the worst of the candidate and the two children goes up */
+		if (l < n && (v[l] < mv || (v[l] == mv && x[l] > mx)))
+		{
+			m = l;
+			mv = v[l];
+			mx = x[l];
+		}
+		if (rr < n && (v[rr] < mv || (v[rr] == mv && x[rr] > mx)))
+		{
+			m = rr;
+			mv = v[rr];
+			mx = x[rr];
+		}
+		if (m < 0)
+			break;
+		v[i] = mv;
+		x[i] = mx;
+		i = m;
+	}
+	v[i] = sim;
+	x[i] = idx;
+	s->thr[r] = v[0];
+}
+
+/*
+ * Phase 1, rows [begin, end): the dot products of row i with the rows j > i
+ * (the tail of each sorted AT row, walked backwards until j <= i), then
+ * each positive similarity offered to both heaps.  dot(i, j) sums the
+ * products a_id * a_jd over the common d in increasing d, exactly as the
+ * row-by-row kernel does for row i and for row j (products commute
+ * exactly), so computing a pair once changes no bit of the result.
+ */
 static void
 knn_fit_range(void *arg, int thread, int64_t begin, int64_t end)
 {
 	knn_fit_ctx *c = (knn_fit_ctx *) arg;
-	knn_scratch s;
+	knn_fit_scratch *s = &c->th[thread];
+	const rp_csr *AT = c->AT;
+	const int64_t *atp = AT->indptr;
+	const int32_t *ix = AT->indices;
+	const double *vx = AT->values;
+	const double *norms = c->norms;
+	double	   *acc = s->acc;
+	int32_t    *cnt = s->cnt;
+	int32_t    *touched = s->touched;
 	int32_t		k = c->p->k;
+	double		shrink = c->p->shrink;
 
-	knn_carve(c->threads_base + (size_t) thread * c->thread_bytes,
-			  c->A->n_rows, k, &s);
 	for (int64_t i = begin; i < end; i++)
 	{
 		int64_t		b = c->A->indptr[i];
-		int32_t		kept;
+		int64_t		q_n = c->A->indptr[i + 1] - b;
+		const int32_t *q_idx = c->A->indices + b;
+		const double *q_val = c->A->values + b;
+		double		q_norm = norms[i];
+		int64_t		nt = 0;
 
-		kept = knn_one(c->AT, c->norms, c->A->indices + b, c->A->values + b,
-					   c->A->indptr[i + 1] - b, c->norms[i], (int32_t) i, k,
-					   c->p->shrink, &s);
-		knn_sort(s.heap, kept, 1);
+		for (int64_t h = 0; h < q_n; h++)
+		{
+			const double w = q_val[h];
+			const int32_t d = q_idx[h];
+			const int64_t lo = atp[d];
+
+			/*
+			 * See knn_one: the next rows' ends, where the walk starts.  Their
+			 * indptr slots are themselves scattered, so they are asked for
+			 * twice as far ahead and are in cache when read here.
+			 */
+			if (h + 2 * KNN_PREFETCH < q_n)
+				RP_PREFETCH(atp + q_idx[h + 2 * KNN_PREFETCH] + 1);
+			if (h + KNN_PREFETCH < q_n)
+			{
+				int64_t		ahead = atp[q_idx[h + KNN_PREFETCH] + 1] - 1;
+
+				RP_PREFETCH(ix + ahead);
+				RP_PREFETCH(vx + ahead);
+				RP_PREFETCH(vx + ahead - 8);
+			}
+			for (int64_t p = atp[d + 1] - 1; p >= lo; p--)
+			{
+				int32_t		j = ix[p];
+
+				if (j <= i)
+					break;
+				touched[nt] = j;
+				nt += (cnt[j] == 0);
+				cnt[j]++;
+				acc[j] += w * vx[p];
+			}
+		}
+
+		for (int64_t t = 0; t < nt; t++)
+		{
+			int32_t		j = touched[t];
+			double		den = q_norm * norms[j];
+			double		sim;
+
+			if (den > 0.0)
+			{
+				sim = acc[j] / den;
+				/* rounding can push a parallel pair just past 1 */
+				if (sim > 1.0)
+					sim = 1.0;
+				else if (sim < -1.0)
+					sim = -1.0;
+				if (shrink > 0.0)
+					sim *= (double) cnt[j] / ((double) cnt[j] + shrink);
+				if (sim > 0.0)
+				{
+					knn_fit_offer(s, k, (int32_t) i, sim, j);
+					knn_fit_offer(s, k, j, sim, (int32_t) i);
+				}
+			}
+			acc[j] = 0.0;
+			cnt[j] = 0;
+		}
+	}
+}
+
+/*
+ * Phase 2, rows [begin, end): merges the threads' heaps of row i into one
+ * top k (thread 0's heap, already a valid heap, plus the others' entries),
+ * sorts it by column and writes it to row i's k slots (thread 0's heap
+ * lives there).
+ */
+static void
+knn_merge_range(void *arg, int thread, int64_t begin, int64_t end)
+{
+	knn_fit_ctx *c = (knn_fit_ctx *) arg;
+	knn_entry  *h = c->th[thread].merge;
+	int32_t		k = c->p->k;
+
+	for (int64_t i = begin; i < end; i++)
+	{
+		const knn_fit_scratch *s0 = &c->th[0];
+		int32_t		kept = s0->hn[i];
+
 		for (int32_t t = 0; t < kept; t++)
 		{
-			c->out->indices[i * k + t] = s.heap[t].idx;
-			c->out->values[i * k + t] = s.heap[t].sim;
+			h[t].sim = s0->hv[i * k + t];
+			h[t].idx = s0->hi[i * k + t];
+		}
+		for (int q = 1; q < c->nthreads; q++)
+		{
+			const knn_fit_scratch *s = &c->th[q];
+
+			for (int32_t t = 0; t < s->hn[i]; t++)
+				knn_offer(h, &kept, k, s->hv[i * k + t], s->hi[i * k + t]);
+		}
+		knn_sort(h, kept, 1);
+		for (int32_t t = 0; t < kept; t++)
+		{
+			c->out->indices[i * k + t] = h[t].idx;
+			c->out->values[i * k + t] = h[t].sim;
 		}
 		/* the count goes in the next indptr slot; compacted afterwards */
 		c->out->indptr[i + 1] = kept;
@@ -414,9 +654,11 @@ rp_status
 rp_knn_fit(const rp_csr *A, const rp_csr *AT, const rp_knn_params *p,
 		   rp_csr *out, void *work, const rp_cancel *cancel)
 {
-	knn_fit_ctx c;
+	knn_fit_ctx *c;
+	knn_fit_ctx ctx;
 	double	   *norms = (double *) work;
 	size_t		norms_bytes;
+	char	   *base;
 	int			nthreads;
 	int32_t		n = A->n_rows;
 	int32_t		k = p->k;
@@ -434,18 +676,50 @@ rp_knn_fit(const rp_csr *A, const rp_csr *AT, const rp_knn_params *p,
 			return RP_ENUMERIC;
 	norms_bytes = (((size_t) n * sizeof(double)) + 63) & ~(size_t) 63;
 
-	/* thread scratch starts zeroed: the kernel keeps it zeroed */
-	c.A = A;
-	c.AT = AT;
-	c.norms = norms;
-	c.p = p;
-	c.out = out;
-	c.threads_base = (char *) work + norms_bytes;
-	c.thread_bytes = knn_thread_bytes(n, k);
-	memset(c.threads_base, 0, (size_t) nthreads * c.thread_bytes);
+	/* carve the threads' scratch: accumulators and counters start zeroed */
+	c = &ctx;
+	c->A = A;
+	c->AT = AT;
+	c->norms = norms;
+	c->p = p;
+	c->out = out;
+	c->nthreads = nthreads;
+	base = (char *) work + norms_bytes;
+	for (int t = 0; t < nthreads; t++)
+	{
+		knn_fit_scratch *s = &c->th[t];
+		char	   *q = base;
+
+		memset(base, 0, knn_fit_thread_bytes(n, k));
+		s->acc = (double *) q;
+		q += (size_t) n * sizeof(double);
+		s->thr = (double *) q;
+		q += (size_t) n * sizeof(double);
+		s->merge = (knn_entry *) q;
+		q += (size_t) k * sizeof(knn_entry);
+		s->cnt = (int32_t *) q;
+		q += (size_t) n * sizeof(int32_t);
+		s->hn = (int32_t *) q;
+		q += (size_t) n * sizeof(int32_t);
+		s->touched = (int32_t *) q;
+		base += knn_fit_thread_bytes(n, k);
+		for (int32_t i = 0; i < n; i++)
+			s->thr[i] = -INFINITY;
+	}
+	c->th[0].hv = out->values;
+	c->th[0].hi = out->indices;
+	for (int t = 1; t < nthreads; t++)
+	{
+		c->th[t].hv = (double *) base;
+		c->th[t].hi = (int32_t *) (base + (size_t) n * (size_t) k * sizeof(double));
+		base += knn_fit_heap_bytes(n, k);
+	}
 
 	out->indptr[0] = 0;
-	st = rp_parallel_for(nthreads, n, KNN_BLOCK, knn_fit_range, &c, cancel);
+	st = rp_parallel_for(nthreads, n, KNN_BLOCK, knn_fit_range, c, cancel);
+	if (st != RP_OK)
+		return st;
+	st = rp_parallel_for(nthreads, n, KNN_MERGE_BLOCK, knn_merge_range, c, cancel);
 	if (st != RP_OK)
 		return st;
 

@@ -100,10 +100,12 @@ extern void rp_knn_weight_row(rp_knn_weighting weighting, double k1, double b,
 extern void rp_knn_row_norms(const rp_csr *A, double *norms);
 
 /*
- * Bytes of scratch rp_knn_fit() needs: per thread, a dense accumulator,
- * an overlap counter and a touched list of n_vec entries each, and a heap
- * of k entries; plus the n_vec norms.  Memory is O(nnz + n_vec * k + threads
- * * n_vec): never an n_vec x n_vec matrix.
+ * Bytes of scratch rp_knn_fit() needs: per thread, a dense accumulator, an
+ * overlap counter, a touched list, a heap size and an admission threshold
+ * of n_vec entries each and k merge entries; per thread after the first, a
+ * k-entry selection heap for every row (n_vec * k * 12 bytes; the first
+ * thread's heaps are the output).  Memory is O(nnz + threads * n_vec * k):
+ * never an n_vec x n_vec matrix.
  */
 extern size_t rp_knn_workspace_size(int32_t n_vec, int32_t k, int nthreads);
 
@@ -117,10 +119,14 @@ extern size_t rp_knn_workspace_size(int32_t n_vec, int32_t k, int nthreads);
  *   index, out->nnz their total (the arrays are compacted).
  * work: rp_knn_workspace_size(n_vec, k, nthreads) bytes, caller-owned,
  *   8-byte aligned.
- * Runs rp_parallel_for over blocks of rows; each row's result depends only
- * on the row, so the output is identical for any thread count.  Polls
- * cancel between blocks (RP_ECANCELED).  Cost: sum over columns d of
- * (nnz of AT row d)^2 multiply-adds, plus O(touched log k) per row.
+ * Runs rp_parallel_for over blocks of rows; each pair (i, j), i < j, is
+ * computed once, by the thread running row i, and offered to both rows;
+ * the threads' heaps are merged per row at the end.  A pair's similarity
+ * is bit-identical to the row-by-row kernel's (rp_knn_query of row i with
+ * exclude = i) and the kept set is the unique top k, so the output is
+ * identical for any thread count.  Polls cancel between blocks
+ * (RP_ECANCELED).  Cost: half the sum over columns d of (nnz of AT row
+ * d)^2 multiply-adds, plus O(log k) per positive pair kept by a heap.
  */
 extern rp_status rp_knn_fit(const rp_csr *A, const rp_csr *AT,
 							const rp_knn_params *p, rp_csr *out, void *work,

@@ -29,6 +29,18 @@ extern void RecpromoKnnFit(rp_csr *A, rp_knn_weighting w, double k1, double b,
 						   const char *what);
 
 /*
+ * The same, given T, a matrix that may already be A's transpose (the
+ * interaction matrix an item x user A was transposed from): when no
+ * weighting changes A's values and T's rows are strictly increasing by
+ * column (as rp_csr_transpose makes them), T is used as the transpose
+ * instead of building one (same entries, same values, so the same result).
+ * T may be NULL.
+ */
+extern void RecpromoKnnFitFrom(rp_csr *A, const rp_csr *T, rp_knn_weighting w,
+							   double k1, double b, int32 k, double shrink,
+							   int threads, rp_csr *S, const char *what);
+
+/*
  * Rebuilds an n x n neighbour CSR from the parts <prefix>_indptr/_indices/
  * _values of model `model`, checked (model_validate.h: offsets, indices in
  * range and strictly increasing per row, finite values); a bad part raises

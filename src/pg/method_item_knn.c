@@ -51,7 +51,29 @@ void
 RecpromoKnnFit(rp_csr *A, rp_knn_weighting w, double k1, double b, int32 k,
 			   double shrink, int threads, rp_csr *S, const char *what)
 {
+	RecpromoKnnFitFrom(A, NULL, w, k1, b, k, shrink, threads, S, what);
+}
+
+/* T has A's shape transposed and strictly increasing columns in every row */
+static bool
+KnnIsSortedTranspose(const rp_csr *A, const rp_csr *T)
+{
+	if (T == NULL || T->n_rows != A->n_cols || T->n_cols != A->n_rows || T->nnz != A->nnz)
+		return false;
+	for (int32 r = 0; r < T->n_rows; r++)
+		for (int64 p = T->indptr[r] + 1; p < T->indptr[r + 1]; p++)
+			if (T->indices[p] <= T->indices[p - 1])
+				return false;
+	return true;
+}
+
+void
+RecpromoKnnFitFrom(rp_csr *A, const rp_csr *T, rp_knn_weighting w, double k1,
+				   double b, int32 k, double shrink, int threads, rp_csr *S,
+				   const char *what)
+{
 	rp_csr		AT;
+	bool		own_at;
 	rp_knn_params p;
 	void	   *work;
 	rp_cancel	cancel = RecpromoCancelHook();
@@ -69,10 +91,17 @@ RecpromoKnnFit(rp_csr *A, rp_knn_weighting w, double k1, double b, int32 k,
 	RecpromoCheckStatus(rp_knn_weight(A, w, k1, b, A->values, work), what);
 	pfree(work);
 
-	AT.indptr = palloc_extended(((Size) A->n_cols + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
-	AT.indices = palloc_extended(Max((Size) A->nnz, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
-	AT.values = palloc_extended(Max((Size) A->nnz, 1) * sizeof(double), MCXT_ALLOC_HUGE);
-	RecpromoCheckStatus(rp_csr_transpose(A, &AT), what);
+	/* unweighted, the matrix A came from is its transpose: skip rebuilding it */
+	own_at = !(w == RP_KNN_WEIGHT_NONE && KnnIsSortedTranspose(A, T));
+	if (own_at)
+	{
+		AT.indptr = palloc_extended(((Size) A->n_cols + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
+		AT.indices = palloc_extended(Max((Size) A->nnz, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
+		AT.values = palloc_extended(Max((Size) A->nnz, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+		RecpromoCheckStatus(rp_csr_transpose(A, &AT), what);
+	}
+	else
+		AT = *T;
 	CHECK_FOR_INTERRUPTS();
 
 	S->indptr = palloc_extended(((Size) A->n_rows + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
@@ -86,9 +115,12 @@ RecpromoKnnFit(rp_csr *A, rp_knn_weighting w, double k1, double b, int32 k,
 	RecpromoCheckStatus(rp_knn_fit(A, &AT, &p, S, work, &cancel), what);
 	CHECK_FOR_INTERRUPTS();
 	pfree(work);
-	pfree(AT.indptr);
-	pfree(AT.indices);
-	pfree(AT.values);
+	if (own_at)
+	{
+		pfree(AT.indptr);
+		pfree(AT.indices);
+		pfree(AT.values);
+	}
 }
 
 static void
@@ -109,8 +141,8 @@ ItemKnnTrain(RecpromoTrainState *ts)
 	A.values = palloc_extended(Max((Size) R->nnz, 1) * sizeof(double), MCXT_ALLOC_HUGE);
 	RecpromoCheckStatus(rp_csr_transpose(R, &A), "item_knn training");
 
-	RecpromoKnnFit(&A, RecpromoKnnWeighting(wname), k1, b, k, shrink, ts->threads, &S,
-				   "item_knn training");
+	RecpromoKnnFitFrom(&A, R, RecpromoKnnWeighting(wname), k1, b, k, shrink, ts->threads,
+					   &S, "item_knn training");
 	pfree(A.indptr);
 	pfree(A.indices);
 	pfree(A.values);

@@ -480,6 +480,91 @@ test_cancel_and_bad_args(void)
 	mat_free(&AT);
 }
 
+/*
+ * The fit computes each pair once and offers it to both rows; the fold-in
+ * query runs the row-by-row kernel (every pair from both sides).  Row i of
+ * the fit must equal, bit for bit, the query of A's row i excluding i,
+ * sorted by column: for any thread count, k, shrink, with ties (repeated
+ * rows, small integer values) and skewed row lengths.
+ */
+static void
+test_fit_equals_rowwise(void)
+{
+	int32_t		rows = 260, cols = 90;
+	double	   *d = calloc((size_t) rows * cols, sizeof(double));
+	int32_t		ks[] = {1, 3, 20, 300};
+	double		shrinks[] = {0.0, 2.5};
+	mat			A, AT;
+	double	   *norms = malloc((size_t) rows * sizeof(double));
+	int32_t    *qi = malloc((size_t) 300 * sizeof(int32_t));
+	double	   *qs = malloc((size_t) 300 * sizeof(double));
+
+	rng_state = 1234;
+	for (int32_t i = 0; i < rows; i++)
+	{
+		/* popular columns first: row lengths and column counts are skewed */
+		double		dens = 0.5 / (1.0 + (i % 37));
+
+		if (i >= 8 && i % 13 == 0)
+		{
+			/* a copy of an earlier row: exact ties */
+			memcpy(d + (int64_t) i * cols, d + (int64_t) (i - 8) * cols, (size_t) cols * sizeof(double));
+			continue;
+		}
+		for (int32_t c = 0; c < cols; c++)
+			if (rnd() < dens * 3.0 / (1.0 + c * 0.05))
+				d[(int64_t) i * cols + c] = (double) (1 + (int) (rnd() * 3));
+	}
+	mat_from_dense(&A, d, rows, cols);
+	mat_transpose(&A, &AT);
+	rp_knn_row_norms(&A.m, norms);
+	for (int ki = 0; ki < 4; ki++)
+		for (int si = 0; si < 2; si++)
+			for (int th = 1; th <= 4; th++)
+			{
+				rp_knn_params p = {ks[ki], shrinks[si], th};
+				mat			out;
+				void	   *qw = aligned_alloc(64, (rp_knn_query_workspace_size(rows, p.k) + 63) & ~(size_t) 63);
+				int			bad = 0;
+
+				run_fit(&A, &AT, &p, &out);
+				for (int32_t i = 0; i < rows; i++)
+				{
+					int64_t		b = A.ip[i];
+					int32_t		n_out;
+					int64_t		o = out.ip[i];
+
+					CHECK(rp_knn_query(&AT.m, norms, rows, A.ix + b, A.v + b,
+									   (int32_t) (A.ip[i + 1] - b), i, &p, qi, qs,
+									   &n_out, qw) == RP_OK);
+					if (out.ip[i + 1] - o != n_out)
+					{
+						bad++;
+						continue;
+					}
+					/* the query is best first: find each kept column in it */
+					for (int32_t t = 0; t < n_out; t++)
+					{
+						int			found = 0;
+
+						for (int32_t q = 0; q < n_out; q++)
+							if (qi[q] == out.ix[o + t])
+								found = memcmp(&qs[q], &out.v[o + t], sizeof(double)) == 0;
+						bad += !found;
+					}
+				}
+				CHECK(bad == 0);
+				free(qw);
+				mat_free(&out);
+			}
+	mat_free(&A);
+	mat_free(&AT);
+	free(d);
+	free(norms);
+	free(qi);
+	free(qs);
+}
+
 int
 main(void)
 {
@@ -488,6 +573,7 @@ main(void)
 	RUN(test_ties);
 	RUN(test_weighting);
 	RUN(test_threads_identical);
+	RUN(test_fit_equals_rowwise);
 	RUN(test_score_users);
 	RUN(test_cancel_and_bad_args);
 	UNIT_DONE();
