@@ -25,8 +25,8 @@
  * r_ui * B_ij (a sparse row sum); similar_items(i) = row i of B (only the
  * items that use i are eligible); explain(u, j): contrib_i = r_ui * B_ij,
  * listed for the history items that are regressors of j; they sum to the
- * score.  forget_user re-solves the columns whose system involves an item
- * of the erased rows, on the same neighbour lists (forget.c).
+ * score.  forget_user refits B on the interactions left (forget.c): the
+ * result equals a retrain.
  */
 #include "postgres.h"
 
@@ -61,7 +61,7 @@ SparseEaseBatch(int32 n, int32 k, double limit)
 	return (int32) b;
 }
 
-double
+static double
 RecpromoSparseEaseBytes(int32 n, int64 nnz, int32 k, int32 batch, int threads)
 {
 	return (double) nnz * 12.0 + ((double) n + 1) * 8.0 * 3.0	/* X^T */
@@ -73,21 +73,19 @@ RecpromoSparseEaseBytes(int32 n, int64 nnz, int32 k, int32 batch, int threads)
  * The transposed fit (row j = column j of B) into the stored orientation;
  * palloc'd in the current context.
  */
-void
+static void
 RecpromoSparseEaseRows(const rp_csr *BT, rp_csr *B)
 {
 	B->indptr = palloc_extended(((Size) BT->n_cols + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
 	B->indices = palloc_extended(Max((Size) BT->nnz, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
 	B->values = palloc_extended(Max((Size) BT->nnz, 1) * sizeof(double), MCXT_ALLOC_HUGE);
-	RecpromoCheckStatus(rp_csr_transpose(BT, B), "sparse_ease training");
+	RecpromoCheckStatus(rp_csr_transpose(BT, B), "sparse_ease fit");
 }
 
-static void
-SparseEaseTrain(RecpromoTrainState *ts)
+void
+RecpromoSparseEaseFit(const rp_csr *R, double lambda, int32 k, int threads, rp_csr *B,
+					  const char *what)
 {
-	double		lambda = RecpromoParamFloat(ts, "lambda", 500.0, 1e-6, 1e12);
-	int32		k = RecpromoParamInt(ts, "neighbours", 100, 1, RP_SEASE_MAX_K);
-	const rp_csr *R = &ts->data.R;
 	int32		n = R->n_cols;
 	int32		kk = Min(k, Max(n - 1, 0));
 	double		limit = (double) recpromo_memory_limit_kb * 1024.0;
@@ -95,35 +93,41 @@ SparseEaseTrain(RecpromoTrainState *ts)
 	rp_cancel	cancel = RecpromoCancelHook();
 	rp_csr		XT;
 	rp_csr		BT;
-	rp_csr		B;
 	int32		k_used;
 
-	RecpromoCheckMemory(RecpromoSparseEaseBytes(n, R->nnz, kk, batch, ts->threads),
-						"sparse_ease training");
+	RecpromoCheckMemory(RecpromoSparseEaseBytes(n, R->nnz, kk, batch, threads), what);
 
 	XT.indptr = palloc_extended(((Size) n + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
 	XT.indices = palloc_extended(Max((Size) R->nnz, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
 	XT.values = palloc_extended(Max((Size) R->nnz, 1) * sizeof(double), MCXT_ALLOC_HUGE);
-	RecpromoCheckStatus(rp_csr_transpose(R, &XT), "sparse_ease training");
+	RecpromoCheckStatus(rp_csr_transpose(R, &XT), what);
 	CHECK_FOR_INTERRUPTS();
 
 	BT.indptr = palloc_extended(((Size) n + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
 	BT.indices = palloc_extended(Max(mul_size((Size) n, (Size) kk), 1) * sizeof(int32), MCXT_ALLOC_HUGE);
 	BT.values = palloc_extended(Max(mul_size((Size) n, (Size) kk), 1) * sizeof(double), MCXT_ALLOC_HUGE);
 	/* workers are joined inside rp_sease_fit: nothing runs after it returns */
-	RecpromoCheckStatus(rp_sease_fit(R, &XT, lambda, k, batch, ts->threads, &BT, &k_used, &cancel),
-						"sparse_ease training");
+	RecpromoCheckStatus(rp_sease_fit(R, &XT, lambda, k, batch, threads, &BT, &k_used, &cancel), what);
 	CHECK_FOR_INTERRUPTS();
 	pfree(XT.indptr);
 	pfree(XT.indices);
 	pfree(XT.values);
 
-	RecpromoSparseEaseRows(&BT, &B);
+	RecpromoSparseEaseRows(&BT, B);
 	pfree(BT.indptr);
 	pfree(BT.indices);
 	pfree(BT.values);
+}
 
-	RecpromoPartsAdd(&ts->parts, "sease_indptr", B.indptr, ((Size) n + 1) * sizeof(int64));
+static void
+SparseEaseTrain(RecpromoTrainState *ts)
+{
+	double		lambda = RecpromoParamFloat(ts, "lambda", 500.0, 1e-6, 1e12);
+	int32		k = RecpromoParamInt(ts, "neighbours", 100, 1, RP_SEASE_MAX_K);
+	rp_csr		B;
+
+	RecpromoSparseEaseFit(&ts->data.R, lambda, k, ts->threads, &B, "sparse_ease training");
+	RecpromoPartsAdd(&ts->parts, "sease_indptr", B.indptr, ((Size) B.n_rows + 1) * sizeof(int64));
 	RecpromoPartsAdd(&ts->parts, "sease_indices", B.indices, (Size) B.nnz * sizeof(int32));
 	RecpromoPartsAdd(&ts->parts, "sease_values", B.values, (Size) B.nnz * sizeof(double));
 }

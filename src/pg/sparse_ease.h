@@ -7,10 +7,12 @@
 
 #include "rp_csr.h"
 
-/* Bytes a fit of n items, nnz interactions, k neighbours, batch columns needs. */
-extern double RecpromoSparseEaseBytes(int32 n, int64 nnz, int32 k, int32 batch, int threads);
-
-/* B^T (a fit's output, row j = column j of B) to B, palloc'd. */
-extern void RecpromoSparseEaseRows(const rp_csr *BT, rp_csr *B);
+/*
+ * Fits B (items x items rows, palloc'd in the current context) on R with
+ * lambda and k neighbours, after the memory check against
+ * recpromo.memory_limit; errors name `what`.  Training and forget_user.
+ */
+extern void RecpromoSparseEaseFit(const rp_csr *R, double lambda, int32 k, int threads,
+								  rp_csr *B, const char *what);
 
 #endif							/* RECPROMO_SPARSE_EASE_H */
