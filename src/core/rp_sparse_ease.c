@@ -61,11 +61,13 @@ typedef struct sease_ctx
 	int32_t    *rev_col;
 	int32_t    *rev_row;
 	int			failed;			/* a system was not positive definite */
+	rp_csr		XM;				/* X restricted to the batch's union (pass 2) */
+	unsigned char *inM;			/* n_items: in the union */
 } sease_ctx;
 
 /* G_a. into t->acc; the touched indices (ascending not guaranteed) into t->touched. */
 static int32_t
-cooc_row(const sease_ctx *c, thr_scratch *t, int32_t a)
+cooc_row(const sease_ctx *c, const rp_csr *X, thr_scratch *t, int32_t a)
 {
 	int32_t		nt = 0;
 
@@ -74,16 +76,16 @@ cooc_row(const sease_ctx *c, thr_scratch *t, int32_t a)
 		int32_t		u = c->XT->indices[p];
 		double		xa = c->XT->values[p];
 
-		for (int64_t q = c->X->indptr[u]; q < c->X->indptr[u + 1]; q++)
+		for (int64_t q = X->indptr[u]; q < X->indptr[u + 1]; q++)
 		{
-			int32_t		l = c->X->indices[q];
+			int32_t		l = X->indices[q];
 
 			if (!t->mark[l])
 			{
 				t->mark[l] = 1;
 				t->touched[nt++] = l;
 			}
-			t->acc[l] += xa * c->X->values[q];
+			t->acc[l] += xa * X->values[q];
 		}
 	}
 	return nt;
@@ -129,7 +131,7 @@ select_range(void *arg, int thread, int64_t begin, int64_t end)
 	for (int64_t jj = begin; jj < end; jj++)
 	{
 		int32_t		j = (int32_t) jj;
-		int32_t		nt = cooc_row(c, t, j);
+		int32_t		nt = cooc_row(c, c->X, t, j);
 		int32_t		npos = 0,
 					nneg = 0,
 					got;
@@ -182,7 +184,7 @@ fill_range(void *arg, int thread, int64_t begin, int64_t end)
 	for (int64_t x = begin; x < end; x++)
 	{
 		int32_t		a = c->uni[x];
-		int32_t		nt = cooc_row(c, t, a);
+		int32_t		nt = cooc_row(c, &c->XM, t, a);
 
 		for (int64_t r = c->rev_ptr[x]; r < c->rev_ptr[x + 1]; r++)
 		{
@@ -267,7 +269,7 @@ rp_sease_work_bytes(int32_t n_items, int32_t k, int32_t batch, int nthreads)
 	return per_thread * (nthreads < 1 ? 1 : nthreads)
 		+ (double) batch * (k + 1) * k * 8.0	/* systems */
 		+ (double) batch * (k + 1) * 12.0	/* uses */
-		+ (double) n_items * 12.0;	/* union, pointers */
+		+ (double) n_items * 13.0;	/* union, pointers, marks */
 }
 
 static void
@@ -326,7 +328,12 @@ solve_cols(sease_ctx *c, const int32_t *cols, int32_t ncols, int32_t batch,
 	c->rev_ptr = malloc(((size_t) n + 1) * sizeof(int64_t));
 	c->rev_col = malloc((size_t) nuse_max * sizeof(int32_t));
 	c->rev_row = malloc((size_t) nuse_max * sizeof(int32_t));
-	if (!cnt || !c->sys || !c->uni || !c->rev_ptr || !c->rev_col || !c->rev_row)
+	c->XM.indptr = malloc(((size_t) c->X->n_rows + 1) * sizeof(int64_t));
+	c->XM.indices = malloc(((size_t) c->X->nnz + 1) * sizeof(int32_t));
+	c->XM.values = malloc(((size_t) c->X->nnz + 1) * sizeof(double));
+	c->inM = calloc(n > 0 ? n : 1, 1);
+	if (!cnt || !c->sys || !c->uni || !c->rev_ptr || !c->rev_col || !c->rev_row
+		|| !c->XM.indptr || !c->XM.indices || !c->XM.values || !c->inM)
 		st = RP_ENOMEM;
 
 	for (int32_t b0 = 0; st == RP_OK && b0 < ncols; b0 += batch)
@@ -388,6 +395,34 @@ solve_cols(sease_ctx *c, const int32_t *cols, int32_t ncols, int32_t batch,
 		for (int32_t x = 0; x < nu; x++)
 			cnt[c->uni[x]] = 0;
 
+		/*
+		 * The users' rows restricted to the union: the rows computed below
+		 * are read at union items only, and the other entries would cost
+		 * as much to accumulate.
+		 */
+		for (int32_t x = 0; x < nu; x++)
+			c->inM[c->uni[x]] = 1;
+		{
+			int64_t		z = 0;
+
+			c->XM.n_rows = c->X->n_rows;
+			c->XM.n_cols = n;
+			for (int32_t u = 0; u < c->X->n_rows; u++)
+			{
+				c->XM.indptr[u] = z;
+				for (int64_t q = c->X->indptr[u]; q < c->X->indptr[u + 1]; q++)
+					if (c->inM[c->X->indices[q]])
+					{
+						c->XM.indices[z] = c->X->indices[q];
+						c->XM.values[z++] = c->X->values[q];
+					}
+			}
+			c->XM.indptr[c->X->n_rows] = z;
+			c->XM.nnz = z;
+		}
+		for (int32_t x = 0; x < nu; x++)
+			c->inM[c->uni[x]] = 0;
+
 		st = rp_parallel_for(nthreads, nu, 16, fill_range, c, cancel);
 		if (st != RP_OK)
 			break;
@@ -403,6 +438,10 @@ solve_cols(sease_ctx *c, const int32_t *cols, int32_t ncols, int32_t batch,
 	free(c->rev_ptr);
 	free(c->rev_col);
 	free(c->rev_row);
+	free(c->XM.indptr);
+	free(c->XM.indices);
+	free(c->XM.values);
+	free(c->inM);
 	c->sys = NULL;
 	return st;
 }

@@ -31,8 +31,9 @@
 #define RP_SEASE_MAX_K 2000
 
 /*
- * Bytes rp_sease_fit allocates itself (per-thread accumulators, the
- * neighbour lists, one batch of systems), for the glue's memory check.
+ * Bytes rp_sease_fit allocates itself (per-thread accumulators, one batch
+ * of systems), for the glue's memory check; plus 12 bytes per interaction
+ * and 8 per user (X restricted to a batch's items), which the caller adds.
  */
 extern double rp_sease_work_bytes(int32_t n_items, int32_t k, int32_t batch, int nthreads);
 

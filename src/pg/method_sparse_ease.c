@@ -70,7 +70,7 @@ SparseEaseBatch(int32 n, int32 k, double limit)
 static double
 RecpromoSparseEaseBytes(int32 n, int64 nnz, int32 k, int32 batch, int threads)
 {
-	return (double) nnz * 12.0 + ((double) n + 1) * 8.0 * 3.0	/* X^T */
+	return (double) nnz * 28.0 + ((double) n + 1) * 8.0 * 3.0	/* X^T, X restricted (users <= nnz) */
 		+ (double) n * k * 12.0 * 2.0	/* B^T and B */
 		+ rp_sease_work_bytes(n, k, batch, threads);
 }
