@@ -77,6 +77,8 @@
 #include "keys.h"
 #include "knn.h"
 #include "method.h"
+#include "rp_sparse_ease.h"
+#include "sparse_ease.h"
 #include "model_store.h"
 #include "model_validate.h"
 #include "recpromo.h"
@@ -822,6 +824,19 @@ ForgetFromParts(const char *model, const char *method, Jsonb *params, Oid user_t
 	else if (strcmp(method, "item_knn") == 0)
 		ForgetItemKnn(model, params, parts, &R, &Rn, imap, iold, touched, ntouched,
 					  n_idrop > 0, out);
+	else if (strcmp(method, "sparse_ease") == 0)
+	{
+		/* a refit on what is left: the same result as a retrain */
+		double		lambda = ParamNum(params, "lambda", 500.0);
+		double		kd = ParamNum(params, "neighbours", 100);
+		rp_csr		B;
+
+		if (!(lambda >= 1e-6 && lambda <= 1e12) || !(kd >= 1 && kd <= RP_SEASE_MAX_K))
+			RecpromoModelCorrupt(model, NULL, "hyper-parameter \"lambda\" or \"neighbours\" is out of range");
+		RecpromoSparseEaseFit(&Rn, lambda, (int32) kd, RecpromoThreads(), &B, "forgetting");
+		AddCsrParts(parts, "sease", &B);
+		out->how = "sparse_ease: refitted on the interactions left";
+	}
 	else if (strcmp(method, "ease") == 0)
 	{
 		/* only the users asked for: those left empty by an item's removal had only it */

@@ -59,7 +59,7 @@ EaseTrain(RecpromoTrainState *ts)
 				 errmsg("ease training on %d items would need %.0f MB of memory, recpromo.memory_limit is %.0f MB",
 						n, bytes / (1024.0 * 1024.0), limit / (1024.0 * 1024.0)),
 				 errdetail("EASE keeps a dense item x item matrix: 12 bytes per pair of items."),
-				 errhint("Raise recpromo.memory_limit, train on fewer items (for instance the most popular ones), or use item_knn.")));
+				 errhint("Raise recpromo.memory_limit, train on fewer items (for instance the most popular ones), or use sparse_ease, whose memory grows with items x neighbours.")));
 
 	nn = mul_size((Size) n, (Size) n);
 	P = palloc_extended(Max(mul_size(nn, sizeof(double)), 1), MCXT_ALLOC_HUGE);

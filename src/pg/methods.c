@@ -18,6 +18,7 @@ extern const RecpromoMethod RecpromoMethodContent;
 extern const RecpromoMethod RecpromoMethodHybrid;
 extern const RecpromoMethod RecpromoMethodFactors;
 extern const RecpromoMethod RecpromoMethodSessionKnn;
+extern const RecpromoMethod RecpromoMethodSparseEase;
 
 static const RecpromoMethod *const methods[] = {
 	&RecpromoMethodAls,
@@ -30,6 +31,7 @@ static const RecpromoMethod *const methods[] = {
 	&RecpromoMethodHybrid,
 	&RecpromoMethodFactors,
 	&RecpromoMethodSessionKnn,
+	&RecpromoMethodSparseEase,
 };
 
 const RecpromoMethod *

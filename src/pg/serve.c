@@ -250,7 +250,7 @@ ClampCosines(double *sims, int32 n)
 static bool
 ItemSimsAreCosines(const RecpromoMethod *method)
 {
-	return strcmp(method->name, "ease") != 0;
+	return strcmp(method->name, "ease") != 0 && strcmp(method->name, "sparse_ease") != 0;
 }
 
 /* Emits (key, score, rank) rows. */

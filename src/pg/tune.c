@@ -104,6 +104,10 @@ static const TuneSpace spaces[] = {
 		{"weighting", RP_TUNE_CHOICE, 0, 2, 0, 3}},
 	{NULL, NULL, weighting_choices}},
 	{"ease", 1, {{"lambda", RP_TUNE_FLOAT, 1, 100000, 1, 11}}, {NULL}},
+	{"sparse_ease", 2,
+		{{"lambda", RP_TUNE_FLOAT, 1, 100000, 1, 11},
+		{"neighbours", RP_TUNE_INT, 20, 500, 1, 4}},
+	{NULL, NULL}},
 	{"als", 3,
 		{{"factors", RP_TUNE_INT, 8, 256, 1, 6},
 		{"regularization", RP_TUNE_FLOAT, 0.001, 100, 1, 6},
@@ -121,6 +125,7 @@ static const double space_defaults[][4] = {
 	{20, 0, 0},
 	{20, 0, 0},
 	{500},
+	{500, 100},
 	{64, 0.05, 1.0},
 	{64, 0.1},
 };

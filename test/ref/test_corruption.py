@@ -2,7 +2,7 @@
 """Corruption fuzzer: no stored byte of a model crashes the server.
 
 Trains one small model of every method (popularity, user_knn, item_knn, als,
-als_explicit, ease, content, hybrid, factors, session_knn; user_knn and als_explicit on
+als_explicit, ease, content, hybrid, factors, session_knn, sparse_ease; user_knn and als_explicit on
 text keys, so the text-key dictionaries are fuzzed too), then for every part
 of every model and every corruption
 
@@ -66,6 +66,7 @@ UNSUPPORTED = {
     "hybrid": {"similar_users"},
     "factors": set(),
     "session_knn": {"similar_items", "similar_users", "explain"},
+    "sparse_ease": {"similar_users"},
 }
 
 # --flips N: N random byte flips per part (default 3; each from its own fixed seed)
@@ -149,6 +150,7 @@ MODELS = [
     ("m_fx", "factors", "ri", "rating",
      ", params => '{\"user_factors\": \"user_emb\", \"item_factors\": \"item_emb\"}'"),
     ("m_sk", "session_knn", "rs", None, None),
+    ("m_se", "sparse_ease", "ri", "rating", ", params => '{\"neighbours\": 5, \"lambda\": 10}'"),
 ]
 for name, method, src, rcol, extra in MODELS:
     if method == "content":
@@ -417,6 +419,7 @@ PARAM_CASES = {
     "hybrid": ['{"weight": 2}', '{"models": ["m_hy", "m_ct"]}', '{"models": 7}'],
     "factors": ['{"regularization": -1}'],
     "session_knn": ['{"neighbours": 0}', '{"sample_size": -5}'],
+    "sparse_ease": ['{"neighbours": 0}', '{"lambda": -1}'],
 }
 for name, method, *_ in MODELS:
     changes = list(ROW_CASES) + [(f"params {p}", f"params = params || '{p}'::jsonb")

@@ -91,6 +91,7 @@ METHODS = [
     ("ikt", "item_knn", '{"neighbours": 8, "weighting": "tfidf"}'),
     ("ikb", "item_knn", '{"neighbours": 8, "weighting": "bm25"}'),
     ("ea", "ease", '{"lambda": 50}'),
+    ("sea", "sparse_ease", '{"lambda": 50, "neighbours": 6}'),
 ]
 
 
