@@ -2,14 +2,15 @@
 """Upgrade check: every released version + ALTER EXTENSION UPDATE == a fresh install.
 
 Run by test/run_server_suites.sh inside the test cluster (libpq variables set).
-The released install scripts are frozen in test/upgrade/recpromo--0.1.0.sql and
-recpromo--0.2.0.sql; they are not installed by `make install`, so this test
-copies them into $(pg_config --sharedir)/extension for its run and removes them
-afterwards.  The released update script 0.1.0--0.2.0 is installed (committed as
-built); 0.2.0--0.3.0 is built by make.
+The released install scripts are frozen in test/upgrade/recpromo--0.1.0.sql,
+recpromo--0.2.0.sql and recpromo--0.3.0.sql; they are not installed by
+`make install`, so this test copies them into $(pg_config --sharedir)/extension
+for its run and removes them afterwards.  The released update scripts
+0.1.0--0.2.0 and 0.2.0--0.3.0 are installed (committed as built);
+0.3.0--0.4.0 is built by make.
 
-1. pg_extension_update_paths('recpromo') offers 0.1.0 -> 0.2.0 -> 0.3.0 and
-   0.2.0 -> 0.3.0, and nothing else.
+1. pg_extension_update_paths('recpromo') offers exactly the chain
+   0.1.0 -> 0.2.0 -> 0.3.0 -> 0.4.0 (every source to every later target).
 2. Database A: CREATE EXTENSION recpromo VERSION '0.1.0'; load models that the
    0.1.0 code trained (test/upgrade/models-0.1.0.sql: the model rows and their
    stored parts, byte for byte, and what 0.1.0 served from them); train two
@@ -25,10 +26,12 @@ built); 0.2.0--0.3.0 is built by make.
 4. In A, every model from before the update either serves what 0.1.0 served,
    or is refused with a clear error that says to retrain it (never a crash,
    never XX000); a model trained after the update serves.
-5. Database C: CREATE EXTENSION recpromo VERSION '0.2.0'; train models
-   through the 0.2.0 API (popularity, als, a propensity model) and record
-   what they serve; ALTER EXTENSION UPDATE; the catalog equals B's and every
-   model serves exactly what it served before the update.
+5. Database C: CREATE EXTENSION recpromo VERSION '0.2.0'; database D: VERSION
+   '0.3.0'.  In each, train models through that version's API (C:
+   popularity, als, item_knn and a propensity model; D: those plus ease,
+   sparse_ease and a session_knn model) and record what they serve; ALTER
+   EXTENSION UPDATE; the catalog equals B's and every model serves exactly
+   what it served before the update.
 
 Prints "N passed, N failed" last; exits non-zero on failure.
 """
@@ -43,9 +46,11 @@ import psycopg2.extensions
 
 ROOT = os.environ.get("RECPROMO_ROOT") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 MODELS = os.path.join(ROOT, "test", "upgrade", "models-0.1.0.sql")
-OLD, MID, NEW = "0.1.0", "0.2.0", "0.3.0"
-RELEASED = (OLD, MID)          # install scripts frozen in test/upgrade
-DB_A, DB_B, DB_C = "regress_rp_upgrade_a", "regress_rp_upgrade_b", "regress_rp_upgrade_c"
+OLD, MID, LAST, NEW = "0.1.0", "0.2.0", "0.3.0", "0.4.0"
+RELEASED = (OLD, MID, LAST)    # install scripts frozen in test/upgrade
+CHAIN = RELEASED + (NEW,)
+DB_A, DB_B, DB_C, DB_D = ("regress_rp_upgrade_a", "regress_rp_upgrade_b", "regress_rp_upgrade_c",
+                          "regress_rp_upgrade_d")
 
 passed = 0
 failed = 0
@@ -368,24 +373,25 @@ def main():
                      "(CI runs it as root)." % e)
                 return
         ok("released install scripts %s copied to %s" % (", ".join(RELEASED), extdir))
-        allowed = {"recpromo--%s.sql" % v for v in (OLD, MID, NEW)} | {
-            "recpromo--%s--%s.sql" % (OLD, MID), "recpromo--%s--%s.sql" % (MID, NEW)}
+        allowed = {"recpromo--%s.sql" % v for v in CHAIN} | {
+            "recpromo--%s--%s.sql" % (a, b) for a, b in zip(CHAIN, CHAIN[1:])}
         stray = sorted(f for f in os.listdir(extdir)
                        if f.startswith("recpromo--") and f.endswith(".sql") and f not in allowed)
         check(not stray, "no other recpromo scripts in the extension directory", stray)
 
         admin = connect(os.environ.get("PGDATABASE") or "postgres")
         try:
-            for db in (DB_A, DB_B, DB_C):
+            for db in (DB_A, DB_B, DB_C, DB_D):
                 rows(admin, "DROP DATABASE IF EXISTS " + db)
                 rows(admin, "CREATE DATABASE " + db)
             run(admin, extdir)
-            run_from_mid()
+            run_from(MID, DB_C, MID_MODELS)
+            run_from(LAST, DB_D, MID_MODELS + LAST_MODELS)
         finally:
             for conn in OPEN:
                 if conn is not admin and not conn.closed:
                     conn.close()
-            for db in (DB_A, DB_B, DB_C):
+            for db in (DB_A, DB_B, DB_C, DB_D):
                 try:
                     rows(admin, "DROP DATABASE IF EXISTS " + db)
                 except psycopg2.Error as e:
@@ -415,15 +421,29 @@ def mid_serves(conn, models):
     return out
 
 
-def run_from_mid():
-    """0.2.0 + ALTER EXTENSION UPDATE: same catalog as fresh, models serve as before."""
-    c = connect(DB_C)
+def _train(name, extra):
+    return (name, "SELECT name FROM recpromo.train('%s', 'upg_events', 'user_id', 'item_id', %s)" % (name, extra))
+
+
+MID_MODELS = (_train("upg20_pop", "method => 'popularity'"),
+              _train("upg20_als", "'qty', method => 'als', factors => 4, iterations => 3, seed => 1"),
+              _train("upg20_knn", "method => 'item_knn'"))
+# methods that 0.3.0 added; the session model reads the events' order from a time column
+LAST_MODELS = (_train("upg30_ease", "method => 'ease'"),
+               _train("upg30_sease", "method => 'sparse_ease'"),
+               ("upg30_sknn", "SELECT name FROM recpromo.train_session('upg30_sknn', 'upg_events_t', "
+                              "'user_id', 'item_id', 'ts')"))
+
+
+def run_from(version, db, trainings):
+    """version + ALTER EXTENSION UPDATE: same catalog as fresh, models serve as before."""
+    c = connect(db)
     try:
-        rows(c, "CREATE EXTENSION recpromo VERSION %s", (MID,))
+        rows(c, "CREATE EXTENSION recpromo VERSION %s", (version,))
     except psycopg2.Error as e:
-        fail("CREATE EXTENSION recpromo VERSION '%s' with the new library" % MID, error_text(e))
+        fail("CREATE EXTENSION recpromo VERSION '%s' with the new library" % version, error_text(e))
         return
-    ok("CREATE EXTENSION recpromo VERSION '%s' (%s SQL on the new library)" % (MID, MID))
+    ok("CREATE EXTENSION recpromo VERSION '%s' (%s SQL on the new library)" % (version, version))
     with open(MODELS) as f:
         rows(c, "\n".join(l for l in f.read().splitlines()
                           if "recpromo.model" not in l and "model_id_seq" not in l))
@@ -431,45 +451,47 @@ def run_from_mid():
                SELECT i AS id, (i % 7)::float8 AS recency, ((i * 13) % 11)::float8 AS spend,
                       CASE WHEN (i * 7919) % 10 < 3 + (i % 7) / 2 THEN 1 ELSE 0 END AS bought
                  FROM generate_series(1, 300) i""")
+    rows(c, """CREATE TABLE public.upg_events_t AS
+               SELECT user_id, item_id, qty,
+                      timestamp '2026-01-01' + (row_number() OVER (ORDER BY user_id, item_id)) * interval '1 hour' AS ts
+                 FROM public.upg_events""")
     models = []
     try:
-        for name, extra in (("upg20_pop", "method => 'popularity'"),
-                            ("upg20_als", "'qty', method => 'als', factors => 4, iterations => 3, seed => 1"),
-                            ("upg20_knn", "method => 'item_knn'")):
-            rows(c, "SELECT name FROM recpromo.train('%s', 'upg_events', 'user_id', 'item_id', %s)" % (name, extra))
+        for name, call in trainings:
+            rows(c, call)
             models.append(name)
         rows(c, "SELECT * FROM recpromo.train_propensity('upg20_prop', 'upg_customers', 'bought', "
                 "ARRAY['recency', 'spend']::name[])")
         before = mid_serves(c, models)
-        ok("models trained through the %s API: %s, upg20_prop" % (MID, ", ".join(models)))
+        ok("models trained through the %s API: %s, upg20_prop" % (version, ", ".join(models)))
     except psycopg2.Error as e:
-        fail("train through the %s API" % MID, error_text(e))
+        fail("train through the %s API" % version, error_text(e))
         return
     try:
         rows(c, "ALTER EXTENSION recpromo UPDATE")
     except psycopg2.Error as e:
-        fail("ALTER EXTENSION recpromo UPDATE (%s -> %s)" % (MID, NEW), error_text(e))
+        fail("ALTER EXTENSION recpromo UPDATE (%s -> %s)" % (version, NEW), error_text(e))
         return
     v = rows(c, "SELECT extversion FROM pg_extension WHERE extname = 'recpromo'")
-    check(v == [(NEW,)], "ALTER EXTENSION recpromo UPDATE from %s reaches %s" % (MID, NEW), v)
+    check(v == [(NEW,)], "ALTER EXTENSION recpromo UPDATE from %s reaches %s" % (version, NEW), v)
     c.close()
-    c = connect(DB_C)
+    c = connect(db)
     b = connect(DB_B)
-    print("comparing the catalogs of C (%s + UPDATE) and B (fresh) ..." % MID)
+    print("comparing the catalogs of %s (%s + UPDATE) and B (fresh) ..." % (db, version))
     n = compare(snapshot(c), snapshot(b))
-    check(n == 0, "%s + ALTER EXTENSION UPDATE gives the same catalog objects as a fresh install" % MID,
+    check(n == 0, "%s + ALTER EXTENSION UPDATE gives the same catalog objects as a fresh install" % version,
           "%d difference(s), listed above" % n if n else None)
     try:
         after = mid_serves(c, models)
     except psycopg2.Error as e:
-        fail("serve the %s models after the update" % MID, error_text(e))
+        fail("serve the %s models after the update" % version, error_text(e))
         return
     for key in sorted(before, key=str):
         want, got = before[key], after[key]
         same = len(got) == len(want) and all(
             g[0] == w[0] and all(abs(x - y) <= 1e-9 * max(1.0, abs(y)) for x, y in zip(g[1:], w[1:]))
             for g, w in zip(got, want))
-        check(same and len(want) > 0, "%s model %s serves as before the update" % (MID, key),
+        check(same and len(want) > 0, "%s model %s serves as before the update" % (version, key),
               "before %s\nafter  %s" % (want, got))
     c.close()
     b.close()
@@ -478,15 +500,13 @@ def run_from_mid():
 def run(admin, extdir):
     paths = rows(admin, "SELECT source, target, path FROM pg_extension_update_paths('recpromo') "
                         "WHERE path IS NOT NULL ORDER BY 1, 2")
-    want_paths = [(OLD, MID, "%s--%s" % (OLD, MID)), (OLD, NEW, "%s--%s--%s" % (OLD, MID, NEW)),
-                  (MID, NEW, "%s--%s" % (MID, NEW))]
+    want_paths = sorted((CHAIN[i], CHAIN[j], "--".join(CHAIN[i:j + 1]))
+                        for i in range(len(CHAIN)) for j in range(i + 1, len(CHAIN)))
     check(paths == want_paths,
-          "pg_extension_update_paths('recpromo') offers %s -> %s -> %s and %s -> %s only" % (OLD, MID, NEW, MID, NEW),
-          paths)
+          "pg_extension_update_paths('recpromo') offers the chain %s only" % " -> ".join(CHAIN), paths)
     versions = rows(admin, "SELECT version FROM pg_available_extension_versions "
                            "WHERE name = 'recpromo' ORDER BY 1")
-    check([v for v, in versions] == [OLD, MID, NEW], "available versions are %s, %s and %s" % (OLD, MID, NEW),
-          versions)
+    check([v for v, in versions] == list(CHAIN), "available versions are %s" % ", ".join(CHAIN), versions)
 
     a = connect(DB_A)
     try:
@@ -523,7 +543,7 @@ def run(admin, extdir):
     try:
         rows(a, "ALTER EXTENSION recpromo UPDATE")
     except psycopg2.Error as e:
-        fail("ALTER EXTENSION recpromo UPDATE (%s -> %s -> %s)" % (OLD, MID, NEW), error_text(e))
+        fail("ALTER EXTENSION recpromo UPDATE (%s)" % " -> ".join(CHAIN), error_text(e))
         return
     v = rows(a, "SELECT extversion FROM pg_extension WHERE extname = 'recpromo'")
     check(v == [(NEW,)], "ALTER EXTENSION recpromo UPDATE reaches %s" % NEW, v)
