@@ -24,7 +24,7 @@ import numpy as np
 from scipy import stats
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rptest import check, connect, report  # noqa: E402
+from rptest import check, fresh_database, report  # noqa: E402
 
 TOL = 1e-9
 
@@ -66,9 +66,10 @@ def holm(p):
 
 
 def main():
-    conn = connect()
+    # a database of its own, so an extension left in $PGDATABASE by an older build is no matter
+    admin, conn = fresh_database("regress_rp_ab")
     cur = conn.cursor()
-    cur.execute("CREATE EXTENSION IF NOT EXISTS recpromo")
+    cur.execute("RESET client_min_messages")
     cur.execute("DROP SCHEMA IF EXISTS ref_ab CASCADE; CREATE SCHEMA ref_ab")
     rng = np.random.default_rng(20131)
     alpha = 0.05
@@ -258,6 +259,9 @@ def main():
     check("peeked fixed-horizon z test does not", fix_rate > alpha + 0.05, fix_rate)
 
     cur.execute("DROP SCHEMA ref_ab CASCADE")
+    conn.close()
+    admin.cursor().execute("DROP DATABASE IF EXISTS regress_rp_ab")
+    admin.close()
     return report()
 
 

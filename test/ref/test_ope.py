@@ -26,7 +26,7 @@ import numpy as np
 import psycopg2
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rptest import check, connect, report  # noqa: E402
+from rptest import check, fresh_database, report  # noqa: E402
 
 M64 = (1 << 64) - 1
 
@@ -170,9 +170,10 @@ def sqlstate(cur, sql, args=None):
 
 
 def main():
-    conn = connect()
+    # a database of its own, so an extension left in $PGDATABASE by an older build is no matter
+    admin, conn = fresh_database("regress_rp_ope")
     cur = conn.cursor()
-    cur.execute("CREATE EXTENSION IF NOT EXISTS recpromo")
+    cur.execute("RESET client_min_messages")
     cur.execute("DROP SCHEMA IF EXISTS ref_ope CASCADE; CREATE SCHEMA ref_ope")
 
     # 1. reference values, arrays entry point, with and without contexts
@@ -355,6 +356,9 @@ RETURNS TABLE (arm text, probability float8) LANGUAGE sql AS $$ VALUES ('a', 0.5
 
     cur.execute("DROP SCHEMA ref_ope CASCADE")
     cur.execute("DELETE FROM recpromo.model WHERE name IN ('ref_ope_up', 'ref_ope_pr')")
+    conn.close()
+    admin.cursor().execute("DROP DATABASE IF EXISTS regress_rp_ope")
+    admin.close()
     return report()
 
 
