@@ -71,6 +71,54 @@ typedef struct TokenEntry
 	int32		id;
 } TokenEntry;
 
+/* What ContentTrain's read of (key, token) rows fills (TokenRow). */
+typedef struct TokenRead
+{
+	RecpromoKeyBag *bag;		/* item keys, in row order */
+	Oid			keytype;		/* of the attribute key column */
+	HTAB	   *tokens;			/* token -> id */
+	int32	   *n_tokens;
+	int32	  **tok_ids;		/* token id of each row */
+	int64	   *cap;
+	int64	   *nrows;
+} TokenRead;
+
+/*
+ * One (key, token) row: rows with a NULL are skipped; a long token is cut
+ * at a character boundary; the token gets the next id when new.
+ */
+static void
+TokenRow(HeapTuple tup, TupleDesc td, void *arg)
+{
+	TokenRead  *tr = arg;
+	bool		nk;
+	bool		nt;
+	Datum		kd = SPI_getbinval(tup, td, 1, &nk);
+	Datum		tv = SPI_getbinval(tup, td, 2, &nt);
+	char		buf[CONTENT_TOKEN_LEN];
+	char	   *s;
+	TokenEntry *te;
+	bool		found;
+
+	if (nk || nt)
+		return;
+	s = TextDatumGetCString(tv);
+	strlcpy(buf, s, sizeof(buf));
+	buf[pg_mbcliplen(buf, strlen(buf), sizeof(buf) - 1)] = '\0';
+	pfree(s);
+	te = hash_search(tr->tokens, buf, HASH_ENTER, &found);
+	if (!found)
+		te->id = (*tr->n_tokens)++;
+	if (*tr->nrows == *tr->cap)
+	{
+		*tr->cap *= 2;
+		*tr->tok_ids = repalloc_huge(*tr->tok_ids, *tr->cap * sizeof(int32));
+	}
+	(*tr->tok_ids)[(*tr->nrows)++] = te->id;
+	RecpromoKeyBagAdd(tr->bag, kd,
+					  RecpromoKeyClassFor(tr->keytype) == RECPROMO_KEY_INT ? INT8OID : TEXTOID);
+}
+
 /* ---------- free-form hyper-parameters (strings and arrays) ---------- */
 
 static char *
@@ -263,8 +311,6 @@ ContentTrain(RecpromoTrainState *ts)
 	void	   *work;
 	double	   *ones;
 	int32	   *rows;
-	SPIPlanPtr	plan;
-	Portal		portal;
 	int			spi;
 
 	/*
@@ -307,57 +353,12 @@ ContentTrain(RecpromoTrainState *ts)
 	hctl.hcxt = outer;
 	tokens = hash_create("recpromo content tokens", 1024, &hctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 
-	spi = RecpromoSpiConnect();
-	plan = SPI_prepare(sql, ncols, argtypes);
-	if (plan == NULL)
-		RECPROMO_CANNOT_HAPPEN("SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, prefixes, NULL, true);
-	for (;;)
 	{
-		SPI_cursor_fetch(portal, true, CONTENT_FETCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		{
-			MemoryContext spicxt = MemoryContextSwitchTo(outer);
-			TupleDesc	td = SPI_tuptable->tupdesc;
+		TokenRead	tr = {&bag, keytype, tokens, &n_tokens, &tok_ids, &cap, &nrows};
 
-			for (uint64 r = 0; r < SPI_processed; r++)
-			{
-				HeapTuple	tup = SPI_tuptable->vals[r];
-				bool		nk;
-				bool		nt;
-				Datum		kd = SPI_getbinval(tup, td, 1, &nk);
-				Datum		td_ = SPI_getbinval(tup, td, 2, &nt);
-				char		buf[CONTENT_TOKEN_LEN];
-				char	   *s;
-				TokenEntry *te;
-				bool		found;
-
-				if (nk || nt)
-					continue;
-				s = TextDatumGetCString(td_);
-				/* long tokens are cut at a character boundary */
-				strlcpy(buf, s, sizeof(buf));
-				buf[pg_mbcliplen(buf, strlen(buf), sizeof(buf) - 1)] = '\0';
-				pfree(s);
-				te = hash_search(tokens, buf, HASH_ENTER, &found);
-				if (!found)
-					te->id = n_tokens++;
-				if (nrows == cap)
-				{
-					cap *= 2;
-					tok_ids = repalloc_huge(tok_ids, cap * sizeof(int32));
-				}
-				tok_ids[nrows++] = te->id;
-				RecpromoKeyBagAdd(&bag, kd, RecpromoKeyClassFor(keytype) == RECPROMO_KEY_INT ? INT8OID : TEXTOID);
-			}
-			MemoryContextSwitchTo(spicxt);
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
+		RecpromoSpiForEachRow(sql, ncols, argtypes, prefixes, CONTENT_FETCH_ROWS, outer,
+							  TokenRow, &tr);
 	}
-	SPI_cursor_close(portal);
-	RecpromoSpiFinish(spi);
 
 	if (n_tokens == 0)
 		ereport(ERROR,

@@ -31,6 +31,10 @@
  * of new customers, boosts, categories) under the same one.  A view that
  * relies on the session's search_path must qualify its names or carry its
  * own SET clause, as PostgreSQL requires for index expressions.
+ *
+ * Reading many rows is one loop for every caller, RecpromoSpiForEachRow: a
+ * read-only cursor fetched in batches, each row handed to a callback in the
+ * caller's memory context, interrupts checked between batches.
  */
 #include "postgres.h"
 
@@ -39,6 +43,7 @@
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -79,6 +84,37 @@ RecpromoSpiFinish(int token)
 {
 	RecpromoRestoreSearchPath(token);
 	SPI_finish();
+}
+
+void
+RecpromoSpiForEachRow(const char *sql, int nargs, Oid *argtypes, Datum *args,
+					  int fetch_rows, MemoryContext cxt, RecpromoRowFn fn, void *arg)
+{
+	int			spi = RecpromoSpiConnect();
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+	Portal		portal;
+
+	if (plan == NULL)
+		RECPROMO_CANNOT_HAPPEN("SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	portal = SPI_cursor_open(NULL, plan, args, NULL, true);
+	for (;;)
+	{
+		MemoryContext spicxt;
+		TupleDesc	td;
+
+		SPI_cursor_fetch(portal, true, fetch_rows);
+		if (SPI_processed == 0)
+			break;
+		td = SPI_tuptable->tupdesc;
+		spicxt = MemoryContextSwitchTo(cxt);
+		for (uint64 r = 0; r < SPI_processed; r++)
+			fn(SPI_tuptable->vals[r], td, arg);
+		MemoryContextSwitchTo(spicxt);
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	RecpromoSpiFinish(spi);
 }
 
 char *

@@ -8,6 +8,9 @@
 
 #include "postgres.h"
 
+#include "access/htup.h"
+#include "access/tupdesc.h"
+
 /* The search_path every SPI query of recpromo runs under. */
 #define RECPROMO_SAFE_SEARCH_PATH "pg_catalog, pg_temp"
 
@@ -21,6 +24,27 @@ extern int	RecpromoSpiConnect(void);
 
 /* Restores the search_path saved by RecpromoSpiConnect and finishes SPI. */
 extern void RecpromoSpiFinish(int token);
+
+/*
+ * Called once per row of RecpromoSpiForEachRow, in the caller's memory
+ * context (what it allocates survives the SPI connection); tup and td
+ * belong to SPI and are gone after the call.  fn must not run SPI itself.
+ */
+typedef void (*RecpromoRowFn) (HeapTuple tup, TupleDesc td, void *arg);
+
+/*
+ * The one cursor loop: connects SPI under the forced search_path, prepares
+ * sql (nargs parameters of types argtypes, values args; NULL values are not
+ * supported), opens a read-only cursor and fetches fetch_rows rows at a
+ * time, calling fn(tuple, tupdesc, arg) for every row with `cxt` current,
+ * freeing each batch and checking for interrupts between batches; then
+ * closes the cursor and finishes SPI.  The rows are read with the current
+ * user's privileges and row-level security.  Errors (from the query or fn)
+ * propagate; (sub)transaction abort cleans up SPI and the setting.
+ */
+extern void RecpromoSpiForEachRow(const char *sql, int nargs, Oid *argtypes, Datum *args,
+								  int fetch_rows, MemoryContext cxt,
+								  RecpromoRowFn fn, void *arg);
 
 /*
  * The same forced search_path without SPI, for code that connects SPI
