@@ -102,6 +102,106 @@ ParamString(RecpromoTrainState *ts, const char *name, const char *def)
 	return r;
 }
 
+/* What ReadFactorTable's rows fill (FactorRow). */
+typedef struct FactorRead
+{
+	const char *what;			/* "user factors" or "item factors", for messages */
+	const char *relname;
+	const RecpromoKeys *keys;	/* the source's dictionary */
+	Oid			ktype;			/* of the key column */
+	int32	   *f;				/* vector length, set by the first vector when 0 */
+	double	  **out;			/* n x *f, allocated at the first vector */
+	bool	   *have;			/* keys seen */
+	int64		unknown;		/* rows of keys the dictionary does not know */
+} FactorRead;
+
+/*
+ * One (key, vector) row of a factor table: checked (no NULLs, each key
+ * once, one length, finite values within the loader's bound) and copied
+ * into its key's row.
+ */
+static void
+FactorRow(HeapTuple tup, TupleDesc td, void *arg)
+{
+	FactorRead *rd = arg;
+	const char *what = rd->what;
+	const char *relname = rd->relname;
+	const RecpromoKeys *keys = rd->keys;
+	int32	   *f = rd->f;
+	double	  **out = rd->out;
+	bool		isnull;
+	Datum		kd = SPI_getbinval(tup, td, 1, &isnull);
+	Datum		vd;
+	int32		ix;
+	ArrayType  *arr;
+	int			nel;
+	double	   *el;
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s table \"%s\" has a null key", what, relname)));
+	ix = RecpromoKeysFind(keys, kd, rd->ktype);
+	if (ix < 0)
+	{
+		rd->unknown++;
+		return;
+	}
+	if (rd->have[ix])
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("%s table \"%s\" lists key \"%s\" more than once",
+						what, relname, RecpromoKeysGetCString(keys, ix))));
+	vd = SPI_getbinval(tup, td, 2, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s table \"%s\" has a null vector for key \"%s\"",
+						what, relname, RecpromoKeysGetCString(keys, ix))));
+	arr = DatumGetArrayTypeP(vd);
+	nel = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	if (ARR_NDIM(arr) > 1 || ARR_HASNULL(arr) || nel < 1 || nel > RECPROMO_MAX_FACTORS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid vector for key \"%s\" in %s table \"%s\"",
+						RecpromoKeysGetCString(keys, ix), what, relname),
+				 errdetail("Vectors must be one-dimensional, without null elements, with 1 to %d values.",
+						   RECPROMO_MAX_FACTORS)));
+	if (*f == 0)
+		*f = nel;
+	if (nel != *f)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vector for key \"%s\" in %s table \"%s\" has %d values, expected %d",
+						RecpromoKeysGetCString(keys, ix), what, relname, nel, *f)));
+	if (*out == NULL)
+	{
+		RecpromoCheckMemory((double) keys->n * *f * sizeof(double), "importing factors");
+		*out = palloc_extended(Max((Size) keys->n * *f, 1) * sizeof(double),
+							   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	}
+	el = (double *) ARR_DATA_PTR(arr);
+	for (int c = 0; c < nel; c++)
+	{
+		if (!isfinite(el[c]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("vector for key \"%s\" in %s table \"%s\" has a NaN or infinite value",
+							RecpromoKeysGetCString(keys, ix), what, relname)));
+		/* the bound the loader checks (rp_validate.h): products stay finite */
+		if (fabs(el[c]) > RP_VALIDATE_MAX_FACTOR)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("vector for key \"%s\" in %s table \"%s\" has a value out of range",
+							RecpromoKeysGetCString(keys, ix), what, relname),
+					 errdetail("Vector values must lie between -1e15 and 1e15.")));
+		(*out)[(Size) ix * *f + c] = el[c];
+	}
+	rd->have[ix] = true;
+	if ((Pointer) arr != DatumGetPointer(vd))
+		pfree(arr);				/* a detoasted copy: rows must not pile up */
+}
+
 /*
  * Reads one factor table into out[n x *f] (rows of keys the dictionary does
  * not know are skipped).  *f is set by the first vector when 0.
@@ -118,12 +218,10 @@ ReadFactorTable(const char *what, Oid source_relid, const char *relname, const c
 	Oid			ktype;
 	AclResult	acl;
 	char	   *sql;
-	Portal		portal;
 	bool	   *have;
-	int64		unknown = 0;
+	int64		unknown;
 	int64		missing = 0;
-	MemoryContext outer = CurrentMemoryContext;
-	int			spi;
+	FactorRead	rd;
 
 	names = stringToQualifiedNameList(relname);
 	/* train() runs with a fixed search_path: use the source's schema */
@@ -159,93 +257,16 @@ ReadFactorTable(const char *what, Oid source_relid, const char *relname, const c
 	sql = psprintf("SELECT %s, %s::pg_catalog.float8[] FROM %s",
 				   quote_identifier(key_col), quote_identifier(vec_col),
 				   RecpromoQualifiedRelation(relid));
-	spi = RecpromoSpiConnect();
-	portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, true, 0);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, 10000);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			bool		isnull;
-			Datum		kd = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull);
-			int32		ix;
-			ArrayType  *arr;
-			int			nel;
-			double	   *el;
-
-			if (isnull)
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("%s table \"%s\" has a null key", what, relname)));
-			ix = RecpromoKeysFind(keys, kd, ktype);
-			if (ix < 0)
-			{
-				unknown++;
-				continue;
-			}
-			if (have[ix])
-				ereport(ERROR,
-						(errcode(ERRCODE_UNIQUE_VIOLATION),
-						 errmsg("%s table \"%s\" lists key \"%s\" more than once",
-								what, relname, RecpromoKeysGetCString(keys, ix))));
-			kd = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
-			if (isnull)
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("%s table \"%s\" has a null vector for key \"%s\"",
-								what, relname, RecpromoKeysGetCString(keys, ix))));
-			arr = DatumGetArrayTypeP(kd);
-			nel = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
-			if (ARR_NDIM(arr) > 1 || ARR_HASNULL(arr) || nel < 1 || nel > RECPROMO_MAX_FACTORS)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid vector for key \"%s\" in %s table \"%s\"",
-								RecpromoKeysGetCString(keys, ix), what, relname),
-						 errdetail("Vectors must be one-dimensional, without null elements, with 1 to %d values.",
-								   RECPROMO_MAX_FACTORS)));
-			if (*f == 0)
-				*f = nel;
-			if (nel != *f)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("vector for key \"%s\" in %s table \"%s\" has %d values, expected %d",
-								RecpromoKeysGetCString(keys, ix), what, relname, nel, *f)));
-			if (*out == NULL)
-			{
-				MemoryContext spicxt = MemoryContextSwitchTo(outer);
-
-				RecpromoCheckMemory((double) keys->n * *f * sizeof(double), "importing factors");
-				*out = palloc_extended(Max((Size) keys->n * *f, 1) * sizeof(double),
-									   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-				MemoryContextSwitchTo(spicxt);
-			}
-			el = (double *) ARR_DATA_PTR(arr);
-			for (int c = 0; c < nel; c++)
-			{
-				if (!isfinite(el[c]))
-					ereport(ERROR,
-							(errcode(ERRCODE_DATA_EXCEPTION),
-							 errmsg("vector for key \"%s\" in %s table \"%s\" has a NaN or infinite value",
-									RecpromoKeysGetCString(keys, ix), what, relname)));
-				/* the bound the loader checks (rp_validate.h): products stay finite */
-				if (fabs(el[c]) > RP_VALIDATE_MAX_FACTOR)
-					ereport(ERROR,
-							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-							 errmsg("vector for key \"%s\" in %s table \"%s\" has a value out of range",
-									RecpromoKeysGetCString(keys, ix), what, relname),
-							 errdetail("Vector values must lie between -1e15 and 1e15.")));
-				(*out)[(Size) ix * *f + c] = el[c];
-			}
-			have[ix] = true;
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(portal);
-	RecpromoSpiFinish(spi);
+	rd.what = what;
+	rd.relname = relname;
+	rd.keys = keys;
+	rd.ktype = ktype;
+	rd.f = f;
+	rd.out = out;
+	rd.have = have;
+	rd.unknown = 0;
+	RecpromoSpiForEachRow(sql, 0, NULL, NULL, 10000, CurrentMemoryContext, FactorRow, &rd);
+	unknown = rd.unknown;
 	if (*out == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
