@@ -162,6 +162,124 @@ AllocDoubles(MemoryContext cxt, int n)
 	return MemoryContextAllocZero(cxt, sizeof(double) * (n > 0 ? n : 1));
 }
 
+/* ------------------------------------------------------ shared set-up */
+
+/*
+ * Heading and axes, the set-up every chart kind shares: the data-chart
+ * kind, the title and subtitle, the axis labels with their units.  The y
+ * axis includes 0: every chart of this file plots sizes, shares, rates or
+ * gains, which read wrong on an axis that starts elsewhere.
+ */
+static void
+SetAxes(rp_svg_chart *c, const char *kind, const char *title,
+		const char *subtitle, const char *x_label, const char *x_unit,
+		const char *y_label, const char *y_unit)
+{
+	c->kind = kind;
+	c->title = title;
+	c->subtitle = subtitle;
+	c->x_label = x_label;
+	c->x_unit = x_unit;
+	c->y_label = y_label;
+	c->y_unit = y_unit;
+	c->y_from_zero = true;
+}
+
+/* A categorical x axis: point i of every series is category i. */
+static void
+SetCategories(rp_svg_chart *c, int n, const char *const *cats)
+{
+	c->n_categories = n;
+	c->categories = cats;
+}
+
+/* The series of the chart, which are also the legend's entries in order. */
+static void
+SetSeries(rp_svg_chart *c, int n, const rp_svg_series *s)
+{
+	c->n_series = n;
+	c->series = s;
+}
+
+/*
+ * One series: kind, legend name, n points at x (NULL on a categorical
+ * chart) with values y, palette colour (-1: the series' position).
+ */
+static rp_svg_series
+Series(rp_svg_kind kind, const char *name, int n, const double *x,
+	   const double *y, int color)
+{
+	rp_svg_series s = {0};
+
+	s.kind = kind;
+	s.name = name;
+	s.n = n;
+	s.x = x;
+	s.y = y;
+	s.color = color;
+	return s;
+}
+
+/* The same series with an interval [lo, hi] per point (bands, error bars). */
+static rp_svg_series
+WithInterval(rp_svg_series s, const double *lo, const double *hi)
+{
+	s.lo = lo;
+	s.hi = hi;
+	return s;
+}
+
+/* The same series drawn dashed: a reference line. */
+static rp_svg_series
+Dashed(rp_svg_series s)
+{
+	s.dashed = 1;
+	return s;
+}
+
+/*
+ * Columns first..first+ncols-1 of the n rows of SPI_tuptable as float8
+ * arrays allocated in cxt (NaN for NULL); out[j] holds column first + j.
+ */
+static double **
+FetchFloats(MemoryContext cxt, uint64 n, int first, int ncols)
+{
+	double	  **out = MemoryContextAllocZero(cxt, sizeof(double *) * ncols);
+
+	for (int j = 0; j < ncols; j++)
+	{
+		out[j] = AllocDoubles(cxt, (int) n);
+		for (uint64 r = 0; r < n; r++)
+			out[j][r] = GetFloat(r, first + j);
+	}
+	return out;
+}
+
+/* Column col of the n rows of SPI_tuptable as strings in cxt (categories). */
+static const char **
+FetchTexts(MemoryContext cxt, uint64 n, int col)
+{
+	const char **out = MemoryContextAllocZero(cxt, sizeof(char *) * (n + 1));
+
+	for (uint64 r = 0; r < n; r++)
+		out[r] = GetText(r, col, cxt);
+	return out;
+}
+
+/*
+ * Runs sql, a query whose $1..$nargs are the function's own arguments
+ * 0..nargs-1 passed on unchanged, inside an open SPI connection; returns
+ * the row count.
+ */
+static uint64
+RunPassing(FunctionCallInfo fcinfo, const char *sql, int nargs, bool read_only)
+{
+	QueryArgs	q = {0};
+
+	PassArgs(&q, fcinfo, 0, nargs);
+	return RunQuery(sql, &q, read_only);
+}
+
 static void
 RequireArg(FunctionCallInfo fcinfo, int argno, const char *what, const char *hint)
 {
@@ -290,32 +408,17 @@ recpromo_chart_metrics_at_k(PG_FUNCTION_ARGS)
 		AddArg(&q, INT4OID, Int32GetDatum(max_k), false);
 		PassArgs(&q, fcinfo, 6, 1);
 		n = RunQuery(sql, &q, true);
-		series[m].kind = RP_SVG_LINE;
-		series[m].name = models[m];
-		series[m].n = (int) n;
-		series[m].x = x;
-		series[m].color = -1;
-		{
-			double	   *y = AllocDoubles(cxt, (int) n);
-
-			for (uint64 r = 0; r < n; r++)
-				y[r] = GetFloat(r, 1);
-			series[m].y = y;
-		}
+		series[m] = Series(RP_SVG_LINE, models[m], (int) n, x, FetchFloats(cxt, n, 1, 1)[0], -1);
 		CHECK_FOR_INTERRUPTS();
 	}
 	RecpromoSpiFinish(token);
 
-	c.kind = "metrics_at_k";
-	c.title = psprintf("%s at k, %d model%s", rank_metrics[mi].title, nm, nm > 1 ? "s" : "");
-	c.subtitle = "evaluate() on the held-out rows at each list length k; higher is better";
-	c.x_label = "k, length of the recommended list";
-	c.x_unit = "items";
-	c.y_label = psprintf("%s at k", rank_metrics[mi].label);
-	c.y_unit = "fraction, 0 to 1";
-	c.n_series = nm;
-	c.series = series;
-	c.y_from_zero = true;
+	SetAxes(&c, "metrics_at_k",
+			psprintf("%s at k, %d model%s", rank_metrics[mi].title, nm, nm > 1 ? "s" : ""),
+			"evaluate() on the held-out rows at each list length k; higher is better",
+			"k, length of the recommended list", "items",
+			psprintf("%s at k", rank_metrics[mi].label), "fraction, 0 to 1");
+	SetSeries(&c, nm, series);
 	c.x_integer = true;
 	PG_RETURN_TEXT_P(RenderChart(&c));
 }
@@ -361,26 +464,16 @@ recpromo_chart_model_comparison(PG_FUNCTION_ARGS)
 			RECPROMO_CANNOT_HAPPEN("evaluate returned no row");
 		for (int j = 0; j < ncat; j++)
 			y[j] = GetFloat(0, j + 1);
-		series[m].kind = RP_SVG_BARS;
-		series[m].name = models[m];
-		series[m].n = ncat;
-		series[m].y = y;
-		series[m].color = -1;
+		series[m] = Series(RP_SVG_BARS, models[m], ncat, NULL, y, -1);
 		CHECK_FOR_INTERRUPTS();
 	}
 	RecpromoSpiFinish(token);
 
-	c.kind = "model_comparison";
-	c.title = psprintf("Models compared at k = %d", k);
-	c.subtitle = "evaluate() on the held-out rows; higher is better, coverage is the share of the catalogue recommended";
-	c.x_label = "metric";
-	c.y_label = "value";
-	c.y_unit = "fraction, 0 to 1";
-	c.n_categories = ncat;
-	c.categories = cats;
-	c.n_series = nm;
-	c.series = series;
-	c.y_from_zero = true;
+	SetAxes(&c, "model_comparison", psprintf("Models compared at k = %d", k),
+			"evaluate() on the held-out rows; higher is better, coverage is the share of the catalogue recommended",
+			"metric", NULL, "value", "fraction, 0 to 1");
+	SetCategories(&c, ncat, cats);
+	SetSeries(&c, nm, series);
 	PG_RETURN_TEXT_P(RenderChart(&c));
 }
 
@@ -461,7 +554,8 @@ recpromo_chart_uplift_curve(PG_FUNCTION_ARGS)
 	double		conf;
 	QueryArgs	q = {0};
 	uint64		n;
-	int			token;
+	int			token,
+				ns;
 	double	   *fx,
 			   *fy,
 			   *fr,
@@ -570,34 +664,21 @@ recpromo_chart_uplift_curve(PG_FUNCTION_ARGS)
 	if (token >= 0)
 		RecpromoSpiFinish(token);
 
-	memset(series, 0, sizeof(series));
-	c.n_series = 0;
+	ns = 0;
 	if (lo != NULL)
-		series[c.n_series++] = (rp_svg_series)
-		{
-			.kind = RP_SVG_BAND,.name = psprintf("%g%% bootstrap band (%d resamples)", conf * 100, n_boot),
-				.n = (int) n + 1,.x = fx,.lo = lo,.hi = hi,.color = 0
-		};
-	series[c.n_series++] = (rp_svg_series)
-	{
-		.kind = RP_SVG_LINE,.name = qini ? "Qini curve" : "uplift curve",
-			.n = (int) n + 1,.x = fx,.y = fy,.color = 0
-	};
-	series[c.n_series++] = (rp_svg_series)
-	{
-		.kind = RP_SVG_LINE,.name = "random targeting",.n = (int) n + 1,.x = fx,.y = fr,
-			.color = 6,.dashed = 1
-	};
-	c.kind = qini ? "qini_curve" : "uplift_curve";
-	c.title = qini ? "Qini curve: incremental outcome by targeting depth"
-		: "Cumulative uplift curve by targeting depth";
-	c.subtitle = "uplift_curve(): customers sorted by score, highest first; above the dashed line the score beats random targeting";
-	c.x_label = "share of customers targeted, highest scores first";
-	c.x_unit = "fraction";
-	c.y_label = qini ? "incremental outcome per treated customer" : "incremental outcome per customer";
-	c.y_unit = "outcome units";
-	c.series = series;
-	c.y_from_zero = true;
+		series[ns++] = WithInterval(Series(RP_SVG_BAND,
+										   psprintf("%g%% bootstrap band (%d resamples)", conf * 100, n_boot),
+										   (int) n + 1, fx, NULL, 0), lo, hi);
+	series[ns++] = Series(RP_SVG_LINE, qini ? "Qini curve" : "uplift curve", (int) n + 1, fx, fy, 0);
+	series[ns++] = Dashed(Series(RP_SVG_LINE, "random targeting", (int) n + 1, fx, fr, 6));
+	SetAxes(&c, qini ? "qini_curve" : "uplift_curve",
+			qini ? "Qini curve: incremental outcome by targeting depth"
+			: "Cumulative uplift curve by targeting depth",
+			"uplift_curve(): customers sorted by score, highest first; above the dashed line the score beats random targeting",
+			"share of customers targeted, highest scores first", "fraction",
+			qini ? "incremental outcome per treated customer" : "incremental outcome per customer",
+			"outcome units");
+	SetSeries(&c, ns, series);
 	PG_RETURN_TEXT_P(RenderChart(&c));
 }
 
@@ -611,43 +692,26 @@ Datum
 recpromo_chart_uplift_by_decile(PG_FUNCTION_ARGS)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	QueryArgs	q = {0};
 	uint64		n;
 	int			token;
-	double	   *y;
+	double	  **col;
 	const char **cats;
-	rp_svg_series s = {0};
+	rp_svg_series s;
 	rp_svg_chart c = {0};
 
 	token = RecpromoSpiConnect();
-	PassArgs(&q, fcinfo, 0, 7);
-	n = RunQuery(psprintf("SELECT d.decile::pg_catalog.text, d.uplift FROM %suplift_by_decile($1, $2, $3, $4, $5, $6, $7) AS d "
-						  "ORDER BY d.decile", ExtSchema(fcinfo)), &q, true);
-	y = AllocDoubles(cxt, (int) n);
-	cats = MemoryContextAllocZero(cxt, sizeof(char *) * (n + 1));
-	for (uint64 r = 0; r < n; r++)
-	{
-		cats[r] = GetText(r, 1, cxt);
-		y[r] = GetFloat(r, 2);
-	}
+	n = RunPassing(fcinfo, psprintf("SELECT d.decile::pg_catalog.text, d.uplift FROM %suplift_by_decile($1, $2, $3, $4, $5, $6, $7) AS d "
+									"ORDER BY d.decile", ExtSchema(fcinfo)), 7, true);
+	cats = FetchTexts(cxt, n, 1);
+	col = FetchFloats(cxt, n, 2, 1);
 	RecpromoSpiFinish(token);
 
-	s.kind = RP_SVG_BARS;
-	s.name = "uplift: treated mean - control mean";
-	s.n = (int) n;
-	s.y = y;
-	s.color = 2;
-	c.kind = "uplift_by_decile";
-	c.title = "Observed uplift by score bin";
-	c.subtitle = "uplift_by_decile(): bin 1 holds the highest scores; a good score puts the tall bars on the left";
-	c.x_label = "score bin, 1 = highest scores";
-	c.y_label = "uplift";
-	c.y_unit = "outcome units per customer";
-	c.n_categories = (int) n;
-	c.categories = cats;
-	c.n_series = 1;
-	c.series = &s;
-	c.y_from_zero = true;
+	s = Series(RP_SVG_BARS, "uplift: treated mean - control mean", (int) n, NULL, col[0], 2);
+	SetAxes(&c, "uplift_by_decile", "Observed uplift by score bin",
+			"uplift_by_decile(): bin 1 holds the highest scores; a good score puts the tall bars on the left",
+			"score bin, 1 = highest scores", NULL, "uplift", "outcome units per customer");
+	SetCategories(&c, (int) n, cats);
+	SetSeries(&c, 1, &s);
 	PG_RETURN_TEXT_P(RenderChart(&c));
 }
 
@@ -662,56 +726,25 @@ Datum
 recpromo_chart_profit_curve(PG_FUNCTION_ARGS)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	QueryArgs	q = {0};
 	uint64		n;
 	int			token;
-	double	   *x,
-			   *profit,
-			   *bound,
-			   *spent;
+	double	  **col;			/* budget, profit, upper bound, spent */
 	rp_svg_series s[3];
 	rp_svg_chart c = {0};
 
 	token = RecpromoSpiConnect();
-	PassArgs(&q, fcinfo, 0, 7);
-	n = RunQuery(psprintf("SELECT a.budget, a.profit, a.upper_bound, a.spent FROM %sassign_offers_curve($1, $2, $3, $4, $5, $6, $7) AS a",
-						  ExtSchema(fcinfo)), &q, true);
-	x = AllocDoubles(cxt, (int) n);
-	profit = AllocDoubles(cxt, (int) n);
-	bound = AllocDoubles(cxt, (int) n);
-	spent = AllocDoubles(cxt, (int) n);
-	for (uint64 r = 0; r < n; r++)
-	{
-		x[r] = GetFloat(r, 1);
-		profit[r] = GetFloat(r, 2);
-		bound[r] = GetFloat(r, 3);
-		spent[r] = GetFloat(r, 4);
-	}
+	n = RunPassing(fcinfo, psprintf("SELECT a.budget, a.profit, a.upper_bound, a.spent FROM %sassign_offers_curve($1, $2, $3, $4, $5, $6, $7) AS a",
+									ExtSchema(fcinfo)), 7, true);
+	col = FetchFloats(cxt, n, 1, 4);
 	RecpromoSpiFinish(token);
 
-	memset(s, 0, sizeof(s));
-	s[0] = (rp_svg_series)
-	{
-		.kind = RP_SVG_LINE,.name = "profit of the assignment",.n = (int) n,.x = x,.y = profit,.color = 2
-	};
-	s[1] = (rp_svg_series)
-	{
-		.kind = RP_SVG_LINE,.name = "upper bound on profit",.n = (int) n,.x = x,.y = bound,.color = 6,.dashed = 1
-	};
-	s[2] = (rp_svg_series)
-	{
-		.kind = RP_SVG_LINE,.name = "budget spent",.n = (int) n,.x = x,.y = spent,.color = 1
-	};
-	c.kind = "profit_curve";
-	c.title = "Profit versus budget";
-	c.subtitle = "assign_offers_curve(): where the profit line flattens, more budget buys little";
-	c.x_label = "budget";
-	c.x_unit = "money";
-	c.y_label = "profit, bound and spend";
-	c.y_unit = "money";
-	c.n_series = 3;
-	c.series = s;
-	c.y_from_zero = true;
+	s[0] = Series(RP_SVG_LINE, "profit of the assignment", (int) n, col[0], col[1], 2);
+	s[1] = Dashed(Series(RP_SVG_LINE, "upper bound on profit", (int) n, col[0], col[2], 6));
+	s[2] = Series(RP_SVG_LINE, "budget spent", (int) n, col[0], col[3], 1);
+	SetAxes(&c, "profit_curve", "Profit versus budget",
+			"assign_offers_curve(): where the profit line flattens, more budget buys little",
+			"budget", "money", "profit, bound and spend", "money");
+	SetSeries(&c, 3, s);
 	PG_RETURN_TEXT_P(RenderChart(&c));
 }
 
@@ -728,34 +761,28 @@ Datum
 recpromo_chart_rfm_segments(PG_FUNCTION_ARGS)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	QueryArgs	q = {0};
 	uint64		n;
 	int			token;
-	double	   *cust,
+	double	  **col,
+			   *cust,
 			   *val,
-			   tc = 0,
+				tc = 0,
 				tv = 0;
 	const char **cats;
 	rp_svg_series s[2];
 	rp_svg_chart c = {0};
 
 	token = RecpromoSpiConnect();
-	PassArgs(&q, fcinfo, 0, 7);
-	n = RunQuery(psprintf("SELECT r.segment, pg_catalog.count(*)::pg_catalog.float8, "
-						  "pg_catalog.sum(r.monetary)::pg_catalog.float8 "
-						  "FROM %srfm($1, $2, $3, $4, $5, $6, $7) AS r GROUP BY r.segment "
-						  "ORDER BY 3 DESC NULLS LAST, 1", ExtSchema(fcinfo)), &q, true);
+	n = RunPassing(fcinfo, psprintf("SELECT r.segment, pg_catalog.count(*)::pg_catalog.float8, "
+									"pg_catalog.sum(r.monetary)::pg_catalog.float8 "
+									"FROM %srfm($1, $2, $3, $4, $5, $6, $7) AS r GROUP BY r.segment "
+									"ORDER BY 3 DESC NULLS LAST, 1", ExtSchema(fcinfo)), 7, true);
 	if (n > CHART_MAX_BARS)
 		n = CHART_MAX_BARS;
-	cust = AllocDoubles(cxt, (int) n);
-	val = AllocDoubles(cxt, (int) n);
-	cats = MemoryContextAllocZero(cxt, sizeof(char *) * (n + 1));
-	for (uint64 r = 0; r < n; r++)
-	{
-		cats[r] = GetText(r, 1, cxt);
-		cust[r] = GetFloat(r, 2);
-		val[r] = GetFloat(r, 3);
-	}
+	cats = FetchTexts(cxt, n, 1);
+	col = FetchFloats(cxt, n, 2, 2);
+	cust = col[0];
+	val = col[1];
 	RecpromoSpiFinish(token);
 	for (uint64 r = 0; r < n; r++)
 	{
@@ -769,26 +796,13 @@ recpromo_chart_rfm_segments(PG_FUNCTION_ARGS)
 		val[r] = tv != 0 ? 100.0 * val[r] / tv : NAN;
 	}
 
-	memset(s, 0, sizeof(s));
-	s[0] = (rp_svg_series)
-	{
-		.kind = RP_SVG_BARS,.name = "share of customers",.n = (int) n,.y = cust,.color = 4
-	};
-	s[1] = (rp_svg_series)
-	{
-		.kind = RP_SVG_BARS,.name = "share of value (monetary)",.n = (int) n,.y = val,.color = 5
-	};
-	c.kind = "rfm_segments";
-	c.title = "RFM segments: size and value";
-	c.subtitle = "rfm(): a segment whose value bar is taller than its customer bar is worth more than its size";
-	c.x_label = "segment";
-	c.y_label = "share";
-	c.y_unit = "% of all customers / of all value";
-	c.n_categories = (int) n;
-	c.categories = cats;
-	c.n_series = 2;
-	c.series = s;
-	c.y_from_zero = true;
+	s[0] = Series(RP_SVG_BARS, "share of customers", (int) n, NULL, cust, 4);
+	s[1] = Series(RP_SVG_BARS, "share of value (monetary)", (int) n, NULL, val, 5);
+	SetAxes(&c, "rfm_segments", "RFM segments: size and value",
+			"rfm(): a segment whose value bar is taller than its customer bar is worth more than its size",
+			"segment", NULL, "share", "% of all customers / of all value");
+	SetCategories(&c, (int) n, cats);
+	SetSeries(&c, 2, s);
 	PG_RETURN_TEXT_P(RenderChart(&c));
 }
 
@@ -804,7 +818,6 @@ Datum
 recpromo_chart_kmeans_profiles(PG_FUNCTION_ARGS)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	QueryArgs	q = {0};
 	uint64		n;
 	int			token,
 				d = 0;
@@ -817,11 +830,10 @@ recpromo_chart_kmeans_profiles(PG_FUNCTION_ARGS)
 	rp_svg_chart c = {0};
 
 	token = RecpromoSpiConnect();
-	PassArgs(&q, fcinfo, 0, 7);
-	n = RunQuery(psprintf("SELECT k.cluster, k.size::pg_catalog.float8, k.centre FROM %skmeans_clusters($1, $2, $3, $4, $5, $6, $7) AS k "
-						  "ORDER BY k.cluster", ExtSchema(fcinfo)), &q, true);
+	n = RunPassing(fcinfo, psprintf("SELECT k.cluster, k.size::pg_catalog.float8, k.centre FROM %skmeans_clusters($1, $2, $3, $4, $5, $6, $7) AS k "
+									"ORDER BY k.cluster", ExtSchema(fcinfo)), 7, true);
 	centre = MemoryContextAllocZero(cxt, sizeof(double *) * (n + 1));
-	size = AllocDoubles(cxt, (int) n);
+	size = FetchFloats(cxt, n, 2, 1)[0];
 	for (uint64 r = 0; r < n; r++)
 	{
 		bool		isnull;
@@ -830,7 +842,6 @@ recpromo_chart_kmeans_profiles(PG_FUNCTION_ARGS)
 		bool	   *nl;
 		int			ne = 0;
 
-		size[r] = GetFloat(r, 2);
 		if (!isnull)
 			deconstruct_array(DatumGetArrayTypeP(a), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &el, &nl, &ne);
 		if (r == 0)
@@ -871,23 +882,13 @@ recpromo_chart_kmeans_profiles(PG_FUNCTION_ARGS)
 
 		for (int j = 0; j < d; j++)
 			y[j] = mean[j] != 0 ? 100.0 * centre[r][j] / mean[j] : NAN;
-		s[r].kind = RP_SVG_BARS;
-		s[r].name = psprintf("cluster %d (%.0f rows)", (int) r + 1, size[r]);
-		s[r].n = d;
-		s[r].y = y;
-		s[r].color = -1;
+		s[r] = Series(RP_SVG_BARS, psprintf("cluster %d (%.0f rows)", (int) r + 1, size[r]), d, NULL, y, -1);
 	}
-	c.kind = "kmeans_profiles";
-	c.title = "Cluster profiles";
-	c.subtitle = "kmeans_clusters(): each cluster's centre per column as an index, 100 = the average row";
-	c.x_label = "column";
-	c.y_label = "centre as index of the mean";
-	c.y_unit = "100 = average";
-	c.n_categories = d;
-	c.categories = cats;
-	c.n_series = (int) n;
-	c.series = s;
-	c.y_from_zero = true;
+	SetAxes(&c, "kmeans_profiles", "Cluster profiles",
+			"kmeans_clusters(): each cluster's centre per column as an index, 100 = the average row",
+			"column", NULL, "centre as index of the mean", "100 = average");
+	SetCategories(&c, d, cats);
+	SetSeries(&c, (int) n, s);
 	PG_RETURN_TEXT_P(RenderChart(&c));
 }
 
@@ -903,64 +904,37 @@ Datum
 recpromo_chart_bandit_arms(PG_FUNCTION_ARGS)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	QueryArgs	q = {0};
 	uint64		n;
 	int			token;
-	double	   *share,
-			   *mean,
-			   *lo,
-			   *hi,
+	double	  **col,			/* pulls (made shares), mean, lower, upper */
+			   *share,
 				total = 0;
 	const char **cats;
 	rp_svg_series s[2];
 	rp_svg_chart c = {0};
 
 	token = RecpromoSpiConnect();
-	PassArgs(&q, fcinfo, 0, 1);
-	q.types[0] = TEXTOID;
-	n = RunQuery(psprintf("SELECT b.arm, b.pulls::pg_catalog.float8, b.mean, b.lower, b.upper FROM %sbandit_stats($1) AS b",
-						  ExtSchema(fcinfo)), &q, false);
+	n = RunPassing(fcinfo, psprintf("SELECT b.arm, b.pulls::pg_catalog.float8, b.mean, b.lower, b.upper FROM %sbandit_stats($1::pg_catalog.text) AS b",
+									ExtSchema(fcinfo)), 1, false);
 	if (n > CHART_MAX_BARS)
 		n = CHART_MAX_BARS;
-	share = AllocDoubles(cxt, (int) n);
-	mean = AllocDoubles(cxt, (int) n);
-	lo = AllocDoubles(cxt, (int) n);
-	hi = AllocDoubles(cxt, (int) n);
-	cats = MemoryContextAllocZero(cxt, sizeof(char *) * (n + 1));
-	for (uint64 r = 0; r < n; r++)
-	{
-		cats[r] = GetText(r, 1, cxt);
-		share[r] = GetFloat(r, 2);
-		mean[r] = GetFloat(r, 3);
-		lo[r] = GetFloat(r, 4);
-		hi[r] = GetFloat(r, 5);
-	}
+	cats = FetchTexts(cxt, n, 1);
+	col = FetchFloats(cxt, n, 2, 4);
+	share = col[0];
 	RecpromoSpiFinish(token);
 	for (uint64 r = 0; r < n; r++)
 		total += share[r];
 	for (uint64 r = 0; r < n; r++)
 		share[r] = total > 0 ? share[r] / total : NAN;
 
-	memset(s, 0, sizeof(s));
-	s[0] = (rp_svg_series)
-	{
-		.kind = RP_SVG_BARS,.name = "share of decisions",.n = (int) n,.y = share,.color = 4
-	};
-	s[1] = (rp_svg_series)
-	{
-		.kind = RP_SVG_POINTS,.name = "mean reward, 95% interval",.n = (int) n,.y = mean,.lo = lo,.hi = hi,.color = 5
-	};
-	c.kind = "bandit_arms";
-	c.title = "Bandit arms: traffic and reward";
-	c.subtitle = "bandit_stats(): the bandit sends more traffic to arms whose reward interval lies higher";
-	c.x_label = "arm";
-	c.y_label = "share of decisions / mean reward";
-	c.y_unit = "fraction";
-	c.n_categories = (int) n;
-	c.categories = cats;
-	c.n_series = 2;
-	c.series = s;
-	c.y_from_zero = true;
+	s[0] = Series(RP_SVG_BARS, "share of decisions", (int) n, NULL, share, 4);
+	s[1] = WithInterval(Series(RP_SVG_POINTS, "mean reward, 95% interval", (int) n, NULL, col[1], 5),
+						col[2], col[3]);
+	SetAxes(&c, "bandit_arms", "Bandit arms: traffic and reward",
+			"bandit_stats(): the bandit sends more traffic to arms whose reward interval lies higher",
+			"arm", NULL, "share of decisions / mean reward", "fraction");
+	SetCategories(&c, (int) n, cats);
+	SetSeries(&c, 2, s);
 	PG_RETURN_TEXT_P(RenderChart(&c));
 }
 
@@ -984,7 +958,7 @@ recpromo_chart_bars(PG_FUNCTION_ARGS)
 				nv;
 	const char **cats;
 	double	   *y;
-	rp_svg_series s = {0};
+	rp_svg_series s;
 	rp_svg_chart c = {0};
 
 	RequireArg(fcinfo, 0, "labels", "Pass the bar labels as a text array.");
@@ -1010,20 +984,12 @@ recpromo_chart_bars(PG_FUNCTION_ARGS)
 		cats[i] = ln[i] ? "(null)" : TextDatumGetCString(le[i]);
 		y[i] = vn[i] ? NAN : DatumGetFloat8(ve[i]);
 	}
-	s.kind = RP_SVG_BARS;
-	s.name = PG_ARGISNULL(3) ? "value" : text_to_cstring(PG_GETARG_TEXT_PP(3));
-	s.n = nl;
-	s.y = y;
-	s.color = 0;
-	c.kind = "bars";
-	c.title = PG_ARGISNULL(2) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(2));
-	c.x_label = PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5));
-	c.y_label = s.name;
-	c.y_unit = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
-	c.n_categories = nl;
-	c.categories = cats;
-	c.n_series = 1;
-	c.series = &s;
-	c.y_from_zero = true;
+	s = Series(RP_SVG_BARS, PG_ARGISNULL(3) ? "value" : text_to_cstring(PG_GETARG_TEXT_PP(3)),
+			   nl, NULL, y, 0);
+	SetAxes(&c, "bars", PG_ARGISNULL(2) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(2)), NULL,
+			PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5)), NULL,
+			s.name, PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4)));
+	SetCategories(&c, nl, cats);
+	SetSeries(&c, 1, &s);
 	PG_RETURN_TEXT_P(RenderChart(&c));
 }
