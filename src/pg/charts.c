@@ -35,6 +35,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "recpromo.h"
 #include "rp_rng.h"
@@ -935,6 +936,233 @@ recpromo_chart_bandit_arms(PG_FUNCTION_ARGS)
 			"arm", NULL, "share of decisions / mean reward", "fraction");
 	SetCategories(&c, (int) n, cats);
 	SetSeries(&c, 2, s);
+	PG_RETURN_TEXT_P(RenderChart(&c));
+}
+
+/*
+ * chart_bandit_history(bandit text, buckets integer)
+ * Two panels over bandit_history()'s time buckets: each arm's share of the
+ * bucket's decisions (lines), and each arm's posterior mean reward with its
+ * 95% interval (line and band).  x is the end of each bucket in hours (or
+ * the unit that suits the span) since the first decision.
+ */
+PG_FUNCTION_INFO_V1(recpromo_chart_bandit_history);
+Datum
+recpromo_chart_bandit_history(PG_FUNCTION_ARGS)
+{
+	static const struct
+	{
+		int64		usecs;
+		const char *name;
+	}			units[] = {
+		{USECS_PER_DAY, "days"}, {USECS_PER_HOUR, "hours"},
+		{USECS_PER_MINUTE, "minutes"}, {USECS_PER_SEC, "seconds"}
+	};
+	MemoryContext cxt = CurrentMemoryContext;
+	uint64		n;
+	int			token,
+				k = 0,
+				nb = 0,
+				u = lengthof(units) - 1;
+	double	  **col,			/* share, mean, lower, upper */
+			   *x;
+	TimestampTz t0 = 0,
+			   *end;
+	const char **arms;
+	rp_svg_series *share,
+			   *post;
+	rp_svg_chart p[2];
+	text	   *out;
+
+	RequireArg(fcinfo, 1, "buckets", "Pass the number of time buckets, such as 20.");
+	token = RecpromoSpiConnect();
+	n = RunPassing(fcinfo, psprintf("SELECT h.bucket, h.arm, h.share, h.mean, h.lower, h.upper, h.bucket_start, h.bucket_end "
+									"FROM %sbandit_history($1::pg_catalog.text, $2::pg_catalog.int4) WITH ORDINALITY AS h "
+									"ORDER BY h.ordinality", ExtSchema(fcinfo)), 2, false);
+	arms = FetchTexts(cxt, n, 2);
+	col = FetchFloats(cxt, n, 3, 4);
+	end = MemoryContextAllocZero(cxt, sizeof(TimestampTz) * (n + 1));
+	for (uint64 r = 0; r < n; r++)
+	{
+		bool		isnull;
+
+		end[r] = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 8, &isnull));
+		if (r == 0)
+			t0 = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 7, &isnull));
+		if (DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull)) == 1)
+			k++;
+	}
+	RecpromoSpiFinish(token);
+
+	/* rows come bucket by bucket, the arms in order within each */
+	if (k > 0)
+		nb = (int) (n / k);
+	if (nb > 0)
+		for (u = 0; u < (int) lengthof(units) - 1; u++)
+			if (end[(Size) (nb - 1) * k] - t0 >= 2 * units[u].usecs)
+				break;
+	x = AllocDoubles(cxt, nb);
+	for (int i = 0; i < nb; i++)
+		x[i] = (double) (end[(Size) i * k] - t0) / (double) units[u].usecs;
+	share = palloc0(sizeof(rp_svg_series) * (k + 1));
+	post = palloc0(sizeof(rp_svg_series) * (2 * k + 1));
+	for (int a = 0; a < k; a++)
+	{
+		double	   *y[4];
+
+		for (int j = 0; j < 4; j++)
+		{
+			y[j] = AllocDoubles(cxt, nb);
+			for (int i = 0; i < nb; i++)
+				y[j][i] = col[j][(Size) i * k + a];
+		}
+		share[a] = Series(RP_SVG_LINE, psprintf("%s: share of decisions", arms[a]), nb, x, y[0], a);
+		post[2 * a] = WithInterval(Series(RP_SVG_BAND, psprintf("%s: 95%% interval", arms[a]), nb, x, NULL, a),
+								   y[2], y[3]);
+		post[2 * a].no_legend = 1;
+		post[2 * a + 1] = Series(RP_SVG_LINE, psprintf("%s: posterior mean", arms[a]), nb, x, y[1], a);
+	}
+	memset(p, 0, sizeof(p));
+	SetAxes(&p[0], "bandit_history_shares", "Share of decisions per arm over time",
+			"bandit_history(): the arms that win more of each time bucket's traffic are the ones the bandit believes in",
+			"end of time bucket", psprintf("%s since %s", units[u].name, nb > 0 ? timestamptz_to_str(t0) : "the first decision"),
+			"share of the bucket's decisions", "fraction");
+	SetSeries(&p[0], k, share);
+	SetAxes(&p[1], "bandit_history_posterior", "Posterior mean reward per arm, with 95% interval",
+			"bandit_history(): bands that narrow and separate over time mean the bandit has learned which arm pays",
+			"end of time bucket", p[0].x_unit, "posterior mean reward", "reward per decision");
+	SetSeries(&p[1], 2 * k, post);
+	{
+		rp_svg_buf	b = {0};
+		rp_status	st;
+
+		b.grow = SvgGrow;
+		st = rp_svg_render_stack(&b, "bandit_history", "Bandit over time: traffic and posterior reward", 2, p);
+		if (st == RP_EINVAL)
+			RECPROMO_CANNOT_HAPPEN("invalid bandit history chart");
+		RecpromoCheckStatus(st, "chart rendering");
+		out = cstring_to_text_with_len(b.data, (int) b.len);
+	}
+	PG_RETURN_TEXT_P(out);
+}
+
+/* --------------------------------------------------------------- exposure */
+
+static const struct
+{
+	const char *measure;		/* exposure()'s name */
+	const char *label;			/* in the chart */
+}			exposure_measures[] = {
+	{"gini", "Gini"},
+	{"long_tail_share", "long-tail share"},
+	{"aplt", "APLT"},
+	{"arp", "ARP"},
+};
+
+/*
+ * chart_exposure(models text[], test_source, user_col, item_col, k,
+ *	   exclude_seen, item_groups, group_item_col, group_col, head_share)
+ * exposure() of each model: per item group, bars of the model's share of
+ * the recommended slots against the group's share of the relevant test
+ * items (the first model's; another model's too where it differs), and
+ * each model's Gini, long-tail share, APLT and ARP stated under the title.
+ */
+PG_FUNCTION_INFO_V1(recpromo_chart_exposure);
+Datum
+recpromo_chart_exposure(PG_FUNCTION_ARGS)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			nm,
+				token,
+				ncat = 0,
+				ns = 0,
+				nf = 0;
+	char	  **models = ModelNames(fcinfo, 0, &nm);
+	char	   *sql;
+	const char **cats = palloc0(sizeof(char *) * (CHART_MAX_BARS + 1));
+	double	  **expo = palloc0(sizeof(double *) * nm),
+			  **rel = palloc0(sizeof(double *) * nm);
+	rp_svg_series *s = palloc0(sizeof(rp_svg_series) * (2 * nm + 1));
+	rp_svg_fact *facts = palloc0(sizeof(rp_svg_fact) * (nm * lengthof(exposure_measures) + 1));
+	rp_svg_chart c = {0};
+
+	RequireArg(fcinfo, 4, "k", "Pass the list length, such as 10.");
+	sql = psprintf("SELECT e.measure, e.item_group, e.value FROM %sexposure($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+				   "WITH ORDINALITY AS e ORDER BY e.ordinality", ExtSchema(fcinfo));
+	token = RecpromoSpiConnect();
+	for (int m = 0; m < nm; m++)
+	{
+		QueryArgs	q = {0};
+		uint64		n;
+
+		AddArg(&q, TEXTOID, CStringGetTextDatum(models[m]), false);
+		PassArgs(&q, fcinfo, 1, 9);
+		n = RunQuery(sql, &q, true);
+		expo[m] = AllocDoubles(cxt, CHART_MAX_BARS);
+		rel[m] = AllocDoubles(cxt, CHART_MAX_BARS);
+		for (int j = 0; j < CHART_MAX_BARS; j++)
+			expo[m][j] = rel[m][j] = NAN;
+		for (uint64 r = 0; r < n; r++)
+		{
+			char	   *measure = GetText(r, 1, cxt);
+			bool		isnull;
+			int			g;
+
+			(void) SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull);
+			if (isnull)
+			{
+				for (int j = 0; j < (int) lengthof(exposure_measures); j++)
+					if (strcmp(measure, exposure_measures[j].measure) == 0)
+						facts[nf++] = (rp_svg_fact)
+						{
+							.group = models[m],.key = exposure_measures[j].measure,
+								.label = exposure_measures[j].label,.value = GetFloat(r, 3)
+						};
+				continue;
+			}
+			{
+				char	   *group = GetText(r, 2, cxt);
+
+				for (g = 0; g < ncat; g++)
+					if (strcmp(cats[g], group) == 0)
+						break;
+				if (g == ncat)
+				{
+					if (ncat == CHART_MAX_BARS)
+						continue;
+					cats[ncat++] = group;
+				}
+			}
+			if (strcmp(measure, "exposure_share") == 0)
+				expo[m][g] = GetFloat(r, 3);
+			else if (strcmp(measure, "relevant_share") == 0)
+				rel[m][g] = GetFloat(r, 3);
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	RecpromoSpiFinish(token);
+
+	s[ns++] = Series(RP_SVG_BARS, "share of relevant test items", ncat, NULL, rel[0], 0);
+	for (int m = 1; m < nm; m++)
+	{
+		bool		same = true;
+
+		for (int g = 0; g < ncat; g++)
+			same = same && (rel[m][g] == rel[0][g] || (isnan(rel[m][g]) && isnan(rel[0][g])));
+		if (!same)
+			s[ns++] = Series(RP_SVG_BARS, psprintf("%s: share of relevant test items", models[m]),
+							 ncat, NULL, rel[m], 6);
+	}
+	for (int m = 0; m < nm; m++)
+		s[ns++] = Series(RP_SVG_BARS, psprintf("%s: share of recommended slots", models[m]),
+						 ncat, NULL, expo[m], m + 1);
+	SetAxes(&c, "exposure", psprintf("Exposure by item group, top %d", PG_GETARG_INT32(4)),
+			"exposure(): a group whose slot bar is far above its relevant-items bar is shown more than customers buy it",
+			"item group", NULL, "share", "fraction of all slots / of all relevant items");
+	SetCategories(&c, ncat, cats);
+	SetSeries(&c, ns, s);
+	c.n_facts = nf;
+	c.facts = facts;
 	PG_RETURN_TEXT_P(RenderChart(&c));
 }
 
