@@ -4,8 +4,8 @@
  *	  chart carries and why).
  *
  * Layout, in user units of a width x height viewBox:
- *	  heading (y 30), subtitle (y 52), legend rows of 22 units, then the plot
- *	  area, 84 units of left margin for the y tick labels and the rotated y
+ *	  heading (y 30), subtitle (y 52), one line of 20 units per group of
+ *	  facts, legend rows of 22 units, then the plot area, 84 units of left margin for the y tick labels and the rotated y
  *	  label, 64 at the bottom for the x tick labels and the x label.
  * Scales: a numeric axis spans nice ticks around the data (rp_svg_nice_ticks);
  * a categorical x axis gives each category an equal slot, bar series share
@@ -14,6 +14,9 @@
  * stay on top.  Every mark is a <g class="mark"> with a <title> and data-*
  * attributes; numbers in data-* use %.17g (exact round trip), numbers in
  * titles and tick labels are for people (%.6g, tick-step precision).
+ * A stack (rp_svg_render_stack) is one outer <svg> holding each panel as a
+ * nested <svg x="0" y="..."> with its own viewBox, so a panel is drawn by
+ * the same code, in the same user units, as a chart on its own.
  */
 #include "rp_svg.h"
 

@@ -14,6 +14,13 @@
  * chart says it shows a share or an index, computed here in double
  * precision in the order of the rows (doc/charts.md gives the formulas).
  *
+ * Two charts draw more than one function row per mark: chart_bandit_history
+ * stacks two panels in one image (rp_svg_render_stack), its x being the end
+ * of each time bucket of bandit_history() in days, hours, minutes or
+ * seconds since the first decision; chart_exposure states each model's
+ * summary measures of exposure() (Gini, long-tail share, APLT, ARP) as facts
+ * under the title (rp_svg_fact), next to the per-group bars.
+ *
  * The one computation of its own is the bootstrap band of
  * chart_uplift_curve: the curve comes from uplift_curve(); the band around
  * it resamples the same rows (read like uplift_curve reads them: treated =
