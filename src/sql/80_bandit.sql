@@ -192,7 +192,7 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'recpromo_grant_bandit'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.grant_bandit(text, name) IS
-'lets a role (and its members), or public, call choose, reward, bandit_stats, '
+'lets a role (and its members), or public, call choose, reward, bandit_stats, bandit_history, '
 'bandit_action_probabilities and replay_bandit on a bandit (owner only); such a role may '
 'reward any decision of the bandit, not only the ones it made';
 
