@@ -233,7 +233,8 @@ SELECT report(models => ARRAY['popular', 'als', 'items', 'ease', 'hybrid'], test
               candidates => 'offer_candidates', budgets => ARRAY[100, 200, 300, 500, 800, 1200, 1800, 2500],
               orders => 'order_values', as_of => '2025-01-01',
               segment_source => 'customer_profiles', segment_columns => ARRAY['recency_days', 'frequency', 'monetary'],
-              clusters => 4, bandit => 'checkout_coupon', title => 'recpromo demo shop: models, promotions, customers');
+              clusters => 4, bandit => 'checkout_coupon', item_groups => 'products', group_item_col => 'product_id',
+              group_col => 'category', title => 'recpromo demo shop: models, promotions, customers');
 \o
 \pset format aligned
 \pset tuples_only off

@@ -49,6 +49,13 @@ SELECT report();
 SELECT report(models => ARRAY['ch_pop']);
 SELECT report(candidates => 'ch_campaign');
 SELECT report(segment_source => 'ch_campaign');
+SELECT report(item_groups => 'ch_campaign');
+SELECT chart_exposure(ARRAY['ch_pop'], 'ch_test', 'customer_id', 'product_id', k => NULL);
+SELECT chart_exposure(NULL, 'ch_test');
+SELECT chart_bandit_history('ch_no_bandit');
+SELECT chart_bandit_history('ch_no_bandit', NULL);
+SELECT * FROM bandit_history('ch_no_bandit', 0);
+SELECT * FROM bandit_history(NULL);
 -- errors of the plotted function come through unchanged
 SELECT chart_model_comparison(ARRAY['no_such_model'], 'ch_test', 'customer_id', 'product_id');
 \set SHOW_CONTEXT errors

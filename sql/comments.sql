@@ -15,7 +15,7 @@ BEGIN;
 COMMENT ON FUNCTION recpromo.chart_bars(text[], float8[], text, text, text, text) IS NULL;
 COMMENT ON FUNCTION recpromo.report(text[], regclass, name, name, integer, regclass, name, name, name, text,
     regclass, name, name, name, float8[], regclass, name, name, name, timestamptz, regclass, name, name[],
-    integer, text, text) IS '';
+    integer, text, text, regclass, name, name, integer) IS '';
 SELECT pg_catalog.split_part(function, '(', 1) AS name FROM uncommented ORDER BY 1;
 ROLLBACK;
 SELECT count(*) AS uncommented FROM uncommented;

@@ -230,6 +230,36 @@ rp_betainc(double a, double b, double x)
 }
 
 double
+rp_beta_quantile(double a, double b, double p)
+{
+	double		lo = 0.0,
+				hi = 1.0;
+
+	if (isnan(a) || isnan(b) || isnan(p) || a <= 0.0 || b <= 0.0 || p < 0.0 || p > 1.0)
+		return NAN;
+	if (p == 0.0)
+		return 0.0;
+	if (p == 1.0)
+		return 1.0;
+	/*
+	 * The CDF is increasing on [0, 1]: halve the bracket until its ends are
+	 * adjacent doubles (at most about 1100 steps near 0, 53 elsewhere).
+	 */
+	for (int i = 0; i < 2200; i++)
+	{
+		double		mid = lo + (hi - lo) / 2.0;
+
+		if (mid <= lo || mid >= hi)
+			break;
+		if (rp_betainc(a, b, mid) < p)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return hi;
+}
+
+double
 rp_gammaincc(double a, double x)
 {
 	double		lpre;

@@ -23,6 +23,13 @@ extern double rp_norm_quantile(double p);
 /* Regularized incomplete beta I_x(a, b), a > 0, b > 0, x in [0, 1]. */
 extern double rp_betainc(double a, double b, double x);
 
+/*
+ * Beta(a, b) quantile: x in [0, 1] with rp_betainc(a, b, x) = p, p in
+ * [0, 1], a > 0, b > 0 (bisection on the CDF to the last bit; NaN outside
+ * the domain).  Used for the posterior intervals of bandit_history.
+ */
+extern double rp_beta_quantile(double a, double b, double p);
+
 /* Regularized upper incomplete gamma Q(a, x) = Gamma(a, x) / Gamma(a), a > 0, x >= 0. */
 extern double rp_gammaincc(double a, double x);
 

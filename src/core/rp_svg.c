@@ -4,8 +4,8 @@
  *	  chart carries and why).
  *
  * Layout, in user units of a width x height viewBox:
- *	  heading (y 30), subtitle (y 52), legend rows of 22 units, then the plot
- *	  area, 84 units of left margin for the y tick labels and the rotated y
+ *	  heading (y 30), subtitle (y 52), one line of 20 units per group of
+ *	  facts, legend rows of 22 units, then the plot area, 84 units of left margin for the y tick labels and the rotated y
  *	  label, 64 at the bottom for the x tick labels and the x label.
  * Scales: a numeric axis spans nice ticks around the data (rp_svg_nice_ticks);
  * a categorical x axis gives each category an equal slot, bar series share
@@ -14,6 +14,9 @@
  * stay on top.  Every mark is a <g class="mark"> with a <title> and data-*
  * attributes; numbers in data-* use %.17g (exact round trip), numbers in
  * titles and tick labels are for people (%.6g, tick-step precision).
+ * A stack (rp_svg_render_stack) is one outer <svg> holding each panel as a
+ * nested <svg x="0" y="..."> with its own viewBox, so a panel is drawn by
+ * the same code, in the same user units, as a chart on its own.
  */
 #include "rp_svg.h"
 
@@ -28,6 +31,7 @@
 #define MARGIN_RIGHT 32
 #define MARGIN_BOTTOM 64
 #define LEGEND_ROW 22
+#define FACT_ROW 20
 #define CHAR_W 7.6				/* mean advance of 13-14 px sans-serif text */
 
 /* Okabe-Ito, yellow last: it is hard to see on white */
@@ -393,6 +397,14 @@ put_num_attr(rp_svg_buf *b, const char *name, double v)
 	rp_svg_printf(b, " %s=\"%.17g\"", name, v);
 }
 
+static int
+same_group(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
 /*
  * Opens one mark: <g class="mark" data-...><title>series, x: y</title>.
  * i: point index; the caller closes it with "</g>".
@@ -666,12 +678,75 @@ legend(rp_svg_buf *b, const rp_svg_chart *c, double x0, double x1, double y,
 	return rows;
 }
 
+/* Number of lines the facts take: one per run of facts of the same group. */
+static int
+fact_lines(const rp_svg_chart *c)
+{
+	int			lines = 0;
+
+	for (int i = 0; i < c->n_facts; i++)
+		if (i == 0 || !same_group(c->facts[i - 1].group, c->facts[i].group))
+			lines++;
+	return lines;
+}
+
+/*
+ * The facts under the subtitle, from baseline y: one <text class="facts">
+ * per group, each fact a <tspan class="fact"> with its exact value.
+ */
+static void
+draw_facts(rp_svg_buf *b, const rp_svg_chart *c, double y)
+{
+	int			line = -1;
+
+	for (int i = 0; i < c->n_facts; i++)
+	{
+		const rp_svg_fact *f = &c->facts[i];
+		int			first = i == 0 || !same_group(c->facts[i - 1].group, f->group);
+
+		if (first)
+		{
+			if (line >= 0)
+				rp_svg_put(b, "</text>\n");
+			line++;
+			rp_svg_printf(b, "<text class=\"facts\" x=\"16\" y=\"%.1f\" font-size=\"13\" fill=\"#1a1a1a\">",
+						  y + line * FACT_ROW);
+			if (f->group != NULL)
+			{
+				rp_svg_put(b, "<tspan font-weight=\"bold\">");
+				put_clipped(b, f->group, 40);
+				rp_svg_put(b, ":</tspan> ");
+			}
+		}
+		else
+			rp_svg_put(b, ", ");
+		rp_svg_put(b, "<tspan class=\"fact\" data-group=\"");
+		rp_svg_put_escaped(b, f->group);
+		rp_svg_put(b, "\" data-key=\"");
+		rp_svg_put_escaped(b, f->key);
+		rp_svg_put(b, "\"");
+		put_num_attr(b, "data-value", f->value);
+		rp_svg_put(b, "><title>");
+		rp_svg_put_escaped(b, f->label);
+		rp_svg_printf(b, ": %.17g</title>", f->value);
+		rp_svg_put_escaped(b, f->label);
+		if (rp_finite(f->value))
+			rp_svg_printf(b, " %.4g", f->value);
+		else
+			rp_svg_put(b, " n/a");
+		rp_svg_put(b, "</tspan>");
+	}
+	if (line >= 0)
+		rp_svg_put(b, "</text>\n");
+}
+
 static int
 validate(const rp_svg_chart *c)
 {
-	if (c == NULL || c->n_series < 0 || c->n_categories < 0
+	if (c == NULL || c->n_series < 0 || c->n_categories < 0 || c->n_facts < 0
 		|| (c->n_series > 0 && c->series == NULL)
-		|| (c->n_categories > 0 && c->categories == NULL))
+		|| (c->n_categories > 0 && c->categories == NULL)
+		|| (c->n_facts > 0 && c->facts == NULL))
 		return 0;
 	for (int i = 0; i < c->n_series; i++)
 	{
@@ -694,8 +769,24 @@ validate(const rp_svg_chart *c)
 	return 1;
 }
 
-rp_status
-rp_svg_render(rp_svg_buf *b, const rp_svg_chart *c)
+/* The outer <svg> element of an image w x h, with its data-chart kind. */
+static void
+open_document(rp_svg_buf *b, const char *kind, double w, double h)
+{
+	rp_svg_printf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"rp-chart\" data-chart=\"");
+	rp_svg_put_escaped(b, kind);
+	rp_svg_printf(b, "\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\" "
+				  "font-family=\"'DejaVu Sans', 'Noto Sans CJK SC', Arial, Helvetica, sans-serif\" font-size=\"14\" "
+				  "style=\"max-width: 100%%; height: auto; background: #ffffff\">\n",
+				  w, h, w, h);
+}
+
+/*
+ * Draws chart c into b: as a document of its own (y_off < 0), or as a
+ * panel nested at y_off in a stack.
+ */
+static rp_status
+render(rp_svg_buf *b, const rp_svg_chart *c, double y_off)
 {
 	layout		L;
 	double		ymin = INFINITY,
@@ -797,20 +888,23 @@ rp_svg_render(rp_svg_buf *b, const rp_svg_chart *c)
 	/* vertical layout */
 	L.x0 = MARGIN_LEFT;
 	L.x1 = L.w - MARGIN_RIGHT;
-	top = c->subtitle != NULL ? 78 : 58;
+	top = (c->subtitle != NULL ? 78 : 58) + fact_lines(c) * FACT_ROW;
 	rows = legend(b, c, L.x0, L.x1, 0, 0);
 	L.y0 = top + rows * LEGEND_ROW + 8;
 	L.y1 = L.h - MARGIN_BOTTOM;
 	if (L.y1 - L.y0 < 80)
 		L.y1 = L.y0 + 80;
 
-	/* document */
-	rp_svg_printf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"rp-chart\" data-chart=\"");
-	rp_svg_put_escaped(b, c->kind);
-	rp_svg_printf(b, "\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\" "
-				  "font-family=\"'DejaVu Sans', 'Noto Sans CJK SC', Arial, Helvetica, sans-serif\" font-size=\"14\" "
-				  "style=\"max-width: 100%%; height: auto; background: #ffffff\">\n",
-				  L.w, L.h, L.w, L.h);
+	/* document, or panel */
+	if (y_off < 0)
+		open_document(b, c->kind, L.w, L.h);
+	else
+	{
+		rp_svg_put(b, "<svg class=\"rp-panel\" data-chart=\"");
+		rp_svg_put_escaped(b, c->kind);
+		rp_svg_printf(b, "\" x=\"0\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\">\n",
+					  y_off, L.w, L.h, L.w, L.h);
+	}
 	rp_svg_put(b, "<title>");
 	rp_svg_put_escaped(b, c->title);
 	rp_svg_put(b, "</title>\n");
@@ -830,6 +924,7 @@ rp_svg_render(rp_svg_buf *b, const rp_svg_chart *c)
 		put_clipped(b, c->subtitle, (size_t) ((L.w - 32) / CHAR_W));
 		rp_svg_put(b, "</text>\n");
 	}
+	draw_facts(b, c, (c->subtitle != NULL ? 74 : 54));
 	legend(b, c, L.x0, L.x1, top, 1);
 
 	/* grid and y ticks */
@@ -913,6 +1008,47 @@ rp_svg_render(rp_svg_buf *b, const rp_svg_chart *c)
 	if (!any)
 		rp_svg_printf(b, "<text class=\"no-data\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"16\" fill=\"#444444\">no data</text>\n",
 					  (L.x0 + L.x1) / 2, (L.y0 + L.y1) / 2);
+	rp_svg_put(b, "</svg>\n");
+	return b->failed ? RP_ENOMEM : RP_OK;
+}
+
+rp_status
+rp_svg_render(rp_svg_buf *b, const rp_svg_chart *c)
+{
+	return render(b, c, -1.0);
+}
+
+rp_status
+rp_svg_render_stack(rp_svg_buf *b, const char *kind, const char *title,
+					int n, const rp_svg_chart *panels)
+{
+	double		w,
+				h = 0,
+				y = 0;
+
+	if (b == NULL || n < 1 || panels == NULL)
+		return RP_EINVAL;
+	for (int i = 0; i < n; i++)
+		if (!validate(&panels[i]))
+			return RP_EINVAL;
+	w = panels[0].width > 0 ? panels[0].width : DEFAULT_WIDTH;
+	for (int i = 0; i < n; i++)
+		h += panels[i].height > 0 ? panels[i].height : DEFAULT_HEIGHT;
+	open_document(b, kind, w, h);
+	rp_svg_put(b, "<title>");
+	rp_svg_put_escaped(b, title);
+	rp_svg_put(b, "</title>\n");
+	for (int i = 0; i < n; i++)
+	{
+		rp_svg_chart p = panels[i];
+		rp_status	st;
+
+		p.width = (int) w;
+		st = render(b, &p, y);
+		if (st != RP_OK)
+			return st;
+		y += p.height > 0 ? p.height : DEFAULT_HEIGHT;
+	}
 	rp_svg_put(b, "</svg>\n");
 	return b->failed ? RP_ENOMEM : RP_OK;
 }

@@ -23,7 +23,10 @@
  *	  (control characters other than tab, newline and carriage return)
  *	  replaced by '?';
  *	- sizes meant for a 1,000 px wide page: default 1000 x 560 user units,
- *	  14 px text, scaling with the viewBox.
+ *	  14 px text, scaling with the viewBox;
+ *	- optionally, summary numbers stated in words under the subtitle
+ *	  (rp_svg_fact), and several charts stacked as panels of one image
+ *	  (rp_svg_render_stack).
  * Non-finite values (NaN for SQL NULL, infinities) are not drawn: a line
  * is broken at them and no bar or point is emitted.
  *
@@ -90,6 +93,21 @@ typedef struct rp_svg_series
 	int			no_legend;		/* leave out of the legend */
 } rp_svg_series;
 
+/*
+ * A number stated in words next to the chart (a summary measure that has
+ * no place on the axes, such as a Gini coefficient).  Consecutive facts of
+ * the same group share one line under the subtitle: "group: label value,
+ * label value"; each is a <tspan class="fact"> with data-group, data-key
+ * and data-value (%.17g) attributes and a <title>.
+ */
+typedef struct rp_svg_fact
+{
+	const char *group;			/* the line's lead, e.g. a model; NULL: none */
+	const char *key;			/* machine name (data-key) */
+	const char *label;			/* shown */
+	double		value;
+} rp_svg_fact;
+
 typedef struct rp_svg_chart
 {
 	const char *kind;			/* data-chart attribute, e.g. "metrics_at_k" */
@@ -108,6 +126,8 @@ typedef struct rp_svg_chart
 	int			x_integer;		/* numeric x: integer ticks only */
 	int			width;			/* <= 0: 1000 */
 	int			height;			/* <= 0: 560 */
+	int			n_facts;		/* summary numbers under the subtitle */
+	const rp_svg_fact *facts;
 } rp_svg_chart;
 
 /*
@@ -116,5 +136,16 @@ typedef struct rp_svg_chart
  * series whose n is not n_categories, a band without lo/hi), or RP_ENOMEM.
  */
 extern rp_status rp_svg_render(rp_svg_buf *out, const rp_svg_chart *chart);
+
+/*
+ * Renders n charts (panels) stacked top to bottom in one <svg> element
+ * whose data-chart is kind and whose document title is title; each panel
+ * is a nested <svg class="rp-panel"> carrying its own data-chart, heading,
+ * axes and marks, exactly as rp_svg_render draws it alone.  The panels
+ * share the width of the first one.  Same returns as rp_svg_render.
+ */
+extern rp_status rp_svg_render_stack(rp_svg_buf *out, const char *kind,
+									 const char *title, int n,
+									 const rp_svg_chart *panels);
 
 #endif							/* RP_SVG_H */

@@ -2,8 +2,8 @@
  * bandit.c
  *	  SQL entry points of the bandits: create_bandit, add_bandit_arms,
  *	  retire_bandit_arm, drop_bandit, grant_bandit, revoke_bandit, choose,
- *	  reward, bandit_stats, bandit_action_probabilities, recount_bandit and
- *	  replay_bandit.  The policies themselves are src/core/rp_bandit.c.
+ *	  reward, bandit_stats, bandit_history, bandit_action_probabilities,
+ *	  recount_bandit and replay_bandit.  The policies themselves are src/core/rp_bandit.c.
  *
  * State.  A bandit's policy depends only on additive per-arm sums (see
  * rp_bandit.h).  They live in recpromo.bandit_state, `shards` rows per arm;
@@ -41,9 +41,11 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/timestamp.h"
 
 #include "model_store.h"
 #include "rp_bandit.h"
+#include "rp_stats.h"
 #include "spi_guard.h"
 
 #define BANDIT_MAX_SHARDS 64
@@ -1048,6 +1050,253 @@ recpromo_bandit_stats(PG_FUNCTION_ARGS)
 			nulls[8] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	return (Datum) 0;
+}
+
+/* ---------- history ---------- */
+
+#define BANDIT_MAX_BUCKETS 1000
+#define BANDIT_FETCH_ROWS 10000
+
+/*
+ * The bucket of time t among buckets+1 edges (edge[0] = first decision,
+ * edge[buckets] = last event): the last i < buckets with edge[i] <= t, so
+ * that bucket i covers [edge[i], edge[i+1]) and the last one also its end.
+ */
+static int
+HistoryBucket(const TimestampTz *edge, int buckets, TimestampTz t)
+{
+	int			lo = 0,
+				hi = buckets - 1;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo + 1) / 2;
+
+		if (edge[mid] <= t)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+/*
+ * Streams the rows of a read-only query with $1 = the bandit's id through a
+ * cursor; per row, adds it to the bucket and arm it falls in: decisions
+ * (count in column 3) or rewards (value in column 3).
+ */
+static void
+HistoryScan(const Bandit *b, const char *sql, const TimestampTz *edge, int buckets,
+			bool rewards, int64 *dec, double *rn, double *rs, double *rss)
+{
+	Oid			t = INT8OID;
+	Datum		v = Int64GetDatum(b->id);
+	Portal		portal = SPI_cursor_open_with_args(NULL, sql, 1, &t, &v, NULL, true, 0);
+
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, BANDIT_FETCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			TupleDesc	td = SPI_tuptable->tupdesc;
+			bool		isnull;
+			int			arm = DatumGetInt32(SPI_getbinval(tup, td, 1, &isnull)) - 1;
+			TimestampTz at = DatumGetTimestampTz(SPI_getbinval(tup, td, 2, &isnull));
+			int			cell;
+
+			if (arm < 0 || arm >= b->k)
+				continue;
+			cell = HistoryBucket(edge, buckets, at) * b->k + arm;
+			if (rewards)
+			{
+				double		val = GetF8(tup, td, 3);
+
+				rn[cell] += 1.0;
+				rs[cell] += val;
+				rss[cell] += val * val;
+			}
+			else
+				dec[cell] += GetI8(tup, td, 3);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+}
+
+/*
+ * bandit_history(bandit text, buckets integer)
+ * The bandit's log cut into `buckets` equal spans of time, from its first
+ * decision to its last decision or reward; per span and arm (in arm order):
+ * the decisions made in the span and their share of the span's decisions
+ * (NULL when it has none), the decisions and rewards up to the span's end,
+ * the reward sum, and the posterior at the span's end with a 95% interval.
+ * A reward counts at its rewarded_at, for the arm of its decision.  Binary
+ * bandits: Beta(prior_a + s, prior_b + n - s), its mean and the exact
+ * 2.5% and 97.5% quantiles; amounts: rp_bandit_summary, a normal interval
+ * (mean +- 1.96 sd of the Gaussian posterior for thompson, of the sample
+ * mean otherwise).  All rewards count, also for a bandit with a window.
+ * Read as bandit_stats reads: the owner and the bandit's readers.
+ */
+PG_FUNCTION_INFO_V1(recpromo_bandit_history);
+Datum
+recpromo_bandit_history(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name = TextArg(fcinfo, 0, "bandit");
+	MemoryContext outer = CurrentMemoryContext;
+	RecpromoOwnerScope scope;
+	Bandit		b;
+	int			buckets;
+	TimestampTz *edge;
+	int64	   *dec,
+			   *total;
+	double	   *rn,
+			   *rs,
+			   *rss;
+	bool		any = false;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("buckets must not be null"),
+				 errhint("Pass the number of time buckets, such as 20.")));
+	buckets = PG_GETARG_INT32(1);
+	if (buckets < 1 || buckets > BANDIT_MAX_BUCKETS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("buckets must be between 1 and %d", BANDIT_MAX_BUCKETS),
+				 errhint("Pass the number of time buckets, such as 20.")));
+	InitMaterializedSRF(fcinfo, 0);
+	OpenBandit(name, &b, &scope, outer, false);
+	edge = MemoryContextAllocZero(outer, sizeof(TimestampTz) * (buckets + 1));
+	dec = MemoryContextAllocZero(outer, sizeof(int64) * buckets * Max(b.k, 1));
+	total = MemoryContextAllocZero(outer, sizeof(int64) * buckets);
+	rn = MemoryContextAllocZero(outer, sizeof(double) * buckets * Max(b.k, 1));
+	rs = MemoryContextAllocZero(outer, sizeof(double) * buckets * Max(b.k, 1));
+	rss = MemoryContextAllocZero(outer, sizeof(double) * buckets * Max(b.k, 1));
+	{
+		Oid			t = INT8OID;
+		Datum		v = Int64GetDatum(b.id);
+		bool		isnull[3];
+		TimestampTz at[3];
+
+		/* read-only: every query of this call sees the statement's snapshot */
+		if (SPI_execute_with_args("SELECT (SELECT pg_catalog.min(d.decided_at) FROM recpromo.bandit_decision d "
+								  "WHERE d.bandit_id OPERATOR(pg_catalog.=) $1), "
+								  "(SELECT pg_catalog.max(d.decided_at) FROM recpromo.bandit_decision d "
+								  "WHERE d.bandit_id OPERATOR(pg_catalog.=) $1), "
+								  "(SELECT pg_catalog.max(r.rewarded_at) FROM recpromo.bandit_reward r "
+								  "WHERE r.bandit_id OPERATOR(pg_catalog.=) $1)",
+								  1, &t, &v, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			RecpromoSpiError("read recpromo.bandit_decision");
+		for (int i = 0; i < 3; i++)
+			at[i] = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+													  i + 1, &isnull[i]));
+		if (!isnull[0])
+		{
+			TimestampTz t0 = at[0],
+						t1 = at[1];
+			int64		span;
+
+			any = true;
+			if (!isnull[2] && at[2] > t1)
+				t1 = at[2];
+			span = t1 - t0;
+			/* edge i = t0 + span * i / buckets, exactly, without overflow */
+			for (int i = 0; i <= buckets; i++)
+				edge[i] = t0 + (span / buckets) * i + ((span % buckets) * i) / buckets;
+		}
+	}
+	if (any)
+	{
+		HistoryScan(&b, "SELECT d.arm_no, d.decided_at, pg_catalog.count(*) FROM recpromo.bandit_decision d "
+					"WHERE d.bandit_id OPERATOR(pg_catalog.=) $1 GROUP BY d.arm_no, d.decided_at",
+					edge, buckets, false, dec, NULL, NULL, NULL);
+		/* reward_seq order: the sums are the same at every call */
+		HistoryScan(&b, "SELECT d.arm_no, r.rewarded_at, r.value FROM recpromo.bandit_reward r "
+					"JOIN recpromo.bandit_decision d ON d.decision_id OPERATOR(pg_catalog.=) r.decision_id "
+					"WHERE r.bandit_id OPERATOR(pg_catalog.=) $1 ORDER BY r.reward_seq",
+					edge, buckets, true, NULL, rn, rs, rss);
+	}
+	CloseBandit(&scope);
+	if (!any)
+		return (Datum) 0;
+
+	for (int i = 0; i < buckets; i++)
+		for (int a = 0; a < b.k; a++)
+			total[i] += dec[i * b.k + a];
+	for (int a = 0; a < b.k; a++)
+	{
+		int64		pulls = 0;
+		rp_bandit_arm sum = {0};
+
+		for (int i = 0; i < buckets; i++)
+		{
+			int			cell = i * b.k + a;
+
+			pulls += dec[cell];
+			sum.n += rn[cell];
+			sum.s += rs[cell];
+			sum.ss += rss[cell];
+			/* cumulative from here on: the row of (i, a) is built from these */
+			dec[cell] = pulls;
+			rn[cell] = sum.n;
+			rs[cell] = sum.s;
+			rss[cell] = sum.ss;
+		}
+	}
+	for (int i = 0; i < buckets; i++)
+		for (int a = 0; a < b.k; a++)
+		{
+			int			cell = i * b.k + a;
+			int64		in_bucket = dec[cell] - (i > 0 ? dec[cell - b.k] : 0);
+			Datum		values[12];
+			bool		nulls[12] = {0};
+			double		m,
+						lo,
+						hi;
+
+			if (b.cfg.binary)
+			{
+				double		pa = b.cfg.prior_a + rs[cell];
+				double		pb = b.cfg.prior_b + rn[cell] - rs[cell];
+
+				m = pa / (pa + pb);
+				lo = rp_beta_quantile(pa, pb, 0.025);
+				hi = rp_beta_quantile(pa, pb, 0.975);
+			}
+			else
+			{
+				rp_bandit_arm sum = {0};
+
+				sum.n = rn[cell];
+				sum.s = rs[cell];
+				sum.ss = rss[cell];
+				rp_bandit_summary(&b.cfg, &sum, &m, &lo, &hi);
+			}
+			values[0] = Int32GetDatum(i + 1);
+			values[1] = TimestampTzGetDatum(edge[i]);
+			values[2] = TimestampTzGetDatum(edge[i + 1]);
+			values[3] = CStringGetTextDatum(b.arm[a]);
+			values[4] = Int64GetDatum(in_bucket);
+			values[5] = Float8GetDatum(total[i] > 0 ? (double) in_bucket / (double) total[i] : 0.0);
+			nulls[5] = total[i] == 0;
+			values[6] = Int64GetDatum(dec[cell]);
+			values[7] = Int64GetDatum((int64) rn[cell]);
+			values[8] = Float8GetDatum(rs[cell]);
+			values[9] = Float8GetDatum(m);
+			values[10] = Float8GetDatum(lo);
+			values[11] = Float8GetDatum(hi);
+			nulls[9] = isnan(m);
+			nulls[10] = isnan(lo);
+			nulls[11] = isnan(hi);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
 	return (Datum) 0;
 }
 

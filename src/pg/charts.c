@@ -14,6 +14,13 @@
  * chart says it shows a share or an index, computed here in double
  * precision in the order of the rows (doc/charts.md gives the formulas).
  *
+ * Two charts draw more than one function row per mark: chart_bandit_history
+ * stacks two panels in one image (rp_svg_render_stack), its x being the end
+ * of each time bucket of bandit_history() in days, hours, minutes or
+ * seconds since the first decision; chart_exposure states each model's
+ * summary measures of exposure() (Gini, long-tail share, APLT, ARP) as facts
+ * under the title (rp_svg_fact), next to the per-group bars.
+ *
  * The one computation of its own is the bootstrap band of
  * chart_uplift_curve: the curve comes from uplift_curve(); the band around
  * it resamples the same rows (read like uplift_curve reads them: treated =
@@ -35,6 +42,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "recpromo.h"
 #include "rp_rng.h"
@@ -160,6 +168,124 @@ static double *
 AllocDoubles(MemoryContext cxt, int n)
 {
 	return MemoryContextAllocZero(cxt, sizeof(double) * (n > 0 ? n : 1));
+}
+
+/* ------------------------------------------------------ shared set-up */
+
+/*
+ * Heading and axes, the set-up every chart kind shares: the data-chart
+ * kind, the title and subtitle, the axis labels with their units.  The y
+ * axis includes 0: every chart of this file plots sizes, shares, rates or
+ * gains, which read wrong on an axis that starts elsewhere.
+ */
+static void
+SetAxes(rp_svg_chart *c, const char *kind, const char *title,
+		const char *subtitle, const char *x_label, const char *x_unit,
+		const char *y_label, const char *y_unit)
+{
+	c->kind = kind;
+	c->title = title;
+	c->subtitle = subtitle;
+	c->x_label = x_label;
+	c->x_unit = x_unit;
+	c->y_label = y_label;
+	c->y_unit = y_unit;
+	c->y_from_zero = true;
+}
+
+/* A categorical x axis: point i of every series is category i. */
+static void
+SetCategories(rp_svg_chart *c, int n, const char *const *cats)
+{
+	c->n_categories = n;
+	c->categories = cats;
+}
+
+/* The series of the chart, which are also the legend's entries in order. */
+static void
+SetSeries(rp_svg_chart *c, int n, const rp_svg_series *s)
+{
+	c->n_series = n;
+	c->series = s;
+}
+
+/*
+ * One series: kind, legend name, n points at x (NULL on a categorical
+ * chart) with values y, palette colour (-1: the series' position).
+ */
+static rp_svg_series
+Series(rp_svg_kind kind, const char *name, int n, const double *x,
+	   const double *y, int color)
+{
+	rp_svg_series s = {0};
+
+	s.kind = kind;
+	s.name = name;
+	s.n = n;
+	s.x = x;
+	s.y = y;
+	s.color = color;
+	return s;
+}
+
+/* The same series with an interval [lo, hi] per point (bands, error bars). */
+static rp_svg_series
+WithInterval(rp_svg_series s, const double *lo, const double *hi)
+{
+	s.lo = lo;
+	s.hi = hi;
+	return s;
+}
+
+/* The same series drawn dashed: a reference line. */
+static rp_svg_series
+Dashed(rp_svg_series s)
+{
+	s.dashed = 1;
+	return s;
+}
+
+/*
+ * Columns first..first+ncols-1 of the n rows of SPI_tuptable as float8
+ * arrays allocated in cxt (NaN for NULL); out[j] holds column first + j.
+ */
+static double **
+FetchFloats(MemoryContext cxt, uint64 n, int first, int ncols)
+{
+	double	  **out = MemoryContextAllocZero(cxt, sizeof(double *) * ncols);
+
+	for (int j = 0; j < ncols; j++)
+	{
+		out[j] = AllocDoubles(cxt, (int) n);
+		for (uint64 r = 0; r < n; r++)
+			out[j][r] = GetFloat(r, first + j);
+	}
+	return out;
+}
+
+/* Column col of the n rows of SPI_tuptable as strings in cxt (categories). */
+static const char **
+FetchTexts(MemoryContext cxt, uint64 n, int col)
+{
+	const char **out = MemoryContextAllocZero(cxt, sizeof(char *) * (n + 1));
+
+	for (uint64 r = 0; r < n; r++)
+		out[r] = GetText(r, col, cxt);
+	return out;
+}
+
+/*
+ * Runs sql, a query whose $1..$nargs are the function's own arguments
+ * 0..nargs-1 passed on unchanged, inside an open SPI connection; returns
+ * the row count.
+ */
+static uint64
+RunPassing(FunctionCallInfo fcinfo, const char *sql, int nargs, bool read_only)
+{
+	QueryArgs	q = {0};
+
+	PassArgs(&q, fcinfo, 0, nargs);
+	return RunQuery(sql, &q, read_only);
 }
 
 static void
@@ -290,32 +416,17 @@ recpromo_chart_metrics_at_k(PG_FUNCTION_ARGS)
 		AddArg(&q, INT4OID, Int32GetDatum(max_k), false);
 		PassArgs(&q, fcinfo, 6, 1);
 		n = RunQuery(sql, &q, true);
-		series[m].kind = RP_SVG_LINE;
-		series[m].name = models[m];
-		series[m].n = (int) n;
-		series[m].x = x;
-		series[m].color = -1;
-		{
-			double	   *y = AllocDoubles(cxt, (int) n);
-
-			for (uint64 r = 0; r < n; r++)
-				y[r] = GetFloat(r, 1);
-			series[m].y = y;
-		}
+		series[m] = Series(RP_SVG_LINE, models[m], (int) n, x, FetchFloats(cxt, n, 1, 1)[0], -1);
 		CHECK_FOR_INTERRUPTS();
 	}
 	RecpromoSpiFinish(token);
 
-	c.kind = "metrics_at_k";
-	c.title = psprintf("%s at k, %d model%s", rank_metrics[mi].title, nm, nm > 1 ? "s" : "");
-	c.subtitle = "evaluate() on the held-out rows at each list length k; higher is better";
-	c.x_label = "k, length of the recommended list";
-	c.x_unit = "items";
-	c.y_label = psprintf("%s at k", rank_metrics[mi].label);
-	c.y_unit = "fraction, 0 to 1";
-	c.n_series = nm;
-	c.series = series;
-	c.y_from_zero = true;
+	SetAxes(&c, "metrics_at_k",
+			psprintf("%s at k, %d model%s", rank_metrics[mi].title, nm, nm > 1 ? "s" : ""),
+			"evaluate() on the held-out rows at each list length k; higher is better",
+			"k, length of the recommended list", "items",
+			psprintf("%s at k", rank_metrics[mi].label), "fraction, 0 to 1");
+	SetSeries(&c, nm, series);
 	c.x_integer = true;
 	PG_RETURN_TEXT_P(RenderChart(&c));
 }
@@ -361,26 +472,16 @@ recpromo_chart_model_comparison(PG_FUNCTION_ARGS)
 			RECPROMO_CANNOT_HAPPEN("evaluate returned no row");
 		for (int j = 0; j < ncat; j++)
 			y[j] = GetFloat(0, j + 1);
-		series[m].kind = RP_SVG_BARS;
-		series[m].name = models[m];
-		series[m].n = ncat;
-		series[m].y = y;
-		series[m].color = -1;
+		series[m] = Series(RP_SVG_BARS, models[m], ncat, NULL, y, -1);
 		CHECK_FOR_INTERRUPTS();
 	}
 	RecpromoSpiFinish(token);
 
-	c.kind = "model_comparison";
-	c.title = psprintf("Models compared at k = %d", k);
-	c.subtitle = "evaluate() on the held-out rows; higher is better, coverage is the share of the catalogue recommended";
-	c.x_label = "metric";
-	c.y_label = "value";
-	c.y_unit = "fraction, 0 to 1";
-	c.n_categories = ncat;
-	c.categories = cats;
-	c.n_series = nm;
-	c.series = series;
-	c.y_from_zero = true;
+	SetAxes(&c, "model_comparison", psprintf("Models compared at k = %d", k),
+			"evaluate() on the held-out rows; higher is better, coverage is the share of the catalogue recommended",
+			"metric", NULL, "value", "fraction, 0 to 1");
+	SetCategories(&c, ncat, cats);
+	SetSeries(&c, nm, series);
 	PG_RETURN_TEXT_P(RenderChart(&c));
 }
 
@@ -461,7 +562,8 @@ recpromo_chart_uplift_curve(PG_FUNCTION_ARGS)
 	double		conf;
 	QueryArgs	q = {0};
 	uint64		n;
-	int			token;
+	int			token,
+				ns;
 	double	   *fx,
 			   *fy,
 			   *fr,
@@ -570,34 +672,21 @@ recpromo_chart_uplift_curve(PG_FUNCTION_ARGS)
 	if (token >= 0)
 		RecpromoSpiFinish(token);
 
-	memset(series, 0, sizeof(series));
-	c.n_series = 0;
+	ns = 0;
 	if (lo != NULL)
-		series[c.n_series++] = (rp_svg_series)
-		{
-			.kind = RP_SVG_BAND,.name = psprintf("%g%% bootstrap band (%d resamples)", conf * 100, n_boot),
-				.n = (int) n + 1,.x = fx,.lo = lo,.hi = hi,.color = 0
-		};
-	series[c.n_series++] = (rp_svg_series)
-	{
-		.kind = RP_SVG_LINE,.name = qini ? "Qini curve" : "uplift curve",
-			.n = (int) n + 1,.x = fx,.y = fy,.color = 0
-	};
-	series[c.n_series++] = (rp_svg_series)
-	{
-		.kind = RP_SVG_LINE,.name = "random targeting",.n = (int) n + 1,.x = fx,.y = fr,
-			.color = 6,.dashed = 1
-	};
-	c.kind = qini ? "qini_curve" : "uplift_curve";
-	c.title = qini ? "Qini curve: incremental outcome by targeting depth"
-		: "Cumulative uplift curve by targeting depth";
-	c.subtitle = "uplift_curve(): customers sorted by score, highest first; above the dashed line the score beats random targeting";
-	c.x_label = "share of customers targeted, highest scores first";
-	c.x_unit = "fraction";
-	c.y_label = qini ? "incremental outcome per treated customer" : "incremental outcome per customer";
-	c.y_unit = "outcome units";
-	c.series = series;
-	c.y_from_zero = true;
+		series[ns++] = WithInterval(Series(RP_SVG_BAND,
+										   psprintf("%g%% bootstrap band (%d resamples)", conf * 100, n_boot),
+										   (int) n + 1, fx, NULL, 0), lo, hi);
+	series[ns++] = Series(RP_SVG_LINE, qini ? "Qini curve" : "uplift curve", (int) n + 1, fx, fy, 0);
+	series[ns++] = Dashed(Series(RP_SVG_LINE, "random targeting", (int) n + 1, fx, fr, 6));
+	SetAxes(&c, qini ? "qini_curve" : "uplift_curve",
+			qini ? "Qini curve: incremental outcome by targeting depth"
+			: "Cumulative uplift curve by targeting depth",
+			"uplift_curve(): customers sorted by score, highest first; above the dashed line the score beats random targeting",
+			"share of customers targeted, highest scores first", "fraction",
+			qini ? "incremental outcome per treated customer" : "incremental outcome per customer",
+			"outcome units");
+	SetSeries(&c, ns, series);
 	PG_RETURN_TEXT_P(RenderChart(&c));
 }
 
@@ -611,43 +700,26 @@ Datum
 recpromo_chart_uplift_by_decile(PG_FUNCTION_ARGS)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	QueryArgs	q = {0};
 	uint64		n;
 	int			token;
-	double	   *y;
+	double	  **col;
 	const char **cats;
-	rp_svg_series s = {0};
+	rp_svg_series s;
 	rp_svg_chart c = {0};
 
 	token = RecpromoSpiConnect();
-	PassArgs(&q, fcinfo, 0, 7);
-	n = RunQuery(psprintf("SELECT d.decile::pg_catalog.text, d.uplift FROM %suplift_by_decile($1, $2, $3, $4, $5, $6, $7) AS d "
-						  "ORDER BY d.decile", ExtSchema(fcinfo)), &q, true);
-	y = AllocDoubles(cxt, (int) n);
-	cats = MemoryContextAllocZero(cxt, sizeof(char *) * (n + 1));
-	for (uint64 r = 0; r < n; r++)
-	{
-		cats[r] = GetText(r, 1, cxt);
-		y[r] = GetFloat(r, 2);
-	}
+	n = RunPassing(fcinfo, psprintf("SELECT d.decile::pg_catalog.text, d.uplift FROM %suplift_by_decile($1, $2, $3, $4, $5, $6, $7) AS d "
+									"ORDER BY d.decile", ExtSchema(fcinfo)), 7, true);
+	cats = FetchTexts(cxt, n, 1);
+	col = FetchFloats(cxt, n, 2, 1);
 	RecpromoSpiFinish(token);
 
-	s.kind = RP_SVG_BARS;
-	s.name = "uplift: treated mean - control mean";
-	s.n = (int) n;
-	s.y = y;
-	s.color = 2;
-	c.kind = "uplift_by_decile";
-	c.title = "Observed uplift by score bin";
-	c.subtitle = "uplift_by_decile(): bin 1 holds the highest scores; a good score puts the tall bars on the left";
-	c.x_label = "score bin, 1 = highest scores";
-	c.y_label = "uplift";
-	c.y_unit = "outcome units per customer";
-	c.n_categories = (int) n;
-	c.categories = cats;
-	c.n_series = 1;
-	c.series = &s;
-	c.y_from_zero = true;
+	s = Series(RP_SVG_BARS, "uplift: treated mean - control mean", (int) n, NULL, col[0], 2);
+	SetAxes(&c, "uplift_by_decile", "Observed uplift by score bin",
+			"uplift_by_decile(): bin 1 holds the highest scores; a good score puts the tall bars on the left",
+			"score bin, 1 = highest scores", NULL, "uplift", "outcome units per customer");
+	SetCategories(&c, (int) n, cats);
+	SetSeries(&c, 1, &s);
 	PG_RETURN_TEXT_P(RenderChart(&c));
 }
 
@@ -662,56 +734,25 @@ Datum
 recpromo_chart_profit_curve(PG_FUNCTION_ARGS)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	QueryArgs	q = {0};
 	uint64		n;
 	int			token;
-	double	   *x,
-			   *profit,
-			   *bound,
-			   *spent;
+	double	  **col;			/* budget, profit, upper bound, spent */
 	rp_svg_series s[3];
 	rp_svg_chart c = {0};
 
 	token = RecpromoSpiConnect();
-	PassArgs(&q, fcinfo, 0, 7);
-	n = RunQuery(psprintf("SELECT a.budget, a.profit, a.upper_bound, a.spent FROM %sassign_offers_curve($1, $2, $3, $4, $5, $6, $7) AS a",
-						  ExtSchema(fcinfo)), &q, true);
-	x = AllocDoubles(cxt, (int) n);
-	profit = AllocDoubles(cxt, (int) n);
-	bound = AllocDoubles(cxt, (int) n);
-	spent = AllocDoubles(cxt, (int) n);
-	for (uint64 r = 0; r < n; r++)
-	{
-		x[r] = GetFloat(r, 1);
-		profit[r] = GetFloat(r, 2);
-		bound[r] = GetFloat(r, 3);
-		spent[r] = GetFloat(r, 4);
-	}
+	n = RunPassing(fcinfo, psprintf("SELECT a.budget, a.profit, a.upper_bound, a.spent FROM %sassign_offers_curve($1, $2, $3, $4, $5, $6, $7) AS a",
+									ExtSchema(fcinfo)), 7, true);
+	col = FetchFloats(cxt, n, 1, 4);
 	RecpromoSpiFinish(token);
 
-	memset(s, 0, sizeof(s));
-	s[0] = (rp_svg_series)
-	{
-		.kind = RP_SVG_LINE,.name = "profit of the assignment",.n = (int) n,.x = x,.y = profit,.color = 2
-	};
-	s[1] = (rp_svg_series)
-	{
-		.kind = RP_SVG_LINE,.name = "upper bound on profit",.n = (int) n,.x = x,.y = bound,.color = 6,.dashed = 1
-	};
-	s[2] = (rp_svg_series)
-	{
-		.kind = RP_SVG_LINE,.name = "budget spent",.n = (int) n,.x = x,.y = spent,.color = 1
-	};
-	c.kind = "profit_curve";
-	c.title = "Profit versus budget";
-	c.subtitle = "assign_offers_curve(): where the profit line flattens, more budget buys little";
-	c.x_label = "budget";
-	c.x_unit = "money";
-	c.y_label = "profit, bound and spend";
-	c.y_unit = "money";
-	c.n_series = 3;
-	c.series = s;
-	c.y_from_zero = true;
+	s[0] = Series(RP_SVG_LINE, "profit of the assignment", (int) n, col[0], col[1], 2);
+	s[1] = Dashed(Series(RP_SVG_LINE, "upper bound on profit", (int) n, col[0], col[2], 6));
+	s[2] = Series(RP_SVG_LINE, "budget spent", (int) n, col[0], col[3], 1);
+	SetAxes(&c, "profit_curve", "Profit versus budget",
+			"assign_offers_curve(): where the profit line flattens, more budget buys little",
+			"budget", "money", "profit, bound and spend", "money");
+	SetSeries(&c, 3, s);
 	PG_RETURN_TEXT_P(RenderChart(&c));
 }
 
@@ -728,34 +769,28 @@ Datum
 recpromo_chart_rfm_segments(PG_FUNCTION_ARGS)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	QueryArgs	q = {0};
 	uint64		n;
 	int			token;
-	double	   *cust,
+	double	  **col,
+			   *cust,
 			   *val,
-			   tc = 0,
+				tc = 0,
 				tv = 0;
 	const char **cats;
 	rp_svg_series s[2];
 	rp_svg_chart c = {0};
 
 	token = RecpromoSpiConnect();
-	PassArgs(&q, fcinfo, 0, 7);
-	n = RunQuery(psprintf("SELECT r.segment, pg_catalog.count(*)::pg_catalog.float8, "
-						  "pg_catalog.sum(r.monetary)::pg_catalog.float8 "
-						  "FROM %srfm($1, $2, $3, $4, $5, $6, $7) AS r GROUP BY r.segment "
-						  "ORDER BY 3 DESC NULLS LAST, 1", ExtSchema(fcinfo)), &q, true);
+	n = RunPassing(fcinfo, psprintf("SELECT r.segment, pg_catalog.count(*)::pg_catalog.float8, "
+									"pg_catalog.sum(r.monetary)::pg_catalog.float8 "
+									"FROM %srfm($1, $2, $3, $4, $5, $6, $7) AS r GROUP BY r.segment "
+									"ORDER BY 3 DESC NULLS LAST, 1", ExtSchema(fcinfo)), 7, true);
 	if (n > CHART_MAX_BARS)
 		n = CHART_MAX_BARS;
-	cust = AllocDoubles(cxt, (int) n);
-	val = AllocDoubles(cxt, (int) n);
-	cats = MemoryContextAllocZero(cxt, sizeof(char *) * (n + 1));
-	for (uint64 r = 0; r < n; r++)
-	{
-		cats[r] = GetText(r, 1, cxt);
-		cust[r] = GetFloat(r, 2);
-		val[r] = GetFloat(r, 3);
-	}
+	cats = FetchTexts(cxt, n, 1);
+	col = FetchFloats(cxt, n, 2, 2);
+	cust = col[0];
+	val = col[1];
 	RecpromoSpiFinish(token);
 	for (uint64 r = 0; r < n; r++)
 	{
@@ -769,26 +804,13 @@ recpromo_chart_rfm_segments(PG_FUNCTION_ARGS)
 		val[r] = tv != 0 ? 100.0 * val[r] / tv : NAN;
 	}
 
-	memset(s, 0, sizeof(s));
-	s[0] = (rp_svg_series)
-	{
-		.kind = RP_SVG_BARS,.name = "share of customers",.n = (int) n,.y = cust,.color = 4
-	};
-	s[1] = (rp_svg_series)
-	{
-		.kind = RP_SVG_BARS,.name = "share of value (monetary)",.n = (int) n,.y = val,.color = 5
-	};
-	c.kind = "rfm_segments";
-	c.title = "RFM segments: size and value";
-	c.subtitle = "rfm(): a segment whose value bar is taller than its customer bar is worth more than its size";
-	c.x_label = "segment";
-	c.y_label = "share";
-	c.y_unit = "% of all customers / of all value";
-	c.n_categories = (int) n;
-	c.categories = cats;
-	c.n_series = 2;
-	c.series = s;
-	c.y_from_zero = true;
+	s[0] = Series(RP_SVG_BARS, "share of customers", (int) n, NULL, cust, 4);
+	s[1] = Series(RP_SVG_BARS, "share of value (monetary)", (int) n, NULL, val, 5);
+	SetAxes(&c, "rfm_segments", "RFM segments: size and value",
+			"rfm(): a segment whose value bar is taller than its customer bar is worth more than its size",
+			"segment", NULL, "share", "% of all customers / of all value");
+	SetCategories(&c, (int) n, cats);
+	SetSeries(&c, 2, s);
 	PG_RETURN_TEXT_P(RenderChart(&c));
 }
 
@@ -804,7 +826,6 @@ Datum
 recpromo_chart_kmeans_profiles(PG_FUNCTION_ARGS)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	QueryArgs	q = {0};
 	uint64		n;
 	int			token,
 				d = 0;
@@ -817,11 +838,10 @@ recpromo_chart_kmeans_profiles(PG_FUNCTION_ARGS)
 	rp_svg_chart c = {0};
 
 	token = RecpromoSpiConnect();
-	PassArgs(&q, fcinfo, 0, 7);
-	n = RunQuery(psprintf("SELECT k.cluster, k.size::pg_catalog.float8, k.centre FROM %skmeans_clusters($1, $2, $3, $4, $5, $6, $7) AS k "
-						  "ORDER BY k.cluster", ExtSchema(fcinfo)), &q, true);
+	n = RunPassing(fcinfo, psprintf("SELECT k.cluster, k.size::pg_catalog.float8, k.centre FROM %skmeans_clusters($1, $2, $3, $4, $5, $6, $7) AS k "
+									"ORDER BY k.cluster", ExtSchema(fcinfo)), 7, true);
 	centre = MemoryContextAllocZero(cxt, sizeof(double *) * (n + 1));
-	size = AllocDoubles(cxt, (int) n);
+	size = FetchFloats(cxt, n, 2, 1)[0];
 	for (uint64 r = 0; r < n; r++)
 	{
 		bool		isnull;
@@ -830,7 +850,6 @@ recpromo_chart_kmeans_profiles(PG_FUNCTION_ARGS)
 		bool	   *nl;
 		int			ne = 0;
 
-		size[r] = GetFloat(r, 2);
 		if (!isnull)
 			deconstruct_array(DatumGetArrayTypeP(a), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &el, &nl, &ne);
 		if (r == 0)
@@ -871,23 +890,13 @@ recpromo_chart_kmeans_profiles(PG_FUNCTION_ARGS)
 
 		for (int j = 0; j < d; j++)
 			y[j] = mean[j] != 0 ? 100.0 * centre[r][j] / mean[j] : NAN;
-		s[r].kind = RP_SVG_BARS;
-		s[r].name = psprintf("cluster %d (%.0f rows)", (int) r + 1, size[r]);
-		s[r].n = d;
-		s[r].y = y;
-		s[r].color = -1;
+		s[r] = Series(RP_SVG_BARS, psprintf("cluster %d (%.0f rows)", (int) r + 1, size[r]), d, NULL, y, -1);
 	}
-	c.kind = "kmeans_profiles";
-	c.title = "Cluster profiles";
-	c.subtitle = "kmeans_clusters(): each cluster's centre per column as an index, 100 = the average row";
-	c.x_label = "column";
-	c.y_label = "centre as index of the mean";
-	c.y_unit = "100 = average";
-	c.n_categories = d;
-	c.categories = cats;
-	c.n_series = (int) n;
-	c.series = s;
-	c.y_from_zero = true;
+	SetAxes(&c, "kmeans_profiles", "Cluster profiles",
+			"kmeans_clusters(): each cluster's centre per column as an index, 100 = the average row",
+			"column", NULL, "centre as index of the mean", "100 = average");
+	SetCategories(&c, d, cats);
+	SetSeries(&c, (int) n, s);
 	PG_RETURN_TEXT_P(RenderChart(&c));
 }
 
@@ -903,64 +912,264 @@ Datum
 recpromo_chart_bandit_arms(PG_FUNCTION_ARGS)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	QueryArgs	q = {0};
 	uint64		n;
 	int			token;
-	double	   *share,
-			   *mean,
-			   *lo,
-			   *hi,
+	double	  **col,			/* pulls (made shares), mean, lower, upper */
+			   *share,
 				total = 0;
 	const char **cats;
 	rp_svg_series s[2];
 	rp_svg_chart c = {0};
 
 	token = RecpromoSpiConnect();
-	PassArgs(&q, fcinfo, 0, 1);
-	q.types[0] = TEXTOID;
-	n = RunQuery(psprintf("SELECT b.arm, b.pulls::pg_catalog.float8, b.mean, b.lower, b.upper FROM %sbandit_stats($1) AS b",
-						  ExtSchema(fcinfo)), &q, false);
+	n = RunPassing(fcinfo, psprintf("SELECT b.arm, b.pulls::pg_catalog.float8, b.mean, b.lower, b.upper FROM %sbandit_stats($1::pg_catalog.text) AS b",
+									ExtSchema(fcinfo)), 1, false);
 	if (n > CHART_MAX_BARS)
 		n = CHART_MAX_BARS;
-	share = AllocDoubles(cxt, (int) n);
-	mean = AllocDoubles(cxt, (int) n);
-	lo = AllocDoubles(cxt, (int) n);
-	hi = AllocDoubles(cxt, (int) n);
-	cats = MemoryContextAllocZero(cxt, sizeof(char *) * (n + 1));
-	for (uint64 r = 0; r < n; r++)
-	{
-		cats[r] = GetText(r, 1, cxt);
-		share[r] = GetFloat(r, 2);
-		mean[r] = GetFloat(r, 3);
-		lo[r] = GetFloat(r, 4);
-		hi[r] = GetFloat(r, 5);
-	}
+	cats = FetchTexts(cxt, n, 1);
+	col = FetchFloats(cxt, n, 2, 4);
+	share = col[0];
 	RecpromoSpiFinish(token);
 	for (uint64 r = 0; r < n; r++)
 		total += share[r];
 	for (uint64 r = 0; r < n; r++)
 		share[r] = total > 0 ? share[r] / total : NAN;
 
-	memset(s, 0, sizeof(s));
-	s[0] = (rp_svg_series)
+	s[0] = Series(RP_SVG_BARS, "share of decisions", (int) n, NULL, share, 4);
+	s[1] = WithInterval(Series(RP_SVG_POINTS, "mean reward, 95% interval", (int) n, NULL, col[1], 5),
+						col[2], col[3]);
+	SetAxes(&c, "bandit_arms", "Bandit arms: traffic and reward",
+			"bandit_stats(): the bandit sends more traffic to arms whose reward interval lies higher",
+			"arm", NULL, "share of decisions / mean reward", "fraction");
+	SetCategories(&c, (int) n, cats);
+	SetSeries(&c, 2, s);
+	PG_RETURN_TEXT_P(RenderChart(&c));
+}
+
+/*
+ * chart_bandit_history(bandit text, buckets integer)
+ * Two panels over bandit_history()'s time buckets: each arm's share of the
+ * bucket's decisions (lines), and each arm's posterior mean reward with its
+ * 95% interval (line and band).  x is the end of each bucket in hours (or
+ * the unit that suits the span) since the first decision.
+ */
+PG_FUNCTION_INFO_V1(recpromo_chart_bandit_history);
+Datum
+recpromo_chart_bandit_history(PG_FUNCTION_ARGS)
+{
+	static const struct
 	{
-		.kind = RP_SVG_BARS,.name = "share of decisions",.n = (int) n,.y = share,.color = 4
+		int64		usecs;
+		const char *name;
+	}			units[] = {
+		{USECS_PER_DAY, "days"}, {USECS_PER_HOUR, "hours"},
+		{USECS_PER_MINUTE, "minutes"}, {USECS_PER_SEC, "seconds"}
 	};
-	s[1] = (rp_svg_series)
+	MemoryContext cxt = CurrentMemoryContext;
+	uint64		n;
+	int			token,
+				k = 0,
+				nb = 0,
+				u = lengthof(units) - 1;
+	double	  **col,			/* share, mean, lower, upper */
+			   *x;
+	TimestampTz t0 = 0,
+			   *end;
+	const char **arms;
+	rp_svg_series *share,
+			   *post;
+	rp_svg_chart p[2];
+	text	   *out;
+
+	RequireArg(fcinfo, 1, "buckets", "Pass the number of time buckets, such as 20.");
+	token = RecpromoSpiConnect();
+	n = RunPassing(fcinfo, psprintf("SELECT h.bucket, h.arm, h.share, h.mean, h.lower, h.upper, h.bucket_start, h.bucket_end "
+									"FROM %sbandit_history($1::pg_catalog.text, $2::pg_catalog.int4) WITH ORDINALITY AS h "
+									"ORDER BY h.ordinality", ExtSchema(fcinfo)), 2, false);
+	arms = FetchTexts(cxt, n, 2);
+	col = FetchFloats(cxt, n, 3, 4);
+	end = MemoryContextAllocZero(cxt, sizeof(TimestampTz) * (n + 1));
+	for (uint64 r = 0; r < n; r++)
 	{
-		.kind = RP_SVG_POINTS,.name = "mean reward, 95% interval",.n = (int) n,.y = mean,.lo = lo,.hi = hi,.color = 5
-	};
-	c.kind = "bandit_arms";
-	c.title = "Bandit arms: traffic and reward";
-	c.subtitle = "bandit_stats(): the bandit sends more traffic to arms whose reward interval lies higher";
-	c.x_label = "arm";
-	c.y_label = "share of decisions / mean reward";
-	c.y_unit = "fraction";
-	c.n_categories = (int) n;
-	c.categories = cats;
-	c.n_series = 2;
-	c.series = s;
-	c.y_from_zero = true;
+		bool		isnull;
+
+		end[r] = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 8, &isnull));
+		if (r == 0)
+			t0 = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 7, &isnull));
+		if (DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull)) == 1)
+			k++;
+	}
+	RecpromoSpiFinish(token);
+
+	/* rows come bucket by bucket, the arms in order within each */
+	if (k > 0)
+		nb = (int) (n / k);
+	if (nb > 0)
+		for (u = 0; u < (int) lengthof(units) - 1; u++)
+			if (end[(Size) (nb - 1) * k] - t0 >= 2 * units[u].usecs)
+				break;
+	x = AllocDoubles(cxt, nb);
+	for (int i = 0; i < nb; i++)
+		x[i] = (double) (end[(Size) i * k] - t0) / (double) units[u].usecs;
+	share = palloc0(sizeof(rp_svg_series) * (k + 1));
+	post = palloc0(sizeof(rp_svg_series) * (2 * k + 1));
+	for (int a = 0; a < k; a++)
+	{
+		double	   *y[4];
+
+		for (int j = 0; j < 4; j++)
+		{
+			y[j] = AllocDoubles(cxt, nb);
+			for (int i = 0; i < nb; i++)
+				y[j][i] = col[j][(Size) i * k + a];
+		}
+		share[a] = Series(RP_SVG_LINE, psprintf("%s: share of decisions", arms[a]), nb, x, y[0], a);
+		post[2 * a] = WithInterval(Series(RP_SVG_BAND, psprintf("%s: 95%% interval", arms[a]), nb, x, NULL, a),
+								   y[2], y[3]);
+		post[2 * a].no_legend = 1;
+		post[2 * a + 1] = Series(RP_SVG_LINE, psprintf("%s: posterior mean", arms[a]), nb, x, y[1], a);
+	}
+	memset(p, 0, sizeof(p));
+	SetAxes(&p[0], "bandit_history_shares", "Share of decisions per arm over time",
+			"bandit_history(): the arms that win more of each time bucket's traffic are the ones the bandit believes in",
+			"end of time bucket", psprintf("%s since %s", units[u].name, nb > 0 ? timestamptz_to_str(t0) : "the first decision"),
+			"share of the bucket's decisions", "fraction");
+	SetSeries(&p[0], k, share);
+	SetAxes(&p[1], "bandit_history_posterior", "Posterior mean reward per arm, with 95% interval",
+			"bandit_history(): bands that narrow and separate over time mean the bandit has learned which arm pays",
+			"end of time bucket", p[0].x_unit, "posterior mean reward", "reward per decision");
+	SetSeries(&p[1], 2 * k, post);
+	{
+		rp_svg_buf	b = {0};
+		rp_status	st;
+
+		b.grow = SvgGrow;
+		st = rp_svg_render_stack(&b, "bandit_history", "Bandit over time: traffic and posterior reward", 2, p);
+		if (st == RP_EINVAL)
+			RECPROMO_CANNOT_HAPPEN("invalid bandit history chart");
+		RecpromoCheckStatus(st, "chart rendering");
+		out = cstring_to_text_with_len(b.data, (int) b.len);
+	}
+	PG_RETURN_TEXT_P(out);
+}
+
+/* --------------------------------------------------------------- exposure */
+
+static const struct
+{
+	const char *measure;		/* exposure()'s name */
+	const char *label;			/* in the chart */
+}			exposure_measures[] = {
+	{"gini", "Gini"},
+	{"long_tail_share", "long-tail share"},
+	{"aplt", "APLT"},
+	{"arp", "ARP"},
+};
+
+/*
+ * chart_exposure(models text[], test_source, user_col, item_col, k,
+ *	   exclude_seen, item_groups, group_item_col, group_col, head_share)
+ * exposure() of each model: per item group, bars of the model's share of
+ * the recommended slots against the group's share of the relevant test
+ * items (the first model's; another model's too where it differs), and
+ * each model's Gini, long-tail share, APLT and ARP stated under the title.
+ */
+PG_FUNCTION_INFO_V1(recpromo_chart_exposure);
+Datum
+recpromo_chart_exposure(PG_FUNCTION_ARGS)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			nm,
+				token,
+				ncat = 0,
+				ns = 0,
+				nf = 0;
+	char	  **models = ModelNames(fcinfo, 0, &nm);
+	char	   *sql;
+	const char **cats = palloc0(sizeof(char *) * (CHART_MAX_BARS + 1));
+	double	  **expo = palloc0(sizeof(double *) * nm),
+			  **rel = palloc0(sizeof(double *) * nm);
+	rp_svg_series *s = palloc0(sizeof(rp_svg_series) * (2 * nm + 1));
+	rp_svg_fact *facts = palloc0(sizeof(rp_svg_fact) * (nm * lengthof(exposure_measures) + 1));
+	rp_svg_chart c = {0};
+
+	RequireArg(fcinfo, 4, "k", "Pass the list length, such as 10.");
+	sql = psprintf("SELECT e.measure, e.item_group, e.value FROM %sexposure($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+				   "WITH ORDINALITY AS e ORDER BY e.ordinality", ExtSchema(fcinfo));
+	token = RecpromoSpiConnect();
+	for (int m = 0; m < nm; m++)
+	{
+		QueryArgs	q = {0};
+		uint64		n;
+
+		AddArg(&q, TEXTOID, CStringGetTextDatum(models[m]), false);
+		PassArgs(&q, fcinfo, 1, 9);
+		n = RunQuery(sql, &q, true);
+		expo[m] = AllocDoubles(cxt, CHART_MAX_BARS);
+		rel[m] = AllocDoubles(cxt, CHART_MAX_BARS);
+		for (int j = 0; j < CHART_MAX_BARS; j++)
+			expo[m][j] = rel[m][j] = NAN;
+		for (uint64 r = 0; r < n; r++)
+		{
+			char	   *measure = GetText(r, 1, cxt);
+			bool		isnull;
+			int			g;
+
+			(void) SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull);
+			if (isnull)
+			{
+				for (int j = 0; j < (int) lengthof(exposure_measures); j++)
+					if (strcmp(measure, exposure_measures[j].measure) == 0)
+						facts[nf++] = (rp_svg_fact)
+						{
+							.group = models[m],.key = exposure_measures[j].measure,
+								.label = exposure_measures[j].label,.value = GetFloat(r, 3)
+						};
+				continue;
+			}
+			{
+				char	   *group = GetText(r, 2, cxt);
+
+				for (g = 0; g < ncat; g++)
+					if (strcmp(cats[g], group) == 0)
+						break;
+				if (g == ncat)
+				{
+					if (ncat == CHART_MAX_BARS)
+						continue;
+					cats[ncat++] = group;
+				}
+			}
+			if (strcmp(measure, "exposure_share") == 0)
+				expo[m][g] = GetFloat(r, 3);
+			else if (strcmp(measure, "relevant_share") == 0)
+				rel[m][g] = GetFloat(r, 3);
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	RecpromoSpiFinish(token);
+
+	s[ns++] = Series(RP_SVG_BARS, "share of relevant test items", ncat, NULL, rel[0], 0);
+	for (int m = 1; m < nm; m++)
+	{
+		bool		same = true;
+
+		for (int g = 0; g < ncat; g++)
+			same = same && (rel[m][g] == rel[0][g] || (isnan(rel[m][g]) && isnan(rel[0][g])));
+		if (!same)
+			s[ns++] = Series(RP_SVG_BARS, psprintf("%s: share of relevant test items", models[m]),
+							 ncat, NULL, rel[m], 6);
+	}
+	for (int m = 0; m < nm; m++)
+		s[ns++] = Series(RP_SVG_BARS, psprintf("%s: share of recommended slots", models[m]),
+						 ncat, NULL, expo[m], m + 1);
+	SetAxes(&c, "exposure", psprintf("Exposure by item group, top %d", PG_GETARG_INT32(4)),
+			"exposure(): a group whose slot bar is far above its relevant-items bar is shown more than customers buy it",
+			"item group", NULL, "share", "fraction of all slots / of all relevant items");
+	SetCategories(&c, ncat, cats);
+	SetSeries(&c, ns, s);
+	c.n_facts = nf;
+	c.facts = facts;
 	PG_RETURN_TEXT_P(RenderChart(&c));
 }
 
@@ -984,7 +1193,7 @@ recpromo_chart_bars(PG_FUNCTION_ARGS)
 				nv;
 	const char **cats;
 	double	   *y;
-	rp_svg_series s = {0};
+	rp_svg_series s;
 	rp_svg_chart c = {0};
 
 	RequireArg(fcinfo, 0, "labels", "Pass the bar labels as a text array.");
@@ -1010,20 +1219,12 @@ recpromo_chart_bars(PG_FUNCTION_ARGS)
 		cats[i] = ln[i] ? "(null)" : TextDatumGetCString(le[i]);
 		y[i] = vn[i] ? NAN : DatumGetFloat8(ve[i]);
 	}
-	s.kind = RP_SVG_BARS;
-	s.name = PG_ARGISNULL(3) ? "value" : text_to_cstring(PG_GETARG_TEXT_PP(3));
-	s.n = nl;
-	s.y = y;
-	s.color = 0;
-	c.kind = "bars";
-	c.title = PG_ARGISNULL(2) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(2));
-	c.x_label = PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5));
-	c.y_label = s.name;
-	c.y_unit = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
-	c.n_categories = nl;
-	c.categories = cats;
-	c.n_series = 1;
-	c.series = &s;
-	c.y_from_zero = true;
+	s = Series(RP_SVG_BARS, PG_ARGISNULL(3) ? "value" : text_to_cstring(PG_GETARG_TEXT_PP(3)),
+			   nl, NULL, y, 0);
+	SetAxes(&c, "bars", PG_ARGISNULL(2) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(2)), NULL,
+			PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5)), NULL,
+			s.name, PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4)));
+	SetCategories(&c, nl, cats);
+	SetSeries(&c, 1, &s);
 	PG_RETURN_TEXT_P(RenderChart(&c));
 }

@@ -192,7 +192,7 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'recpromo_grant_bandit'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.grant_bandit(text, name) IS
-'lets a role (and its members), or public, call choose, reward, bandit_stats, '
+'lets a role (and its members), or public, call choose, reward, bandit_stats, bandit_history, '
 'bandit_action_probabilities and replay_bandit on a bandit (owner only); such a role may '
 'reward any decision of the bandit, not only the ones it made';
 
@@ -236,6 +236,18 @@ LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.bandit_stats(text) IS
 'per arm: decisions, rewards, reward sum, posterior (thompson) or empirical mean with a 95% '
 'interval, and the current probability of being chosen (NULL for contextual bandits)';
+
+CREATE FUNCTION @extschema@.bandit_history(bandit text, buckets integer DEFAULT 20)
+RETURNS TABLE(bucket integer, bucket_start timestamptz, bucket_end timestamptz, arm text,
+    decisions bigint, share float8, pulls bigint, rewards bigint, reward_sum float8,
+    mean float8, lower float8, upper float8)
+AS 'MODULE_PATHNAME', 'recpromo_bandit_history'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.bandit_history(text, integer) IS
+'the decision and reward log of a bandit in equal time buckets from its first decision to its '
+'last event; per bucket and arm: decisions and their share of the bucket, cumulative decisions, '
+'rewards and reward sum, and the posterior mean with a 95% interval at the bucket''s end (Beta '
+'quantiles for binary rewards, a normal interval for amounts)';
 
 CREATE FUNCTION @extschema@.bandit_action_probabilities(bandit text, context jsonb DEFAULT NULL)
 RETURNS TABLE(arm text, probability float8)

@@ -122,6 +122,31 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT;
 COMMENT ON FUNCTION @extschema@.chart_bandit_arms(pg_catalog.text) IS
 'SVG chart of bandit_stats(): each arm''s share of the decisions and its mean reward with the 95% interval';
 
+CREATE FUNCTION @extschema@.chart_bandit_history(bandit pg_catalog.text, buckets integer DEFAULT 20)
+RETURNS pg_catalog.text
+AS 'MODULE_PATHNAME', 'recpromo_chart_bandit_history'
+LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.chart_bandit_history(pg_catalog.text, integer) IS
+'SVG chart of bandit_history() in two panels: each arm''s share of the decisions per time bucket, and its posterior mean reward with the 95% interval over time';
+
+CREATE FUNCTION @extschema@.chart_exposure(
+    models pg_catalog.text[],
+    test_source pg_catalog.regclass,
+    user_col pg_catalog.name DEFAULT 'user_id',
+    item_col pg_catalog.name DEFAULT 'item_id',
+    k integer DEFAULT 10,
+    exclude_seen boolean DEFAULT true,
+    item_groups pg_catalog.regclass DEFAULT NULL,
+    group_item_col pg_catalog.name DEFAULT 'item_id',
+    group_col pg_catalog.name DEFAULT 'item_group',
+    head_share double precision DEFAULT 0.2)
+RETURNS pg_catalog.text
+AS 'MODULE_PATHNAME', 'recpromo_chart_exposure'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.chart_exposure(pg_catalog.text[], pg_catalog.regclass, pg_catalog.name, pg_catalog.name,
+    integer, boolean, pg_catalog.regclass, pg_catalog.name, pg_catalog.name, double precision) IS
+'SVG bar chart of exposure() for several models: per item group, each model''s share of the recommended slots against the group''s share of the relevant test items, with each model''s Gini, long-tail share, APLT and ARP stated';
+
 CREATE FUNCTION @extschema@.chart_bars(
     labels pg_catalog.text[],
     bar_values pg_catalog.float8[],
@@ -163,7 +188,11 @@ CREATE FUNCTION @extschema@.report(
     segment_columns pg_catalog.name[] DEFAULT NULL,
     clusters integer DEFAULT 4,
     bandit pg_catalog.text DEFAULT NULL,
-    title pg_catalog.text DEFAULT 'recpromo report')
+    title pg_catalog.text DEFAULT 'recpromo report',
+    item_groups pg_catalog.regclass DEFAULT NULL,
+    group_item_col pg_catalog.name DEFAULT NULL,
+    group_col pg_catalog.name DEFAULT 'item_group',
+    bandit_buckets integer DEFAULT 20)
 RETURNS pg_catalog.text
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -184,6 +213,11 @@ BEGIN
         RAISE EXCEPTION 'budgets must not be null when candidates are given'
             USING ERRCODE = 'null_value_not_allowed',
                   HINT = 'Pass the budgets to plot, such as budgets => ARRAY[100, 200, 400].';
+    END IF;
+    IF item_groups IS NOT NULL AND models IS NULL THEN
+        RAISE EXCEPTION 'models must not be null when item_groups are given'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Exposure is measured on the models'' top-k lists: pass models and test_source too.';
     END IF;
     IF segment_source IS NOT NULL AND segment_columns IS NULL THEN
         RAISE EXCEPTION 'segment_columns must not be null when segment_source is given'
@@ -216,6 +250,19 @@ BEGIN
             'a perfect list scores 1.',
             @extschema@.chart_metrics_at_k(models, test_source, user_col, item_col, 'ndcg', k));
         sections := sections OPERATOR(pg_catalog.+) 4;
+        IF item_groups IS NOT NULL THEN
+            body := body OPERATOR(pg_catalog.||) pg_catalog.format(sect, 'exposure',
+                'Which kinds of products the models show',
+                'For each item group: the share of the recommended slots (top ' OPERATOR(pg_catalog.||) k::pg_catalog.text
+                OPERATOR(pg_catalog.||) ' lists) each model gives it, against the group''s share of what the customers '
+                'actually bought next (exposure()). A slot bar far above the other bar means the model shows the group '
+                'more than customers buy it. Under the title: Gini (0 = every product shown equally often, near 1 = '
+                'a few products take every slot), the long-tail share of the slots, APLT (the average share of '
+                'long-tail products per list) and ARP (the average popularity of the products shown).',
+                @extschema@.chart_exposure(models, test_source, user_col, item_col, k, true, item_groups,
+                    COALESCE(group_item_col, item_col), group_col));
+            sections := sections OPERATOR(pg_catalog.+) 1;
+        END IF;
     END IF;
     IF uplift_source IS NOT NULL THEN
         body := body OPERATOR(pg_catalog.||) pg_catalog.format(sect, 'qini',
@@ -272,12 +319,20 @@ BEGIN
             'a 95% interval. A learning bandit sends most traffic to the arm whose interval lies highest; '
             'overlapping intervals mean it is still exploring.',
             @extschema@.chart_bandit_arms(bandit));
-        sections := sections OPERATOR(pg_catalog.+) 1;
+        body := body OPERATOR(pg_catalog.||) pg_catalog.format(sect, 'bandit-history',
+            'Bandit: how it learned',
+            'The bandit''s decisions cut into equal spans of time (bandit_history()). Top: each arm''s share of the '
+            'decisions in each span; a bandit that has learned gives most of the traffic to one arm. Bottom: each '
+            'arm''s estimated reward at the end of each span with its 95% interval (Beta posterior for yes/no '
+            'rewards, a normal interval for amounts). Intervals narrow as rewards arrive; once the best arm''s '
+            'interval lies above the others, the bandit has found it.',
+            @extschema@.chart_bandit_history(bandit, bandit_buckets));
+        sections := sections OPERATOR(pg_catalog.+) 2;
     END IF;
     IF sections OPERATOR(pg_catalog.=) 0 THEN
         RAISE EXCEPTION 'report has nothing to show'
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Pass models and test_source, uplift_source, candidates and budgets, orders, segment_source or bandit.';
+                  HINT = 'Pass models and test_source (with item_groups for exposure), uplift_source, candidates and budgets, orders, segment_source or bandit.';
     END IF;
     RETURN '<!DOCTYPE html>' OPERATOR(pg_catalog.||) E'\n'
         '<html lang="en"><head><meta charset="utf-8">' OPERATOR(pg_catalog.||) E'\n'
@@ -301,5 +356,6 @@ COMMENT ON FUNCTION @extschema@.report(pg_catalog.text[], pg_catalog.regclass, p
     pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.regclass,
     pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.float8[],
     pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name, pg_catalog.timestamptz, pg_catalog.regclass,
-    pg_catalog.name, pg_catalog.name[], integer, pg_catalog.text, pg_catalog.text) IS
-'one self-contained HTML page (inline CSS and SVG, no script, nothing fetched) with the charts of the given models, uplift campaign, offer candidates, orders, segmentation and bandit, each with a short text on how to read it';
+    pg_catalog.name, pg_catalog.name[], integer, pg_catalog.text, pg_catalog.text, pg_catalog.regclass, pg_catalog.name,
+    pg_catalog.name, integer) IS
+'one self-contained HTML page (inline CSS and SVG, no script, nothing fetched) with the charts of the given models (and their exposure by item group), uplift campaign, offer candidates, orders, segmentation and bandit (its arms and its history), each with a short text on how to read it';

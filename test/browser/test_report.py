@@ -8,7 +8,8 @@ report(...) with every section to an HTML file and has chromium
     (the page has no script, so any message is an error: a resource that
     failed to load, a parse or security complaint);
   - dump the DOM after rendering (--dump-dom): every chart's title, axis
-    labels and legend entries must be there, 11 <svg> elements;
+    labels and legend entries must be there, 13 charts (15 <svg>
+    elements: the bandit's history is one image of two panels);
 and decodes the PNG (zlib + the PNG filters, no image library) for pixel
 statistics: the page is not blank (enough non-background pixels, many
 distinct colours) and the palette's colours are on screen.
@@ -156,7 +157,7 @@ def main():
                 "outcome_col => 'bought', candidates => 'offer_candidates', budgets => ARRAY[50, 100, 200], "
                 "orders => 'order_values', as_of => '2025-01-01', segment_source => 'profiles', "
                 "segment_columns => ARRAY['recency_days', 'frequency', 'monetary'], clusters => 3, "
-                "bandit => 'coupons', title => 'Shop report')")
+                "bandit => 'coupons', title => 'Shop report', item_groups => 'shop_groups', group_col => 'grp')")
     html = cur.fetchone()[0]
     cur.execute("SELECT DISTINCT segment FROM rfm('order_values', 'customer_id', 'ordered_at', 'amount', '2025-01-01')")
     segments = [r[0] for r in cur.fetchall()]
@@ -185,7 +186,8 @@ def main():
     check("dump-dom: chromium exits 0", rc == 0, err[-800:])
     msgs = console_messages(err)
     check("dump-dom: no console message", not msgs, "\n".join(msgs[:5]))
-    check("dump-dom: 11 charts in the DOM", dom.count("<svg") == 11, str(dom.count("<svg")))
+    check("dump-dom: 13 charts in the DOM (15 svg elements: the bandit's history has two panels)",
+          dom.count("<svg") == 15 and dom.count('<section class="chart"') == 13, str(dom.count("<svg")))
     check("dump-dom: no script element", "<script" not in dom)
     expected = {
         "model comparison": ["Models compared at k = 5", "coverage", "pop", "als", "value (fraction, 0 to 1)"],
@@ -201,6 +203,14 @@ def main():
         "clusters": ["Cluster profiles", "recency_days", "frequency", "monetary", "cluster 1 ("],
         "bandit": ["Bandit: where the traffic goes", "share of decisions", "mean reward, 95% interval",
                    "pct10", "pct20", "free &amp; &lt;ship&gt;"],
+        "exposure": ["Which kinds of products the models show", "Exposure by item group, top 5",
+                     "share of relevant test items", "pop: share of recommended slots",
+                     "als: share of recommended slots", "house brand", "a &amp; &lt;b&gt;", "others",
+                     "fraction of all slots / of all relevant items", "Gini", "long-tail share", "APLT", "ARP"],
+        "bandit history": ["Bandit: how it learned", "Share of decisions per arm over time",
+                           "Posterior mean reward per arm, with 95% interval", "pct20: share of decisions",
+                           "free &amp; &lt;ship&gt;: posterior mean", "end of time bucket (seconds since",
+                           "share of the bucket's decisions (fraction)", "posterior mean reward (reward per decision)"],
     }
     for chart, labels in expected.items():
         missing = [s for s in labels if s not in dom]

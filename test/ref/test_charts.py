@@ -67,6 +67,36 @@ BEGIN
     PERFORM recpromo.reward('coupons', d.decision_id, CASE WHEN d.arm = 'pct20' AND i % 3 = 0 THEN 1 ELSE 0 END);
   END LOOP;
 END $$;
+-- bandits with a history at fixed times: decisions every 7 minutes, rewards
+-- 30 minutes later (every fifth decision is never rewarded)
+SELECT create_bandit('timed', ARRAY['red', 'green', 'blue & <co>'], seed => 11, prior_a => 2, prior_b => 3) > 0;
+SELECT create_bandit('basket', ARRAY['small', 'large'], reward => 'amount', seed => 5, prior_mean => 4,
+                     prior_var => 9) > 0;
+DO $$
+DECLARE d record;
+BEGIN
+  FOR i IN 1..120 LOOP
+    SELECT * INTO d FROM recpromo.choose('timed');
+    UPDATE recpromo.bandit_decision SET decided_at = timestamptz '2024-03-01 08:00:00+00' + i * interval '7 minutes'
+     WHERE decision_id = d.decision_id;
+    IF i % 5 <> 0 THEN
+      PERFORM recpromo.reward('timed', d.decision_id,
+                              CASE WHEN (d.arm = 'green' AND i % 2 = 0) OR i % 7 = 0 THEN 1 ELSE 0 END);
+      UPDATE recpromo.bandit_reward SET rewarded_at = timestamptz '2024-03-01 08:30:00+00' + i * interval '7 minutes'
+       WHERE decision_id = d.decision_id;
+    END IF;
+    SELECT * INTO d FROM recpromo.choose('basket');
+    UPDATE recpromo.bandit_decision SET decided_at = timestamptz '2024-03-01 08:00:00+00' + i * interval '1 day'
+     WHERE decision_id = d.decision_id;
+    PERFORM recpromo.reward('basket', d.decision_id, (i % 4) * 2.5 + CASE WHEN d.arm = 'large' THEN 5 ELSE 0 END);
+    UPDATE recpromo.bandit_reward SET rewarded_at = timestamptz '2024-03-01 09:00:00+00' + i * interval '1 day'
+     WHERE decision_id = d.decision_id;
+  END LOOP;
+END $$;
+SELECT create_bandit('idle', ARRAY['x', 'y']) > 0;
+CREATE TABLE shop_groups AS
+  SELECT p AS product_id, CASE WHEN p % 3 = 0 THEN 'house brand' WHEN p <= 20 THEN 'a & <b>' ELSE 'others' END AS grp
+  FROM generate_series(1, 60) p;
 """
 
 
@@ -104,6 +134,13 @@ def main():
     def one(sql, args=()):
         cur.execute(sql, args)
         return cur.fetchone()[0]
+
+    def state(sql, args=()):
+        try:
+            cur.execute(sql, args)
+        except psycopg2.Error as e:
+            return e.pgcode
+        return None
 
     # ---- metrics at k: every point is evaluate(model, ..., k => k)
     models = ["pop", "als", 'x<y&"z\'']
@@ -237,6 +274,143 @@ def main():
           == [(r[2], r[3], r[4]) for r in rows])
     check("bandit: escaped arm name shown", "free &amp; &lt;ship&gt;" in svg)
 
+    # ---- bandit history: recomputed here from the log, at fixed times
+    import datetime
+    from scipy.stats import beta as beta_dist
+
+    def history_ref(name, buckets):
+        """bandit_history recomputed from the log tables (as the superuser)."""
+        cur.execute("SELECT b.id, b.reward, b.prior_a, b.prior_b FROM recpromo.bandit b WHERE b.name = %s", (name,))
+        bid, kind, pa, pb = cur.fetchone()
+        cur.execute("SELECT arm FROM recpromo.bandit_arm WHERE bandit_id = %s ORDER BY arm_no", (bid,))
+        arms = [r[0] for r in cur.fetchall()]
+        cur.execute("SELECT arm_no, decided_at FROM recpromo.bandit_decision WHERE bandit_id = %s", (bid,))
+        decs = cur.fetchall()
+        cur.execute("SELECT d.arm_no, r.rewarded_at, r.value FROM recpromo.bandit_reward r JOIN "
+                    "recpromo.bandit_decision d USING (decision_id) WHERE r.bandit_id = %s ORDER BY r.reward_seq", (bid,))
+        rews = cur.fetchall()
+        us = datetime.timedelta(microseconds=1)
+        t0 = min(t for _, t in decs)
+        t1 = max([t for _, t in decs] + [t for _, t, _ in rews])
+        span = (t1 - t0) // us
+        edges = [t0 + (span // buckets * i + (span % buckets) * i // buckets) * us for i in range(buckets + 1)]
+
+        def bucket(t):
+            return max(i for i in range(buckets) if edges[i] <= t)
+        k = len(arms)
+        dec = [[0] * k for _ in range(buckets)]
+        rn = [[0] * k for _ in range(buckets)]
+        for a, t in decs:
+            dec[bucket(t)][a - 1] += 1
+        for a, t, v in rews:
+            rn[bucket(t)][a - 1] += 1
+        rows = []
+        for i in range(buckets):
+            tot = sum(dec[i])
+            for a in range(k):
+                pulls = sum(dec[j][a] for j in range(i + 1))
+                n = sum(rn[j][a] for j in range(i + 1))
+                s_ = sum(v for b_, t, v in rews if b_ - 1 == a and bucket(t) <= i)
+                rows.append((i + 1, edges[i], edges[i + 1], arms[a], dec[i][a],
+                             dec[i][a] / tot if tot else None, pulls, n, s_, kind, pa + s_, pb + n - s_))
+        return rows
+
+    cur.execute("SELECT * FROM bandit_history('timed', 6)")
+    got = cur.fetchall()
+    want = history_ref("timed", 6)
+    check("bandit_history: 6 buckets x 3 arms", len(got) == 18, str(len(got)))
+    check("bandit_history: buckets, times, arms, decisions, shares, cumulative pulls, rewards, sums",
+          [g[:9] for g in got] == [w[:9] for w in want], f"{got[:2]} {want[:2]}")
+    ok = True
+    for g, w in zip(got, want):
+        a_, b_ = w[10], w[11]
+        ok = ok and g[9] == a_ / (a_ + b_)
+        ok = ok and abs(g[10] - beta_dist.ppf(0.025, a_, b_)) < 1e-9 and abs(g[11] - beta_dist.ppf(0.975, a_, b_)) < 1e-9
+    check("bandit_history: Beta(prior_a + s, prior_b + n - s) mean and 2.5%/97.5% quantiles (scipy)", ok)
+    check("bandit_history: shares of a bucket add up to 1",
+          all(abs(sum(g[5] for g in got if g[0] == b) - 1) < 1e-12 for b in range(1, 7)
+              if any(g[5] is not None for g in got if g[0] == b)))
+    cur.execute("SELECT arm, pulls, rewards, reward_sum FROM bandit_stats('timed')")
+    st = cur.fetchall()
+    check("bandit_history: the last bucket's totals are bandit_stats'", [g[3:4] + g[6:9] for g in got[-3:]] == [tuple(r) for r in st])
+    # amounts: a normal interval, the last bucket's the same as bandit_stats' (exact sums of halves)
+    cur.execute("SELECT arm, pulls, rewards, reward_sum, mean, lower, upper FROM bandit_history('basket', 4) "
+                "WHERE bucket = 4")
+    last = cur.fetchall()
+    cur.execute("SELECT arm, pulls, rewards, reward_sum, mean, lower, upper FROM bandit_stats('basket')")
+    check("bandit_history amounts: last bucket == bandit_stats (Gaussian posterior, mean +- 1.96 sd)",
+          last == cur.fetchall())
+    cur.execute("SELECT * FROM bandit_history('idle')")
+    check("bandit_history: no decisions, no rows", cur.fetchall() == [])
+    cur.execute("SELECT count(*) FROM bandit_history('coupons', 3)")
+    check("bandit_history: decisions at one instant fall in the last bucket",
+          one("SELECT sum(decisions) FROM bandit_history('coupons', 3) WHERE bucket = 3") == 300)
+
+    # ---- chart_bandit_history: the plotted numbers are bandit_history's
+    svg = one("SELECT chart_bandit_history('timed', 6)")
+    root, marks = parse(svg)
+    panels = [p for p in root if p.tag == SVG + "svg"]
+    check("bandit history chart: two panels in one svg",
+          root.get("data-chart") == "bandit_history" and [p.get("data-chart") for p in panels]
+          == ["bandit_history_shares", "bandit_history_posterior"])
+    check("bandit history chart: every mark titled", all_marks_titled(root))
+    t0 = got[0][1]
+    hours = [((g[2] - t0) // datetime.timedelta(microseconds=1)) / 3600e6 for g in got[::3]]
+    ok = True
+    for a, arm in enumerate(["red", "green", "blue & <co>"]):
+        rows = got[a::3]
+        sh = [(num(g, "data-x"), num(g, "data-y")) for g in marks.get(f"{arm}: share of decisions", [])]
+        ok = ok and sh == [(h, r[5]) for h, r in zip(hours, rows) if r[5] is not None]
+        pm = [(num(g, "data-x"), num(g, "data-y")) for g in marks.get(f"{arm}: posterior mean", [])]
+        ok = ok and pm == [(h, r[9]) for h, r in zip(hours, rows)]
+        band = [(num(g, "data-x"), num(g, "data-lo"), num(g, "data-hi")) for g in marks.get(f"{arm}: 95% interval", [])]
+        ok = ok and band == [(h, r[10], r[11]) for h, r in zip(hours, rows)]
+    check("bandit history chart: shares, means and bands == bandit_history exactly; x = hours since the first decision", ok)
+    check("bandit history chart: axis labels with units",
+          "share of the bucket&#39;s decisions (fraction)" in svg and "end of time bucket (hours since 2024-03-01" in svg
+          and "posterior mean reward (reward per decision)" in svg)
+    check("bandit history chart: escaped arm name", "blue &amp; &lt;co&gt;: posterior mean" in svg)
+    svg = one("SELECT chart_bandit_history('basket', 4)")
+    check("bandit history chart: a span of months is in days", "(days since 2024-03-0" in svg)
+    svg = one("SELECT chart_bandit_history('idle')")
+    check("bandit history chart: no decisions, a no-data chart", svg.count(">no data<") == 2 and not parse(svg)[1])
+
+    # ---- chart_exposure: bars and stated measures are exposure()'s
+    ex_args = ("'shop_test', 'customer_id', 'product_id', k => 5, item_groups => 'shop_groups', "
+               "group_item_col => 'product_id', group_col => 'grp'")
+    svg = one(f"SELECT chart_exposure(ARRAY['pop', 'als'], {ex_args})")
+    root, marks = parse(svg)
+    check("exposure chart: every mark titled", all_marks_titled(root))
+    ok = True
+    facts = {(t.get("data-group"), t.get("data-key")): float(t.get("data-value"))
+             for t in root.iter(SVG + "tspan") if t.get("class") == "fact"}
+    for m in ["pop", "als"]:
+        cur.execute(f"SELECT measure, item_group, value FROM exposure(%s, {ex_args})", (m,))
+        rows = cur.fetchall()
+        glob = [(r[0], r[2]) for r in rows if r[1] is None]
+        ok = ok and [(k_, facts.get((m, k_))) for k_, _ in glob] == glob and len(glob) == 4
+        exp = [(r[1], r[2]) for r in rows if r[0] == "exposure_share"]
+        ok = ok and [(g.get("data-x"), num(g, "data-y")) for g in marks.get(f"{m}: share of recommended slots", [])] == exp
+        if m == "pop":
+            rel = [(r[1], r[2]) for r in rows if r[0] == "relevant_share"]
+            ok = ok and [(g.get("data-x"), num(g, "data-y")) for g in marks.get("share of relevant test items", [])] == rel
+            ok = ok and sorted(r[0] for r in rel) == ["a & <b>", "house brand", "others"]
+    check("exposure chart: slot shares, relevant shares, Gini, long-tail share, APLT, ARP == exposure() exactly", ok,
+          str(facts))
+    check("exposure chart: escaped group, measures named", "a &amp; &lt;b&gt;" in svg and "long-tail share" in svg
+          and ">Gini " in svg)
+    check("exposure chart: unknown model, same error as exposure",
+          state("SELECT chart_exposure(ARRAY['nope'], 'shop_test', 'customer_id', 'product_id')")
+          == state("SELECT * FROM exposure('nope', 'shop_test', 'customer_id', 'product_id')") is not None)
+    check("exposure chart: k NULL: 22004",
+          state(f"SELECT chart_exposure(ARRAY['pop'], 'shop_test', 'customer_id', 'product_id', k => NULL)") == "22004")
+    check("bandit_history buckets 0: 22023", state("SELECT * FROM bandit_history('timed', 0)") == "22023")
+    check("bandit_history buckets NULL: 22004", state("SELECT * FROM bandit_history('timed', NULL)") == "22004")
+    check("chart_bandit_history buckets 1001: 22023 (bandit_history's)",
+          state("SELECT chart_bandit_history('timed', 1001)") == "22023")
+    check("bandit_history of no bandit: 42704",
+          state("SELECT * FROM bandit_history('nope')") == state("SELECT chart_bandit_history('nope')") == "42704")
+
     # ---- generic bars: NULL values not drawn
     svg = one("SELECT chart_bars(ARRAY['a', 'b', 'c'], ARRAY[0.5, NULL, 0.25], 'exposure', 'share', 'fraction')")
     root, marks = parse(svg)
@@ -262,12 +436,6 @@ def main():
     check("no bars: a no-data chart", ">no data<" in svg and not parse(svg)[1])
 
     # ---- errors: the chart's own, and those of the function it calls
-    def state(sql, args=()):
-        try:
-            cur.execute(sql, args)
-        except psycopg2.Error as e:
-            return e.pgcode
-        return None
 
     check("unknown metric: 22023", state("SELECT chart_metrics_at_k(ARRAY['pop'], 'shop_test', 'customer_id', 'product_id', 'auc')") == "22023")
     check("max_k 0: 22023", state("SELECT chart_metrics_at_k(ARRAY['pop'], 'shop_test', 'customer_id', 'product_id', max_k => 0)") == "22023")
@@ -280,6 +448,9 @@ def main():
           == state("SELECT * FROM uplift_curve('campaign', 'score', 'treatment', 'bought', control => 'none')") == "22023")
     check("bars length mismatch: 2202E", state("SELECT chart_bars(ARRAY['a'], ARRAY[1.0, 2.0])") == "2202E")
     check("report without sections: 22023", state("SELECT report()") == "22023")
+    check("report: item_groups without models: 22004", state("SELECT report(item_groups => 'shop_groups')") == "22004")
+    old_call = one("SELECT report(orders => 'order_values', as_of => '2025-01-01', title => 'x')")
+    check("report: a call without the new arguments still works", old_call.count("<svg") == 1)
 
     # ---- as an ordinary role: the chart runs with the caller's rights
     cur.execute("DROP ROLE IF EXISTS rp_chart_reader")
@@ -295,6 +466,14 @@ def main():
     cur.execute("SET ROLE rp_chart_reader")
     s1 = state("SELECT chart_model_comparison(ARRAY['als'], 'shop_test', 'customer_id', 'product_id')")
     check("granted: the reader gets the chart", s1 is None, str(s1))
+    for sql in ("SELECT * FROM bandit_history('timed')", "SELECT chart_bandit_history('timed')"):
+        check(f"no grant on the bandit: {sql} refused with 42501", state(sql) == "42501")
+    cur.execute("RESET ROLE")
+    cur.execute("SELECT grant_bandit('timed', 'rp_chart_reader')")
+    cur.execute("SET ROLE rp_chart_reader")
+    cur.execute("SELECT * FROM bandit_history('timed', 6)")
+    check("granted bandit: the reader gets bandit_history", cur.fetchall() == got)
+    check("granted bandit: the reader gets the chart", state("SELECT chart_bandit_history('timed')") is None)
     cur.execute("RESET ROLE")
 
     # ---- report: one page, no script, nothing fetched
@@ -303,7 +482,7 @@ def main():
                "outcome_col => 'bought', candidates => 'offer_candidates', budgets => ARRAY[50, 100, 200], "
                "orders => 'order_values', as_of => '2025-01-01', segment_source => 'profiles', "
                "segment_columns => ARRAY['recency_days', 'frequency', 'monetary'], clusters => 3, bandit => 'coupons', "
-               "title => 'Shop <report> & co')")
+               "title => 'Shop <report> & co', item_groups => 'shop_groups', group_col => 'grp')")
 
     class Tags(HTMLParser):
         def __init__(self):
@@ -318,14 +497,18 @@ def main():
 
     p = Tags()
     p.feed(html)
-    check("report: 11 charts", p.tags.count("svg") == 11, str(p.tags.count("svg")))
+    check("report: 13 charts (15 svg elements: the bandit's history has two panels)",
+          html.count('<section class="chart"') == 13 and p.tags.count("svg") == 15, str(p.tags.count("svg")))
     check("report: no script, no link, no image, nothing fetched",
           not {"script", "link", "img", "iframe", "object"} & set(p.tags) and not p.urls and "@import" not in html
           and "url(" not in html)
     check("report: title escaped", "<title>Shop &lt;report&gt; &amp; co</title>" in html)
-    check("report: a text per chart", html.count('<p class="how">') == 11)
-    for part in html.split("<svg ")[1:]:
-        frag = "<svg " + part.split("</svg>")[0] + "</svg>"
+    check("report: a text per chart", html.count('<p class="how">') == 13)
+    check("report: exposure and bandit history sections", 'id="exposure"' in html and 'id="bandit-history"' in html)
+    for part in html.split('<svg xmlns="')[1:]:
+        frag = '<svg xmlns="' + part.split("</svg>\n</svg>")[0].split("</svg>\n</section>")[0] + "</svg>"
+        if 'class="rp-panel"' in frag:
+            frag += "\n</svg>"
         try:
             ET.fromstring(frag)
         except ET.ParseError as e:

@@ -990,15 +990,23 @@ SAMPLES.update({
     "recpromo.chart_kmeans_profiles(regclass,name,name[],integer,bigint,boolean,integer)": [
         "SELECT recpromo.chart_kmeans_profiles('shop.cust', 'id', '{visits, x1}', 3)"],
     "recpromo.chart_bandit_arms(text)": ["SELECT recpromo.chart_bandit_arms('b_ts')"],
+    "recpromo.chart_bandit_history(text,integer)": ["SELECT recpromo.chart_bandit_history('b_ts', 5)"],
+    "recpromo.bandit_history(text,integer)": ["SELECT * FROM recpromo.bandit_history('b_ts', 3)",
+                                              "SELECT * FROM recpromo.bandit_history('b_lin')"],
+    "recpromo.chart_exposure(text[],regclass,name,name,integer,boolean,regclass,name,name,double precision)": [
+        "SELECT recpromo.chart_exposure(ARRAY['m_pop', 'm_als'], 'shop.test_orders', 'customer_id', 'product_id', "
+        "k => 5, item_groups => 'shop.cats', group_col => 'category')"],
     "recpromo.chart_bars(text[],double precision[],text,text,text,text)": [
         f"SELECT recpromo.chart_bars(ARRAY['a', 'b'], ARRAY[0.25, 0.75]::{F8A}, 'exposure', 'share', 'fraction')"],
     "recpromo.report(text[],regclass,name,name,integer,regclass,name,name,name,text,regclass,name,name,name,"
-    "double precision[],regclass,name,name,name,timestamp with time zone,regclass,name,name[],integer,text,text)": [
+    "double precision[],regclass,name,name,name,timestamp with time zone,regclass,name,name[],integer,text,text,"
+    "regclass,name,name,integer)": [
         "SELECT recpromo.report(models => ARRAY['m_pop'], test_source => 'shop.test_orders', "
         "user_col => 'customer_id', item_col => 'product_id', k => 3, uplift_source => 'shop.cust', "
         "treatment_col => 'arm', outcome_col => 'y', treatment => 'A', candidates => 'shop.candidates', customer_col => 'customer', "
         f"budgets => ARRAY[0,5,10]::{F8A}, segment_source => 'shop.cust', segment_key => 'id', "
-        "segment_columns => '{visits, x1}', clusters => 3, bandit => 'b_ts')",
+        "segment_columns => '{visits, x1}', clusters => 3, bandit => 'b_ts', item_groups => 'shop.cats', group_item_col => 'item_id', "
+        "group_col => 'category', bandit_buckets => 4)",
         "SELECT recpromo.report(orders => 'shop.orders', as_of => '2024-07-01')"],
 })
 # ---- end of charts (c17) ----

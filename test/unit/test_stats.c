@@ -51,6 +51,28 @@ test_betainc(void)
 	CHECK(isnan(rp_betainc(-1, 3, 0.5)));
 }
 
+/* rp_beta_quantile against closed forms and scipy.stats.beta.ppf */
+static void
+test_beta_quantile(void)
+{
+	for (double p = 0.01; p < 1.0; p += 0.07)
+	{
+		CHECK_NEAR(rp_beta_quantile(1, 1, p), p, 1e-14);
+		CHECK_NEAR(rp_beta_quantile(2, 1, p), sqrt(p), 1e-14);
+		CHECK_NEAR(rp_beta_quantile(1, 2, p), 1 - sqrt(1 - p), 1e-14);
+		CHECK_NEAR(rp_betainc(3.5, 7, rp_beta_quantile(3.5, 7, p)), p, 1e-13);
+	}
+	CHECK_NEAR(rp_beta_quantile(5, 3, 0.025), 0.2904208637373427, 1e-12);
+	CHECK_NEAR(rp_beta_quantile(5, 3, 0.975), 0.9010117215574921, 1e-12);
+	CHECK_NEAR(rp_beta_quantile(0.5, 40, 0.025), 1.2352749991738796e-05, 1e-15);
+	CHECK_NEAR(rp_beta_quantile(101, 201, 0.975), 0.3885533264406723, 1e-12);
+	CHECK(rp_beta_quantile(2, 3, 0.0) == 0.0);
+	CHECK(rp_beta_quantile(2, 3, 1.0) == 1.0);
+	CHECK(isnan(rp_beta_quantile(0, 3, 0.5)));
+	CHECK(isnan(rp_beta_quantile(2, 3, 1.5)));
+	CHECK(isnan(rp_beta_quantile(2, 3, NAN)));
+}
+
 static void
 test_t(void)
 {
@@ -140,6 +162,7 @@ main(void)
 	RUN(test_norm);
 	RUN(test_norm_quantile);
 	RUN(test_betainc);
+	RUN(test_beta_quantile);
 	RUN(test_t);
 	RUN(test_chi2);
 	RUN(test_percentile_interval);

@@ -5,6 +5,7 @@
  *	  allocator.
  */
 #include <float.h>
+#include <math.h>
 #include <string.h>
 
 #include "unit.h"
@@ -262,6 +263,65 @@ test_out_of_memory(void)
 	}
 }
 
+/* facts under the subtitle: one line per group, exact values, escaped */
+static void
+test_facts(void)
+{
+	double		y[2] = {0.25, 0.75};
+	const char *cats[2] = {"a", "b"};
+	rp_svg_series s = {.kind = RP_SVG_BARS, .name = "share", .n = 2, .y = y};
+	rp_svg_fact f[3] = {
+		{.group = "m<1>", .key = "gini", .label = "Gini", .value = 0.1},
+		{.group = "m<1>", .key = "arp", .label = "ARP", .value = NAN},
+		{.group = "m2", .key = "gini", .label = "Gini", .value = 1.0 / 3}};
+	rp_svg_chart c = {.kind = "k", .title = "t", .subtitle = "s", .n_categories = 2,
+	.categories = cats, .n_series = 1, .series = &s, .n_facts = 3, .facts = f};
+	rp_svg_buf	b = new_buf();
+
+	CHECK(rp_svg_render(&b, &c) == RP_OK);
+	CHECK(count(b.data, "<text class=\"facts\"") == 2);
+	CHECK(count(b.data, "<tspan class=\"fact\"") == 3);
+	CHECK(strstr(b.data, "data-group=\"m&lt;1&gt;\" data-key=\"gini\" data-value=\"0.10000000000000001\"") != NULL);
+	CHECK(strstr(b.data, "data-value=\"0.33333333333333331\"") != NULL);
+	CHECK(strstr(b.data, ">ARP n/a<") != NULL || strstr(b.data, "ARP n/a</tspan>") != NULL);
+	CHECK(strstr(b.data, "nan\"") == NULL || strstr(b.data, "data-value=\"nan\"") != NULL);
+	free(b.data);
+	c.facts = NULL;
+	b = new_buf();
+	CHECK(rp_svg_render(&b, &c) == RP_EINVAL);
+	free(b.data);
+}
+
+/* panels: one outer svg, a nested svg per panel, each with its marks */
+static void
+test_stack(void)
+{
+	double		x[3] = {1, 2, 3},
+				y1[3] = {0.1, 0.2, 0.3},
+				y2[3] = {5, 6, 7};
+	rp_svg_series s1 = {.kind = RP_SVG_LINE, .name = "one", .n = 3, .x = x, .y = y1};
+	rp_svg_series s2 = {.kind = RP_SVG_LINE, .name = "two", .n = 3, .x = x, .y = y2};
+	rp_svg_chart p[2] = {
+		{.kind = "top", .title = "Top", .n_series = 1, .series = &s1, .height = 300},
+		{.kind = "bottom", .title = "Bottom & co", .n_series = 1, .series = &s2}};
+	rp_svg_buf	b = new_buf();
+
+	CHECK(rp_svg_render_stack(&b, "both", "Both <panels>", 2, p) == RP_OK);
+	CHECK(strncmp(b.data, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"rp-chart\" data-chart=\"both\" viewBox=\"0 0 1000 860\"", 95) == 0);
+	CHECK(count(b.data, "<svg") == 3);
+	CHECK(count(b.data, "</svg>") == 3);
+	CHECK(strstr(b.data, "<title>Both &lt;panels&gt;</title>") != NULL);
+	CHECK(strstr(b.data, "<svg class=\"rp-panel\" data-chart=\"top\" x=\"0\" y=\"0\" width=\"1000\" height=\"300\"") != NULL);
+	CHECK(strstr(b.data, "<svg class=\"rp-panel\" data-chart=\"bottom\" x=\"0\" y=\"300\" width=\"1000\" height=\"560\"") != NULL);
+	CHECK(count(b.data, "data-series=\"one\"") == 3 && count(b.data, "data-series=\"two\"") == 3);
+	free(b.data);
+	b = new_buf();
+	CHECK(rp_svg_render_stack(&b, "both", "x", 0, p) == RP_EINVAL);
+	p[1].n_series = -1;
+	CHECK(rp_svg_render_stack(&b, "both", "x", 2, p) == RP_EINVAL);
+	free(b.data);
+}
+
 int
 main(void)
 {
@@ -271,5 +331,7 @@ main(void)
 	RUN(test_bars);
 	RUN(test_empty_and_invalid);
 	RUN(test_out_of_memory);
+	RUN(test_facts);
+	RUN(test_stack);
 	UNIT_DONE();
 }
