@@ -73,7 +73,7 @@ CASES = """
     WHERE EXISTS (SELECT 1 FROM {train} t WHERE t.customer = f.customer)
     ORDER BY f.customer LIMIT %s"""
 
-SLIST_DEFAULTS = {'alpha': 0.2, 'lambda': 100, 'pos_decay': 2, 'time_decay': 0}
+SLIST_DEFAULTS = {'alpha': 0.2, 'lambda': 100, 'pos_decay': 1, 'time_decay': 0}
 
 
 def score(cur, cases, fn, model, k):

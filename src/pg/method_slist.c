@@ -14,7 +14,7 @@
  *	  order a known session is scored in;
  *	- "slist_b": B, n_items^2 doubles, row-major.
  * Hyper-parameters: time_col (required), alpha (0.2), lambda (100),
- * pos_decay (2 steps), time_decay (0: off; in the unit of time_col, seconds
+ * pos_decay (1 step), time_decay (0: off; in the unit of time_col, seconds
  * for dates and timestamps), max_diagonal (absent: the diagonal is free).
  * The defaults are the values a search on a validation cut of UCI Online
  * Retail chose (doc/training.md, "Sessions").
@@ -58,7 +58,7 @@
 #define SLIST_FETCH_ROWS 10000
 #define SLIST_DEF_ALPHA 0.2
 #define SLIST_DEF_LAMBDA 100.0
-#define SLIST_DEF_POS_DECAY 2.0
+#define SLIST_DEF_POS_DECAY 1.0
 #define SLIST_MAX_POS_DECAY 1000.0
 
 typedef struct SlistState

@@ -184,7 +184,7 @@ def main():
     for c, params in enumerate(configs):
         name = "sl%d" % c
         train(cur, name, params)
-        items, Bref = reference(rows, params["alpha"], params["lambda"], params.get("pos_decay", 2.0),
+        items, Bref = reference(rows, params["alpha"], params["lambda"], params.get("pos_decay", 1.0),
                                 params.get("time_decay", 0.0), params.get("max_diagonal"))
         B = model_b(cur, name, items)
         err = np.nanmax(np.abs(B - Bref)) if not np.isnan(B).all() else np.inf
