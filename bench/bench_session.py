@@ -28,7 +28,10 @@ way, at most --customers of them), by a staged grid on hit rate
 (recommend_for_session; MRR breaks ties): alpha x lambda, then pos_decay,
 then time_decay.  The chosen values are then trained on all the
 purchases before 2011-10-01 and scored on the test like the others; the
-defaults of slist are scored too.  --no-validate skips the search and
+defaults of slist are scored too.  EASE's lambda gets the same treatment
+(50 to 2,000, on the order-blind basket's hit rate), so that slist also
+meets a tuned EASE basket (r_ease_tuned, when the choice is not the
+default 500).  --no-validate skips the search and
 uses the defaults.
 
 Usage: bench/bench_session.py [--customers N] [--no-validate] (libpq
@@ -107,10 +110,18 @@ def validate(cur, customers, k):
     cases = cur.fetchall()
     print('validation: trained on purchases before 2011-08-01, %d customers\' first invoice in '
           '[2011-08-01, 2011-10-01) predicted' % len(cases))
-    cur.execute("SELECT name FROM train('v_ease', 'v_train', 'customer', 'item', method => 'ease')")
-    for fn in ('recommend_for_session', 'recommend_for_items'):
-        h, m, r, _ = score(cur, cases, fn, 'v_ease', k)
-        print('  %-44s %-22s hit %.4f  mrr %.4f  recall %.4f' % ('ease (default)', fn, h, m, r))
+    ease = {}
+    for lam in (50, 100, 200, 500, 1000, 2000):
+        cur.execute("SELECT name FROM train('v_ease', 'v_train', 'customer', 'item', method => 'ease', "
+                    "params => %s::jsonb)", (json.dumps({'lambda': lam}),))
+        for fn in ('recommend_for_session', 'recommend_for_items'):
+            h, m, r, _ = score(cur, cases, fn, 'v_ease', k)
+            print('  %-44s %-22s hit %.4f  mrr %.4f  recall %.4f'
+                  % ('ease {"lambda": %d}' % lam, fn, h, m, r), flush=True)
+            if fn == 'recommend_for_items':
+                ease[lam] = (h, m)
+    ease_lambda = max(ease, key=lambda x: ease[x])
+    print('ease (order-blind basket) lambda chosen on validation:', ease_lambda)
     tried = {}
 
     def trial(p):
@@ -129,7 +140,7 @@ def validate(cur, customers, k):
     best = max([dict(best, pos_decay=d) for d in (0.5, 1, 2, 4)], key=trial)
     best = max([dict(best, time_decay=d * 86400) for d in (0, 30, 90, 180)], key=trial)
     print('chosen on validation:', json.dumps(best, sort_keys=True))
-    return best
+    return best, ease_lambda
 
 
 def main():
@@ -154,7 +165,7 @@ def main():
     for stmt in SETUP.format(path=RETAIL).split(';'):
         cur.execute(stmt)
     print('loaded in %.0f s' % (time.time() - t0))
-    chosen = dict(SLIST_DEFAULTS) if a.no_validate else validate(cur, a.customers, a.k)
+    chosen, ease_lambda = (dict(SLIST_DEFAULTS), 500) if a.no_validate else validate(cur, a.customers, a.k)
 
     cur.execute("SELECT name, train_seconds FROM train_session('r_sknn', 'r_train', 'customer', 'item', 'ts')")
     cur.execute("SELECT name FROM train('r_iknn', 'r_train', 'customer', 'item', method => 'item_knn', "
@@ -163,6 +174,10 @@ def main():
     secs = train_slist(cur, 'r_slist', 'r_train', chosen)
     print('slist %s trained in %.1f s' % (json.dumps(chosen, sort_keys=True), secs))
     models = ['r_sknn', 'r_iknn', 'r_ease', 'r_slist']
+    if ease_lambda != 500:
+        cur.execute("SELECT name FROM train('r_ease_tuned', 'r_train', 'customer', 'item', method => 'ease', "
+                    "params => %s::jsonb)", (json.dumps({'lambda': ease_lambda}),))
+        models.insert(3, 'r_ease_tuned')
     if chosen != SLIST_DEFAULTS:
         train_slist(cur, 'r_slist_def', 'r_train', SLIST_DEFAULTS)
         models.append('r_slist_def')
