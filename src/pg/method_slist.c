@@ -7,8 +7,9 @@
  * train(..., method => 'slist', params => '{"time_col": "ts"}').  Besides
  * the parts every model stores (keys, the session x item interactions,
  * popularity), the method reads the events in time order through SPI
- * with the caller's rights (rows whose session, item or time is NULL, or
- * whose time is not finite, are left out of the sequences) and stores:
+ * with the caller's rights (rows whose session, item, time or rating, when
+ * a rating column is named, is NULL, or whose time is not finite, are left
+ * out of the sequences; ratings themselves are not used) and stores:
  *	- "slist_seq_indptr/_indices/_values": each session's events (item,
  *	  time), sorted by time then item: what a refit needs (forget) and the
  *	  order a known session is scored in;
@@ -136,10 +137,14 @@ ReadSequences(RecpromoTrainState *ts, const char *time_col, rp_csr *seq)
 	int32		nu = ts->data.users.n;
 
 	ev = palloc_extended(cap * sizeof(SlistEvent), MCXT_ALLOC_HUGE);
-	sql = psprintf("SELECT %s::pg_catalog.%s, %s::pg_catalog.%s, %s FROM %s",
+	/* the rows training counted: a rating column's NULLs are left out there too */
+	sql = psprintf("SELECT %s::pg_catalog.%s, %s::pg_catalog.%s, %s FROM %s%s%s%s",
 				   quote_identifier(src->user_col), int_users ? "int8" : "text",
 				   quote_identifier(src->item_col), int_items ? "int8" : "text",
-				   texpr, src->relname);
+				   texpr, src->relname,
+				   src->rating_col ? " WHERE " : "",
+				   src->rating_col ? quote_identifier(src->rating_col) : "",
+				   src->rating_col ? " IS NOT NULL" : "");
 	spi = RecpromoSpiConnect();
 	plan = SPI_prepare(sql, 0, NULL);
 	if (plan == NULL)

@@ -270,8 +270,15 @@ def main():
         k3 = c3.cursor()
         b = q(k3, "SELECT item, score FROM recpromo.recommend(17, 6, model => 'sl1')")
         b += q(k3, "SELECT item, score FROM recpromo.recommend_for_session(ARRAY[3, 7], 6, model => 'sl1')")
+        img = q(k3, """
+            SELECT count(*) FROM pg_ls_dir('pg_recpromo_cache', true, false) f, pg_database d,
+                   pg_extension e, recpromo.model m
+             WHERE d.datname = current_database() AND e.extname = 'recpromo' AND m.name = 'sl1'
+               AND f LIKE d.oid || '\\_' || e.oid || '\\_%%\\_' || m.id || '\\_' ||
+                          replace(m.version::text, '-', '') || '.img'""")[0][0]
         c3.close()
         check("shared cache serves the same", a == b, "%r vs %r" % (a, b))
+        check("shared cache holds an image of the slist model", img == 1, "%r" % img)
 
     # forget_user equals a retrain without the session
     q(cur, f"SET recpromo.erasure_secret = '{SECRET}'")
