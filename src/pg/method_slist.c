@@ -200,7 +200,7 @@ ReadSequences(RecpromoTrainState *ts, const char *time_col, rp_csr *seq)
 	seq->n_rows = nu;
 	seq->n_cols = ts->data.items.n;
 	seq->nnz = (int64) nev;
-	seq->indptr = palloc0_array(int64, (Size) nu + 1);
+	seq->indptr = palloc_extended(((Size) nu + 1) * sizeof(int64), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	seq->indices = palloc_extended(Max(nev, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
 	seq->values = palloc_extended(Max(nev, 1) * sizeof(double), MCXT_ALLOC_HUGE);
 	for (Size q = 0; q < nev; q++)
@@ -438,7 +438,7 @@ RecpromoSlistForget(const char *model, Jsonb *params, const RecpromoParts *parts
 	RecpromoModelCsr(parts, model, "slist_seq", n_users, n_items, false, &seq);
 	sn.n_rows = nu;
 	sn.n_cols = ni;
-	sn.indptr = palloc0_array(int64, (Size) nu + 1);
+	sn.indptr = palloc_extended(((Size) nu + 1) * sizeof(int64), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	sn.indices = palloc_extended(Max((Size) seq.nnz, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
 	sn.values = palloc_extended(Max((Size) seq.nnz, 1) * sizeof(double), MCXT_ALLOC_HUGE);
 	for (int32 s = 0; s < n_users; s++)
