@@ -30,9 +30,6 @@ rp_ease_inverse(const rp_csr *X, double lambda, double *B,
 				const rp_cancel *cancel)
 {
 	int32_t		n = X->n_cols;
-	int			ni = (int) n;
-	int			info = 0;
-	char		uplo = 'L';
 
 	if (!(lambda > 0.0) || !rp_finite(lambda) || n < 0)
 		return RP_EINVAL;
@@ -65,6 +62,22 @@ rp_ease_inverse(const rp_csr *X, double lambda, double *B,
 	}
 	for (int32_t i = 0; i < n; i++)
 		B[(size_t) i * n + i] += lambda;
+	return rp_ease_invert(B, n, cancel);
+}
+
+rp_status
+rp_ease_invert(double *B, int32_t n, const rp_cancel *cancel)
+{
+	int			ni = (int) n;
+	int			info = 0;
+	char		uplo = 'L';
+
+	if (n < 0)
+		return RP_EINVAL;
+	if ((double) n * (double) n > (double) INT_MAX * 8.0)
+		return RP_ELIMIT;
+	if (n == 0)
+		return RP_OK;
 	if (rp_should_stop(cancel))
 		return RP_ECANCELED;
 

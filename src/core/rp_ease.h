@@ -58,6 +58,16 @@ extern rp_status rp_ease_inverse(const rp_csr *X, double lambda, double *P,
 								 const rp_cancel *cancel);
 
 /*
+ * The inversion step of rp_ease_inverse, shared with SLIST (rp_slist.c):
+ * B (n x n doubles, row-major) holds a symmetric positive definite matrix
+ * in its upper triangle (j >= i; the lower one is ignored); on return B is
+ * its full inverse.  RP_ELIMIT beyond LAPACK's int range, RP_ENUMERIC when
+ * LAPACK finds the matrix not positive definite, RP_ECANCELED (polled
+ * between the LAPACK calls).
+ */
+extern rp_status rp_ease_invert(double *B, int32_t n, const rp_cancel *cancel);
+
+/*
  * Scores of every item for a history (hist_n items with values): scores[j] =
  * sum over h of hist_val[h] * B[hist_idx[h] * n + j], B in float (the form
  * the glue stores).  scores has n entries and is overwritten; indices out

@@ -78,6 +78,7 @@
 #include "knn.h"
 #include "method.h"
 #include "rp_sparse_ease.h"
+#include "slist.h"
 #include "sparse_ease.h"
 #include "model_store.h"
 #include "model_validate.h"
@@ -815,6 +816,16 @@ ForgetFromParts(const char *model, const char *method, Jsonb *params, Oid user_t
 				st2[umap[u]] = st[u];
 		PartSet(parts, "session_time", st2, (Size) nu * sizeof(double));
 		out->how = "session_knn: sessions and their times removed (neighbour sessions are found at query time)";
+	}
+	else if (strcmp(method, "slist") == 0)
+	{
+		rp_csr		seq;
+		double	   *B;
+
+		RecpromoSlistForget(model, params, parts, users.n, items.n, umap, imap, nu, ni, &seq, &B);
+		AddCsrParts(parts, "slist_seq", &seq);
+		PartSet(parts, "slist_b", B, (Size) ni * ni * sizeof(double));
+		out->how = "slist: refitted on the event sequences left";
 	}
 	else if (strcmp(method, "hybrid") == 0)
 	{

@@ -19,6 +19,7 @@ extern const RecpromoMethod RecpromoMethodHybrid;
 extern const RecpromoMethod RecpromoMethodFactors;
 extern const RecpromoMethod RecpromoMethodSessionKnn;
 extern const RecpromoMethod RecpromoMethodSparseEase;
+extern const RecpromoMethod RecpromoMethodSlist;
 
 static const RecpromoMethod *const methods[] = {
 	&RecpromoMethodAls,
@@ -32,6 +33,7 @@ static const RecpromoMethod *const methods[] = {
 	&RecpromoMethodFactors,
 	&RecpromoMethodSessionKnn,
 	&RecpromoMethodSparseEase,
+	&RecpromoMethodSlist,
 };
 
 const RecpromoMethod *

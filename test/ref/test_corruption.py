@@ -2,7 +2,7 @@
 """Corruption fuzzer: no stored byte of a model crashes the server.
 
 Trains one small model of every method (popularity, user_knn, item_knn, als,
-als_explicit, ease, content, hybrid, factors, session_knn, sparse_ease; user_knn and als_explicit on
+als_explicit, ease, content, hybrid, factors, session_knn, sparse_ease, slist; user_knn and als_explicit on
 text keys, so the text-key dictionaries are fuzzed too), then for every part
 of every model and every corruption
 
@@ -67,6 +67,7 @@ UNSUPPORTED = {
     "factors": set(),
     "session_knn": {"similar_items", "similar_users", "explain"},
     "sparse_ease": {"similar_users"},
+    "slist": {"similar_users"},
 }
 
 # --flips N: N random byte flips per part (default 3; each from its own fixed seed)
@@ -151,6 +152,7 @@ MODELS = [
      ", params => '{\"user_factors\": \"user_emb\", \"item_factors\": \"item_emb\"}'"),
     ("m_sk", "session_knn", "rs", None, None),
     ("m_se", "sparse_ease", "ri", "rating", ", params => '{\"neighbours\": 5, \"lambda\": 10}'"),
+    ("m_sl", "slist", "rs", None, None),
 ]
 for name, method, src, rcol, extra in MODELS:
     if method == "content":
@@ -160,6 +162,9 @@ for name, method, src, rcol, extra in MODELS:
         cur.execute(f"SELECT 1 FROM recpromo.train_hybrid('{name}', 'm_ik', 'm_ct', 0.5, 3)")
     elif method == "session_knn":
         cur.execute(f"SELECT 1 FROM recpromo.train_session('{name}', 'rs', 'user_id', 'item_id', 't', 5, 20)")
+    elif method == "slist":
+        cur.execute(f"""SELECT 1 FROM recpromo.train('{name}', 'rs', 'user_id', 'item_id', method => 'slist',
+                        params => '{{"time_col": "t"}}')""")
     else:
         cur.execute(f"""SELECT 1 FROM recpromo.train('{name}', '{src}', 'user_id', 'item_id', '{rcol}',
                         method => '{method}'{extra})""")
@@ -420,6 +425,7 @@ PARAM_CASES = {
     "factors": ['{"regularization": -1}'],
     "session_knn": ['{"neighbours": 0}', '{"sample_size": -5}'],
     "sparse_ease": ['{"neighbours": 0}', '{"lambda": -1}'],
+    "slist": ['{"alpha": 5}', '{"pos_decay": 0}'],
 }
 for name, method, *_ in MODELS:
     changes = list(ROW_CASES) + [(f"params {p}", f"params = params || '{p}'::jsonb")
