@@ -262,7 +262,7 @@ SlistFit(const rp_csr *seq, const rp_slist_params *p, const char *what)
 	bytes = rp_slist_memory_bytes(n, max_events);
 	if (bytes > limit)
 		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("%s on %d items would need %.0f MB of memory, recpromo.memory_limit is %.0f MB",
 						what, n, bytes / (1024.0 * 1024.0), limit / (1024.0 * 1024.0)),
 				 errdetail("SLIST keeps two dense item x item matrices: 16 bytes per pair of items."),

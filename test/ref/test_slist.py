@@ -29,7 +29,7 @@ to predict(); evaluate_sessions against a numpy recomputation; the shared
 cache serves what the per-backend path serves; forget_user equals a
 retrain without the session (1e-8); bad input gives clean errors (missing
 or wrong time_col, out-of-range parameters, NULL or empty sessions,
-n <= 0, the memory limit: SQLSTATE 53200 with a hint naming the sparse
+n <= 0, the memory limit: SQLSTATE 54000 (as every recpromo.memory_limit refusal) with a hint naming the sparse
 models).  Prints "N passed, N failed" last and exits non-zero on any
 failure.
 """
@@ -318,7 +318,7 @@ def main():
            "FROM generate_series(1, 300) s, generate_series(0, 9) p")
     q(cur, "SET recpromo.memory_limit = '4MB'")
     code, msg, hint = sqlstate(cur, "SELECT recpromo.train('w', 'wide', 'sess', 'item', method => 'slist', params => '{\"time_col\": \"t\"}')")
-    check("memory limit", code == "53200" and hint and "sparse" in hint and "memory_limit" in msg, "%r %r" % (code, msg))
+    check("memory limit", code == "54000" and hint and "sparse" in hint and "memory_limit" in msg, "%r %r" % (code, msg))
     q(cur, "RESET recpromo.memory_limit")
 
     conn.close()
