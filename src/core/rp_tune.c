@@ -555,12 +555,40 @@ rp_tune_next(rp_tuner *t, double elapsed)
 			break;
 		case RP_TUNE_ADAPTIVE:
 			{
+				int			top[RP_TUNE_PARENTS];
+				int			n_top = 0;
 				int			inc = -1;
 
+				/* the best RP_TUNE_PARENTS trials so far, best first (ties: earlier) */
 				for (int i = 0; i < id; i++)
-					if (rp_finite(t->metric[i]) &&
-						(inc < 0 || t->metric[i] > t->metric[inc]))
-						inc = i;
+				{
+					int			q;
+
+					if (!rp_finite(t->metric[i]))
+						continue;
+					for (q = n_top; q > 0 && t->metric[i] > t->metric[top[q - 1]]; q--)
+						if (q < RP_TUNE_PARENTS)
+							top[q] = top[q - 1];
+					if (q < RP_TUNE_PARENTS)
+					{
+						top[q] = i;
+						if (n_top < RP_TUNE_PARENTS)
+							n_top++;
+					}
+				}
+				if (n_top > 0)
+				{
+					/*
+					 * the parent: one of them, uniformly, in the first half
+					 * of the refinement; the best in the second
+					 */
+					double		u = rp_rng_uniform(&t->rng);
+					int			pool = 2 * (id - t->n_explore) < t->max_trials - t->n_explore ?
+						n_top : 1;
+					int			pick = (int) (u * pool);
+
+					inc = top[pick < pool ? pick : pool - 1];
+				}
 				if (id == 0 && t->has_start)
 					memcpy(v, t->start, (size_t) t->n_params * sizeof(double));
 				else if (id < t->n_explore || inc < 0)

@@ -25,16 +25,19 @@
  *	  scale, uniformly otherwise (Bergstra and Bengio, "Random search for
  *	  hyper-parameter optimization", JMLR 13, 2012);
  *	- adaptive: random search for the first half of the trial budget (the
- *	  exploration), then each trial a perturbation of the best trial so
- *	  far (the refinement): numeric parameters move by a Gaussian step on
- *	  their (log) scale, normalised to the range, whose width shrinks
- *	  linearly from a fifth to a twenty-fifth of the range over the
- *	  refinement; a choice is redrawn with probability 1/4.  A (1+1)
- *	  evolution strategy with a fixed step schedule (Rechenberg 1973;
- *	  Beyer and Schwefel, "Evolution strategies", Natural Computing 1,
- *	  2002) after Bergstra and Bengio's random start: on the narrow ridges
- *	  real data has (ALS's ridge against its confidence weight) it finds
- *	  what 20 independent draws miss;
+ *	  exploration), then each trial a perturbation of one of the three best
+ *	  trials so far, drawn uniformly, in the first half of the refinement,
+ *	  of the best in the second (the refinement): numeric parameters
+ *	  move by a Gaussian step on their (log) scale, normalised to the
+ *	  range, whose width shrinks linearly from a quarter to a twenty-fifth
+ *	  of the range over the refinement; a choice is redrawn with
+ *	  probability 1/4.  A (3+1) evolution strategy with a fixed step
+ *	  schedule (Rechenberg 1973; Beyer and Schwefel, "Evolution
+ *	  strategies", Natural Computing 1, 2002) after Bergstra and Bengio's
+ *	  random start.  Three parents rather than one keep a second basin
+ *	  alive when the defaults are a strong local optimum (ALS on Online
+ *	  Retail: the defaults' weak ridge against a strong one 2.5 decades
+ *	  away, which a near miss of the exploration leads to);
  *	- halving: successive halving (Jamieson and Talwalkar, AISTATS 2016;
  *	  the inner loop of Hyperband, Li et al., JMLR 18, 2018): n random
  *	  configurations fitted on a fraction of the users, the best 1/eta of
@@ -58,6 +61,7 @@
 #define RP_TUNE_MAX_PARAMS 8
 #define RP_TUNE_MAX_TRIALS 10000
 #define RP_TUNE_ETA 3
+#define RP_TUNE_PARENTS 3
 /*
  * A trial must beat the start point (the defaults) by this share of its
  * validation metric to replace it: smaller gains are within the noise of
