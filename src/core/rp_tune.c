@@ -576,7 +576,7 @@ rp_tune_next(rp_tuner *t, double elapsed)
 							n_top++;
 					}
 				}
-				if (n_top > 0)
+				if (n_top > 0 && id >= t->n_explore)
 				{
 					/*
 					 * the parent: one of them, uniformly, in the first half

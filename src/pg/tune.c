@@ -128,13 +128,14 @@ static const TuneSpace spaces[] = {
 
 /*
  * The defaults of train() for each space, in the same order (the start
- * point); they must follow the methods' own defaults (item_knn's weighting
- * is bm25, index 2 of weighting_choices, since 0.4.0).
+ * point); they must follow the methods' own defaults (since 0.4.0
+ * item_knn's weighting is bm25, index 2 of weighting_choices, and user_knn
+ * keeps 50 neighbours).
  */
 static const double space_defaults[][4] = {
 	{0},
 	{20, 0, 2},
-	{20, 0, 0},
+	{50, 0, 0},
 	{500},
 	{500, 100},
 	{64, 0.05, 1.0},
