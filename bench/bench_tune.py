@@ -5,22 +5,26 @@ Part 1, generated data with a planted optimum: users in latent groups buy
 mostly inside their group, so each method's validation metric peaks inside
 its search space.  For each method the exhaustive grid (strategy 'grid',
 trials >= grid size) gives the best grid point's validation metric; random
-search and successive halving with a smaller budget must get within 2% of
-it on the same split (same seed).
+search, adaptive search and successive halving with a smaller budget must
+get within 2% of it on the same split (same seed).
 
 Part 2, UCI Online Retail (../shared/data/online-retail, see its SOURCE.md;
 clean purchases, the 2,000 most bought stock codes): a time split at
 2011-10-01.  For each method, the model trained with train()'s defaults and
-the model tuned by tune() (time_col; split 'cut' by default, so its
+the model tuned by tune() (strategy 'adaptive', 20 trials, seed 1 by
+default; time_col; split 'cut' by default, so its
 validation slice is the purchases of the last fifth of the training
 period, as the test is the period after it; --split latest holds out each
 customer's latest purchases instead) are both evaluated on the
 purchases after the cut (ndcg@10, precision@10, customers known to the
 model, bought items excluded).
 
-Usage: bench/bench_tune.py [--skip-retail] [--skip-generated] [--trials N]
+Usage: /usr/bin/python3 bench/bench_tune.py [--show-trials] [--skip-retail]
+[--skip-generated] [--trials N] [--strategy adaptive] [--split cut]
+[--seed 1] [--methods popularity,item_knn,user_knn,ease,sparse_ease,als]
 (libpq variables choose the server; the script creates the database
-bench_tune).
+bench_tune).  Quality figures only: they do not depend on the machine's
+load (no time budget is used), the seconds it prints do.
 """
 import argparse
 import json
@@ -118,7 +122,7 @@ ANALYZE r_train;
 RETAIL_METHODS = ('popularity', 'item_knn', 'user_knn', 'ease', 'sparse_ease', 'als')
 
 
-def part_retail(cur, trials, split, strategy, methods, show_trials):
+def part_retail(cur, trials, split, strategy, methods, show_trials, seed=1):
     t0 = time.time()
     for stmt in RETAIL_SQL.format(path=RETAIL).split(';'):
         if stmt.strip():
@@ -126,8 +130,8 @@ def part_retail(cur, trials, split, strategy, methods, show_trials):
     n = q(cur, 'SELECT count(*), count(DISTINCT customer), count(DISTINCT item) FROM r_train')[0]
     print('\n== Online Retail, time split at 2011-10-01: train %d rows, %d customers, %d items '
           '(loaded in %.0f s) ==' % (n[0], n[1], n[2], time.time() - t0))
-    print("tune(): split => %r, strategy => %r, %d trials per method, seed 1; validation only: "
-          "the test period is never seen by tune()" % (split, strategy, trials))
+    print("tune(): split => %r, strategy => %r, %d trials per method, seed %d; validation only: "
+          "the test period is never seen by tune()" % (split, strategy, trials, seed))
     rows_out = []
     for method in methods:
         t = time.time()
@@ -140,8 +144,8 @@ def part_retail(cur, trials, split, strategy, methods, show_trials):
         t = time.time()
         tr = q(cur, "SELECT trial, params, value, fraction, chosen FROM tune('t_' || %s, 'r_train', 'customer', "
                     "'item', method => %s, time_col => 'ts', split => %s, strategy => %s, trials => %s, "
-                    "seed => 1) ORDER BY trial",
-               (method, method, split, 'grid' if method == 'popularity' else strategy, trials))
+                    "seed => %s) ORDER BY trial",
+               (method, method, split, 'grid' if method == 'popularity' else strategy, trials, seed))
         secs_t = time.time() - t
         tu = q(cur, "SELECT ndcg_at_k, precision_at_k FROM evaluate('t_' || %s, 'r_test', 'customer', 'item', k => 10)",
                (method,))[0]
@@ -183,12 +187,13 @@ def main():
     ap.add_argument('--methods', default=','.join(RETAIL_METHODS),
                     help='comma-separated methods for Online Retail')
     ap.add_argument('--show-trials', action='store_true', help='print every trial of Online Retail')
+    ap.add_argument('--seed', type=int, default=1, help="tune()'s seed for Online Retail")
     a = ap.parse_args()
     c, cur = setup()
     if not a.skip_generated:
         part_generated(cur, a.trials)
     if not a.skip_retail:
-        part_retail(cur, a.trials, a.split, a.strategy, a.methods.split(','), a.show_trials)
+        part_retail(cur, a.trials, a.split, a.strategy, a.methods.split(','), a.show_trials, a.seed)
     c.close()
 
 
