@@ -52,13 +52,13 @@ def q(cur, sql, args=None):
     return cur.fetchall() if cur.description else None
 
 
-def setup():
+def setup(db='bench_tune'):
     c = connect('postgres')
     cur = c.cursor()
-    cur.execute('DROP DATABASE IF EXISTS bench_tune')
-    cur.execute('CREATE DATABASE bench_tune')
+    cur.execute('DROP DATABASE IF EXISTS %s' % db)
+    cur.execute('CREATE DATABASE %s' % db)
     c.close()
-    c = connect('bench_tune')
+    c = connect(db)
     cur = c.cursor()
     cur.execute('CREATE EXTENSION recpromo')
     cur.execute('SET search_path = recpromo, public')
@@ -188,8 +188,9 @@ def main():
                     help='comma-separated methods for Online Retail')
     ap.add_argument('--show-trials', action='store_true', help='print every trial of Online Retail')
     ap.add_argument('--seed', type=int, default=1, help="tune()'s seed for Online Retail")
+    ap.add_argument('--db', default='bench_tune', help='database to (re)create and use')
     a = ap.parse_args()
-    c, cur = setup()
+    c, cur = setup(a.db)
     if not a.skip_generated:
         part_generated(cur, a.trials)
     if not a.skip_retail:
