@@ -739,7 +739,7 @@ recpromo_tune(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("method \"%s\" cannot be tuned", tc.method->name),
-				 errhint("tune() searches popularity, item_knn, user_knn, ease, als and als_explicit.")));
+				 errhint("tune() searches popularity, item_knn, user_knn, ease, sparse_ease, als and als_explicit.")));
 	tc.metric = ParseMetric(metric_name, &tc.k);
 	if (tc.metric == TM_RMSE && (PG_ARGISNULL(4) || strcmp(tc.method->name, "als_explicit") != 0))
 		ereport(ERROR,
