@@ -5,24 +5,29 @@ Part 1, generated data with a planted optimum: users in latent groups buy
 mostly inside their group, so each method's validation metric peaks inside
 its search space.  For each method the exhaustive grid (strategy 'grid',
 trials >= grid size) gives the best grid point's validation metric; random
-search and successive halving with a smaller budget must get within 2% of
-it on the same split (same seed).
+search, adaptive search and successive halving with a smaller budget must
+get within 2% of it on the same split (same seed).
 
 Part 2, UCI Online Retail (../shared/data/online-retail, see its SOURCE.md;
 clean purchases, the 2,000 most bought stock codes): a time split at
 2011-10-01.  For each method, the model trained with train()'s defaults and
-the model tuned by tune() (time_col; split 'cut' by default, so its
+the model tuned by tune() (strategy 'adaptive', 20 trials, seed 1 by
+default; time_col; split 'cut' by default, so its
 validation slice is the purchases of the last fifth of the training
 period, as the test is the period after it; --split latest holds out each
 customer's latest purchases instead) are both evaluated on the
 purchases after the cut (ndcg@10, precision@10, customers known to the
 model, bought items excluded).
 
-Usage: bench/bench_tune.py [--skip-retail] [--skip-generated] [--trials N]
+Usage: /usr/bin/python3 bench/bench_tune.py [--show-trials] [--skip-retail]
+[--skip-generated] [--trials N] [--strategy adaptive] [--split cut]
+[--seed 1] [--methods popularity,item_knn,user_knn,ease,sparse_ease,als]
 (libpq variables choose the server; the script creates the database
-bench_tune).
+bench_tune).  Quality figures only: they do not depend on the machine's
+load (no time budget is used), the seconds it prints do.
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -47,13 +52,13 @@ def q(cur, sql, args=None):
     return cur.fetchall() if cur.description else None
 
 
-def setup():
+def setup(db='bench_tune'):
     c = connect('postgres')
     cur = c.cursor()
-    cur.execute('DROP DATABASE IF EXISTS bench_tune')
-    cur.execute('CREATE DATABASE bench_tune')
+    cur.execute('DROP DATABASE IF EXISTS %s' % db)
+    cur.execute('CREATE DATABASE %s' % db)
     c.close()
-    c = connect('bench_tune')
+    c = connect(db)
     cur = c.cursor()
     cur.execute('CREATE EXTENSION recpromo')
     cur.execute('SET search_path = recpromo, public')
@@ -74,7 +79,7 @@ SELECT u, CASE WHEN r1 < 0.75 THEN (g * 16 + floor(16 * r2 * r2))::int      -- i
 FROM picks
 """
 
-SPACE_GRID = {'ease': 11, 'item_knn': 54, 'als': 144, 'popularity': 2}
+SPACE_GRID = {'ease': 11, 'item_knn': 54, 'als': 120, 'popularity': 2}
 
 
 def part_generated(cur, trials):
@@ -86,7 +91,7 @@ def part_generated(cur, trials):
         grid = q(cur, "SELECT max(value) FROM tune('g_grid', 'gen', 'u', 'item', method => %s, "
                       "strategy => 'grid', trials => %s, seed => 5)", (method, budget_grid))[0][0]
         print('%-10s %-8s %7d %10.4f %10.4f %8s' % (method, 'grid', budget_grid, grid, grid, '1.000'))
-        for strategy in ('random', 'halving'):
+        for strategy in ('random', 'adaptive', 'halving'):
             n = trials
             rows = q(cur, "SELECT value, params, chosen FROM tune('g_' || %s, 'gen', 'u', 'item', "
                           "method => %s, strategy => %s, trials => %s, seed => 5)",
@@ -114,7 +119,10 @@ ANALYZE r_train;
 """
 
 
-def part_retail(cur, trials, split):
+RETAIL_METHODS = ('popularity', 'item_knn', 'user_knn', 'ease', 'sparse_ease', 'als')
+
+
+def part_retail(cur, trials, split, strategy, methods, show_trials, seed=1):
     t0 = time.time()
     for stmt in RETAIL_SQL.format(path=RETAIL).split(';'):
         if stmt.strip():
@@ -122,31 +130,50 @@ def part_retail(cur, trials, split):
     n = q(cur, 'SELECT count(*), count(DISTINCT customer), count(DISTINCT item) FROM r_train')[0]
     print('\n== Online Retail, time split at 2011-10-01: train %d rows, %d customers, %d items '
           '(loaded in %.0f s) ==' % (n[0], n[1], n[2], time.time() - t0))
-    print('tune(): split => %r, %d trials per method' % (split, trials))
-    print('%-10s %-8s %9s %9s %8s  %s' % ('method', 'model', 'ndcg@10', 'prec@10', 'seconds', 'params'))
-    results = {}
-    for method, strategy in (('popularity', 'grid'), ('item_knn', 'random'), ('ease', 'random'),
-                             ('als', 'random')):
+    print("tune(): split => %r, strategy => %r, %d trials per method, seed %d; validation only: "
+          "the test period is never seen by tune()" % (split, strategy, trials, seed))
+    rows_out = []
+    for method in methods:
         t = time.time()
         q(cur, "SELECT name FROM train('d_' || %s, 'r_train', 'customer', 'item', method => %s)",
           (method, method))
         secs_d = time.time() - t
         d = q(cur, "SELECT ndcg_at_k, precision_at_k FROM evaluate('d_' || %s, 'r_test', 'customer', 'item', k => 10)",
               (method,))[0]
+        dparams = q(cur, "SELECT params FROM models WHERE name = 'd_' || %s", (method,))[0][0]
         t = time.time()
-        q(cur, "SELECT count(*) FROM tune('t_' || %s, 'r_train', 'customer', 'item', method => %s, "
-               "time_col => 'ts', split => %s, strategy => %s, trials => %s, seed => 1)",
-          (method, method, split, strategy, trials))
+        tr = q(cur, "SELECT trial, params, value, fraction, chosen FROM tune('t_' || %s, 'r_train', 'customer', "
+                    "'item', method => %s, time_col => 'ts', split => %s, strategy => %s, trials => %s, "
+                    "seed => %s) ORDER BY trial",
+               (method, method, split, 'grid' if method == 'popularity' else strategy, trials, seed))
         secs_t = time.time() - t
         tu = q(cur, "SELECT ndcg_at_k, precision_at_k FROM evaluate('t_' || %s, 'r_test', 'customer', 'item', k => 10)",
                (method,))[0]
-        p = q(cur, "SELECT params FROM tuning_trials WHERE model = 't_' || %s AND chosen", (method,))[0][0]
-        print('%-10s %-8s %9.4f %9.4f %8.1f' % (method, 'default', d[0], d[1], secs_d))
-        print('%-10s %-8s %9.4f %9.4f %8.1f  %s' % (method, 'tuned', tu[0], tu[1], secs_t, p))
-        results[method] = (d[0], tu[0])
-    best_default = max(v[0] for v in results.values())
-    best_tuned = max(v[1] for v in results.values())
-    print('best default ndcg@10 %.4f, best tuned %.4f: tuned beats every default: %s'
+        chosen = [r for r in tr if r[4]][0]
+        default_val = tr[0][2] if method != 'popularity' else None
+        rows_out.append((method, d, tu, chosen, default_val, len(tr), secs_d, secs_t))
+        print('\n-- %s: default vs tuned on the test period (%d trials, %.0f s; default trained in %.1f s)'
+              % (method, len(tr), secs_t, secs_d))
+        print('   default  ndcg@10 %.4f  prec@10 %.4f  %s' % (d[0], d[1], json.dumps(
+            {k: v for k, v in dparams.items() if k in ('factors', 'regularization', 'alpha', 'lambda',
+                                                         'neighbours', 'shrink', 'weighting', 'by')},
+            sort_keys=True)))
+        print('   tuned    ndcg@10 %.4f  prec@10 %.4f  %s (trial %d, validation %.4f)'
+              % (tu[0], tu[1], json.dumps(chosen[1], sort_keys=True), chosen[0], chosen[2]))
+        if show_trials:
+            for r in tr:
+                print('     trial %3d  share %.3f  validation %s  %s%s'
+                      % (r[0], r[3], 'failed' if r[2] is None else '%.4f' % r[2],
+                         json.dumps(r[1], sort_keys=True), '  <- chosen' if r[4] else ''))
+    print('\n%-12s %9s %9s %8s %9s %9s %8s %11s  %s' % ('method', 'def ndcg', 'tun ndcg', 'gain',
+                                                     'def prec', 'tun prec', 'gain', 'valid d/t', 'chosen'))
+    for method, d, tu, chosen, dv, nt, _, _ in rows_out:
+        print('%-12s %9.4f %9.4f %+7.1f%% %9.4f %9.4f %+7.1f%% %5s/%.4f  %s'
+              % (method, d[0], tu[0], 100 * (tu[0] / d[0] - 1), d[1], tu[1], 100 * (tu[1] / d[1] - 1),
+                 '-' if dv is None else '%.4f' % dv, chosen[2], json.dumps(chosen[1], sort_keys=True)))
+    best_default = max(r[1][0] for r in rows_out)
+    best_tuned = max(r[2][0] for r in rows_out)
+    print('best default ndcg@10 %.4f, best tuned %.4f: the best tuned model beats every default: %s'
           % (best_default, best_tuned, best_tuned > best_default))
 
 
@@ -156,12 +183,18 @@ def main():
     ap.add_argument('--skip-generated', action='store_true')
     ap.add_argument('--trials', type=int, default=20)
     ap.add_argument('--split', default='cut', help="tune()'s split for Online Retail: cut or latest")
+    ap.add_argument('--strategy', default='adaptive', help="tune()'s strategy for Online Retail")
+    ap.add_argument('--methods', default=','.join(RETAIL_METHODS),
+                    help='comma-separated methods for Online Retail')
+    ap.add_argument('--show-trials', action='store_true', help='print every trial of Online Retail')
+    ap.add_argument('--seed', type=int, default=1, help="tune()'s seed for Online Retail")
+    ap.add_argument('--db', default='bench_tune', help='database to (re)create and use')
     a = ap.parse_args()
-    c, cur = setup()
+    c, cur = setup(a.db)
     if not a.skip_generated:
         part_generated(cur, a.trials)
     if not a.skip_retail:
-        part_retail(cur, a.trials, a.split)
+        part_retail(cur, a.trials, a.split, a.strategy, a.methods.split(','), a.show_trials, a.seed)
     c.close()
 
 

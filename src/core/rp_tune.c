@@ -282,6 +282,75 @@ RandomValue(const rp_tune_param *p, rp_rng *rng)
 	return x;
 }
 
+/* Position of x in [0, 1] on the parameter's scale (log or linear). */
+static double
+ToUnit(const rp_tune_param *p, double x)
+{
+	if (!(p->hi > p->lo))
+		return 0.5;
+	/* a start point may lie outside the range (shrink 0 on a log scale) */
+	if (!(x > p->lo))
+		return 0.0;
+	if (x >= p->hi)
+		return 1.0;
+	if (p->log_scale)
+		return (log(x) - log(p->lo)) / (log(p->hi) - log(p->lo));
+	return (x - p->lo) / (p->hi - p->lo);
+}
+
+/* The value at position u in [0, 1] (integers rounded), inside [lo, hi]. */
+static double
+FromUnit(const rp_tune_param *p, double u)
+{
+	double		x;
+
+	x = p->log_scale ? exp(log(p->lo) + u * (log(p->hi) - log(p->lo))) :
+		p->lo + u * (p->hi - p->lo);
+	if (p->kind == RP_TUNE_INT)
+		x = floor(x + 0.5);
+	if (x < p->lo)
+		x = p->lo;
+	if (x > p->hi)
+		x = p->hi;
+	return x;
+}
+
+/*
+ * Adaptive refinement: a Gaussian step of width sigma (in units of the
+ * range, on the parameter's scale) from the incumbent value x, reflected
+ * at the ends; a choice keeps x with probability 3/4.  The normal draw is
+ * taken for every parameter, so the stream does not depend on the kinds.
+ */
+static double
+PerturbValue(const rp_tune_param *p, double x, double sigma, rp_rng *rng)
+{
+	double		z = rp_rng_normal(rng);
+	double		u = rp_rng_uniform(rng);
+	double		pos;
+
+	if (p->kind == RP_TUNE_CHOICE)
+	{
+		double		c;
+
+		if (u >= 0.25)
+			return x;
+		c = floor(rp_rng_uniform(rng) * p->n_grid);
+		return c < p->n_grid ? c : p->n_grid - 1;
+	}
+	pos = ToUnit(p, x) + sigma * z;
+	/* reflect, twice at most (sigma <= 0.2), then clamp for safety */
+	if (pos < 0.0)
+		pos = -pos;
+	if (pos > 1.0)
+		pos = 2.0 - pos;
+	if (pos < 0.0)
+		pos = 0.0;
+	return FromUnit(p, pos);
+}
+
+#define ADAPTIVE_SIGMA_START 0.2
+#define ADAPTIVE_SIGMA_END 0.04
+
 /* ---------- tuner ---------- */
 
 size_t
@@ -410,6 +479,8 @@ rp_tune_init(rp_tuner *t, const rp_tune_param *params, int n_params, rp_tune_str
 		t->rung_start = 0;
 		t->rung_size = n0;
 	}
+	else if (strategy == RP_TUNE_ADAPTIVE)
+		t->n_explore = (max_trials + 1) / 2;
 	else if (strategy != RP_TUNE_RANDOM)
 		return RP_EINVAL;
 	return RP_OK;
@@ -482,6 +553,60 @@ rp_tune_next(rp_tuner *t, double elapsed)
 				for (int i = 0; i < t->n_params; i++)
 					v[i] = RandomValue(&t->params[i], &t->rng);
 			break;
+		case RP_TUNE_ADAPTIVE:
+			{
+				int			top[RP_TUNE_PARENTS];
+				int			n_top = 0;
+				int			inc = -1;
+
+				/* the best RP_TUNE_PARENTS trials so far, best first (ties: earlier) */
+				for (int i = 0; i < id; i++)
+				{
+					int			q;
+
+					if (!rp_finite(t->metric[i]))
+						continue;
+					for (q = n_top; q > 0 && t->metric[i] > t->metric[top[q - 1]]; q--)
+						if (q < RP_TUNE_PARENTS)
+							top[q] = top[q - 1];
+					if (q < RP_TUNE_PARENTS)
+					{
+						top[q] = i;
+						if (n_top < RP_TUNE_PARENTS)
+							n_top++;
+					}
+				}
+				if (n_top > 0 && id >= t->n_explore)
+				{
+					/*
+					 * the parent: one of them, uniformly, in the first half
+					 * of the refinement; the best in the second
+					 */
+					double		u = rp_rng_uniform(&t->rng);
+					int			pool = 2 * (id - t->n_explore) < t->max_trials - t->n_explore ?
+						n_top : 1;
+					int			pick = (int) (u * pool);
+
+					inc = top[pick < pool ? pick : pool - 1];
+				}
+				if (id == 0 && t->has_start)
+					memcpy(v, t->start, (size_t) t->n_params * sizeof(double));
+				else if (id < t->n_explore || inc < 0)
+					for (int i = 0; i < t->n_params; i++)
+						v[i] = RandomValue(&t->params[i], &t->rng);
+				else
+				{
+					int			span = t->max_trials - t->n_explore;
+					double		f = span > 1 ? (double) (id - t->n_explore) / (span - 1) : 0.0;
+					double		sigma = ADAPTIVE_SIGMA_START +
+						(ADAPTIVE_SIGMA_END - ADAPTIVE_SIGMA_START) * f;
+					const double *b = t->values + (size_t) inc * (size_t) t->n_params;
+
+					for (int i = 0; i < t->n_params; i++)
+						v[i] = PerturbValue(&t->params[i], b[i], sigma, &t->rng);
+				}
+				break;
+			}
 		case RP_TUNE_HALVING:
 			if (id - t->rung_start >= t->rung_size)
 			{
@@ -543,5 +668,18 @@ rp_tune_best(const rp_tuner *t)
 		if (rp_finite(t->metric[i]) && t->fraction[i] == top_fraction &&
 			(best < 0 || t->metric[i] > t->metric[best]))
 			best = i;
+	/* the start point (the defaults) stays unless beaten by the margin */
+	if (best >= 0 && t->has_start)
+		for (int i = 0; i < t->n_trials; i++)
+		{
+			const double *v = t->values + (size_t) i * (size_t) t->n_params;
+
+			if (!rp_finite(t->metric[i]) || t->fraction[i] != top_fraction ||
+				memcmp(v, t->start, (size_t) t->n_params * sizeof(double)) != 0)
+				continue;
+			if (!(t->metric[best] > t->metric[i] + RP_TUNE_START_MARGIN * fabs(t->metric[i])))
+				best = i;
+			break;
+		}
 	return best;
 }

@@ -24,6 +24,20 @@
  *	- random: each parameter drawn independently, log-uniformly on a log
  *	  scale, uniformly otherwise (Bergstra and Bengio, "Random search for
  *	  hyper-parameter optimization", JMLR 13, 2012);
+ *	- adaptive: random search for the first half of the trial budget (the
+ *	  exploration), then each trial a perturbation of one of the three best
+ *	  trials so far, drawn uniformly, in the first half of the refinement,
+ *	  of the best in the second (the refinement): numeric parameters
+ *	  move by a Gaussian step on their (log) scale, normalised to the
+ *	  range, whose width shrinks linearly from a quarter to a twenty-fifth
+ *	  of the range over the refinement; a choice is redrawn with
+ *	  probability 1/4.  A (3+1) evolution strategy with a fixed step
+ *	  schedule (Rechenberg 1973; Beyer and Schwefel, "Evolution
+ *	  strategies", Natural Computing 1, 2002) after Bergstra and Bengio's
+ *	  random start.  Three parents rather than one keep a second basin
+ *	  alive when the defaults are a strong local optimum (ALS on Online
+ *	  Retail: the defaults' weak ridge against a strong one 2.5 decades
+ *	  away, which a near miss of the exploration leads to);
  *	- halving: successive halving (Jamieson and Talwalkar, AISTATS 2016;
  *	  the inner loop of Hyperband, Li et al., JMLR 18, 2018): n random
  *	  configurations fitted on a fraction of the users, the best 1/eta of
@@ -31,7 +45,7 @@
  *	  share of users (training and validation alike), which cuts the cost of
  *	  every method but EASE's inversion.
  * An optional start point (the method's defaults) is always the first
- * trial of random and halving, so the tuned choice is never worse on the
+ * trial of random, adaptive and halving, so the tuned choice is never worse on the
  * validation slice than the defaults.
  * Budget: at most max_trials trials; with max_seconds > 0 no trial starts
  * once that much time has passed (the running one finishes).  At least one
@@ -47,6 +61,15 @@
 #define RP_TUNE_MAX_PARAMS 8
 #define RP_TUNE_MAX_TRIALS 10000
 #define RP_TUNE_ETA 3
+#define RP_TUNE_PARENTS 3
+/*
+ * A trial must beat the start point (the defaults) by this share of its
+ * validation metric to replace it: smaller gains are within the noise of
+ * a validation slice (a different ALS seed moves NDCG@10 by 0.3 % on
+ * Online Retail), and would swap well-tested defaults for values that are
+ * no better after the validation period.
+ */
+#define RP_TUNE_START_MARGIN 0.005
 
 typedef enum rp_tune_kind
 {
@@ -69,7 +92,8 @@ typedef enum rp_tune_strategy
 {
 	RP_TUNE_GRID,
 	RP_TUNE_RANDOM,
-	RP_TUNE_HALVING
+	RP_TUNE_HALVING,
+	RP_TUNE_ADAPTIVE
 } rp_tune_strategy;
 
 /*
@@ -139,6 +163,8 @@ typedef struct rp_tuner
 	int			rung_start;		/* first trial of the current rung */
 	int			rung_size;
 	void	   *rank_work;		/* halving: max_trials entries for ranking a rung */
+	/* adaptive: trials of the random exploration before the refinement */
+	int			n_explore;
 	int			has_start;
 	double		start[RP_TUNE_MAX_PARAMS];
 } rp_tuner;
@@ -170,7 +196,9 @@ extern void rp_tune_report(rp_tuner *t, int id, double metric);
 /*
  * The winning trial: the best finite metric among the trials at the
  * largest share of users any finished trial reached (ties: the earlier
- * trial).  -1 when no trial has a finite metric.
+ * trial), unless the start point was tried at that share and the best
+ * beats it by no more than RP_TUNE_START_MARGIN of its metric: then the
+ * start point's trial.  -1 when no trial has a finite metric.
  */
 extern int	rp_tune_best(const rp_tuner *t);
 

@@ -128,7 +128,8 @@ ItemKnnTrain(RecpromoTrainState *ts)
 {
 	int32		k = RecpromoParamInt(ts, "neighbours", 20, 1, RP_KNN_MAX_K);
 	double		shrink = RecpromoParamFloat(ts, "shrink", 0.0, 0.0, 1e9);
-	const char *wname = RecpromoParamChoice(ts, "weighting", "none", RecpromoKnnWeightings);
+	/* bm25 by default since 0.4.0: what tune() chooses (doc/training.md, "Tuning") */
+	const char *wname = RecpromoParamChoice(ts, "weighting", "bm25", RecpromoKnnWeightings);
 	double		k1 = RecpromoParamFloat(ts, "bm25_k1", RP_KNN_BM25_K1, 1e-9, 1e6);
 	double		b = RecpromoParamFloat(ts, "bm25_b", RP_KNN_BM25_B, 0.0, 1.0);
 	const rp_csr *R = &ts->data.R;

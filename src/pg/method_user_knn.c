@@ -60,7 +60,8 @@ UserKnnTrain(RecpromoTrainState *ts)
 {
 	const char *w;
 
-	RecpromoParamInt(ts, "neighbours", 20, 1, RP_KNN_MAX_K);
+	/* 50 neighbours by default since 0.4.0 (20 before): doc/training.md, "Tuning" */
+	RecpromoParamInt(ts, "neighbours", 50, 1, RP_KNN_MAX_K);
 	RecpromoParamFloat(ts, "shrink", 0.0, 0.0, 1e9);
 	w = RecpromoParamChoice(ts, "weighting", "none", RecpromoKnnWeightings);
 	RecpromoParamFloat(ts, "bm25_k1", RP_KNN_BM25_K1, 1e-9, 1e6);

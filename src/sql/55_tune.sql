@@ -48,7 +48,7 @@ CREATE FUNCTION @extschema@.tune(
     time_col name DEFAULT NULL,
     split text DEFAULT NULL,
     metric text DEFAULT 'ndcg@10',
-    strategy text DEFAULT 'random',
+    strategy text DEFAULT 'adaptive',
     trials integer DEFAULT 20,
     max_seconds float8 DEFAULT NULL,
     validation_fraction float8 DEFAULT 0.2,
@@ -60,6 +60,6 @@ AS 'MODULE_PATHNAME', 'recpromo_tune'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE ROWS 20;
 COMMENT ON FUNCTION @extschema@.tune(text, regclass, name, name, name, text, name, text, text, text,
     integer, float8, float8, integer, jsonb) IS
-'searches a method''s hyper-parameters (grid, random or halving; seeded; under trials and/or max_seconds) '
+'searches a method''s hyper-parameters (adaptive: random then refined around the best, random, grid or halving; seeded; under trials and/or max_seconds) '
 'on a per-user validation split of the source (each user''s latest items by time_col, a time cut, or random), then trains the best values on '
 'all of it under name like train(); returns and records every trial (tuning_trials view)';
