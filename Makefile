@@ -49,9 +49,14 @@ OPENBLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopen
 endif
 endif
 
-PG_CPPFLAGS = -Isrc -Isrc/core $(OPENBLAS_CFLAGS) -pthread
+# The module does not link OpenBLAS: src/core/rp_blas.c loads it on first use
+# (a new backend's first recommend() need not pay its load), from this path
+# when the directory is known, else by its soname.
+OPENBLAS_DLOPEN ?= $(if $(OPENBLAS_LIBDIR),$(OPENBLAS_LIBDIR)/libopenblas.so.0)
+
+PG_CPPFLAGS = -Isrc -Isrc/core $(OPENBLAS_CFLAGS) -pthread $(if $(OPENBLAS_DLOPEN),-DRP_OPENBLAS_PATH='"$(OPENBLAS_DLOPEN)"')
 PG_CFLAGS   = -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare $(if $(NO_WERROR),,-Werror)
-SHLIB_LINK  = $(OPENBLAS_LIBS) -lpthread -lm
+SHLIB_LINK  = -lpthread -lm
 
 EXTRA_CLEAN = test/unit/build
 
