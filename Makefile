@@ -36,8 +36,10 @@ REGRESS_OPTS = --load-extension=$(EXTENSION)
 # USE_LOCKING; two threads running the Cholesky ALS solver corrupt each
 # other's buffers), and the core calls BLAS from its own row-block threads.
 # The pthreads build's pool, started when the library loads, is shut down
-# in _PG_init (src/pg/recpromo.c).  Elsewhere, pass OPENBLAS_CFLAGS and
-# OPENBLAS_LIBS (a pthreads OpenBLAS) on the make command line.
+# by the loader (src/core/rp_blas.c).  Elsewhere, pass OPENBLAS_CFLAGS and
+# OPENBLAS_DLOPEN (the path of a pthreads OpenBLAS) on the make command line;
+# the module links no OpenBLAS (OPENBLAS_LIBS is unused; the unit tests and
+# benchmarks link it through test/openblas_flags.sh).
 OPENBLAS_LIBDIR ?= $(firstword $(wildcard /usr/lib/*/openblas-pthread))
 ifeq ($(origin OPENBLAS_LIBS),undefined)
 ifneq ($(OPENBLAS_LIBDIR),)
