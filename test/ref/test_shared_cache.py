@@ -232,6 +232,25 @@ def direct_lookup(cur):
     q(cur, "REVOKE ALL ON clicks FROM rp_dl_user")
     q(cur, "DROP ROLE rp_dl_user")
 
+def lazy_blas():
+    """OpenBLAS is loaded on first use (src/core/rp_blas.c), not with the
+    library: a backend that attaches an image and serves a known user never
+    maps it; one that needs it maps it and still has a single thread."""
+    def blas_state(c2):
+        r = q(c2, """SELECT position('openblas' in pg_read_file('/proc/' || pg_backend_pid() || '/maps')) > 0,
+                            (SELECT count(*) FROM pg_ls_dir('/proc/' || pg_backend_pid() || '/task') t)""")
+        return r[0]
+
+    def serve_then_state(c2, m):
+        q(c2, "SELECT count(*) FROM recpromo.recommend(1, 5, model => 'f')")
+        before = blas_state(c2)
+        q(c2, "SELECT recpromo.blas_corename()")
+        return before, blas_state(c2)
+    serve_fresh("f")            # the image exists
+    got = serve_fresh("f", what=serve_then_state)
+    check("lazy OpenBLAS: a serving backend has not loaded it", got[0] == (False, 1), got)
+    check("lazy OpenBLAS: loaded on first use, and no thread pool left", got[1] == (True, 1), got)
+
 
 def main():
     admin, conn = fresh_database(DB)
@@ -469,6 +488,7 @@ def main():
     q(cur, "RESET recpromo.erasure_secret")
 
     direct_lookup(cur)
+    lazy_blas()
 
     # the setting is for superusers
     q(cur, "DROP ROLE IF EXISTS rp_sc_user")
