@@ -14,7 +14,11 @@
  *
  * Every access runs as the extension owner under a fixed search_path
  * (model_acl.c), after the caller's rights were checked with the caller's
- * user id; every query is fully qualified all the same.
+ * user id; every query is fully qualified all the same.  The serving
+ * lookup of a model's row reads it with an index scan instead, without a
+ * query (DirectLookup, below), where nothing it bypasses would apply; the
+ * parts' TOAST chunks are read through a ring of shared buffers
+ * (FetchToastValue).
  *
  * Integrity: each chunk row carries the CRC-32C of its data bytes (and of
  * nothing else) as an int4 bit pattern.  Loading verifies every chunk, that
