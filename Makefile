@@ -36,8 +36,10 @@ REGRESS_OPTS = --load-extension=$(EXTENSION)
 # USE_LOCKING; two threads running the Cholesky ALS solver corrupt each
 # other's buffers), and the core calls BLAS from its own row-block threads.
 # The pthreads build's pool, started when the library loads, is shut down
-# in _PG_init (src/pg/recpromo.c).  Elsewhere, pass OPENBLAS_CFLAGS and
-# OPENBLAS_LIBS (a pthreads OpenBLAS) on the make command line.
+# by the loader (src/core/rp_blas.c).  Elsewhere, pass OPENBLAS_CFLAGS and
+# OPENBLAS_DLOPEN (the path of a pthreads OpenBLAS) on the make command line;
+# the module links no OpenBLAS (OPENBLAS_LIBS is unused; the unit tests and
+# benchmarks link it through test/openblas_flags.sh).
 OPENBLAS_LIBDIR ?= $(firstword $(wildcard /usr/lib/*/openblas-pthread))
 ifeq ($(origin OPENBLAS_LIBS),undefined)
 ifneq ($(OPENBLAS_LIBDIR),)
@@ -49,9 +51,17 @@ OPENBLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopen
 endif
 endif
 
-PG_CPPFLAGS = -Isrc -Isrc/core $(OPENBLAS_CFLAGS) -pthread
+# The module does not link OpenBLAS: src/core/rp_blas.c loads it on first use
+# (a new backend's first recommend() need not pay its load), from this path
+# when the directory is known, else by its soname.
+OPENBLAS_DLOPEN ?= $(if $(OPENBLAS_LIBDIR),$(OPENBLAS_LIBDIR)/libopenblas.so.0)
+
+PG_CPPFLAGS = -Isrc -Isrc/core $(OPENBLAS_CFLAGS) -pthread $(if $(OPENBLAS_DLOPEN),-DRP_OPENBLAS_PATH='"$(OPENBLAS_DLOPEN)"')
 PG_CFLAGS   = -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare $(if $(NO_WERROR),,-Werror)
-SHLIB_LINK  = $(OPENBLAS_LIBS) -lpthread -lm
+# -Bsymbolic-functions: calls between the module's own files bind at link
+# time, not through 330 PLT relocations that every backend's dlopen resolved
+# by searching the postgres executable and each loaded library first.
+SHLIB_LINK  = -lpthread -lm -Wl,-Bsymbolic-functions
 
 EXTRA_CLEAN = test/unit/build
 

@@ -24,7 +24,26 @@ What it measures, for models of 20,000 and 200,000 items x 64 factors (the
               (/proc/<pid>/smaps_rollup) after serving minus before, against
               one copy of the model (the image size; the per-backend path's
               private memory growth is shown too, measured on 3 backends).
+  first query the goal of issue 14: in a brand-new connection, the client-side
+              time of the first `SELECT * FROM recpromo.recommend(u, 10)`
+              (default model m200000), once another backend has loaded the
+              model, next to the first `SELECT 1` of a new connection (the
+              baseline every first query pays), medians over BENCH_CONNS
+              (default 40) connections, alternated; the connection itself
+              is established before the clock starts.  Also the backend's
+              CPU time, and the same with session_preload_libraries =
+              'recpromo' (the library loaded while the connection starts:
+              that moves its load into the connection time, which is shown
+              too).  Whether shared_preload_libraries holds recpromo is
+              printed: run the script once without and once with it
+              (restart in between) for both figures.
+  load        the first call after a retrain (the load from the tables and
+              the image write) and a per-backend load (cache off), CPU time.
 Figures depend on the machine's load: on a shared machine, compare CPU times.
+
+Only the first-query and load figures (quicker, the goals' figures):
+
+    BENCH_ONLY_FIRST=1 /usr/bin/python3 bench/bench_cache.py
 """
 import os
 import statistics
@@ -211,6 +230,70 @@ def memory(n_items, n_backends=20):
           % (statistics.median(grow) / 1024, n_backends, n_backends * statistics.median(grow) / 1024))
 
 
+def first_query(n_conns=None, model="m200000"):
+    """The first query of brand-new connections: SELECT 1 against recommend()."""
+    n_conns = n_conns or int(os.environ.get("BENCH_CONNS", "40"))
+    c, cur, pid = backend()
+    preload = one(cur, "SHOW shared_preload_libraries")
+    cur.execute("SELECT recpromo.set_default_model(%s)", (model,))
+    timed(cur, pid, model)          # the image exists from here on
+    c.close()
+    print("\nfirst query of a new connection (%s, shared_preload_libraries = '%s')" % (model, preload))
+    sides = {"select1": [], "recommend": [], "select1+spl": [], "recommend+spl": []}
+    connect_ms = {"": [], "spl": []}
+    for k in range(n_conns):
+        for spl in ("", "spl"):
+            opts = "-c session_preload_libraries=recpromo" if spl else ""
+            for what in ("select1", "recommend"):
+                t0 = time.perf_counter()
+                c = connect(opts)
+                connect_ms[spl].append((time.perf_counter() - t0) * 1000.0)
+                cur = c.cursor()
+                pid = c.get_backend_pid()
+                c0 = cpu_ms(pid)
+                w0 = time.perf_counter()
+                if what == "select1":
+                    cur.execute("SELECT 1")
+                else:
+                    cur.execute("SELECT * FROM recpromo.recommend(%s, 10)", (1 + k % 2000,))
+                cur.fetchall()
+                w = (time.perf_counter() - w0) * 1000.0
+                sides[what + ("+spl" if spl else "")].append((w, cpu_ms(pid) - c0))
+                c.close()
+    for label, key in (("first SELECT 1", "select1"), ("first recommend(u, 10)", "recommend"),
+                       ("first SELECT 1, session_preload", "select1+spl"),
+                       ("first recommend, session_preload", "recommend+spl")):
+        w, u = median_pair(sides[key])
+        print("  %-34s wall %7.2f ms   cpu %7.2f ms" % (label, w, u))
+    print("  connection set-up (not in the above):  plain %.1f ms, session_preload %.1f ms"
+          % (statistics.median(connect_ms[""]), statistics.median(connect_ms["spl"])))
+
+
+def load_times(n=3, model="m200000"):
+    """CPU time of a first call that loads from the tables: after a retrain
+    (load + image write) and with the cache off (load + per-backend panels)."""
+    schema = "b" + model[1:]
+    rows, off = [], []
+    for _ in range(n):
+        c, cur, pid = backend()
+        cur.execute("SET client_min_messages = warning")
+        cur.execute("""SELECT name FROM recpromo.train(%s, %s, 'user_id', 'item_id', method => 'factors',
+                       params => jsonb_build_object('user_factors', %s, 'item_factors', %s))""",
+                    (model, schema + ".orders", schema + ".user_emb", schema + ".item_emb"))
+        c.close()
+        c, cur, pid = backend()
+        rows.append(timed(cur, pid, model))
+        c.close()
+        c, cur, pid = backend("-c recpromo.shared_cache_size=0")
+        off.append(timed(cur, pid, model))
+        c.close()
+    w, u = median_pair(rows)
+    print("\nload of %s from its tables (median of %d)" % (model, n))
+    print("  first call after a retrain (load + image write): wall %8.1f ms   cpu %8.1f ms" % (w, u))
+    w, u = median_pair(off)
+    print("  per-backend load (cache off):                    wall %8.1f ms   cpu %8.1f ms" % (w, u))
+
+
 def setup_heavy(cur, n_items, rng, n_users=2000):
     """A factors model whose item norms are heavy-tailed (log-normal, as
     ALS factors are), so that the exact pruning index prunes: model hN."""
@@ -245,6 +328,14 @@ def main():
             one(cur, "SELECT count(*) FROM recpromo.model WHERE name = 'h200000'") == 0:
         setup_heavy(cur, 200000, rng)
     c.close()
+    c = connect()
+    print("load average: %s; OpenBLAS kernel: %s" % (open("/proc/loadavg").read().strip(),
+                                                   one(c.cursor(), "SELECT recpromo.blas_corename()")))
+    c.close()
+    first_query()
+    load_times()
+    if os.environ.get("BENCH_ONLY_FIRST") == "1":
+        return
     only_heavy = os.environ.get("BENCH_ONLY_HEAVY") == "1"
     for n, other in ((20000, "m200000"), (200000, "m20000")):
         if only_heavy:

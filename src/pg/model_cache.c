@@ -3,8 +3,9 @@
  *	  Per-backend cache of loaded models, checked for staleness on each use.
  *
  * Serving must cost the scoring, not a model load.  Each call looks up the
- * model's catalog row (one indexed read through a saved plan, in the
- * statement's snapshot) and compares its identity with the cached copy's:
+ * model's catalog row (one index scan on its name, in the statement's
+ * snapshot: model_store.c's DirectLookup, or a saved SPI plan where that
+ * does not apply) and compares its identity with the cached copy's:
  * (database oid, extension oid, model id, version token).  The id alone is
  * not enough: ids repeat after DROP/CREATE EXTENSION (the sequence starts
  * again), a setval or a restore.  The version token is 128 random bits

@@ -834,6 +834,25 @@ CommonSections(const RecpromoModel *m, RecpromoImageSink *sink)
 	RecpromoImageAdd(sink, "item_pop", m->item_pop, (Size) m->items.n * sizeof(double));
 }
 
+/*
+ * Asks for transparent huge pages on the 2 MB-aligned inside of a large
+ * buffer about to be filled (as model_store.c does for the parts): the
+ * panels of a 200,000 x 64 model are 51 MB, 12,500 page faults of 4 kB on
+ * their first write (a third of the image write's CPU on a virtual
+ * machine), 25 of 2 MB.  Best effort; no-op without THP.
+ */
+static void
+FewerFaults(void *p, Size len)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t	lo = TYPEALIGN((uintptr_t) 2 * 1024 * 1024, (uintptr_t) p);
+	uintptr_t	hi = TYPEALIGN_DOWN((uintptr_t) 2 * 1024 * 1024, (uintptr_t) p + len);
+
+	if (len >= (Size) 8 * 1024 * 1024 && hi > lo)
+		(void) madvise((void *) lo, hi - lo, MADV_HUGEPAGE);
+#endif
+}
+
 /* The prepared item panels, as serve.c would build them. */
 static void
 BatchSections(const RecpromoModel *m, RecpromoImageSink *sink)
@@ -860,6 +879,7 @@ BatchSections(const RecpromoModel *m, RecpromoImageSink *sink)
 	if (sz <= 64)
 		return;
 	buf = MemoryContextAllocHuge(CurrentMemoryContext, sz);
+	FewerFaults(buf, sz);
 	if (rp_batch_prepare(&in, kern, buf, sz, &items) != RP_OK)
 		return;
 	/* Vf sits at the first 64-byte boundary of buf: the section starts at one */
@@ -946,8 +966,12 @@ WriteImage(const RecpromoModel *m, const RecpromoImageSink *sink, const char *pa
 			!WriteAll(fd, sink->e[i].data, sink->e[i].len, (off_t) secs[i].offset))
 			goto done;
 	}
-	/* the hash is taken from the file, as every reader will see it */
-	map = mmap(NULL, (size_t) total, PROT_READ, MAP_SHARED, fd, 0);
+	/*
+	 * The hash is taken from the file, as every reader will see it.
+	 * MAP_POPULATE maps its pages in one call rather than one fault per
+	 * 64 kB (they are in the page cache: just written).
+	 */
+	map = mmap(NULL, (size_t) total, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (map == MAP_FAILED)
 		goto done;
 	memset(&hdr, 0, sizeof(hdr));

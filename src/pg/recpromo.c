@@ -16,16 +16,21 @@
  *	  and any call could as well return a wrong result silently;
  *	- OpenMP: brings libgomp and its own pool.
  *
- * So the module links the pthreads build, by its directory and an rpath
- * (see the Makefile: the default libopenblas.so.0 is an alternatives link
- * that could point to another build), and _PG_init pins it to one thread and
- * shuts its pool down with blas_thread_shutdown_(), the call OpenBLAS's own
- * fork handler makes.  With one thread OpenBLAS never restarts the pool
- * (exec_blas is only reached for more than one thread), and its pthreads
- * build is safe to call from several threads at once.  The pool lives only
- * between the dlopen and _PG_init, with no PostgreSQL code running beside
- * it; after that the backend has one thread, except inside a call with
- * recpromo.max_threads > 1 (test/ref/test_threads.py).  Speed does not
+ * So the module uses the pthreads build, by its path (see the Makefile: the
+ * default libopenblas.so.0 is an alternatives link that could point to
+ * another build), and pins it to one thread and shuts its pool down with
+ * blas_thread_shutdown_(), the call OpenBLAS's own fork handler makes.
+ * With one thread OpenBLAS never restarts the pool (exec_blas is only
+ * reached for more than one thread), and its pthreads build is safe to call
+ * from several threads at once.  The library is not linked but loaded on
+ * first use (src/core/rp_blas.c): its load cost a new backend 5-9 ms of CPU
+ * at its first recpromo call (16,000 relocations and the pool's start),
+ * more than the rest of a first recommend(), which never calls BLAS on a
+ * factor model.  So the pool lives only for the load, in a backend that
+ * trains or folds in, with no PostgreSQL code running beside it; after that
+ * the backend has one thread, except inside a call with
+ * recpromo.max_threads > 1 (test/ref/test_threads.py), which loads the
+ * library before it starts a worker (RecpromoThreads).  Speed does not
  * change: the kernels are those the module always ran (and the serial build
  * measured the same at one thread: fastest ALS iteration within 1 %, Haswell
  * kernels).  If another build is loaded anyway (openblas_get_parallel() is
@@ -33,6 +38,8 @@
  * postmaster may load the library before forking.
  */
 #include "postgres.h"
+
+#include <unistd.h>
 
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -52,24 +59,46 @@ PG_MODULE_MAGIC;
 int			recpromo_max_threads = 1;
 int			recpromo_memory_limit_kb = 2 * 1024 * 1024;	/* 2 GB */
 
-/*
- * OpenBLAS's pthreads build exports this (its fork handler calls it); weak so
- * that the module still loads against a build without a pool.
- */
-extern int	blas_thread_shutdown_(void) __attribute__((weak));
-
-/* True when the loaded OpenBLAS is its pthreads build (safe from threads). */
-static bool recpromo_blas_reentrant = true;
-
 void		_PG_init(void);
+
+/*
+ * Raised when OpenBLAS cannot be loaded on first use, on the backend's own
+ * thread (rp_blas.c never calls this from a worker).
+ */
+static void
+BlasLoadError(const char *msg)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_FILE),
+			 errmsg("could not load OpenBLAS"),
+			 errdetail("%s", msg),
+			 errhint("Install the OpenBLAS library recpromo was built against.")));
+}
+
+/* Loads OpenBLAS now (an error if it cannot be). */
+void
+RecpromoBlasEnsure(void)
+{
+	char		err[512];
+
+	if (rp_blas_loaded())
+		return;
+	if (rp_blas_ensure(err, sizeof(err)) != 0)
+		BlasLoadError(err);
+}
 
 void
 _PG_init(void)
 {
-	openblas_set_num_threads(1);
-	if (blas_thread_shutdown_ != NULL)
-		blas_thread_shutdown_();
-	recpromo_blas_reentrant = (openblas_get_parallel() == 1);
+	rp_blas_set_error_hook(BlasLoadError);
+#ifdef RP_OPENBLAS_PATH
+	/* a missing library is still an error of the LOAD, as when it was linked */
+	if (access(RP_OPENBLAS_PATH, R_OK) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FILE),
+				 errmsg("could not access OpenBLAS library \"%s\": %m", RP_OPENBLAS_PATH),
+				 errhint("Install the OpenBLAS library recpromo was built against.")));
+#endif
 
 	DefineCustomIntVariable("recpromo.max_threads",
 							"Sets the number of worker threads recpromo uses for training and batch scoring.",
@@ -95,12 +124,20 @@ _PG_init(void)
 	MarkGUCPrefixReserved("recpromo");
 }
 
+/*
+ * The number of worker threads a call may use.  Above one, OpenBLAS is
+ * loaded first, here on the backend's thread (an error, not a worker's
+ * abort, if it cannot be), and only its thread-safe build gets workers.
+ */
 int
 RecpromoThreads(void)
 {
-	if (!recpromo_blas_reentrant)
+	if (recpromo_max_threads <= 1)
 		return 1;
-	return recpromo_max_threads < 1 ? 1 : recpromo_max_threads;
+	RecpromoBlasEnsure();
+	if (!rp_blas_reentrant())
+		return 1;
+	return recpromo_max_threads;
 }
 
 /*
@@ -161,5 +198,6 @@ PG_FUNCTION_INFO_V1(recpromo_blas_corename);
 Datum
 recpromo_blas_corename(PG_FUNCTION_ARGS)
 {
+	RecpromoBlasEnsure();
 	PG_RETURN_TEXT_P(cstring_to_text(rp_blas_corename()));
 }

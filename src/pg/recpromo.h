@@ -16,6 +16,7 @@ extern int	recpromo_memory_limit_kb;
 
 /* Threads to use for a core call: recpromo.max_threads, at least 1. */
 extern int	RecpromoThreads(void);
+extern void RecpromoBlasEnsure(void);
 extern void ServeInit(void);	/* serve.c: its settings */
 
 /*

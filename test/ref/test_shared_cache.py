@@ -148,6 +148,109 @@ def serve_fresh(model, verify=False, settings=(), what=None):
     finally:
         c.close()
 
+def pop_list(cur, model, user=1):
+    return q(cur, "SELECT item::text, score::text FROM recpromo.recommend(%s, 5, model => %s) ORDER BY rank",
+             (user, model))
+
+
+def code_of(fn):
+    try:
+        fn()
+        return None
+    except psycopg2.Error as e:
+        return e.pgcode
+
+
+def direct_lookup(cur):
+    """The model lookup reads recpromo.model with an index scan, not SPI
+    (model_store.c, DirectLookup): the same rights, the same snapshot."""
+    q(cur, "DROP ROLE IF EXISTS rp_dl_user")
+    q(cur, "CREATE ROLE rp_dl_user")
+    q(cur, "GRANT USAGE ON SCHEMA recpromo TO rp_dl_user")
+    q(cur, "GRANT SELECT ON clicks TO rp_dl_user")
+    q(cur, "SELECT name FROM recpromo.train('dl', 'clicks', 'user_id', 'item_id', method => 'popularity')")
+    owner_list = serve_fresh("dl", what=pop_list)
+    check("direct lookup: the owner serves", isinstance(owner_list, list) and len(owner_list) == 5, owner_list)
+
+    def as_user(c2):
+        q(c2, "SET ROLE rp_dl_user")
+        return pop_list(c2, "dl")
+    check("direct lookup: an ordinary role without a grant gets 42501",
+          serve_fresh("dl", what=lambda c2, m: as_user(c2)) == "42501")
+    q(cur, "SELECT recpromo.grant_model('dl', 'rp_dl_user')")
+    check("direct lookup: a granted role serves the same list",
+          serve_fresh("dl", what=lambda c2, m: as_user(c2)) == owner_list)
+    q(cur, "SELECT recpromo.revoke_model('dl', 'rp_dl_user')")
+    check("direct lookup: revoked again, 42501",
+          serve_fresh("dl", what=lambda c2, m: as_user(c2)) == "42501")
+    check("direct lookup: an unknown model is 42704", serve_fresh("dl_nope", what=pop_list) == "42704")
+
+    # the default model (name NULL): the same row as by name
+    q(cur, "SELECT recpromo.set_default_model('dl')")
+    check("direct lookup: the default model serves as by name",
+          serve_fresh("dl", what=lambda c2, m: q(c2, "SELECT item::text, score::text FROM recpromo.recommend(1, 5) ORDER BY rank")) == owner_list)
+
+    # a retrain and a drop committed by another transaction: a repeatable
+    # read transaction keeps serving the version its snapshot saw
+    c = connect(DB, autocommit=False)
+    rc = c.cursor()
+    q(rc, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    before = pop_list(rc, "dl")
+    check("direct lookup: serves in a repeatable read transaction", before == owner_list)
+    q(cur, "CREATE TABLE clicks_few AS SELECT * FROM clicks WHERE item_id > 45")
+    q(cur, "SELECT name FROM recpromo.train('dl', 'clicks_few', 'user_id', 'item_id', method => 'popularity')")
+    after = serve_fresh("dl", what=pop_list)
+    check("direct lookup: a new backend serves the retrained version", isinstance(after, list) and after != before, after)
+    check("direct lookup: the open snapshot still serves the version it saw", pop_list(rc, "dl") == before)
+    q(cur, "SELECT recpromo.drop_model('dl')")
+    check("direct lookup: the open snapshot still serves after a drop elsewhere", pop_list(rc, "dl") == before)
+    c.commit()
+    check("direct lookup: the next transaction sees the drop (42704)", code_of(lambda: pop_list(rc, "dl")) == "42704")
+    c.rollback()
+    c.close()
+    check("direct lookup: a new backend sees the drop (42704)", serve_fresh("dl", what=pop_list) == "42704")
+
+    # row-level security on recpromo.model: the SPI lookup serves, same lists
+    q(cur, "SELECT name FROM recpromo.train('dl', 'clicks', 'user_id', 'item_id', method => 'popularity')")
+    q(cur, "ALTER TABLE recpromo.model ENABLE ROW LEVEL SECURITY")
+    rls = serve_fresh("dl", what=pop_list)
+    q(cur, "ALTER TABLE recpromo.model DISABLE ROW LEVEL SECURITY")
+    check("direct lookup: with row-level security on recpromo.model, the SPI lookup serves the same list",
+          rls == owner_list, rls)
+
+    # parts stored compressed or inline (before the column was STORAGE
+    # EXTERNAL, or rewritten by hand) go through the ordinary detoast
+    ref_f = serve_fresh("f", settings=("recpromo.shared_cache_size = 0",))
+    q(cur, "ALTER TABLE recpromo.model_part ALTER COLUMN data SET STORAGE EXTENDED")
+    q(cur, """UPDATE recpromo.model_part p SET data = p.data || ''::bytea
+               FROM recpromo.model m WHERE m.name = 'f' AND p.model_id = m.id""")
+    q(cur, "ALTER TABLE recpromo.model_part ALTER COLUMN data SET STORAGE EXTERNAL")
+    got = serve_fresh("f", settings=("recpromo.shared_cache_size = 0",))
+    check("parts rewritten with STORAGE EXTENDED load as before", isinstance(got, list) and got == ref_f, got)
+    q(cur, "DROP TABLE clicks_few")
+    q(cur, "REVOKE ALL ON SCHEMA recpromo FROM rp_dl_user")
+    q(cur, "REVOKE ALL ON clicks FROM rp_dl_user")
+    q(cur, "DROP ROLE rp_dl_user")
+
+def lazy_blas():
+    """OpenBLAS is loaded on first use (src/core/rp_blas.c), not with the
+    library: a backend that attaches an image and serves a known user never
+    maps it; one that needs it maps it and still has a single thread."""
+    def blas_state(c2):
+        r = q(c2, """SELECT position('openblas' in pg_read_file('/proc/' || pg_backend_pid() || '/maps')) > 0,
+                            (SELECT count(*) FROM pg_ls_dir('/proc/' || pg_backend_pid() || '/task') t)""")
+        return r[0]
+
+    def serve_then_state(c2, m):
+        q(c2, "SELECT count(*) FROM recpromo.recommend(1, 5, model => 'f')")
+        before = blas_state(c2)
+        q(c2, "SELECT recpromo.blas_corename()")
+        return before, blas_state(c2)
+    serve_fresh("f")            # the image exists
+    got = serve_fresh("f", what=serve_then_state)
+    check("lazy OpenBLAS: a serving backend has not loaded it", got[0] == (False, 1), got)
+    check("lazy OpenBLAS: loaded on first use, and no thread pool left", got[1] == (True, 1), got)
+
 
 def main():
     admin, conn = fresh_database(DB)
@@ -370,8 +473,10 @@ def main():
     serve_fresh("er")
     old_img = image_of(cur, "er")
     old_id = q(cur, "SELECT id FROM recpromo.model WHERE name = 'er'")[0][0]
+    my_oid = q(cur, "SELECT oid FROM pg_database WHERE datname = current_database()")[0][0]
+    # this database's images only: other databases of the cluster may have models of that id
     count_id = lambda i: q(cur, "SELECT count(*) FROM pg_ls_dir('pg_recpromo_cache', true, false) f "  # noqa: E731
-                                "WHERE f LIKE %s", ("%%\_" + str(i) + "\_%%",))[0][0]
+                                "WHERE f LIKE %s", ("%d\_%%\_%d\_%%" % (my_oid, i),))[0][0]
     check("erasure: the model's image exists before", old_img is not None and count_id(old_id) == 1)
     q(cur, "SELECT * FROM recpromo.forget_user(7, model => 'er')")
     check("erasure: the image of the version that held the key is gone", count_id(old_id) == 0)
@@ -381,6 +486,9 @@ def main():
     q(cur, "SELECT recpromo.drop_model('er')")
     check("drop_model: the model's image is gone", count_id(new_id) == 0)
     q(cur, "RESET recpromo.erasure_secret")
+
+    direct_lookup(cur)
+    lazy_blas()
 
     # the setting is for superusers
     q(cur, "DROP ROLE IF EXISTS rp_sc_user")
