@@ -114,6 +114,40 @@ RecpromoTimeExpr(Oid relid, const char *time_col)
 	return NULL;				/* keep the compiler quiet */
 }
 
+/* What ReadSessionTimes's rows fill (SessionTimeRow). */
+typedef struct SessionTimes
+{
+	const RecpromoKeys *users;	/* the sessions of the model */
+	bool		int_keys;
+	double	   *times;			/* per session */
+} SessionTimes;
+
+/* One (session, latest time) row: unknown sessions and NULLs are skipped. */
+static void
+SessionTimeRow(HeapTuple tup, TupleDesc td, void *arg)
+{
+	SessionTimes *st = arg;
+	bool		nk,
+				nt;
+	Datum		k = SPI_getbinval(tup, td, 1, &nk);
+	Datum		t = SPI_getbinval(tup, td, 2, &nt);
+	int32		s;
+
+	if (nk || nt || !isfinite(DatumGetFloat8(t)))
+		return;
+	if (st->int_keys)
+		s = RecpromoKeysFindInt(st->users, DatumGetInt64(k));
+	else
+	{
+		char	   *txt = TextDatumGetCString(k);
+
+		s = RecpromoKeysFindText(st->users, txt);
+		pfree(txt);
+	}
+	if (s >= 0)
+		st->times[s] = DatumGetFloat8(t);
+}
+
 /*
  * The latest time of each session of ts->data, from time_col (date,
  * timestamp, timestamptz or a number), read with the caller's rights.
@@ -122,14 +156,11 @@ static double *
 ReadSessionTimes(RecpromoTrainState *ts, const char *time_col)
 {
 	const RecpromoSource *src = &ts->src;
-	MemoryContext outer = CurrentMemoryContext;
 	int32		n = ts->data.users.n;
 	double	   *times;
 	char	   *texpr;
 	char	   *sql;
-	int			spi;
-	SPIPlanPtr	plan;
-	Portal		portal;
+	SessionTimes st;
 	bool		int_keys = RecpromoKeyClassFor(src->user_type) == RECPROMO_KEY_INT;
 
 	texpr = RecpromoTimeExpr(src->relid, time_col);
@@ -140,42 +171,10 @@ ReadSessionTimes(RecpromoTrainState *ts, const char *time_col)
 	sql = psprintf("SELECT %s::pg_catalog.%s, pg_catalog.max(%s) FROM %s GROUP BY 1",
 				   quote_identifier(src->user_col), int_keys ? "int8" : "text", texpr,
 				   src->relname);
-	spi = RecpromoSpiConnect();
-	plan = SPI_prepare(sql, 0, NULL);
-	if (plan == NULL)
-		RECPROMO_CANNOT_HAPPEN("SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, SKNN_FETCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		{
-			MemoryContext spicxt = MemoryContextSwitchTo(outer);
-			TupleDesc	td = SPI_tuptable->tupdesc;
-
-			for (uint64 r = 0; r < SPI_processed; r++)
-			{
-				bool		nk,
-							nt;
-				Datum		k = SPI_getbinval(SPI_tuptable->vals[r], td, 1, &nk);
-				Datum		t = SPI_getbinval(SPI_tuptable->vals[r], td, 2, &nt);
-				int32		s;
-
-				if (nk || nt || !isfinite(DatumGetFloat8(t)))
-					continue;
-				s = int_keys ? RecpromoKeysFindInt(&ts->data.users, DatumGetInt64(k)) :
-					RecpromoKeysFindText(&ts->data.users, TextDatumGetCString(k));
-				if (s >= 0)
-					times[s] = DatumGetFloat8(t);
-			}
-			MemoryContextSwitchTo(spicxt);
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(portal);
-	RecpromoSpiFinish(spi);
+	st.users = &ts->data.users;
+	st.int_keys = int_keys;
+	st.times = times;
+	RecpromoSpiForEachRow(sql, 0, NULL, NULL, SKNN_FETCH_ROWS, CurrentMemoryContext, SessionTimeRow, &st);
 	return times;
 }
 

@@ -62,6 +62,12 @@ typedef struct SessionEvalState
 	unsigned char *flags;
 	rp_metrics_acc acc;
 	int64		skipped;
+	/* the row loop: which session the previous row was of */
+	bool		int_sessions;
+	Oid			item_transfer;	/* int8 or text: how item keys come */
+	bool		have_prev;
+	int64		prev_int;
+	char	   *prev_text;
 } SessionEvalState;
 
 /* Scores the session gathered in st->seq (prefix + target) and resets it. */
@@ -102,6 +108,50 @@ FinishSession(SessionEvalState *st)
 	st->nseq = 0;
 }
 
+/*
+ * One (session, item) row, in session, time, item order: a new session
+ * scores the one gathered before it; the item joins the current one.
+ */
+static void
+SessionRow(HeapTuple tup, TupleDesc td, void *arg)
+{
+	SessionEvalState *st = arg;
+	bool		nk,
+				ni;
+	Datum		kd = SPI_getbinval(tup, td, 1, &nk);
+	Datum		id = SPI_getbinval(tup, td, 2, &ni);
+	bool		same;
+
+	if (st->int_sessions)
+	{
+		same = st->have_prev && DatumGetInt64(kd) == st->prev_int;
+		st->prev_int = DatumGetInt64(kd);
+	}
+	else
+	{
+		char	   *t = TextDatumGetCString(kd);
+
+		same = st->have_prev && strcmp(t, st->prev_text) == 0;
+		if (st->prev_text)
+			pfree(st->prev_text);
+		st->prev_text = t;
+	}
+	if (!same)
+	{
+		FinishSession(st);
+		CHECK_FOR_INTERRUPTS();
+	}
+	st->have_prev = true;
+	if (st->nseq == st->cap)
+	{
+		st->cap *= 2;
+		st->seq = repalloc_huge(st->seq, (Size) st->cap * sizeof(int32));
+		st->hist = repalloc_huge(st->hist, (Size) st->cap * sizeof(int32));
+		st->w = repalloc_huge(st->w, (Size) st->cap * sizeof(double));
+	}
+	st->seq[st->nseq++] = RecpromoKeysFind(&st->m->items, id, st->item_transfer);
+}
+
 static char *
 NameArgOrError(FunctionCallInfo fcinfo, int arg, const char *what)
 {
@@ -133,16 +183,9 @@ recpromo_evaluate_sessions(PG_FUNCTION_ARGS)
 	RecpromoModel *m;
 	SessionEvalState st;
 	MemoryContext cxt,
-				old,
-				outer;
+				old;
 	char	   *sql;
-	int			spi;
-	SPIPlanPtr	plan;
-	Portal		portal;
 	bool		int_sessions;
-	bool		have_prev = false;
-	int64		prev_int = 0;
-	char	   *prev_text = NULL;
 	TupleDesc	tupdesc;
 	Datum		values[EVALUATE_SESSIONS_COLS];
 	bool		nulls[EVALUATE_SESSIONS_COLS] = {0};
@@ -171,7 +214,6 @@ recpromo_evaluate_sessions(PG_FUNCTION_ARGS)
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "recpromo evaluate_sessions",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-	outer = cxt;
 
 	memset(&st, 0, sizeof(st));
 	st.m = m;
@@ -200,63 +242,9 @@ recpromo_evaluate_sessions(PG_FUNCTION_ARGS)
 				   quote_identifier(session_col), int_sessions ? "int8" : "text",
 				   quote_identifier(item_col), item_transfer == INT8OID ? "int8" : "text",
 				   RecpromoTimeExpr(relid, time_col), src.relname);
-	spi = RecpromoSpiConnect();
-	plan = SPI_prepare(sql, 0, NULL);
-	if (plan == NULL)
-		RECPROMO_CANNOT_HAPPEN("SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, SESSION_FETCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		{
-			MemoryContext spicxt = MemoryContextSwitchTo(outer);
-			TupleDesc	td = SPI_tuptable->tupdesc;
-
-			for (uint64 r = 0; r < SPI_processed; r++)
-			{
-				bool		nk,
-							ni;
-				Datum		kd = SPI_getbinval(SPI_tuptable->vals[r], td, 1, &nk);
-				Datum		id = SPI_getbinval(SPI_tuptable->vals[r], td, 2, &ni);
-				bool		same;
-
-				if (int_sessions)
-				{
-					same = have_prev && DatumGetInt64(kd) == prev_int;
-					prev_int = DatumGetInt64(kd);
-				}
-				else
-				{
-					char	   *t = TextDatumGetCString(kd);
-
-					same = have_prev && strcmp(t, prev_text) == 0;
-					if (prev_text)
-						pfree(prev_text);
-					prev_text = t;
-				}
-				if (!same)
-				{
-					FinishSession(&st);
-					CHECK_FOR_INTERRUPTS();
-				}
-				have_prev = true;
-				if (st.nseq == st.cap)
-				{
-					st.cap *= 2;
-					st.seq = repalloc_huge(st.seq, (Size) st.cap * sizeof(int32));
-					st.hist = repalloc_huge(st.hist, (Size) st.cap * sizeof(int32));
-					st.w = repalloc_huge(st.w, (Size) st.cap * sizeof(double));
-				}
-				st.seq[st.nseq++] = RecpromoKeysFind(&m->items, id, item_transfer);
-			}
-			MemoryContextSwitchTo(spicxt);
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
-	RecpromoSpiFinish(spi);
+	st.int_sessions = int_sessions;
+	st.item_transfer = item_transfer;
+	RecpromoSpiForEachRow(sql, 0, NULL, NULL, SESSION_FETCH_ROWS, cxt, SessionRow, &st);
 	FinishSession(&st);
 
 	MemoryContextSwitchTo(old);

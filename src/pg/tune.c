@@ -258,6 +258,39 @@ FindKey(const RecpromoKeys *keys, Datum d)
 	return RecpromoKeysFindText(keys, TextDatumGetCString(d));
 }
 
+/* What ReadPairTimes's rows fill (PairTimeRow). */
+typedef struct PairTimes
+{
+	TuneCtx    *tc;
+	double	   *times;			/* per stored interaction, in R's order */
+} PairTimes;
+
+/* One (user, item, first time) row: pairs R does not hold are skipped. */
+static void
+PairTimeRow(HeapTuple tup, TupleDesc td, void *arg)
+{
+	PairTimes  *pt = arg;
+	TuneCtx    *tc = pt->tc;
+	bool		nu,
+				ni,
+				nt;
+	Datum		u = SPI_getbinval(tup, td, 1, &nu);
+	Datum		i = SPI_getbinval(tup, td, 2, &ni);
+	Datum		t = SPI_getbinval(tup, td, 3, &nt);
+	int32		ui,
+				ii;
+	int64		p;
+
+	if (nu || ni || nt)
+		return;
+	ui = FindKey(&tc->data.users, u);
+	ii = FindKey(&tc->data.items, i);
+	if (ui < 0 || ii < 0 || (p = FindEntry(&tc->data.R, ui, ii)) < 0)
+		return;
+	if (isfinite(DatumGetFloat8(t)))
+		pt->times[p] = DatumGetFloat8(t);
+}
+
 /*
  * The first time of each (user, item) pair of the interactions, read from
  * time_col with the caller's rights; pairs without a time get -1e300 (the
@@ -268,13 +301,10 @@ ReadPairTimes(TuneCtx *tc, const char *time_col)
 {
 	const RecpromoSource *src = &tc->src;
 	const rp_csr *R = &tc->data.R;
-	MemoryContext outer = CurrentMemoryContext;
 	char	   *texpr;
 	char	   *sql;
 	double	   *times;
-	int			spi;
-	Portal		portal;
-	SPIPlanPtr	plan;
+	PairTimes	pt;
 
 	texpr = RecpromoTimeExpr(src->relid, time_col);
 
@@ -284,49 +314,9 @@ ReadPairTimes(TuneCtx *tc, const char *time_col)
 	sql = psprintf("SELECT %s, %s, pg_catalog.min(%s) FROM %s GROUP BY 1, 2",
 				   KeyCast(src->user_col, src->user_type),
 				   KeyCast(src->item_col, src->item_type), texpr, src->relname);
-	spi = RecpromoSpiConnect();
-	plan = SPI_prepare(sql, 0, NULL);
-	if (plan == NULL)
-		RECPROMO_CANNOT_HAPPEN("SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, TUNE_FETCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		{
-			MemoryContext spicxt = MemoryContextSwitchTo(outer);
-			TupleDesc	td = SPI_tuptable->tupdesc;
-
-			for (uint64 r = 0; r < SPI_processed; r++)
-			{
-				HeapTuple	tup = SPI_tuptable->vals[r];
-				bool		nu,
-							ni,
-							nt;
-				Datum		u = SPI_getbinval(tup, td, 1, &nu);
-				Datum		i = SPI_getbinval(tup, td, 2, &ni);
-				Datum		t = SPI_getbinval(tup, td, 3, &nt);
-				int32		ui,
-							ii;
-				int64		p;
-
-				if (nu || ni || nt)
-					continue;
-				ui = FindKey(&tc->data.users, u);
-				ii = FindKey(&tc->data.items, i);
-				if (ui < 0 || ii < 0 || (p = FindEntry(R, ui, ii)) < 0)
-					continue;
-				if (isfinite(DatumGetFloat8(t)))
-					times[p] = DatumGetFloat8(t);
-			}
-			MemoryContextSwitchTo(spicxt);
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(portal);
-	RecpromoSpiFinish(spi);
+	pt.tc = tc;
+	pt.times = times;
+	RecpromoSpiForEachRow(sql, 0, NULL, NULL, TUNE_FETCH_ROWS, CurrentMemoryContext, PairTimeRow, &pt);
 	return times;
 }
 
