@@ -207,6 +207,13 @@ extern JsonbValue *RecpromoParamLookup(RecpromoTrainState *ts, const char *name)
 extern void RecpromoParamRecord(RecpromoTrainState *ts, const char *name, const char *json);
 
 /*
+ * The required string hyper-parameter "time_col" of a session method
+ * (session_knn, slist), recorded in the model's params; errors name the
+ * method and give hint.  method_session_knn.c.
+ */
+extern char *RecpromoTimeColParam(RecpromoTrainState *ts, const char *method, const char *hint);
+
+/*
  * train.c: fitting (method->train plus the unknown-name check) and the whole
  * training path (read, fit, save; returns the new model id).
  */

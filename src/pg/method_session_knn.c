@@ -55,9 +55,8 @@ typedef struct SessionKnnState
 	void	   *work;			/* scoring workspace, reused (rp_sknn_score keeps it clean) */
 } SessionKnnState;
 
-/* time_col as given (a string hyper-parameter, required). */
-static char *
-TimeColParam(RecpromoTrainState *ts)
+char *
+RecpromoTimeColParam(RecpromoTrainState *ts, const char *method, const char *hint)
 {
 	JsonbValue *v = RecpromoParamLookup(ts, "time_col");
 	StringInfoData q;
@@ -66,8 +65,8 @@ TimeColParam(RecpromoTrainState *ts)
 	if (v == NULL || v->type == jbvNull)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("method \"session_knn\" needs the hyper-parameter \"time_col\""),
-				 errhint("Use recpromo.train_session(), or pass params => '{\"time_col\": \"viewed_at\"}'.")));
+				 errmsg("method \"%s\" needs the hyper-parameter \"time_col\"", method),
+				 errhint("%s", hint)));
 	if (v->type != jbvString)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -181,7 +180,8 @@ ReadSessionTimes(RecpromoTrainState *ts, const char *time_col)
 static void
 SessionKnnTrain(RecpromoTrainState *ts)
 {
-	char	   *time_col = TimeColParam(ts);
+	char	   *time_col = RecpromoTimeColParam(ts, "session_knn",
+												   "Use recpromo.train_session(), or pass params => '{\"time_col\": \"viewed_at\"}'.");
 	double	   *times;
 
 	RecpromoParamInt(ts, "neighbours", 100, 1, SKNN_MAX_NEIGHBOURS);

@@ -79,29 +79,6 @@ typedef struct SlistEvent
 	double		t;
 } SlistEvent;
 
-static char *
-SlistTimeCol(RecpromoTrainState *ts)
-{
-	JsonbValue *v = RecpromoParamLookup(ts, "time_col");
-	StringInfoData q;
-	char	   *r;
-
-	if (v == NULL || v->type == jbvNull)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("method \"slist\" needs the hyper-parameter \"time_col\""),
-				 errhint("Pass params => '{\"time_col\": \"viewed_at\"}': the column that orders the events of a session.")));
-	if (v->type != jbvString)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("hyper-parameter \"time_col\" must be a string")));
-	r = pnstrdup(v->val.string.val, v->val.string.len);
-	initStringInfo(&q);
-	escape_json(&q, r);
-	RecpromoParamRecord(ts, "time_col", q.data);
-	return r;
-}
-
 static int
 EventCmp(const void *a, const void *b)
 {
@@ -115,6 +92,63 @@ EventCmp(const void *a, const void *b)
 	return (x->i > y->i) - (x->i < y->i);
 }
 
+/* What ReadSequences's rows fill (EventRow). */
+typedef struct EventRead
+{
+	RecpromoTrainState *ts;
+	bool		int_users;
+	bool		int_items;
+	SlistEvent *ev;
+	Size		nev;
+	Size		cap;
+} EventRead;
+
+/* Key of a row's column as an index of keys (-1 unknown); text freed. */
+static int32
+EventKey(const RecpromoKeys *keys, bool int_keys, Datum d)
+{
+	char	   *txt;
+	int32		r;
+
+	if (int_keys)
+		return RecpromoKeysFindInt(keys, DatumGetInt64(d));
+	txt = TextDatumGetCString(d);
+	r = RecpromoKeysFindText(keys, txt);
+	pfree(txt);
+	return r;
+}
+
+/* One (session, item, time) row: NULLs, non-finite times, unknown keys skipped. */
+static void
+EventRow(HeapTuple tup, TupleDesc td, void *arg)
+{
+	EventRead  *er = arg;
+	bool		nk,
+				ni,
+				nt;
+	Datum		k = SPI_getbinval(tup, td, 1, &nk);
+	Datum		it = SPI_getbinval(tup, td, 2, &ni);
+	Datum		t = SPI_getbinval(tup, td, 3, &nt);
+	int32		s;
+	int32		i;
+
+	if (nk || ni || nt || !isfinite(DatumGetFloat8(t)))
+		return;
+	s = EventKey(&er->ts->data.users, er->int_users, k);
+	i = EventKey(&er->ts->data.items, er->int_items, it);
+	if (s < 0 || i < 0)
+		return;
+	if (er->nev == er->cap)
+	{
+		er->cap = mul_size(er->cap, 2);
+		er->ev = repalloc_huge(er->ev, mul_size(er->cap, sizeof(SlistEvent)));
+	}
+	er->ev[er->nev].s = s;
+	er->ev[er->nev].i = i;
+	er->ev[er->nev].t = DatumGetFloat8(t);
+	er->nev++;
+}
+
 /*
  * The sessions' events from the source, as a sessions x items CSR sorted
  * by (time, item) within each row (palloc'd in the current context).
@@ -123,20 +157,16 @@ static void
 ReadSequences(RecpromoTrainState *ts, const char *time_col, rp_csr *seq)
 {
 	const RecpromoSource *src = &ts->src;
-	MemoryContext outer = CurrentMemoryContext;
 	bool		int_users = RecpromoKeyClassFor(src->user_type) == RECPROMO_KEY_INT;
 	bool		int_items = RecpromoKeyClassFor(src->item_type) == RECPROMO_KEY_INT;
 	char	   *texpr = RecpromoTimeExpr(src->relid, time_col);
 	char	   *sql;
-	int			spi;
-	SPIPlanPtr	plan;
-	Portal		portal;
 	SlistEvent *ev;
-	Size		nev = 0;
-	Size		cap = 1024;
+	Size		nev;
 	int32		nu = ts->data.users.n;
+	EventRead	er = {0};
 
-	ev = palloc_extended(cap * sizeof(SlistEvent), MCXT_ALLOC_HUGE);
+	er.cap = 1024;
 	/* the rows training counted: a rating column's NULLs are left out there too */
 	sql = psprintf("SELECT %s::pg_catalog.%s, %s::pg_catalog.%s, %s FROM %s%s%s%s",
 				   quote_identifier(src->user_col), int_users ? "int8" : "text",
@@ -145,56 +175,13 @@ ReadSequences(RecpromoTrainState *ts, const char *time_col, rp_csr *seq)
 				   src->rating_col ? " WHERE " : "",
 				   src->rating_col ? quote_identifier(src->rating_col) : "",
 				   src->rating_col ? " IS NOT NULL" : "");
-	spi = RecpromoSpiConnect();
-	plan = SPI_prepare(sql, 0, NULL);
-	if (plan == NULL)
-		RECPROMO_CANNOT_HAPPEN("SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, SLIST_FETCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		{
-			MemoryContext spicxt = MemoryContextSwitchTo(outer);
-			TupleDesc	td = SPI_tuptable->tupdesc;
-
-			for (uint64 r = 0; r < SPI_processed; r++)
-			{
-				bool		nk,
-							ni,
-							nt;
-				Datum		k = SPI_getbinval(SPI_tuptable->vals[r], td, 1, &nk);
-				Datum		it = SPI_getbinval(SPI_tuptable->vals[r], td, 2, &ni);
-				Datum		t = SPI_getbinval(SPI_tuptable->vals[r], td, 3, &nt);
-				int32		s;
-				int32		i;
-
-				if (nk || ni || nt || !isfinite(DatumGetFloat8(t)))
-					continue;
-				s = int_users ? RecpromoKeysFindInt(&ts->data.users, DatumGetInt64(k)) :
-					RecpromoKeysFindText(&ts->data.users, TextDatumGetCString(k));
-				i = int_items ? RecpromoKeysFindInt(&ts->data.items, DatumGetInt64(it)) :
-					RecpromoKeysFindText(&ts->data.items, TextDatumGetCString(it));
-				if (s < 0 || i < 0)
-					continue;
-				if (nev == cap)
-				{
-					cap = mul_size(cap, 2);
-					ev = repalloc_huge(ev, mul_size(cap, sizeof(SlistEvent)));
-				}
-				ev[nev].s = s;
-				ev[nev].i = i;
-				ev[nev].t = DatumGetFloat8(t);
-				nev++;
-			}
-			MemoryContextSwitchTo(spicxt);
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(portal);
-	RecpromoSpiFinish(spi);
+	er.ts = ts;
+	er.int_users = int_users;
+	er.int_items = int_items;
+	er.ev = palloc_extended(er.cap * sizeof(SlistEvent), MCXT_ALLOC_HUGE);
+	RecpromoSpiForEachRow(sql, 0, NULL, NULL, SLIST_FETCH_ROWS, CurrentMemoryContext, EventRow, &er);
+	ev = er.ev;
+	nev = er.nev;
 
 	qsort(ev, nev, sizeof(SlistEvent), EventCmp);
 	seq->n_rows = nu;
@@ -279,7 +266,8 @@ SlistFit(const rp_csr *seq, const rp_slist_params *p, const char *what)
 static void
 SlistTrain(RecpromoTrainState *ts)
 {
-	char	   *time_col = SlistTimeCol(ts);
+	char	   *time_col = RecpromoTimeColParam(ts, "slist",
+												   "Pass params => '{\"time_col\": \"viewed_at\"}': the column that orders the events of a session.");
 	rp_slist_params p;
 	JsonbValue *xi;
 	rp_csr		seq;
