@@ -2,7 +2,11 @@
 """Reading the source, end to end: recpromo in the database against the real `implicit`.
 
     IMPLICIT_SRC=/work/peers/implicit /usr/bin/python3 bench/bench_read.py [--reps 3]
-        [--rows 5000000] [--users 100000] [--items 20000] [--only read,als,knn]
+        [--rows 5000000] [--users 100000] [--items 20000] [--only read,als,knn] [--phases]
+
+The item_knn goal alone (issue 14: at most 0.5x implicit's CosineRecommender, 1 and 2 threads):
+
+    IMPLICIT_SRC=/work/peers/implicit /usr/bin/python3 bench/bench_read.py --only knn --reps 5 --phases
 
 Runs inside a cluster (libpq variables set, the extension installed).  Not pass/fail.
 `implicit` 0.7.3 is imported from IMPLICIT_SRC (built in place, see bench/README.md); without
@@ -29,6 +33,11 @@ Measured, alternating recpromo and the peer in each repetition, medians printed:
   knn      train(method => 'item_knn', neighbours 20) with recpromo.max_threads = 1 and 2
            against the same load + implicit.nearest_neighbours.CosineRecommender(K=20).fit on
            as many threads (num_threads).
+Ratios: the table gives ratios of the medians; the lines after it give each repetition's pair
+ratio (the two sides run back to back) and their median, for wall and CPU seconds.  CPU is the
+backend's (every thread) against the peer process's plus its psql child's (the server backend
+that serves the peer's COPY is not counted: that favours the peer).  On a shared machine quote
+the CPU ratios next to the wall ones, with the load average printed after every repetition.
 Memory: VmHWM (peak resident set) and the peak of RssAnon (anonymous memory, sampled every
 10 ms from /proc/<pid>/status) of the backend during the statement, in a fresh connection; the
 same for the peer's process (its whole life: Python, numpy, scipy, load and fit; the peak of
@@ -48,6 +57,7 @@ import numpy as np
 import psycopg2
 
 TABLE = "bench_read_src"
+phase_lines = []   # recpromo's DEBUG2 phase timings of item_knn (--phases)
 
 
 def status_kb(pid, field):
@@ -125,10 +135,14 @@ def ensure_table(conn, args):
     conn.autocommit = False
 
 
-def cpu_seconds(pid):
+def cpu_seconds(pid, children=False):
+    """utime + stime of pid (and, with children, of its waited-for children: the peer's psql)."""
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    t = int(fields[11]) + int(fields[12])
+    if children:
+        t += int(fields[13]) + int(fields[14])
+    return t / os.sysconf("SC_CLK_TCK")
 
 
 def recpromo_run(stmt, settings):
@@ -151,6 +165,8 @@ def recpromo_run(stmt, settings):
     cpu = cpu_seconds(pid) - c0
     hwm, anon = s.finish()
     read = [n.strip() for n in conn.notices if "recpromo read " in n]
+    phase_lines.extend("%s; %s" % (read[-1].split("recpromo ", 1)[1] if read else "", n.strip().split("recpromo ", 1)[1])
+                       for n in conn.notices if "recpromo item_knn phases" in n)
     conn.close()
     return dt, hwm, anon, cpu, read[-1].split("recpromo ", 1)[1] if read else ""
 
@@ -231,7 +247,7 @@ def peer_run(what, threads, batch=False):
     hwm, _ = s.finish()
     anon, fit_anon = s.peak_all / 1024.0, s.peak / 1024.0
     try:
-        cpu = cpu_seconds(p.pid)
+        cpu = cpu_seconds(p.pid, children=True)
     except OSError:
         cpu = float("nan")
     out, err = p.communicate("go\n" if batch else None)
@@ -262,6 +278,8 @@ def main():
     ap.add_argument("--users", type=int, default=100000)
     ap.add_argument("--items", type=int, default=20000)
     ap.add_argument("--only", default="read,als,batch,knn")
+    ap.add_argument("--phases", action="store_true",
+                    help="print item_knn's phase timings (read, matrix, transpose, neighbours) per run")
     args = ap.parse_args()
     only = args.only.split(",")
     src = os.environ.get("IMPLICIT_SRC")
@@ -328,6 +346,9 @@ def main():
                                              {"recpromo.max_threads": t}))
         print("rep %d done, load %s" % (rep + 1, " ".join(open("/proc/loadavg").read().split()[:3])),
               flush=True)
+        if "knn" in only and args.phases:
+            for r in phase_lines[-2:]:
+                print("    " + r)
 
     def med(key, i):
         return statistics.median(r[i] for r in results[key])
@@ -356,6 +377,18 @@ def main():
     row("ALS 5 it. end to end, 2 threads", ("als", 2), "implicit load+fit", ("als-peer", 2))
     row("item_knn K=20 end to end, 1 thr.", ("knn", 1), "implicit Cosine l+fit", ("knn-peer", 1))
     row("item_knn K=20 end to end, 2 thr.", ("knn", 2), "implicit Cosine l+fit", ("knn-peer", 2))
+    # per-pair ratios (each repetition runs the two sides back to back), their medians
+    for label, key, pkey in (("ALS 1 thread", ("als", 1), ("als-peer", 1)),
+                             ("ALS 2 threads", ("als", 2), ("als-peer", 2)),
+                             ("item_knn 1 thread", ("knn", 1), ("knn-peer", 1)),
+                             ("item_knn 2 threads", ("knn", 2), ("knn-peer", 2))):
+        if key in results and pkey in results:
+            pairs = list(zip(results[key], results[pkey]))
+            wall = [a[0] / b[0] for a, b in pairs]
+            cpu = [a[3] / b[3] for a, b in pairs]
+            print("%-20s pairs: wall %s (median %.2fx); cpu %s (median %.2fx)"
+                  % (label, " ".join("%.2f" % x for x in wall), statistics.median(wall),
+                     " ".join("%.2f" % x for x in cpu), statistics.median(cpu)))
     if ("batch", 1) in results:
         bs = [r[5] for r in results.get(("als-peer", 1), []) if r[5] is not None]
         print("%-34s %7.2f %7.2f %7.0f %7.0f | %-22s %7s"
