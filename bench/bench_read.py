@@ -33,6 +33,10 @@ Measured, alternating recpromo and the peer in each repetition, medians printed:
   knn      train(method => 'item_knn', neighbours 20) with recpromo.max_threads = 1 and 2
            against the same load + implicit.nearest_neighbours.CosineRecommender(K=20).fit on
            as many threads (num_threads).
+Main-thread CPU: the CPU seconds of the main thread alone (the backend; the peer's Python
+process, whose OpenMP workers are other threads), i.e. the serial parts plus the main thread's
+share of the parallel ones: about what the run takes on an idle machine with a core per thread,
+and the figure to compare for the 2-thread goal when the machine is loaded.
 Ratios: the table gives ratios of the medians; the lines after it give each repetition's pair
 ratio (the two sides run back to back) and their median, for wall and CPU seconds.  CPU is the
 backend's (every thread) against the peer process's plus its psql child's (the server backend
@@ -58,6 +62,8 @@ import psycopg2
 
 TABLE = "bench_read_src"
 phase_lines = []   # recpromo's DEBUG2 phase timings of item_knn (--phases)
+main_cpu = [0.0]   # main-thread CPU seconds of the last run (either side)
+mains = {}         # key -> main-thread CPU seconds of every run
 
 
 def status_kb(pid, field):
@@ -145,6 +151,18 @@ def cpu_seconds(pid, children=False):
     return t / os.sysconf("SC_CLK_TCK")
 
 
+def main_thread_cpu(pid):
+    """utime + stime of the process's main thread alone (/proc/<pid>/task/<pid>/stat): the
+    serial part plus the main thread's share of the parallel parts, i.e. about the wall time
+    the run would take on an idle machine with one core per thread."""
+    try:
+        with open("/proc/%d/task/%d/stat" % (pid, pid)) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def recpromo_run(stmt, settings):
     """Runs stmt in a fresh connection; returns (seconds, VmHWM MB, peak RssAnon MB, CPU s,
     the read/matrix line of the DEBUG2 message)."""
@@ -158,11 +176,13 @@ def recpromo_run(stmt, settings):
     pid = cur.fetchone()[0]
     s = Sampler(pid)
     c0 = cpu_seconds(pid)
+    m0 = main_thread_cpu(pid)
     t0 = time.perf_counter()
     cur.execute(stmt)
     cur.fetchall()
     dt = time.perf_counter() - t0
     cpu = cpu_seconds(pid) - c0
+    main_cpu[0] = main_thread_cpu(pid) - m0
     hwm, anon = s.finish()
     read = [n.strip() for n in conn.notices if "recpromo read " in n]
     phase_lines.extend("%s; %s" % (read[-1].split("recpromo ", 1)[1] if read else "", n.strip().split("recpromo ", 1)[1])
@@ -227,6 +247,7 @@ else:
     m.fit(X, show_progress=False)
     t2 = time.perf_counter()
     print("load=%.3f fit=%.3f total=%.3f nnz=%d" % (t1 - t0, t2 - t1, t2 - t0, X.nnz), flush=True)
+    sys.stdin.readline()  # alive until the parent has read its CPU figures
 '''
 
 
@@ -250,7 +271,8 @@ def peer_run(what, threads, batch=False):
         cpu = cpu_seconds(p.pid, children=True)
     except OSError:
         cpu = float("nan")
-    out, err = p.communicate("go\n" if batch else None)
+    main_cpu[0] = main_thread_cpu(p.pid)
+    out, err = p.communicate("go\n" if batch or what == "knn" else None)
     out = first + out
     if p.returncode != 0:
         raise RuntimeError("implicit peer failed: " + err[-2000:])
@@ -313,8 +335,9 @@ def main():
 
     def add(key, val):
         results.setdefault(key, []).append(val)
-        print("  %-16s %7.2f s  cpu %6.2f s  HWM %5.0f MB  anon %5.0f MB"
-              % ("%s/%s" % key, val[0], val[3], val[1], val[2]), flush=True)
+        mains.setdefault(key, []).append(main_cpu[0])
+        print("  %-16s %7.2f s  cpu %6.2f s  main-thread cpu %6.2f s  HWM %5.0f MB  anon %5.0f MB"
+              % ("%s/%s" % key, val[0], val[3], main_cpu[0], val[1], val[2]), flush=True)
 
     def train(method, extra=""):
         return ("SELECT name FROM recpromo.train('%s', '%s', 'u', 'i', 'v', method => '%s'%s)"
@@ -386,9 +409,11 @@ def main():
             pairs = list(zip(results[key], results[pkey]))
             wall = [a[0] / b[0] for a, b in pairs]
             cpu = [a[3] / b[3] for a, b in pairs]
-            print("%-20s pairs: wall %s (median %.2fx); cpu %s (median %.2fx)"
+            mcpu = [a / b for a, b in zip(mains[key], mains[pkey])]
+            print("%-20s pairs: wall %s (median %.2fx); cpu %s (median %.2fx); main-thread cpu %s (median %.2fx)"
                   % (label, " ".join("%.2f" % x for x in wall), statistics.median(wall),
-                     " ".join("%.2f" % x for x in cpu), statistics.median(cpu)))
+                     " ".join("%.2f" % x for x in cpu), statistics.median(cpu),
+                     " ".join("%.2f" % x for x in mcpu), statistics.median(mcpu)))
     if ("batch", 1) in results:
         bs = [r[5] for r in results.get(("als-peer", 1), []) if r[5] is not None]
         print("%-34s %7.2f %7.2f %7.0f %7.0f | %-22s %7s"

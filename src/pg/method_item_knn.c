@@ -39,7 +39,7 @@ typedef struct ItemKnnState
 } ItemKnnState;
 
 /*
- * Wall-clock marks of the training phases, reported at DEBUG2 for
+ * Wall-clock and process CPU marks of the training phases, reported at DEBUG2 for
  * bench/bench_read.py (never in test output: they are timings).
  */
 typedef struct KnnPhases
