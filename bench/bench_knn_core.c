@@ -7,8 +7,10 @@
  * FILE: int32 n_users, int32 n_items, int64 n, then n int32 users and n
  * int32 items (every interaction counts 1, duplicates summed).
  * Prints one line of key=value figures: build (CSR + transpose + weighting)
- * and fit seconds, kept neighbours, peak RSS in MB, a checksum of the
- * similarities, and OpenBLAS's core name.
+ * and fit seconds, the fit's CPU seconds (all threads), kept neighbours,
+ * peak RSS in MB, a checksum of the similarities, a hash of the bits of
+ * every kept (index, similarity) (equal hashes: identical output), and
+ * OpenBLAS's core name.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,16 @@ now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* CPU seconds of the process (every thread) */
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -52,7 +64,8 @@ main(int argc, char **argv)
 	rp_csr		X, A, AT, S;
 	rp_knn_params p;
 	rp_knn_weighting w;
-	double		t0, t1, t2, sum = 0.0;
+	double		t0, t1, t2, c1, c2, sum = 0.0;
+	uint64_t	bits = 1469598103934665603ULL;
 	struct rusage ru;
 	void	   *work;
 	rp_status	st;
@@ -121,15 +134,25 @@ main(int argc, char **argv)
 	S.indices = xmalloc((size_t) ni * p.k * sizeof(int32_t));
 	S.values = xmalloc((size_t) ni * p.k * sizeof(double));
 	work = xmalloc(rp_knn_workspace_size(ni, p.k, p.nthreads));
+	c1 = cpu_now();
 	st = rp_knn_fit(&A, &AT, &p, &S, work, NULL);
 	t2 = now();
+	c2 = cpu_now();
 	if (st != RP_OK)
 		return 3;
 	for (int64_t i = 0; i < S.nnz; i++)
+	{
+		uint64_t	v;
+
 		sum += S.values[i];
+		/* FNV-1a over the bits of every kept (index, similarity): identity check */
+		memcpy(&v, &S.values[i], sizeof(v));
+		bits = (bits ^ (uint64_t) (uint32_t) S.indices[i]) * 1099511628211ULL;
+		bits = (bits ^ v) * 1099511628211ULL;
+	}
 	getrusage(RUSAGE_SELF, &ru);
-	printf("nnz=%lld build_s=%.3f fit_s=%.3f kept=%lld peak_mb=%.1f checksum=%.6f core=%s\n",
-		   (long long) X.nnz, t1 - t0, t2 - t1, (long long) S.nnz,
-		   ru.ru_maxrss / 1024.0, sum, rp_blas_corename());
+	printf("nnz=%lld build_s=%.3f fit_s=%.3f fit_cpu_s=%.3f kept=%lld peak_mb=%.1f checksum=%.6f bits=%016llx core=%s\n",
+		   (long long) X.nnz, t1 - t0, t2 - t1, c2 - c1, (long long) S.nnz,
+		   ru.ru_maxrss / 1024.0, sum, (unsigned long long) bits, rp_blas_corename());
 	return 0;
 }

@@ -2,7 +2,11 @@
 """Reading the source, end to end: recpromo in the database against the real `implicit`.
 
     IMPLICIT_SRC=/work/peers/implicit /usr/bin/python3 bench/bench_read.py [--reps 3]
-        [--rows 5000000] [--users 100000] [--items 20000] [--only read,als,knn]
+        [--rows 5000000] [--users 100000] [--items 20000] [--only read,als,knn] [--phases]
+
+The item_knn goal alone (issue 14: at most 0.5x implicit's CosineRecommender, 1 and 2 threads):
+
+    IMPLICIT_SRC=/work/peers/implicit /usr/bin/python3 bench/bench_read.py --only knn --reps 5 --phases
 
 Runs inside a cluster (libpq variables set, the extension installed).  Not pass/fail.
 `implicit` 0.7.3 is imported from IMPLICIT_SRC (built in place, see bench/README.md); without
@@ -29,6 +33,15 @@ Measured, alternating recpromo and the peer in each repetition, medians printed:
   knn      train(method => 'item_knn', neighbours 20) with recpromo.max_threads = 1 and 2
            against the same load + implicit.nearest_neighbours.CosineRecommender(K=20).fit on
            as many threads (num_threads).
+Main-thread CPU: the CPU seconds of the main thread alone (the backend; the peer's Python
+process, whose OpenMP workers are other threads), i.e. the serial parts plus the main thread's
+share of the parallel ones: about what the run takes on an idle machine with a core per thread,
+and the figure to compare for the 2-thread goal when the machine is loaded.
+Ratios: the table gives ratios of the medians; the lines after it give each repetition's pair
+ratio (the two sides run back to back) and their median, for wall and CPU seconds.  CPU is the
+backend's (every thread) against the peer process's plus its psql child's (the server backend
+that serves the peer's COPY is not counted: that favours the peer).  On a shared machine quote
+the CPU ratios next to the wall ones, with the load average printed after every repetition.
 Memory: VmHWM (peak resident set) and the peak of RssAnon (anonymous memory, sampled every
 10 ms from /proc/<pid>/status) of the backend during the statement, in a fresh connection; the
 same for the peer's process (its whole life: Python, numpy, scipy, load and fit; the peak of
@@ -48,6 +61,9 @@ import numpy as np
 import psycopg2
 
 TABLE = "bench_read_src"
+phase_lines = []   # recpromo's DEBUG2 phase timings of item_knn (--phases)
+main_cpu = [0.0]   # main-thread CPU seconds of the last run (either side)
+mains = {}         # key -> main-thread CPU seconds of every run
 
 
 def status_kb(pid, field):
@@ -125,9 +141,25 @@ def ensure_table(conn, args):
     conn.autocommit = False
 
 
-def cpu_seconds(pid):
+def cpu_seconds(pid, children=False):
+    """utime + stime of pid (and, with children, of its waited-for children: the peer's psql)."""
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
+    t = int(fields[11]) + int(fields[12])
+    if children:
+        t += int(fields[13]) + int(fields[14])
+    return t / os.sysconf("SC_CLK_TCK")
+
+
+def main_thread_cpu(pid):
+    """utime + stime of the process's main thread alone (/proc/<pid>/task/<pid>/stat): the
+    serial part plus the main thread's share of the parallel parts, i.e. about the wall time
+    the run would take on an idle machine with one core per thread."""
+    try:
+        with open("/proc/%d/task/%d/stat" % (pid, pid)) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -144,13 +176,17 @@ def recpromo_run(stmt, settings):
     pid = cur.fetchone()[0]
     s = Sampler(pid)
     c0 = cpu_seconds(pid)
+    m0 = main_thread_cpu(pid)
     t0 = time.perf_counter()
     cur.execute(stmt)
     cur.fetchall()
     dt = time.perf_counter() - t0
     cpu = cpu_seconds(pid) - c0
+    main_cpu[0] = main_thread_cpu(pid) - m0
     hwm, anon = s.finish()
     read = [n.strip() for n in conn.notices if "recpromo read " in n]
+    phase_lines.extend("%s; %s" % (read[-1].split("recpromo ", 1)[1] if read else "", n.strip().split("recpromo ", 1)[1])
+                       for n in conn.notices if "recpromo item_knn phases" in n)
     conn.close()
     return dt, hwm, anon, cpu, read[-1].split("recpromo ", 1)[1] if read else ""
 
@@ -211,6 +247,7 @@ else:
     m.fit(X, show_progress=False)
     t2 = time.perf_counter()
     print("load=%.3f fit=%.3f total=%.3f nnz=%d" % (t1 - t0, t2 - t1, t2 - t0, X.nnz), flush=True)
+    sys.stdin.readline()  # alive until the parent has read its CPU figures
 '''
 
 
@@ -231,10 +268,11 @@ def peer_run(what, threads, batch=False):
     hwm, _ = s.finish()
     anon, fit_anon = s.peak_all / 1024.0, s.peak / 1024.0
     try:
-        cpu = cpu_seconds(p.pid)
+        cpu = cpu_seconds(p.pid, children=True)
     except OSError:
         cpu = float("nan")
-    out, err = p.communicate("go\n" if batch else None)
+    main_cpu[0] = main_thread_cpu(p.pid)
+    out, err = p.communicate("go\n" if batch or what == "knn" else None)
     out = first + out
     if p.returncode != 0:
         raise RuntimeError("implicit peer failed: " + err[-2000:])
@@ -262,6 +300,8 @@ def main():
     ap.add_argument("--users", type=int, default=100000)
     ap.add_argument("--items", type=int, default=20000)
     ap.add_argument("--only", default="read,als,batch,knn")
+    ap.add_argument("--phases", action="store_true",
+                    help="print item_knn's phase timings (read, matrix, transpose, neighbours) per run")
     args = ap.parse_args()
     only = args.only.split(",")
     src = os.environ.get("IMPLICIT_SRC")
@@ -295,8 +335,9 @@ def main():
 
     def add(key, val):
         results.setdefault(key, []).append(val)
-        print("  %-16s %7.2f s  cpu %6.2f s  HWM %5.0f MB  anon %5.0f MB"
-              % ("%s/%s" % key, val[0], val[3], val[1], val[2]), flush=True)
+        mains.setdefault(key, []).append(main_cpu[0])
+        print("  %-16s %7.2f s  cpu %6.2f s  main-thread cpu %6.2f s  HWM %5.0f MB  anon %5.0f MB"
+              % ("%s/%s" % key, val[0], val[3], main_cpu[0], val[1], val[2]), flush=True)
 
     def train(method, extra=""):
         return ("SELECT name FROM recpromo.train('%s', '%s', 'u', 'i', 'v', method => '%s'%s)"
@@ -328,6 +369,9 @@ def main():
                                              {"recpromo.max_threads": t}))
         print("rep %d done, load %s" % (rep + 1, " ".join(open("/proc/loadavg").read().split()[:3])),
               flush=True)
+        if "knn" in only and args.phases:
+            for r in phase_lines[-2:]:
+                print("    " + r)
 
     def med(key, i):
         return statistics.median(r[i] for r in results[key])
@@ -356,6 +400,20 @@ def main():
     row("ALS 5 it. end to end, 2 threads", ("als", 2), "implicit load+fit", ("als-peer", 2))
     row("item_knn K=20 end to end, 1 thr.", ("knn", 1), "implicit Cosine l+fit", ("knn-peer", 1))
     row("item_knn K=20 end to end, 2 thr.", ("knn", 2), "implicit Cosine l+fit", ("knn-peer", 2))
+    # per-pair ratios (each repetition runs the two sides back to back), their medians
+    for label, key, pkey in (("ALS 1 thread", ("als", 1), ("als-peer", 1)),
+                             ("ALS 2 threads", ("als", 2), ("als-peer", 2)),
+                             ("item_knn 1 thread", ("knn", 1), ("knn-peer", 1)),
+                             ("item_knn 2 threads", ("knn", 2), ("knn-peer", 2))):
+        if key in results and pkey in results:
+            pairs = list(zip(results[key], results[pkey]))
+            wall = [a[0] / b[0] for a, b in pairs]
+            cpu = [a[3] / b[3] for a, b in pairs]
+            mcpu = [a / b for a, b in zip(mains[key], mains[pkey])]
+            print("%-20s pairs: wall %s (median %.2fx); cpu %s (median %.2fx); main-thread cpu %s (median %.2fx)"
+                  % (label, " ".join("%.2f" % x for x in wall), statistics.median(wall),
+                     " ".join("%.2f" % x for x in cpu), statistics.median(cpu),
+                     " ".join("%.2f" % x for x in mcpu), statistics.median(mcpu)))
     if ("batch", 1) in results:
         bs = [r[5] for r in results.get(("als-peer", 1), []) if r[5] is not None]
         print("%-34s %7.2f %7.2f %7.0f %7.0f | %-22s %7s"

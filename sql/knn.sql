@@ -69,6 +69,26 @@ SELECT n_items FROM train('k2', 'knn_orders', 'customer', 'sku', method => 'item
 RESET recpromo.max_threads;
 SELECT item, round(similarity::numeric, 4) AS sim, rank FROM similar_items(2, 5, 'k2');
 
+-- above 65,536 entries the matrix build and item_knn's transpose run on max_threads threads:
+-- every stored part is byte-identical to one thread's (non-integer duplicates, summed in order)
+CREATE TABLE knn_many AS
+  SELECT (g % 80021) % 2003 AS customer, (g % 80021) % 499 AS sku, (g % 13) * 0.37::float8 AS v
+  FROM generate_series(1, 160000) g;
+ANALYZE knn_many;
+SET recpromo.max_threads = 1;
+SELECT n_users, n_items, nnz FROM train('kt1', 'knn_many', 'customer', 'sku', 'v', method => 'item_knn');
+SET recpromo.max_threads = 2;
+SELECT n_users, n_items, nnz FROM train('kt2', 'knn_many', 'customer', 'sku', 'v', method => 'item_knn');
+RESET recpromo.max_threads;
+SELECT a.part, pg_catalog.md5(a.data) = pg_catalog.md5(b.data) AS same
+  FROM recpromo.model_part a
+  JOIN recpromo.model_part b USING (part, seq)
+ WHERE a.model_id = (SELECT id FROM recpromo.model WHERE name = 'kt1')
+   AND b.model_id = (SELECT id FROM recpromo.model WHERE name = 'kt2')
+ ORDER BY a.part, a.seq;
+SELECT drop_model('kt1'), drop_model('kt2');
+DROP TABLE knn_many;
+
 -- a customer unknown at training time is folded in from the live table
 INSERT INTO knn_orders VALUES (15, 1, 1);
 SELECT item, round(score::numeric, 4) AS score, rank FROM recommend(15, 3, 'k2');
@@ -98,8 +118,8 @@ SELECT * FROM similar_items(1, -1, 'k');
 SELECT * FROM similar_items(1, 5, 'no_such_model');
 SELECT * FROM similar_users(11, 5, 'k');
 SELECT * FROM explain_recommendation(NULL::int, 1, 'k');
--- tiny memory limit: refused with the numbers
-SET recpromo.memory_limit = '1MB';
+-- tiny memory limit: refused with the numbers (reading needs about 1.4 MB, the neighbours 13)
+SET recpromo.memory_limit = '2MB';
 CREATE TABLE knn_big AS SELECT g % 5000 AS customer, g AS item FROM generate_series(1, 20000) g;
 SELECT * FROM train('bad', 'knn_big', 'customer', 'item', method => 'item_knn', neighbours => 50);
 RESET recpromo.memory_limit;

@@ -117,7 +117,28 @@ CREATE TABLE big_ratings AS SELECT g AS user_id, g % 100 AS item_id FROM generat
 ANALYZE big_ratings;
 SET recpromo.memory_limit = '1MB';
 SELECT * FROM train('big', 'big_ratings', 'user_id', 'item_id', method => 'popularity');
+-- the reader's plan follows its real need (28 bytes a row, the keys, the row pointers;
+-- 1174 kB here on one thread): 1 kB below is refused (53200), the need itself is allowed
+SET recpromo.max_threads = 1;
+\set VERBOSITY sqlstate
+SET recpromo.memory_limit = '1173kB';
+SELECT name FROM train('big', 'big_ratings', 'user_id', 'item_id', method => 'popularity');
+\set VERBOSITY default
+SET recpromo.memory_limit = '1174kB';
+SELECT name, n_users, n_items, nnz FROM train('big', 'big_ratings', 'user_id', 'item_id', method => 'popularity');
+SELECT drop_model('big');
+-- 200,000 rows fit in 8 MB (the old plan of 96 bytes a row refused them);
+-- 5 MB is refused up front, from the planner's row count
+CREATE TABLE big_ratings2 AS SELECT g % 5000 AS user_id, g % 997 AS item_id FROM generate_series(1, 200000) g;
+ANALYZE big_ratings2;
+SET recpromo.memory_limit = '8MB';
+SELECT name, n_users, n_items, nnz FROM train('big2', 'big_ratings2', 'user_id', 'item_id', method => 'popularity');
+SET recpromo.memory_limit = '5MB';
+SELECT name FROM train('big2', 'big_ratings2', 'user_id', 'item_id', method => 'popularity');
+SELECT drop_model('big2');
+DROP TABLE big_ratings2;
 RESET recpromo.memory_limit;
+RESET recpromo.max_threads;
 
 -- drop_model
 SELECT drop_model('pop_rows');

@@ -14,6 +14,7 @@
  * the passes.
  */
 #include "rp_csr.h"
+#include "rp_parallel.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -297,4 +298,356 @@ rp_csr_row_norms(const rp_csr *a, double *out)
 			s += a->values[p] * a->values[p];
 		out[r] = sqrt(s);
 	}
+}
+
+/*
+ * Threaded counting sorts.  Each of T threads takes one contiguous part of
+ * the input (rows of a CSR, triplets, buckets), counts its keys into its own
+ * count array, then, after a serial prefix that gives part t of key c the
+ * positions right after parts 0..t-1 of key c, scatters its part.  A key's
+ * entries therefore land in exactly the order one thread walking the input
+ * from the start would put them: the output is bit-identical to the serial
+ * functions for any T (unit-tested).  Parts are balanced by entries.
+ */
+typedef struct csr_mt
+{
+	int			parts;
+	int64_t		n_keys;			/* per-part count arrays hold n_keys + 1 */
+	int64_t    *cnt;			/* parts x (n_keys + 1) */
+	int64_t		bound[RP_MAX_THREADS + 1];	/* part p: [bound[p], bound[p+1]) */
+	/* the operation's data */
+	const rp_csr *a;
+	rp_csr	   *out;
+	const int32_t *rows;
+	const int32_t *cols;
+	const double *vals;
+	const int64_t *colptr;
+	const int32_t *rows_by_col;
+	const double *vals_by_col;
+	int32_t    *o_idx;
+	double	   *o_val;
+	int64_t    *kept;
+	int32_t		n_rows;
+	int32_t		n_cols;
+	int			bad;
+} csr_mt;
+
+size_t
+rp_csr_mt_workspace(int64_t n_keys, int nthreads)
+{
+	if (nthreads < 1)
+		nthreads = 1;
+	if (nthreads > RP_MAX_THREADS)
+		nthreads = RP_MAX_THREADS;
+	return ((size_t) nthreads + 1) * ((size_t) n_keys + 1) * sizeof(int64_t);
+}
+
+/* parts bounds over n_outer outer units with prefix ptr (NULL: uniform) */
+static void
+csr_mt_split(csr_mt *m, int64_t n_outer, const int64_t *ptr)
+{
+	m->bound[0] = 0;
+	for (int p = 1; p < m->parts; p++)
+	{
+		if (ptr == NULL)
+			m->bound[p] = n_outer * p / m->parts;
+		else
+		{
+			/* first outer unit whose start reaches p / parts of the entries */
+			int64_t		target = ptr[n_outer] / m->parts * p;
+			int64_t		lo = m->bound[p - 1];
+			int64_t		hi = n_outer;
+
+			while (lo < hi)
+			{
+				int64_t		mid = lo + (hi - lo) / 2;
+
+				if (ptr[mid] < target)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			m->bound[p] = lo;
+		}
+	}
+	m->bound[m->parts] = n_outer;
+}
+
+/* turns the parts' counts into their start positions; fills ptr (n_keys + 1) */
+static void
+csr_mt_offsets(csr_mt *m, int64_t *ptr)
+{
+	int64_t		run = 0;
+	int64_t		stride = m->n_keys + 1;
+
+	for (int64_t c = 0; c < m->n_keys; c++)
+	{
+		ptr[c] = run;
+		for (int p = 0; p < m->parts; p++)
+		{
+			int64_t		n = m->cnt[p * stride + c];
+
+			m->cnt[p * stride + c] = run;
+			run += n;
+		}
+	}
+	ptr[m->n_keys] = run;
+}
+
+static void
+transpose_count(void *arg, int thread, int64_t begin, int64_t end)
+{
+	csr_mt	   *m = (csr_mt *) arg;
+
+	for (int64_t p = begin; p < end; p++)
+	{
+		int64_t    *cnt = m->cnt + p * (m->n_keys + 1);
+		const rp_csr *a = m->a;
+
+		memset(cnt, 0, ((size_t) m->n_keys + 1) * sizeof(int64_t));
+		for (int64_t i = a->indptr[m->bound[p]]; i < a->indptr[m->bound[p + 1]]; i++)
+			cnt[a->indices[i]]++;
+	}
+}
+
+static void
+transpose_scatter(void *arg, int thread, int64_t begin, int64_t end)
+{
+	csr_mt	   *m = (csr_mt *) arg;
+
+	for (int64_t p = begin; p < end; p++)
+	{
+		int64_t    *pos = m->cnt + p * (m->n_keys + 1);
+		const rp_csr *a = m->a;
+
+		for (int64_t r = m->bound[p]; r < m->bound[p + 1]; r++)
+			for (int64_t i = a->indptr[r]; i < a->indptr[r + 1]; i++)
+			{
+				int64_t		q = pos[a->indices[i]]++;
+
+				m->out->indices[q] = (int32_t) r;
+				m->out->values[q] = a->values[i];
+			}
+	}
+}
+
+rp_status
+rp_csr_transpose_mt(const rp_csr *a, rp_csr *out, int nthreads, void *work)
+{
+	csr_mt		m;
+
+	if (nthreads > RP_MAX_THREADS)
+		nthreads = RP_MAX_THREADS;
+	if (nthreads <= 1 || a->nnz < 65536 || a->n_rows < nthreads)
+		return rp_csr_transpose(a, out);
+	memset(&m, 0, sizeof(m));
+	m.parts = nthreads;
+	m.n_keys = a->n_cols;
+	m.cnt = (int64_t *) work;
+	m.a = a;
+	m.out = out;
+	csr_mt_split(&m, a->n_rows, a->indptr);
+	rp_parallel_for(nthreads, nthreads, 1, transpose_count, &m, NULL);
+	csr_mt_offsets(&m, out->indptr);
+	rp_parallel_for(nthreads, nthreads, 1, transpose_scatter, &m, NULL);
+	out->n_rows = a->n_cols;
+	out->n_cols = a->n_rows;
+	out->nnz = a->nnz;
+	return RP_OK;
+}
+
+static void
+bucket_count(void *arg, int thread, int64_t begin, int64_t end)
+{
+	csr_mt	   *m = (csr_mt *) arg;
+
+	for (int64_t p = begin; p < end; p++)
+	{
+		int64_t    *cnt = m->cnt + p * (m->n_keys + 1);
+		int			bad = 0;
+
+		memset(cnt, 0, ((size_t) m->n_keys + 1) * sizeof(int64_t));
+		for (int64_t i = m->bound[p]; i < m->bound[p + 1]; i++)
+		{
+			int32_t		r = m->rows[i];
+			int32_t		c = m->cols[i];
+
+			if (r < 0 || r >= m->n_rows || c < 0 || c >= m->n_cols)
+			{
+				bad = 1;
+				continue;
+			}
+			cnt[c]++;
+		}
+		if (bad)
+			m->cnt[p * (m->n_keys + 1) + m->n_keys] = 1;	/* the spare slot */
+	}
+}
+
+static void
+bucket_scatter(void *arg, int thread, int64_t begin, int64_t end)
+{
+	csr_mt	   *m = (csr_mt *) arg;
+
+	for (int64_t p = begin; p < end; p++)
+	{
+		int64_t    *pos = m->cnt + p * (m->n_keys + 1);
+
+		for (int64_t i = m->bound[p]; i < m->bound[p + 1]; i++)
+		{
+			int64_t		q = pos[m->cols[i]]++;
+
+			m->o_idx[q] = m->rows[i];
+			m->o_val[q] = m->vals[i];
+		}
+	}
+}
+
+rp_status
+rp_coo_bucket_by_col_mt(int32_t n_rows, int32_t n_cols, int64_t n,
+						const int32_t *rows, const int32_t *cols, const double *vals,
+						int64_t *colptr, int32_t *rows_by_col, double *vals_by_col,
+						int nthreads, void *work)
+{
+	csr_mt		m;
+
+	if (nthreads > RP_MAX_THREADS)
+		nthreads = RP_MAX_THREADS;
+	if (nthreads <= 1 || n < 65536 || n_rows < 0 || n_cols < 0)
+		return rp_coo_bucket_by_col(n_rows, n_cols, n, rows, cols, vals, colptr,
+									rows_by_col, vals_by_col);
+	memset(&m, 0, sizeof(m));
+	m.parts = nthreads;
+	m.n_keys = n_cols;
+	m.cnt = (int64_t *) work;
+	m.rows = rows;
+	m.cols = cols;
+	m.vals = vals;
+	m.n_rows = n_rows;
+	m.n_cols = n_cols;
+	m.o_idx = rows_by_col;
+	m.o_val = vals_by_col;
+	csr_mt_split(&m, n, NULL);
+	rp_parallel_for(nthreads, nthreads, 1, bucket_count, &m, NULL);
+	for (int p = 0; p < m.parts; p++)
+		if (m.cnt[p * (m.n_keys + 1) + m.n_keys] != 0)
+			return RP_EINVAL;
+	csr_mt_offsets(&m, colptr);
+	rp_parallel_for(nthreads, nthreads, 1, bucket_scatter, &m, NULL);
+	return RP_OK;
+}
+
+static void
+rows_count(void *arg, int thread, int64_t begin, int64_t end)
+{
+	csr_mt	   *m = (csr_mt *) arg;
+
+	for (int64_t p = begin; p < end; p++)
+	{
+		int64_t    *cnt = m->cnt + p * (m->n_keys + 1);
+
+		memset(cnt, 0, ((size_t) m->n_keys + 1) * sizeof(int64_t));
+		for (int64_t i = m->colptr[m->bound[p]]; i < m->colptr[m->bound[p + 1]]; i++)
+			cnt[m->rows_by_col[i]]++;
+	}
+}
+
+static void
+rows_scatter(void *arg, int thread, int64_t begin, int64_t end)
+{
+	csr_mt	   *m = (csr_mt *) arg;
+
+	for (int64_t p = begin; p < end; p++)
+	{
+		int64_t    *pos = m->cnt + p * (m->n_keys + 1);
+
+		/* columns visited in order: every row receives its columns sorted */
+		for (int64_t c = m->bound[p]; c < m->bound[p + 1]; c++)
+			for (int64_t i = m->colptr[c]; i < m->colptr[c + 1]; i++)
+			{
+				int64_t		q = pos[m->rows_by_col[i]]++;
+
+				m->out->indices[q] = (int32_t) c;
+				m->out->values[q] = m->vals_by_col[i];
+			}
+	}
+}
+
+/* sums adjacent duplicates of each row in place, at the row's start */
+static void
+rows_dedup(void *arg, int thread, int64_t begin, int64_t end)
+{
+	csr_mt	   *m = (csr_mt *) arg;
+	int32_t    *ix = m->out->indices;
+	double	   *vx = m->out->values;
+
+	for (int64_t r = begin; r < end; r++)
+	{
+		int64_t		b = m->out->indptr[r];
+		int64_t		e = m->out->indptr[r + 1];
+		int64_t		w = b;
+
+		for (int64_t i = b; i < e; i++)
+		{
+			if (w > b && ix[w - 1] == ix[i])
+				vx[w - 1] += vx[i];
+			else
+			{
+				ix[w] = ix[i];
+				vx[w] = vx[i];
+				w++;
+			}
+		}
+		m->kept[r] = w - b;
+	}
+}
+
+rp_status
+rp_csr_from_col_buckets_mt(int32_t n_rows, int32_t n_cols, const int64_t *colptr,
+						   const int32_t *rows_by_col, const double *vals_by_col,
+						   rp_csr *out, int nthreads, void *work)
+{
+	csr_mt		m;
+	int64_t    *indptr = out->indptr;
+	int64_t		w;
+
+	if (nthreads > RP_MAX_THREADS)
+		nthreads = RP_MAX_THREADS;
+	if (nthreads <= 1 || n_rows < 0 || n_cols < nthreads || colptr[n_cols] < 65536)
+		return rp_csr_from_col_buckets(n_rows, n_cols, colptr, rows_by_col, vals_by_col,
+									   out, work);
+	memset(&m, 0, sizeof(m));
+	m.parts = nthreads;
+	m.n_keys = n_rows;
+	m.cnt = (int64_t *) work;
+	m.kept = m.cnt + (size_t) nthreads * ((size_t) n_rows + 1);
+	m.colptr = colptr;
+	m.rows_by_col = rows_by_col;
+	m.vals_by_col = vals_by_col;
+	m.out = out;
+	csr_mt_split(&m, n_cols, colptr);
+	rp_parallel_for(nthreads, nthreads, 1, rows_count, &m, NULL);
+	csr_mt_offsets(&m, indptr);
+	rp_parallel_for(nthreads, nthreads, 1, rows_scatter, &m, NULL);
+	/* duplicates summed per row in parallel, then the rows compacted in order */
+	rp_parallel_for(nthreads, n_rows, 1024, rows_dedup, &m, NULL);
+	w = 0;
+	for (int32_t r = 0; r < n_rows; r++)
+	{
+		int64_t		b = indptr[r];
+		int64_t		k = m.kept[r];
+
+		if (w != b)
+		{
+			memmove(out->indices + w, out->indices + b, (size_t) k * sizeof(int32_t));
+			memmove(out->values + w, out->values + b, (size_t) k * sizeof(double));
+		}
+		indptr[r] = w;
+		w += k;
+	}
+	indptr[n_rows] = w;
+	out->n_rows = n_rows;
+	out->n_cols = n_cols;
+	out->nnz = w;
+	return RP_OK;
 }

@@ -71,6 +71,30 @@ extern rp_status rp_csr_from_col_buckets(int32_t n_rows, int32_t n_cols,
  */
 extern rp_status rp_csr_transpose(const rp_csr *a, rp_csr *out);
 
+/*
+ * The three counting sorts above on nthreads threads (rp_parallel_for),
+ * bit-identical to the one-thread functions for any thread count: each
+ * thread counts and scatters one contiguous part of the input, and part t's
+ * entries of a key follow parts 0..t-1's.  work: rp_csr_mt_workspace(n_keys,
+ * nthreads) bytes, where n_keys is the output's number of rows (a->n_cols
+ * for the transpose, n_cols for the bucketing, n_rows for the scatter; the
+ * last also takes the workspace of rp_csr_from_col_buckets, which is
+ * smaller).  One thread, or small inputs, run the serial function.  Pure
+ * computation: the threads call nothing but the core.
+ */
+extern size_t rp_csr_mt_workspace(int64_t n_keys, int nthreads);
+extern rp_status rp_csr_transpose_mt(const rp_csr *a, rp_csr *out, int nthreads, void *work);
+extern rp_status rp_coo_bucket_by_col_mt(int32_t n_rows, int32_t n_cols, int64_t n,
+										 const int32_t *rows, const int32_t *cols,
+										 const double *vals, int64_t *colptr,
+										 int32_t *rows_by_col, double *vals_by_col,
+										 int nthreads, void *work);
+extern rp_status rp_csr_from_col_buckets_mt(int32_t n_rows, int32_t n_cols,
+											const int64_t *colptr,
+											const int32_t *rows_by_col,
+											const double *vals_by_col, rp_csr *out,
+											int nthreads, void *work);
+
 /* Looks up a(r, c); returns 0.0 when absent.  Binary search in row r. */
 extern double rp_csr_get(const rp_csr *a, int32_t r, int32_t c);
 

@@ -383,14 +383,25 @@ knn_carve(void *base, int32_t n_vec, int32_t k, knn_scratch *s)
  * heaps are the output arrays themselves, so one thread needs no n_vec * k
  * scratch.  merge is k entries for the final per-row merge and sort.
  */
+/*
+ * A pair's running dot product and count of common users, side by side so
+ * that the kernel's inner loop touches one cache line per candidate, not
+ * two.
+ */
+typedef struct knn_acc
+{
+	double		dot;
+	int32_t		cnt;
+	int32_t		pad;
+} knn_acc;
+
 typedef struct knn_fit_scratch
 {
-	double	   *acc;
+	knn_acc    *acc;
 	double	   *thr;
 	double	   *hv;
 	int32_t    *hi;
 	int32_t    *hn;
-	int32_t    *cnt;
 	int32_t    *touched;		/* n_vec + 1 */
 	knn_entry  *merge;
 } knn_fit_scratch;
@@ -399,8 +410,9 @@ typedef struct knn_fit_scratch
 static size_t
 knn_fit_thread_bytes(int32_t n_vec, int32_t k)
 {
-	size_t		b = 2 * (size_t) n_vec * sizeof(double)
-		+ (3 * (size_t) n_vec + 1) * sizeof(int32_t)
+	size_t		b = (size_t) n_vec * sizeof(knn_acc)
+		+ (size_t) n_vec * sizeof(double)
+		+ (2 * (size_t) n_vec + 1) * sizeof(int32_t)
 		+ (size_t) k * sizeof(knn_entry);
 
 	return (b + 63) & ~(size_t) 63;
@@ -532,8 +544,7 @@ knn_fit_range(void *arg, int thread, int64_t begin, int64_t end)
 	const int32_t *ix = AT->indices;
 	const double *vx = AT->values;
 	const double *norms = c->norms;
-	double	   *acc = s->acc;
-	int32_t    *cnt = s->cnt;
+	knn_acc    *acc = s->acc;
 	int32_t    *touched = s->touched;
 	int32_t		k = c->p->k;
 	double		shrink = c->p->shrink;
@@ -575,9 +586,9 @@ knn_fit_range(void *arg, int thread, int64_t begin, int64_t end)
 				if (j <= i)
 					break;
 				touched[nt] = j;
-				nt += (cnt[j] == 0);
-				cnt[j]++;
-				acc[j] += w * vx[p];
+				nt += (acc[j].cnt == 0);
+				acc[j].cnt++;
+				acc[j].dot += w * vx[p];
 			}
 		}
 
@@ -589,22 +600,22 @@ knn_fit_range(void *arg, int thread, int64_t begin, int64_t end)
 
 			if (den > 0.0)
 			{
-				sim = acc[j] / den;
+				sim = acc[j].dot / den;
 				/* rounding can push a parallel pair just past 1 */
 				if (sim > 1.0)
 					sim = 1.0;
 				else if (sim < -1.0)
 					sim = -1.0;
 				if (shrink > 0.0)
-					sim *= (double) cnt[j] / ((double) cnt[j] + shrink);
+					sim *= (double) acc[j].cnt / ((double) acc[j].cnt + shrink);
 				if (sim > 0.0)
 				{
 					knn_fit_offer(s, k, (int32_t) i, sim, j);
 					knn_fit_offer(s, k, j, sim, (int32_t) i);
 				}
 			}
-			acc[j] = 0.0;
-			cnt[j] = 0;
+			acc[j].dot = 0.0;
+			acc[j].cnt = 0;
 		}
 	}
 }
@@ -691,14 +702,12 @@ rp_knn_fit(const rp_csr *A, const rp_csr *AT, const rp_knn_params *p,
 		char	   *q = base;
 
 		memset(base, 0, knn_fit_thread_bytes(n, k));
-		s->acc = (double *) q;
-		q += (size_t) n * sizeof(double);
+		s->acc = (knn_acc *) q;
+		q += (size_t) n * sizeof(knn_acc);
 		s->thr = (double *) q;
 		q += (size_t) n * sizeof(double);
 		s->merge = (knn_entry *) q;
 		q += (size_t) k * sizeof(knn_entry);
-		s->cnt = (int32_t *) q;
-		q += (size_t) n * sizeof(int32_t);
 		s->hn = (int32_t *) q;
 		q += (size_t) n * sizeof(int32_t);
 		s->touched = (int32_t *) q;

@@ -21,19 +21,71 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <time.h>
 
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 
 #include "method.h"
 #include "model_validate.h"
 #include "recpromo.h"
 #include "knn.h"
+#include "source.h"
 #include "rp_knn.h"
 
 typedef struct ItemKnnState
 {
 	rp_csr		S;				/* items x items, kept neighbours, sorted by column */
 } ItemKnnState;
+
+/*
+ * Wall-clock and process CPU marks of the training phases, reported at DEBUG2 for
+ * bench/bench_read.py (never in test output: they are timings).
+ */
+typedef struct KnnPhases
+{
+	instr_time	last;
+	double		last_cpu;
+	StringInfoData msg;
+} KnnPhases;
+
+/* CPU seconds of the whole process (every thread) so far */
+static double
+KnnProcessCpu(void)
+{
+	struct timespec t;
+
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t) != 0)
+		return 0.0;
+	return (double) t.tv_sec + 1e-9 * (double) t.tv_nsec;
+}
+
+static void
+KnnPhaseStart(KnnPhases *ph)
+{
+	INSTR_TIME_SET_CURRENT(ph->last);
+	ph->last_cpu = KnnProcessCpu();
+	initStringInfo(&ph->msg);
+}
+
+static void
+KnnPhaseMark(KnnPhases *ph, const char *name)
+{
+	instr_time	now;
+	instr_time	d;
+	double		cpu;
+
+	if (ph == NULL)
+		return;
+	INSTR_TIME_SET_CURRENT(now);
+	cpu = KnnProcessCpu();
+	d = now;
+	INSTR_TIME_SUBTRACT(d, ph->last);
+	appendStringInfo(&ph->msg, "%s%s %.3f s (cpu %.3f s)", ph->msg.len ? ", " : "", name,
+					 INSTR_TIME_GET_DOUBLE(d), cpu - ph->last_cpu);
+	ph->last = now;
+	ph->last_cpu = cpu;
+}
 
 const char *const RecpromoKnnWeightings[] = {"none", "tfidf", "bm25", NULL};
 
@@ -67,10 +119,23 @@ KnnIsSortedTranspose(const rp_csr *A, const rp_csr *T)
 	return true;
 }
 
+static void KnnFitPhased(rp_csr *A, const rp_csr *T, rp_knn_weighting w, double k1,
+						 double b, int32 k, double shrink, int threads, rp_csr *S,
+						 const char *what, KnnPhases *ph);
+
 void
 RecpromoKnnFitFrom(rp_csr *A, const rp_csr *T, rp_knn_weighting w, double k1,
 				   double b, int32 k, double shrink, int threads, rp_csr *S,
 				   const char *what)
+{
+	KnnFitPhased(A, T, w, k1, b, k, shrink, threads, S, what, NULL);
+}
+
+/* RecpromoKnnFitFrom, marking its phases in ph (NULL: none) */
+static void
+KnnFitPhased(rp_csr *A, const rp_csr *T, rp_knn_weighting w, double k1,
+			 double b, int32 k, double shrink, int threads, rp_csr *S,
+			 const char *what, KnnPhases *ph)
 {
 	rp_csr		AT;
 	bool		own_at;
@@ -90,19 +155,23 @@ RecpromoKnnFitFrom(rp_csr *A, const rp_csr *T, rp_knn_weighting w, double k1,
 	work = palloc_extended(rp_knn_weight_workspace_size(A), MCXT_ALLOC_HUGE);
 	RecpromoCheckStatus(rp_knn_weight(A, w, k1, b, A->values, work), what);
 	pfree(work);
+	KnnPhaseMark(ph, "weighting");
 
 	/* unweighted, the matrix A came from is its transpose: skip rebuilding it */
 	own_at = !(w == RP_KNN_WEIGHT_NONE && KnnIsSortedTranspose(A, T));
 	if (own_at)
 	{
 		AT.indptr = palloc_extended(((Size) A->n_cols + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
-		AT.indices = palloc_extended(Max((Size) A->nnz, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
-		AT.values = palloc_extended(Max((Size) A->nnz, 1) * sizeof(double), MCXT_ALLOC_HUGE);
-		RecpromoCheckStatus(rp_csr_transpose(A, &AT), what);
+		AT.indices = RecpromoAllocLarge(Max((Size) A->nnz, 1) * sizeof(int32));
+		AT.values = RecpromoAllocLarge(Max((Size) A->nnz, 1) * sizeof(double));
+		work = palloc_extended(rp_csr_mt_workspace(A->n_cols, threads), MCXT_ALLOC_HUGE);
+		RecpromoCheckStatus(rp_csr_transpose_mt(A, &AT, threads, work), what);
+		pfree(work);
 	}
 	else
 		AT = *T;
 	CHECK_FOR_INTERRUPTS();
+	KnnPhaseMark(ph, own_at ? "second transpose" : "sorted check");
 
 	S->indptr = palloc_extended(((Size) A->n_rows + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
 	S->indices = palloc_extended(mul_size(slots, sizeof(int32)), MCXT_ALLOC_HUGE);
@@ -112,8 +181,10 @@ RecpromoKnnFitFrom(rp_csr *A, const rp_csr *T, rp_knn_weighting w, double k1,
 	p.shrink = shrink;
 	p.nthreads = threads;
 	/* workers are joined inside rp_knn_fit: nothing runs after it returns */
+	KnnPhaseMark(ph, "allocation");
 	RecpromoCheckStatus(rp_knn_fit(A, &AT, &p, S, work, &cancel), what);
 	CHECK_FOR_INTERRUPTS();
+	KnnPhaseMark(ph, "neighbours");
 	pfree(work);
 	if (own_at)
 	{
@@ -135,22 +206,31 @@ ItemKnnTrain(RecpromoTrainState *ts)
 	const rp_csr *R = &ts->data.R;
 	rp_csr		A;
 	rp_csr		S;
+	void	   *work;
+	KnnPhases	ph;
 
+	KnnPhaseStart(&ph);
 	/* items x users: the compared vectors are the items */
 	A.indptr = palloc_extended(((Size) R->n_cols + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
-	A.indices = palloc_extended(Max((Size) R->nnz, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
-	A.values = palloc_extended(Max((Size) R->nnz, 1) * sizeof(double), MCXT_ALLOC_HUGE);
-	RecpromoCheckStatus(rp_csr_transpose(R, &A), "item_knn training");
+	A.indices = RecpromoAllocLarge(Max((Size) R->nnz, 1) * sizeof(int32));
+	A.values = RecpromoAllocLarge(Max((Size) R->nnz, 1) * sizeof(double));
+	work = palloc_extended(rp_csr_mt_workspace(R->n_cols, ts->threads), MCXT_ALLOC_HUGE);
+	RecpromoCheckStatus(rp_csr_transpose_mt(R, &A, ts->threads, work), "item_knn training");
+	pfree(work);
+	KnnPhaseMark(&ph, "transpose");
 
-	RecpromoKnnFitFrom(&A, R, RecpromoKnnWeighting(wname), k1, b, k, shrink, ts->threads,
-					   &S, "item_knn training");
+	KnnFitPhased(&A, R, RecpromoKnnWeighting(wname), k1, b, k, shrink, ts->threads,
+				 &S, "item_knn training", &ph);
 	pfree(A.indptr);
 	pfree(A.indices);
 	pfree(A.values);
+	KnnPhaseMark(&ph, "free");
 
 	RecpromoPartsAdd(&ts->parts, "knn_indptr", S.indptr, ((Size) S.n_rows + 1) * sizeof(int64));
 	RecpromoPartsAdd(&ts->parts, "knn_indices", S.indices, (Size) S.nnz * sizeof(int32));
 	RecpromoPartsAdd(&ts->parts, "knn_values", S.values, (Size) S.nnz * sizeof(double));
+	ereport(DEBUG2,
+			(errmsg_internal("recpromo item_knn phases (%d threads): %s", ts->threads, ph.msg.data)));
 }
 
 void

@@ -390,8 +390,15 @@ RecpromoReadInteractions(const RecpromoSource *src, bool nonneg, RecpromoInterac
 			ReleaseSysCache(tp);
 		}
 	}
+	/*
+	 * Up front: the rows alone, from the planner's count (the keys are not
+	 * known yet; RecpromoSinkFinish checks the exact peak before the
+	 * matrix is built, and growing the row arrays checks them too).
+	 */
 	if (reltuples > 0)
-		RecpromoCheckMemory((double) reltuples * 96.0, "reading the source table");
+		RecpromoSinkCheckMemory(src, RecpromoSinkPeakBytes((double) reltuples, 0, 0, 0,
+														   RecpromoThreads()),
+								(double) reltuples, RECPROMO_SINK_PLAN_ESTIMATE);
 
 	getrusage(RUSAGE_SELF, &ru0);
 	INSTR_TIME_SET_CURRENT(start);

@@ -69,6 +69,13 @@ extern int32 RecpromoReadUserHistory(const RecpromoSource *src, const RecpromoKe
  * btree or hash index whose first column is the user column.  For a view
  * or foreign table nothing can be checked and the NOTICE says so.
  */
+/*
+ * palloc_extended(len, MCXT_ALLOC_HUGE) with the interior advised for
+ * transparent huge pages (madvise mode): for large arrays written once in
+ * scattered order, where 4 kB pages cost a fault and a TLB miss each.
+ */
+extern void *RecpromoAllocLarge(Size len);
+
 extern void RecpromoCheckFoldInIndex(const RecpromoSource *src);
 
 /*

@@ -83,6 +83,36 @@ RecpromoRatingBad(const RecpromoRowSink *sink, double r)
 /* Makes room for more rows (the arrays grow by half). */
 extern void RecpromoSinkGrow(RecpromoRowSink *sink);
 
+/*
+ * The reader's memory per row: 16 bytes while reading (two int32 ids and a
+ * double), 12 more for the copy bucketed by item (the CSR, built next, is
+ * also 12 and replaces the 16).
+ */
+#define RECPROMO_SINK_ROW_BYTES 16
+#define RECPROMO_SINK_COPY_BYTES 12
+
+/*
+ * Peak bytes of reading `rows` rows with these key counts (key_bytes: the
+ * sorted keys) on `threads` threads, from the first row to the finished
+ * CSR; what RecpromoReadInteractions plans and RecpromoSinkFinish checks.
+ */
+extern double RecpromoSinkPeakBytes(double rows, double users, double items,
+									double key_bytes, int threads);
+
+typedef enum RecpromoSinkPlan
+{
+	RECPROMO_SINK_PLAN_ESTIMATE,	/* up front, rows = the planner's count */
+	RECPROMO_SINK_PLAN_GROW,	/* growing the row arrays, rows = their room */
+	RECPROMO_SINK_PLAN_EXACT	/* before the matrix, rows = rows read */
+} RecpromoSinkPlan;
+
+/*
+ * ERROR 53200 (out_of_memory) with both figures when need bytes exceed
+ * recpromo.memory_limit; rows and plan say what the figure counts.
+ */
+extern void RecpromoSinkCheckMemory(const RecpromoSource *src, double need, double rows,
+									RecpromoSinkPlan plan);
+
 /* Appends a row of provisional ids (from RecpromoDict*) and its rating. */
 static inline void
 RecpromoSinkPush(RecpromoRowSink *sink, int32 u, int32 i, double v)

@@ -25,6 +25,7 @@
  */
 #include "postgres.h"
 
+#include <math.h>
 #include <sys/mman.h>
 
 #include "common/hashfn.h"
@@ -56,9 +57,13 @@ AdviseHuge(void *p, Size len)
 #endif
 }
 
-/* palloc_extended(len, HUGE) advised for huge pages. */
-static void *
-AllocLarge(Size len)
+/*
+ * palloc_extended(len, HUGE) advised for huge pages (large arrays filled
+ * once by scattered writes: the CSR built here, its transposes in the
+ * methods).
+ */
+void *
+RecpromoAllocLarge(Size len)
 {
 	void	   *p = palloc_extended(len, MCXT_ALLOC_HUGE);
 
@@ -257,6 +262,67 @@ RecpromoDictText(RecpromoKeyDict *d, const char *str, Size len)
 	return d->n++;
 }
 
+/* Bytes a dictionary holds while reading (its arrays, hash slots, direct map). */
+static double
+DictBytes(const RecpromoKeyDict *d)
+{
+	return (double) d->cap * (sizeof(uint32) + sizeof(int64))
+		+ ((double) d->mask + 1.0) * sizeof(uint32)
+		+ (double) d->dcap * sizeof(int32) + (double) d->arena_cap;
+}
+
+/* Bytes of the sorted keys DictFinish makes of d (the layout of keys.h). */
+static double
+KeysBytes(const RecpromoKeyDict *d)
+{
+	if (d->kclass == RECPROMO_KEY_INT)
+		return (double) d->n * sizeof(int64);
+	return ((double) d->n + 1.0) * sizeof(int64) + (double) d->arena_len;
+}
+
+double
+RecpromoSinkPeakBytes(double rows, double users, double items, double key_bytes, int threads)
+{
+	double		keys = Max(users, items) + 1.0;
+
+	/*
+	 * Pass 1 holds the rows (16 bytes), their copy bucketed by item (12) and
+	 * the bucket bounds; pass 2 the bucketed copy and the CSR (12 + 12) with
+	 * its row pointers.  Both hold the sorted keys and the threaded counting
+	 * sorts' counts (rp_csr_mt_workspace); this bounds both.
+	 */
+	return rows * (RECPROMO_SINK_ROW_BYTES + RECPROMO_SINK_COPY_BYTES)
+		+ key_bytes + (users + items + 2.0) * sizeof(int64)
+		+ (double) rp_csr_mt_workspace((int64) keys, threads);
+}
+
+/*
+ * Refuses a read whose plan exceeds recpromo.memory_limit, before the
+ * allocation that would reach it: 53200 with the plan and the limit.
+ */
+void
+RecpromoSinkCheckMemory(const RecpromoSource *src, double need, double rows,
+						RecpromoSinkPlan plan)
+{
+	double		limit = (double) recpromo_memory_limit_kb * 1024.0;
+
+	if (need <= limit)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OUT_OF_MEMORY),
+			 errmsg("reading %s would need %.0f kB of memory, recpromo.memory_limit is %d kB",
+					src->relname, ceil(need / 1024.0), recpromo_memory_limit_kb),
+			 plan == RECPROMO_SINK_PLAN_ESTIMATE ?
+			 errdetail("The table holds about %.0f rows; reading takes %d bytes a row plus the key dictionaries.",
+					   rows, RECPROMO_SINK_ROW_BYTES + RECPROMO_SINK_COPY_BYTES) :
+			 plan == RECPROMO_SINK_PLAN_GROW ?
+			 errdetail("Room for %.0f rows at %d bytes each is needed while reading, plus the key dictionaries.",
+					   rows, RECPROMO_SINK_ROW_BYTES) :
+			 errdetail("%.0f rows take %d bytes each, plus the keys and the matrix's row pointers.",
+					   rows, RECPROMO_SINK_ROW_BYTES + RECPROMO_SINK_COPY_BYTES),
+			 errhint("Raise recpromo.memory_limit, or train on fewer rows.")));
+}
+
 void
 RecpromoSinkInit(RecpromoRowSink *sink, const RecpromoSource *src, bool nonneg,
 				 int64 expected)
@@ -270,9 +336,9 @@ RecpromoSinkInit(RecpromoRowSink *sink, const RecpromoSource *src, bool nonneg,
 	DictInit(&sink->items, src->item_type, cxt);
 	/* untouched pages of an over-estimate are never resident */
 	sink->cap = Max(expected, SINK_MIN_ROWS);
-	sink->u = AllocLarge(sink->cap * sizeof(int32));
-	sink->i = AllocLarge(sink->cap * sizeof(int32));
-	sink->v = AllocLarge(sink->cap * sizeof(double));
+	sink->u = RecpromoAllocLarge(sink->cap * sizeof(int32));
+	sink->i = RecpromoAllocLarge(sink->cap * sizeof(int32));
+	sink->v = RecpromoAllocLarge(sink->cap * sizeof(double));
 }
 
 void
@@ -280,6 +346,10 @@ RecpromoSinkGrow(RecpromoRowSink *sink)
 {
 	int64		cap = sink->cap + sink->cap / 2;
 
+	/* the grown arrays fill up as rows arrive: plan them with the dictionaries */
+	RecpromoSinkCheckMemory(sink->src, (double) cap * RECPROMO_SINK_ROW_BYTES +
+							DictBytes(&sink->users) + DictBytes(&sink->items),
+							(double) cap, RECPROMO_SINK_PLAN_GROW);
 	sink->u = repalloc_huge(sink->u, cap * sizeof(int32));
 	sink->i = repalloc_huge(sink->i, cap * sizeof(int32));
 	sink->v = repalloc_huge(sink->v, cap * sizeof(double));
@@ -409,6 +479,7 @@ RecpromoSinkFinish(RecpromoRowSink *sink, RecpromoInteractions *out)
 	int32	   *rows_by_col;
 	double	   *vals_by_col;
 	void	   *work;
+	int			threads = RecpromoThreads();
 
 	if (sink->skipped > 0)
 		ereport(NOTICE,
@@ -416,6 +487,13 @@ RecpromoSinkFinish(RecpromoRowSink *sink, RecpromoInteractions *out)
 						(long long) sink->skipped)));
 	out->rows_read = n + sink->folded;
 	out->rows_skipped = sink->skipped;
+
+	/* the exact peak, now that the rows and keys are known */
+	RecpromoSinkCheckMemory(src, RecpromoSinkPeakBytes((double) n, (double) sink->users.n,
+													   (double) sink->items.n,
+													   KeysBytes(&sink->users) + KeysBytes(&sink->items),
+													   threads),
+							(double) n, RECPROMO_SINK_PLAN_EXACT);
 
 	urank = DictFinish(&sink->users, src->user_type, &out->users);
 	irank = DictFinish(&sink->items, src->item_type, &out->items);
@@ -429,11 +507,14 @@ RecpromoSinkFinish(RecpromoRowSink *sink, RecpromoInteractions *out)
 
 	/* pass 1: bucket by item; the rows are then freed before the CSR exists */
 	colptr = palloc_extended(((Size) out->items.n + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
-	rows_by_col = AllocLarge(Max(n, 1) * sizeof(int32));
-	vals_by_col = AllocLarge(Max(n, 1) * sizeof(double));
-	RecpromoCheckStatus(rp_coo_bucket_by_col(out->users.n, out->items.n, n, sink->u, sink->i,
-											 sink->v, colptr, rows_by_col, vals_by_col),
+	rows_by_col = RecpromoAllocLarge(Max(n, 1) * sizeof(int32));
+	vals_by_col = RecpromoAllocLarge(Max(n, 1) * sizeof(double));
+	work = palloc_extended(rp_csr_mt_workspace(out->items.n, threads), MCXT_ALLOC_HUGE);
+	RecpromoCheckStatus(rp_coo_bucket_by_col_mt(out->users.n, out->items.n, n, sink->u, sink->i,
+												sink->v, colptr, rows_by_col, vals_by_col,
+												threads, work),
 						"building the interaction matrix");
+	pfree(work);
 	pfree(sink->u);
 	pfree(sink->i);
 	pfree(sink->v);
@@ -441,11 +522,12 @@ RecpromoSinkFinish(RecpromoRowSink *sink, RecpromoInteractions *out)
 
 	/* pass 2: scatter by user, each row's items come out sorted */
 	out->R.indptr = palloc_extended(((Size) out->users.n + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
-	out->R.indices = AllocLarge(Max(n, 1) * sizeof(int32));
-	out->R.values = AllocLarge(Max(n, 1) * sizeof(double));
-	work = palloc_extended(rp_csr_from_coo_workspace(out->users.n), MCXT_ALLOC_HUGE);
-	RecpromoCheckStatus(rp_csr_from_col_buckets(out->users.n, out->items.n, colptr, rows_by_col,
-												vals_by_col, &out->R, work),
+	out->R.indices = RecpromoAllocLarge(Max(n, 1) * sizeof(int32));
+	out->R.values = RecpromoAllocLarge(Max(n, 1) * sizeof(double));
+	work = palloc_extended(rp_csr_mt_workspace(out->users.n, threads), MCXT_ALLOC_HUGE);
+	RecpromoCheckStatus(rp_csr_from_col_buckets_mt(out->users.n, out->items.n, colptr,
+												   rows_by_col, vals_by_col, &out->R,
+												   threads, work),
 						"building the interaction matrix");
 	pfree(work);
 	pfree(colptr);
