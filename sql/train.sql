@@ -118,7 +118,7 @@ ANALYZE big_ratings;
 SET recpromo.memory_limit = '1MB';
 SELECT * FROM train('big', 'big_ratings', 'user_id', 'item_id', method => 'popularity');
 -- the reader's plan follows its real need (28 bytes a row, the keys, the row pointers;
--- 1174 kB here on one thread): 1 kB below is refused (53200), the need itself is allowed
+-- 1174 kB here on one thread): 1 kB below is refused (54000), the need itself is allowed
 SET recpromo.max_threads = 1;
 \set VERBOSITY sqlstate
 SET recpromo.memory_limit = '1173kB';

@@ -107,7 +107,7 @@ typedef enum RecpromoSinkPlan
 } RecpromoSinkPlan;
 
 /*
- * ERROR 53200 (out_of_memory) with both figures when need bytes exceed
+ * ERROR 54000 (program_limit_exceeded) with both figures when need bytes exceed
  * recpromo.memory_limit; rows and plan say what the figure counts.
  */
 extern void RecpromoSinkCheckMemory(const RecpromoSource *src, double need, double rows,

@@ -298,7 +298,7 @@ RecpromoSinkPeakBytes(double rows, double users, double items, double key_bytes,
 
 /*
  * Refuses a read whose plan exceeds recpromo.memory_limit, before the
- * allocation that would reach it: 53200 with the plan and the limit.
+ * allocation that would reach it: 54000 (program_limit_exceeded, as every recpromo.memory_limit refusal) with the plan and the limit.
  */
 void
 RecpromoSinkCheckMemory(const RecpromoSource *src, double need, double rows,
@@ -309,7 +309,7 @@ RecpromoSinkCheckMemory(const RecpromoSource *src, double need, double rows,
 	if (need <= limit)
 		return;
 	ereport(ERROR,
-			(errcode(ERRCODE_OUT_OF_MEMORY),
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 			 errmsg("reading %s would need %.0f kB of memory, recpromo.memory_limit is %d kB",
 					src->relname, ceil(need / 1024.0), recpromo_memory_limit_kb),
 			 plan == RECPROMO_SINK_PLAN_ESTIMATE ?
