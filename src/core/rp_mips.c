@@ -511,6 +511,16 @@ rp_mips_topk(const void *index, const double *V, const double *item_bias,
 	return m;
 }
 
+/* Whether row u of U (factors wide) is all zeros. */
+static int
+zero_row(const double *U, int32_t u, int32_t factors)
+{
+	for (int32_t f = 0; f < factors; f++)
+		if (U[(size_t) u * factors + f] != 0.0)
+			return 0;
+	return 1;
+}
+
 double
 rp_mips_probe(const void *index, const double *V, const double *item_bias,
 			  const double *U, int32_t n_users, int32_t nsample, int32_t k,
@@ -521,6 +531,7 @@ rp_mips_probe(const void *index, const double *V, const double *item_bias,
 	double		sc[64];
 	double		sum = 0.0;
 	int32_t		done = 0;
+	int32_t		last = -1;
 
 	memcpy(&h, index, sizeof(h));
 	if (k > 64)
@@ -535,6 +546,18 @@ rp_mips_probe(const void *index, const double *V, const double *item_bias,
 		rp_mips_stats st;
 		int32_t		u = (int32_t) (((int64_t) s * n_users) / nsample);
 
+		/*
+		 * The next user at or after the even spot whose row is not all
+		 * zeros: a zero row (a customer without factors) ties every item,
+		 * so no bound can prune it, and it says nothing about the others.
+		 */
+		if (u <= last)
+			u = last + 1;
+		while (u < n_users && zero_row(U, u, h.factors))
+			u++;
+		if (u >= n_users)
+			break;
+		last = u;
 		memset(&q, 0, sizeof(q));
 		q.u = U + (size_t) u * h.factors;
 		q.max_visit = max_visit;
@@ -544,5 +567,5 @@ rp_mips_probe(const void *index, const double *V, const double *item_bias,
 			sum += (double) st.scored / h.n_items;
 		done++;
 	}
-	return sum / done;
+	return done > 0 ? sum / done : 1.0;
 }

@@ -87,9 +87,11 @@ extern int32_t rp_mips_topk(const void *index, const double *V, const double *it
 
 /*
  * How well the bounds prune this model: runs the query of up to `nsample`
- * rows of U (n_users x factors, evenly spaced, no exclusions) for the top
- * k, each allowed to score at most max_visit items, and returns the mean
- * fraction of items scored (1.0 for a query that gave up).  The glue keeps
+ * rows of U (n_users x factors, evenly spaced, no exclusions; rows of all
+ * zeros, which no bound can prune, are passed over for the next row) for
+ * the top k, each allowed to score at most max_visit items, and returns
+ * the mean fraction of items scored (1.0 for a query that gave up, and
+ * when every row is zero).  The glue keeps
  * the index only when the fraction is small (e.g. Gaussian vectors, whose
  * norms are all alike, are not pruned and keep the screening pass).
  */

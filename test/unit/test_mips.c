@@ -373,6 +373,24 @@ test_pruning_and_giving_up(void)
 	pg = rp_mips_probe(ig, Vg, NULL, U, 40, 16, 10, n / 8);
 	CHECK(ph < 0.1);
 	CHECK(pg == 1.0);
+	{
+		/*
+		 * Customers without factors (rows of zeros: every item ties, no
+		 * bound prunes them) are passed over, not counted as give-ups: with
+		 * 70% of the rows zero the probe still sees heavy-tailed norms
+		 * prune (before, 0.7 of the probe gave up and the model lost
+		 * pruning).  All rows zero: nothing to learn, 1.0.
+		 */
+		double	   *Uz = calloc((size_t) 400 * f, sizeof(double));
+
+		for (int32_t u = 0; u < 400; u += 10)
+			for (int32_t k = 0; k < 3; k++)
+				memcpy(Uz + (size_t) (u + k) * f, U + (size_t) ((u / 10) % 40) * f, f * sizeof(double));
+		CHECK(rp_mips_probe(ih, Vh, NULL, Uz, 400, 16, 10, n / 8) < 0.1);
+		memset(Uz, 0, (size_t) 400 * f * sizeof(double));
+		CHECK(rp_mips_probe(ih, Vh, NULL, Uz, 400, 16, 10, n / 8) == 1.0);
+		free(Uz);
+	}
 	memset(&q, 0, sizeof(q));
 	q.u = U;
 	q.max_visit = 100;
