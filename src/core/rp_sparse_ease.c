@@ -20,15 +20,19 @@
  *	3. the Gram entries, per item a with T_a non-empty: T_a is rebuilt,
  *	   G_a. accumulated once over the entries b > a of a's users' rows
  *	   (sorted rows: a binary search finds where b > a starts) and only at
- *	   marked b, and G_ab stored for b in T_a (ascending).  So each
- *	   co-occurrence entry is computed once, by one thread, from a's users
- *	   in a fixed order; the old code recomputed the rows of every
- *	   neighbour once per batch of columns.
+ *	   marked b, and G_ab stored for b in T_a (ascending).  T_a itself is
+ *	   kept as a bitmap with per-word ranks when it holds more than 1/16
+ *	   of the items after a (smaller than int32 keys, and a lookup is one
+ *	   popcount), else as sorted int32 keys.  So each co-occurrence entry
+ *	   is computed once, by one thread, from a's users in a fixed order;
+ *	   the old code recomputed the rows of every neighbour once per batch
+ *	   of columns.
  *	4. solving, per column j: the K x K block (G_NN + lambda I) and G_Nj
  *	   are gathered from the stored rows (for each a in N'(j), the larger
- *	   members of N'(j) are found in T_a by a galloping search: they are
- *	   ascending), and solved by LAPACK dposv (Cholesky, double precision,
- *	   single-threaded OpenBLAS in a worker thread) in per-thread scratch.
+ *	   members of N'(j) are looked up in T_a: by rank in a bitmap row, by
+ *	   a galloping search in a key row, since they are ascending), and
+ *	   solved by LAPACK dposv (Cholesky, double precision, single-threaded
+ *	   OpenBLAS in a worker thread) in per-thread scratch.
  * The pairs of phase 2 are at most n * K (K + 1) / 2 but overlap heavily
  * (neighbours are mostly popular items); when they do not fit the
  * caller's budget, phases 2-4 run over chunks of columns, each chunk
@@ -80,8 +84,9 @@ typedef struct sease_ctx
 	int32_t		x0,				/* the chunk: cols[x0 .. x1) */
 				x1;
 	int64_t    *cnt;			/* n + 1: |T_a| (phase 2), then offsets */
-	int32_t    *tidx;			/* T_a, ascending, at cnt[a] */
-	double	   *tval;			/* G_ab for those b */
+	int64_t    *aoff;			/* n + 1: offsets of the rows' keys in aux */
+	uint64_t   *aux;			/* per row: T_a (int32, ascending) or its bitmap */
+	double	   *tval;			/* G_ab for b in T_a ascending, at cnt[a] */
 	double	   *diag;			/* n: G_aa */
 	int			failed;			/* a system was not positive definite */
 } sease_ctx;
@@ -311,6 +316,30 @@ build_pairs(const sease_ctx *c, thr_scratch *t, int32_t a)
 	return nt;
 }
 
+/*
+ * How row a's keys are stored: rows holding more than 1/16 of the items
+ * after a keep a bitmap of [a + 1, n) in 64-bit words, each followed by
+ * the rank of its first bit (one uint64 each: 16 bytes per 64 items,
+ * fewer bytes than 4 per key at that density, and found in constant
+ * time); sparser rows keep their keys ascending (int32, searched).
+ */
+static inline int
+row_is_bitmap(int64_t nt, int32_t n, int32_t a)
+{
+	return nt * 16 > (int64_t) n - a - 1;
+}
+
+/* uint64 units of row a's keys */
+static inline int64_t
+row_aux_words(int64_t nt, int32_t n, int32_t a)
+{
+	if (nt == 0)
+		return 0;
+	if (row_is_bitmap(nt, n, a))
+		return 2 * (((int64_t) n - a - 1 + 63) / 64);
+	return (nt + 1) / 2;
+}
+
 /* phase 2: |T_a| for items [begin, end) */
 static void
 count_range(void *arg, int thread, int64_t begin, int64_t end)
@@ -341,7 +370,7 @@ gram_range(void *arg, int thread, int64_t begin, int64_t end)
 		int32_t		a = (int32_t) aa;
 		int64_t		off = c->cnt[a];
 		int32_t		nt;
-		int32_t    *ti = c->tidx + off;
+		uint64_t   *ax = c->aux + c->aoff[a];
 		double	   *tv = c->tval + off;
 
 		if (c->cnt[a + 1] == off)
@@ -363,25 +392,46 @@ gram_range(void *arg, int thread, int64_t begin, int64_t end)
 					t->acc[l] += xa * X->values[q];
 			}
 		}
-		/* ascending: scan the marks when T_a is dense, else sort the list */
-		if ((int64_t) nt * 16 > (int64_t) c->n - a)
+		if (row_is_bitmap(nt, c->n, a))
 		{
+			/* bitmap words and ranks, values in key order */
 			int32_t		s = 0;
+			int64_t		span = (int64_t) c->n - a - 1;
 
-			for (int32_t b = a + 1; b < c->n; b++)
-				if (t->mark[b])
-					ti[s++] = b;
+			for (int64_t w = 0; w * 64 < span; w++)
+			{
+				uint64_t	bits = 0;
+				int64_t		lim = span - w * 64 < 64 ? span - w * 64 : 64;
+
+				ax[2 * w + 1] = (uint64_t) s;
+				for (int64_t o = 0; o < lim; o++)
+				{
+					int32_t		b = (int32_t) (a + 1 + w * 64 + o);
+
+					if (t->mark[b])
+					{
+						bits |= (uint64_t) 1 << o;
+						tv[s++] = t->acc[b];
+						t->acc[b] = 0.0;
+						t->mark[b] = 0;
+					}
+				}
+				ax[2 * w] = bits;
+			}
+			assert(s == nt);
 		}
 		else
 		{
+			int32_t    *ti = (int32_t *) ax;
+
 			memcpy(ti, t->touched, (size_t) nt * sizeof(int32_t));
 			qsort(ti, nt, sizeof(int32_t), int_cmp);
-		}
-		for (int32_t s = 0; s < nt; s++)
-		{
-			tv[s] = t->acc[ti[s]];
-			t->acc[ti[s]] = 0.0;
-			t->mark[ti[s]] = 0;
+			for (int32_t s = 0; s < nt; s++)
+			{
+				tv[s] = t->acc[ti[s]];
+				t->acc[ti[s]] = 0.0;
+				t->mark[ti[s]] = 0;
+			}
 		}
 	}
 }
@@ -429,8 +479,11 @@ solve_range(void *arg, int thread, int64_t begin, int64_t end)
 		{
 			int32_t		a = L[p];
 			int32_t		pi = p - (p > jp);
-			int64_t		pos = c->cnt[a],
-						hi = c->cnt[a + 1];
+			int64_t		nt = c->cnt[a + 1] - c->cnt[a];
+			const double *tv = c->tval + c->cnt[a];
+			const uint64_t *ax = c->aux + c->aoff[a];
+			int			bm = row_is_bitmap(nt, c->n, a);
+			int64_t		pos = 0;
 
 			if (p != jp)
 				A[(int64_t) pi * k + pi] = c->diag[a] + c->lambda;
@@ -439,9 +492,23 @@ solve_range(void *arg, int thread, int64_t begin, int64_t end)
 				int32_t		qi = q - (q > jp);
 				double		g;
 
-				pos = gallop(c->tidx, pos, hi, L[q]);
-				assert(pos < hi && c->tidx[pos] == L[q]);
-				g = c->tval[pos++];
+				if (bm)
+				{
+					int64_t		o = (int64_t) L[q] - a - 1;
+					uint64_t	bits = ax[2 * (o >> 6)];
+
+					assert(bits & ((uint64_t) 1 << (o & 63)));
+					g = tv[ax[2 * (o >> 6) + 1]
+						   + __builtin_popcountll(bits & (((uint64_t) 1 << (o & 63)) - 1))];
+				}
+				else
+				{
+					const int32_t *ti = (const int32_t *) ax;
+
+					pos = gallop(ti, pos, nt, L[q]);
+					assert(pos < nt && ti[pos] == L[q]);
+					g = tv[pos++];
+				}
 				if (p == jp)
 					y[qi] = g;
 				else if (q == jp)
@@ -527,7 +594,8 @@ count_chunk(sease_ctx *c, int32_t x0, int32_t x1, int nthreads, int64_t *total,
 			const rp_cancel *cancel)
 {
 	rp_status	st;
-	int64_t		sum = 0;
+	int64_t		sum = 0,
+				asum = 0;
 
 	c->x0 = x0;
 	c->x1 = x1;
@@ -539,10 +607,14 @@ count_chunk(sease_ctx *c, int32_t x0, int32_t x1, int nthreads, int64_t *total,
 		int64_t		v = c->cnt[a];
 
 		c->cnt[a] = sum;
+		c->aoff[a] = asum;
 		sum += v;
+		asum += row_aux_words(v, c->n, a);
 	}
 	c->cnt[c->n] = sum;
-	*total = sum;
+	c->aoff[c->n] = asum;
+	/* in Gram entries of 12 bytes (8 for the value, keys as stored) */
+	*total = (sum * 8 + asum * 8 + RP_SEASE_PAIR_BYTES - 1) / RP_SEASE_PAIR_BYTES;
 	return RP_OK;
 }
 
@@ -559,15 +631,17 @@ solve_cols(sease_ctx *c, const int32_t *cols, int32_t ncols, int64_t max_pairs,
 	int32_t		n = c->n,
 				k = c->k;
 	rp_status	st = RP_OK;
-	int64_t		held = 0;
+	int64_t		held_vals = 0,
+				held_aux = 0;
 
 	c->cols = cols;
 	c->ncols = ncols;
 	c->rev_ptr = calloc((size_t) n + 1, sizeof(int64_t));
 	c->rev_x = malloc(((size_t) ncols * (k + 1) + 1) * sizeof(int32_t));
 	c->cnt = malloc(((size_t) n + 1) * sizeof(int64_t));
+	c->aoff = malloc(((size_t) n + 1) * sizeof(int64_t));
 	c->diag = calloc(n > 0 ? (size_t) n : 1, sizeof(double));
-	if (!c->rev_ptr || !c->rev_x || !c->cnt || !c->diag)
+	if (!c->rev_ptr || !c->rev_x || !c->cnt || !c->aoff || !c->diag)
 		st = RP_ENOMEM;
 	if (st == RP_OK)
 	{
@@ -618,14 +692,15 @@ solve_cols(sease_ctx *c, const int32_t *cols, int32_t ncols, int64_t max_pairs,
 				span = 1;
 			continue;
 		}
-		if (total > held)
+		if (c->cnt[n] > held_vals || c->aoff[n] > held_aux)
 		{
-			free(c->tidx);
+			free(c->aux);
 			free(c->tval);
-			c->tidx = malloc((size_t) (total > 0 ? total : 1) * sizeof(int32_t));
-			c->tval = malloc((size_t) (total > 0 ? total : 1) * sizeof(double));
-			held = total;
-			if (!c->tidx || !c->tval)
+			held_vals = c->cnt[n] > held_vals ? c->cnt[n] : held_vals;
+			held_aux = c->aoff[n] > held_aux ? c->aoff[n] : held_aux;
+			c->aux = malloc((size_t) (held_aux > 0 ? held_aux : 1) * sizeof(uint64_t));
+			c->tval = malloc((size_t) (held_vals > 0 ? held_vals : 1) * sizeof(double));
+			if (!c->aux || !c->tval)
 			{
 				st = RP_ENOMEM;
 				break;
@@ -645,9 +720,10 @@ solve_cols(sease_ctx *c, const int32_t *cols, int32_t ncols, int64_t max_pairs,
 	free(c->rev_x);
 	free(c->cnt);
 	free(c->diag);
-	free(c->tidx);
+	free(c->aoff);
+	free(c->aux);
 	free(c->tval);
-	c->tidx = NULL;
+	c->aux = NULL;
 	c->tval = NULL;
 	return st;
 }

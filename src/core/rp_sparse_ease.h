@@ -22,7 +22,7 @@
  * one for the Gram entries the systems need (about half that), each entry
  * once; the K x K systems are solved by Cholesky (K^3 / 3 each).  Memory:
  * n_items * K for B, per-thread accumulators (n_items each), and the
- * needed Gram entries (12 bytes each: at most n_items * K (K + 1) / 2, far
+ * needed Gram entries (about 12 bytes each: at most n_items * K (K + 1) / 2, far
  * fewer in practice because neighbour lists share their popular items),
  * held in chunks of columns under a caller-given cap.
  */
@@ -38,8 +38,10 @@
  * Bytes rp_sease_fit (ncols = n_items) or rp_sease_resolve allocates
  * itself besides the Gram entries (per-thread accumulators and systems,
  * reverse neighbour lists, the diagonal), for the glue's memory check.
- * The Gram entries add 12 bytes each, at most max_pairs of them (or one
- * column's K (K + 1) / 2 if that is more).
+ * The Gram entries add at most 12 bytes each (8 for the value, at most 4
+ * for the key: a row's keys are int32 or, when denser, a bitmap), held at
+ * most max_pairs * 12 bytes at once (or one column's K (K + 1) / 2
+ * entries if that is more).
  */
 #define RP_SEASE_PAIR_BYTES 12
 extern double rp_sease_work_bytes(int32_t n_items, int32_t k, int32_t ncols, int nthreads);
@@ -49,9 +51,10 @@ extern double rp_sease_work_bytes(int32_t n_items, int32_t k, int32_t ncols, int
  *
  * X: users x items CSR, XT its transpose (items x users); finite values.
  * lambda > 0; k >= 1 (min(k, n_items - 1) neighbours are used: *k_used).
- * max_pairs: Gram entries held at once (>= 1); when the systems of all
- *   columns need more, they are solved in chunks of columns, each chunk
- *   recomputing the co-occurrence rows it needs (slower, same result).
+ * max_pairs: Gram storage held at once, in 12-byte entries (>= 1); when
+ *   the systems of all columns need more, they are solved in chunks of
+ *   columns, each chunk recomputing the co-occurrence rows it needs
+ *   (slower, same result).
  * out: caller-allocated CSR with n_items * k_used slots (indptr n_items + 1):
  *   row j of out is COLUMN j of B (the neighbours of j ascending with their
  *   weights), i.e. out = B^T.
