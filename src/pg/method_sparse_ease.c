@@ -18,8 +18,9 @@
  * Memory is checked against recpromo.memory_limit before anything is
  * allocated: the transposed interactions, the neighbour lists and B in
  * both orientations (items * K * 12 bytes each), the per-thread
- * accumulators (items * 29 bytes) and one batch of K x K systems (the
- * batch is sized to fit the limit).
+ * accumulators (items * 29 bytes) and the Gram entries the K x K systems
+ * need (12 bytes each, computed once and held under what the limit
+ * leaves; see rp_sparse_ease.c).
  *
  * Serving, as ease: score(u, j) = sum over history items i of
  * r_ui * B_ij (a sparse row sum); similar_items(i) = row i of B (only the
@@ -47,32 +48,16 @@ typedef struct SparseEaseState
 } SparseEaseState;
 
 /*
- * Columns of K x K systems held at once: within a quarter of the limit, at
- * most 32 MB: larger batches recompute fewer co-occurrence rows but
- * scatter into memory out of cache (measured at K = 100 on 2,000 items:
- * batches of 256 columns, 20 MB, ran 3.6 times faster than one batch of
- * all 2,000, 160 MB; on 20,000 items 512 columns beat 128 and 256).
+ * Bytes of a fit besides the Gram entries: X^T, the transposed result
+ * and the core's own scratch (rp_sease_work_bytes).  The stored
+ * orientation of B is made after X^T and the scratch are freed.
  */
-static int32
-SparseEaseBatch(int32 n, int32 k, double limit)
-{
-	double		per = (double) (k + 1) * k * 8.0 + (double) (k + 1) * 12.0;
-	double		budget = Min(limit / 4.0, 32.0 * 1024.0 * 1024.0);
-	double		b = floor(budget / per);
-
-	if (b < 1.0)
-		b = 1.0;
-	if (b > (double) Max(n, 1))
-		b = (double) Max(n, 1);
-	return (int32) b;
-}
-
 static double
-RecpromoSparseEaseBytes(int32 n, int64 nnz, int32 k, int32 batch, int threads)
+RecpromoSparseEaseBytes(int32 n, int64 nnz, int32 k, int threads)
 {
-	return (double) nnz * 28.0 + ((double) n + 1) * 8.0 * 3.0	/* X^T, X restricted (users <= nnz) */
-		+ (double) n * k * 12.0 * 2.0	/* B^T and B */
-		+ rp_sease_work_bytes(n, k, batch, threads);
+	return (double) nnz * 12.0 + ((double) n + 1) * 8.0	/* X^T */
+		+ (double) n * k * 12.0 + ((double) n + 1) * 8.0	/* B^T */
+		+ rp_sease_work_bytes(n, k, n, threads);
 }
 
 /*
@@ -95,13 +80,26 @@ RecpromoSparseEaseFit(const rp_csr *R, double lambda, int32 k, int threads, rp_c
 	int32		n = R->n_cols;
 	int32		kk = Min(k, Max(n - 1, 0));
 	double		limit = (double) recpromo_memory_limit_kb * 1024.0;
-	int32		batch = SparseEaseBatch(n, kk, limit);
+	double		fixed = RecpromoSparseEaseBytes(n, R->nnz, kk, threads);
+	double		one_col = (double) kk * (kk + 1) / 2.0 * RP_SEASE_PAIR_BYTES;
+	double		pairs;
 	rp_cancel	cancel = RecpromoCancelHook();
 	rp_csr		XT;
 	rp_csr		BT;
 	int32		k_used;
 
-	RecpromoCheckMemory(RecpromoSparseEaseBytes(n, R->nnz, kk, batch, threads), what);
+	/*
+	 * The Gram entries the systems need are held in chunks of columns under
+	 * what the limit leaves (at least one column's worth, which the check
+	 * includes): with room for all of them each is computed once, with less
+	 * the chunks recompute the rows they share (slower, same result).
+	 */
+	RecpromoCheckMemory(fixed + one_col, what);
+	pairs = floor((limit - fixed) / RP_SEASE_PAIR_BYTES);
+	if (pairs < one_col / RP_SEASE_PAIR_BYTES)
+		pairs = one_col / RP_SEASE_PAIR_BYTES;
+	if (pairs < 1.0)
+		pairs = 1.0;
 
 	XT.indptr = palloc_extended(((Size) n + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
 	XT.indices = palloc_extended(Max((Size) R->nnz, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
@@ -113,7 +111,7 @@ RecpromoSparseEaseFit(const rp_csr *R, double lambda, int32 k, int threads, rp_c
 	BT.indices = palloc_extended(Max(mul_size((Size) n, (Size) kk), 1) * sizeof(int32), MCXT_ALLOC_HUGE);
 	BT.values = palloc_extended(Max(mul_size((Size) n, (Size) kk), 1) * sizeof(double), MCXT_ALLOC_HUGE);
 	/* workers are joined inside rp_sease_fit: nothing runs after it returns */
-	RecpromoCheckStatus(rp_sease_fit(R, &XT, lambda, k, batch, threads, &BT, &k_used, &cancel), what);
+	RecpromoCheckStatus(rp_sease_fit(R, &XT, lambda, k, (int64) pairs, threads, &BT, &k_used, &cancel), what);
 	CHECK_FOR_INTERRUPTS();
 	pfree(XT.indptr);
 	pfree(XT.indices);

@@ -8,11 +8,15 @@ On a generated purchase table (counts, power-law-ish items) trains sparse_ease a
   (G_NN + lambda I) b = G_Nj, to 1e-8;
 - recommend scores are x_u B, explain contributions sum to the score, evaluate and
   recommend_all run, the result does not depend on recpromo.max_threads;
-- bad hyper-parameters and a memory limit too small give clear errors (22023 / 54000).
+- bad hyper-parameters and a memory limit too small give clear errors (22023 / 54000);
+- a memory limit too small for all the Gram entries at once (chunks of columns) gives the same
+  model, bit for bit, as the default limit;
+- a cancelled retraining (statement_timeout, 57014) leaves the previous model in place.
 Prints "N passed, N failed"; exits non-zero on failure.
 """
 import os
 import sys
+import time
 
 import numpy as np
 import psycopg2
@@ -143,5 +147,50 @@ c, m = error_of("SELECT 1 FROM train('b', 'wide', 'customer', 'item', NULL, meth
 check("memory limit: 54000", c == "54000" and "sparse_ease" in (m or ""), "%s %s" % (c, m))
 cur.execute("RESET recpromo.memory_limit")
 check("a refused training leaves no model", error_of("SELECT 1 FROM recommend(1, 1, 'b')")[0] is not None)
+
+# chunks: 2,000 items, K = 50; 4 MB holds the fixed part but not all Gram entries at once
+cur.execute("""CREATE TABLE mid AS
+               SELECT u AS customer, (abs(hashint4(u * 31 + k)) % (20 + (u % 7) * 300))::int AS item
+               FROM generate_series(1, 3000) u, generate_series(1, 12) k""")
+
+
+def model_rows(name):
+    cur.execute("SELECT pg_catalog.array_agg(s.item ORDER BY i.item, s.item), "
+                "pg_catalog.array_agg(s.similarity ORDER BY i.item, s.item) "
+                "FROM (SELECT DISTINCT item FROM mid) i, similar_items(i.item, 100000, %s) s", (name,))
+    return cur.fetchone()
+
+
+cur.execute("SELECT 1 FROM train('whole', 'mid', 'customer', 'item', NULL, method => 'sparse_ease', "
+            "params => '{\"lambda\": 5, \"neighbours\": 50}')")
+cur.execute("SET recpromo.memory_limit = '4MB'")
+cur.execute("SET recpromo.max_threads = 2")
+cur.execute("SET client_min_messages = debug1")
+cur.execute("SELECT 1 FROM train('chunked', 'mid', 'customer', 'item', NULL, method => 'sparse_ease', "
+            "params => '{\"lambda\": 5, \"neighbours\": 50}')")
+cur.execute("RESET client_min_messages")
+cur.execute("RESET recpromo.max_threads")
+cur.execute("RESET recpromo.memory_limit")
+w, ch = model_rows("whole"), model_rows("chunked")
+check("chunked under a 4 MB limit: the same model bit for bit", w == ch and w[0] is not None)
+
+# cancel: a retraining stopped by statement_timeout leaves the previous model
+before = model_rows("whole")
+cur.execute("""CREATE TABLE big AS
+               SELECT u AS customer, (abs(hashint4(u * 31 + k)) % 5000)::int AS item
+               FROM generate_series(1, 20000) u, generate_series(1, 40) k""")
+for threads in (1, 2):
+    cur.execute("SET recpromo.max_threads = %s", (threads,))
+    cur.execute("SET statement_timeout = '200ms'")
+    t0 = time.monotonic()
+    c, m = error_of("SELECT 1 FROM train('whole', 'big', 'customer', 'item', NULL, method => 'sparse_ease', "
+                    "params => '{\"lambda\": 5, \"neighbours\": 300}')")
+    took = time.monotonic() - t0
+    cur.execute("RESET statement_timeout")
+    cur.execute("RESET recpromo.max_threads")
+    check("cancel (%d threads): 57014" % threads, c == "57014", "%s %s" % (c, m))
+    # generous: the uninterrupted training takes much longer
+    check("cancel (%d threads): stops promptly" % threads, took < 30, "%.1f s" % took)
+    check("cancel (%d threads): the previous model is in place" % threads, model_rows("whole") == before)
 
 finish()

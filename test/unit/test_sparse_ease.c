@@ -3,7 +3,8 @@
  *	  Sparse EASE against references: with K = n - 1 it is dense EASE
  *	  (rp_ease_fit); with a small K each column equals a naive ridge
  *	  regression over its neighbours (Gauss elimination); the same result on
- *	  1 and 3 threads and in batches of 1; re-solving columns on the same data
+ *	  1 and 3 threads, with all Gram entries held at once and in chunks of
+ *	  one column (max_pairs 1); re-solving columns on the same data
  *	  changes nothing; bad arguments and cancel.
  */
 #include "unit.h"
@@ -122,7 +123,8 @@ test_small_k(void)
 	alloc_out(&o1, N, k);
 	alloc_out(&o3, N, k);
 	alloc_out(&ob, N, k);
-	CHECK(rp_sease_fit(&X, &XT, lambda, k, 64, 1, &o1, &ku, NULL) == RP_OK);
+	/* all Gram entries at once on 1 thread; one column per chunk on 3 */
+	CHECK(rp_sease_fit(&X, &XT, lambda, k, INT64_MAX, 1, &o1, &ku, NULL) == RP_OK);
 	CHECK(rp_sease_fit(&X, &XT, lambda, k, 1, 3, &o3, &ku, NULL) == RP_OK);
 	CHECK(ku == k);
 	for (int64_t p = 0; p < (int64_t) N * k; p++)
@@ -194,13 +196,103 @@ test_small_k(void)
 		ob.nnz = (int64_t) N * k;
 		for (int32_t j = 0; j < N; j++)
 			cols[j] = N - 1 - j;
-		CHECK(rp_sease_resolve(&X, &XT, lambda, cols, N, 2, &ob, NULL) == RP_OK);
+		CHECK(rp_sease_resolve(&X, &XT, lambda, cols, N, 5, 2, &ob, NULL) == RP_OK);
 		for (int64_t p = 0; p < (int64_t) N * k; p++)
 			CHECK_NEAR(ob.values[p], o1.values[p], 1e-12);
 	}
 	free_csr(&o1);
 	free_csr(&o3);
 	free_csr(&ob);
+}
+
+
+/*
+ * A larger 0/1 set (many tied co-occurrences): the neighbour lists equal a
+ * full sort (largest first, ties to the lower index), the weights a naive
+ * solve, and one chunk on 1 thread equals small chunks on 2 threads bit
+ * for bit.
+ */
+#define U2 300
+#define N2 160
+static void
+test_chunks_ties(void)
+{
+	static double D2[U2 * N2],
+				D2T[U2 * N2],
+				G[N2][N2];
+	rp_csr		X2,
+				X2T,
+				o1,
+				o2;
+	int32_t		k = 12,
+				ku;
+
+	for (int32_t u = 0; u < U2; u++)
+		for (int32_t i = 0; i < N2; i++)
+			D2[u * N2 + i] = rnd() < 0.25 / (1 + (i % 40) * 0.1) ? 1.0 : 0.0;
+	transpose_dense(D2, U2, N2, D2T);
+	to_csr(D2, U2, N2, &X2);
+	to_csr(D2T, N2, U2, &X2T);
+	for (int32_t a = 0; a < N2; a++)
+		for (int32_t b = 0; b < N2; b++)
+		{
+			G[a][b] = 0;
+			for (int32_t u = 0; u < U2; u++)
+				G[a][b] += D2[u * N2 + a] * D2[u * N2 + b];
+		}
+	alloc_out(&o1, N2, k);
+	alloc_out(&o2, N2, k);
+	CHECK(rp_sease_fit(&X2, &X2T, 7.0, k, INT64_MAX, 1, &o1, &ku, NULL) == RP_OK);
+	CHECK(rp_sease_fit(&X2, &X2T, 7.0, k, 200, 2, &o2, &ku, NULL) == RP_OK);
+	for (int64_t p = 0; p < (int64_t) N2 * k; p++)
+	{
+		CHECK(o1.indices[p] == o2.indices[p]);
+		CHECK(o1.values[p] == o2.values[p]);
+	}
+	for (int32_t j = 0; j < N2; j++)
+	{
+		int			used[N2] = {0};
+		int32_t		nb[12],
+					cnt = 0;
+		double		A[12][13];
+
+		used[j] = 1;
+		for (int32_t t = 0; t < k; t++)
+		{
+			int32_t		best = -1;
+
+			for (int32_t l = 0; l < N2; l++)
+				if (!used[l] && (best < 0 || G[j][l] > G[j][best]))
+					best = l;
+			used[best] = 1;
+		}
+		for (int32_t l = 0; l < N2; l++)
+			if (used[l] && l != j)
+				nb[cnt++] = l;
+		for (int32_t t = 0; t < k; t++)
+			CHECK(o1.indices[j * k + t] == nb[t]);
+		for (int32_t a = 0; a < k; a++)
+		{
+			for (int32_t b = 0; b < k; b++)
+				A[a][b] = G[nb[a]][nb[b]] + (a == b ? 7.0 : 0.0);
+			A[a][k] = G[nb[a]][j];
+		}
+		for (int32_t c = 0; c < k; c++)
+			for (int32_t r = 0; r < k; r++)
+				if (r != c)
+				{
+					double		f = A[r][c] / A[c][c];
+
+					for (int32_t q = 0; q <= k; q++)
+						A[r][q] -= f * A[c][q];
+				}
+		for (int32_t t = 0; t < k; t++)
+			CHECK_NEAR(o1.values[j * k + t], A[t][k] / A[t][t], 1e-10);
+	}
+	free_csr(&o1);
+	free_csr(&o2);
+	free_csr(&X2);
+	free_csr(&X2T);
 }
 
 static int
@@ -235,6 +327,7 @@ main(void)
 	make_data();
 	RUN(test_dense_equivalence);
 	RUN(test_small_k);
+	RUN(test_chunks_ties);
 	RUN(test_bad_args);
 	free_csr(&X);
 	free_csr(&XT);
