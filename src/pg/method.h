@@ -275,6 +275,12 @@ extern RecpromoModel *RecpromoImageAttach(const RecpromoModelRow *row);
  */
 extern void *RecpromoBuildMips(const RecpromoFactors *fx, int32 n_users,
 							   int32 n_items, Size *size, double *share);
+
+/*
+ * recpromo.exact_pruning = auto prunes a model whose probe scored at most
+ * this share of the items (serve.c); the others screen every item.
+ */
+#define RECPROMO_PRUNING_MAX_SHARE 0.05
 extern RecpromoModel *RecpromoImagePublish(RecpromoModel *m);
 extern void RecpromoImageInit(void);
 /* Removes every image of one model id (all versions): erasure, drop_model. */

@@ -425,19 +425,32 @@ AttachBatch(RecpromoModel *m)
 	items->vmax = d->vmax;
 	items->qerr = d->qerr;
 	m->batch_items = items;
+}
 
-	/*
-	 * Every call screens all panels: map their pages in one system call
-	 * rather than one fault per 64 kB on the first call (page-cache pages,
-	 * shared, nothing copied).  Best effort: older kernels lack it.
-	 */
+/*
+ * When the calls of this model will screen every item (no pruning index,
+ * or one that prunes too little for recpromo.exact_pruning = auto), maps
+ * the panels' pages in one system call rather than one fault per 64 kB on
+ * the first call (page-cache pages, shared, nothing copied).  A model that
+ * prunes reads a small part of them: populating all would cost its first
+ * call more than it saves.  Best effort: older kernels lack it.
+ */
+static void
+PopulatePanels(RecpromoModel *m)
+{
 #ifdef MADV_POPULATE_READ
-	{
-		uintptr_t	lo = TYPEALIGN_DOWN(4096, (uintptr_t) panels);
-		uintptr_t	hi = TYPEALIGN(4096, (uintptr_t) panels + plen);
+	const rp_batch_items *items = m->batch_items;
+	uint64		plen;
+	uintptr_t	lo;
+	uintptr_t	hi;
 
-		(void) madvise((void *) lo, hi - lo, MADV_POPULATE_READ);
-	}
+	if (items == NULL ||
+		(m->mips != NULL && m->mips_share <= RECPROMO_PRUNING_MAX_SHARE))
+		return;
+	plen = (uint64) items->n_pad * items->fa * (items->half ? sizeof(uint16) : sizeof(float));
+	lo = TYPEALIGN_DOWN(4096, (uintptr_t) items->Vf);
+	hi = TYPEALIGN(4096, (uintptr_t) items->Vf + plen);
+	(void) madvise((void *) lo, hi - lo, MADV_POPULATE_READ);
 #endif
 }
 
@@ -507,7 +520,10 @@ AttachModel(RecpromoModel *m)
 	if (!m->method->image_attach(m))
 		return false;
 	AttachBatch(m);
-	return AttachMips(m);
+	if (!AttachMips(m))
+		return false;
+	PopulatePanels(m);
+	return true;
 }
 
 /*

@@ -76,11 +76,10 @@ static int	recpromo_exact_pruning = PRUNING_AUTO;
 
 /*
  * auto: prune when a probe of the model's own users at load scored at most
- * PRUNING_MAX_SHARE of the items, and give a call up (falling back to the
+ * RECPROMO_PRUNING_MAX_SHARE (method.h) of the items, and give a call up (falling back to the
  * screening pass) after PRUNING_GIVE_UP of the items; on: always prune,
  * never give up (still exact; tests use it on small models); off: never.
  */
-#define PRUNING_MAX_SHARE 0.05
 #define PRUNING_GIVE_UP 8		/* n_items / 8 */
 #define PRUNING_PROBE_USERS 16
 
@@ -425,7 +424,7 @@ FactorTopN(RecpromoModel *m, ServeCache *c, const double *urow, const double *ub
 	int32		count = 0;
 
 	if (c->mips != NULL && recpromo_exact_pruning != PRUNING_OFF &&
-		(recpromo_exact_pruning == PRUNING_ON || c->mips_share <= PRUNING_MAX_SHARE))
+		(recpromo_exact_pruning == PRUNING_ON || c->mips_share <= RECPROMO_PRUNING_MAX_SHARE))
 	{
 		rp_mips_query q;
 
