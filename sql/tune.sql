@@ -69,6 +69,21 @@ SELECT u, 100 + u, 6 FROM generate_series(1, 20) u;
 SELECT DISTINCT value
 FROM tune('tu_leak', 'tu_leak', 'u', 'item', method => 'item_knn', time_col => 't',
           metric => 'hit@1', validation_fraction => 0.15, trials => 4);
+-- the session methods read each session's events from the source again (by
+-- time_col, which tune() passes to every trial): only the pairs of the
+-- training slice may count.  slist fitted on the held-out events would
+-- learn "5 -> each user's own last item" and score hit@1 = 1.
+SELECT 'slist' AS method, value
+FROM tune('tu_leak_s', 'tu_leak', 'u', 'item', method => 'slist', time_col => 't',
+          metric => 'hit@1', validation_fraction => 0.15, trials => 4)
+UNION
+SELECT 'session_knn', value
+FROM tune('tu_leak_k', 'tu_leak', 'u', 'item', method => 'session_knn', time_col => 't',
+          metric => 'hit@1', validation_fraction => 0.15, trials => 4)
+ORDER BY 1, 2;
+SELECT name, method, params->>'time_col' AS time_col FROM models WHERE name LIKE 'tu_leak_%' ORDER BY name;
+-- a session method needs the time column
+SELECT * FROM tune('x', 'tu_leak', 'u', 'item', method => 'slist', trials => 2);
 
 -- 6. bad input
 SELECT * FROM tune(NULL, 'tu_events', 'u', 'item');

@@ -651,3 +651,23 @@ rp_csr_from_col_buckets_mt(int32_t n_rows, int32_t n_cols, const int64_t *colptr
 	out->nnz = w;
 	return RP_OK;
 }
+
+int64_t
+rp_csr_find(const rp_csr *a, int32_t row, int32_t col)
+{
+	int64_t		lo = a->indptr[row];
+	int64_t		hi = a->indptr[row + 1] - 1;
+
+	while (lo <= hi)
+	{
+		int64_t		mid = lo + (hi - lo) / 2;
+
+		if (a->indices[mid] == col)
+			return mid;
+		if (a->indices[mid] < col)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}

@@ -66,6 +66,14 @@ extern rp_status rp_csr_from_col_buckets(int32_t n_rows, int32_t n_cols,
 										 const double *vals_by_col, rp_csr *out, void *work);
 
 /*
+ * The position in a->indices of entry (row, col), or -1 when a does not
+ * hold it.  Needs the row's column indices in increasing order (every
+ * matrix the builders here make); row must be in [0, n_rows).  Binary
+ * search: O(log row length).
+ */
+extern int64_t rp_csr_find(const rp_csr *a, int32_t row, int32_t col);
+
+/*
  * Transposes a (cols x rows); out arrays allocated by the caller with
  * n_cols + 1 and nnz entries.  Rows of the result stay sorted.
  */

@@ -116,40 +116,60 @@ RecpromoTimeExpr(Oid relid, const char *time_col)
 /* What ReadSessionTimes's rows fill (SessionTimeRow). */
 typedef struct SessionTimes
 {
-	const RecpromoKeys *users;	/* the sessions of the model */
-	bool		int_keys;
+	const RecpromoInteractions *data;	/* the sessions, items and pairs trained on */
+	bool		int_users;
+	bool		int_items;
 	double	   *times;			/* per session */
 } SessionTimes;
 
-/* One (session, latest time) row: unknown sessions and NULLs are skipped. */
+/* Index of a key column's value in keys (-1 unknown); text freed. */
+static int32
+TimeRowKey(const RecpromoKeys *keys, bool int_keys, Datum d)
+{
+	char	   *txt;
+	int32		r;
+
+	if (int_keys)
+		return RecpromoKeysFindInt(keys, DatumGetInt64(d));
+	txt = TextDatumGetCString(d);
+	r = RecpromoKeysFindText(keys, txt);
+	pfree(txt);
+	return r;
+}
+
+/*
+ * One (session, item, latest time) row: the session's time is the latest
+ * of its pairs that the interactions hold (inside tune(), the training
+ * slice: a held-out event must not make a session recent).  Unknown keys
+ * and NULLs are skipped.
+ */
 static void
 SessionTimeRow(HeapTuple tup, TupleDesc td, void *arg)
 {
 	SessionTimes *st = arg;
 	bool		nk,
+				ni,
 				nt;
 	Datum		k = SPI_getbinval(tup, td, 1, &nk);
-	Datum		t = SPI_getbinval(tup, td, 2, &nt);
+	Datum		it = SPI_getbinval(tup, td, 2, &ni);
+	Datum		t = SPI_getbinval(tup, td, 3, &nt);
 	int32		s;
+	int32		i;
 
-	if (nk || nt || !isfinite(DatumGetFloat8(t)))
+	if (nk || ni || nt || !isfinite(DatumGetFloat8(t)))
 		return;
-	if (st->int_keys)
-		s = RecpromoKeysFindInt(st->users, DatumGetInt64(k));
-	else
-	{
-		char	   *txt = TextDatumGetCString(k);
-
-		s = RecpromoKeysFindText(st->users, txt);
-		pfree(txt);
-	}
-	if (s >= 0)
+	s = TimeRowKey(&st->data->users, st->int_users, k);
+	i = TimeRowKey(&st->data->items, st->int_items, it);
+	if (s < 0 || i < 0 || rp_csr_find(&st->data->R, s, i) < 0)
+		return;
+	if (DatumGetFloat8(t) > st->times[s])
 		st->times[s] = DatumGetFloat8(t);
 }
 
 /*
  * The latest time of each session of ts->data, from time_col (date,
- * timestamp, timestamptz or a number), read with the caller's rights.
+ * timestamp, timestamptz or a number), over the pairs ts->data holds, read
+ * with the caller's rights.
  */
 static double *
 ReadSessionTimes(RecpromoTrainState *ts, const char *time_col)
@@ -161,17 +181,20 @@ ReadSessionTimes(RecpromoTrainState *ts, const char *time_col)
 	char	   *sql;
 	SessionTimes st;
 	bool		int_keys = RecpromoKeyClassFor(src->user_type) == RECPROMO_KEY_INT;
+	bool		int_items = RecpromoKeyClassFor(src->item_type) == RECPROMO_KEY_INT;
 
 	texpr = RecpromoTimeExpr(src->relid, time_col);
 
 	times = palloc_extended(Max((Size) n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
 	for (int32 s = 0; s < n; s++)
 		times[s] = -1e300;
-	sql = psprintf("SELECT %s::pg_catalog.%s, pg_catalog.max(%s) FROM %s GROUP BY 1",
-				   quote_identifier(src->user_col), int_keys ? "int8" : "text", texpr,
+	sql = psprintf("SELECT %s::pg_catalog.%s, %s::pg_catalog.%s, pg_catalog.max(%s) FROM %s GROUP BY 1, 2",
+				   quote_identifier(src->user_col), int_keys ? "int8" : "text",
+				   quote_identifier(src->item_col), int_items ? "int8" : "text", texpr,
 				   src->relname);
-	st.users = &ts->data.users;
-	st.int_keys = int_keys;
+	st.data = &ts->data;
+	st.int_users = int_keys;
+	st.int_items = int_items;
 	st.times = times;
 	RecpromoSpiForEachRow(sql, 0, NULL, NULL, SKNN_FETCH_ROWS, CurrentMemoryContext, SessionTimeRow, &st);
 	return times;

@@ -118,7 +118,7 @@ EventKey(const RecpromoKeys *keys, bool int_keys, Datum d)
 	return r;
 }
 
-/* One (session, item, time) row: NULLs, non-finite times, unknown keys skipped. */
+/* One (session, item, time) row: NULLs, non-finite times, unknown keys and pairs skipped. */
 static void
 EventRow(HeapTuple tup, TupleDesc td, void *arg)
 {
@@ -136,7 +136,12 @@ EventRow(HeapTuple tup, TupleDesc td, void *arg)
 		return;
 	s = EventKey(&er->ts->data.users, er->int_users, k);
 	i = EventKey(&er->ts->data.items, er->int_items, it);
-	if (s < 0 || i < 0)
+	/*
+	 * Only pairs the training data holds: the same rows as the model's
+	 * interactions, and inside tune() the training slice, so that no
+	 * validation event reaches the fit.
+	 */
+	if (s < 0 || i < 0 || rp_csr_find(&er->ts->data.R, s, i) < 0)
 		return;
 	if (er->nev == er->cap)
 	{

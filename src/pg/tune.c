@@ -124,6 +124,15 @@ static const TuneSpace spaces[] = {
 		{{"factors", RP_TUNE_INT, 4, 128, 1, 6},
 		{"regularization", RP_TUNE_FLOAT, 0.01, 10, 1, 7}},
 	{NULL, NULL}},
+	{"slist", 3,
+		{{"alpha", RP_TUNE_FLOAT, 0, 1, 0, 5},
+		{"lambda", RP_TUNE_FLOAT, 1, 10000, 1, 5},
+		{"pos_decay", RP_TUNE_FLOAT, 0.5, 8, 1, 5}},
+	{NULL, NULL, NULL}},
+	{"session_knn", 2,
+		{{"neighbours", RP_TUNE_INT, 10, 1000, 1, 5},
+		{"sample_size", RP_TUNE_INT, 100, 5000, 1, 4}},
+	{NULL, NULL}},
 };
 
 /*
@@ -140,6 +149,8 @@ static const double space_defaults[][4] = {
 	{500, 100},
 	{64, 0.05, 1.0},
 	{64, 0.1},
+	{0.2, 100, 1},
+	{100, 500},
 };
 
 typedef enum TuneMetric
@@ -222,27 +233,6 @@ ParseMetric(const char *s, int32 *k)
 	return TM_NDCG;				/* keep the compiler quiet */
 }
 
-/* Binary search of item i in row u of R: its entry position, or -1. */
-static int64
-FindEntry(const rp_csr *R, int32 u, int32 i)
-{
-	int64		lo = R->indptr[u],
-				hi = R->indptr[u + 1] - 1;
-
-	while (lo <= hi)
-	{
-		int64		mid = lo + (hi - lo) / 2;
-
-		if (R->indices[mid] == i)
-			return mid;
-		if (R->indices[mid] < i)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
-}
-
 static char *
 KeyCast(const char *col, Oid type)
 {
@@ -285,7 +275,7 @@ PairTimeRow(HeapTuple tup, TupleDesc td, void *arg)
 		return;
 	ui = FindKey(&tc->data.users, u);
 	ii = FindKey(&tc->data.items, i);
-	if (ui < 0 || ii < 0 || (p = FindEntry(&tc->data.R, ui, ii)) < 0)
+	if (ui < 0 || ii < 0 || (p = rp_csr_find(&tc->data.R, ui, ii)) < 0)
 		return;
 	if (isfinite(DatumGetFloat8(t)))
 		pt->times[p] = DatumGetFloat8(t);
@@ -729,7 +719,7 @@ recpromo_tune(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("method \"%s\" cannot be tuned", tc.method->name),
-				 errhint("tune() searches popularity, item_knn, user_knn, ease, sparse_ease, als and als_explicit.")));
+				 errhint("tune() searches popularity, item_knn, user_knn, ease, sparse_ease, als, als_explicit, slist and session_knn.")));
 	tc.metric = ParseMetric(metric_name, &tc.k);
 	if (tc.metric == TM_RMSE && (PG_ARGISNULL(4) || strcmp(tc.method->name, "als_explicit") != 0))
 		ereport(ERROR,
@@ -738,6 +728,40 @@ recpromo_tune(PG_FUNCTION_ARGS)
 				 errhint("Rank metrics such as ndcg@10 suit the other methods.")));
 	tc.seed = (uint64) (int64) seed;
 	tc.name = name;
+
+	/*
+	 * The session methods order each session's events by a time column:
+	 * tune()'s own time_col, fixed for every trial (the caller's params may
+	 * name another).
+	 */
+	if (strcmp(tc.method->name, "slist") == 0 || strcmp(tc.method->name, "session_knn") == 0)
+	{
+		JsonbValue	kv;
+		StringInfoData j;
+
+		kv.type = jbvString;
+		kv.val.string.val = "time_col";
+		kv.val.string.len = strlen("time_col");
+		if (fixed == NULL || findJsonbValueFromContainer(&fixed->root, JB_FOBJECT, &kv) == NULL)
+		{
+			if (time_col == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("method \"%s\" needs time_col", tc.method->name),
+						 errhint("Name the column that orders each session's events, such as time_col => 'viewed_at'.")));
+			initStringInfo(&j);
+			appendStringInfoString(&j, "{\"time_col\": ");
+			escape_json(&j, time_col);
+			appendStringInfoChar(&j, '}');
+			{
+				Jsonb	   *tj = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(j.data)));
+
+				fixed = fixed == NULL ? tj :
+					DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(fixed),
+													   JsonbPGetDatum(tj)));
+			}
+		}
+	}
 
 	/* the parameters the caller fixed leave the search */
 	for (int i = 0; i < sp->n; i++)

@@ -53,7 +53,7 @@ CREATE TABLE tr_events AS
 SELECT u, CASE WHEN recpromo.split_position(u, j, 1) < 0.7
                THEN (u % 10) * 12 + floor(12 * recpromo.split_position(u, j, 2))::int
                ELSE floor(120 * recpromo.split_position(u, j, 2))::int END AS item,
-       1 + (u + j) % 3 AS qty
+       1 + (u + j) % 3 AS qty, j AS t
 FROM generate_series(1, 300) u, generate_series(1, 12) j
 """)
 
@@ -65,6 +65,8 @@ SEARCHED = {
     "sparse_ease": ["lambda", "neighbours"],
     "als": ["factors", "regularization", "alpha"],
     "als_explicit": ["factors", "regularization"],
+    "slist": ["alpha", "lambda", "pos_decay"],
+    "session_knn": ["neighbours", "sample_size"],
 }
 
 
@@ -76,7 +78,8 @@ def num(v):
 for method, keys in SEARCHED.items():
     rating = "'qty'" if method == "als_explicit" else "NULL"
     metric = "rmse" if method == "als_explicit" else "ndcg@10"
-    fixed = '{"iterations": 3}' if method.startswith("als") else "{}"
+    fixed = ('{"iterations": 3}' if method.startswith("als") else
+             '{"time_col": "t"}' if method in ("slist", "session_knn") else "{}")
     cur.execute(f"SELECT params FROM train('tr_def', 'tr_events', 'u', 'item', {rating}, method => %s, "
                 "params => %s)", (method, fixed))
     dparams = cur.fetchone()[0]

@@ -28,6 +28,11 @@ test_from_coo_sums_duplicates(void)
 	CHECK(idx[2] == 2 && val[2] == 5.0);
 	CHECK(idx[3] == 3 && val[3] == 6.0);
 	CHECK(rp_csr_get(&m, 1, 2) == 5.0);
+	/* rp_csr_find: the entry's position, -1 for a pair not held (and an empty row) */
+	CHECK(rp_csr_find(&m, 0, 1) == 0);
+	CHECK(rp_csr_find(&m, 1, 0) == 1 && rp_csr_find(&m, 1, 2) == 2);
+	CHECK(rp_csr_find(&m, 2, 3) == 3);
+	CHECK(rp_csr_find(&m, 1, 1) == -1 && rp_csr_find(&m, 0, 3) == -1 && rp_csr_find(&m, 2, 0) == -1);
 	CHECK(rp_csr_get(&m, 1, 1) == 0.0);
 	CHECK(rp_csr_get(&m, 0, 3) == 0.0);
 }
