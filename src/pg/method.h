@@ -25,6 +25,8 @@
 
 #include "postgres.h"
 
+#include "access/htup.h"
+#include "access/tupdesc.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
@@ -212,6 +214,17 @@ extern void RecpromoParamRecord(RecpromoTrainState *ts, const char *name, const 
  * method and give hint.  method_session_knn.c.
  */
 extern char *RecpromoTimeColParam(RecpromoTrainState *ts, const char *method, const char *hint);
+
+/*
+ * Deforms one (session, item, time) row of a session method's read (keys
+ * cast to int8 when int_users / int_items, else text; the time a float8):
+ * true with *s, *i and *t set when nothing is NULL, the time is finite,
+ * both keys are in data and data's interactions hold the pair (the rows
+ * the model trains on: inside tune() the training slice, so that no
+ * held-out event reaches a fit).  method_session_knn.c.
+ */
+extern bool RecpromoSessionEvent(HeapTuple tup, TupleDesc td, const RecpromoInteractions *data,
+								 bool int_users, bool int_items, int32 *s, int32 *i, double *t);
 
 /*
  * train.c: fitting (method->train plus the unknown-name check) and the whole

@@ -122,48 +122,42 @@ typedef struct SessionTimes
 	double	   *times;			/* per session */
 } SessionTimes;
 
-/* Index of a key column's value in keys (-1 unknown); text freed. */
-static int32
-TimeRowKey(const RecpromoKeys *keys, bool int_keys, Datum d)
+bool
+RecpromoSessionEvent(HeapTuple tup, TupleDesc td, const RecpromoInteractions *data,
+					 bool int_users, bool int_items, int32 *s, int32 *i, double *t)
 {
-	char	   *txt;
-	int32		r;
-
-	if (int_keys)
-		return RecpromoKeysFindInt(keys, DatumGetInt64(d));
-	txt = TextDatumGetCString(d);
-	r = RecpromoKeysFindText(keys, txt);
-	pfree(txt);
-	return r;
-}
-
-/*
- * One (session, item, latest time) row: the session's time is the latest
- * of its pairs that the interactions hold (inside tune(), the training
- * slice: a held-out event must not make a session recent).  Unknown keys
- * and NULLs are skipped.
- */
-static void
-SessionTimeRow(HeapTuple tup, TupleDesc td, void *arg)
-{
-	SessionTimes *st = arg;
 	bool		nk,
 				ni,
 				nt;
 	Datum		k = SPI_getbinval(tup, td, 1, &nk);
 	Datum		it = SPI_getbinval(tup, td, 2, &ni);
-	Datum		t = SPI_getbinval(tup, td, 3, &nt);
+	Datum		td_ = SPI_getbinval(tup, td, 3, &nt);
+
+	if (nk || ni || nt || !isfinite(DatumGetFloat8(td_)))
+		return false;
+	*s = RecpromoKeysFind(&data->users, k, int_users ? INT8OID : TEXTOID);
+	*i = RecpromoKeysFind(&data->items, it, int_items ? INT8OID : TEXTOID);
+	if (*s < 0 || *i < 0 || rp_csr_find(&data->R, *s, *i) < 0)
+		return false;
+	*t = DatumGetFloat8(td_);
+	return true;
+}
+
+/*
+ * One (session, item, latest time) row: the session's time is the latest
+ * of its pairs that the interactions hold (RecpromoSessionEvent).
+ */
+static void
+SessionTimeRow(HeapTuple tup, TupleDesc td, void *arg)
+{
+	SessionTimes *st = arg;
 	int32		s;
 	int32		i;
+	double		t;
 
-	if (nk || ni || nt || !isfinite(DatumGetFloat8(t)))
-		return;
-	s = TimeRowKey(&st->data->users, st->int_users, k);
-	i = TimeRowKey(&st->data->items, st->int_items, it);
-	if (s < 0 || i < 0 || rp_csr_find(&st->data->R, s, i) < 0)
-		return;
-	if (DatumGetFloat8(t) > st->times[s])
-		st->times[s] = DatumGetFloat8(t);
+	if (RecpromoSessionEvent(tup, td, st->data, st->int_users, st->int_items, &s, &i, &t) &&
+		t > st->times[s])
+		st->times[s] = t;
 }
 
 /*

@@ -103,45 +103,16 @@ typedef struct EventRead
 	Size		cap;
 } EventRead;
 
-/* Key of a row's column as an index of keys (-1 unknown); text freed. */
-static int32
-EventKey(const RecpromoKeys *keys, bool int_keys, Datum d)
-{
-	char	   *txt;
-	int32		r;
-
-	if (int_keys)
-		return RecpromoKeysFindInt(keys, DatumGetInt64(d));
-	txt = TextDatumGetCString(d);
-	r = RecpromoKeysFindText(keys, txt);
-	pfree(txt);
-	return r;
-}
-
-/* One (session, item, time) row: NULLs, non-finite times, unknown keys and pairs skipped. */
+/* One (session, item, time) row, kept when RecpromoSessionEvent takes it. */
 static void
 EventRow(HeapTuple tup, TupleDesc td, void *arg)
 {
 	EventRead  *er = arg;
-	bool		nk,
-				ni,
-				nt;
-	Datum		k = SPI_getbinval(tup, td, 1, &nk);
-	Datum		it = SPI_getbinval(tup, td, 2, &ni);
-	Datum		t = SPI_getbinval(tup, td, 3, &nt);
 	int32		s;
 	int32		i;
+	double		t;
 
-	if (nk || ni || nt || !isfinite(DatumGetFloat8(t)))
-		return;
-	s = EventKey(&er->ts->data.users, er->int_users, k);
-	i = EventKey(&er->ts->data.items, er->int_items, it);
-	/*
-	 * Only pairs the training data holds: the same rows as the model's
-	 * interactions, and inside tune() the training slice, so that no
-	 * validation event reaches the fit.
-	 */
-	if (s < 0 || i < 0 || rp_csr_find(&er->ts->data.R, s, i) < 0)
+	if (!RecpromoSessionEvent(tup, td, &er->ts->data, er->int_users, er->int_items, &s, &i, &t))
 		return;
 	if (er->nev == er->cap)
 	{
@@ -150,7 +121,7 @@ EventRow(HeapTuple tup, TupleDesc td, void *arg)
 	}
 	er->ev[er->nev].s = s;
 	er->ev[er->nev].i = i;
-	er->ev[er->nev].t = DatumGetFloat8(t);
+	er->ev[er->nev].t = t;
 	er->nev++;
 }
 
