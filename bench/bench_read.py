@@ -163,13 +163,15 @@ def main_thread_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def recpromo_run(stmt, settings):
-    """Runs stmt in a fresh connection; returns (seconds, VmHWM MB, peak RssAnon MB, CPU s,
-    the read/matrix line of the DEBUG2 message)."""
+def recpromo_run(stmt, settings, messages="debug2"):
+    """Runs stmt in a fresh connection with client_min_messages = messages; returns (seconds,
+    VmHWM MB, peak RssAnon MB, CPU s, the read/matrix line of the DEBUG2 message).  ALS runs use
+    'warning': implicit's training loss is off, and recpromo computes the per-iteration loss only
+    for a NOTICE someone sees (the final loss, which the model keeps, always)."""
     conn = psycopg2.connect("")
     conn.autocommit = True
     cur = conn.cursor()
-    cur.execute("SET client_min_messages = debug2")
+    cur.execute("SELECT pg_catalog.set_config('client_min_messages', %s, false)", (messages,))
     for k, v in settings.items():
         cur.execute("SELECT pg_catalog.set_config(%s, %s, false)", (k, str(v)))
     cur.execute("SELECT pg_catalog.pg_backend_pid()")
@@ -356,7 +358,8 @@ def main():
             for t in (1, 2):
                 if src:
                     add(("als-peer", t), peer_run("als", t, batch=("batch" in only and t == 1)))
-                add(("als", t), recpromo_run(train("als", als), {"recpromo.max_threads": t}))
+                add(("als", t), recpromo_run(train("als", als), {"recpromo.max_threads": t},
+                                             messages="warning"))
                 if "batch" in only and t == 1:
                     add(("batch", 1), recpromo_run(
                         "SELECT count(*) FROM recpromo.recommend_all(10, '%s')" % tag,
@@ -366,7 +369,8 @@ def main():
                 if src:
                     add(("knn-peer", t), peer_run("knn", t))
                 add(("knn", t), recpromo_run(train("item_knn", ", neighbours => 20"),
-                                             {"recpromo.max_threads": t}))
+                                             {"recpromo.max_threads": t},
+                                             messages="debug2" if args.phases else "warning"))
         print("rep %d done, load %s" % (rep + 1, " ".join(open("/proc/loadavg").read().split()[:3])),
               flush=True)
         if "knn" in only and args.phases:

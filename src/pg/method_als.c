@@ -11,7 +11,9 @@
  * inside the call (recpromo.max_threads of them; the result does not depend
  * on the count) and polls the cancel hook between row blocks, so
  * statement_timeout and a cancel stop training within one row block.  A
- * NOTICE reports each iteration's loss and time.
+ * NOTICE reports each iteration's loss and time (the loss is computed only
+ * when the NOTICE is shown, and for the last iteration, whose loss the
+ * model keeps).
  *
  * Stored parts: "als_user" and "als_item" (the factor rows, n x dim
  * float64, layout in rp_als.h: for als_explicit the rows carry the biases
@@ -142,6 +144,15 @@ AlsTrain(RecpromoTrainState *ts, rp_als_method method)
 
 		CHECK_FOR_INTERRUPTS();
 		INSTR_TIME_SET_CURRENT(start);
+
+		/*
+		 * The loss is a pass over every interaction: computed for the
+		 * iteration's NOTICE when someone will see it (client or log), and
+		 * for the last iteration always (the model's final_loss).  The
+		 * factors do not depend on it.
+		 */
+		p.compute_loss = it == iterations - 1 || message_level_is_interesting(NOTICE);
+		loss = NAN;
 		st = rp_als_iterate(&p, R, &T, &m, work, ws, &cancel, &loss);
 		RecpromoCheckStatus(st, "ALS training");
 		CHECK_FOR_INTERRUPTS();
