@@ -10,6 +10,7 @@ and afterwards the backend is back to 1.
 Thread counts are read through pg_ls_dir (superuser), so the test needs no
 access to /proc of the server's user.  Prints "N passed, N failed".
 """
+import math
 import os
 import sys
 import threading
@@ -101,6 +102,29 @@ for t in (1, 2):
     losses[t] = cur.fetchone()[0]
 check("cholesky ALS: same loss at 1 and 2 threads", losses[1] == losses[2], str(losses))
 cur.execute("RESET recpromo.max_threads")
+
+# The per-iteration loss is computed only when its NOTICE is shown (and for
+# the last iteration, the model's final_loss): the model is the same either
+# way, and a shown NOTICE carries a finite loss for every iteration.
+fits = {}
+for level in ("notice", "warning"):
+    cur.execute(f"SET client_min_messages = {level}")
+    del cur.connection.notices[:]
+    cur.execute("SELECT final_loss FROM recpromo.train('m_loss', 'buys', 'u', 'i', 'q', method => 'als', "
+                "factors => 8, iterations => 4, seed => 5)")
+    final = cur.fetchone()[0]
+    shown = [n for n in cur.connection.notices if "als iteration" in n]
+    cur.execute("SELECT array_agg(item ORDER BY u, rank) FROM generate_series(1, 50) u, "
+                "recpromo.recommend(u, 5, 'm_loss') r")
+    fits[level] = (final, cur.fetchone()[0], shown)
+cur.execute("SET client_min_messages = warning")
+check("ALS loss: final_loss the same with and without the iteration NOTICEs",
+      fits["notice"][0] == fits["warning"][0] and math.isfinite(fits["warning"][0]),
+      str((fits["notice"][0], fits["warning"][0])))
+check("ALS loss: the same lists with and without the iteration NOTICEs", fits["notice"][1] == fits["warning"][1])
+check("ALS loss: every shown NOTICE has a finite loss",
+      len(fits["notice"][2]) == 4 and not any("nan" in n.split("loss ")[1].split(",")[0] for n in fits["notice"][2]),
+      str(fits["notice"][2]))
 
 # LAPACK (EASE inverts a 3,000 x 3,000 Gram matrix) starts no thread either
 cur.execute("SELECT name FROM recpromo.train('m_ease', 'buys', 'u', 'i', method => 'ease')")
