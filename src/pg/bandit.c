@@ -1081,10 +1081,48 @@ HistoryBucket(const TimestampTz *edge, int buckets, TimestampTz t)
 	return lo;
 }
 
+/* What HistoryScan's rows add to (HistoryRow). */
+typedef struct HistoryAcc
+{
+	const Bandit *b;
+	const TimestampTz *edge;
+	int			buckets;
+	bool		rewards;
+	int64	   *dec;
+	double	   *rn;
+	double	   *rs;
+	double	   *rss;
+} HistoryAcc;
+
+/* One (arm, time, count or value) row, added to its bucket and arm. */
+static void
+HistoryRow(HeapTuple tup, TupleDesc td, void *arg)
+{
+	HistoryAcc *h = arg;
+	bool		isnull;
+	int			arm = DatumGetInt32(SPI_getbinval(tup, td, 1, &isnull)) - 1;
+	TimestampTz at = DatumGetTimestampTz(SPI_getbinval(tup, td, 2, &isnull));
+	int			cell;
+
+	if (arm < 0 || arm >= h->b->k)
+		return;
+	cell = HistoryBucket(h->edge, h->buckets, at) * h->b->k + arm;
+	if (h->rewards)
+	{
+		double		val = GetF8(tup, td, 3);
+
+		h->rn[cell] += 1.0;
+		h->rs[cell] += val;
+		h->rss[cell] += val * val;
+	}
+	else
+		h->dec[cell] += GetI8(tup, td, 3);
+}
+
 /*
- * Streams the rows of a read-only query with $1 = the bandit's id through a
- * cursor; per row, adds it to the bucket and arm it falls in: decisions
- * (count in column 3) or rewards (value in column 3).
+ * Streams the rows of a read-only query with $1 = the bandit's id
+ * (RecpromoSpiForEachRow); per row, adds it to the bucket and arm it falls
+ * in: decisions (count in column 3) or rewards (value in column 3).
  */
 static void
 HistoryScan(const Bandit *b, const char *sql, const TimestampTz *edge, int buckets,
@@ -1092,40 +1130,9 @@ HistoryScan(const Bandit *b, const char *sql, const TimestampTz *edge, int bucke
 {
 	Oid			t = INT8OID;
 	Datum		v = Int64GetDatum(b->id);
-	Portal		portal = SPI_cursor_open_with_args(NULL, sql, 1, &t, &v, NULL, true, 0);
+	HistoryAcc	h = {b, edge, buckets, rewards, dec, rn, rs, rss};
 
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, BANDIT_FETCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			TupleDesc	td = SPI_tuptable->tupdesc;
-			bool		isnull;
-			int			arm = DatumGetInt32(SPI_getbinval(tup, td, 1, &isnull)) - 1;
-			TimestampTz at = DatumGetTimestampTz(SPI_getbinval(tup, td, 2, &isnull));
-			int			cell;
-
-			if (arm < 0 || arm >= b->k)
-				continue;
-			cell = HistoryBucket(edge, buckets, at) * b->k + arm;
-			if (rewards)
-			{
-				double		val = GetF8(tup, td, 3);
-
-				rn[cell] += 1.0;
-				rs[cell] += val;
-				rss[cell] += val * val;
-			}
-			else
-				dec[cell] += GetI8(tup, td, 3);
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(portal);
+	RecpromoSpiForEachRow(sql, 1, &t, &v, BANDIT_FETCH_ROWS, CurrentMemoryContext, HistoryRow, &h);
 }
 
 /*

@@ -173,6 +173,40 @@ SinkKey(RecpromoKeyDict *d, Datum value, Oid transfer)
 	}
 }
 
+/* What the SPI reads' rows go to (PlainRow, GroupedRow). */
+typedef struct SpiRead
+{
+	RecpromoRowSink *sink;
+	Oid			utype;			/* transfer types of the keys (KeyTransferType) */
+	Oid			itype;
+} SpiRead;
+
+/* One (user, item, value) row: a NULL skips it, a bad value is an error. */
+static void
+PlainRow(HeapTuple tup, TupleDesc td, void *arg)
+{
+	SpiRead    *rd = arg;
+	RecpromoRowSink *sink = rd->sink;
+	bool		nu,
+				ni,
+				nr;
+	Datum		u = SPI_getbinval(tup, td, 1, &nu);
+	Datum		i = SPI_getbinval(tup, td, 2, &ni);
+	Datum		v = SPI_getbinval(tup, td, 3, &nr);
+	double		rv;
+
+	if (nu || ni || nr)
+	{
+		sink->skipped++;
+		return;
+	}
+	rv = DatumGetFloat8(v);
+	if (RecpromoRatingBad(sink, rv))
+		RecpromoRatingError(sink, rv, KeyText(u, rd->utype), KeyText(i, rd->itype));
+	RecpromoSinkPush(sink, SinkKey(&sink->users, u, rd->utype),
+					 SinkKey(&sink->items, i, rd->itype), rv);
+}
+
 /*
  * Reads the source through a read-only SPI cursor, batch by batch, into
  * the sink: the query a user would write, so privileges, row-level
@@ -181,13 +215,8 @@ SinkKey(RecpromoKeyDict *d, Datum value, Oid transfer)
 static void
 ReadThroughSpi(const RecpromoSource *src, RecpromoRowSink *sink)
 {
-	MemoryContext outer = CurrentMemoryContext;
-	Oid			utype = KeyTransferType(src->user_type);
-	Oid			itype = KeyTransferType(src->item_type);
+	SpiRead		rd = {sink, KeyTransferType(src->user_type), KeyTransferType(src->item_type)};
 	char	   *sql;
-	Portal		portal;
-	SPIPlanPtr	plan;
-	int			spi;
 
 	sql = psprintf("SELECT %s, %s, %s FROM %s",
 				   KeyExpr(src->user_col, src->user_type),
@@ -195,50 +224,7 @@ ReadThroughSpi(const RecpromoSource *src, RecpromoRowSink *sink)
 				   src->rating_col ? psprintf("%s::pg_catalog.float8", quote_identifier(src->rating_col)) :
 				   "1::pg_catalog.float8",
 				   src->relname);
-
-	spi = RecpromoSpiConnect();
-	plan = SPI_prepare(sql, 0, NULL);
-	if (plan == NULL)
-		RECPROMO_CANNOT_HAPPEN("SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, RECPROMO_FETCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		{
-			MemoryContext spicxt = MemoryContextSwitchTo(outer);
-			TupleDesc	td = SPI_tuptable->tupdesc;
-
-			for (uint64 r = 0; r < SPI_processed; r++)
-			{
-				HeapTuple	tup = SPI_tuptable->vals[r];
-				bool		nu,
-							ni,
-							nr;
-				Datum		u = SPI_getbinval(tup, td, 1, &nu);
-				Datum		i = SPI_getbinval(tup, td, 2, &ni);
-				Datum		v = SPI_getbinval(tup, td, 3, &nr);
-				double		rv;
-
-				if (nu || ni || nr)
-				{
-					sink->skipped++;
-					continue;
-				}
-				rv = DatumGetFloat8(v);
-				if (RecpromoRatingBad(sink, rv))
-					RecpromoRatingError(sink, rv, KeyText(u, utype), KeyText(i, itype));
-				RecpromoSinkPush(sink, SinkKey(&sink->users, u, utype),
-								 SinkKey(&sink->items, i, itype), rv);
-			}
-			MemoryContextSwitchTo(spicxt);
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(portal);
-	RecpromoSpiFinish(spi);
+	RecpromoSpiForEachRow(sql, 0, NULL, NULL, RECPROMO_FETCH_ROWS, CurrentMemoryContext, PlainRow, &rd);
 }
 
 /*
@@ -282,17 +268,50 @@ GroupOnWorkers(const RecpromoSource *src)
  * one, and a negative least rating raises the error a negative row would
  * (naming the pair).  Still one query as the caller, through the cursor.
  */
+/*
+ * One (user, item, sum, rows, rated rows, least value) group: rows with a
+ * NULL key are skipped (all of them), unrated rows too; the least value
+ * is checked, the sum pushed, the folded duplicates counted.
+ */
+static void
+GroupedRow(HeapTuple tup, TupleDesc td, void *arg)
+{
+	SpiRead    *rd = arg;
+	RecpromoRowSink *sink = rd->sink;
+	bool		nu,
+				ni,
+				ns,
+				nn,
+				nr,
+				nm;
+	Datum		u = SPI_getbinval(tup, td, 1, &nu);
+	Datum		i = SPI_getbinval(tup, td, 2, &ni);
+	Datum		s = SPI_getbinval(tup, td, 3, &ns);
+	int64		rows = DatumGetInt64(SPI_getbinval(tup, td, 4, &nn));
+	int64		rated = DatumGetInt64(SPI_getbinval(tup, td, 5, &nr));
+	Datum		least = SPI_getbinval(tup, td, 6, &nm);
+
+	if (nu || ni || nn || nr)
+	{
+		sink->skipped += nn ? 0 : rows;
+		return;
+	}
+	sink->skipped += rows - rated;
+	if (rated == 0 || ns || nm)
+		return;
+	if (RecpromoRatingBad(sink, DatumGetFloat8(least)))
+		RecpromoRatingError(sink, DatumGetFloat8(least), KeyText(u, rd->utype), KeyText(i, rd->itype));
+	RecpromoSinkPush(sink, SinkKey(&sink->users, u, rd->utype),
+					 SinkKey(&sink->items, i, rd->itype), DatumGetFloat8(s));
+	sink->folded += rated - 1;
+}
+
 static void
 ReadGroupedThroughSpi(const RecpromoSource *src, RecpromoRowSink *sink)
 {
-	MemoryContext outer = CurrentMemoryContext;
-	Oid			utype = KeyTransferType(src->user_type);
-	Oid			itype = KeyTransferType(src->item_type);
+	SpiRead		rd = {sink, KeyTransferType(src->user_type), KeyTransferType(src->item_type)};
 	const char *r = src->rating_col ? psprintf("%s::pg_catalog.float8", quote_identifier(src->rating_col)) : NULL;
 	char	   *sql;
-	Portal		portal;
-	SPIPlanPtr	plan;
-	int			spi;
 
 	sql = psprintf("SELECT %s, %s, %s, pg_catalog.count(*), %s, %s FROM %s GROUP BY 1, 2",
 				   KeyExpr(src->user_col, src->user_type),
@@ -303,58 +322,7 @@ ReadGroupedThroughSpi(const RecpromoSource *src, RecpromoRowSink *sink)
 				   src->relname);
 	ereport(DEBUG1,
 			(errmsg("recpromo reads %s grouped by user and item on the Citus workers", src->relname)));
-
-	spi = RecpromoSpiConnect();
-	plan = SPI_prepare(sql, 0, NULL);
-	if (plan == NULL)
-		RECPROMO_CANNOT_HAPPEN("SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, RECPROMO_FETCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		{
-			MemoryContext spicxt = MemoryContextSwitchTo(outer);
-			TupleDesc	td = SPI_tuptable->tupdesc;
-
-			for (uint64 k = 0; k < SPI_processed; k++)
-			{
-				HeapTuple	tup = SPI_tuptable->vals[k];
-				bool		nu,
-							ni,
-							ns,
-							nn,
-							nr,
-							nm;
-				Datum		u = SPI_getbinval(tup, td, 1, &nu);
-				Datum		i = SPI_getbinval(tup, td, 2, &ni);
-				Datum		s = SPI_getbinval(tup, td, 3, &ns);
-				int64		rows = DatumGetInt64(SPI_getbinval(tup, td, 4, &nn));
-				int64		rated = DatumGetInt64(SPI_getbinval(tup, td, 5, &nr));
-				Datum		least = SPI_getbinval(tup, td, 6, &nm);
-
-				if (nu || ni || nn || nr)
-				{
-					sink->skipped += nn ? 0 : rows;
-					continue;
-				}
-				sink->skipped += rows - rated;
-				if (rated == 0 || ns || nm)
-					continue;
-				if (RecpromoRatingBad(sink, DatumGetFloat8(least)))
-					RecpromoRatingError(sink, DatumGetFloat8(least), KeyText(u, utype), KeyText(i, itype));
-				RecpromoSinkPush(sink, SinkKey(&sink->users, u, utype),
-								 SinkKey(&sink->items, i, itype), DatumGetFloat8(s));
-				sink->folded += rated - 1;
-			}
-			MemoryContextSwitchTo(spicxt);
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(portal);
-	RecpromoSpiFinish(spi);
+	RecpromoSpiForEachRow(sql, 0, NULL, NULL, RECPROMO_FETCH_ROWS, CurrentMemoryContext, GroupedRow, &rd);
 }
 
 /* User + system CPU seconds between two getrusage samples. */
