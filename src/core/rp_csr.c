@@ -83,6 +83,30 @@ rp_sort_pairs(int32_t *cols, double *vals, int64_t len)
 	}
 }
 
+/*
+ * Copies entries [b, e) of a row whose equal columns are adjacent to
+ * position w (w <= b; the same arrays), summing each run of equal
+ * columns in order; returns the position after the last entry written.
+ */
+static int64_t
+sum_adjacent(int32_t *ix, double *vx, int64_t b, int64_t e, int64_t w)
+{
+	int64_t		start = w;
+
+	for (int64_t i = b; i < e; i++)
+	{
+		if (w > start && ix[w - 1] == ix[i])
+			vx[w - 1] += vx[i];
+		else
+		{
+			ix[w] = ix[i];
+			vx[w] = vx[i];
+			w++;
+		}
+	}
+	return w;
+}
+
 rp_status
 rp_csr_from_coo(int32_t n_rows, int32_t n_cols, int64_t n,
 				const int32_t *rows, const int32_t *cols, const double *vals,
@@ -122,17 +146,7 @@ rp_csr_from_coo(int32_t n_rows, int32_t n_cols, int64_t n,
 
 		rp_sort_pairs(out->indices + b, out->values + b, e - b);
 		indptr[r] = w;
-		for (int64_t i = b; i < e; i++)
-		{
-			if (w > indptr[r] && out->indices[w - 1] == out->indices[i])
-				out->values[w - 1] += out->values[i];
-			else
-			{
-				out->indices[w] = out->indices[i];
-				out->values[w] = out->values[i];
-				w++;
-			}
-		}
+		w = sum_adjacent(out->indices, out->values, b, e, w);
 	}
 	indptr[n_rows] = w;
 	out->n_rows = n_rows;
@@ -206,17 +220,7 @@ rp_csr_from_col_buckets(int32_t n_rows, int32_t n_cols, const int64_t *colptr,
 		int64_t		e = indptr[r + 1];
 
 		indptr[r] = w;
-		for (int64_t i = b; i < e; i++)
-		{
-			if (w > indptr[r] && out->indices[w - 1] == out->indices[i])
-				out->values[w - 1] += out->values[i];
-			else
-			{
-				out->indices[w] = out->indices[i];
-				out->values[w] = out->values[i];
-				w++;
-			}
-		}
+		w = sum_adjacent(out->indices, out->values, b, e, w);
 	}
 	indptr[n_rows] = w;
 	out->n_rows = n_rows;
@@ -578,27 +582,13 @@ static void
 rows_dedup(void *arg, int thread, int64_t begin, int64_t end)
 {
 	csr_mt	   *m = (csr_mt *) arg;
-	int32_t    *ix = m->out->indices;
-	double	   *vx = m->out->values;
 
 	for (int64_t r = begin; r < end; r++)
 	{
 		int64_t		b = m->out->indptr[r];
 		int64_t		e = m->out->indptr[r + 1];
-		int64_t		w = b;
 
-		for (int64_t i = b; i < e; i++)
-		{
-			if (w > b && ix[w - 1] == ix[i])
-				vx[w - 1] += vx[i];
-			else
-			{
-				ix[w] = ix[i];
-				vx[w] = vx[i];
-				w++;
-			}
-		}
-		m->kept[r] = w - b;
+		m->kept[r] = sum_adjacent(m->out->indices, m->out->values, b, e, b) - b;
 	}
 }
 
