@@ -1,13 +1,15 @@
 /*
  * knn.h
  *	  Helpers shared by the neighbourhood methods (method_item_knn.c,
- *	  method_user_knn.c, method_content.c).
+ *	  method_user_knn.c, method_content.c), and the serving of item x item
+ *	  CSR models (item_knn, sparse_ease).
  */
 #ifndef RECPROMO_KNN_H
 #define RECPROMO_KNN_H
 
 #include "postgres.h"
 
+#include "method.h"
 #include "model_store.h"
 #include "rp_knn.h"
 
@@ -48,5 +50,18 @@ extern void RecpromoKnnFitFrom(rp_csr *A, const rp_csr *T, rp_knn_weighting w,
  */
 extern void RecpromoKnnLoadParts(const RecpromoParts *parts, const char *model,
 								 const char *prefix, int32 n, rp_csr *S);
+
+/*
+ * Serving of an item x item model whose state (m->state) starts with its
+ * CSR W (rows sorted by column): item_knn's neighbours, sparse_ease's B.
+ * Score: sum over the history of vals[h] * W[hist[h], :]; similar items:
+ * row i (other items -inf); explain: vals[h] * W[hist[h], item], -inf where
+ * the item is not in the history item's row.
+ */
+extern void RecpromoItemCsrScore(const RecpromoModel *m, int32 u, const int32 *hist,
+								 const double *vals, int32 nhist, double *scores);
+extern void RecpromoItemCsrSimilarItems(const RecpromoModel *m, int32 i, double *sims);
+extern void RecpromoItemCsrExplain(const RecpromoModel *m, int32 u, const int32 *hist,
+								   const double *vals, int32 nhist, int32 item, double *contrib);
 
 #endif							/* RECPROMO_KNN_H */

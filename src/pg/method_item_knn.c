@@ -35,7 +35,8 @@
 
 typedef struct ItemKnnState
 {
-	rp_csr		S;				/* items x items, kept neighbours, sorted by column */
+	rp_csr		S;				/* items x items, kept neighbours, sorted by column;
+								 * first: RecpromoItemCsr* serve it (knn.h) */
 } ItemKnnState;
 
 /*
@@ -273,39 +274,37 @@ ItemKnnImageAttach(RecpromoModel *m)
 	return RecpromoImageCsr(m, "knn", m->items.n, m->items.n, true, true, &st->S);
 }
 
-static void
-ItemKnnScore(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals,
-			 int32 nhist, double *scores)
+void
+RecpromoItemCsrScore(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals,
+					 int32 nhist, double *scores)
 {
-	const ItemKnnState *st = m->state;
-
-	rp_knn_score_items(&st->S, hist, vals, nhist, scores);
+	rp_knn_score_items((const rp_csr *) m->state, hist, vals, nhist, scores);
 }
 
-static void
-ItemKnnSimilarItems(const RecpromoModel *m, int32 i, double *sims)
+void
+RecpromoItemCsrSimilarItems(const RecpromoModel *m, int32 i, double *sims)
 {
-	const ItemKnnState *st = m->state;
+	const rp_csr *W = (const rp_csr *) m->state;
 
-	/* only the kept neighbours are eligible */
+	/* only the row's items (kept neighbours, regressors) are eligible */
 	for (int32 j = 0; j < m->items.n; j++)
 		sims[j] = -INFINITY;
-	for (int64 p = st->S.indptr[i]; p < st->S.indptr[i + 1]; p++)
-		sims[st->S.indices[p]] = st->S.values[p];
+	for (int64 p = W->indptr[i]; p < W->indptr[i + 1]; p++)
+		sims[W->indices[p]] = W->values[p];
 }
 
-static void
-ItemKnnExplain(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals,
-			   int32 nhist, int32 item, double *contrib)
+void
+RecpromoItemCsrExplain(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals,
+					   int32 nhist, int32 item, double *contrib)
 {
-	const ItemKnnState *st = m->state;
+	const rp_csr *W = (const rp_csr *) m->state;
 
-	/* only the history items that keep `item` as a neighbour are listed */
+	/* only the history items whose row holds `item` are listed */
 	for (int32 h = 0; h < nhist; h++)
 	{
-		double		s = rp_csr_get(&st->S, hist[h], item);
+		double		w = rp_csr_get(W, hist[h], item);
 
-		contrib[h] = s != 0.0 ? vals[h] * s : -INFINITY;
+		contrib[h] = w != 0.0 ? vals[h] * w : -INFINITY;
 	}
 }
 
@@ -315,9 +314,9 @@ const RecpromoMethod RecpromoMethodItemKnn = {
 	.nonneg = true,
 	.train = ItemKnnTrain,
 	.load = ItemKnnLoad,
-	.score = ItemKnnScore,
-	.similar_items = ItemKnnSimilarItems,
-	.explain = ItemKnnExplain,
+	.score = RecpromoItemCsrScore,
+	.similar_items = RecpromoItemCsrSimilarItems,
+	.explain = RecpromoItemCsrExplain,
 	.image_save = ItemKnnImageSave,
 	.image_attach = ItemKnnImageAttach,
 };

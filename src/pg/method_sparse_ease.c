@@ -35,6 +35,7 @@
 
 #include "miscadmin.h"
 
+#include "knn.h"
 #include "method.h"
 #include "model_validate.h"
 #include "recpromo.h"
@@ -44,7 +45,8 @@
 
 typedef struct SparseEaseState
 {
-	rp_csr		B;				/* items x items, rows sorted by column */
+	rp_csr		B;				/* items x items, rows sorted by column; first:
+								 * RecpromoItemCsr* serve it (knn.h) */
 } SparseEaseState;
 
 /*
@@ -179,50 +181,15 @@ SparseEaseImageAttach(RecpromoModel *m)
 	return RecpromoImageCsr(m, "sease", m->items.n, m->items.n, true, true, &st->B);
 }
 
-static void
-SparseEaseScore(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals,
-				int32 nhist, double *scores)
-{
-	const SparseEaseState *st = m->state;
-
-	rp_knn_score_items(&st->B, hist, vals, nhist, scores);
-}
-
-static void
-SparseEaseSimilarItems(const RecpromoModel *m, int32 i, double *sims)
-{
-	const SparseEaseState *st = m->state;
-
-	for (int32 j = 0; j < m->items.n; j++)
-		sims[j] = -INFINITY;
-	for (int64 p = st->B.indptr[i]; p < st->B.indptr[i + 1]; p++)
-		sims[st->B.indices[p]] = st->B.values[p];
-}
-
-static void
-SparseEaseExplain(const RecpromoModel *m, int32 u, const int32 *hist, const double *vals,
-				  int32 nhist, int32 item, double *contrib)
-{
-	const SparseEaseState *st = m->state;
-
-	/* only the history items that are regressors of `item` are listed */
-	for (int32 h = 0; h < nhist; h++)
-	{
-		double		b = rp_csr_get(&st->B, hist[h], item);
-
-		contrib[h] = b != 0.0 ? vals[h] * b : -INFINITY;
-	}
-}
-
 const RecpromoMethod RecpromoMethodSparseEase = {
 	.name = "sparse_ease",
 	.description = "sparse EASE: each item's EASE regression over its top co-occurring neighbours (SLIM-style), items x K memory",
 	.nonneg = false,
 	.train = SparseEaseTrain,
 	.load = SparseEaseLoad,
-	.score = SparseEaseScore,
-	.similar_items = SparseEaseSimilarItems,
-	.explain = SparseEaseExplain,
+	.score = RecpromoItemCsrScore,
+	.similar_items = RecpromoItemCsrSimilarItems,
+	.explain = RecpromoItemCsrExplain,
 	.image_save = SparseEaseImageSave,
 	.image_attach = SparseEaseImageAttach,
 };
