@@ -320,11 +320,16 @@ typedef struct csr_mt
 	int64_t    *cnt;			/* parts x (n_keys + 1) */
 	int64_t		bound[RP_MAX_THREADS + 1];	/* part p: [bound[p], bound[p+1]) */
 	/* the operation's data */
-	const rp_csr *a;
 	rp_csr	   *out;
 	const int32_t *rows;
 	const int32_t *cols;
 	const double *vals;
+	/*
+	 * Entries grouped by outer unit (a column of the bucket build, a row of
+	 * the transpose): unit c holds [colptr[c], colptr[c+1]), each entry a
+	 * key (its output row) and a value.  rows_count / rows_scatter build
+	 * the key-major CSR from them.
+	 */
 	const int64_t *colptr;
 	const int32_t *rows_by_col;
 	const double *vals_by_col;
@@ -398,42 +403,8 @@ csr_mt_offsets(csr_mt *m, int64_t *ptr)
 	ptr[m->n_keys] = run;
 }
 
-static void
-transpose_count(void *arg, int thread, int64_t begin, int64_t end)
-{
-	csr_mt	   *m = (csr_mt *) arg;
-
-	for (int64_t p = begin; p < end; p++)
-	{
-		int64_t    *cnt = m->cnt + p * (m->n_keys + 1);
-		const rp_csr *a = m->a;
-
-		memset(cnt, 0, ((size_t) m->n_keys + 1) * sizeof(int64_t));
-		for (int64_t i = a->indptr[m->bound[p]]; i < a->indptr[m->bound[p + 1]]; i++)
-			cnt[a->indices[i]]++;
-	}
-}
-
-static void
-transpose_scatter(void *arg, int thread, int64_t begin, int64_t end)
-{
-	csr_mt	   *m = (csr_mt *) arg;
-
-	for (int64_t p = begin; p < end; p++)
-	{
-		int64_t    *pos = m->cnt + p * (m->n_keys + 1);
-		const rp_csr *a = m->a;
-
-		for (int64_t r = m->bound[p]; r < m->bound[p + 1]; r++)
-			for (int64_t i = a->indptr[r]; i < a->indptr[r + 1]; i++)
-			{
-				int64_t		q = pos[a->indices[i]]++;
-
-				m->out->indices[q] = (int32_t) r;
-				m->out->values[q] = a->values[i];
-			}
-	}
-}
+static void rows_count(void *arg, int thread, int64_t begin, int64_t end);
+static void rows_scatter(void *arg, int thread, int64_t begin, int64_t end);
 
 rp_status
 rp_csr_transpose_mt(const rp_csr *a, rp_csr *out, int nthreads, void *work)
@@ -448,12 +419,15 @@ rp_csr_transpose_mt(const rp_csr *a, rp_csr *out, int nthreads, void *work)
 	m.parts = nthreads;
 	m.n_keys = a->n_cols;
 	m.cnt = (int64_t *) work;
-	m.a = a;
+	/* a's rows are the outer units, its column indices the keys */
+	m.colptr = a->indptr;
+	m.rows_by_col = a->indices;
+	m.vals_by_col = a->values;
 	m.out = out;
 	csr_mt_split(&m, a->n_rows, a->indptr);
-	rp_parallel_for(nthreads, nthreads, 1, transpose_count, &m, NULL);
+	rp_parallel_for(nthreads, nthreads, 1, rows_count, &m, NULL);
 	csr_mt_offsets(&m, out->indptr);
-	rp_parallel_for(nthreads, nthreads, 1, transpose_scatter, &m, NULL);
+	rp_parallel_for(nthreads, nthreads, 1, rows_scatter, &m, NULL);
 	out->n_rows = a->n_cols;
 	out->n_cols = a->n_rows;
 	out->nnz = a->nnz;
@@ -565,7 +539,7 @@ rows_scatter(void *arg, int thread, int64_t begin, int64_t end)
 	{
 		int64_t    *pos = m->cnt + p * (m->n_keys + 1);
 
-		/* columns visited in order: every row receives its columns sorted */
+		/* units visited in order: every output row receives its entries sorted by unit */
 		for (int64_t c = m->bound[p]; c < m->bound[p + 1]; c++)
 			for (int64_t i = m->colptr[c]; i < m->colptr[c + 1]; i++)
 			{
