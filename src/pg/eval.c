@@ -433,6 +433,33 @@ CheckThreshold(bool use_threshold, double threshold, const char *rating_col)
 }
 
 /*
+ * The seven mean ranking metrics of acc (precision, recall, F1, NDCG, MAP,
+ * hit rate, MRR) into values/nulls from column c on, NULL when no user was
+ * scored; returns the next column.
+ */
+static int
+PutRankMeans(const rp_metrics_acc *acc, Datum *values, bool *nulls, int c)
+{
+	rp_rank_metrics mean;
+
+	if (acc->users == 0)
+	{
+		for (int z = 0; z < 7; z++)
+			nulls[c++] = true;
+		return c;
+	}
+	RecpromoCheckStatus(rp_metrics_acc_mean(acc, &mean), "evaluation");
+	values[c++] = Float8GetDatum(mean.precision);
+	values[c++] = Float8GetDatum(mean.recall);
+	values[c++] = Float8GetDatum(mean.f1);
+	values[c++] = Float8GetDatum(mean.ndcg);
+	values[c++] = Float8GetDatum(mean.ap);
+	values[c++] = Float8GetDatum(mean.hit);
+	values[c++] = Float8GetDatum(mean.rr);
+	return c;
+}
+
+/*
  * evaluate(model text, test_source regclass, user_col name, item_col name,
  *			rating_col name, k integer, relevance_threshold float8,
  *			exclude_seen boolean) RETURNS TABLE (model_name, ...): one row
@@ -459,7 +486,6 @@ recpromo_evaluate(PG_FUNCTION_ARGS)
 	unsigned char *mark,
 			   *flags;
 	rp_metrics_acc acc;
-	rp_rank_metrics mean;
 	rp_catalogue_metrics cat;
 	bool		have_cat = false;
 	double		rmse = 0.0,
@@ -533,20 +559,7 @@ recpromo_evaluate(PG_FUNCTION_ARGS)
 	values[c++] = Int64GetDatum(acc.users);
 	values[c++] = Int64GetDatum(L.skipped_no_test);
 	values[c++] = Int64GetDatum(L.skipped_unknown);
-	if (acc.users > 0)
-	{
-		RecpromoCheckStatus(rp_metrics_acc_mean(&acc, &mean), "evaluation");
-		values[c++] = Float8GetDatum(mean.precision);
-		values[c++] = Float8GetDatum(mean.recall);
-		values[c++] = Float8GetDatum(mean.f1);
-		values[c++] = Float8GetDatum(mean.ndcg);
-		values[c++] = Float8GetDatum(mean.ap);
-		values[c++] = Float8GetDatum(mean.hit);
-		values[c++] = Float8GetDatum(mean.rr);
-	}
-	else
-		for (int z = 0; z < 7; z++)
-			nulls[c++] = true;
+	c = PutRankMeans(&acc, values, nulls, c);
 	if (have_cat)
 	{
 		values[c++] = Float8GetDatum(cat.coverage);
@@ -843,7 +856,6 @@ recpromo_evaluate_by_group(PG_FUNCTION_ARGS)
 		Datum		values[BY_GROUP_COLS];
 		bool		nulls[BY_GROUP_COLS] = {0};
 		int			c = 0;
-		rp_rank_metrics mean;
 		int32	   *members;
 		int32		nmem = 0;
 
@@ -889,20 +901,7 @@ recpromo_evaluate_by_group(PG_FUNCTION_ARGS)
 		values[c++] = Int64GetDatum(acc.users);
 		values[c++] = Int64GetDatum(no_test);
 		values[c++] = Int64GetDatum(unknown);
-		if (acc.users > 0)
-		{
-			RecpromoCheckStatus(rp_metrics_acc_mean(&acc, &mean), "evaluation");
-			values[c++] = Float8GetDatum(mean.precision);
-			values[c++] = Float8GetDatum(mean.recall);
-			values[c++] = Float8GetDatum(mean.f1);
-			values[c++] = Float8GetDatum(mean.ndcg);
-			values[c++] = Float8GetDatum(mean.ap);
-			values[c++] = Float8GetDatum(mean.hit);
-			values[c++] = Float8GetDatum(mean.rr);
-		}
-		else
-			for (int z = 0; z < 7; z++)
-				nulls[c++] = true;
+		c = PutRankMeans(&acc, values, nulls, c);
 		Assert(c == BY_GROUP_COLS);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
