@@ -56,3 +56,5 @@ SET recpromo.memory_limit = '4MB';
 SELECT * FROM train('x', 'sl_wide', 'sess', 'item', method => 'slist', params => '{"time_col": "t"}');
 RESET recpromo.memory_limit;
 SELECT count(*) FROM models WHERE name = 'x';
+-- leave no model behind (other tests count them)
+SELECT count(drop_model(name)) AS dropped FROM models;

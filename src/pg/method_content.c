@@ -218,8 +218,7 @@ TokenQuery(Oid relid, const char *relname, const char *key, Oid keytype, List *c
 	StringInfoData q;
 	ListCell   *lc;
 	int			c = 0;
-	const char *k = psprintf("%s::pg_catalog.%s", quote_identifier(key),
-							 RecpromoKeyClassFor(keytype) == RECPROMO_KEY_INT ? "int8" : "text");
+	const char *k = RecpromoKeyCastSql(key, keytype);
 
 	initStringInfo(&q);
 	appendStringInfo(&q, "SELECT k, t FROM (");

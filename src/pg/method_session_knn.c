@@ -182,10 +182,9 @@ ReadSessionTimes(RecpromoTrainState *ts, const char *time_col)
 	times = palloc_extended(Max((Size) n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
 	for (int32 s = 0; s < n; s++)
 		times[s] = -1e300;
-	sql = psprintf("SELECT %s::pg_catalog.%s, %s::pg_catalog.%s, pg_catalog.max(%s) FROM %s GROUP BY 1, 2",
-				   quote_identifier(src->user_col), int_keys ? "int8" : "text",
-				   quote_identifier(src->item_col), int_items ? "int8" : "text", texpr,
-				   src->relname);
+	sql = psprintf("SELECT %s, %s, pg_catalog.max(%s) FROM %s GROUP BY 1, 2",
+				   RecpromoKeyCastSql(src->user_col, src->user_type),
+				   RecpromoKeyCastSql(src->item_col, src->item_type), texpr, src->relname);
 	st.data = &ts->data;
 	st.int_users = int_keys;
 	st.int_items = int_items;

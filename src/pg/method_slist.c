@@ -144,9 +144,9 @@ ReadSequences(RecpromoTrainState *ts, const char *time_col, rp_csr *seq)
 
 	er.cap = 1024;
 	/* the rows training counted: a rating column's NULLs are left out there too */
-	sql = psprintf("SELECT %s::pg_catalog.%s, %s::pg_catalog.%s, %s FROM %s%s%s%s",
-				   quote_identifier(src->user_col), int_users ? "int8" : "text",
-				   quote_identifier(src->item_col), int_items ? "int8" : "text",
+	sql = psprintf("SELECT %s, %s, %s FROM %s%s%s%s",
+				   RecpromoKeyCastSql(src->user_col, src->user_type),
+				   RecpromoKeyCastSql(src->item_col, src->item_type),
 				   texpr, src->relname,
 				   src->rating_col ? " WHERE " : "",
 				   src->rating_col ? quote_identifier(src->rating_col) : "",

@@ -235,12 +235,12 @@ recpromo_evaluate_sessions(PG_FUNCTION_ARGS)
 	RecpromoSourceInit(&src, relid, session_col, item_col, NULL);
 	int_sessions = RecpromoKeyClassFor(src.user_type) == RECPROMO_KEY_INT;
 	item_transfer = RecpromoKeyClassFor(src.item_type) == RECPROMO_KEY_INT ? INT8OID : TEXTOID;
-	sql = psprintf("SELECT s.k, s.i FROM (SELECT %s::pg_catalog.%s AS k, %s::pg_catalog.%s AS i, "
+	sql = psprintf("SELECT s.k, s.i FROM (SELECT %s AS k, %s AS i, "
 				   "%s AS t FROM %s) s "
 				   "WHERE s.k IS NOT NULL AND s.i IS NOT NULL AND s.t IS NOT NULL "
 				   "ORDER BY s.k, s.t, s.i",
-				   quote_identifier(session_col), int_sessions ? "int8" : "text",
-				   quote_identifier(item_col), item_transfer == INT8OID ? "int8" : "text",
+				   RecpromoKeyCastSql(session_col, src.user_type),
+				   RecpromoKeyCastSql(item_col, src.item_type),
 				   RecpromoTimeExpr(relid, time_col), src.relname);
 	st.int_sessions = int_sessions;
 	st.item_transfer = item_transfer;

@@ -101,13 +101,8 @@ RecpromoSourceInit(RecpromoSource *src, Oid relid, const char *user_col,
 	}
 }
 
-/*
- * "col::pg_catalog.int8" or "col::pg_catalog.text": the key class decides
- * the transfer type.  Every name in the queries of this file is qualified
- * and they run under the forced search_path of spi_guard.c.
- */
-static char *
-KeyExpr(const char *col, Oid type)
+char *
+RecpromoKeyCastSql(const char *col, Oid type)
 {
 	return psprintf("%s::pg_catalog.%s", quote_identifier(col),
 					RecpromoKeyClassFor(type) == RECPROMO_KEY_INT ? "int8" : "text");
@@ -219,8 +214,8 @@ ReadThroughSpi(const RecpromoSource *src, RecpromoRowSink *sink)
 	char	   *sql;
 
 	sql = psprintf("SELECT %s, %s, %s FROM %s",
-				   KeyExpr(src->user_col, src->user_type),
-				   KeyExpr(src->item_col, src->item_type),
+				   RecpromoKeyCastSql(src->user_col, src->user_type),
+				   RecpromoKeyCastSql(src->item_col, src->item_type),
 				   src->rating_col ? psprintf("%s::pg_catalog.float8", quote_identifier(src->rating_col)) :
 				   "1::pg_catalog.float8",
 				   src->relname);
@@ -314,8 +309,8 @@ ReadGroupedThroughSpi(const RecpromoSource *src, RecpromoRowSink *sink)
 	char	   *sql;
 
 	sql = psprintf("SELECT %s, %s, %s, pg_catalog.count(*), %s, %s FROM %s GROUP BY 1, 2",
-				   KeyExpr(src->user_col, src->user_type),
-				   KeyExpr(src->item_col, src->item_type),
+				   RecpromoKeyCastSql(src->user_col, src->user_type),
+				   RecpromoKeyCastSql(src->item_col, src->item_type),
 				   r ? psprintf("pg_catalog.sum(%s)", r) : "pg_catalog.count(*)::pg_catalog.float8",
 				   r ? psprintf("pg_catalog.count(%s)", r) : "pg_catalog.count(*)",
 				   r ? psprintf("pg_catalog.min(%s)", r) : "1::pg_catalog.float8",
@@ -442,7 +437,7 @@ RecpromoReadUserHistory(const RecpromoSource *src, const RecpromoKeys *items,
 
 	sql = psprintf("SELECT %s, pg_catalog.sum(%s)::pg_catalog.float8 FROM %s "
 				   "WHERE %s AND %s IS NOT NULL GROUP BY 1",
-				   KeyExpr(src->item_col, src->item_type),
+				   RecpromoKeyCastSql(src->item_col, src->item_type),
 				   src->rating_col ? quote_identifier(src->rating_col) : "1",
 				   src->relname,
 				   KeyEqualsParam(src->user_col, src->user_type),

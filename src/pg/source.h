@@ -84,4 +84,11 @@ extern void RecpromoCheckFoldInIndex(const RecpromoSource *src);
  */
 extern char *RecpromoTimeExpr(Oid relid, const char *time_col);
 
+/*
+ * "col::pg_catalog.int8" or "col::pg_catalog.text" (col quoted): how every
+ * SPI read transfers a key column of type `type`, its key class deciding.
+ * Qualified, for the forced search_path of spi_guard.c.  source.c.
+ */
+extern char *RecpromoKeyCastSql(const char *col, Oid type);
+
 #endif							/* RECPROMO_SOURCE_H */

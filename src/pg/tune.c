@@ -233,21 +233,6 @@ ParseMetric(const char *s, int32 *k)
 	return TM_NDCG;				/* keep the compiler quiet */
 }
 
-static char *
-KeyCast(const char *col, Oid type)
-{
-	return psprintf("%s::pg_catalog.%s", quote_identifier(col),
-					RecpromoKeyClassFor(type) == RECPROMO_KEY_INT ? "int8" : "text");
-}
-
-static int32
-FindKey(const RecpromoKeys *keys, Datum d)
-{
-	if (keys->kclass == RECPROMO_KEY_INT)
-		return RecpromoKeysFindInt(keys, DatumGetInt64(d));
-	return RecpromoKeysFindText(keys, TextDatumGetCString(d));
-}
-
 /* What ReadPairTimes's rows fill (PairTimeRow). */
 typedef struct PairTimes
 {
@@ -273,8 +258,10 @@ PairTimeRow(HeapTuple tup, TupleDesc td, void *arg)
 
 	if (nu || ni || nt)
 		return;
-	ui = FindKey(&tc->data.users, u);
-	ii = FindKey(&tc->data.items, i);
+	ui = RecpromoKeysFind(&tc->data.users, u,
+						  tc->data.users.kclass == RECPROMO_KEY_INT ? INT8OID : TEXTOID);
+	ii = RecpromoKeysFind(&tc->data.items, i,
+						  tc->data.items.kclass == RECPROMO_KEY_INT ? INT8OID : TEXTOID);
 	if (ui < 0 || ii < 0 || (p = rp_csr_find(&tc->data.R, ui, ii)) < 0)
 		return;
 	if (isfinite(DatumGetFloat8(t)))
@@ -302,8 +289,8 @@ ReadPairTimes(TuneCtx *tc, const char *time_col)
 	for (int64 p = 0; p < R->nnz; p++)
 		times[p] = -1e300;
 	sql = psprintf("SELECT %s, %s, pg_catalog.min(%s) FROM %s GROUP BY 1, 2",
-				   KeyCast(src->user_col, src->user_type),
-				   KeyCast(src->item_col, src->item_type), texpr, src->relname);
+				   RecpromoKeyCastSql(src->user_col, src->user_type),
+				   RecpromoKeyCastSql(src->item_col, src->item_type), texpr, src->relname);
 	pt.tc = tc;
 	pt.times = times;
 	RecpromoSpiForEachRow(sql, 0, NULL, NULL, TUNE_FETCH_ROWS, CurrentMemoryContext, PairTimeRow, &pt);
