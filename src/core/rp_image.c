@@ -129,11 +129,12 @@ rp_image_fill_header(rp_image_header *out, const rp_image_header *hdr, uint64_t 
 	out->header_size = RP_IMAGE_HEADER_SIZE;
 	out->total_size = total;
 	out->db_oid = hdr->db_oid;
-	out->ext_oid = hdr->ext_oid;
+	out->install_oid = hdr->install_oid;
 	out->model_id = hdr->model_id;
 	memcpy(out->version, hdr->version, 16);
 	out->n_sections = n;
 	out->flags = hdr->flags;
+	out->checked_by = hdr->checked_by;
 	out->data_hash = data_hash;
 	out->header_hash = header_hash(out, secs, n);
 }

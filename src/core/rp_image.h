@@ -57,14 +57,16 @@ typedef struct rp_image_header
 	uint32_t	header_size;	/* sizeof(rp_image_header) */
 	uint64_t	total_size;		/* bytes of the whole image */
 	uint32_t	db_oid;			/* identity of the model version */
-	uint32_t	ext_oid;
+	uint32_t	install_oid;	/* oid of recpromo.model: the installation */
 	int64_t		model_id;
 	uint8_t		version[16];
 	uint32_t	n_sections;
 	uint32_t	flags;			/* 0; for the writer's use */
 	uint64_t	header_hash;	/* header (this field zeroed) + section table */
 	uint64_t	data_hash;		/* bytes [data start, total_size) */
-	uint64_t	reserved[4];	/* 0 */
+	uint64_t	checked_by;		/* the writer's: the lifetime of the server
+								 * that checked the data (model_image.c) */
+	uint64_t	reserved[3];	/* 0 */
 } rp_image_header;
 
 #define RP_IMAGE_HEADER_SIZE sizeof(rp_image_header)

@@ -1132,11 +1132,11 @@ SaveErased(RecpromoModelRow *row, RecpromoParts *parts, const ForgetOutcome *o)
 	row->train_seconds = Max(row->train_seconds - row->store_seconds, 0.0);
 	{
 		int64		old_id = row->id;
-		Oid			ext = row->ext_oid;
+		Oid			install = row->install_oid;
 
 		RecpromoModelSave(row, parts);
 		/* the shared cache's image of the old version holds the key too */
-		RecpromoImageRemoveModel(ext, old_id);
+		RecpromoImageRemoveModel(install, old_id);
 	}
 }
 

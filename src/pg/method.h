@@ -67,6 +67,14 @@ typedef struct RecpromoModel
 	const struct rp_batch_items *batch_items;
 
 	/*
+	 * The image was written by a backend of this server's lifetime, which
+	 * walked its structure before publishing it: attach checks only what is
+	 * O(1) (model_image.c, "Safety").  Image attach code that walks arrays
+	 * to check offsets or indices skips the walk when this is set.
+	 */
+	bool		image_checked;
+
+	/*
 	 * The exact pruning index (rp_mips.c) of a factor model taken from the
 	 * image, checked at attach (NULL: serve.c builds its own), and the
 	 * probe's mean share of items scored, measured when the image was made.
@@ -264,8 +272,9 @@ extern const void *RecpromoImageSection(const RecpromoModel *m, const char *name
 /*
  * A CSR matrix as sections <prefix>_indptr, _indices, _values (values
  * optional); and back, with the offsets and indices checked (rp_validate:
- * in range, and strictly increasing within a row with `sorted`); false when
- * a section is missing, has the wrong size or fails the check.
+ * in range, and strictly increasing within a row with `sorted`) unless the
+ * image's writer walked them (m->image_checked); false when a section is
+ * missing, has the wrong size or fails the check.
  */
 extern void RecpromoImageAddCsr(RecpromoImageSink *sink, const char *prefix, const rp_csr *a);
 extern bool RecpromoImageCsr(const RecpromoModel *m, const char *prefix, int32 n_rows,
@@ -297,7 +306,7 @@ extern void *RecpromoBuildMips(const RecpromoFactors *fx, int32 n_users,
 extern RecpromoModel *RecpromoImagePublish(RecpromoModel *m);
 extern void RecpromoImageInit(void);
 /* Removes every image of one model id (all versions): erasure, drop_model. */
-extern void RecpromoImageRemoveModel(Oid ext_oid, int64 id);
+extern void RecpromoImageRemoveModel(Oid install_oid, int64 id);
 
 /* model_cache.c: an empty model of this row in cxt (cxt current); the row's method. */
 extern RecpromoModel *RecpromoModelShell(const RecpromoModelRow *row,

@@ -461,7 +461,7 @@ recpromo_drop_model(PG_FUNCTION_ARGS)
 	SPI_finish();
 	/* what the model held leaves the shared cache with it */
 	if (found)
-		RecpromoImageRemoveModel(get_extension_oid("recpromo", false), acl.id);
+		RecpromoImageRemoveModel(RecpromoInstallOid(), acl.id);
 	if (!found && !if_exists)
 		NoSuchModel(name);
 	PG_RETURN_BOOL(found);

@@ -6,7 +6,8 @@
  * model's catalog row (one index scan on its name, in the statement's
  * snapshot: model_store.c's DirectLookup, or a saved SPI plan where that
  * does not apply) and compares its identity with the cached copy's:
- * (database oid, extension oid, model id, version token).  The id alone is
+ * (database oid, installation, model id, version token); the installation
+ * is the oid of recpromo.model, new at every CREATE EXTENSION.  The id alone is
  * not enough: ids repeat after DROP/CREATE EXTENSION (the sequence starts
  * again), a setval or a restore.  The version token is 128 random bits
  * drawn at every save and written into the row and into every part row
@@ -14,7 +15,7 @@
  * that each part carries the token of the row just looked up.  A dump and
  * restore copies a token together with the bytes it was drawn for (parts
  * are never rewritten), so a backend whose cached copy has the same token
- * as a restored row holds those very bytes; the extension oid in the key
+ * as a restored row holds those very bytes; the installation in the key
  * changes on a restore with --clean anyway.  Any difference reloads the
  * model, once.  All calls of one statement see the same snapshot, hence
  * the same row: a statement never mixes two versions.
@@ -182,7 +183,7 @@ RecpromoModelGet(const char *name)
 		if (strcmp(e->name, row.name) == 0)
 			break;
 	if (e != NULL && e->db_oid == MyDatabaseId &&
-		e->model->row.ext_oid == row.ext_oid &&
+		e->model->row.install_oid == row.install_oid &&
 		e->model->id == row.id &&
 		memcmp(e->model->row.version, row.version, sizeof(row.version)) == 0)
 		return e->model;

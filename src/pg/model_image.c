@@ -15,7 +15,8 @@
  *
  * Layout (src/core/rp_image.h): a header (magic, format, identity, sizes,
  * hashes), a table of named sections, the sections.  The identity is the
- * serving cache's (model_cache.c): database oid, extension oid, model id,
+ * serving cache's (model_cache.c): database oid, installation (the oid of
+ * recpromo.model), model id,
  * version token; the file name carries it too:
  *	$PGDATA/pg_recpromo_cache/<db>_<ext>_<name hash>_<id>_<version>.img
  * Sections: the common parts ("users", "items": the key dictionaries in
@@ -39,32 +40,42 @@
  *	  open the file of the row's identity, check its size against the
  *	  header before touching anything else, map it, check the envelope
  *	  (rp_image_check: magic, format, size, header hash, sections inside),
- *	  the identity and the row's counts, then the structure serving indexes
- *	  with (key offsets, CSR offsets and indices, panel sizes, the pruning
- *	  index's layout and permutation); the model's
- *	  arrays then point into the mapping.  The data hash is computed by the
- *	  writer from its own mapping of the written file (the bytes every
- *	  reader sees) and checked by every backend's first attach with
- *	  recpromo.shared_cache_verify; off by default, because it reads the
- *	  whole image (tens of milliseconds per 100 MB) where an attach
- *	  otherwise costs about a millisecond.
+ *	  the identity, the row's counts and every section's size, all O(1);
+ *	  the model's arrays then point into the mapping.  What serving uses
+ *	  as offsets and indices (key offsets, CSR offsets and indices, the
+ *	  pruning index's permutation) is walked, O(size), by the writer before
+ *	  the file is published, and again at attach only when
+ *	  recpromo.shared_cache_verify asks for it.  That walk was three
+ *	  quarters of a new backend's attach at 200,000 items (1.3 of 1.7 ms:
+ *	  cold pages of the permutation and of the training interactions), for
+ *	  bytes this server had already checked.  An image written before the
+ *	  server last started (header checked_by: the writer's server start
+ *	  time; 0 from libraries before 0.5.0) is not used: it is removed and
+ *	  the model loaded again, once per model after a restart.  A crash of
+ *	  the machine restarts the server, so a file it tore (no fsync: it is a
+ *	  cache) is never read, floating-point bytes included.
+ *	  The data hash is computed by the writer from its own mapping of the
+ *	  written file (the bytes every reader sees) and checked at every first
+ *	  attach with shared_cache_verify = full, which reads the whole image
+ *	  (tens of milliseconds per 100 MB).
  *	  Any failure removes the file and falls back to a load from the tables
- *	  (which writes a fresh image): a truncated or damaged image costs a
- *	  reload, never a crash.  Floating-point contents are not re-checked at
+ *	  (which writes a fresh image): a truncated or torn image costs a
+ *	  reload, never a crash (see Safety for a file rewritten in place).  Floating-point contents are not re-checked at
  *	  attach (the writer checked them when it loaded the parts); a damaged
- *	  value can only change scores, and shared_cache_verify catches it.
+ *	  value can only change scores, and shared_cache_verify = full catches
+ *	  it.
  *	- Publish (RecpromoImagePublish, after a load from the tables): under
  *	  an exclusive flock of pg_recpromo_cache/lock, scan the directory,
  *	  remove images of older versions of the same model name (lower id),
  *	  of dropped databases and of other installations of the extension in
  *	  this database; give up if a newer version of the model is there
  *	  already (this backend's snapshot is old; it serves its own copy);
- *	  write the image to a temporary file (mode 0600), hash it from a
- *	  mapping, write the header, rename it into place (atomic: readers see
- *	  no file or a whole one), evict least recently used images (mtime,
- *	  touched by every attach) until the directory fits
- *	  recpromo.shared_cache_size, then attach it and free the backend copy.
- *	  No fsync: it is a cache; after a crash a torn file fails its checks.
+ *	  evict least recently used images (mtime, touched by every attach)
+ *	  until the directory will fit recpromo.shared_cache_size, write the
+ *	  image to a temporary file (mode 0600), hash it from a mapping, write
+ *	  the header, attach the temporary file with the walk, rename it into
+ *	  place (atomic: readers see no file or a whole, walked one) and free
+ *	  the backend copy.
  *	- Retrain: a new version has a new id and token, so a new file; the
  *	  publish of the new version unlinks the old one.  A backend that still
  *	  has the old file mapped keeps serving it (Linux keeps an unlinked
@@ -74,9 +85,18 @@
  *
  * Safety: the files live under the data directory, created by the server's
  * OS user with mode 0600 in a 0700 directory, as trusted as the data files
- * themselves; everything read from them is still checked before it is
- * used as a size, an offset or an index.  Nothing here raises an error for
- * a cache problem: a failed write, a full disk or a bad file only means the
+ * themselves: no role but a superuser can write there.  Every byte of an
+ * image was checked before it was used as a size, an offset or an index:
+ * its parts when they were read from the tables (model_store.c: that is
+ * where a role could tamper with a model), the file's own bytes by its
+ * writer before anyone could map it; files from before the last start
+ * are not used (a copy by pg_basebackup to a standby neither: the
+ * standby's start time differs).  What the default does not catch is a
+ * file rewritten in place behind the server's back, during its lifetime,
+ * by its OS user or a superuser (lo_export, COPY TO a file): as with the
+ * data files, PostgreSQL's own trust boundary; shared_cache_verify =
+ * structure or full covers that too.  Nothing here raises an error for a
+ * cache problem: a failed write, a full disk or a bad file only means the
  * model is served from backend memory (DEBUG1 messages say why).
  */
 #include "postgres.h"
@@ -100,6 +120,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 #include "method.h"
 #include "model_store.h"
@@ -113,7 +134,31 @@
 
 /* GUCs */
 int			recpromo_shared_cache_size_kb = 1024 * 1024;	/* 1 GB */
-bool		recpromo_shared_cache_verify = false;
+
+/* recpromo.shared_cache_verify: what an attach checks beyond the O(1) */
+typedef enum
+{
+	VERIFY_OFF,					/* walk images this server did not check */
+	VERIFY_STRUCTURE,			/* walk every image */
+	VERIFY_FULL					/* walk every image and check its data hash */
+} VerifyLevel;
+
+static const struct config_enum_entry verify_options[] = {
+	{"off", VERIFY_OFF, false},
+	{"structure", VERIFY_STRUCTURE, false},
+	{"full", VERIFY_FULL, false},
+	/* the boolean setting of 0.3.0 and 0.4.0 */
+	{"on", VERIFY_FULL, true},
+	{"true", VERIFY_FULL, true},
+	{"yes", VERIFY_FULL, true},
+	{"1", VERIFY_FULL, true},
+	{"false", VERIFY_OFF, true},
+	{"no", VERIFY_OFF, true},
+	{"0", VERIFY_OFF, true},
+	{NULL, 0, false}
+};
+
+static int	recpromo_shared_cache_verify = VERIFY_OFF;
 
 typedef struct SinkEntry
 {
@@ -178,14 +223,16 @@ RecpromoImageInit(void)
 							1024 * 1024, 0, INT_MAX,
 							PGC_SUSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
-	DefineCustomBoolVariable("recpromo.shared_cache_verify",
-							 "Verifies the checksum of a shared model image at every attach.",
-							 "Off: the checksum is verified once, by the backend that writes "
-							 "the image; the header, the sizes and every offset are checked at "
-							 "every attach all the same.  On costs a read of the whole model "
-							 "(milliseconds per 100 MB) at the first use in each backend.",
+	DefineCustomEnumVariable("recpromo.shared_cache_verify",
+							 "Sets what each backend checks of a shared model image it maps.",
+							 "off: the header, the identity and the sizes; every offset and "
+							 "index is checked once, by the backend that writes the image, "
+							 "and again by the first use of an image written before the server "
+							 "last started.  structure: every offset and index at every first "
+							 "use in a backend (about a millisecond per 200,000 items).  full: "
+							 "also the checksum of the whole image (milliseconds per 100 MB).",
 							 &recpromo_shared_cache_verify,
-							 false,
+							 VERIFY_OFF, verify_options,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 }
@@ -267,7 +314,9 @@ RecpromoImageCsr(const RecpromoModel *m, const char *prefix, int32 n_rows, int32
 	out->values = (double *) RecpromoImageSection(m, name, sizeof(double), out->nnz);
 	if (out->indptr == NULL || (with_values && out->values == NULL))
 		return false;
-	/* serving indexes with these: checked at every attach */
+	/* serving indexes with these: walked unless this server checked them */
+	if (m->image_checked)
+		return true;
 	return rp_validate_indptr(out->indptr, n_rows, out->nnz, &reason) &&
 		rp_validate_indices(out, sorted, &reason);
 }
@@ -325,9 +374,13 @@ UnmapCallback(void *arg)
 	mp->addr = NULL;
 }
 
-/* The light structural check of a key dictionary in its stored form. */
+/*
+ * The light structural check of a key dictionary in its stored form; the
+ * walk over text keys is skipped when the writer did it (`checked`).
+ */
 static bool
-KeysView(const void *buf, uint64 len, int32 expect_n, RecpromoKeys *keys, Oid type)
+KeysView(const void *buf, uint64 len, int32 expect_n, RecpromoKeys *keys, Oid type,
+		 bool checked)
 {
 	int32		kclass;
 	int32		n;
@@ -366,7 +419,7 @@ KeysView(const void *buf, uint64 len, int32 expect_n, RecpromoKeys *keys, Oid ty
 		if (off[0] != 0 || (uint64) off[n] != tlen)
 			return false;
 		/* every string inside, non-empty in storage and terminated */
-		for (int32 i = 0; i < n; i++)
+		for (int32 i = 0; !checked && i < n; i++)
 			if (off[i + 1] <= off[i] || text[off[i + 1] - 1] != '\0')
 				return false;
 		keys->text_off = (int64 *) off;
@@ -458,9 +511,11 @@ PopulatePanels(RecpromoModel *m)
  * The exact pruning index of a factor model, when the image has one: true
  * with m->mips set, or with none (an image written before the section
  * existed, or a model without factors); false when the section is there
- * but does not fit the model (the image is then rejected).  The whole
- * permutation is checked (rp_mips_index_check: a query can then never
- * read outside the model's arrays), about 0.2 ms at 200,000 items.
+ * but does not fit the model (the image is then rejected).  The layout is
+ * checked always; the whole permutation (rp_mips_index_check: a query can
+ * then never read outside the model's arrays) unless this server's writer
+ * walked it (m->image_checked), 0.2 ms at 200,000 items with warm caches,
+ * 0.8 ms in a new backend.
  */
 static bool
 AttachMips(RecpromoModel *m)
@@ -483,10 +538,16 @@ AttachMips(RecpromoModel *m)
 		(d->has_bias != 0) != (fx.item_bias != NULL) ||
 		!(d->share >= 0.0 && d->share <= 1.0))
 		return false;
-	seen = palloc(((Size) m->items.n + 7) / 8 + 1);
-	ok = rp_mips_index_check(ix, (size_t) len, m->items.n, fx.factors,
-							 fx.item_bias != NULL, seen);
-	pfree(seen);
+	if (m->image_checked)
+		ok = rp_mips_index_valid(ix, (size_t) len, m->items.n, fx.factors,
+								 fx.item_bias != NULL);
+	else
+	{
+		seen = palloc(((Size) m->items.n + 7) / 8 + 1);
+		ok = rp_mips_index_check(ix, (size_t) len, m->items.n, fx.factors,
+								 fx.item_bias != NULL, seen);
+		pfree(seen);
+	}
 	if (!ok)
 		return false;
 	m->mips = ix;
@@ -505,10 +566,10 @@ AttachModel(RecpromoModel *m)
 	if (row->n_users < 0 || row->n_items < 0 || row->nnz < 0)
 		return false;
 	p = rp_image_find(m->image, "users", &len);
-	if (!KeysView(p, len, row->n_users, &m->users, row->user_type))
+	if (!KeysView(p, len, row->n_users, &m->users, row->user_type, m->image_checked))
 		return false;
 	p = rp_image_find(m->image, "items", &len);
-	if (!KeysView(p, len, row->n_items, &m->items, row->item_type))
+	if (!KeysView(p, len, row->n_items, &m->items, row->item_type, m->image_checked))
 		return false;
 	if (!RecpromoImageCsr(m, "seen", row->n_users, row->n_items, true, false, &m->seen) ||
 		m->seen.nnz != row->nnz ||
@@ -527,12 +588,27 @@ AttachModel(RecpromoModel *m)
 }
 
 /*
+ * The lifetime an image belongs to: the server's start time, which a
+ * restart (and so any crash of the machine) changes, as does a copy to
+ * another server (a base backup copies this directory to a standby).
+ */
+static uint64
+ServerLifetime(void)
+{
+	return (uint64) PgStartTime;
+}
+
+/*
  * Maps the image at path for row; the model, or NULL (the file removed when
- * it exists but is unusable).  `full` forces the data hash check.
+ * it exists but is unusable, or was written before the server started).
+ * With `walk` or recpromo.shared_cache_verify, everything serving uses as
+ * an offset or an index is checked (the structure walk: key offsets, CSR
+ * offsets and indices, the pruning permutation); otherwise only what is
+ * O(1): envelope, identity, sizes (the writer walked the file).
  */
 static RecpromoModel *
 AttachPath(const char *path, const RecpromoModelRow *row, const RecpromoMethod *method,
-		   bool full)
+		   bool walk)
 {
 	int			fd;
 	struct stat st;
@@ -584,16 +660,19 @@ AttachPath(const char *path, const RecpromoModelRow *row, const RecpromoMethod *
 	PG_TRY();
 	{
 		h = addr;
-		if (!rp_image_check(addr, (uint64) st.st_size, full || recpromo_shared_cache_verify,
-							&reason))
+		if (!rp_image_check(addr, (uint64) st.st_size,
+							recpromo_shared_cache_verify == VERIFY_FULL, &reason))
 			;
-		else if (h->db_oid != MyDatabaseId || h->ext_oid != row->ext_oid ||
+		else if (h->db_oid != MyDatabaseId || h->install_oid != row->install_oid ||
 				 h->model_id != row->id || memcmp(h->version, row->version, 16) != 0)
 			reason = "belongs to another model version";
+		else if (h->checked_by != ServerLifetime())
+			reason = "was written before the server started";
 		else
 		{
 			m = RecpromoModelShell(row, method, cxt);
 			m->image = addr;
+			m->image_checked = !walk && recpromo_shared_cache_verify == VERIFY_OFF;
 			if (AttachModel(m))
 				ok = true;
 			else
@@ -635,7 +714,7 @@ RecpromoImageAttach(const RecpromoModelRow *row)
 
 	if (!CacheEnabled(method))
 		return NULL;
-	ImagePath(path, sizeof(path), MyDatabaseId, row->ext_oid, row->name, row->id, row->version);
+	ImagePath(path, sizeof(path), MyDatabaseId, row->install_oid, row->name, row->id, row->version);
 	{
 		instr_time	t0,
 					t1;
@@ -646,8 +725,10 @@ RecpromoImageAttach(const RecpromoModelRow *row)
 		INSTR_TIME_SET_CURRENT(t1);
 		INSTR_TIME_SUBTRACT(t1, t0);
 		ereport(DEBUG1,
-				(errmsg_internal("recpromo: attach of model \"%s\" %s in %.3f ms", row->name,
-								 m ? "done" : "failed", INSTR_TIME_GET_MILLISEC(t1))));
+				(errmsg_internal("recpromo: attach of model \"%s\" %s in %.3f ms%s", row->name,
+								 m ? "done" : "failed", INSTR_TIME_GET_MILLISEC(t1),
+								 m == NULL ? "" : m->image_checked ?
+								 " (checked by its writer)" : " (offsets and indices walked)")));
 		return m;
 	}
 }
@@ -775,7 +856,7 @@ ScanDirectory(const RecpromoModelRow *row, int *n_out, bool *newer)
 				unlink(path);
 			continue;
 		}
-		if (db == MyDatabaseId && ext != row->ext_oid)
+		if (db == MyDatabaseId && ext != row->install_oid)
 			drop = true;
 		else if (db != MyDatabaseId &&
 				 !SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(db)))
@@ -945,10 +1026,13 @@ MipsSections(const RecpromoModel *m, RecpromoImageSink *sink)
 }
 
 /*
- * Writes the image of m into a temporary file and renames it to path.
- * false (nothing left behind) on any failure.
+ * Writes the image of m into a temporary file, attaches that file with the
+ * structure walk (so the bytes checked are the bytes every reader maps)
+ * and only then renames it to path: the model attached from it, or NULL
+ * (nothing left behind) on any failure.  The header says this server
+ * checked it (checked_by), which lets later attaches skip the walk.
  */
-static bool
+static RecpromoModel *
 WriteImage(const RecpromoModel *m, const RecpromoImageSink *sink, const char *path)
 {
 	rp_image_section *secs = palloc0(Max(sink->n, 1) * sizeof(rp_image_section));
@@ -960,6 +1044,7 @@ WriteImage(const RecpromoModel *m, const RecpromoImageSink *sink, const char *pa
 	int			fd;
 	void	   *map;
 	bool		ok = false;
+	RecpromoModel *att = NULL;
 
 	for (int i = 0; i < sink->n; i++)
 	{
@@ -968,11 +1053,11 @@ WriteImage(const RecpromoModel *m, const RecpromoImageSink *sink, const char *pa
 	}
 	total = rp_image_plan(secs, sink->n);
 	if (total == 0 || total > (uint64) recpromo_shared_cache_size_kb * 1024)
-		return false;
+		return NULL;
 	snprintf(tmp, sizeof(tmp), "%s/tmp.%d.%d", IMAGE_DIR, MyProcPid, counter++);
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | PG_BINARY | O_CLOEXEC, S_IRUSR | S_IWUSR);
 	if (fd < 0)
-		return false;
+		return NULL;
 	if (ftruncate(fd, (off_t) total) != 0)
 		goto done;
 	/* no CHECK_FOR_INTERRUPTS in here: an error would leave the file and fd */
@@ -992,9 +1077,10 @@ WriteImage(const RecpromoModel *m, const RecpromoImageSink *sink, const char *pa
 		goto done;
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.db_oid = MyDatabaseId;
-	hdr.ext_oid = m->row.ext_oid;
+	hdr.install_oid = m->row.install_oid;
 	hdr.model_id = m->row.id;
 	memcpy(hdr.version, m->row.version, 16);
+	hdr.checked_by = ServerLifetime();
 	rp_image_fill_header(&full, &hdr, total, secs, sink->n,
 						 rp_image_data_hash(map, total, sink->n));
 	munmap(map, (size_t) total);
@@ -1007,19 +1093,28 @@ WriteImage(const RecpromoModel *m, const RecpromoImageSink *sink, const char *pa
 		goto done;
 	}
 	fd = -1;
+	/* a failed walk removes tmp (it cannot be, the model was checked) */
+	att = AttachPath(tmp, &m->row, m->method, true);
+	if (att == NULL)
+		return NULL;
 	if (rename(tmp, path) != 0)
+	{
+		MemoryContextDelete(att->cxt);
+		att = NULL;
 		goto done;
+	}
 	ok = true;
 done:
 	if (fd >= 0)
 		close(fd);
 	if (!ok)
 		unlink(tmp);
-	return ok;
+	return att;
 }
 
 /*
- * Removes every image of model `id` of this database's extension `ext_oid`,
+ * Removes every image of model `id` of this database's installation
+ * `install_oid` (model_store.h),
  * whatever its version.  Called by an erasure (forget.c: the image of the
  * version before it holds the erased key) and by drop_model, so that what
  * a model held leaves the cache directory with it instead of at the next
@@ -1033,7 +1128,7 @@ done:
  * no longer models).
  */
 void
-RecpromoImageRemoveModel(Oid ext_oid, int64 id)
+RecpromoImageRemoveModel(Oid install_oid, int64 id)
 {
 	int			lockfd = open(IMAGE_LOCK, O_RDWR | PG_BINARY | O_CLOEXEC);
 	DIR		   *dir;
@@ -1053,7 +1148,7 @@ RecpromoImageRemoveModel(Oid ext_oid, int64 id)
 			char		path[MAXPGPATH];
 
 			if (!ParseImageName(de->d_name, &db, &ext, &nh, &iid) ||
-				db != MyDatabaseId || ext != ext_oid || iid != id)
+				db != MyDatabaseId || ext != install_oid || iid != id)
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", IMAGE_DIR, de->d_name);
 			(void) unlink(path);
@@ -1081,7 +1176,7 @@ RecpromoImagePublish(RecpromoModel *m)
 	if (MakePGDirectory(IMAGE_DIR) != 0 && errno != EEXIST)
 		return m;
 	INSTR_TIME_SET_CURRENT(t0);
-	ImagePath(path, sizeof(path), MyDatabaseId, m->row.ext_oid, m->row.name, m->row.id,
+	ImagePath(path, sizeof(path), MyDatabaseId, m->row.install_oid, m->row.name, m->row.id,
 			  m->row.version);
 
 	work = AllocSetContextCreate(CurrentMemoryContext, "recpromo image write",
@@ -1116,9 +1211,8 @@ RecpromoImagePublish(RecpromoModel *m)
 					if (est <= limit)
 					{
 						EvictToFit(imgs, n, est, limit);
-						/* WriteImage hashed the file's own bytes: no second pass */
-						if (WriteImage(m, &sink, path))
-							att = AttachPath(path, &m->row, m->method, false);
+						/* WriteImage hashed and walked the file's own bytes */
+						att = WriteImage(m, &sink, path);
 					}
 				}
 			}

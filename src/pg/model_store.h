@@ -66,7 +66,9 @@ typedef struct RecpromoModelRow
 								 * similar_users (owner or
 								 * similar_users_readers)? */
 	uint8		version[16];	/* random token drawn at every save (uuid) */
-	Oid			ext_oid;		/* lookups: the extension's oid, same snapshot */
+	Oid			install_oid;	/* lookups: oid of recpromo.model, which
+								 * identifies this installation of the
+								 * extension (a reinstall makes a new one) */
 } RecpromoModelRow;
 
 /*
@@ -129,6 +131,13 @@ extern void RecpromoOwnerLeave(RecpromoOwnerScope *scope);
 
 /* The role that owns the extension (and its tables). */
 extern Oid	RecpromoExtensionOwner(void);
+
+/*
+ * The oid of recpromo.model in this database (InvalidOid without one): it
+ * identifies this installation of the extension, as RecpromoModelRow's
+ * install_oid; a DROP and CREATE EXTENSION makes a new one.
+ */
+extern Oid	RecpromoInstallOid(void);
 
 /* May `role` serve a model of this owner and these readers (0: PUBLIC)? */
 extern bool RecpromoRoleMayServe(Oid role, Oid owner, const Oid *readers, int n_readers);

@@ -22,7 +22,7 @@
 -- (model.version) and writes it into each of its model_part rows too.  Ids
 -- repeat (a reinstall restarts model_id_seq, setval, a restore), tokens do
 -- not: the serving cache (src/pg/model_cache.c) keys a loaded model by
--- (database, extension oid, id, version) and reloads on any difference, and
+-- (database, installation, id, version) and reloads on any difference, and
 -- a load refuses parts whose token is not their row's.  A token names one
 -- set of bytes: parts are written once, under a fresh id, in the
 -- transaction that draws the token, and never rewritten, so that a dump

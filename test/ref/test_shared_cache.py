@@ -11,23 +11,33 @@
   0600 in a 0700 directory; a retrain replaces it; the cache turned off
   writes none; images of a dropped database and of a dropped model go at
   the next publish.
-- Damage: truncated images, flipped header, table and data bytes, garbage
-  and empty files never crash a backend: the next call reloads (or, for a
-  damaged value without recpromo.shared_cache_verify, serves), and every
-  error is a clean SQLSTATE (never XX000); with shared_cache_verify every
-  damaged image is detected and the results are the reference ones.  Files
-  are rewritten through lo_export (the server's user), only while no
-  backend has them mapped (a file truncated under a live mapping is the
-  same as a truncated data file; the cache itself never writes in place).
+- Damage: truncated images, flipped header and table bytes, garbage and
+  empty files never crash a backend, whatever recpromo.shared_cache_verify
+  says: the next call reloads.  Damaged data bytes with
+  shared_cache_verify = structure (offsets and indices walked at attach)
+  never crash either: the next call reloads (or, for a damaged value,
+  serves), and every error is a clean SQLSTATE (never XX000); with
+  shared_cache_verify = on (full: the data hash too) every damaged image is
+  detected and the results are the reference ones.  Files are rewritten
+  through lo_export (the server's user), only while no backend has them
+  mapped (a file truncated under a live mapping is the same as a truncated
+  data file; the cache itself never writes in place).
+- Lifetime: by default an image written (and walked) by this server is
+  attached without the walk (the DEBUG1 message says so), and an image
+  whose header says another server lifetime wrote it (a restart, a copy
+  to a standby; 0 for libraries before 0.5.0) is removed and the model
+  loaded again: reference answers, the image rewritten.
 - The exact pruning index in the image: with recpromo.exact_pruning = on,
   every user's list and the scores' bits equal the per-backend path's; a
   damaged index or descriptor (magic, shape, perm out of range, negative or
-  duplicated, NaN share, a truncated section; without shared_cache_verify)
-  is rejected at attach: the image is rewritten and the lists are exact.
+  duplicated, NaN share, a truncated section; shared_cache_verify =
+  structure) is rejected at attach: the image is rewritten and the lists
+  are exact.
 Seeds are fixed: deterministic.
 """
 import os
 import random
+import struct
 import sys
 import threading
 
@@ -108,11 +118,49 @@ def image_of(cur, model):
     """(file name, size, mode) of the current version's image, or None."""
     rows = q(cur, """
         SELECT f, (pg_stat_file('pg_recpromo_cache/' || f)).size
-          FROM pg_ls_dir('pg_recpromo_cache', true, false) f, pg_database d, pg_extension e, recpromo.model m
-         WHERE d.datname = current_database() AND e.extname = 'recpromo' AND m.name = %s
-           AND f LIKE d.oid || '\\_' || e.oid || '\\_%%\\_' || m.id || '\\_' || replace(m.version::text, '-', '') || '.img'""",
+          FROM pg_ls_dir('pg_recpromo_cache', true, false) f, pg_database d, recpromo.model m
+         WHERE d.datname = current_database() AND m.name = %s
+           AND f LIKE d.oid || '\\_' || 'recpromo.model'::regclass::oid || '\\_%%\\_' || m.id || '\\_' || replace(m.version::text, '-', '') || '.img'""",
              (model,))
     return rows[0] if rows else None
+
+
+M64 = (1 << 64) - 1
+P1, P2 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F
+
+
+def image_hash(buf, seed):
+    """rp_image_hash (src/core/rp_image.c), for forging a header in a test."""
+    def rotl(x, r):
+        return ((x << r) | (x >> (64 - r))) & M64
+
+    def mix(h, w):
+        return (rotl((h + w * P2) & M64, 31) * P1) & M64
+    n = len(buf)
+    a, b, c, d = (seed + P1 + P2) & M64, (seed + P2) & M64, seed, (seed - P1) & M64
+    i = 0
+    while i + 32 <= n:
+        w = struct.unpack_from("<4Q", buf, i)
+        a, b, c, d = mix(a, w[0]), mix(b, w[1]), mix(c, w[2]), mix(d, w[3])
+        i += 32
+    h = (rotl(a, 1) + rotl(b, 7) + rotl(c, 12) + rotl(d, 18) + n) & M64
+    while i + 8 <= n:
+        h = mix(h, struct.unpack_from("<Q", buf, i)[0])
+        i += 8
+    while i < n:
+        h = mix(h, buf[i])
+        i += 1
+    h ^= h >> 33
+    h = (h * P2) & M64
+    return h ^ (h >> 29)
+
+
+def reseal(b):
+    """Recomputes header_hash (offset 64) of an image after a header change."""
+    n = struct.unpack_from("<I", b, 56)[0]
+    head = bytearray(b[:112])
+    struct.pack_into("<Q", head, 64, 0)
+    struct.pack_into("<Q", b, 64, image_hash(bytes(b[112:112 + 48 * n]), image_hash(bytes(head), 0)))
 
 
 def read_image(cur, fn):
@@ -134,12 +182,13 @@ def exact_lists(cur, model):
 
 
 def serve_fresh(model, verify=False, settings=(), what=None):
-    """A new backend's answers, or the SQLSTATE of its error."""
+    """A new backend's answers, or the SQLSTATE of its error; verify: False (the
+    default, off), True (on: the boolean of 0.4.0, i.e. full) or a level name."""
     c = connect(DB)
     cur = c.cursor()
     try:
         if verify:
-            q(cur, "SET recpromo.shared_cache_verify = on")
+            q(cur, "SET recpromo.shared_cache_verify = %s" % ("on" if verify is True else verify))
         for st in settings:
             q(cur, "SET " + st)
         return (what or answers)(cur, model)
@@ -363,7 +412,7 @@ def main():
         b = bytearray(good)
         for j in range(pos, min(size, pos + 16)):
             b[j] = rng.getrandbits(8)
-        damaged("data bytes at %d, verify off" % pos, bytes(b), False, False)
+        damaged("data bytes at %d, verify structure" % pos, bytes(b), "structure", False)
     check("after damage: reference answers", serve_fresh("a") == ref["a"])
 
     # the exact pruning index travels in the image (sections mips_desc,
@@ -414,13 +463,47 @@ def main():
         ]
         for name, data in mips_cases:
             write_image(cur, fn, data)
-            res = serve_fresh("a", settings=prune, what=exact_lists)
+            res = serve_fresh("a", "structure", settings=prune, what=exact_lists)
             check("%s: rejected, reloaded, exact lists" % name, res == exact_ref,
                   res if isinstance(res, str) else "differs")
             check("%s: the image was rewritten" % name, read_image(cur, fn) == good)
             check("%s: no restart" % name, q(cur, "SELECT pg_postmaster_start_time()")[0][0] == start)
             write_image(cur, fn, good)
         check("after mips damage: reference answers", serve_fresh("a") == ref["a"])
+
+    # lifetime: what the attach walks, and images of another server lifetime
+    def attach_notes(verify=None):
+        """The DEBUG1 messages of a new backend's first call of model a."""
+        c = connect(DB)
+        rc = c.cursor()
+        if verify:
+            q(rc, "SET recpromo.shared_cache_verify = " + verify)
+        q(rc, "SET client_min_messages = debug1")
+        answers(rc, "a")
+        notes = " ".join(c.notices)
+        c.close()
+        return notes
+
+    notes = attach_notes()
+    check("same lifetime, verify off: attached without the walk",
+          "(checked by its writer)" in notes and "walked" not in notes, notes[-300:])
+    for level in ("structure", "full", "on"):
+        notes = attach_notes(level)
+        check("verify %s: the walk runs" % level, "(offsets and indices walked)" in notes, notes[-300:])
+    check("verify levels: SHOW", q(cur, "SHOW recpromo.shared_cache_verify")[0][0] == "off")
+    b = bytearray(good)
+    reseal(b)
+    check("the header hash, recomputed here, is the writer's", bytes(b) == good)
+    for stamp, what in ((lambda s: s + 1, "another server lifetime"), (lambda s: 0, "a library before 0.5.0")):
+        b = bytearray(good)
+        struct.pack_into("<Q", b, 80, stamp(struct.unpack_from("<Q", good, 80)[0]))
+        reseal(b)
+        write_image(cur, fn, bytes(b))
+        notes = attach_notes()
+        check("image of %s: removed, reloaded" % what, "written before the server started" in notes, notes[-300:])
+        check("image of %s: reference answers" % what, serve_fresh("a") == ref["a"])
+        check("image of %s: the image was rewritten" % what, read_image(cur, fn) == good)
+        write_image(cur, fn, good)
 
     # cache off in a session: serves, writes nothing
     q(cur, """SELECT name FROM recpromo.train('off', 'clicks', 'user_id', 'item_id', 'qty', method => 'als',

@@ -48,8 +48,9 @@ make_image(uint64_t *size)
 		buf[secs[2].offset + i] = (char) (i * 7);
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.db_oid = 5;
-	hdr.ext_oid = 16384;
+	hdr.install_oid = 16384;
 	hdr.model_id = 42;
+	hdr.checked_by = UINT64_C(0x0002F1A5C0DE1234);
 	memset(hdr.version, 0xAB, 16);
 	rp_image_seal(buf, total, &hdr, secs, 3);
 	*size = total;
@@ -68,6 +69,12 @@ test_roundtrip(void)
 
 	CHECK(rp_image_check(buf, size, true, &reason));
 	CHECK(h->model_id == 42 && h->db_oid == 5 && h->n_sections == 3);
+	/* the writer's lifetime stamp is kept, and covered by the header hash */
+	CHECK(h->checked_by == UINT64_C(0x0002F1A5C0DE1234) && h->install_oid == 16384);
+	((rp_image_header *) buf)->checked_by ^= 1;
+	CHECK(!rp_image_check(buf, size, false, &reason));
+	((rp_image_header *) buf)->checked_by ^= 1;
+	CHECK(rp_image_check(buf, size, false, &reason));
 	p = rp_image_find(buf, "alpha", &len);
 	CHECK(p != NULL && len == 10 && memcmp(p, "0123456789", 10) == 0);
 	CHECK(((uintptr_t) p) % 8 == 0 || ((p - buf) % RP_IMAGE_ALIGN) == 0);
