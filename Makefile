@@ -8,10 +8,10 @@
 # `test/run_all.sh` runs every suite (unit, regress, isolation, TAP).
 
 EXTENSION  = recpromo
-EXTVERSION = 0.4.0
+EXTVERSION = 0.5.0
 # The previous release, and its install script frozen as it shipped (a test
 # fixture, never installed: test/ref/test_upgrade.py installs it temporarily).
-PREV_VERSION = 0.3.0
+PREV_VERSION = 0.4.0
 PREV_INSTALL = test/upgrade/$(EXTENSION)--$(PREV_VERSION).sql
 
 MODULE_big = recpromo

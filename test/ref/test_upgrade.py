@@ -3,14 +3,15 @@
 
 Run by test/run_server_suites.sh inside the test cluster (libpq variables set).
 The released install scripts are frozen in test/upgrade/recpromo--0.1.0.sql,
-recpromo--0.2.0.sql and recpromo--0.3.0.sql; they are not installed by
-`make install`, so this test copies them into $(pg_config --sharedir)/extension
-for its run and removes them afterwards.  The released update scripts
-0.1.0--0.2.0 and 0.2.0--0.3.0 are installed (committed as built);
-0.3.0--0.4.0 is built by make.
+recpromo--0.2.0.sql, recpromo--0.3.0.sql and recpromo--0.4.0.sql; they are not
+installed by `make install`, so this test copies them into
+$(pg_config --sharedir)/extension for its run and removes them afterwards.  The
+released update scripts 0.1.0--0.2.0, 0.2.0--0.3.0 and 0.3.0--0.4.0 are
+installed (committed as built); 0.4.0--0.5.0 is built by make.
 
 1. pg_extension_update_paths('recpromo') offers exactly the chain
-   0.1.0 -> 0.2.0 -> 0.3.0 -> 0.4.0 (every source to every later target).
+   0.1.0 -> 0.2.0 -> 0.3.0 -> 0.4.0 -> 0.5.0 (every source to every later
+   target).
 2. Database A: CREATE EXTENSION recpromo VERSION '0.1.0'; load models that the
    0.1.0 code trained (test/upgrade/models-0.1.0.sql: the model rows and their
    stored parts, byte for byte, and what 0.1.0 served from them); train two
@@ -27,11 +28,12 @@ for its run and removes them afterwards.  The released update scripts
    or is refused with a clear error that says to retrain it (never a crash,
    never XX000); a model trained after the update serves.
 5. Database C: CREATE EXTENSION recpromo VERSION '0.2.0'; database D: VERSION
-   '0.3.0'.  In each, train models through that version's API (C:
-   popularity, als, item_knn and a propensity model; D: those plus ease,
-   sparse_ease and a session_knn model) and record what they serve; ALTER
-   EXTENSION UPDATE; the catalog equals B's and every model serves exactly
-   what it served before the update.
+   '0.3.0'; database E: VERSION '0.4.0'.  In each, train models through that
+   version's API (C: popularity, als, item_knn and a propensity model; D:
+   those plus ease, sparse_ease and a session_knn model; E: those plus an
+   slist model) and record what they serve; ALTER EXTENSION UPDATE; the
+   catalog equals B's and every model serves exactly what it served before
+   the update.
 
 Prints "N passed, N failed" last; exits non-zero on failure.
 """
@@ -46,11 +48,11 @@ import psycopg2.extensions
 
 ROOT = os.environ.get("RECPROMO_ROOT") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 MODELS = os.path.join(ROOT, "test", "upgrade", "models-0.1.0.sql")
-OLD, MID, LAST, NEW = "0.1.0", "0.2.0", "0.3.0", "0.4.0"
-RELEASED = (OLD, MID, LAST)    # install scripts frozen in test/upgrade
+OLD, MID, V3, LAST, NEW = "0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0"
+RELEASED = (OLD, MID, V3, LAST)    # install scripts frozen in test/upgrade
 CHAIN = RELEASED + (NEW,)
-DB_A, DB_B, DB_C, DB_D = ("regress_rp_upgrade_a", "regress_rp_upgrade_b", "regress_rp_upgrade_c",
-                          "regress_rp_upgrade_d")
+DB_A, DB_B, DB_C, DB_D, DB_E = ("regress_rp_upgrade_a", "regress_rp_upgrade_b", "regress_rp_upgrade_c",
+                                "regress_rp_upgrade_d", "regress_rp_upgrade_e")
 
 passed = 0
 failed = 0
@@ -381,17 +383,18 @@ def main():
 
         admin = connect(os.environ.get("PGDATABASE") or "postgres")
         try:
-            for db in (DB_A, DB_B, DB_C, DB_D):
+            for db in (DB_A, DB_B, DB_C, DB_D, DB_E):
                 rows(admin, "DROP DATABASE IF EXISTS " + db)
                 rows(admin, "CREATE DATABASE " + db)
             run(admin, extdir)
             run_from(MID, DB_C, MID_MODELS)
-            run_from(LAST, DB_D, MID_MODELS + LAST_MODELS)
+            run_from(V3, DB_D, MID_MODELS + V3_MODELS)
+            run_from(LAST, DB_E, MID_MODELS + V3_MODELS + LAST_MODELS)
         finally:
             for conn in OPEN:
                 if conn is not admin and not conn.closed:
                     conn.close()
-            for db in (DB_A, DB_B, DB_C, DB_D):
+            for db in (DB_A, DB_B, DB_C, DB_D, DB_E):
                 try:
                     rows(admin, "DROP DATABASE IF EXISTS " + db)
                 except psycopg2.Error as e:
@@ -429,10 +432,14 @@ MID_MODELS = (_train("upg20_pop", "method => 'popularity'"),
               _train("upg20_als", "'qty', method => 'als', factors => 4, iterations => 3, seed => 1"),
               _train("upg20_knn", "method => 'item_knn'"))
 # methods that 0.3.0 added; the session model reads the events' order from a time column
-LAST_MODELS = (_train("upg30_ease", "method => 'ease'"),
-               _train("upg30_sease", "method => 'sparse_ease'"),
-               ("upg30_sknn", "SELECT name FROM recpromo.train_session('upg30_sknn', 'upg_events_t', "
-                              "'user_id', 'item_id', 'ts')"))
+V3_MODELS = (_train("upg30_ease", "method => 'ease'"),
+             _train("upg30_sease", "method => 'sparse_ease'"),
+             ("upg30_sknn", "SELECT name FROM recpromo.train_session('upg30_sknn', 'upg_events_t', "
+                            "'user_id', 'item_id', 'ts')"))
+# the method that 0.4.0 added (sessions, with the events' order)
+LAST_MODELS = (("upg40_slist", "SELECT name FROM recpromo.train('upg40_slist', 'upg_events_t', "
+                               "'user_id', 'item_id', method => 'slist', "
+                               "params => '{\"time_col\": \"ts\"}')"),)
 
 
 def run_from(version, db, trainings):

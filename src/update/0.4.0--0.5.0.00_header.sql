@@ -1,8 +1,8 @@
--- recpromo update script 0.3.0 -> 0.4.0, assembled by make (see the Makefile,
--- "Update script"): this header, the other src/update/0.3.0--0.4.0.*.sql
--- fragments in name order, then the replaceable definitions of the 0.4.0
+-- recpromo update script 0.4.0 -> 0.5.0, assembled by make (see the Makefile,
+-- "Update script"): this header, the other src/update/0.4.0--0.5.0.*.sql
+-- fragments in name order, then the replaceable definitions of the 0.5.0
 -- install script (CREATE OR REPLACE) derived by src/update/replaceable.pl.
-\echo Use "ALTER EXTENSION recpromo UPDATE TO '0.4.0'" to load this file. \quit
+\echo Use "ALTER EXTENSION recpromo UPDATE TO '0.5.0'" to load this file. \quit
 
 -- Security posture (the same as the install script's header): every name is
 -- schema-qualified (@extschema@ for ours, pg_catalog for the system's), every
@@ -12,7 +12,7 @@
 -- an object that is not a member of the extension, so nothing planted in the
 -- schema is replaced or called.
 --
--- Each area adds a fragment src/update/0.3.0--0.4.0.<area>.sql for what the
+-- Each area adds a fragment src/update/0.4.0--0.5.0.<area>.sql for what the
 -- install script cannot give: new columns of existing tables (at the end of
--- the table), data migrations, and DROP of functions that 0.4.0 removes or
+-- the table), data migrations, and DROP of functions that 0.5.0 removes or
 -- whose signature changed.
