@@ -124,15 +124,16 @@ AlsTrain(RecpromoTrainState *ts, rp_als_method method)
 						R->n_rows, R->n_cols, p.factors)));
 	RecpromoCheckMemory(bytes, "ALS training");
 
+	/* filled once by scattered writes: huge pages (0.2 s of faults at 5M) */
 	T.indptr = palloc_extended(((Size) R->n_cols + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
-	T.indices = palloc_extended(Max((Size) R->nnz, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
-	T.values = palloc_extended(Max((Size) R->nnz, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	T.indices = RecpromoAllocLarge(Max((Size) R->nnz, 1) * sizeof(int32));
+	T.values = RecpromoAllocLarge(Max((Size) R->nnz, 1) * sizeof(double));
 	RecpromoCheckStatus(rp_csr_transpose(R, &T), "ALS training");
 	RecpromoCheckStatus(rp_als_check(&p, R, &T), "ALS training");
 
 	memset(&m, 0, sizeof(m));
-	m.user_factors = palloc_extended(Max((Size) R->n_rows * dim, 1) * sizeof(double), MCXT_ALLOC_HUGE);
-	m.item_factors = palloc_extended(Max((Size) R->n_cols * dim, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	m.user_factors = RecpromoAllocLarge(Max((Size) R->n_rows * dim, 1) * sizeof(double));
+	m.item_factors = RecpromoAllocLarge(Max((Size) R->n_cols * dim, 1) * sizeof(double));
 	RecpromoCheckStatus(rp_als_init(&p, R, seed, &m), "ALS training");
 	work = palloc_extended(ws, MCXT_ALLOC_HUGE);
 

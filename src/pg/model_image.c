@@ -124,6 +124,7 @@
 
 #include "method.h"
 #include "model_store.h"
+#include "source.h"
 #include "rp_batch.h"
 #include "rp_image.h"
 #include "rp_mips.h"
@@ -931,25 +932,6 @@ CommonSections(const RecpromoModel *m, RecpromoImageSink *sink)
 	RecpromoImageAdd(sink, "item_pop", m->item_pop, (Size) m->items.n * sizeof(double));
 }
 
-/*
- * Asks for transparent huge pages on the 2 MB-aligned inside of a large
- * buffer about to be filled (as model_store.c does for the parts): the
- * panels of a 200,000 x 64 model are 51 MB, 12,500 page faults of 4 kB on
- * their first write (a third of the image write's CPU on a virtual
- * machine), 25 of 2 MB.  Best effort; no-op without THP.
- */
-static void
-FewerFaults(void *p, Size len)
-{
-#ifdef MADV_HUGEPAGE
-	uintptr_t	lo = TYPEALIGN((uintptr_t) 2 * 1024 * 1024, (uintptr_t) p);
-	uintptr_t	hi = TYPEALIGN_DOWN((uintptr_t) 2 * 1024 * 1024, (uintptr_t) p + len);
-
-	if (len >= (Size) 8 * 1024 * 1024 && hi > lo)
-		(void) madvise((void *) lo, hi - lo, MADV_HUGEPAGE);
-#endif
-}
-
 /* The prepared item panels, as serve.c would build them. */
 static void
 BatchSections(const RecpromoModel *m, RecpromoImageSink *sink)
@@ -976,7 +958,7 @@ BatchSections(const RecpromoModel *m, RecpromoImageSink *sink)
 	if (sz <= 64)
 		return;
 	buf = MemoryContextAllocHuge(CurrentMemoryContext, sz);
-	FewerFaults(buf, sz);
+	RecpromoAdviseHuge(buf, sz);
 	if (rp_batch_prepare(&in, kern, buf, sz, &items) != RP_OK)
 		return;
 	/* Vf sits at the first 64-byte boundary of buf: the section starts at one */

@@ -41,7 +41,6 @@
 #include "postgres.h"
 
 #include <math.h>
-#include <sys/mman.h>
 
 #include "access/detoast.h"
 #include "access/genam.h"
@@ -73,6 +72,7 @@
 
 #include "citus.h"
 #include "model_store.h"
+#include "source.h"
 
 /* chunk size written; 0.1.0 wrote 64 MB chunks, the most a load accepts */
 #define RECPROMO_CHUNK ((Size) 1024 * 1024)
@@ -773,24 +773,6 @@ PartNameIsValid(const char *name)
 }
 
 /*
- * Asks for transparent huge pages on the 2 MB-aligned inside of a large
- * buffer about to be filled: one fault per 2 MB instead of one per 4 kB.
- * Filling a 100 MB part otherwise spends a quarter of the load in page
- * faults (more under a hypervisor).  Best effort; no-op without THP.
- */
-static void
-HugePages(void *p, Size len)
-{
-#ifdef MADV_HUGEPAGE
-	uintptr_t	lo = TYPEALIGN((uintptr_t) 2 * 1024 * 1024, (uintptr_t) p);
-	uintptr_t	hi = TYPEALIGN_DOWN((uintptr_t) 2 * 1024 * 1024, (uintptr_t) p + len);
-
-	if (len >= (Size) 8 * 1024 * 1024 && hi > lo)
-		(void) madvise((void *) lo, hi - lo, MADV_HUGEPAGE);
-#endif
-}
-
-/*
  * Reads the l bytes of the uncompressed out-of-line value `valueid` of
  * toastrel into dst, as heap_fetch_toast_slice would (same index scan,
  * same toast snapshot, same checks of every chunk's number and size), but
@@ -1023,7 +1005,7 @@ RecpromoModelLoadParts(int64 id, const uint8 *version, MemoryContext cxt, Recpro
 			}
 			/* data MAXALIGNed (the allocation is) */
 			buf = (char *) MemoryContextAllocHuge(cxt, Max(total, 1));
-			HugePages(buf, total);
+			RecpromoAdviseHuge(buf, total);
 			for (uint64 k = r; k < e; k++)
 			{
 				Datum		d = SPI_getbinval(SPI_tuptable->vals[k], td, 3, &isnull);

@@ -76,6 +76,9 @@ extern int32 RecpromoReadUserHistory(const RecpromoSource *src, const RecpromoKe
  */
 extern void *RecpromoAllocLarge(Size len);
 
+/* The advice RecpromoAllocLarge gives, for a large buffer allocated otherwise. */
+extern void RecpromoAdviseHuge(void *p, Size len);
+
 extern void RecpromoCheckFoldInIndex(const RecpromoSource *src);
 
 /*
