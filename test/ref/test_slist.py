@@ -272,9 +272,9 @@ def main():
         b += q(k3, "SELECT item, score FROM recpromo.recommend_for_session(ARRAY[3, 7], 6, model => 'sl1')")
         img = q(k3, """
             SELECT count(*) FROM pg_ls_dir('pg_recpromo_cache', true, false) f, pg_database d,
-                   pg_extension e, recpromo.model m
-             WHERE d.datname = current_database() AND e.extname = 'recpromo' AND m.name = 'sl1'
-               AND f LIKE d.oid || '\\_' || e.oid || '\\_%%\\_' || m.id || '\\_' ||
+                   recpromo.model m
+             WHERE d.datname = current_database() AND m.name = 'sl1'
+               AND f LIKE d.oid || '\\_' || 'recpromo.model'::regclass::oid || '\\_%%\\_' || m.id || '\\_' ||
                           replace(m.version::text, '-', '') || '.img'""")[0][0]
         c3.close()
         check("shared cache serves the same", a == b, "%r vs %r" % (a, b))
