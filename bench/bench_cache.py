@@ -40,6 +40,10 @@ What it measures, for models of 20,000 and 200,000 items x 64 factors (the
               default) the same again for h200000, whose heavy-tailed item
               norms (as ALS factors have) let the call prune: m200000's
               Gaussian factors make every call screen all 200,000 items.
+              With BENCH_OTHER_PORT, every connection is alternated with one
+              to the server on that port (another build of the library, the
+              same models: run this script once against it first to create
+              them), and the ratio of the medians is printed.
   load        the first call after a retrain (the load from the tables and
               the image write) and a per-backend load (cache off), CPU time.
 Figures depend on the machine's load: on a shared machine, compare CPU times.
@@ -62,8 +66,9 @@ import bench_serving as bs  # noqa: E402
 TRIALS = int(os.environ.get("BENCH_TRIALS", "7"))
 
 
-def connect(opts=""):
-    c = psycopg2.connect(dbname=os.environ.get("PGDATABASE", "postgres"), options=opts)
+def connect(opts="", port=None):
+    c = psycopg2.connect(dbname=os.environ.get("PGDATABASE", "postgres"), options=opts,
+                         **({"port": port} if port else {}))
     c.autocommit = True
     return c
 
@@ -234,42 +239,54 @@ def memory(n_items, n_backends=20):
 
 
 def first_query(n_conns=None, model="m200000"):
-    """The first query of brand-new connections: SELECT 1 against recommend()."""
+    """The first query of brand-new connections: SELECT 1 against recommend(); with
+    BENCH_OTHER_PORT, each connection alternated with one to that server."""
     n_conns = n_conns or int(os.environ.get("BENCH_CONNS", "40"))
-    c, cur, pid = backend()
-    preload = one(cur, "SHOW shared_preload_libraries")
-    cur.execute("SELECT recpromo.set_default_model(%s)", (model,))
-    timed(cur, pid, model)          # the image exists from here on
-    c.close()
+    ports = [None] + ([os.environ["BENCH_OTHER_PORT"]] if os.environ.get("BENCH_OTHER_PORT") else [])
+    preload = None
+    for port in ports:
+        c = connect(port=port)
+        cur = c.cursor()
+        pid = one(cur, "SELECT pg_backend_pid()")
+        preload = preload or one(cur, "SHOW shared_preload_libraries")
+        cur.execute("SELECT recpromo.set_default_model(%s)", (model,))
+        timed(cur, pid, model)          # the image exists from here on
+        c.close()
     print("\nfirst query of a new connection (%s, shared_preload_libraries = '%s')" % (model, preload))
-    sides = {"select1": [], "recommend": [], "select1+spl": [], "recommend+spl": []}
-    connect_ms = {"": [], "spl": []}
+    sides = {}
+    connect_ms = {}
     for k in range(n_conns):
         for spl in ("", "spl"):
             opts = "-c session_preload_libraries=recpromo" if spl else ""
             for what in ("select1", "recommend"):
-                t0 = time.perf_counter()
-                c = connect(opts)
-                connect_ms[spl].append((time.perf_counter() - t0) * 1000.0)
-                cur = c.cursor()
-                pid = c.get_backend_pid()
-                c0 = cpu_ms(pid)
-                w0 = time.perf_counter()
-                if what == "select1":
-                    cur.execute("SELECT 1")
-                else:
-                    cur.execute("SELECT * FROM recpromo.recommend(%s, 10)", (1 + k % 2000,))
-                cur.fetchall()
-                w = (time.perf_counter() - w0) * 1000.0
-                sides[what + ("+spl" if spl else "")].append((w, cpu_ms(pid) - c0))
-                c.close()
+                for port in ports:
+                    t0 = time.perf_counter()
+                    c = connect(opts, port)
+                    connect_ms.setdefault((spl, port), []).append((time.perf_counter() - t0) * 1000.0)
+                    cur = c.cursor()
+                    pid = c.get_backend_pid()
+                    c0 = cpu_ms(pid)
+                    w0 = time.perf_counter()
+                    if what == "select1":
+                        cur.execute("SELECT 1")
+                    else:
+                        cur.execute("SELECT * FROM recpromo.recommend(%s, 10)", (1 + k % 2000,))
+                    cur.fetchall()
+                    w = (time.perf_counter() - w0) * 1000.0
+                    sides.setdefault((what + ("+spl" if spl else ""), port), []).append((w, cpu_ms(pid) - c0))
+                    c.close()
     for label, key in (("first SELECT 1", "select1"), ("first recommend(u, 10)", "recommend"),
                        ("first SELECT 1, session_preload", "select1+spl"),
                        ("first recommend, session_preload", "recommend+spl")):
-        w, u = median_pair(sides[key])
-        print("  %-34s wall %7.2f ms   cpu %7.2f ms" % (label, w, u))
+        w, u = median_pair(sides[(key, None)])
+        line = "  %-34s wall %7.2f ms   cpu %7.2f ms" % (label, w, u)
+        if len(ports) > 1:
+            w2, u2 = median_pair(sides[(key, ports[1])])
+            line += "   | port %s: wall %7.2f ms   cpu %7.2f ms   ratio %.2f / %.2f" % (
+                ports[1], w2, u2, w / w2, u / u2)
+        print(line)
     print("  connection set-up (not in the above):  plain %.1f ms, session_preload %.1f ms"
-          % (statistics.median(connect_ms[""]), statistics.median(connect_ms["spl"])))
+          % (statistics.median(connect_ms[("", None)]), statistics.median(connect_ms[("spl", None)])))
 
 
 def load_times(n=3, model="m200000"):

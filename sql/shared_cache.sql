@@ -5,6 +5,15 @@ SET client_min_messages = warning;
 SELECT recpromo.blas_corename() IS NOT NULL AS loaded;
 SHOW recpromo.shared_cache_size;
 SHOW recpromo.shared_cache_verify;
+-- off, structure, full; the booleans of 0.4.0 still mean off and full
+SET recpromo.shared_cache_verify = structure;
+SHOW recpromo.shared_cache_verify;
+SET recpromo.shared_cache_verify = on;
+SHOW recpromo.shared_cache_verify;
+SET recpromo.shared_cache_verify = false;
+SHOW recpromo.shared_cache_verify;
+SET recpromo.shared_cache_verify = sometimes;
+RESET recpromo.shared_cache_verify;
 SET recpromo.shared_cache_size = -1;
 SET recpromo.shared_cache_size = '64MB';
 SHOW recpromo.shared_cache_size;
