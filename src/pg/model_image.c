@@ -1075,10 +1075,10 @@ WriteImage(const RecpromoModel *m, const RecpromoImageSink *sink, const char *pa
 		goto done;
 	}
 	fd = -1;
-	/* a failed walk removes tmp (it cannot be, the model was checked) */
+	/* a failed walk (it cannot be: the model was checked) leaves no file */
 	att = AttachPath(tmp, &m->row, m->method, true);
 	if (att == NULL)
-		return NULL;
+		goto done;
 	if (rename(tmp, path) != 0)
 	{
 		MemoryContextDelete(att->cxt);
