@@ -208,10 +208,12 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 	Datum		version;
 	bool		first_model;
 	Datum		trained_at;
+	bool		has_lister_col;
 
 	INSTR_TIME_SET_CURRENT(start);
 	SPI_connect();
 	RecpromoOwnerEnter(&scope);
+	has_lister_col = RecpromoModelHasColumn("similar_users_readers");
 
 	/* serialise saves (readers are not blocked) */
 	if (SPI_execute("LOCK TABLE recpromo.model IN SHARE ROW EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY)
@@ -313,25 +315,32 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 		values[20] = version;
 		values[21] = BoolGetDatum(first_model);
 		values[22] = trained_at;
-		if (SPI_execute_with_args(
-								  "INSERT INTO recpromo.model AS m (name, id, method, params, source, user_col, item_col, rating_col, "
-								  "  user_type, item_type, n_users, n_items, nnz, train_seconds, final_loss, rows_read, rows_skipped, "
-								  "  is_default, trained_by, trained_at, owner, readers, store_seconds, version) "
-								  "VALUES ($1, $2, $3, $4::pg_catalog.jsonb, $5, $6, $7, $8, $9::pg_catalog.regtype, $10::pg_catalog.regtype, "
-								  "  $11, $12, $13, $14, $15, $16, $17, "
-								  "  $22, $20::pg_catalog.name, $23, $18, '{}'::pg_catalog.regrole[], $19, $21) "
-								  "ON CONFLICT (name) DO UPDATE SET id = EXCLUDED.id, method = EXCLUDED.method, "
-								  "  params = EXCLUDED.params, source = EXCLUDED.source, user_col = EXCLUDED.user_col, "
-								  "  item_col = EXCLUDED.item_col, rating_col = EXCLUDED.rating_col, "
-								  "  user_type = EXCLUDED.user_type, item_type = EXCLUDED.item_type, "
-								  "  n_users = EXCLUDED.n_users, n_items = EXCLUDED.n_items, nnz = EXCLUDED.nnz, "
-								  "  train_seconds = EXCLUDED.train_seconds, final_loss = EXCLUDED.final_loss, "
-								  "  rows_read = EXCLUDED.rows_read, rows_skipped = EXCLUDED.rows_skipped, "
-								  "  metrics = '{}'::pg_catalog.jsonb, trained_by = EXCLUDED.trained_by, trained_at = EXCLUDED.trained_at, "
-								  "  readers = CASE WHEN m.owner OPERATOR(pg_catalog.=) EXCLUDED.owner THEN m.readers "
-								  "                 ELSE '{}'::pg_catalog.regrole[] END, "
-								  "  owner = EXCLUDED.owner, store_seconds = EXCLUDED.store_seconds, "
-								  "  version = EXCLUDED.version",
+
+		/*
+		 * Every column is given: the table has no defaults (since 0.5.0),
+		 * and similar_users_readers only exists from 0.3.0 on.
+		 */
+		if (SPI_execute_with_args(psprintf(
+										   "INSERT INTO recpromo.model AS m (name, id, method, params, source, user_col, item_col, rating_col, "
+										   "  user_type, item_type, n_users, n_items, nnz, train_seconds, final_loss, rows_read, rows_skipped, "
+										   "  metrics, is_default, trained_by, trained_at, owner, readers, store_seconds, version%s) "
+										   "VALUES ($1, $2, $3, $4::pg_catalog.jsonb, $5, $6, $7, $8, $9::pg_catalog.regtype, $10::pg_catalog.regtype, "
+										   "  $11, $12, $13, $14, $15, $16, $17, '{}'::pg_catalog.jsonb, "
+										   "  $22, $20::pg_catalog.name, $23, $18, '{}'::pg_catalog.regrole[], $19, $21%s) "
+										   "ON CONFLICT (name) DO UPDATE SET id = EXCLUDED.id, method = EXCLUDED.method, "
+										   "  params = EXCLUDED.params, source = EXCLUDED.source, user_col = EXCLUDED.user_col, "
+										   "  item_col = EXCLUDED.item_col, rating_col = EXCLUDED.rating_col, "
+										   "  user_type = EXCLUDED.user_type, item_type = EXCLUDED.item_type, "
+										   "  n_users = EXCLUDED.n_users, n_items = EXCLUDED.n_items, nnz = EXCLUDED.nnz, "
+										   "  train_seconds = EXCLUDED.train_seconds, final_loss = EXCLUDED.final_loss, "
+										   "  rows_read = EXCLUDED.rows_read, rows_skipped = EXCLUDED.rows_skipped, "
+										   "  metrics = '{}'::pg_catalog.jsonb, trained_by = EXCLUDED.trained_by, trained_at = EXCLUDED.trained_at, "
+										   "  readers = CASE WHEN m.owner OPERATOR(pg_catalog.=) EXCLUDED.owner THEN m.readers "
+										   "                 ELSE '{}'::pg_catalog.regrole[] END, "
+										   "  owner = EXCLUDED.owner, store_seconds = EXCLUDED.store_seconds, "
+										   "  version = EXCLUDED.version",
+										   has_lister_col ? ", similar_users_readers" : "",
+										   has_lister_col ? ", '{}'::pg_catalog.regrole[]" : ""),
 								  23, types, values, nulls, false, 0) != SPI_OK_INSERT)
 			RecpromoSpiError("write recpromo.model");
 	}
@@ -352,7 +361,7 @@ RecpromoModelSave(RecpromoModelRow *row, const RecpromoParts *parts)
 	 * them only): keeping that subset after the upsert clears them with
 	 * readers when another role retrains the model.
 	 */
-	if (RecpromoModelHasColumn("similar_users_readers"))
+	if (has_lister_col)
 	{
 		Oid			t = TEXTOID;
 		Datum		v = CStringGetTextDatum(row->name);

@@ -29,6 +29,10 @@
 -- and restore carries the token with the very bytes it named.
 -- New columns go at the end, in the same order as the 0.1.0 -> 0.2.0 update
 -- adds them, so that both give the same catalog.
+-- No column has a default (since 0.5.0): rows are written by the library
+-- only (model_store.c names every column), and a table with defaults makes
+-- the first use of it in every new connection read pg_attrdef too, 0.4 ms
+-- of a first recommend() (doc/operations.md).
 -- ---------------------------------------------------------------------------
 CREATE SEQUENCE @extschema@.model_id_seq;
 
@@ -36,29 +40,29 @@ CREATE TABLE @extschema@.model (
     name          text PRIMARY KEY,
     id            bigint NOT NULL UNIQUE,
     method        text NOT NULL,
-    params        jsonb NOT NULL DEFAULT '{}',
+    params        jsonb NOT NULL,
     source        text,
     user_col      text,
     item_col      text,
     rating_col    text,
     user_type     regtype,
     item_type     regtype,
-    n_users       integer NOT NULL DEFAULT 0,
-    n_items       integer NOT NULL DEFAULT 0,
-    nnz           bigint NOT NULL DEFAULT 0,
-    rows_read     bigint NOT NULL DEFAULT 0,
-    rows_skipped  bigint NOT NULL DEFAULT 0,
+    n_users       integer NOT NULL,
+    n_items       integer NOT NULL,
+    nnz           bigint NOT NULL,
+    rows_read     bigint NOT NULL,
+    rows_skipped  bigint NOT NULL,
     train_seconds float8,
     final_loss    float8,
-    metrics       jsonb NOT NULL DEFAULT '{}',
-    is_default    boolean NOT NULL DEFAULT false,
-    trained_by    name NOT NULL DEFAULT CURRENT_USER,
-    trained_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    metrics       jsonb NOT NULL,
+    is_default    boolean NOT NULL,
+    trained_by    name NOT NULL,
+    trained_at    timestamptz NOT NULL,
     owner         regrole NOT NULL,
-    readers       regrole[] NOT NULL DEFAULT '{}',
+    readers       regrole[] NOT NULL,
     store_seconds float8,
-    version       uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
-    similar_users_readers regrole[] NOT NULL DEFAULT '{}'
+    version       uuid NOT NULL,
+    similar_users_readers regrole[] NOT NULL
 );
 CREATE UNIQUE INDEX model_one_default ON @extschema@.model (is_default) WHERE is_default;
 
