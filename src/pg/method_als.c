@@ -21,24 +21,27 @@
  * so that one dot product gives b_u + c_i + x.y) and "als_mean" (the global
  * mean, 0 for implicit).
  *
- * Why the user rows are single precision: they are most of the model (100k
- * users x 64 factors are 51 MB in float64, the items of a 20k catalogue
- * 10 MB), and saving a model, like deleting the version it replaces, costs
- * time in proportion to its bytes (TOAST writes, WAL, evictions): storing
- * them as float32 halves that part and cuts the save of a 5M-interaction
- * model by about 40 %.  implicit (float32 factors by default) and Spark
- * MLlib (Array[Float]) store their factors so too.  Nothing is lost that
- * the model had: the rows move by at most 2^-24 relative (about 6e-8),
- * orders of magnitude below what the next ALS iteration or a CG step would
- * change, and serving already multiplies in single precision where it
- * screens (rp_batch.c).  Training rounds its in-memory rows to the stored
- * floats before the save (RecpromoAlsUserFactorsF4), so a model serves the
- * same in the backend that trained it and after a reload.  The item rows
- * stay float64: they are fewer, and a new user's fold-in solves against
- * them.  Everything in memory stays float64 (the loaded model, the shared
- * cache image, serving): the floats are widened once at load.  Models
- * saved by 0.4.0 and earlier hold "als_user" (float64) instead and load
- * from it unchanged (RecpromoAlsUserFactors, als.h).  Serving:
+ * Why the user rows are single precision: they are most of the factors
+ * (100k users x 64 factors are 51 MB in float64, the items of a 20k
+ * catalogue 10 MB), and saving a model, like deleting the version a
+ * retrain replaces, costs time in proportion to its bytes (TOAST writes,
+ * WAL, evictions).  Stored as float32 they take half: the parts of a model
+ * of 5M interactions shrink from 120 to 94 MB (the rest is mostly the
+ * users' histories, "seen_*"), and its save by about a sixth
+ * (bench/bench_als_store.py).  implicit (float32 factors by default) and
+ * Spark MLlib (Array[Float]) store their factors so too.  The rows move by
+ * at most 2^-24 relative (about 6e-8), orders of magnitude below what the
+ * next ALS iteration or a CG step would change; serving already multiplies
+ * in single precision where it screens (rp_batch.c).  Training rounds its
+ * in-memory rows to the stored floats before the save
+ * (RecpromoAlsUserFactorsF4), so that whatever runs after it in the
+ * statement sees what is stored, and a model serves the same in the
+ * backend that trained it and after a reload.  The item rows stay float64:
+ * they are fewer, and a new user's fold-in solves against them.
+ * Everything in memory stays float64 (the loaded model, the shared cache
+ * image, serving): the floats are widened once at load.  Models saved by
+ * 0.4.0 and earlier hold "als_user" (float64) instead and load from it
+ * unchanged (RecpromoAlsUserFactors, als.h).  Serving:
  *	- score: mean + x_u . y_i for every item (one DGEMV); a user unknown to
  *	  the model is folded in from their live history (rp_als_fold_in: the
  *	  exact least-squares row against the fixed item factors);
@@ -115,6 +118,7 @@ AlsParams(RecpromoTrainState *ts, rp_als_method method, rp_als_params *p,
 	p->compute_loss = 1;
 }
 
+/* The user rows of a stored model, either form (contract in als.h). */
 double *
 RecpromoAlsUserFactors(const RecpromoParts *parts, const char *model, const rp_als_params *p,
 					   int32 n_users)
@@ -156,6 +160,7 @@ RecpromoAlsUserFactors(const RecpromoParts *parts, const char *model, const rp_a
 	return x;
 }
 
+/* Rounds U to float32 and returns the stored bytes (contract in als.h). */
 float *
 RecpromoAlsUserFactorsF4(double *U, int64 n, const char *what)
 {
