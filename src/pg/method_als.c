@@ -131,7 +131,9 @@ RecpromoAlsUserFactors(const RecpromoParts *parts, const char *model, const rp_a
 	double	   *x;
 	const char *reason = NULL;
 
-	if (RecpromoPartsGet(parts, RECPROMO_ALS_USER_F4, 0, true, NULL) == NULL)
+	/* neither part: "als_user_f4" is the one reported missing */
+	if (RecpromoPartsGet(parts, RECPROMO_ALS_USER_F4, 0, true, NULL) == NULL &&
+		RecpromoPartsGet(parts, RECPROMO_ALS_USER_F8, 0, true, NULL) != NULL)
 	{
 		part = RECPROMO_ALS_USER_F8;
 		x = RecpromoModelPartFactors(parts, model, part, expected);

@@ -215,7 +215,7 @@ CASES = [
     ("the float64 part left beside it", "st",
      lambda: put_part("st", "als_user", np.frombuffer(base, dtype=np.float32).astype(np.float64).tobytes()),
      'part "als_user" is left over'),
-    ("neither part", "st", lambda: drop_part("st", "als_user_f4"), 'part "als_user" is missing'),
+    ("neither part", "st", lambda: drop_part("st", "als_user_f4"), 'part "als_user_f4" is missing'),
     # als_explicit user rows are [x (5), b_u, 1]: the constant column is checked
     ("als_explicit: the constant column changed", "stx",
      lambda: put_part("stx", "als_user_f4", f4_with(base_x, 6, 2.0)), 'part "als_user_f4"'),
