@@ -27,8 +27,8 @@
  * retrain replaces, costs time in proportion to its bytes (TOAST writes,
  * WAL, evictions).  Stored as float32 they take half: the parts of a model
  * of 5M interactions shrink from 120 to 94 MB (the rest is mostly the
- * users' histories, "seen_*"), the time to write them by a sixth to a
- * quarter and the delete of a replaced version by half
+ * users' histories, "seen_*"), the time to write them by a quarter and
+ * the delete of a replaced version by almost half
  * (bench/bench_als_store.py).  implicit (float32 factors by default) and
  * Spark MLlib (Array[Float]) store their factors so too.  The rows move by
  * at most 2^-24 relative (about 6e-8), orders of magnitude below what the
