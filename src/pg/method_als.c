@@ -144,7 +144,7 @@ RecpromoAlsUserFactors(const RecpromoParts *parts, const char *model, const rp_a
 			RecpromoModelCorrupt(model, RECPROMO_ALS_USER_F8,
 								 "is left over: the model also holds \"" RECPROMO_ALS_USER_F4 "\"");
 		f = RecpromoModelPart(parts, model, part, sizeof(float), expected, &n);
-		x = RecpromoAllocHugePages((Size) n * sizeof(double));
+		x = RecpromoAllocLarge(Max((Size) n, 1) * sizeof(double));
 		rp_als_widen_f32(f, n, x);
 
 		/*
@@ -169,7 +169,7 @@ RecpromoAlsUserFactors(const RecpromoParts *parts, const char *model, const rp_a
 float *
 RecpromoAlsUserFactorsF4(double *U, int64 n, const char *what)
 {
-	float	   *f = RecpromoAllocHugePages((Size) n * sizeof(float));
+	float	   *f = RecpromoAllocLarge(Max((Size) n, 1) * sizeof(float));
 
 	RecpromoCheckStatus(rp_als_round_f32(U, n, f), what);
 	return f;
@@ -212,19 +212,19 @@ AlsTrain(RecpromoTrainState *ts, rp_als_method method)
 	RecpromoCheckMemory(bytes, "ALS training");
 
 	/*
-	 * The large arrays in huge pages (RecpromoAllocHugePages): each is
+	 * The large arrays in huge pages (RecpromoAllocLarge, source.h): each is
 	 * written in full, and 4 kB pages cost 26,000 more page faults at 5M
 	 * interactions and 100k users x 64 factors.
 	 */
 	T.indptr = palloc_extended(((Size) R->n_cols + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
-	T.indices = RecpromoAllocHugePages((Size) R->nnz * sizeof(int32));
-	T.values = RecpromoAllocHugePages((Size) R->nnz * sizeof(double));
+	T.indices = RecpromoAllocLarge(Max((Size) R->nnz, 1) * sizeof(int32));
+	T.values = RecpromoAllocLarge(Max((Size) R->nnz, 1) * sizeof(double));
 	RecpromoCheckStatus(rp_csr_transpose(R, &T), "ALS training");
 	RecpromoCheckStatus(rp_als_check(&p, R, &T), "ALS training");
 
 	memset(&m, 0, sizeof(m));
-	m.user_factors = RecpromoAllocHugePages((Size) R->n_rows * dim * sizeof(double));
-	m.item_factors = RecpromoAllocHugePages((Size) R->n_cols * dim * sizeof(double));
+	m.user_factors = RecpromoAllocLarge(Max((Size) R->n_rows * dim, 1) * sizeof(double));
+	m.item_factors = RecpromoAllocLarge(Max((Size) R->n_cols * dim, 1) * sizeof(double));
 	RecpromoCheckStatus(rp_als_init(&p, R, seed, &m), "ALS training");
 	work = palloc_extended(ws, MCXT_ALLOC_HUGE);
 

@@ -789,19 +789,6 @@ HugePages(void *p, Size len)
 }
 
 /*
- * A large array about to be written in full, with huge pages asked for as
- * HugePages() does: len bytes (huge allowed) in CurrentMemoryContext.
- */
-void *
-RecpromoAllocHugePages(Size len)
-{
-	void	   *p = MemoryContextAllocHuge(CurrentMemoryContext, Max(len, 1));
-
-	HugePages(p, len);
-	return p;
-}
-
-/*
  * Reads the l bytes of the uncompressed out-of-line value `valueid` of
  * toastrel into dst, as heap_fetch_toast_slice would (same index scan,
  * same toast snapshot, same checks of every chunk's number and size), but

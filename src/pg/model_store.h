@@ -105,14 +105,6 @@ extern void RecpromoModelLookupOrError(const char *name, RecpromoModelRow *row);
 extern void RecpromoModelLoadParts(int64 id, const uint8 *version, MemoryContext cxt,
 								   RecpromoParts *parts);
 
-/*
- * palloc of len bytes (over 1 GB allowed) in CurrentMemoryContext for a
- * large array that is about to be written in full, with transparent huge
- * pages asked for (one page fault per 2 MB instead of per 4 kB: first
- * touches are costly, more so under a hypervisor).  Best effort.
- */
-extern void *RecpromoAllocHugePages(Size len);
-
 /* ---------- model_acl.c ---------- */
 
 /* Saved state of a switch to the extension owner. */
