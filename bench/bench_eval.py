@@ -130,10 +130,10 @@ def scale(cur):
     # the numpy peer on the model's own factors
     cur.execute("SELECT n_users, n_items FROM models WHERE name = 's_als'")
     mu, mi = cur.fetchone()
-    Ub = model_part(cur, "s_als", "als_user")
+    Ub = model_part(cur, "s_als", "als_user_f4")   # float32 since 0.5.0, widened as the server does
     Vb = model_part(cur, "s_als", "als_item")
-    f = len(Ub) // 8 // mu
-    U = np.frombuffer(Ub, dtype=np.float64).reshape(mu, f)
+    f = len(Ub) // 4 // mu
+    U = np.frombuffer(Ub, dtype=np.float32).astype(np.float64).reshape(mu, f)
     V = np.frombuffer(Vb, dtype=np.float64)[: mi * f].reshape(mi, f)
     # a model's key dictionary is the sorted distinct keys: index = rank of the key
     # (every user 0..n-1 has training rows; items are looked up)

@@ -276,12 +276,13 @@ def als_data(cur, n_items, n_users, schema, rng):
           % (name, len(rows), time.time() - t))
     q(cur, "SELECT recpromo.set_default_model(%s)", (name,))
 
-    def part(p):
+    def part(p, dtype=np.float64):
         cur.execute("""SELECT p.data FROM recpromo.model_part p JOIN recpromo.model m ON m.id = p.model_id
                        WHERE m.name = %s AND p.part = %s ORDER BY p.seq""", (name, p))
-        return np.frombuffer(b"".join(bytes(r[0]) for r in cur.fetchall()), dtype=np.float64).reshape(-1, F)
+        return np.frombuffer(b"".join(bytes(r[0]) for r in cur.fetchall()),
+                             dtype=dtype).astype(np.float64).reshape(-1, F)
     V = part("als_item")
-    U = part("als_user")
+    U = part("als_user_f4", np.float32)    # float32 since 0.5.0, widened as the server does
     # the model's keys are sorted: item i + 1 is row i, user u + 1 is row u (cohort keys sort last)
     return U, V
 

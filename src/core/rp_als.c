@@ -69,6 +69,7 @@
  */
 #include "rp_als.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1115,4 +1116,29 @@ rp_als_solve_items(const rp_als_params *p, rp_als_model *m, const rp_csr *iu,
 			x[k + 1] = z[k];	/* item row [y, 1, c_i] */
 	}
 	return RP_OK;
+}
+
+/*
+ * The storage precision of the user rows (rp_als.h).  The range test comes
+ * before the cast: converting a double outside float's range is undefined
+ * behaviour in C, and NaN fails the test too.
+ */
+rp_status
+rp_als_round_f32(double *x, int64_t n, float *out)
+{
+	for (int64_t i = 0; i < n; i++)
+	{
+		if (!(fabs(x[i]) <= FLT_MAX))
+			return RP_ENUMERIC;
+		out[i] = (float) x[i];
+		x[i] = (double) out[i];
+	}
+	return RP_OK;
+}
+
+void
+rp_als_widen_f32(const float *in, int64_t n, double *out)
+{
+	for (int64_t i = 0; i < n; i++)
+		out[i] = (double) in[i];
 }

@@ -178,4 +178,17 @@ extern rp_status rp_als_solve_items(const rp_als_params *p, rp_als_model *m,
 									const rp_csr *iu, const int32_t *items,
 									int32_t n, void *work);
 
+/*
+ * Storage precision of the user factor rows (the part "als_user_f4", see
+ * src/pg/method_als.c).  rp_als_round_f32 writes out[i] = (float) x[i]
+ * and rounds x[i] to that same value, so that the doubles in memory are
+ * exactly the floats stored (rounding to nearest: relative change at most
+ * 2^-24, about 6e-8).  RP_ENUMERIC when a value is NaN, infinite or beyond
+ * float's range (the cast would be undefined); x and out are then partly
+ * written, and the caller must not use them.  rp_als_widen_f32 is the
+ * exact way back: out[i] = in[i].  n >= 0; NULL buffers only with n = 0.
+ */
+extern rp_status rp_als_round_f32(double *x, int64_t n, float *out);
+extern void rp_als_widen_f32(const float *in, int64_t n, double *out);
+
 #endif							/* RP_ALS_H */

@@ -73,6 +73,7 @@
 #include "utils/snapmgr.h"
 #include "utils/uuid.h"
 
+#include "als.h"
 #include "forget.h"
 #include "keys.h"
 #include "knn.h"
@@ -547,7 +548,7 @@ ForgetAls(const char *model, const char *method, Jsonb *params, RecpromoParts *p
 	if (p.factors < 1 || p.factors > RP_ALS_MAX_FACTORS)
 		RecpromoModelCorrupt(model, NULL, "hyper-parameter \"factors\" is out of range");
 	dim = rp_als_dim(&p);
-	U = RecpromoModelPartFactors(parts, model, "als_user", (int64) R->n_rows * dim);
+	U = RecpromoAlsUserFactors(parts, model, &p, R->n_rows);
 	V = RecpromoModelPartFactors(parts, model, "als_item", (int64) R->n_cols * dim);
 	mean = RecpromoModelPartFactors(parts, model, "als_mean", 1);
 
@@ -618,7 +619,11 @@ ForgetAls(const char *model, const char *method, Jsonb *params, RecpromoParts *p
 		CHECK_FOR_INTERRUPTS();
 		out->final_loss = loss;
 	}
-	PartSet(parts, "als_user", m.user_factors, (Size) m.n_users * dim * sizeof(double));
+	/* stored as training stores them (als.h); a 0.4.0 model's float64 part goes */
+	PartSet(parts, RECPROMO_ALS_USER_F4,
+			RecpromoAlsUserFactorsF4(m.user_factors, (int64) m.n_users * dim, "forgetting"),
+			(Size) m.n_users * dim * sizeof(float));
+	PartDrop(parts, RECPROMO_ALS_USER_F8);
 	PartSet(parts, "als_item", m.item_factors, (Size) m.n_items * dim * sizeof(double));
 	{
 		double	   *mm = palloc(sizeof(double));

@@ -15,10 +15,34 @@
  * when the NOTICE is shown, and for the last iteration, whose loss the
  * model keeps).
  *
- * Stored parts: "als_user" and "als_item" (the factor rows, n x dim
- * float64, layout in rp_als.h: for als_explicit the rows carry the biases
- * and a constant 1 so that one dot product gives b_u + c_i + x.y) and
- * "als_mean" (the global mean, 0 for implicit).  Serving:
+ * Stored parts: "als_user_f4" (the user factor rows, n_users x dim
+ * float32), "als_item" (the item factor rows, n_items x dim float64; layout
+ * in rp_als.h: for als_explicit the rows carry the biases and a constant 1
+ * so that one dot product gives b_u + c_i + x.y) and "als_mean" (the global
+ * mean, 0 for implicit).
+ *
+ * Why the user rows are single precision: they are most of the factors
+ * (100k users x 64 factors are 51 MB in float64, the items of a 20k
+ * catalogue 10 MB), and saving a model, like deleting the version a
+ * retrain replaces, costs time in proportion to its bytes (TOAST writes,
+ * WAL, evictions).  Stored as float32 they take half: the parts of a model
+ * of 5M interactions shrink from 120 to 94 MB (the rest is mostly the
+ * users' histories, "seen_*"), the time to write them by a quarter and
+ * the delete of a replaced version by almost half
+ * (bench/bench_als_store.py).  implicit (float32 factors by default) and
+ * Spark MLlib (Array[Float]) store their factors so too.  The rows move by
+ * at most 2^-24 relative (about 6e-8), orders of magnitude below what the
+ * next ALS iteration or a CG step would change; serving already multiplies
+ * in single precision where it screens (rp_batch.c).  Training rounds its
+ * in-memory rows to the stored floats before the save
+ * (RecpromoAlsUserFactorsF4), so that whatever runs after it in the
+ * statement sees what is stored, and a model serves the same in the
+ * backend that trained it and after a reload.  The item rows stay float64:
+ * they are fewer, and a new user's fold-in solves against them.
+ * Everything in memory stays float64 (the loaded model, the shared cache
+ * image, serving): the floats are widened once at load.  Models saved by
+ * 0.4.0 and earlier hold "als_user" (float64) instead and load from it
+ * unchanged (RecpromoAlsUserFactors, als.h).  Serving:
  *	- score: mean + x_u . y_i for every item (one DGEMV); a user unknown to
  *	  the model is folded in from their live history (rp_als_fold_in: the
  *	  exact least-squares row against the fixed item factors);
@@ -35,6 +59,7 @@
 
 #include <math.h>
 
+#include "als.h"
 #include "method.h"
 #include "model_validate.h"
 #include "recpromo.h"
@@ -94,6 +119,62 @@ AlsParams(RecpromoTrainState *ts, rp_als_method method, rp_als_params *p,
 	p->compute_loss = 1;
 }
 
+/* The user rows of a stored model, either form (contract in als.h). */
+double *
+RecpromoAlsUserFactors(const RecpromoParts *parts, const char *model, const rp_als_params *p,
+					   int32 n_users)
+{
+	int64		expected = (int64) n_users * rp_als_dim(p);
+	const char *part = RECPROMO_ALS_USER_F4;
+	int64		n;
+	float	   *f;
+	double	   *x;
+	const char *reason = NULL;
+
+	/* neither part: "als_user_f4" is the one reported missing */
+	if (RecpromoPartsGet(parts, RECPROMO_ALS_USER_F4, 0, true, NULL) == NULL &&
+		RecpromoPartsGet(parts, RECPROMO_ALS_USER_F8, 0, true, NULL) != NULL)
+	{
+		part = RECPROMO_ALS_USER_F8;
+		x = RecpromoModelPartFactors(parts, model, part, expected);
+	}
+	else
+	{
+		if (RecpromoPartsGet(parts, RECPROMO_ALS_USER_F8, 0, true, NULL) != NULL)
+			RecpromoModelCorrupt(model, RECPROMO_ALS_USER_F8,
+								 "is left over: the model also holds \"" RECPROMO_ALS_USER_F4 "\"");
+		f = RecpromoModelPart(parts, model, part, sizeof(float), expected, &n);
+		x = RecpromoAllocLarge(Max((Size) n, 1) * sizeof(double));
+		rp_als_widen_f32(f, n, x);
+
+		/*
+		 * The same check as the float64 part's (RecpromoModelPartFactors),
+		 * on the widened values: NaN and infinities fail it, and so does a
+		 * float beyond the factor bound.  The float32 buffer stays with the
+		 * parts (the loader's memory, as ease_p in method_ease.c).  The
+		 * doubles go into huge pages: at 100k users x 64 factors, 4 kB pages
+		 * made the load 0.3 s slower (page faults) on the test machine.
+		 */
+		RecpromoModelCheck(rp_validate_range(x, n, -RP_VALIDATE_MAX_FACTOR,
+											 RP_VALIDATE_MAX_FACTOR, &reason),
+						   model, part, reason);
+	}
+	if (p->method == RP_ALS_EXPLICIT)
+		RecpromoModelCheck(rp_validate_als_explicit_rows(x, n_users, p->factors, true, &reason),
+						   model, part, reason);
+	return x;
+}
+
+/* Rounds U to float32 and returns the stored bytes (contract in als.h). */
+float *
+RecpromoAlsUserFactorsF4(double *U, int64 n, const char *what)
+{
+	float	   *f = RecpromoAllocLarge(Max((Size) n, 1) * sizeof(float));
+
+	RecpromoCheckStatus(rp_als_round_f32(U, n, f), what);
+	return f;
+}
+
 static void
 AlsTrain(RecpromoTrainState *ts, rp_als_method method)
 {
@@ -113,10 +194,16 @@ AlsTrain(RecpromoTrainState *ts, rp_als_method method)
 	AlsParams(ts, method, &p, &iterations, &seed);
 	dim = rp_als_dim(&p);
 
-	/* everything training holds at once, checked before allocating */
+	/*
+	 * Everything training holds at once, checked before allocating, plus
+	 * the float32 copy of the user rows made for the save (by then the
+	 * transpose and the workspace are freed, but they need not be as large:
+	 * counted on top, so the bound holds either way).
+	 */
 	ws = rp_als_workspace_size(&p, R->n_rows, R->n_cols);
 	bytes = 2.0 * (12.0 * (double) R->nnz) + 8.0 * ((double) R->n_rows + R->n_cols + 2) +
-		8.0 * dim * ((double) R->n_rows + R->n_cols) + (double) ws;
+		8.0 * dim * ((double) R->n_rows + R->n_cols) + (double) ws +
+		4.0 * dim * (double) R->n_rows;
 	if (ws == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -124,7 +211,11 @@ AlsTrain(RecpromoTrainState *ts, rp_als_method method)
 						R->n_rows, R->n_cols, p.factors)));
 	RecpromoCheckMemory(bytes, "ALS training");
 
-	/* filled once by scattered writes: huge pages (0.2 s of faults at 5M) */
+	/*
+	 * The large arrays in huge pages (RecpromoAllocLarge, source.h): each is
+	 * written in full, and 4 kB pages cost 26,000 more page faults at 5M
+	 * interactions and 100k users x 64 factors.
+	 */
 	T.indptr = palloc_extended(((Size) R->n_cols + 1) * sizeof(int64), MCXT_ALLOC_HUGE);
 	T.indices = RecpromoAllocLarge(Max((Size) R->nnz, 1) * sizeof(int32));
 	T.values = RecpromoAllocLarge(Max((Size) R->nnz, 1) * sizeof(double));
@@ -164,14 +255,22 @@ AlsTrain(RecpromoTrainState *ts, rp_als_method method)
 						ts->method->name, it + 1, iterations, loss,
 						INSTR_TIME_GET_DOUBLE(dur))));
 	}
+	/*
+	 * final_loss is the last iteration's, on the float64 user rows before
+	 * they are rounded for storage below: rounding moves it by about 1e-7
+	 * relative, and recomputing it would be one more pass over every
+	 * interaction.
+	 */
 	ts->final_loss = loss;
 
 	pfree(work);
 	pfree(T.indptr);
 	pfree(T.indices);
 	pfree(T.values);
-	RecpromoPartsAdd(&ts->parts, "als_user", m.user_factors,
-					 (Size) R->n_rows * dim * sizeof(double));
+	RecpromoPartsAdd(&ts->parts, RECPROMO_ALS_USER_F4,
+					 RecpromoAlsUserFactorsF4(m.user_factors, (int64) R->n_rows * dim,
+											  "ALS training"),
+					 (Size) R->n_rows * dim * sizeof(float));
 	RecpromoPartsAdd(&ts->parts, "als_item", m.item_factors,
 					 (Size) R->n_cols * dim * sizeof(double));
 	{
@@ -215,17 +314,13 @@ AlsLoad(RecpromoModel *m, const RecpromoParts *parts, rp_als_method method)
 	st->m.n_items = m->items.n;
 	st->m.factors = st->p.factors;
 	st->m.dim = dim;
-	st->m.user_factors = RecpromoModelPartFactors(parts, m->row.name, "als_user",
-												  (int64) m->users.n * dim);
+	st->m.user_factors = RecpromoAlsUserFactors(parts, m->row.name, &st->p, m->users.n);
 	st->m.item_factors = RecpromoModelPartFactors(parts, m->row.name, "als_item",
 												  (int64) m->items.n * dim);
 	if (method == RP_ALS_EXPLICIT)
 	{
 		const char *reason = NULL;
 
-		RecpromoModelCheck(rp_validate_als_explicit_rows(st->m.user_factors, m->users.n,
-														 st->p.factors, true, &reason),
-						   m->row.name, "als_user", reason);
 		RecpromoModelCheck(rp_validate_als_explicit_rows(st->m.item_factors, m->items.n,
 														 st->p.factors, false, &reason),
 						   m->row.name, "als_item", reason);

@@ -43,6 +43,33 @@ def fresh_database(db):
     return admin, conn
 
 
+def _crc32c_table():
+    t = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        t.append(c)
+    return t
+
+
+_CRC32C_TABLE = _crc32c_table()
+
+
+def crc32c_int4(data):
+    """The CRC-32C of data (Castagnoli, as pg_crc32c) as the int4 bit pattern
+    stored in recpromo.model_part.checksum: what a test that rewrites a part
+    must store for the load to get past the checksum (slow: small parts)."""
+    c = 0xFFFFFFFF
+    for b in data:
+        c = _CRC32C_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
+    c ^= 0xFFFFFFFF
+    return c - (1 << 32) if c >= (1 << 31) else c
+
+
+assert crc32c_int4(b"123456789") == 0xE3069283 - (1 << 32)  # the standard check value
+
+
 def check(name, cond, detail=""):
     """Counts one check; prints "FAIL: name detail" when cond is false.
     Returns cond."""

@@ -224,9 +224,13 @@ for name, explicit, before in (("al", False, before_al), ("ax", True, before_ax)
     after = parts(name)
     k = 6
     dim = k + 2 if explicit else k
-    nu_old = len(before["als_user"]) // 8 // dim
-    U_old = np.frombuffer(before["als_user"], dtype=np.float64).reshape(nu_old, dim)
-    U = np.frombuffer(after["als_user"], dtype=np.float64).reshape(-1, dim)
+    # the user rows are stored as float32 ("als_user_f4", since 0.5.0): widened
+    # exactly as the server widens them, so the 1e-8 half-step check below holds
+    check(f"{name}: the user rows are stored in float32 only",
+          "als_user_f4" in before and "als_user_f4" in after and "als_user" not in after)
+    nu_old = len(before["als_user_f4"]) // 4 // dim
+    U_old = np.frombuffer(before["als_user_f4"], dtype=np.float32).astype(np.float64).reshape(nu_old, dim)
+    U = np.frombuffer(after["als_user_f4"], dtype=np.float32).astype(np.float64).reshape(-1, dim)
     V = np.frombuffer(after["als_item"], dtype=np.float64).reshape(-1, dim)
     check(f"{name}: one user row fewer, the others unchanged",
           U.shape[0] == nu_old - 1 and np.array_equal(U, np.delete(U_old, -1, axis=0)))

@@ -872,6 +872,43 @@ test_empty_rows(void)
 	}
 }
 
+/*
+ * Storage precision of the user rows: the doubles are rounded to exactly
+ * the floats written, within float's relative half-ulp; widening gives the
+ * same doubles back; a value that no float holds is refused.
+ */
+static void
+test_round_f32(void)
+{
+	double		x[6] = {0.1, -1.0 / 3.0, 1e-30, 123456.789, 0.0, -2.5e30};
+	double		orig[6];
+	double		back[6];
+	float		f[6];
+	double		bad[3] = {1.0, NAN, 2.0};
+	double		big[2] = {1e39, 1.0};
+	double		inf[1] = {-INFINITY};
+
+	memcpy(orig, x, sizeof(x));
+	CHECK(rp_als_round_f32(x, 6, f) == RP_OK);
+	for (int i = 0; i < 6; i++)
+	{
+		CHECK(x[i] == (double) f[i]);
+		CHECK(fabs(x[i] - orig[i]) <= fabs(orig[i]) * 0x1p-24);
+	}
+	CHECK(x[0] != orig[0]);		/* 0.1 is not a float: it did move */
+	CHECK(x[4] == 0.0 && x[2] != 0.0);
+	rp_als_widen_f32(f, 6, back);
+	CHECK(memcmp(back, x, sizeof(x)) == 0);
+	/* rounding twice changes nothing */
+	CHECK(rp_als_round_f32(x, 6, f) == RP_OK);
+	CHECK(memcmp(back, x, sizeof(x)) == 0);
+	CHECK(rp_als_round_f32(bad, 3, f) == RP_ENUMERIC);
+	CHECK(rp_als_round_f32(big, 2, f) == RP_ENUMERIC);
+	CHECK(rp_als_round_f32(inf, 1, f) == RP_ENUMERIC);
+	CHECK(rp_als_round_f32(NULL, 0, NULL) == RP_OK);
+	rp_als_widen_f32(NULL, 0, NULL);
+}
+
 int
 main(void)
 {
@@ -890,5 +927,6 @@ main(void)
 	RUN(test_breakdown);
 	RUN(test_cancel);
 	RUN(test_empty_rows);
+	RUN(test_round_f32);
 	UNIT_DONE();
 }
