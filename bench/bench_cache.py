@@ -40,7 +40,9 @@ What it measures, for models of 20,000 and 200,000 items x 64 factors (the
               default) the same again for h200000, whose heavy-tailed item
               norms (as ALS factors have) let the call prune: m200000's
               Gaussian factors make every call screen all 200,000 items.
-              With BENCH_OTHER_PORT, every connection is alternated with one
+              With BENCH_OTHER_PORT (and BENCH_OTHER_HOST, its socket
+              directory or host, when it differs from PGHOST's), every
+              connection is alternated with one
               to the server on that port (another build of the library, the
               same models: run this script once against it first to create
               them), and the ratio of the medians is printed.
@@ -67,8 +69,9 @@ TRIALS = int(os.environ.get("BENCH_TRIALS", "7"))
 
 
 def connect(opts="", port=None):
+    other = {"port": port, "host": os.environ.get("BENCH_OTHER_HOST") or os.environ.get("PGHOST")}
     c = psycopg2.connect(dbname=os.environ.get("PGDATABASE", "postgres"), options=opts,
-                         **({"port": port} if port else {}))
+                         **(other if port else {}))
     c.autocommit = True
     return c
 
