@@ -47,7 +47,7 @@ import time
 import psycopg2
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rptest import check, connect, finish  # noqa: E402
+from rptest import check, connect, crc32c_int4, finish  # noqa: E402
 
 T0 = time.time()
 VERBOSE = "--verbose" in sys.argv
@@ -76,35 +76,6 @@ CORRUPTIONS = ["fill00", "fill7f", "fillff"] + [f"flip{k}" for k in range(1, FLI
     ["truncate", "append", "swap"]
 if QUICK:
     CORRUPTIONS = ["fillff", "flip1", "truncate", "swap"]
-
-
-# ---------- CRC-32C (Castagnoli, reflected 0x82F63B78, as pg_crc32c) ----------
-
-def _crc_table():
-    t = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        t.append(c)
-    return t
-
-
-CRC_TABLE = _crc_table()
-
-
-def crc32c(data):
-    c = 0xFFFFFFFF
-    for b in data:
-        c = CRC_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
-    return c ^ 0xFFFFFFFF
-
-
-def as_int4(u):
-    return u - (1 << 32) if u >= (1 << 31) else u
-
-
-assert crc32c(b"123456789") == 0xE3069283  # the standard check value
 
 
 # ---------- setup ----------
@@ -360,7 +331,7 @@ for mode in modes:
                         for p, s, d in ((part, seq, newdata), (partner[0], partner[1], data)):
                             if p == part or kind == "swap":
                                 cur.execute("UPDATE recpromo.model_part SET checksum = %s WHERE model_id = %s AND part = %s AND seq = %s",
-                                            (as_int4(crc32c(d)), old_id, p, s))
+                                            (crc32c_int4(d), old_id, p, s))
                     # a fresh id, as a retraining gives: the cache reloads
                     # (replica role: no foreign key or trigger fires on the move)
                     cur.execute("SET LOCAL session_replication_role = replica")
