@@ -106,8 +106,7 @@ RecpromoExtensionOwner(void)
 	 * tables lack the columns this code reads and writes.
 	 */
 	{
-		Oid			nsp = get_namespace_oid("recpromo", true);
-		Oid			model = OidIsValid(nsp) ? get_relname_relid("model", nsp) : InvalidOid;
+		Oid			model = RecpromoInstallOid();
 
 		if (!OidIsValid(model) || get_attnum(model, "owner") == InvalidAttrNumber)
 			ereport(ERROR,
@@ -308,8 +307,7 @@ ModelNameArg(FunctionCallInfo fcinfo, int arg)
 bool
 RecpromoModelHasColumn(const char *col)
 {
-	Oid			nsp = get_namespace_oid("recpromo", true);
-	Oid			model = OidIsValid(nsp) ? get_relname_relid("model", nsp) : InvalidOid;
+	Oid			model = RecpromoInstallOid();
 
 	return OidIsValid(model) && get_attnum(model, col) != InvalidAttrNumber;
 }

@@ -227,11 +227,11 @@ RecpromoImageInit(void)
 	DefineCustomEnumVariable("recpromo.shared_cache_verify",
 							 "Sets what each backend checks of a shared model image it maps.",
 							 "off: the header, the identity and the sizes; every offset and "
-							 "index is checked once, by the backend that writes the image, "
-							 "and again by the first use of an image written before the server "
-							 "last started.  structure: every offset and index at every first "
-							 "use in a backend (about a millisecond per 200,000 items).  full: "
-							 "also the checksum of the whole image (milliseconds per 100 MB).",
+							 "index was checked by the backend that wrote the image (images "
+							 "written before the server last started are rebuilt).  structure: "
+							 "every offset and index too, at every first use in a backend (about "
+							 "a millisecond per 200,000 items).  full: also the checksum of the "
+							 "whole image (milliseconds per 100 MB).",
 							 &recpromo_shared_cache_verify,
 							 VERIFY_OFF, verify_options,
 							 PGC_SUSET, 0,
