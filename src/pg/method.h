@@ -131,7 +131,11 @@ typedef struct RecpromoMethod
 	/* Required: fits the model from ts->data, adds parts to ts->parts. */
 	void		(*train) (RecpromoTrainState *ts);
 
-	/* Required: builds m->state from the stored parts (in m->cxt). */
+	/*
+	 * Required: builds m->state from the stored parts (in m->cxt).  It may
+	 * pfree the buffer of a part it does not keep (each part is one
+	 * allocation): nothing reads the parts after the load.
+	 */
 	void		(*load) (RecpromoModel *m, const RecpromoParts *parts);
 
 	/*

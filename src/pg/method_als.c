@@ -315,6 +315,16 @@ AlsLoad(RecpromoModel *m, const RecpromoParts *parts, rp_als_method method)
 	st->m.factors = st->p.factors;
 	st->m.dim = dim;
 	st->m.user_factors = RecpromoAlsUserFactors(parts, m->row.name, &st->p, m->users.n);
+	{
+		/*
+		 * The float32 rows are widened: their buffer (24 MB at 100k users x
+		 * 64 factors) need not live as long as the model.
+		 */
+		void	   *f4 = RecpromoPartsGet(parts, RECPROMO_ALS_USER_F4, 0, true, NULL);
+
+		if (f4 != NULL)
+			pfree(f4);
+	}
 	st->m.item_factors = RecpromoModelPartFactors(parts, m->row.name, "als_item",
 												  (int64) m->items.n * dim);
 	if (method == RP_ALS_EXPLICIT)
