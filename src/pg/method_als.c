@@ -151,8 +151,8 @@ RecpromoAlsUserFactors(const RecpromoParts *parts, const char *model, const rp_a
 		 * The same check as the float64 part's (RecpromoModelPartFactors),
 		 * on the widened values: NaN and infinities fail it, and so does a
 		 * float beyond the factor bound.  The float32 buffer stays with the
-		 * parts (the loader's memory, as ease_p in method_ease.c).  The
-		 * doubles go into huge pages: at 100k users x 64 factors, 4 kB pages
+		 * parts (the caller's: a model's load frees it, forget replaces it).
+		 * The doubles go into huge pages: at 100k users x 64 factors, 4 kB pages
 		 * made the load 0.3 s slower (page faults) on the test machine.
 		 */
 		RecpromoModelCheck(rp_validate_range(x, n, -RP_VALIDATE_MAX_FACTOR,
