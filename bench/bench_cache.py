@@ -197,16 +197,21 @@ def first_calls(n_items, other, model=None):
     c.close()
 
 
-def first_load(n_items):
-    """The first load on the server: retrain (a new version), then serve."""
-    model = "m%d" % n_items
-    schema = "b%d" % n_items
+def retrain(model, schema):
+    """Trains model again from the factor tables of schema: a new version."""
     c, cur, pid = backend()
     cur.execute("SET client_min_messages = warning")
     cur.execute("""SELECT name FROM recpromo.train(%s, %s, 'user_id', 'item_id', method => 'factors',
                    params => jsonb_build_object('user_factors', %s, 'item_factors', %s))""",
                 (model, schema + ".orders", schema + ".user_emb", schema + ".item_emb"))
     c.close()
+
+
+def first_load(n_items):
+    """The first load on the server: retrain (a new version), then serve."""
+    model = "m%d" % n_items
+    schema = "b%d" % n_items
+    retrain(model, schema)
     c, cur, pid = backend()
     w, u = timed(cur, pid, model)
     c.close()
@@ -298,12 +303,7 @@ def load_times(n=3, model="m200000"):
     schema = "b" + model[1:]
     rows, off = [], []
     for _ in range(n):
-        c, cur, pid = backend()
-        cur.execute("SET client_min_messages = warning")
-        cur.execute("""SELECT name FROM recpromo.train(%s, %s, 'user_id', 'item_id', method => 'factors',
-                       params => jsonb_build_object('user_factors', %s, 'item_factors', %s))""",
-                    (model, schema + ".orders", schema + ".user_emb", schema + ".item_emb"))
-        c.close()
+        retrain(model, schema)
         c, cur, pid = backend()
         rows.append(timed(cur, pid, model))
         c.close()
